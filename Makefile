@@ -1,0 +1,126 @@
+# Stafet: build, test, demo and install.
+#   make            build build/stafetd
+#   make check      install missing Debian packages, build, run every test
+#   make demo       install what is missing, start a demo set-up, print the URL
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+DATADIR    ?= $(PREFIX)/share/stafet
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc/stafet
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DESTDIR    ?=
+
+CC       ?= cc
+PYTHON   ?= /usr/bin/python3
+PKGS     := libevent jansson ldap libpq libcurl
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Wvla
+CFLAGS   ?= -O2 -g
+STD      := -std=c11 -D_GNU_SOURCE
+DEFS     := -DSTAFET_SYSCONFDIR='"$(SYSCONFDIR)"' -DSTAFET_DATADIR='"$(DATADIR)"'
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(STD) $(WARNINGS) $(CFLAGS) $(DEFS) -Idaemon -Ibuild/gen $(PKG_CFLAGS) -MMD -MP
+LIBS       = $(PKG_LIBS) -lm
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS     := $(wildcard daemon/*.c directory/*.c handover/*.c)
+MIGRATIONS := $(sort $(wildcard schema/sql/*.sql))
+GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c
+LIB_SRCS := $(filter-out daemon/main.c,$(SRCS)) $(GEN)
+OBJS     := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
+SAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(SRCS) $(GEN))
+LIB_OBJS := $(patsubst %.c,build/obj/%.o,$(LIB_SRCS))
+SAN_LIB_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
+SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
+
+.PHONY: all asan deps check unit demo demo-stop install clean format format-check bench
+all: build/stafetd
+
+build/gen/migrations_gen.c: $(MIGRATIONS) scripts/embed.sh
+	@mkdir -p $(@D)
+	sh scripts/embed.sh migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+build/gen/openapi_gen.c: docs/openapi.json scripts/embed.sh
+	@mkdir -p $(@D)
+	$(PYTHON) -m json.tool docs/openapi.json > /dev/null
+	sh scripts/embed.sh blob openapi_json docs/openapi.json > $@.tmp && mv $@.tmp $@
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+build/stafetd: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LIBS)
+
+asan: build/asan/stafetd
+build/asan/stafetd: $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJS) $(LIBS)
+
+build/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS) -lcmocka
+
+build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
+
+deps:
+	@sh scripts/setup-deps.sh
+
+# Every test, plain and under ASan+UBSan; the last line is the total.
+check: deps
+	$(MAKE) all asan unit
+	@bash scripts/check.sh
+
+demo: deps
+	$(MAKE) all
+	@$(PYTHON) scripts/demo.py start
+
+demo-stop:
+	@$(PYTHON) scripts/demo.py stop
+
+bench: all
+	@bash bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/web $(DESTDIR)$(DATADIR)/schema/sql \
+		$(DESTDIR)$(DATADIR)/schema/ldap $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSCONFDIR)
+	install -m 755 build/stafetd $(DESTDIR)$(SBINDIR)/stafetd
+	cp -R web/. $(DESTDIR)$(DATADIR)/web/
+	install -m 644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/schema/sql/
+	install -m 644 schema/ldap/* $(DESTDIR)$(DATADIR)/schema/ldap/
+	install -m 644 docs/stafetd.8 $(DESTDIR)$(MANDIR)/man8/stafetd.8
+	install -m 644 docs/stafetd.conf.5 $(DESTDIR)$(MANDIR)/man5/stafetd.conf.5
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/stafetd.service.in \
+		> $(DESTDIR)$(UNITDIR)/stafetd.service
+	install -m 644 systemd/stafetd.sysusers $(DESTDIR)$(SYSUSERSDIR)/stafetd.conf
+	install -m 644 systemd/stafetd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/stafetd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/stafetd.conf || \
+		install -m 640 docs/stafetd.conf.example $(DESTDIR)$(SYSCONFDIR)/stafetd.conf
+
+format:
+	clang-format -i $(SRCS) daemon/*.h $(UNIT_SRCS)
+
+format-check:
+	clang-format --dry-run --Werror $(SRCS) daemon/*.h $(UNIT_SRCS)
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

@@ -1,0 +1,514 @@
+/*
+ * config.c: the configuration file, one typed table of keys.
+ *
+ * The file is "key = value" lines with # comments. Every key, its type, its
+ * default and its range live in the table below and nowhere else; the man
+ * page stafetd.conf(5) documents the same table. A file is checked as a
+ * whole: every bad line is reported with its number, and a file with any
+ * error is not used.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stafetd.h"
+
+#define CONFIG_MAX_LINE 4096
+#define SECRET_MAX 4096
+
+enum cfg_type {
+	CFG_STRING,
+	CFG_LISTEN,
+	CFG_INT,
+	CFG_SIZE,
+	CFG_DURATION,
+	CFG_ENUM,
+	CFG_SECRET_FILE,
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	double min, max;             /* CFG_INT, CFG_SIZE, CFG_DURATION */
+	const char *const *choices;  /* CFG_ENUM: index is the value */
+	bool restart;                /* a change needs a restart, not a reload */
+	const char *help;
+};
+
+static const char *const log_levels[] = {"debug", "info", "notice", "warning", "error", NULL};
+static const char *const ts_modes[] = {"auto", "yes", "no", NULL};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct cfg_key keys[] = {
+    {"listen", CFG_LISTEN, OFF(listen), "127.0.0.1:8080", 0, 0, NULL, true,
+     "address and port of the HTTP server"},
+    {"public_url", CFG_STRING, OFF(public_url), "", 0, 0, NULL, false,
+     "the URL users reach stafetd at (links in mails)"},
+    {"web_root", CFG_STRING, OFF(web_root), STAFET_DATADIR "/web", 0, 0, NULL, false,
+     "folder of the web UI's files"},
+    {"log_level", CFG_ENUM, OFF(log_level), "info", 0, 0, log_levels, false, "least severity logged"},
+    {"log_timestamps", CFG_ENUM, OFF(log_timestamps), "auto", 0, 0, ts_modes, false,
+     "timestamps on log lines (auto: none under systemd)"},
+    {"db_conninfo", CFG_STRING, OFF(db_conninfo), "dbname=stafet", 0, 0, NULL, false,
+     "libpq connection string"},
+    {"db_password_file", CFG_SECRET_FILE, OFF(db_password), "", 0, 0, NULL, false,
+     "file holding the database password"},
+    {"db_pool_size", CFG_INT, OFF(db_pool_size), "4", 1, 64, NULL, false,
+     "PostgreSQL connections per daemon"},
+    {"db_connect_timeout", CFG_DURATION, OFF(db_connect_timeout), "5s", 0.1, 300, NULL, false,
+     "time allowed to connect to PostgreSQL"},
+    {"db_query_timeout", CFG_DURATION, OFF(db_query_timeout), "10s", 0.1, 3600, NULL, false,
+     "time allowed for one query"},
+    {"db_queue_max", CFG_INT, OFF(db_queue_max), "1000", 1, 1000000, NULL, false,
+     "queries waiting for a connection before 503"},
+    {"http_max_body", CFG_SIZE, OFF(http_max_body), "1M", 1024, 64.0 * 1024 * 1024, NULL, false,
+     "largest request body"},
+    {"http_max_header", CFG_SIZE, OFF(http_max_header), "16K", 1024, 1024 * 1024, NULL, false,
+     "largest request head (request line and headers)"},
+    {"http_max_connections", CFG_INT, OFF(http_max_connections), "1024", 1, 1000000, NULL, false,
+     "open client connections at most"},
+    {"http_header_timeout", CFG_DURATION, OFF(http_header_timeout), "10s", 0.1, 3600, NULL, false,
+     "time allowed to send a request's head, and between body reads"},
+    {"http_idle_timeout", CFG_DURATION, OFF(http_idle_timeout), "60s", 0.1, 86400, NULL, false,
+     "keep-alive connection idle time"},
+    {"http_shutdown_grace", CFG_DURATION, OFF(http_shutdown_grace), "5s", 0, 600, NULL, false,
+     "time in-flight requests get to finish at stop"},
+};
+#undef OFF
+
+static struct config *current;
+
+const struct config *
+config_current(void)
+{
+	return current;
+}
+
+/* Takes ownership of `cfg`; the previous configuration is freed. */
+void
+config_set_current(struct config *cfg)
+{
+	struct config *old = current;
+	current = cfg;
+	config_free(old);
+}
+
+static char **
+str_slot(struct config *cfg, const struct cfg_key *k)
+{
+	return (char **)((char *)cfg + k->offset);
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct cfg_key *k = &keys[i];
+		if (k->type == CFG_STRING || k->type == CFG_LISTEN || k->type == CFG_SECRET_FILE) {
+			char **s = str_slot(cfg, k);
+			if (*s && k->type == CFG_SECRET_FILE)
+				explicit_wipe(*s, strlen(*s));
+			free(*s);
+		}
+	}
+	free(cfg->listen_host);
+	free(cfg->path);
+	free(cfg);
+}
+
+/* "250ms", "10s", "5m", "2h", "1d", or bare seconds. */
+int
+config_parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v, mult = 1;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || !isfinite(v) || v < 0)
+		return -1;
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		mult = 1;
+	else if (strcmp(end, "ms") == 0)
+		mult = 0.001;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		mult = 60;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400;
+	else
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/* "1048576", "512K", "1M", "1MiB", "2G". */
+int
+config_parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024ULL;
+	else if (*end == 'M')
+		mult = 1024ULL * 1024;
+	else if (*end == 'G')
+		mult = 1024ULL * 1024 * 1024;
+	else if (*end != '\0' && strcmp(end, "B") != 0)
+		return -1;
+	if (mult > 1) {
+		end++;
+		if (*end != '\0' && strcmp(end, "iB") != 0 && strcmp(end, "B") != 0)
+			return -1;
+	}
+	if (v > SIZE_MAX / mult)
+		return -1;
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+static int
+parse_listen(const char *s, char **host, int *port)
+{
+	const char *colon;
+	char *end;
+	long p;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		*host = xstrndup(s + 1, (size_t)(close - s - 1));
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || colon == s)
+			return -1;
+		*host = xstrndup(s, (size_t)(colon - s));
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 0 || p > 65535) {
+		free(*host);
+		*host = NULL;
+		return -1;
+	}
+	*port = (int)p;
+	return 0;
+}
+
+/*
+ * Reads a secret from a file. The file must not be readable or writable by
+ * others; one trailing newline is dropped. Returns NULL with `why` set.
+ */
+static char *
+read_secret_file(const char *path, const char **why)
+{
+	struct stat st;
+	char buf[SECRET_MAX + 1];
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & S_IRWXO) {
+		*why = "readable or writable by others (chmod o-rwx)";
+		close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n < 0) {
+		*why = strerror(errno);
+		explicit_wipe(buf, sizeof(buf));
+		return NULL;
+	}
+	if (len == sizeof(buf) - 1) {
+		*why = "longer than 4096 bytes";
+		explicit_wipe(buf, sizeof(buf));
+		return NULL;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (memchr(buf, '\n', len) != NULL || len == 0) {
+		*why = len == 0 ? "empty" : "more than one line";
+		explicit_wipe(buf, sizeof(buf));
+		return NULL;
+	}
+	char *s = xstrndup(buf, len);
+	explicit_wipe(buf, sizeof(buf));
+	return s;
+}
+
+/* Applies one value to the key; on error adds a report naming the line. */
+static void
+apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *file, int line,
+      struct strlist *errors)
+{
+	double d;
+	size_t sz;
+	long l;
+	char *end;
+	const char *why = NULL;
+
+	switch (k->type) {
+	case CFG_STRING: {
+		char **s = str_slot(cfg, k);
+		free(*s);
+		*s = xstrdup(v);
+		return;
+	}
+	case CFG_LISTEN: {
+		char *host = NULL;
+		int port;
+		if (parse_listen(v, &host, &port) == -1) {
+			strlist_add(errors, "%s:%d: %s: '%s' is not host:port", file, line, k->name, v);
+			return;
+		}
+		free(cfg->listen);
+		free(cfg->listen_host);
+		cfg->listen = xstrdup(v);
+		cfg->listen_host = host;
+		cfg->listen_port = port;
+		return;
+	}
+	case CFG_INT:
+		errno = 0;
+		l = strtol(v, &end, 10);
+		if (errno || *end || end == v || l < k->min || l > k->max) {
+			strlist_add(errors, "%s:%d: %s: '%s' is not a whole number from %.0f to %.0f", file,
+				    line, k->name, v, k->min, k->max);
+			return;
+		}
+		*(int *)((char *)cfg + k->offset) = (int)l;
+		return;
+	case CFG_SIZE:
+		if (config_parse_size(v, &sz) == -1 || sz < k->min || sz > k->max) {
+			strlist_add(errors, "%s:%d: %s: '%s' is not a size from %.0f to %.0f bytes (e.g. 1M)",
+				    file, line, k->name, v, k->min, k->max);
+			return;
+		}
+		*(size_t *)((char *)cfg + k->offset) = sz;
+		return;
+	case CFG_DURATION:
+		if (config_parse_duration(v, &d) == -1 || d < k->min || d > k->max) {
+			strlist_add(errors, "%s:%d: %s: '%s' is not a duration from %gs to %gs (e.g. 10s)",
+				    file, line, k->name, v, k->min, k->max);
+			return;
+		}
+		*(double *)((char *)cfg + k->offset) = d;
+		return;
+	case CFG_ENUM:
+		for (int i = 0; k->choices[i]; i++) {
+			if (strcmp(k->choices[i], v) == 0) {
+				*(int *)((char *)cfg + k->offset) = i;
+				return;
+			}
+		}
+		strlist_add(errors, "%s:%d: %s: '%s' is not one of the allowed values", file, line,
+			    k->name, v);
+		return;
+	case CFG_SECRET_FILE: {
+		char **s = str_slot(cfg, k);
+		char *secret;
+		if (*v == '\0') {
+			free(*s);
+			*s = NULL;
+			return;
+		}
+		if ((secret = read_secret_file(v, &why)) == NULL) {
+			strlist_add(errors, "%s:%d: %s: %s: %s", file, line, k->name, v, why);
+			return;
+		}
+		if (*s) {
+			explicit_wipe(*s, strlen(*s));
+			free(*s);
+		}
+		*s = secret;
+		return;
+	}
+	}
+}
+
+struct config *
+config_defaults(void)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct strlist errors = {0};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		apply(cfg, &keys[i], keys[i].def, "(defaults)", 0, &errors);
+	if (errors.n)
+		fatalx("built-in default is invalid: %s", errors.v[0]);
+	return cfg;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Unquotes a "double-quoted" value in place, with \" and \\ escapes. */
+static int
+unquote(char *v)
+{
+	size_t n = strlen(v);
+	char *w = v;
+
+	if (n == 0 || v[0] != '"')
+		return 0;
+	if (n < 2 || v[n - 1] != '"')
+		return -1;
+	v[n - 1] = '\0';
+	for (char *r = v + 1; *r; r++) {
+		if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
+			r++;
+		else if (*r == '"')
+			return -1;
+		*w++ = *r;
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* A conninfo carrying a password must live in a file nobody else reads. */
+static void
+check_file_secrecy(const struct config *cfg, int fd, const char *path, struct strlist *errors)
+{
+	struct stat st;
+
+	if (cfg->db_conninfo && strstr(cfg->db_conninfo, "password") != NULL &&
+	    fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+		strlist_add(errors,
+			    "%s: holds a password (db_conninfo) but is readable by others; use "
+			    "db_password_file or chmod o-r",
+			    path);
+}
+
+/*
+ * Loads and checks a whole file. Returns a new config (caller frees), or NULL
+ * with every problem found added to `errors`.
+ */
+struct config *
+config_load(const char *path, struct strlist *errors)
+{
+	struct config *cfg = config_defaults();
+	char line[CONFIG_MAX_LINE + 2];
+	bool seen[sizeof(keys) / sizeof(keys[0])] = {0};
+	size_t before = errors->n;
+	FILE *f;
+	int lineno = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		strlist_add(errors, "%s: %s", path, strerror(errno));
+		config_free(cfg);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p, *eq, *key, *val;
+		size_t i;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			int c;
+			strlist_add(errors, "%s:%d: line longer than %d bytes", path, lineno,
+				    CONFIG_MAX_LINE);
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		p = trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			strlist_add(errors, "%s:%d: expected 'key = value'", path, lineno);
+			continue;
+		}
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		if (unquote(val) == -1) {
+			strlist_add(errors, "%s:%d: %s: unbalanced quotes", path, lineno, key);
+			continue;
+		}
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(keys[i].name, key) == 0)
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0])) {
+			strlist_add(errors, "%s:%d: unknown key '%s'", path, lineno, key);
+			continue;
+		}
+		if (seen[i])
+			strlist_add(errors, "%s:%d: %s: set more than once", path, lineno, key);
+		seen[i] = true;
+		apply(cfg, &keys[i], val, path, lineno, errors);
+	}
+	if (ferror(f))
+		strlist_add(errors, "%s: read error", path);
+	check_file_secrecy(cfg, fileno(f), path, errors);
+	fclose(f);
+	if (cfg->db_pool_size > cfg->db_queue_max)
+		strlist_add(errors, "%s: db_queue_max must be at least db_pool_size", path);
+	if (errors->n > before) {
+		config_free(cfg);
+		return NULL;
+	}
+	cfg->path = xstrdup(path);
+	return cfg;
+}
+
+/* Lists the keys with their defaults, for --help-config. */
+void
+config_print_keys(void)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		printf("%-22s %-16s %s%s\n", keys[i].name, *keys[i].def ? keys[i].def : "(none)",
+		       keys[i].help, keys[i].restart ? " [restart]" : "");
+}
+
+/* Names the keys whose change a reload cannot apply. */
+void
+config_report_restart_keys(const struct config *old, const struct config *new)
+{
+	if (strcmp(old->listen, new->listen) != 0)
+		log_warnx("config: listen changed to %s; takes effect at restart", new->listen);
+}

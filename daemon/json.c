@@ -1,0 +1,207 @@
+/*
+ * json.c: JSON input under limits, and problem documents.
+ *
+ * jansson parses without limits on nesting or string length, so a body is
+ * first scanned once for UTF-8 validity, depth and string length; only a body
+ * that passes reaches the parser. The scan also lets the answer say exactly
+ * what was wrong and where.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stafetd.h"
+
+/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
+bool
+utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str, *e = s + len;
+
+	while (s < e) {
+		unsigned char c = *s;
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(e - s) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
+/*
+ * Scans a JSON text for the limits. Strings are measured in bytes of their
+ * source text, escapes included: a cheap, safe upper bound. `offset` gets the
+ * byte where a limit was passed.
+ */
+enum json_check
+json_precheck(const char *s, size_t len, const struct json_limits *lim, size_t *offset)
+{
+	size_t depth = 0, strstart = 0;
+	bool in_string = false;
+
+	if (!utf8_valid(s, len)) {
+		*offset = 0;
+		return JSON_CHECK_UTF8;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_string) {
+			if (c == '\\') {
+				i++;
+			} else if (c == '"') {
+				in_string = false;
+				if (i - strstart > lim->max_string) {
+					*offset = strstart;
+					return JSON_CHECK_STRING;
+				}
+			}
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+			strstart = i + 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > lim->max_depth) {
+				*offset = i;
+				return JSON_CHECK_DEPTH;
+			}
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	if (in_string && len - strstart > lim->max_string) {
+		*offset = strstart;
+		return JSON_CHECK_STRING;
+	}
+	return JSON_CHECK_OK;
+}
+
+/*
+ * Parses a body under the limits. On failure returns NULL, sets `status` to
+ * the HTTP status to answer (400) and writes a detail message for the user.
+ */
+json_t *
+json_parse_limited(const char *s, size_t len, const struct json_limits *lim, int *status,
+		   char *detail, size_t detailsz)
+{
+	json_error_t err;
+	json_t *j;
+	size_t off = 0;
+
+	*status = 400;
+	switch (json_precheck(s, len, lim, &off)) {
+	case JSON_CHECK_UTF8:
+		snprintf(detail, detailsz, "The request body is not valid UTF-8.");
+		return NULL;
+	case JSON_CHECK_DEPTH:
+		snprintf(detail, detailsz, "JSON nested deeper than %zu levels (at byte %zu).",
+			 lim->max_depth, off);
+		return NULL;
+	case JSON_CHECK_STRING:
+		snprintf(detail, detailsz, "JSON string longer than %zu bytes (at byte %zu).",
+			 lim->max_string, off);
+		return NULL;
+	case JSON_CHECK_OK:
+		break;
+	}
+	j = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL) {
+		snprintf(detail, detailsz, "Malformed JSON at line %d, column %d: %s.", err.line,
+			 err.column, err.text);
+		return NULL;
+	}
+	return j;
+}
+
+/* A new RFC 9457 problem document; the caller owns it. */
+json_t *
+json_problem(int status, const char *title, const char *detail)
+{
+	/* about:blank: the status code says it all (RFC 9457 section 4.2.1). */
+	json_t *p = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title",
+			      title ? title : http_status_text(status), "status", status);
+	if (p == NULL)
+		fatalx("json_pack");
+	if (detail)
+		json_object_set_new(p, "detail", json_string(detail));
+	return p;
+}
+
+/* The compact text of a JSON value; the caller frees it. */
+char *
+json_dump_compact(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (s == NULL)
+		fatalx("json_dumps");
+	return s;
+}
+
+/*
+ * Checks a request object against the fields it may hold. Returns NULL when
+ * all is well, else a 400 problem naming the first unknown field (the caller
+ * owns it).
+ */
+json_t *
+json_unknown_fields(json_t *obj, const char *const *allowed, const char *prefix)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(obj, key, val) {
+		bool ok = false;
+		(void)val;
+		for (size_t i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], key) == 0)
+				ok = true;
+		if (!ok) {
+			char field[300], detail[400];
+			snprintf(field, sizeof(field), "%s%s", prefix ? prefix : "", key);
+			snprintf(detail, sizeof(detail), "Unknown field '%s'.", field);
+			json_t *p = json_problem(400, NULL, detail);
+			json_object_set_new(p, "errors",
+					    json_pack("[{s:s, s:s, s:s}]", "field", field, "code",
+						      "unknown", "message", "Ukendt felt."));
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* Adds one entry to a problem's "errors" list. */
+void
+json_problem_add_error(json_t *problem, const char *field, const char *code, const char *message)
+{
+	json_t *errors = json_object_get(problem, "errors");
+	if (errors == NULL) {
+		errors = json_array();
+		json_object_set_new(problem, "errors", errors);
+	}
+	json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
+						"message", message));
+}

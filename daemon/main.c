@@ -1,0 +1,256 @@
+/*
+ * main.c: stafetd's entry point: options, start-up, signals, shutdown.
+ *
+ * stafetd runs in the foreground (systemd Type=notify): READY=1 once it
+ * listens, RELOADING=1/READY=1 around a SIGHUP reload, STOPPING=1 at SIGTERM.
+ * A reload that finds a bad file logs every error and keeps the old
+ * configuration. SIGTERM lets requests in flight finish for a grace period,
+ * then exits 0.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "stafetd.h"
+
+static struct event_base *base;
+static struct event *sig_hup, *sig_term, *sig_int, *shutdown_timer;
+static double shutdown_deadline;
+static bool stopping;
+
+struct event_base *
+stafetd_base(void)
+{
+	return base;
+}
+
+/* The sd_notify protocol, without linking libsystemd. */
+void
+sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0'; /* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("sd_notify: socket");
+		return;
+	}
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify: %s", msg);
+	close(fd);
+}
+
+static void
+report_errors(const struct strlist *errors)
+{
+	for (size_t i = 0; i < errors->n; i++)
+		log_errx("config: %s", errors->v[i]);
+}
+
+static void
+reload(void)
+{
+	const struct config *old = config_current();
+	struct strlist errors = {0};
+	struct config *cfg;
+	char monotonic[64];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(monotonic, sizeof(monotonic), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	sd_notify_msg(monotonic);
+	log_notice("config: reloading %s", old->path);
+	if ((cfg = config_load(old->path, &errors)) == NULL) {
+		report_errors(&errors);
+		log_errx("config: reload failed; keeping the old configuration");
+		strlist_free(&errors);
+		sd_notify_msg("READY=1");
+		return;
+	}
+	config_report_restart_keys(old, cfg);
+	/* Keep what needs a restart as it is, so the running state stays true. */
+	free(cfg->listen);
+	free(cfg->listen_host);
+	cfg->listen = xstrdup(old->listen);
+	cfg->listen_host = xstrdup(old->listen_host);
+	cfg->listen_port = old->listen_port;
+	log_set_level(cfg->log_level);
+	db_pool_reconfigure(cfg);
+	config_set_current(cfg);
+	log_notice("config: reloaded");
+	sd_notify_msg("READY=1");
+}
+
+static void
+shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = {0, 50000};
+	(void)fd;
+	(void)what;
+	(void)arg;
+
+	if (http_server_idle() || now_monotonic() >= shutdown_deadline) {
+		if (!http_server_idle())
+			log_warnx("stopping with %zu connections still busy",
+				  http_server_connections());
+		event_base_loopexit(base, NULL);
+		return;
+	}
+	evtimer_add(shutdown_timer, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+
+	if (sig == SIGHUP) {
+		if (!stopping)
+			reload();
+		return;
+	}
+	if (stopping)
+		return;
+	stopping = true;
+	log_notice("stopping on signal %d", (int)sig);
+	sd_notify_msg("STOPPING=1");
+	http_server_stop_accepting();
+	shutdown_deadline = now_monotonic() + config_current()->http_shutdown_grace;
+	shutdown_timer = evtimer_new(base, shutdown_tick, NULL);
+	shutdown_tick(-1, 0, NULL);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: stafetd [-c FILE] [--check-config | --migrate | --config-keys | "
+		   "--version]\n"
+		   "  -c, --config FILE   configuration file (default " STAFET_SYSCONFDIR
+		   "/stafetd.conf)\n"
+		   "      --check-config  check the configuration and exit\n"
+		   "      --migrate       apply the database migrations and exit\n"
+		   "      --config-keys   list the configuration keys and their defaults\n"
+		   "  -V, --version       print the version and exit\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},  {"check-config", no_argument, NULL, 'C'},
+	    {"migrate", no_argument, NULL, 'M'},       {"config-keys", no_argument, NULL, 'K'},
+	    {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *path = STAFET_SYSCONFDIR "/stafetd.conf";
+	bool check = false, migrate = false;
+	struct strlist errors = {0};
+	struct config *cfg;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'M':
+			migrate = true;
+			break;
+		case 'K':
+			config_print_keys();
+			return 0;
+		case 'V':
+			printf("stafetd %s (schema %d)\n", STAFET_VERSION, migrate_latest());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(LOG_LVL_INFO, LOG_TS_AUTO);
+	if ((cfg = config_load(path, &errors)) == NULL) {
+		for (size_t i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.v[i]);
+		strlist_free(&errors);
+		return 1;
+	}
+	if (check) {
+		printf("configuration ok\n");
+		config_free(cfg);
+		return 0;
+	}
+	config_set_current(cfg);
+	log_init(cfg->log_level, cfg->log_timestamps);
+	if (migrate) {
+		int rc = migrate_run(cfg);
+		config_set_current(NULL);
+		return rc == 0 ? 0 : 1;
+	}
+	if (migrate_check_startup(cfg) == -1)
+		return 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	router_init();
+	metrics_init();
+	sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);
+	sig_term = evsignal_new(base, SIGTERM, signal_cb, NULL);
+	sig_int = evsignal_new(base, SIGINT, signal_cb, NULL);
+	if (!sig_hup || !sig_term || !sig_int || evsignal_add(sig_hup, NULL) == -1 ||
+	    evsignal_add(sig_term, NULL) == -1 || evsignal_add(sig_int, NULL) == -1)
+		fatalx("cannot set up signal events");
+	if (http_server_start(base, cfg) == -1)
+		return 1;
+	db_pool_start(base, cfg);
+	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
+		   migrate_latest());
+	sd_notify_msg("READY=1");
+
+	event_base_dispatch(base);
+
+	db_pool_stop();
+	http_server_free_all();
+	if (shutdown_timer)
+		event_free(shutdown_timer);
+	event_free(sig_hup);
+	event_free(sig_term);
+	event_free(sig_int);
+	event_base_free(base);
+	config_set_current(NULL);
+	log_notice("stopped");
+	return 0;
+}

@@ -1,0 +1,174 @@
+/*
+ * metrics.c: counters and latency histograms in Prometheus text format.
+ *
+ * Requests are counted per route pattern (never per raw path, which would
+ * let clients grow the table and could carry identifiers), method and
+ * status. Everything runs on the loop thread, so no locking.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+
+#include "stafetd.h"
+
+#define MAX_ROUTES 64
+#define MAX_STATUS 24
+#define MAX_COUNTERS 32
+
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+				 0.05,	 0.1,	0.25,	0.5,   1,    2.5};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct status_count {
+	char method[8];
+	int status;
+	unsigned long long n;
+};
+
+struct route_stats {
+	struct status_count st[MAX_STATUS];
+	int nst;
+	unsigned long long bucket[NBUCKETS + 1];
+	unsigned long long count;
+	double sum;
+};
+
+/* Slot MAX_ROUTES-1 holds requests that matched no route. */
+static struct route_stats stats[MAX_ROUTES];
+static struct {
+	const char *name;
+	unsigned long long n;
+} counters[MAX_COUNTERS];
+static int ncounters;
+static double started_at;
+
+double
+now_monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+now_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+metrics_init(void)
+{
+	if (router_count() >= MAX_ROUTES)
+		fatalx("metrics: more routes than slots");
+	started_at = now_wall();
+}
+
+void
+metrics_observe(const struct route *r, const char *method, int status, double seconds)
+{
+	struct route_stats *s = &stats[r ? r->index : MAX_ROUTES - 1];
+	int i;
+
+	for (i = 0; i < s->nst; i++)
+		if (s->st[i].status == status && strcmp(s->st[i].method, method) == 0)
+			break;
+	if (i == s->nst) {
+		if (s->nst == MAX_STATUS) {
+			i = MAX_STATUS - 1; /* saturated: fold into the last slot */
+		} else {
+			s->nst++;
+			snprintf(s->st[i].method, sizeof(s->st[i].method), "%s",
+				 strlen(method) < 8 ? method : "OTHER");
+			s->st[i].status = status;
+		}
+	}
+	s->st[i].n++;
+	for (i = 0; i < (int)NBUCKETS && seconds > buckets[i]; i++)
+		;
+	s->bucket[i]++;
+	s->count++;
+	s->sum += seconds;
+}
+
+/* Counts one occurrence of a named event; `name` must be a literal. */
+void
+metrics_count(const char *name)
+{
+	for (int i = 0; i < ncounters; i++) {
+		if (counters[i].name == name || strcmp(counters[i].name, name) == 0) {
+			counters[i].n++;
+			return;
+		}
+	}
+	if (ncounters == MAX_COUNTERS) {
+		log_warnx("metrics: counter table full, dropping %s", name);
+		return;
+	}
+	counters[ncounters].name = name;
+	counters[ncounters++].n = 1;
+}
+
+static const char *
+route_label(int i)
+{
+	const struct route *r = router_get((size_t)i);
+	return r ? r->pattern : "unmatched";
+}
+
+void
+metrics_render(struct evbuffer *b)
+{
+	evbuffer_add_printf(b, "# HELP stafet_build_info Build information.\n"
+			       "# TYPE stafet_build_info gauge\n"
+			       "stafet_build_info{version=\"" STAFET_VERSION "\"} 1\n");
+	evbuffer_add_printf(b,
+			    "# HELP stafet_start_time_seconds Start time of the process.\n"
+			    "# TYPE stafet_start_time_seconds gauge\nstafet_start_time_seconds %.3f\n",
+			    started_at);
+	evbuffer_add_printf(b, "# HELP stafet_http_requests_total HTTP requests answered.\n"
+			       "# TYPE stafet_http_requests_total counter\n");
+	for (int i = 0; i < MAX_ROUTES; i++) {
+		int ri = i == MAX_ROUTES - 1 ? -1 : i;
+		for (int j = 0; j < stats[i].nst; j++)
+			evbuffer_add_printf(b,
+					    "stafet_http_requests_total{route=\"%s\",method=\"%s\","
+					    "status=\"%d\"} %llu\n",
+					    ri < 0 ? "unmatched" : route_label(ri), stats[i].st[j].method,
+					    stats[i].st[j].status, stats[i].st[j].n);
+	}
+	evbuffer_add_printf(b, "# HELP stafet_http_request_duration_seconds Time from a complete "
+			       "request head to the response.\n"
+			       "# TYPE stafet_http_request_duration_seconds histogram\n");
+	for (int i = 0; i < MAX_ROUTES; i++) {
+		const char *label = i == MAX_ROUTES - 1 ? "unmatched" : route_label(i);
+		unsigned long long cum = 0;
+		if (stats[i].count == 0)
+			continue;
+		for (size_t k = 0; k < NBUCKETS; k++) {
+			cum += stats[i].bucket[k];
+			evbuffer_add_printf(b,
+					    "stafet_http_request_duration_seconds_bucket{route=\"%s\","
+					    "le=\"%g\"} %llu\n",
+					    label, buckets[k], cum);
+		}
+		evbuffer_add_printf(b,
+				    "stafet_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+				    "%llu\n"
+				    "stafet_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+				    "stafet_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+				    label, stats[i].count, label, stats[i].sum, label, stats[i].count);
+	}
+	evbuffer_add_printf(b,
+			    "# HELP stafet_http_connections_open Client connections open.\n"
+			    "# TYPE stafet_http_connections_open gauge\nstafet_http_connections_open %zu\n",
+			    http_server_connections());
+	for (int i = 0; i < ncounters; i++)
+		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n", counters[i].name,
+				    counters[i].name, counters[i].n);
+	db_metrics_render(b);
+}

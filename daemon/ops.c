@@ -1,0 +1,69 @@
+/*
+ * ops.c: the operations endpoints: liveness, readiness, metrics and the
+ * OpenAPI document. None needs authentication and none shows personal data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "stafetd.h"
+
+void
+ops_healthz(struct http_request *req)
+{
+	http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void
+not_ready(struct http_request *req, const char *why)
+{
+	json_t *p = json_problem(503, "Not ready", why);
+	json_object_set_new(p, "checks", json_pack("{s:s}", "database", why));
+	http_add_header(req, "Retry-After", "1");
+	http_problem_json(req, p);
+}
+
+static void
+readyz_done(PGresult *res, const char *error, void *arg)
+{
+	struct http_request *req = arg;
+
+	if (res == NULL || error != NULL) {
+		not_ready(req, error ? error : "database query failed");
+		return;
+	}
+	http_respond_json(req, 200,
+			  json_pack("{s:s, s:{s:s}}", "status", "ready", "checks", "database", "ok"));
+}
+
+/* Ready when PostgreSQL answers a query now, not merely when a socket is open. */
+void
+ops_readyz(struct http_request *req)
+{
+	const char *why = NULL;
+
+	if (!db_available(&why)) {
+		not_ready(req, why);
+		return;
+	}
+	if (db_query("SELECT 1", 0, NULL, readyz_done, req) == -1) {
+		db_available(&why);
+		not_ready(req, why ? why : "database unavailable");
+	}
+}
+
+void
+ops_metrics(struct http_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	metrics_render(b);
+	http_respond_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+void
+ops_openapi(struct http_request *req)
+{
+	http_respond(req, 200, "application/json", openapi_json, openapi_json_len);
+}

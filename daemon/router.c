@@ -1,0 +1,159 @@
+/*
+ * router.c: the request dispatch table.
+ *
+ * A pattern is a path whose "*" segments match any one segment. The table is
+ * searched in order; a path that matches with the wrong method answers 405
+ * with Allow. Paths outside /api/ and the operations endpoints are the web
+ * UI's files.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "stafetd.h"
+
+static struct route routes[] = {
+    {HTTP_GET | HTTP_HEAD, "/healthz", ops_healthz, ROUTE_PUBLIC, 0},
+    {HTTP_GET | HTTP_HEAD, "/readyz", ops_readyz, ROUTE_PUBLIC, 0},
+    {HTTP_GET | HTTP_HEAD, "/metrics", ops_metrics, ROUTE_PUBLIC, 0},
+    {HTTP_GET | HTTP_HEAD, "/openapi.json", ops_openapi, ROUTE_PUBLIC, 0},
+    {HTTP_POST, "/api/v1/session", api_session_create, ROUTE_PUBLIC | ROUTE_JSON, 0},
+    /* The web UI: everything else that is not under /api/. */
+    {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Numbers the routes for the metrics tables. */
+void
+router_init(void)
+{
+	for (size_t i = 0; i < NROUTES; i++)
+		routes[i].index = (int)i;
+}
+
+size_t
+router_count(void)
+{
+	return NROUTES;
+}
+
+const struct route *
+router_get(size_t i)
+{
+	return i < NROUTES ? &routes[i] : NULL;
+}
+
+static bool
+pattern_match(const char *pat, const char *path)
+{
+	while (*pat && *path) {
+		if (*pat == '*') {
+			const char *slash = strchr(path, '/');
+			if (slash == path)
+				return false; /* "*" wants a non-empty segment */
+			pat++;
+			path = slash ? slash : path + strlen(path);
+			continue;
+		}
+		if (*pat != *path)
+			return false;
+		pat++;
+		path++;
+	}
+	return *pat == '\0' && *path == '\0';
+}
+
+static bool
+route_matches(const struct route *r, const char *path)
+{
+	if (r->flags & ROUTE_PREFIX) {
+		size_t n = strlen(r->pattern);
+		return strncmp(path, r->pattern, n) == 0 && strncmp(path, "/api/", 5) != 0 &&
+		       strcmp(path, "/api") != 0;
+	}
+	return pattern_match(r->pattern, path);
+}
+
+static void
+allow_header(struct http_request *req, unsigned methods)
+{
+	static const struct {
+		unsigned m;
+		const char *name;
+	} names[] = {{HTTP_GET, "GET"},	    {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
+		     {HTTP_PUT, "PUT"},	    {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"},
+		     {HTTP_OPTIONS, "OPTIONS"}};
+	char buf[128] = "";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (methods & names[i].m) {
+			if (*buf)
+				strcat(buf, ", ");
+			strcat(buf, names[i].name);
+		}
+	}
+	http_add_header(req, "Allow", buf);
+}
+
+/* Is the body declared as JSON ("application/json", any parameters)? */
+static bool
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+	return ct && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool
+parse_json_body(struct http_request *req)
+{
+	static const struct json_limits lim = {32, 64 * 1024};
+	size_t len = evbuffer_get_length(req->body);
+	char detail[256];
+	int status;
+
+	if (len == 0) {
+		http_problem(req, 400, NULL, "A JSON request body is required.");
+		return false;
+	}
+	if (!is_json_type(http_request_header(req, "Content-Type"))) {
+		http_problem(req, 415, NULL, "The request body must be application/json.");
+		return false;
+	}
+	const char *data = (const char *)evbuffer_pullup(req->body, -1);
+	req->json = json_parse_limited(data, len, &lim, &status, detail, sizeof(detail));
+	if (req->json == NULL) {
+		http_problem(req, status, NULL, detail);
+		return false;
+	}
+	return true;
+}
+
+void
+router_dispatch(struct http_request *req)
+{
+	const char *path = req->head.path;
+	unsigned allowed = 0;
+
+	for (size_t i = 0; i < NROUTES; i++) {
+		const struct route *r = &routes[i];
+		if (!route_matches(r, path))
+			continue;
+		if (!(r->methods & req->head.method)) {
+			allowed |= r->methods;
+			continue;
+		}
+		req->route = r;
+		if ((r->flags & ROUTE_JSON) && !parse_json_body(req))
+			return;
+		r->handler(req);
+		return;
+	}
+	if (allowed) {
+		allow_header(req, allowed);
+		http_problem(req, 405, NULL, "This method is not allowed on this resource.");
+		return;
+	}
+	http_problem(req, 404, NULL, "No such resource.");
+}

@@ -1,0 +1,264 @@
+/*
+ * stafetd.h: the daemon's shared declarations, grouped by the file that
+ * defines them.
+ */
+#ifndef STAFETD_H
+#define STAFETD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+struct event_base;
+struct evbuffer;
+
+#define STAFET_VERSION "0.1.0"
+
+#define WUR __attribute__((warn_unused_result))
+#define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
+
+/* Compiled-in defaults; the Makefile sets them from PREFIX/SYSCONFDIR. */
+#ifndef STAFET_SYSCONFDIR
+#define STAFET_SYSCONFDIR "/etc/stafet"
+#endif
+#ifndef STAFET_DATADIR
+#define STAFET_DATADIR "/usr/share/stafet"
+#endif
+
+/* log.c */
+enum log_level {
+	LOG_LVL_DEBUG,
+	LOG_LVL_INFO,
+	LOG_LVL_NOTICE,
+	LOG_LVL_WARNING,
+	LOG_LVL_ERR,
+};
+void log_init(int level, int timestamps);
+void log_set_level(int level);
+bool log_enabled(int level);
+void log_debug(const char *, ...) PRINTFLIKE(1, 2);
+void log_info(const char *, ...) PRINTFLIKE(1, 2);
+void log_notice(const char *, ...) PRINTFLIKE(1, 2);
+void log_warn(const char *, ...) PRINTFLIKE(1, 2);
+void log_warnx(const char *, ...) PRINTFLIKE(1, 2);
+void log_errx(const char *, ...) PRINTFLIKE(1, 2);
+__attribute__((noreturn)) void fatal(const char *, ...) PRINTFLIKE(1, 2);
+__attribute__((noreturn)) void fatalx(const char *, ...) PRINTFLIKE(1, 2);
+
+/* xmalloc.c: allocation wrappers that never return NULL. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+int xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
+void explicit_wipe(void *, size_t);
+
+/* strlist: a growable list of owned strings, used for error reports. */
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+void strlist_add(struct strlist *, const char *, ...) PRINTFLIKE(2, 3);
+void strlist_free(struct strlist *);
+
+/* config.c */
+enum log_ts_mode { LOG_TS_AUTO, LOG_TS_YES, LOG_TS_NO };
+struct config {
+	char *path;
+	char *listen;      /* as written, "host:port" */
+	char *listen_host; /* parsed */
+	int listen_port;
+	char *public_url;
+	char *web_root;
+	int log_level;
+	int log_timestamps;
+	char *db_conninfo;
+	char *db_password; /* from db_password_file; wiped on free */
+	int db_pool_size;
+	double db_connect_timeout;
+	double db_query_timeout;
+	int db_queue_max;
+	size_t http_max_body;
+	size_t http_max_header;
+	int http_max_connections;
+	double http_header_timeout;
+	double http_idle_timeout;
+	double http_shutdown_grace;
+};
+struct config *config_load(const char *path, struct strlist *errors) WUR;
+struct config *config_defaults(void);
+void config_free(struct config *);
+const struct config *config_current(void);
+void config_set_current(struct config *);
+int config_parse_duration(const char *, double *) WUR;
+int config_parse_size(const char *, size_t *) WUR;
+void config_print_keys(void);
+void config_report_restart_keys(const struct config *, const struct config *);
+
+/* json.c */
+struct json_limits {
+	size_t max_depth;
+	size_t max_string;
+};
+enum json_check {
+	JSON_CHECK_OK,
+	JSON_CHECK_UTF8,
+	JSON_CHECK_DEPTH,
+	JSON_CHECK_STRING,
+};
+bool utf8_valid(const char *, size_t);
+enum json_check json_precheck(const char *, size_t, const struct json_limits *, size_t *offset);
+json_t *json_parse_limited(const char *, size_t, const struct json_limits *, int *status,
+			   char *detail, size_t detailsz) WUR;
+json_t *json_problem(int status, const char *title, const char *detail);
+char *json_dump_compact(const json_t *);
+json_t *json_unknown_fields(json_t *, const char *const *allowed, const char *prefix);
+void json_problem_add_error(json_t *, const char *field, const char *code, const char *message);
+
+/* http.c */
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_PATCH = 1 << 4,
+	HTTP_DELETE = 1 << 5,
+	HTTP_OPTIONS = 1 << 6,
+	HTTP_OTHER = 1 << 7,
+};
+#define HTTP_MAX_HEADERS 100
+#define HTTP_MAX_TARGET 8192
+struct http_header {
+	char *name;
+	char *value;
+};
+/* The parsed head of a request; names and values point into `buf`. */
+struct http_head {
+	char *buf;
+	enum http_method method;
+	char method_str[16];
+	char *target;
+	char *path; /* percent-decoded, without the query */
+	char *query;
+	int minor_version;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	int nheaders;
+	bool chunked;
+	bool has_length;
+	uint64_t content_length;
+	bool keep_alive;
+	bool expect_continue;
+};
+int http_parse_head(const char *, size_t, struct http_head *, const char **why) WUR;
+void http_head_free(struct http_head *);
+const char *http_head_get(const struct http_head *, const char *name);
+int http_decode_chunk_size(const char *, size_t, uint64_t *) WUR;
+const char *http_status_text(int);
+
+struct http_request;
+struct route;
+typedef void (*http_handler)(struct http_request *);
+
+struct http_request {
+	struct http_conn *conn;
+	struct http_head head;
+	struct evbuffer *body;
+	json_t *json; /* parsed body for routes that take JSON */
+	const struct route *route;
+	char peer[64];
+	char id[17];
+	double started;
+	/* response under construction */
+	struct http_header resp_headers[16];
+	int nresp_headers;
+	bool responded;
+};
+int http_server_start(struct event_base *, const struct config *) WUR;
+void http_server_stop_accepting(void);
+void http_server_free_all(void);
+size_t http_server_connections(void);
+bool http_server_idle(void);
+void http_respond(struct http_request *, int status, const char *ctype, const void *body, size_t len);
+void http_respond_buffer(struct http_request *, int status, const char *ctype, struct evbuffer *);
+void http_respond_json(struct http_request *, int status, json_t *);
+void http_problem(struct http_request *, int status, const char *title, const char *detail);
+void http_problem_json(struct http_request *, json_t *problem);
+void http_add_header(struct http_request *, const char *name, const char *value);
+const char *http_request_header(const struct http_request *, const char *name);
+const char *http_query_param(const struct http_request *, const char *name, char *buf, size_t bufsz);
+
+/* router.c */
+enum route_flags {
+	ROUTE_PUBLIC = 1 << 0, /* no authentication */
+	ROUTE_JSON = 1 << 1,   /* parse a JSON body before the handler */
+	ROUTE_PREFIX = 1 << 2, /* pattern matches this prefix and below */
+};
+struct route {
+	unsigned methods;
+	const char *pattern;
+	http_handler handler;
+	unsigned flags;
+	int index; /* slot in the metrics tables */
+};
+void router_init(void);
+void router_dispatch(struct http_request *);
+size_t router_count(void);
+const struct route *router_get(size_t);
+
+/* metrics.c */
+void metrics_init(void);
+void metrics_observe(const struct route *, const char *method, int status, double seconds);
+void metrics_count(const char *name);
+void metrics_render(struct evbuffer *);
+double now_monotonic(void);
+double now_wall(void);
+
+/* db.c: the asynchronous PostgreSQL pool. */
+typedef void (*db_cb)(PGresult *res, const char *error, void *arg);
+void db_pool_start(struct event_base *, const struct config *);
+void db_pool_reconfigure(const struct config *);
+void db_pool_stop(void);
+int db_query(const char *sql, int nparams, const char *const *params, db_cb, void *arg) WUR;
+bool db_available(const char **why);
+void db_metrics_render(struct evbuffer *);
+void db_conn_params(const struct config *, char ***kw, char ***val);
+void db_conn_params_free(char **kw, char **val);
+
+/* migrate.c */
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct migration migrations[];
+extern const size_t migrations_count;
+int migrate_latest(void);
+int migrate_run(const struct config *) WUR;
+int migrate_check_startup(const struct config *) WUR;
+
+/* ops.c: health, readiness, metrics, the OpenAPI document. */
+void ops_healthz(struct http_request *);
+void ops_readyz(struct http_request *);
+void ops_metrics(struct http_request *);
+void ops_openapi(struct http_request *);
+extern const char openapi_json[];
+extern const size_t openapi_json_len;
+
+/* static.c: the web UI's files. */
+void static_serve(struct http_request *);
+const char *static_content_type(const char *path);
+bool static_path_ok(const char *path);
+
+/* api_session.c */
+void api_session_create(struct http_request *);
+
+/* main.c */
+struct event_base *stafetd_base(void);
+void sd_notify_msg(const char *);
+
+#endif
