@@ -84,7 +84,7 @@ set_why(const char *prefix, const char *detail)
 	snprintf(buf, sizeof(buf), "%s%s", prefix, detail ? detail : "");
 	/* libpq messages end in newlines and may span lines. */
 	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	size_t n = strlen(buf);
 	while (n > 0 && buf[n - 1] == ' ')

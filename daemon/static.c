@@ -102,8 +102,8 @@ static_serve(struct http_request *req)
 		not_found(req);
 		return;
 	}
-	snprintf(full, sizeof(full), "%s%s", root, rel);
-	if (realpath(full, real) == NULL || strncmp(real, root, strlen(root)) != 0 ||
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", root, rel) >= sizeof(full) ||
+	    realpath(full, real) == NULL || strncmp(real, root, strlen(root)) != 0 ||
 	    real[strlen(root)] != '/') {
 		not_found(req);
 		return;

@@ -1,0 +1,39 @@
+#!/bin/sh
+# setup-deps.sh: installs the Debian packages Stafet needs, only those missing.
+# `make check` and `make demo` call it, so a fresh Debian machine needs nothing
+# else. As non-root it uses sudo when it has to install something.
+set -eu
+
+PACKAGES="
+gcc make pkg-config
+libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev
+libcmocka-dev
+slapd ldap-utils
+postgresql postgresql-client
+python3 python3-pytest python3-requests python3-aiosmtpd
+curl procps
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "setup-deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "setup-deps: not root and no sudo; install as root:$missing" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# slapd's postinst would configure a system directory; ours lives in temp dirs.
+echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
