@@ -649,8 +649,10 @@ db_pool_start(struct event_base *base, const struct config *cfg)
 		c->backoff = BACKOFF_MIN;
 		c->timer = evtimer_new(base, pc_timercb, c);
 		pool.c[i] = c;
-		pc_connect(c);
 	}
+	/* Only once all exist: a connect can fail at once and scan the pool. */
+	for (int i = 0; i < pool.n; i++)
+		pc_connect(pool.c[i]);
 }
 
 /* A reload: new connections use the new settings; busy ones finish first. */

@@ -31,6 +31,13 @@
 
 #define CHUNK_LINE_MAX 1024
 #define TRAILER_MAX 8192
+/*
+ * After an error answer (413 say) the client may still be sending; closing
+ * with unread input makes the kernel send RST, and the client may lose our
+ * answer. So we read and discard for a while first, as nginx does.
+ */
+#define LINGER_SECONDS 2.0
+#define LINGER_MAX_BYTES (16 * 1024 * 1024)
 
 enum conn_state {
 	CONN_IDLE,	 /* waiting for a request */
@@ -42,6 +49,7 @@ enum conn_state {
 	CONN_TRAILER,	 /* chunked body: trailer lines */
 	CONN_HANDLING,	 /* a handler owns the request */
 	CONN_CLOSING,	 /* flushing the last response */
+	CONN_LINGER,	 /* after an error: discarding what the client still sends */
 };
 
 struct http_conn {
@@ -53,6 +61,8 @@ struct http_conn {
 	size_t trailer_bytes;
 	bool in_read;	/* inside the read loop: respond must not recurse */
 	bool dead;	/* the socket is gone while a handler holds the request */
+	bool linger;	/* discard input for a while before closing */
+	size_t lingered;
 	char peer[64];
 	TAILQ_ENTRY(http_conn) entry;
 };
@@ -152,8 +162,19 @@ conn_writecb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 	(void)bev;
-	if (c->state == CONN_CLOSING)
+	if (c->state != CONN_CLOSING)
+		return;
+	if (!c->linger) {
 		conn_free(c);
+		return;
+	}
+	/* Answer sent: half-close, then drain what the client still sends. */
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	c->state = CONN_LINGER;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+		       evbuffer_get_length(bufferevent_get_input(c->bev)));
+	conn_arm_timer(c, LINGER_SECONDS);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 static void
@@ -183,6 +204,7 @@ conn_fail(struct http_conn *c, int status, const char *why)
 		c->req = req;
 	}
 	req->head.keep_alive = false;
+	c->linger = true;
 	c->state = CONN_HANDLING;
 	http_problem(req, status, NULL, why);
 }
@@ -196,6 +218,7 @@ conn_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case CONN_IDLE:
 	case CONN_CLOSING:
+	case CONN_LINGER:
 		conn_free(c);
 		break;
 	case CONN_HANDLING:
@@ -415,6 +438,15 @@ conn_process(struct http_conn *c)
 			if (n == 0)
 				conn_dispatch(c);
 			break;
+		case CONN_LINGER:
+			c->lingered += evbuffer_get_length(in);
+			evbuffer_drain(in, evbuffer_get_length(in));
+			if (c->lingered > LINGER_MAX_BYTES) {
+				c->in_read = false;
+				conn_free(c);
+				return;
+			}
+			goto out;
 		case CONN_HANDLING:
 		case CONN_CLOSING:
 			goto out;

@@ -1,0 +1,139 @@
+"""Runs a real stafetd for the integration tests.
+
+The binary is build/stafetd, or $STAFETD (the sanitizer build in `make
+check`). Each instance gets its own config file, log file and free port.
+Under a sanitizer build, any sanitizer report in the log fails stop()."""
+
+import os
+import signal as _signal
+import subprocess
+import time
+
+import requests
+
+from .common import free_port
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "UndefinedBehaviorSanitizer")
+
+
+def binary():
+    return os.environ.get("STAFETD") or os.path.join(REPO, "build", "stafetd")
+
+
+class Stafetd:
+    """One stafetd process.
+
+    workdir: folder for stafetd.conf and stafetd.log.
+    settings: config keys (dict); `listen`, `web_root` and `log_timestamps`
+    get defaults here. Values are written verbatim, so the test decides quoting.
+    """
+
+    def __init__(self, workdir, settings=None, env=None):
+        self.workdir = str(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.port = free_port()
+        self.settings = {
+            "listen": f"127.0.0.1:{self.port}",
+            "web_root": os.path.join(REPO, "web"),
+            "log_timestamps": "no",
+            "db_connect_timeout": "2s",
+        }
+        self.settings.update(settings or {})
+        self.config_path = os.path.join(self.workdir, "stafetd.conf")
+        self.log_path = os.path.join(self.workdir, "stafetd.log")
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=86")
+        self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        self.proc = None
+        self._log = None
+        self.write_config()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_config(self, extra_lines=()):
+        with open(self.config_path, "w") as f:
+            for k, v in self.settings.items():
+                f.write(f"{k} = {v}\n")
+            for line in extra_lines:
+                f.write(line + "\n")
+        os.chmod(self.config_path, 0o600)
+
+    def run(self, *args, timeout=60):
+        """Runs the binary with this config and args; returns CompletedProcess."""
+        return subprocess.run([binary(), "-c", self.config_path, *args], capture_output=True,
+                              text=True, env=self.env, timeout=timeout)
+
+    def migrate(self):
+        r = self.run("--migrate")
+        assert r.returncode == 0, r.stderr
+        return r
+
+    def start(self, wait=True):
+        self._log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([binary(), "-c", self.config_path], stdout=self._log,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"stafetd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"stafetd did not answer /healthz:\n{self.log()}")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=_signal.SIGTERM, timeout=30):
+        """Stops the process; returns its exit code. Raises on sanitizer reports."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"stafetd ignored signal {sig}:\n{self.log()}")
+        rc = self.proc.returncode
+        self.proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+        self.check_sanitizers()
+        return rc
+
+    def check_sanitizers(self):
+        text = self.log()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                raise AssertionError(f"sanitizer report in stafetd log:\n{text[-6000:]}")
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, needle, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.log():
+                return True
+            time.sleep(0.05)
+        return False

@@ -1,0 +1,259 @@
+"""The HTTP server as clients see it: problem documents, limits, routing,
+static files, metrics, OpenAPI and an access log without personal data."""
+
+import json
+import socket
+
+import pytest
+import requests
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def d(db, stafetd):
+    return stafetd(db=db, settings={"http_header_timeout": "1s"})
+
+
+def assert_problem(r, status):
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == PROBLEM
+    body = r.json()
+    assert body["status"] == status
+    assert body["type"] and body["title"]
+    return body
+
+
+def raw(d, data, read_all=True, timeout=10):
+    """Sends raw bytes; returns everything the server answers until it closes."""
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if not read_all:
+                break
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def test_healthz(d):
+    r = requests.get(d.url + "/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_openapi_document(d):
+    r = requests.get(d.url + "/openapi.json")
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.1")
+    for path in ("/healthz", "/readyz", "/metrics", "/api/v1/session"):
+        assert path in doc["paths"]
+
+
+def test_two_mib_body_is_413(d):
+    body = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+    r = requests.post(d.url + "/api/v1/session", data=body,
+                      headers={"Content-Type": "application/json"})
+    assert_problem(r, 413)
+
+
+def test_two_mib_chunked_body_is_413(d):
+    def gen():
+        for _ in range(64):
+            yield b" " * 32768
+    r = requests.post(d.url + "/api/v1/session", data=gen(),
+                      headers={"Content-Type": "application/json"})
+    assert_problem(r, 413)
+
+
+def test_declared_oversized_body_is_refused_before_sending(d):
+    out = raw(d, b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                 b"\r\nContent-Length: 2097152\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 413 ")
+    assert b"Connection: close" in out
+
+
+def test_malformed_json_is_400(d):
+    r = requests.post(d.url + "/api/v1/session", data=b'{"username": "a", ',
+                      headers={"Content-Type": "application/json"})
+    body = assert_problem(r, 400)
+    assert "Malformed JSON" in body["detail"]
+
+
+@pytest.mark.parametrize("payload,detail", [
+    (b'{"username": "\xff\xfe"}', "UTF-8"),
+    (b"[" * 33 + b"]" * 33, "deeper than 32"),
+    (b'{"username": "' + b"a" * (64 * 1024 + 1) + b'"}', "longer than"),
+    (b'{"username": "a", "username": "b"}', "duplicate"),
+    (b'{"username": "a\\u0000b", "password": "x"}', "Malformed"),
+    (b"", "required"),
+    (b"null", "Malformed"),
+    (b'["username"]', "object"),
+])
+def test_hostile_json_is_400(d, payload, detail):
+    r = requests.post(d.url + "/api/v1/session", data=payload,
+                      headers={"Content-Type": "application/json"})
+    body = assert_problem(r, 400)
+    assert detail in body["detail"]
+
+
+def test_unknown_field_is_400_naming_it(d):
+    r = requests.post(d.url + "/api/v1/session",
+                      json={"username": "mha", "password": "x", "admin": True})
+    body = assert_problem(r, 400)
+    assert body["errors"][0]["field"] == "admin"
+
+
+def test_wrong_content_type_is_415(d):
+    r = requests.post(d.url + "/api/v1/session", data="username=a&password=b",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(r, 415)
+
+
+def test_session_fields_are_checked(d):
+    r = requests.post(d.url + "/api/v1/session", json={"username": "", "password": 5})
+    body = assert_problem(r, 422)
+    fields = {e["field"] for e in body["errors"]}
+    assert fields == {"username", "password"}
+    for e in body["errors"]:
+        assert e["message"]  # Danish text for the caseworker
+
+
+def test_login_without_directory_is_503(d):
+    r = requests.post(d.url + "/api/v1/session", json={"username": "mha", "password": "demo"})
+    body = assert_problem(r, 503)
+    assert "LDAP" in body["detail"]
+
+
+def test_unknown_route_and_method(d):
+    assert_problem(requests.get(d.url + "/api/v1/nothing"), 404)
+    r = requests.delete(d.url + "/healthz")
+    assert_problem(r, 405)
+    assert r.headers["Allow"] == "GET, HEAD"
+    r = requests.request("BREW", d.url + "/healthz")
+    assert_problem(r, 405)
+
+
+def test_static_files(d):
+    r = requests.get(d.url + "/")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    assert 'lang="da"' in r.text
+    etag = r.headers["ETag"]
+    r2 = requests.get(d.url + "/", headers={"If-None-Match": etag})
+    assert r2.status_code == 304 and r2.content == b""
+    r = requests.head(d.url + "/stafet.js")
+    assert r.status_code == 200 and r.content == b""
+    assert int(r.headers["Content-Length"]) > 0
+
+
+@pytest.mark.parametrize("path", [
+    b"/../../../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/.hidden",
+    b"/..%2fetc/passwd", b"/web/../Makefile", b"//etc/passwd", b"/index.html%00.css",
+])
+def test_path_traversal(d, path):
+    out = raw(d, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status = int(out.split(b" ", 2)[1])
+    assert status in (400, 404), out[:200]
+    assert b"root:" not in out
+
+
+def test_head_and_pipelining(d):
+    out = raw(d, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    parts = out.split(b"HTTP/1.1 ")
+    assert [p[:3] for p in parts[1:]] == [b"200", b"200", b"404"]
+    assert out.count(b'{"status":"ok"}') == 1  # HEAD has no body
+
+
+@pytest.mark.parametrize("request_bytes,status", [
+    (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+     b"Content-Length: 5\r\n\r\nabcd", 400),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 431),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505),
+    (b"GET / HTTP/1.1\r\n\r\n", 400),
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
+    (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"zz\r\n", 400),
+])
+def test_hostile_heads(d, request_bytes, status):
+    out = raw(d, request_bytes)
+    assert out.startswith(b"HTTP/1.1 %d " % status), out[:200]
+    assert b"Connection: close" in out
+    assert b"application/problem+json" in out
+
+
+def test_chunked_body_is_accepted(d):
+    body = b'{"username": "mha", "password": "demo"}'
+    req = (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+           b"%x\r\n" % 10 + body[:10] + b"\r\n" +
+           b"%x;ext=1\r\n" % (len(body) - 10) + body[10:] + b"\r\n0\r\n\r\n")
+    out = raw(d, req)
+    assert out.startswith(b"HTTP/1.1 503 "), out[:200]
+
+
+def test_slow_head_gets_408(d):
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+    out = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    assert out.startswith(b"HTTP/1.1 408 ")
+
+
+def test_connection_limit(db, stafetd):
+    d = stafetd(db=db, settings={"http_max_connections": "3"}, name="limited")
+    idle = [socket.create_connection(("127.0.0.1", d.port)) for _ in range(3)]
+    extra = socket.create_connection(("127.0.0.1", d.port), timeout=1)
+    extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    with pytest.raises(socket.timeout):
+        extra.recv(100)  # not served while three are open
+    idle[0].close()
+    extra.settimeout(10)
+    assert extra.recv(100).startswith(b"HTTP/1.1 200")
+    for s in idle[1:] + [extra]:
+        s.close()
+
+
+def test_metrics(d):
+    requests.get(d.url + "/healthz")
+    requests.get(d.url + "/api/v1/nothing")
+    m = requests.get(d.url + "/metrics")
+    assert m.status_code == 200
+    assert m.headers["Content-Type"].startswith("text/plain")
+    text = m.text
+    assert 'stafet_http_requests_total{route="/healthz",method="GET",status="200"}' in text
+    assert 'stafet_http_requests_total{route="unmatched",method="GET",status="404"}' in text
+    assert 'stafet_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"}' in text
+    assert 'stafet_db_connections{state="idle"}' in text
+
+
+def test_access_log_has_no_query_and_no_body(d):
+    requests.get(d.url + "/api/v1/people?q=010203-1234+S%C3%B8ren")
+    requests.post(d.url + "/api/v1/session",
+                  json={"username": "0102031234", "password": "hemmelig-kode"})
+    log = d.log()
+    assert '"GET /api/v1/people" 404' in log
+    for secret in ("010203", "S\u00f8ren", "Søren", "hemmelig", "0102031234"):
+        assert secret not in log
