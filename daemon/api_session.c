@@ -47,5 +47,5 @@ api_session_create(struct http_request *req)
 	explicit_wipe((char *)(uintptr_t)json_string_value(pw), json_string_length(pw));
 	http_add_header(req, "Retry-After", "60");
 	http_problem(req, 503, "Login unavailable",
-		     "Log ind er ikke muligt: der er ikke konfigureret et LDAP-katalog.");
+	             "Log ind er ikke muligt: der er ikke konfigureret et LDAP-katalog.");
 }

@@ -22,7 +22,7 @@
 #include "stafetd.h"
 
 #define CONFIG_MAX_LINE 4096
-#define SECRET_MAX 4096
+#define SECRET_MAX      4096
 
 enum cfg_type {
 	CFG_STRING,
@@ -39,9 +39,9 @@ struct cfg_key {
 	enum cfg_type type;
 	size_t offset;
 	const char *def;
-	double min, max;             /* CFG_INT, CFG_SIZE, CFG_DURATION */
-	const char *const *choices;  /* CFG_ENUM: index is the value */
-	bool restart;                /* a change needs a restart, not a reload */
+	double min, max;            /* CFG_INT, CFG_SIZE, CFG_DURATION */
+	const char *const *choices; /* CFG_ENUM: index is the value */
+	bool restart;               /* a change needs a restart, not a reload */
 	const char *help;
 };
 
@@ -56,7 +56,8 @@ static const struct cfg_key keys[] = {
      "the URL users reach stafetd at (links in mails)"},
     {"web_root", CFG_STRING, OFF(web_root), STAFET_DATADIR "/web", 0, 0, NULL, false,
      "folder of the web UI's files"},
-    {"log_level", CFG_ENUM, OFF(log_level), "info", 0, 0, log_levels, false, "least severity logged"},
+    {"log_level", CFG_ENUM, OFF(log_level), "info", 0, 0, log_levels, false,
+     "least severity logged"},
     {"log_timestamps", CFG_ENUM, OFF(log_timestamps), "auto", 0, 0, ts_modes, false,
      "timestamps on log lines (auto: none under systemd)"},
     {"db_conninfo", CFG_STRING, OFF(db_conninfo), "dbname=stafet", 0, 0, NULL, false,
@@ -294,7 +295,8 @@ apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *fi
 		char *host = NULL;
 		int port;
 		if (parse_listen(v, &host, &port) == -1) {
-			strlist_add(errors, "%s:%d: %s: '%s' is not host:port", file, line, k->name, v);
+			strlist_add(errors, "%s:%d: %s: '%s' is not host:port", file, line, k->name,
+			            v);
 			return;
 		}
 		free(cfg->listen);
@@ -308,24 +310,28 @@ apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *fi
 		errno = 0;
 		l = strtol(v, &end, 10);
 		if (errno || *end || end == v || l < k->min || l > k->max) {
-			strlist_add(errors, "%s:%d: %s: '%s' is not a whole number from %.0f to %.0f", file,
-				    line, k->name, v, k->min, k->max);
+			strlist_add(errors,
+			            "%s:%d: %s: '%s' is not a whole number from %.0f to %.0f", file,
+			            line, k->name, v, k->min, k->max);
 			return;
 		}
 		*(int *)((char *)cfg + k->offset) = (int)l;
 		return;
 	case CFG_SIZE:
 		if (config_parse_size(v, &sz) == -1 || sz < k->min || sz > k->max) {
-			strlist_add(errors, "%s:%d: %s: '%s' is not a size from %.0f to %.0f bytes (e.g. 1M)",
-				    file, line, k->name, v, k->min, k->max);
+			strlist_add(
+			    errors,
+			    "%s:%d: %s: '%s' is not a size from %.0f to %.0f bytes (e.g. 1M)", file,
+			    line, k->name, v, k->min, k->max);
 			return;
 		}
 		*(size_t *)((char *)cfg + k->offset) = sz;
 		return;
 	case CFG_DURATION:
 		if (config_parse_duration(v, &d) == -1 || d < k->min || d > k->max) {
-			strlist_add(errors, "%s:%d: %s: '%s' is not a duration from %gs to %gs (e.g. 10s)",
-				    file, line, k->name, v, k->min, k->max);
+			strlist_add(errors,
+			            "%s:%d: %s: '%s' is not a duration from %gs to %gs (e.g. 10s)",
+			            file, line, k->name, v, k->min, k->max);
 			return;
 		}
 		*(double *)((char *)cfg + k->offset) = d;
@@ -338,7 +344,7 @@ apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *fi
 			}
 		}
 		strlist_add(errors, "%s:%d: %s: '%s' is not one of the allowed values", file, line,
-			    k->name, v);
+		            k->name, v);
 		return;
 	case CFG_SECRET_FILE: {
 		char **s = str_slot(cfg, k);
@@ -419,9 +425,9 @@ check_file_secrecy(const struct config *cfg, int fd, const char *path, struct st
 	if (cfg->db_conninfo && strstr(cfg->db_conninfo, "password") != NULL &&
 	    fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
 		strlist_add(errors,
-			    "%s: holds a password (db_conninfo) but is readable by others; use "
-			    "db_password_file or chmod o-r",
-			    path);
+		            "%s: holds a password (db_conninfo) but is readable by others; use "
+		            "db_password_file or chmod o-r",
+		            path);
 }
 
 /*
@@ -451,7 +457,7 @@ config_load(const char *path, struct strlist *errors)
 		if (strchr(line, '\n') == NULL && !feof(f)) {
 			int c;
 			strlist_add(errors, "%s:%d: line longer than %d bytes", path, lineno,
-				    CONFIG_MAX_LINE);
+			            CONFIG_MAX_LINE);
 			while ((c = fgetc(f)) != EOF && c != '\n')
 				;
 			continue;

@@ -22,8 +22,8 @@
 
 #include "stafetd.h"
 
-#define BACKOFF_MIN 0.1
-#define BACKOFF_MAX 2.0
+#define BACKOFF_MIN    0.1
+#define BACKOFF_MAX    2.0
 #define BACKOFF_SCHEMA 10.0 /* a wrong schema version does not fix itself soon */
 
 enum pc_state { PC_DOWN, PC_CONNECTING, PC_CHECKING, PC_IDLE, PC_BUSY };
@@ -308,11 +308,11 @@ pc_schema_checked(struct pconn *c)
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		version = atoi(PQgetvalue(res, 0, 0));
 	} else if (res && (state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL &&
-		   strcmp(state, "42P01") == 0) {
+	           strcmp(state, "42P01") == 0) {
 		version = 0; /* no schema_migrations table: nothing migrated */
 	} else {
 		set_why("database unavailable: ",
-			res ? PQresultErrorMessage(res) : "schema check failed");
+		        res ? PQresultErrorMessage(res) : "schema check failed");
 		PQclear(res);
 		log_warnx("db: connection %d: %s", c->id, pool.why);
 		pc_reset(c, pool.why, BACKOFF_MIN);
@@ -322,14 +322,16 @@ pc_schema_checked(struct pconn *c)
 	if (version != latest) {
 		char detail[160];
 		if (version > latest)
-			snprintf(detail, sizeof(detail),
-				 "database schema version %d is newer than this stafetd knows (%d); "
-				 "upgrade stafetd",
-				 version, latest);
+			snprintf(
+			    detail, sizeof(detail),
+			    "database schema version %d is newer than this stafetd knows (%d); "
+			    "upgrade stafetd",
+			    version, latest);
 		else
-			snprintf(detail, sizeof(detail),
-				 "database schema version %d, stafetd needs %d; run stafetd --migrate",
-				 version, latest);
+			snprintf(
+			    detail, sizeof(detail),
+			    "database schema version %d, stafetd needs %d; run stafetd --migrate",
+			    version, latest);
 		if (pool.schema_version != version)
 			log_errx("db: %s", detail);
 		pool.schema_version = version;
@@ -384,7 +386,8 @@ static void
 pc_connect(struct pconn *c)
 {
 	c->generation = pool.generation;
-	c->pg = PQconnectStartParams((const char *const *)pool.kw, (const char *const *)pool.val, 1);
+	c->pg =
+	    PQconnectStartParams((const char *const *)pool.kw, (const char *const *)pool.val, 1);
 	if (c->pg == NULL)
 		fatalx("db: out of memory");
 	if (PQstatus(c->pg) == CONNECTION_BAD) {
@@ -465,7 +468,7 @@ pc_start(struct pconn *c, struct db_job *j)
 	c->state = PC_BUSY;
 	pool.queries++;
 	if (!PQsendQueryParams(c->pg, j->sql, j->nparams, NULL, (const char *const *)j->params,
-			       NULL, NULL, 0)) {
+	                       NULL, NULL, 0)) {
 		pc_broken(c, "cannot send query");
 		return;
 	}
@@ -627,9 +630,9 @@ apply_config(const struct config *cfg)
 	pool.query_timeout = cfg->db_query_timeout;
 	pool.queue_max = cfg->db_queue_max;
 	snprintf(pool.timeout_sql, sizeof(pool.timeout_sql),
-		 "SET statement_timeout = %ld; SELECT coalesce(max(version), 0) FROM "
-		 "schema_migrations",
-		 (long)(cfg->db_query_timeout * 1000));
+	         "SET statement_timeout = %ld; SELECT coalesce(max(version), 0) FROM "
+	         "schema_migrations",
+	         (long)(cfg->db_query_timeout * 1000));
 }
 
 void
@@ -666,7 +669,8 @@ db_pool_reconfigure(const struct config *cfg)
 		log_warnx("config: db_pool_size changed; takes effect at restart");
 	db_conn_params(cfg, &kw, &val);
 	for (int i = 0; kw[i] || pool.kw[i]; i++)
-		if (!kw[i] || !pool.kw[i] || strcmp(kw[i], pool.kw[i]) || strcmp(val[i], pool.val[i]))
+		if (!kw[i] || !pool.kw[i] || strcmp(kw[i], pool.kw[i]) ||
+		    strcmp(val[i], pool.val[i]))
 			same = false;
 	db_conn_params_free(kw, val);
 	apply_config(cfg);
@@ -715,22 +719,24 @@ db_metrics_render(struct evbuffer *b)
 
 	for (int i = 0; i < pool.n; i++)
 		counts[pool.c[i]->state]++;
-	evbuffer_add_printf(b, "# HELP stafet_db_connections PostgreSQL pool connections by state.\n"
-			       "# TYPE stafet_db_connections gauge\n");
+	evbuffer_add_printf(b,
+	                    "# HELP stafet_db_connections PostgreSQL pool connections by state.\n"
+	                    "# TYPE stafet_db_connections gauge\n");
 	for (int s = 0; s < 5; s++)
 		evbuffer_add_printf(b, "stafet_db_connections{state=\"%s\"} %d\n", pc_names[s],
-				    counts[s]);
-	evbuffer_add_printf(b,
-			    "# TYPE stafet_db_queue_depth gauge\nstafet_db_queue_depth %d\n"
-			    "# TYPE stafet_db_queries_total counter\nstafet_db_queries_total %llu\n"
-			    "# HELP stafet_db_errors_total Queries that failed, for any reason.\n"
-			    "# TYPE stafet_db_errors_total counter\nstafet_db_errors_total %llu\n"
-			    "# TYPE stafet_db_rejected_total counter\nstafet_db_rejected_total %llu\n"
-			    "# TYPE stafet_db_timeouts_total counter\nstafet_db_timeouts_total %llu\n"
-			    "# TYPE stafet_db_connects_total counter\nstafet_db_connects_total %llu\n"
-			    "# TYPE stafet_db_connect_failures_total counter\n"
-			    "stafet_db_connect_failures_total %llu\n"
-			    "# TYPE stafet_db_schema_version gauge\nstafet_db_schema_version %d\n",
-			    pool.qlen, pool.queries, pool.errors, pool.rejected, pool.timeouts,
-			    pool.connects, pool.connect_failures, pool.schema_version);
+		                    counts[s]);
+	evbuffer_add_printf(
+	    b,
+	    "# TYPE stafet_db_queue_depth gauge\nstafet_db_queue_depth %d\n"
+	    "# TYPE stafet_db_queries_total counter\nstafet_db_queries_total %llu\n"
+	    "# HELP stafet_db_errors_total Queries that failed, for any reason.\n"
+	    "# TYPE stafet_db_errors_total counter\nstafet_db_errors_total %llu\n"
+	    "# TYPE stafet_db_rejected_total counter\nstafet_db_rejected_total %llu\n"
+	    "# TYPE stafet_db_timeouts_total counter\nstafet_db_timeouts_total %llu\n"
+	    "# TYPE stafet_db_connects_total counter\nstafet_db_connects_total %llu\n"
+	    "# TYPE stafet_db_connect_failures_total counter\n"
+	    "stafet_db_connect_failures_total %llu\n"
+	    "# TYPE stafet_db_schema_version gauge\nstafet_db_schema_version %d\n",
+	    pool.qlen, pool.queries, pool.errors, pool.rejected, pool.timeouts, pool.connects,
+	    pool.connect_failures, pool.schema_version);
 }

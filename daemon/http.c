@@ -30,26 +30,26 @@
 #include "stafetd.h"
 
 #define CHUNK_LINE_MAX 1024
-#define TRAILER_MAX 8192
+#define TRAILER_MAX    8192
 /*
  * After an error answer (413 say) the client may still be sending; closing
  * with unread input makes the kernel send RST, and the client may lose our
  * answer. So we read and discard for a while first, as nginx does.
  */
-#define LINGER_SECONDS 2.0
+#define LINGER_SECONDS   2.0
 #define LINGER_MAX_BYTES (16 * 1024 * 1024)
 
 enum conn_state {
-	CONN_IDLE,	 /* waiting for a request */
-	CONN_HEAD,	 /* reading a request head */
-	CONN_BODY,	 /* reading a Content-Length body */
+	CONN_IDLE,       /* waiting for a request */
+	CONN_HEAD,       /* reading a request head */
+	CONN_BODY,       /* reading a Content-Length body */
 	CONN_CHUNK_SIZE, /* chunked body: size line */
 	CONN_CHUNK_DATA, /* chunked body: data */
-	CONN_CHUNK_END,	 /* chunked body: CRLF after data */
-	CONN_TRAILER,	 /* chunked body: trailer lines */
-	CONN_HANDLING,	 /* a handler owns the request */
-	CONN_CLOSING,	 /* flushing the last response */
-	CONN_LINGER,	 /* after an error: discarding what the client still sends */
+	CONN_CHUNK_END,  /* chunked body: CRLF after data */
+	CONN_TRAILER,    /* chunked body: trailer lines */
+	CONN_HANDLING,   /* a handler owns the request */
+	CONN_CLOSING,    /* flushing the last response */
+	CONN_LINGER,     /* after an error: discarding what the client still sends */
 };
 
 struct http_conn {
@@ -59,9 +59,9 @@ struct http_conn {
 	struct http_request *req;
 	uint64_t remaining;
 	size_t trailer_bytes;
-	bool in_read;	/* inside the read loop: respond must not recurse */
-	bool dead;	/* the socket is gone while a handler holds the request */
-	bool linger;	/* discard input for a while before closing */
+	bool in_read; /* inside the read loop: respond must not recurse */
+	bool dead;    /* the socket is gone while a handler holds the request */
+	bool linger;  /* discard input for a while before closing */
 	size_t lingered;
 	char peer[64];
 	TAILQ_ENTRY(http_conn) entry;
@@ -172,7 +172,7 @@ conn_writecb(struct bufferevent *bev, void *arg)
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	c->state = CONN_LINGER;
 	evbuffer_drain(bufferevent_get_input(c->bev),
-		       evbuffer_get_length(bufferevent_get_input(c->bev)));
+	               evbuffer_get_length(bufferevent_get_input(c->bev)));
 	conn_arm_timer(c, LINGER_SECONDS);
 	bufferevent_enable(c->bev, EV_READ);
 }
@@ -239,9 +239,11 @@ make_request_id(char out[17])
 	if (seed == 0) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
+		seed =
+		    ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
 	}
-	snprintf(out, 17, "%016llx", (unsigned long long)(seed + ++counter * 0x9E3779B97F4A7C15ULL));
+	snprintf(out, 17, "%016llx",
+	         (unsigned long long)(seed + ++counter * 0x9E3779B97F4A7C15ULL));
 }
 
 static void
@@ -559,9 +561,9 @@ http_server_start(struct event_base *b, const struct config *c)
 		return -1;
 	}
 	listener = evconnlistener_new_bind(base, accept_cb, NULL,
-					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-					       LEV_OPT_CLOSE_ON_EXEC,
-					   1024, res->ai_addr, (int)res->ai_addrlen);
+	                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	                                       LEV_OPT_CLOSE_ON_EXEC,
+	                                   1024, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (listener == NULL) {
 		log_warn("http: cannot listen on %s", c->listen);
@@ -682,11 +684,11 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 		fatalx("http: request %s answered twice", req->id);
 	req->responded = true;
 	metrics_observe(req->route, req->head.method_str[0] ? req->head.method_str : "-", status,
-			elapsed);
+	                elapsed);
 	/* Path only: query strings can carry search terms, which are personal. */
 	log_info("access: %s \"%s %s\" %d %zu %.1fms id=%s", req->peer,
-		 req->head.method_str[0] ? req->head.method_str : "-",
-		 req->head.path ? req->head.path : "-", status, len, elapsed * 1000, req->id);
+	         req->head.method_str[0] ? req->head.method_str : "-",
+	         req->head.path ? req->head.path : "-", status, len, elapsed * 1000, req->id);
 	if (c->dead) {
 		c->state = CONN_CLOSING;
 		conn_free(c);
@@ -695,7 +697,7 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 	keep = req->head.keep_alive && accepting && status != 408;
 	out = bufferevent_get_output(c->bev);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, http_status_text(status),
-			    http_date());
+	                    http_date());
 	if (status != 204 && status != 304)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
 	if (ctype)
@@ -707,12 +709,12 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 	if (!has_resp_header(req, "Cache-Control"))
 		evbuffer_add_printf(out, "Cache-Control: no-store\r\n");
 	evbuffer_add_printf(out,
-			    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
-			    "X-Request-Id: %s\r\n",
-			    req->id);
+	                    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+	                    "X-Request-Id: %s\r\n",
+	                    req->id);
 	for (int i = 0; i < req->nresp_headers; i++)
 		evbuffer_add_printf(out, "%s: %s\r\n", req->resp_headers[i].name,
-				    req->resp_headers[i].value);
+		                    req->resp_headers[i].value);
 	evbuffer_add(out, "\r\n", 2);
 	if (body && req->head.method != HTTP_HEAD)
 		evbuffer_add_buffer(out, body);

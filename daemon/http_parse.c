@@ -102,9 +102,8 @@ static const struct {
 	const char *name;
 	enum http_method m;
 } methods[] = {
-    {"GET", HTTP_GET},	   {"HEAD", HTTP_HEAD},	    {"POST", HTTP_POST},
-    {"PUT", HTTP_PUT},	   {"PATCH", HTTP_PATCH},   {"DELETE", HTTP_DELETE},
-    {"OPTIONS", HTTP_OPTIONS},
+    {"GET", HTTP_GET},     {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},       {"PUT", HTTP_PUT},
+    {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
 };
 
 void

@@ -107,7 +107,7 @@ json_precheck(const char *s, size_t len, const struct json_limits *lim, size_t *
  */
 json_t *
 json_parse_limited(const char *s, size_t len, const struct json_limits *lim, int *status,
-		   char *detail, size_t detailsz)
+                   char *detail, size_t detailsz)
 {
 	json_error_t err;
 	json_t *j;
@@ -120,11 +120,11 @@ json_parse_limited(const char *s, size_t len, const struct json_limits *lim, int
 		return NULL;
 	case JSON_CHECK_DEPTH:
 		snprintf(detail, detailsz, "JSON nested deeper than %zu levels (at byte %zu).",
-			 lim->max_depth, off);
+		         lim->max_depth, off);
 		return NULL;
 	case JSON_CHECK_STRING:
 		snprintf(detail, detailsz, "JSON string longer than %zu bytes (at byte %zu).",
-			 lim->max_string, off);
+		         lim->max_string, off);
 		return NULL;
 	case JSON_CHECK_OK:
 		break;
@@ -132,7 +132,7 @@ json_parse_limited(const char *s, size_t len, const struct json_limits *lim, int
 	j = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL) {
 		snprintf(detail, detailsz, "Malformed JSON at line %d, column %d: %s.", err.line,
-			 err.column, err.text);
+		         err.column, err.text);
 		return NULL;
 	}
 	return j;
@@ -144,7 +144,7 @@ json_problem(int status, const char *title, const char *detail)
 {
 	/* about:blank: the status code says it all (RFC 9457 section 4.2.1). */
 	json_t *p = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title",
-			      title ? title : http_status_text(status), "status", status);
+	                      title ? title : http_status_text(status), "status", status);
 	if (p == NULL)
 		fatalx("json_pack");
 	if (detail)
@@ -173,7 +173,7 @@ json_unknown_fields(json_t *obj, const char *const *allowed, const char *prefix)
 	const char *key;
 	json_t *val;
 
-	json_object_foreach(obj, key, val) {
+	json_object_foreach (obj, key, val) {
 		bool ok = false;
 		(void)val;
 		for (size_t i = 0; allowed[i]; i++)
@@ -185,8 +185,8 @@ json_unknown_fields(json_t *obj, const char *const *allowed, const char *prefix)
 			snprintf(detail, sizeof(detail), "Unknown field '%s'.", field);
 			json_t *p = json_problem(400, NULL, detail);
 			json_object_set_new(p, "errors",
-					    json_pack("[{s:s, s:s, s:s}]", "field", field, "code",
-						      "unknown", "message", "Ukendt felt."));
+			                    json_pack("[{s:s, s:s, s:s}]", "field", field, "code",
+			                              "unknown", "message", "Ukendt felt."));
 			return p;
 		}
 	}
@@ -202,6 +202,6 @@ json_problem_add_error(json_t *problem, const char *field, const char *code, con
 		errors = json_array();
 		json_object_set_new(problem, "errors", errors);
 	}
-	json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
-						"message", message));
+	json_array_append_new(
+	    errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
 }

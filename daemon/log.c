@@ -22,7 +22,7 @@ static const struct {
 	const char *name;
 	int sdprio; /* syslog priority for the <N> prefix */
 } levels[] = {
-    [LOG_LVL_DEBUG] = {"debug", 7}, [LOG_LVL_INFO] = {"info", 6},
+    [LOG_LVL_DEBUG] = {"debug", 7},   [LOG_LVL_INFO] = {"info", 6},
     [LOG_LVL_NOTICE] = {"notice", 5}, [LOG_LVL_WARNING] = {"warning", 4},
     [LOG_LVL_ERR] = {"error", 3},
 };

@@ -43,7 +43,8 @@ sd_notify_msg(const char *msg)
 	socklen_t len;
 	int fd;
 
-	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sun.sun_path))
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
 		return;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -78,7 +79,8 @@ reload(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(monotonic, sizeof(monotonic), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	         (unsigned long long)ts.tv_sec * 1000000ULL +
+	             (unsigned long long)ts.tv_nsec / 1000);
 	sd_notify_msg(monotonic);
 	log_notice("config: reloading %s", old->path);
 	if ((cfg = config_load(old->path, &errors)) == NULL) {
@@ -113,7 +115,7 @@ shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	if (http_server_idle() || now_monotonic() >= shutdown_deadline) {
 		if (!http_server_idle())
 			log_warnx("stopping with %zu connections still busy",
-				  http_server_connections());
+			          http_server_connections());
 		event_base_loopexit(base, NULL);
 		return;
 	}
@@ -146,22 +148,25 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: stafetd [-c FILE] [--check-config | --migrate | --config-keys | "
-		   "--version]\n"
-		   "  -c, --config FILE   configuration file (default " STAFET_SYSCONFDIR
-		   "/stafetd.conf)\n"
-		   "      --check-config  check the configuration and exit\n"
-		   "      --migrate       apply the database migrations and exit\n"
-		   "      --config-keys   list the configuration keys and their defaults\n"
-		   "  -V, --version       print the version and exit\n");
+	           "--version]\n"
+	           "  -c, --config FILE   configuration file (default " STAFET_SYSCONFDIR
+	           "/stafetd.conf)\n"
+	           "      --check-config  check the configuration and exit\n"
+	           "      --migrate       apply the database migrations and exit\n"
+	           "      --config-keys   list the configuration keys and their defaults\n"
+	           "  -V, --version       print the version and exit\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},  {"check-config", no_argument, NULL, 'C'},
-	    {"migrate", no_argument, NULL, 'M'},       {"config-keys", no_argument, NULL, 'K'},
-	    {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'C'},
+	    {"migrate", no_argument, NULL, 'M'},
+	    {"config-keys", no_argument, NULL, 'K'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = STAFET_SYSCONFDIR "/stafetd.conf";
@@ -237,7 +242,7 @@ main(int argc, char **argv)
 		return 1;
 	db_pool_start(base, cfg);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
-		   migrate_latest());
+	           migrate_latest());
 	sd_notify_msg("READY=1");
 
 	event_base_dispatch(base);

@@ -13,12 +13,12 @@
 
 #include "stafetd.h"
 
-#define MAX_ROUTES 64
-#define MAX_STATUS 24
+#define MAX_ROUTES   64
+#define MAX_STATUS   24
 #define MAX_COUNTERS 32
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				 0.05,	 0.1,	0.25,	0.5,   1,    2.5};
+                                 0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
 struct status_count {
@@ -83,7 +83,7 @@ metrics_observe(const struct route *r, const char *method, int status, double se
 		} else {
 			s->nst++;
 			snprintf(s->st[i].method, sizeof(s->st[i].method), "%s",
-				 strlen(method) < 8 ? method : "OTHER");
+			         strlen(method) < 8 ? method : "OTHER");
 			s->st[i].status = status;
 		}
 	}
@@ -124,26 +124,28 @@ void
 metrics_render(struct evbuffer *b)
 {
 	evbuffer_add_printf(b, "# HELP stafet_build_info Build information.\n"
-			       "# TYPE stafet_build_info gauge\n"
-			       "stafet_build_info{version=\"" STAFET_VERSION "\"} 1\n");
-	evbuffer_add_printf(b,
-			    "# HELP stafet_start_time_seconds Start time of the process.\n"
-			    "# TYPE stafet_start_time_seconds gauge\nstafet_start_time_seconds %.3f\n",
-			    started_at);
+	                       "# TYPE stafet_build_info gauge\n"
+	                       "stafet_build_info{version=\"" STAFET_VERSION "\"} 1\n");
+	evbuffer_add_printf(
+	    b,
+	    "# HELP stafet_start_time_seconds Start time of the process.\n"
+	    "# TYPE stafet_start_time_seconds gauge\nstafet_start_time_seconds %.3f\n",
+	    started_at);
 	evbuffer_add_printf(b, "# HELP stafet_http_requests_total HTTP requests answered.\n"
-			       "# TYPE stafet_http_requests_total counter\n");
+	                       "# TYPE stafet_http_requests_total counter\n");
 	for (int i = 0; i < MAX_ROUTES; i++) {
 		int ri = i == MAX_ROUTES - 1 ? -1 : i;
 		for (int j = 0; j < stats[i].nst; j++)
 			evbuffer_add_printf(b,
-					    "stafet_http_requests_total{route=\"%s\",method=\"%s\","
-					    "status=\"%d\"} %llu\n",
-					    ri < 0 ? "unmatched" : route_label(ri), stats[i].st[j].method,
-					    stats[i].st[j].status, stats[i].st[j].n);
+			                    "stafet_http_requests_total{route=\"%s\",method=\"%s\","
+			                    "status=\"%d\"} %llu\n",
+			                    ri < 0 ? "unmatched" : route_label(ri),
+			                    stats[i].st[j].method, stats[i].st[j].status,
+			                    stats[i].st[j].n);
 	}
 	evbuffer_add_printf(b, "# HELP stafet_http_request_duration_seconds Time from a complete "
-			       "request head to the response.\n"
-			       "# TYPE stafet_http_request_duration_seconds histogram\n");
+	                       "request head to the response.\n"
+	                       "# TYPE stafet_http_request_duration_seconds histogram\n");
 	for (int i = 0; i < MAX_ROUTES; i++) {
 		const char *label = i == MAX_ROUTES - 1 ? "unmatched" : route_label(i);
 		unsigned long long cum = 0;
@@ -151,24 +153,27 @@ metrics_render(struct evbuffer *b)
 			continue;
 		for (size_t k = 0; k < NBUCKETS; k++) {
 			cum += stats[i].bucket[k];
-			evbuffer_add_printf(b,
-					    "stafet_http_request_duration_seconds_bucket{route=\"%s\","
-					    "le=\"%g\"} %llu\n",
-					    label, buckets[k], cum);
+			evbuffer_add_printf(
+			    b,
+			    "stafet_http_request_duration_seconds_bucket{route=\"%s\","
+			    "le=\"%g\"} %llu\n",
+			    label, buckets[k], cum);
 		}
-		evbuffer_add_printf(b,
-				    "stafet_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-				    "%llu\n"
-				    "stafet_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-				    "stafet_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-				    label, stats[i].count, label, stats[i].sum, label, stats[i].count);
+		evbuffer_add_printf(
+		    b,
+		    "stafet_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+		    "%llu\n"
+		    "stafet_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+		    "stafet_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    label, stats[i].count, label, stats[i].sum, label, stats[i].count);
 	}
-	evbuffer_add_printf(b,
-			    "# HELP stafet_http_connections_open Client connections open.\n"
-			    "# TYPE stafet_http_connections_open gauge\nstafet_http_connections_open %zu\n",
-			    http_server_connections());
+	evbuffer_add_printf(
+	    b,
+	    "# HELP stafet_http_connections_open Client connections open.\n"
+	    "# TYPE stafet_http_connections_open gauge\nstafet_http_connections_open %zu\n",
+	    http_server_connections());
 	for (int i = 0; i < ncounters; i++)
-		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n", counters[i].name,
-				    counters[i].name, counters[i].n);
+		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n",
+		                    counters[i].name, counters[i].name, counters[i].n);
 	db_metrics_render(b);
 }

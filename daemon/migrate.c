@@ -65,7 +65,7 @@ static int
 current_version(PGconn *pg)
 {
 	PGresult *r = PQexec(pg, "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL "
-				 "THEN -1 ELSE 0 END");
+	                         "THEN -1 ELSE 0 END");
 	int v;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -95,12 +95,12 @@ verify_checksums(PGconn *pg, int upto)
 		const char *p[2] = {ver, migrations[i].sql};
 		snprintf(ver, sizeof(ver), "%d", migrations[i].version);
 		PGresult *r = PQexecParams(pg,
-					   "SELECT 1 FROM schema_migrations WHERE version = $1 "
-					   "AND checksum <> md5($2)",
-					   2, NULL, p, NULL, NULL, 0);
+		                           "SELECT 1 FROM schema_migrations WHERE version = $1 "
+		                           "AND checksum <> md5($2)",
+		                           2, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
 			log_warnx("migrate: %04d_%s was changed after it was applied",
-				  migrations[i].version, migrations[i].name);
+			          migrations[i].version, migrations[i].name);
 		PQclear(r);
 	}
 }
@@ -128,9 +128,10 @@ apply_one(PGconn *pg, const struct migration *m)
 		return -1;
 	}
 	PQclear(r);
-	if (exec_ok(pg,
-		    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",
-		    3, p, what) == -1 ||
+	if (exec_ok(
+	        pg,
+	        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",
+	        3, p, what) == -1 ||
 	    exec_ok(pg, "COMMIT", 0, NULL, what) == -1) {
 		PQclear(PQexec(pg, "ROLLBACK"));
 		return -1;
@@ -162,9 +163,10 @@ migrate_run(const struct config *cfg)
 		goto out;
 	}
 	if (version > migrate_latest()) {
-		log_errx("migrate: database schema version %d is newer than this stafetd knows (%d); "
-			 "upgrade stafetd",
-			 version, migrate_latest());
+		log_errx(
+		    "migrate: database schema version %d is newer than this stafetd knows (%d); "
+		    "upgrade stafetd",
+		    version, migrate_latest());
 		goto out;
 	}
 	verify_checksums(pg, version);
@@ -204,12 +206,12 @@ migrate_check_startup(const struct config *cfg)
 	version = current_version(pg);
 	if (version > migrate_latest()) {
 		log_errx("db: database schema version %d is newer than this stafetd knows (%d); "
-			 "refusing to start: upgrade stafetd",
-			 version, migrate_latest());
+		         "refusing to start: upgrade stafetd",
+		         version, migrate_latest());
 		rc = -1;
 	} else if (version >= 0 && version < migrate_latest()) {
 		log_warnx("db: database schema version %d, stafetd needs %d: run stafetd --migrate",
-			  version, migrate_latest());
+		          version, migrate_latest());
 	}
 	PQfinish(pg);
 	return rc;

@@ -33,8 +33,8 @@ readyz_done(PGresult *res, const char *error, void *arg)
 		not_ready(req, error ? error : "database query failed");
 		return;
 	}
-	http_respond_json(req, 200,
-			  json_pack("{s:s, s:{s:s}}", "status", "ready", "checks", "database", "ok"));
+	http_respond_json(
+	    req, 200, json_pack("{s:s, s:{s:s}}", "status", "ready", "checks", "database", "ok"));
 }
 
 /* Ready when PostgreSQL answers a query now, not merely when a socket is open. */

@@ -82,9 +82,9 @@ allow_header(struct http_request *req, unsigned methods)
 	static const struct {
 		unsigned m;
 		const char *name;
-	} names[] = {{HTTP_GET, "GET"},	    {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
-		     {HTTP_PUT, "PUT"},	    {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"},
-		     {HTTP_OPTIONS, "OPTIONS"}};
+	} names[] = {{HTTP_GET, "GET"},        {HTTP_HEAD, "HEAD"},   {HTTP_POST, "POST"},
+	             {HTTP_PUT, "PUT"},        {HTTP_PATCH, "PATCH"}, {HTTP_DELETE, "DELETE"},
+	             {HTTP_OPTIONS, "OPTIONS"}};
 	char buf[128] = "";
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (methods & names[i].m) {

@@ -18,7 +18,7 @@ struct evbuffer;
 
 #define STAFET_VERSION "0.1.0"
 
-#define WUR __attribute__((warn_unused_result))
+#define WUR              __attribute__((warn_unused_result))
 #define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
 
 /* Compiled-in defaults; the Makefile sets them from PREFIX/SYSCONFDIR. */
@@ -114,7 +114,7 @@ enum json_check {
 bool utf8_valid(const char *, size_t);
 enum json_check json_precheck(const char *, size_t, const struct json_limits *, size_t *offset);
 json_t *json_parse_limited(const char *, size_t, const struct json_limits *, int *status,
-			   char *detail, size_t detailsz) WUR;
+                           char *detail, size_t detailsz) WUR;
 json_t *json_problem(int status, const char *title, const char *detail);
 char *json_dump_compact(const json_t *);
 json_t *json_unknown_fields(json_t *, const char *const *allowed, const char *prefix);
@@ -132,7 +132,7 @@ enum http_method {
 	HTTP_OTHER = 1 << 7,
 };
 #define HTTP_MAX_HEADERS 100
-#define HTTP_MAX_TARGET 8192
+#define HTTP_MAX_TARGET  8192
 struct http_header {
 	char *name;
 	char *value;
@@ -183,14 +183,16 @@ void http_server_stop_accepting(void);
 void http_server_free_all(void);
 size_t http_server_connections(void);
 bool http_server_idle(void);
-void http_respond(struct http_request *, int status, const char *ctype, const void *body, size_t len);
+void http_respond(struct http_request *, int status, const char *ctype, const void *body,
+                  size_t len);
 void http_respond_buffer(struct http_request *, int status, const char *ctype, struct evbuffer *);
 void http_respond_json(struct http_request *, int status, json_t *);
 void http_problem(struct http_request *, int status, const char *title, const char *detail);
 void http_problem_json(struct http_request *, json_t *problem);
 void http_add_header(struct http_request *, const char *name, const char *value);
 const char *http_request_header(const struct http_request *, const char *name);
-const char *http_query_param(const struct http_request *, const char *name, char *buf, size_t bufsz);
+const char *http_query_param(const struct http_request *, const char *name, char *buf,
+                             size_t bufsz);
 
 /* router.c */
 enum route_flags {

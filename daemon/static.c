@@ -59,7 +59,7 @@ static_path_ok(const char *path)
 		return false;
 	while (*p == '/') {
 		p++;
-		if (*p == '/' )
+		if (*p == '/')
 			return false;
 		if (*p == '.')
 			return false; /* ".", "..", and hidden files alike */
@@ -118,14 +118,14 @@ static_serve(struct http_request *req)
 		return;
 	}
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
-		 (unsigned long long)st.st_mtime);
+	         (unsigned long long)st.st_mtime);
 	http_add_header(req, "ETag", etag);
 	http_add_header(req, "Cache-Control", "no-cache");
 	if (strncmp(ctype, "text/html", 9) == 0) {
 		http_add_header(req, "Content-Security-Policy",
-				"default-src 'self'; script-src 'self'; style-src 'self'; "
-				"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
-				"base-uri 'none'; form-action 'self'");
+		                "default-src 'self'; script-src 'self'; style-src 'self'; "
+		                "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+		                "base-uri 'none'; form-action 'self'");
 		http_add_header(req, "X-Frame-Options", "DENY");
 	}
 	if ((inm = http_request_header(req, "If-None-Match")) != NULL && strcmp(inm, etag) == 0) {

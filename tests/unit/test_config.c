@@ -62,11 +62,11 @@ test_values(void **state)
 	(void)state;
 	struct strlist e = {0};
 	char *p = write_file("ok.conf",
-			     "# comment\n\n  listen = [::1]:9000\n"
-			     "db_conninfo = \"host=/run/pg dbname=x \\\"q\\\"\"\n"
-			     "http_max_body = 2M\nhttp_idle_timeout = 250ms\nlog_level = debug\n"
-			     "db_pool_size=8\n",
-			     0644);
+	                     "# comment\n\n  listen = [::1]:9000\n"
+	                     "db_conninfo = \"host=/run/pg dbname=x \\\"q\\\"\"\n"
+	                     "http_max_body = 2M\nhttp_idle_timeout = 250ms\nlog_level = debug\n"
+	                     "db_pool_size=8\n",
+	                     0644);
 	struct config *c = config_load(p, &e);
 	assert_non_null(c);
 	assert_int_equal(e.n, 0);
@@ -87,10 +87,10 @@ test_errors_name_lines(void **state)
 	(void)state;
 	struct strlist e = {0};
 	char *p = write_file("bad.conf",
-			     "listen = 127.0.0.1:8080\nfrobnicate = yes\nhttp_max_body = lots\n"
-			     "db_pool_size = 0\nlog_level = loud\nno equals sign\n"
-			     "listen = 127.0.0.1:1\nhttp_idle_timeout = -1s\nweb_root = \"open\n",
-			     0644);
+	                     "listen = 127.0.0.1:8080\nfrobnicate = yes\nhttp_max_body = lots\n"
+	                     "db_pool_size = 0\nlog_level = loud\nno equals sign\n"
+	                     "listen = 127.0.0.1:1\nhttp_idle_timeout = -1s\nweb_root = \"open\n",
+	                     0644);
 	assert_null(config_load(p, &e));
 	assert_true(has_error(&e, ":2: unknown key 'frobnicate'"));
 	assert_true(has_error(&e, ":3: http_max_body"));

@@ -28,9 +28,9 @@ test_simple_get(void **state)
 	(void)state;
 	struct http_head h;
 	assert_int_equal(parse("GET /api/v1/people?q=s%C3%B8ren HTTP/1.1\r\nHost: x\r\n"
-			       "Accept: */*\r\n\r\n",
-			       &h),
-			 0);
+	                       "Accept: */*\r\n\r\n",
+	                       &h),
+	                 0);
 	assert_int_equal(h.method, HTTP_GET);
 	assert_string_equal(h.path, "/api/v1/people");
 	assert_string_equal(h.query, "q=s%C3%B8ren");
@@ -67,31 +67,30 @@ test_framing(void **state)
 	http_head_free(&h);
 	/* smuggling shapes */
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-			       "Transfer-Encoding: chunked\r\n\r\n",
-			       &h),
-			 400);
+	                       "Transfer-Encoding: chunked\r\n\r\n",
+	                       &h),
+	                 400);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-			       "Content-Length: 6\r\n\r\n",
-			       &h),
-			 400);
+	                       "Content-Length: 6\r\n\r\n",
+	                       &h),
+	                 400);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n", &h),
-			 400);
+	                 400);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\n", &h),
-			 400);
+	                 400);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", &h),
-			 501);
+	                 501);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n", &h), 400);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 400);
 	http_head_free(&h);
-	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-			       &h),
-			 0);
+	assert_int_equal(
+	    parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 0);
 	assert_true(h.chunked);
 	http_head_free(&h);
 }
@@ -131,7 +130,7 @@ test_connection_semantics(void **state)
 	assert_true(h.keep_alive);
 	http_head_free(&h);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, close\r\n\r\n", &h),
-			 0);
+	                 0);
 	assert_false(h.keep_alive);
 	http_head_free(&h);
 	/* bare LF line ends are tolerated */
@@ -171,9 +170,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_simple_get),	      cmocka_unit_test(test_path_decoding),
-	    cmocka_unit_test(test_framing),	      cmocka_unit_test(test_bad_request_lines),
-	    cmocka_unit_test(test_connection_semantics), cmocka_unit_test(test_too_many_headers),
+	    cmocka_unit_test(test_simple_get),
+	    cmocka_unit_test(test_path_decoding),
+	    cmocka_unit_test(test_framing),
+	    cmocka_unit_test(test_bad_request_lines),
+	    cmocka_unit_test(test_connection_semantics),
+	    cmocka_unit_test(test_too_many_headers),
 	    cmocka_unit_test(test_chunk_size),
 	};
 	log_init(LOG_LVL_ERR, LOG_TS_NO);

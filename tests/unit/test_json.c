@@ -21,10 +21,10 @@ test_utf8(void **state)
 	(void)state;
 	assert_true(utf8_valid("S\xc3\xb8ren \xc3\x86r\xc3\xb8", 12));
 	assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));
-	assert_false(utf8_valid("\xc0\xaf", 2));	 /* overlong '/' */
-	assert_false(utf8_valid("\xed\xa0\x80", 3));	 /* surrogate */
+	assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
 	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	assert_false(utf8_valid("\xc3", 1));		 /* truncated */
+	assert_false(utf8_valid("\xc3", 1));             /* truncated */
 	assert_false(utf8_valid("\xff", 1));
 }
 

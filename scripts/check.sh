@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# check.sh: every test, once with the normal build and once under
+# ASan+UBSan, and a format check. Runs all stages even when one fails, then
+# prints the total as the last line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+
+PY=/usr/bin/python3
+passed=0
+failed=0
+bad_stages=()
+
+count_cmocka() { # output file, exit code
+	local p f
+	p=$(grep -Eo '\[  PASSED  \] [0-9]+' "$1" | awk '{s+=$NF} END {print s+0}')
+	f=$(grep -Eo '\[  FAILED  \] [0-9]+' "$1" | awk '{s+=$NF} END {print s+0}')
+	if [ "$2" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+count_pytest() { # output file, exit code
+	local line p f e
+	line=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$1" | tail -n 1)
+	p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
+	f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' || echo 0)
+	e=$(echo "$line" | grep -Eo '[0-9]+ errors?' | grep -Eo '[0-9]+' || echo 0)
+	f=$((${f:-0} + ${e:-0}))
+	if [ "$2" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + f))
+}
+
+stage() { # name, counter, command...
+	local name=$1 counter=$2 out rc
+	shift 2
+	echo "=== $name"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	$counter "$out" "$rc"
+	[ "$rc" = 0 ] || bad_stages+=("$name")
+	rm -f "$out"
+}
+
+unit_tests() { # dir
+	local rc=0 t
+	for t in "$1"/test_*; do
+		case $t in *.d) continue ;; esac
+		"$t" || rc=1
+	done
+	return $rc
+}
+
+format_check() {
+	if ! command -v clang-format >/dev/null 2>&1; then
+		echo "clang-format not installed; skipped"
+		echo "[  PASSED  ] 0 test(s)."
+		return 0
+	fi
+	if make -s format-check; then
+		echo "[  PASSED  ] 1 test(s)."
+	else
+		echo "[  FAILED  ] 1 test(s), listed below: format-check"
+		return 1
+	fi
+}
+
+stage "unit tests" count_cmocka unit_tests build/tests
+stage "unit tests (ASan+UBSan)" count_cmocka \
+	env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 unit_tests build/asan/tests
+stage "format" count_cmocka format_check
+stage "integration tests" count_pytest \
+	"$PY" -m pytest -q -p no:cacheprovider tests/integration
+stage "integration tests (ASan+UBSan)" count_pytest \
+	env STAFETD=build/asan/stafetd "$PY" -m pytest -q -p no:cacheprovider tests/integration
+
+echo
+if [ ${#bad_stages[@]} -gt 0 ]; then
+	echo "failed stages: ${bad_stages[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ ${#bad_stages[@]} = 0 ]
