@@ -41,8 +41,14 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan deps check unit demo demo-stop install clean format format-check bench
+.PHONY: all asan deps check unit demo demo-stop install clean format format-check bench FORCE
 all: build/stafetd
+
+# The compiled-in paths follow PREFIX: rebuild when they change.
+build/flags: FORCE
+	@mkdir -p build
+	@echo '$(DEFS) $(CFLAGS)' | cmp -s - $@ || echo '$(DEFS) $(CFLAGS)' > $@
+$(OBJS) $(SAN_OBJS): build/flags
 
 build/gen/migrations_gen.c: $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)

@@ -52,8 +52,6 @@ static const char *const ts_modes[] = {"auto", "yes", "no", NULL};
 static const struct cfg_key keys[] = {
     {"listen", CFG_LISTEN, OFF(listen), "127.0.0.1:8080", 0, 0, NULL, true,
      "address and port of the HTTP server"},
-    {"public_url", CFG_STRING, OFF(public_url), "", 0, 0, NULL, false,
-     "the URL users reach stafetd at (links in mails)"},
     {"web_root", CFG_STRING, OFF(web_root), STAFET_DATADIR "/web", 0, 0, NULL, false,
      "folder of the web UI's files"},
     {"log_level", CFG_ENUM, OFF(log_level), "info", 0, 0, log_levels, false,
@@ -64,7 +62,7 @@ static const struct cfg_key keys[] = {
      "libpq connection string"},
     {"db_password_file", CFG_SECRET_FILE, OFF(db_password), "", 0, 0, NULL, false,
      "file holding the database password"},
-    {"db_pool_size", CFG_INT, OFF(db_pool_size), "4", 1, 64, NULL, false,
+    {"db_pool_size", CFG_INT, OFF(db_pool_size), "4", 1, 64, NULL, true,
      "PostgreSQL connections per daemon"},
     {"db_connect_timeout", CFG_DURATION, OFF(db_connect_timeout), "5s", 0.1, 300, NULL, false,
      "time allowed to connect to PostgreSQL"},
@@ -416,14 +414,30 @@ unquote(char *v)
 	return 0;
 }
 
+/* key=value form ("password=..."), or URI form ("postgresql://user:pw@host"). */
+static bool
+conninfo_has_password(const char *ci)
+{
+	const char *scheme = strstr(ci, "://"), *at, *colon;
+
+	if (strstr(ci, "password") != NULL)
+		return true;
+	if (scheme == NULL)
+		return false;
+	scheme += 3;
+	at = strchr(scheme, '@');
+	colon = strchr(scheme, ':');
+	return at != NULL && colon != NULL && colon < at;
+}
+
 /* A conninfo carrying a password must live in a file nobody else reads. */
 static void
 check_file_secrecy(const struct config *cfg, int fd, const char *path, struct strlist *errors)
 {
 	struct stat st;
 
-	if (cfg->db_conninfo && strstr(cfg->db_conninfo, "password") != NULL &&
-	    fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+	if (cfg->db_conninfo && conninfo_has_password(cfg->db_conninfo) && fstat(fd, &st) == 0 &&
+	    (st.st_mode & S_IROTH))
 		strlist_add(errors,
 		            "%s: holds a password (db_conninfo) but is readable by others; use "
 		            "db_password_file or chmod o-r",
@@ -502,7 +516,7 @@ config_load(const char *path, struct strlist *errors)
 	return cfg;
 }
 
-/* Lists the keys with their defaults, for --help-config. */
+/* Lists the keys with their defaults, for --config-keys. */
 void
 config_print_keys(void)
 {

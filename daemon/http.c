@@ -79,6 +79,7 @@ static double emfile_logged;
 static void conn_process(struct http_conn *);
 static void conn_free(struct http_conn *);
 static void conn_readcb(struct bufferevent *, void *);
+static void make_request_id(char out[17]);
 
 static const struct config *
 cfg(void)
@@ -201,6 +202,7 @@ conn_fail(struct http_conn *c, int status, const char *why)
 		req->conn = c;
 		req->started = now_monotonic();
 		snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
+		make_request_id(req->id);
 		c->req = req;
 	}
 	req->head.keep_alive = false;

@@ -97,7 +97,7 @@ reload(void)
 	cfg->listen = xstrdup(old->listen);
 	cfg->listen_host = xstrdup(old->listen_host);
 	cfg->listen_port = old->listen_port;
-	log_set_level(cfg->log_level);
+	log_init(cfg->log_level, cfg->log_timestamps);
 	db_pool_reconfigure(cfg);
 	config_set_current(cfg);
 	log_notice("config: reloaded");
@@ -154,7 +154,8 @@ usage(FILE *f)
 	           "      --check-config  check the configuration and exit\n"
 	           "      --migrate       apply the database migrations and exit\n"
 	           "      --config-keys   list the configuration keys and their defaults\n"
-	           "  -V, --version       print the version and exit\n");
+	           "  -V, --version       print the version and exit\n"
+	           "  -h, --help          print this help and exit\n");
 }
 
 int

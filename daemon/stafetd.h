@@ -73,7 +73,6 @@ struct config {
 	char *listen;      /* as written, "host:port" */
 	char *listen_host; /* parsed */
 	int listen_port;
-	char *public_url;
 	char *web_root;
 	int log_level;
 	int log_timestamps;

@@ -296,7 +296,6 @@ def conf_value(value):
 def render_conf(http_port, pg_port):
     items = [
         ("listen", f"127.0.0.1:{http_port}"),
-        ("public_url", f"http://127.0.0.1:{http_port}"),
         ("web_root", REPO / "web"),
         ("log_level", "info"),
         ("db_conninfo", f"host=127.0.0.1 port={pg_port} dbname=stafet user=stafet"),

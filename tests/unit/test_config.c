@@ -154,6 +154,16 @@ test_conninfo_password_needs_private_file(void **state)
 	assert_non_null(c);
 	config_free(c);
 	free(p);
+	/* the URI form carries a password too */
+	p = write_file("pwuri.conf", "db_conninfo = postgresql://u:pw@db/stafet\n", 0644);
+	assert_null(config_load(p, &e));
+	strlist_free(&e);
+	free(p);
+	p = write_file("nopwuri.conf", "db_conninfo = postgresql://u@db:5432/stafet\n", 0644);
+	c = config_load(p, &e);
+	assert_non_null(c);
+	config_free(c);
+	free(p);
 }
 
 static void
