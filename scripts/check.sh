@@ -67,8 +67,12 @@ format_check() {
 }
 
 stage "unit tests" count_cmocka unit_tests build/tests
-stage "unit tests (ASan+UBSan)" count_cmocka \
-	env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 unit_tests build/asan/tests
+asan_unit_tests() {
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		unit_tests build/asan/tests
+}
+
+stage "unit tests (ASan+UBSan)" count_cmocka asan_unit_tests
 stage "format" count_cmocka format_check
 stage "integration tests" count_pytest \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration
