@@ -248,6 +248,9 @@ pc_deliver(struct pconn *c)
 	job->cb(res, err, job->arg);
 	PQclear(res);
 	job_free(job);
+	/* The callback may have queued its next query on this very connection. */
+	if (c->state != PC_IDLE)
+		return;
 	if (c->generation != pool.generation) {
 		/* The configuration changed: reconnect with the new settings. */
 		PQfinish(c->pg);
@@ -500,6 +503,8 @@ pc_start_next(struct pconn *c)
 		if (j->deadline < now) {
 			pool.timeouts++;
 			job_fail(j, "timed out waiting for a database connection");
+			if (c->state != PC_IDLE)
+				return; /* its callback put a query here */
 			continue;
 		}
 		pc_start(c, j);

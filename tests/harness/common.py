@@ -15,6 +15,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def log_tail(path, lines=30):
+    """The last lines of a server's log, for error messages."""
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def wait_for_port(host, port, timeout=10.0, proc=None):
     """Wait until host:port accepts a TCP connection; return True, or False
     after timeout seconds.  If proc (a subprocess.Popen) is given, give up

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-from .common import free_port
+from .common import free_port, log_tail
 
 # Sockets live in the data dir; a sockaddr_un path holds at most 107 bytes.
 _SUN_PATH_MAX = 107
@@ -413,8 +413,4 @@ class Postgres:
             time.sleep(0.1)
 
     def _log_tail(self, lines=30):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)

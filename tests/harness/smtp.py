@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from .common import free_port
+from .common import free_port, log_tail
 
 _SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smtp_sink.py")
 
@@ -172,8 +172,4 @@ class SmtpSink:
             pass
 
     def _log_tail(self, lines=30):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)

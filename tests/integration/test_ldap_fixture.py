@@ -71,17 +71,6 @@ def parse_ldif(text):
 
 
 @pytest.fixture(scope="module")
-def slapd(tmp_path_factory):
-    server = Slapd(tmp_path_factory.mktemp("slapd"))
-    server.start()
-    try:
-        yield server
-    finally:
-        # Always stop, even when a test failed, so no slapd outlives the run.
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def people(slapd):
     out = slapd.ldapsearch("-b", PEOPLE, "(objectClass=inetOrgPerson)").stdout
     return parse_ldif(out)
