@@ -78,6 +78,11 @@ stage "integration tests" count_pytest \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration
 stage "integration tests (ASan+UBSan)" count_pytest \
 	env STAFETD=build/asan/stafetd "$PY" -m pytest -q -p no:cacheprovider tests/integration
+# The daemon-level tests once more under valgrind (memcheck, leaks included).
+stage "integration tests (valgrind)" count_pytest \
+	env STAFETD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+	"$PY" -m pytest -q -p no:cacheprovider tests/integration/test_http.py \
+	tests/integration/test_lifecycle.py tests/integration/test_readyz.py
 
 echo
 if [ ${#bad_stages[@]} -gt 0 ]; then

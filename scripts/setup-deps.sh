@@ -11,7 +11,7 @@ libcmocka-dev
 slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-requests python3-aiosmtpd
-curl procps
+curl procps valgrind clang-format
 "
 
 missing=""

@@ -5,6 +5,8 @@ check`). Each instance gets its own config file, log file and free port.
 Under a sanitizer build, any sanitizer report in the log fails stop()."""
 
 import os
+import re
+import shlex
 import signal as _signal
 import subprocess
 import time
@@ -20,6 +22,11 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 
 def binary():
     return os.environ.get("STAFETD") or os.path.join(REPO, "build", "stafetd")
+
+
+def command(*args):
+    """The argv to run stafetd: $STAFETD_WRAPPER (e.g. valgrind) goes first."""
+    return shlex.split(os.environ.get("STAFETD_WRAPPER", "")) + [binary(), *args]
 
 
 class Stafetd:
@@ -65,7 +72,7 @@ class Stafetd:
 
     def run(self, *args, timeout=60):
         """Runs the binary with this config and args; returns CompletedProcess."""
-        return subprocess.run([binary(), "-c", self.config_path, *args], capture_output=True,
+        return subprocess.run(command("-c", self.config_path, *args), capture_output=True,
                               text=True, env=self.env, timeout=timeout)
 
     def migrate(self):
@@ -75,7 +82,7 @@ class Stafetd:
 
     def start(self, wait=True):
         self._log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([binary(), "-c", self.config_path], stdout=self._log,
+        self.proc = subprocess.Popen(command("-c", self.config_path), stdout=self._log,
                                      stderr=subprocess.STDOUT, env=self.env)
         if wait:
             self.wait_healthy()
@@ -122,6 +129,10 @@ class Stafetd:
         for mark in SANITIZER_MARKS:
             if mark in text:
                 raise AssertionError(f"sanitizer report in stafetd log:\n{text[-6000:]}")
+        # valgrind (STAFETD_WRAPPER): any error, leaks included, fails
+        if re.search(r"ERROR SUMMARY: [1-9]", text) or "definitely lost: " in text and \
+                not re.search(r"definitely lost: 0 bytes", text):
+            raise AssertionError(f"valgrind report in stafetd log:\n{text[-6000:]}")
 
     def log(self):
         try:

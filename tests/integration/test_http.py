@@ -191,7 +191,8 @@ def test_head_and_pipelining(d):
     (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
     (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
      b"zz\r\n", 400),
-])
+], ids=["cl-and-te", "two-cl", "big-header", "long-target", "http3", "no-host", "tls-hello",
+        "bad-chunk"])
 def test_hostile_heads(d, request_bytes, status):
     out = raw(d, request_bytes)
     assert out.startswith(b"HTTP/1.1 %d " % status), out[:200]

@@ -65,7 +65,7 @@ def test_sigterm_lets_a_request_in_flight_finish(db, stafetd):
     s = socket.create_connection(("127.0.0.1", d.port))
     # Half a request: the connection is busy reading a head, not idle.
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-    time.sleep(0.2)
+    time.sleep(1.0)  # time for stafetd to read it, also under valgrind
     d.signal(signal.SIGTERM)
     time.sleep(0.2)
     s.sendall(b"\r\n")
@@ -142,8 +142,14 @@ def test_refuses_to_start_against_newer_schema(db, stafetd):
 
 def test_unmigrated_database_is_not_ready(db, stafetd):
     d = stafetd(db=db, migrate=False)
-    r = requests.get(d.url + "/readyz")
-    assert r.status_code == 503
+    # first "connecting", then the reason once a connection has checked
+    deadline = time.monotonic() + 20
+    while True:
+        r = requests.get(d.url + "/readyz")
+        assert r.status_code == 503
+        if "run stafetd --migrate" in r.json()["detail"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert "run stafetd --migrate" in r.json()["detail"]
     d.migrate()
     # the pool rechecks the schema on its own; no restart needed
