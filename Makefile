@@ -41,7 +41,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan deps check unit demo demo-stop install clean format format-check bench FORCE
+.PHONY: all asan deps check unit demo demo-stop install clean format format-check FORCE
 all: build/stafetd
 
 # The compiled-in paths follow PREFIX: rebuild when they change.
@@ -98,9 +98,6 @@ demo: deps
 
 demo-stop:
 	@$(PYTHON) scripts/demo.py stop
-
-bench: all
-	@bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/web $(DESTDIR)$(DATADIR)/schema/sql \

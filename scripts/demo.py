@@ -8,7 +8,8 @@ all living under run/demo/, and leaves them running after this script exits.
     python3 scripts/demo.py stop     stop everything; the data stays for the next start
 
 The environment variable STAFETD names another daemon binary than
-build/stafetd (a sanitizer build, say).
+build/stafetd (a sanitizer build, say); STAFET_DEMO_DIR another run
+directory, and STAFET_DEMO_PORT the first HTTP port to try (default 8080).
 """
 
 import fcntl
@@ -32,14 +33,16 @@ from tests.harness.common import free_port  # noqa: E402
 from tests.harness.pg import Postgres, quote_ident, quote_literal  # noqa: E402
 from tests.harness.smtp import SmtpSink  # noqa: E402
 
-RUN = REPO / "run" / "demo"
+# STAFET_DEMO_DIR and STAFET_DEMO_PORT let the tests run a demo of their own.
+DEFAULT_RUN = REPO / "run" / "demo"
+RUN = Path(os.environ.get("STAFET_DEMO_DIR") or DEFAULT_RUN)
 STATE = RUN / "state.json"
 CONF = RUN / "stafetd.conf"
 PWFILE = RUN / "db.password"
 STAFETD_LOG = RUN / "stafetd.log"
 DEMO_LDIF = REPO / "tests" / "fixtures" / "demo.ldif"
 DEMO_USER, DEMO_PASSWORD = "mha", "demo"
-DEFAULT_HTTP_PORT = 8080
+DEFAULT_HTTP_PORT = int(os.environ.get("STAFET_DEMO_PORT") or 8080)
 
 
 # -- small helpers -------------------------------------------------------------
@@ -391,7 +394,8 @@ def cmd_start():
     binary = stafetd_binary()  # before starting anything for it
     RUN.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:  # the postgres user must reach run/demo/pg
-        os.chmod(RUN.parent, 0o755)
+        if RUN == DEFAULT_RUN:
+            os.chmod(RUN.parent, 0o755)
         os.chmod(RUN, 0o755)
     lock()
     state = load_state()
