@@ -102,6 +102,13 @@ config_set_current(struct config *cfg)
 	config_free(old);
 }
 
+/* Stores a typed value in the key's field (memcpy: no type-punned pointers). */
+static void
+set_slot(struct config *cfg, const struct cfg_key *k, const void *v, size_t n)
+{
+	memcpy((char *)cfg + k->offset, v, n);
+}
+
 static char **
 str_slot(struct config *cfg, const struct cfg_key *k)
 {
@@ -313,7 +320,7 @@ apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *fi
 			            line, k->name, v, k->min, k->max);
 			return;
 		}
-		*(int *)((char *)cfg + k->offset) = (int)l;
+		set_slot(cfg, k, &(int){(int)l}, sizeof(int));
 		return;
 	case CFG_SIZE:
 		if (config_parse_size(v, &sz) == -1 || sz < k->min || sz > k->max) {
@@ -323,7 +330,7 @@ apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *fi
 			    line, k->name, v, k->min, k->max);
 			return;
 		}
-		*(size_t *)((char *)cfg + k->offset) = sz;
+		set_slot(cfg, k, &sz, sizeof(sz));
 		return;
 	case CFG_DURATION:
 		if (config_parse_duration(v, &d) == -1 || d < k->min || d > k->max) {
@@ -332,12 +339,12 @@ apply(struct config *cfg, const struct cfg_key *k, const char *v, const char *fi
 			            file, line, k->name, v, k->min, k->max);
 			return;
 		}
-		*(double *)((char *)cfg + k->offset) = d;
+		set_slot(cfg, k, &d, sizeof(d));
 		return;
 	case CFG_ENUM:
 		for (int i = 0; k->choices[i]; i++) {
 			if (strcmp(k->choices[i], v) == 0) {
-				*(int *)((char *)cfg + k->offset) = i;
+				set_slot(cfg, k, &i, sizeof(i));
 				return;
 			}
 		}

@@ -67,7 +67,7 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn) entry;
 };
 
-static TAILQ_HEAD(, http_conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(conn_list, http_conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static size_t nconns;
 static struct evconnlistener *listener;
 static struct event *resume_ev;
