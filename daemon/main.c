@@ -248,6 +248,17 @@ main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
+	/*
+	 * A second SIGTERM during teardown must not kill us with a signal
+	 * status: freeing the signal events restores the default actions, so
+	 * block the signals first; they die with the process.
+	 */
+	sigset_t stop_sigs;
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
 	db_pool_stop();
 	http_server_free_all();
 	if (shutdown_timer)

@@ -55,6 +55,17 @@ def test_sigterm_exits_zero(db, stafetd):
     assert "stopped" in d.log()
 
 
+def test_repeated_sigterm_still_exits_zero(db, stafetd):
+    d = stafetd(db=db)
+    for _ in range(20):
+        if d.proc.poll() is not None:
+            break
+        d.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.002)
+    assert d.proc.wait(timeout=20) == 0
+    assert d.stop() == 0
+
+
 def test_sigint_exits_zero(db, stafetd):
     d = stafetd(db=db)
     assert d.stop(signal.SIGINT) == 0
