@@ -24,8 +24,9 @@ STD      := -std=c11 -D_GNU_SOURCE
 DEFS     := -DSTAFET_SYSCONFDIR='"$(SYSCONFDIR)"' -DSTAFET_DATADIR='"$(DATADIR)"'
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(STD) $(WARNINGS) $(CFLAGS) $(DEFS) -Idaemon -Ibuild/gen $(PKG_CFLAGS) -MMD -MP
-LIBS       = $(PKG_LIBS) -lm
+ALL_CFLAGS = $(STD) $(WARNINGS) $(CFLAGS) $(DEFS) -Idaemon -Idirectory -Ibuild/gen $(PKG_CFLAGS) \
+             -pthread -MMD -MP
+LIBS       = $(PKG_LIBS) -lm -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

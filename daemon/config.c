@@ -47,6 +47,8 @@ struct cfg_key {
 
 static const char *const log_levels[] = {"debug", "info", "notice", "warning", "error", NULL};
 static const char *const ts_modes[] = {"auto", "yes", "no", NULL};
+static const char *const no_yes[] = {"no", "yes", NULL};
+static const char *const layouts[] = {"openldap", "ad", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 static const struct cfg_key keys[] = {
@@ -72,7 +74,7 @@ static const struct cfg_key keys[] = {
      "queries waiting for a connection before 503"},
     {"http_max_body", CFG_SIZE, OFF(http_max_body), "1M", 1024, 64.0 * 1024 * 1024, NULL, false,
      "largest request body"},
-    {"http_max_header", CFG_SIZE, OFF(http_max_header), "16K", 1024, 1024 * 1024, NULL, false,
+    {"http_max_header", CFG_SIZE, OFF(http_max_header), "64K", 1024, 1024 * 1024, NULL, false,
      "largest request head (request line and headers)"},
     {"http_max_connections", CFG_INT, OFF(http_max_connections), "1024", 1, 1000000, NULL, false,
      "open client connections at most"},
@@ -82,6 +84,52 @@ static const struct cfg_key keys[] = {
      "keep-alive connection idle time"},
     {"http_shutdown_grace", CFG_DURATION, OFF(http_shutdown_grace), "5s", 0, 600, NULL, false,
      "time in-flight requests get to finish at stop"},
+    {"ldap_uri", CFG_STRING, OFF(ldap_uri), "", 0, 0, NULL, false,
+     "LDAP servers in priority order (spaces), equals joined by |; empty: no directory"},
+    {"ldap_starttls", CFG_ENUM, OFF(ldap_starttls), "yes", 0, 0, no_yes, false,
+     "StartTLS on ldap:// URIs"},
+    {"ldap_allow_plaintext", CFG_ENUM, OFF(ldap_allow_plaintext), "no", 0, 0, no_yes, false,
+     "allow ldap:// without StartTLS (tests only)"},
+    {"ldap_ca_file", CFG_STRING, OFF(ldap_ca_file), "", 0, 0, NULL, false,
+     "CA certificates that sign the LDAP servers' certificates"},
+    {"ldap_bind_dn", CFG_STRING, OFF(ldap_bind_dn), "", 0, 0, NULL, false,
+     "the service account's DN"},
+    {"ldap_bind_password_file", CFG_SECRET_FILE, OFF(ldap_bind_password), "", 0, 0, NULL, false,
+     "file holding the service account's password"},
+    {"ldap_connect_timeout", CFG_DURATION, OFF(ldap_connect_timeout), "5s", 0.1, 300, NULL,
+     false, "time allowed to connect to an LDAP server"},
+    {"ldap_timeout", CFG_DURATION, OFF(ldap_timeout), "30s", 0.1, 3600, NULL, false,
+     "time allowed for one LDAP operation"},
+    {"ldap_page_size", CFG_INT, OFF(ldap_page_size), "500", 1, 1000, NULL, false,
+     "entries per page of a paged search (AD serves at most 1000)"},
+    {"directory_layout", CFG_ENUM, OFF(directory_layout), "openldap", 0, 0, layouts, false,
+     "openldap (Stafet's schema) or ad (Active Directory)"},
+    {"directory_people_base", CFG_STRING, OFF(directory_people_base), "", 0, 0, NULL, false,
+     "search base for people"},
+    {"directory_people_filter", CFG_STRING, OFF(directory_people_filter),
+     "(objectClass=inetOrgPerson)", 0, 0, NULL, false, "filter for people"},
+    {"directory_units_base", CFG_STRING, OFF(directory_units_base), "", 0, 0, NULL, false,
+     "search base for units"},
+    {"directory_units_filter", CFG_STRING, OFF(directory_units_filter),
+     "(objectClass=stafetUnit)", 0, 0, NULL, false, "filter for units"},
+    {"directory_groups_base", CFG_STRING, OFF(directory_groups_base), "", 0, 0, NULL, false,
+     "search base for groups"},
+    {"directory_groups_filter", CFG_STRING, OFF(directory_groups_filter),
+     "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))", 0, 0, NULL, false,
+     "filter for groups"},
+    {"directory_refresh_interval", CFG_DURATION, OFF(directory_refresh_interval), "60s", 0.1,
+     86400, NULL, false, "time between incremental refreshes"},
+    {"directory_reconcile_interval", CFG_DURATION, OFF(directory_reconcile_interval), "1h", 1,
+     7 * 86400, NULL, false, "time between full reloads (which catch deletions)"},
+    {"directory_overlap", CFG_DURATION, OFF(directory_overlap), "5m", 0, 86400, NULL, false,
+     "look back this far behind the last change seen, for clock skew and replication lag"},
+    {"directory_probe_interval", CFG_DURATION, OFF(directory_probe_interval), "30s", 1, 86400,
+     NULL, false, "how often to try to return to a preferred LDAP server"},
+    {"directory_snapshot_file", CFG_STRING, OFF(directory_snapshot_file),
+     "/var/lib/stafet/directory.json", 0, 0, NULL, false,
+     "where the last snapshot is saved, to answer while LDAP is down after a restart"},
+    {"directory_anonymous_read", CFG_ENUM, OFF(directory_anonymous_read), "yes", 0, 0, no_yes,
+     false, "answer directory reads without login (until login exists)"},
 };
 #undef OFF
 
@@ -513,6 +561,11 @@ config_load(const char *path, struct strlist *errors)
 		strlist_add(errors, "%s: read error", path);
 	check_file_secrecy(cfg, fileno(f), path, errors);
 	fclose(f);
+	const char *why = NULL;
+	if (*cfg->ldap_uri && dir_check_uris(cfg->ldap_uri, &why) == -1)
+		strlist_add(errors, "%s: ldap_uri: %s", path, why);
+	if (*cfg->ldap_uri && !*cfg->directory_people_base)
+		strlist_add(errors, "%s: ldap_uri is set but directory_people_base is not", path);
 	if (cfg->db_pool_size > cfg->db_queue_max)
 		strlist_add(errors, "%s: db_queue_max must be at least db_pool_size", path);
 	if (errors->n > before) {

@@ -775,6 +775,23 @@ http_problem(struct http_request *req, int status, const char *title, const char
 	http_problem_json(req, json_problem(status, title, detail));
 }
 
+/* Is the parameter in the query at all (whatever its value)? */
+bool
+http_query_has(const struct http_request *req, const char *name)
+{
+	const char *q = req->head.query;
+	size_t nl = strlen(name);
+
+	while (q && *q) {
+		if (strncmp(q, name, nl) == 0 && (q[nl] == '=' || q[nl] == '&' || q[nl] == '\0'))
+			return true;
+		q = strchr(q, '&');
+		if (q)
+			q++;
+	}
+	return false;
+}
+
 /* Finds a query parameter, decoded into buf; NULL when absent or too long. */
 const char *
 http_query_param(const struct http_request *req, const char *name, char *buf, size_t bufsz)

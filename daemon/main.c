@@ -99,6 +99,7 @@ reload(void)
 	cfg->listen_port = old->listen_port;
 	log_init(cfg->log_level, cfg->log_timestamps);
 	db_pool_reconfigure(cfg);
+	dir_sync_reconfigure(cfg);
 	config_set_current(cfg);
 	log_notice("config: reloaded");
 	sd_notify_msg("READY=1");
@@ -242,6 +243,7 @@ main(int argc, char **argv)
 	if (http_server_start(base, cfg) == -1)
 		return 1;
 	db_pool_start(base, cfg);
+	dir_sync_start(base, cfg);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
 	           migrate_latest());
 	sd_notify_msg("READY=1");
@@ -259,6 +261,7 @@ main(int argc, char **argv)
 	sigaddset(&stop_sigs, SIGINT);
 	sigaddset(&stop_sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
+	dir_sync_stop();
 	db_pool_stop();
 	http_server_free_all();
 	if (shutdown_timer)

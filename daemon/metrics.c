@@ -176,4 +176,5 @@ metrics_render(struct evbuffer *b)
 		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n",
 		                    counters[i].name, counters[i].name, counters[i].n);
 	db_metrics_render(b);
+	dir_metrics_render(b);
 }

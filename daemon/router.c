@@ -20,6 +20,10 @@ static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/metrics", ops_metrics, ROUTE_PUBLIC, 0},
     {HTTP_GET | HTTP_HEAD, "/openapi.json", ops_openapi, ROUTE_PUBLIC, 0},
     {HTTP_POST, "/api/v1/session", api_session_create, ROUTE_PUBLIC | ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/people", api_people_list, ROUTE_DIRECTORY, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/people/*", api_people_get, ROUTE_DIRECTORY, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/units", api_units_list, ROUTE_DIRECTORY, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/units/*", api_units_get, ROUTE_DIRECTORY, 0},
     /* The web UI: everything else that is not under /api/. */
     {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
 };
@@ -145,6 +149,13 @@ router_dispatch(struct http_request *req)
 			continue;
 		}
 		req->route = r;
+		if (!(r->flags & ROUTE_PUBLIC) &&
+		    !((r->flags & ROUTE_DIRECTORY) && config_current()->directory_anonymous_read)) {
+			/* Login arrives with its own issue; until then nobody is authenticated. */
+			http_add_header(req, "WWW-Authenticate", "Bearer");
+			http_problem(req, 401, NULL, "Authentication required.");
+			return;
+		}
 		if ((r->flags & ROUTE_JSON) && !parse_json_body(req))
 			return;
 		r->handler(req);

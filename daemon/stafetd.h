@@ -88,7 +88,28 @@ struct config {
 	double http_header_timeout;
 	double http_idle_timeout;
 	double http_shutdown_grace;
+	/* the directory */
+	char *ldap_uri;
+	int ldap_starttls;
+	int ldap_allow_plaintext;
+	char *ldap_ca_file;
+	char *ldap_bind_dn;
+	char *ldap_bind_password;
+	double ldap_connect_timeout;
+	double ldap_timeout;
+	int ldap_page_size;
+	int directory_layout;
+	char *directory_people_base, *directory_people_filter;
+	char *directory_units_base, *directory_units_filter;
+	char *directory_groups_base, *directory_groups_filter;
+	double directory_refresh_interval;
+	double directory_reconcile_interval;
+	double directory_overlap;
+	double directory_probe_interval;
+	char *directory_snapshot_file;
+	int directory_anonymous_read;
 };
+enum { DIR_LAYOUT_OPENLDAP, DIR_LAYOUT_AD };
 struct config *config_load(const char *path, struct strlist *errors) WUR;
 struct config *config_defaults(void);
 void config_free(struct config *);
@@ -131,7 +152,7 @@ enum http_method {
 	HTTP_OTHER = 1 << 7,
 };
 #define HTTP_MAX_HEADERS 100
-#define HTTP_MAX_TARGET  8192
+#define HTTP_MAX_TARGET  (32 * 1024)
 struct http_header {
 	char *name;
 	char *value;
@@ -192,12 +213,14 @@ void http_add_header(struct http_request *, const char *name, const char *value)
 const char *http_request_header(const struct http_request *, const char *name);
 const char *http_query_param(const struct http_request *, const char *name, char *buf,
                              size_t bufsz);
+bool http_query_has(const struct http_request *, const char *name);
 
 /* router.c */
 enum route_flags {
 	ROUTE_PUBLIC = 1 << 0, /* no authentication */
 	ROUTE_JSON = 1 << 1,   /* parse a JSON body before the handler */
 	ROUTE_PREFIX = 1 << 2, /* pattern matches this prefix and below */
+	ROUTE_DIRECTORY = 1 << 3, /* directory reads: anonymous while directory_anonymous_read */
 };
 struct route {
 	unsigned methods;
@@ -257,6 +280,23 @@ bool static_path_ok(const char *path);
 
 /* api_session.c */
 void api_session_create(struct http_request *);
+
+/* directory/sync.c: the directory mirror as the loop sees it. */
+struct dir_snapshot;
+void dir_sync_start(struct event_base *, const struct config *);
+void dir_sync_reconfigure(const struct config *);
+void dir_sync_stop(void);
+bool dir_configured(void);
+int dir_check_uris(const char *, const char **why) WUR;
+struct dir_snapshot *dir_current(void);
+bool dir_stale(void);
+void dir_metrics_render(struct evbuffer *);
+
+/* directory/api.c */
+void api_people_list(struct http_request *);
+void api_people_get(struct http_request *);
+void api_units_list(struct http_request *);
+void api_units_get(struct http_request *);
 
 /* main.c */
 struct event_base *stafetd_base(void);

@@ -1,0 +1,344 @@
+/*
+ * api.c: the directory endpoints of API.md: people (search and one), units
+ * (the tree and one with its members). They read the loop's current
+ * snapshot only, never LDAP, and say how old it is and whether it is stale.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "stafetd.h"
+#include "directory.h"
+
+#define QUERY_MAX (16 * 1024) /* a 10 KiB search term still gets an answer */
+#define LIST_DEFAULT 50
+#define LIST_MAX 500
+
+static void
+today(char out[11])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *
+person_ref(const struct dir_snapshot *s, int i)
+{
+	if (i == DIR_NONE)
+		return json_null();
+	return json_pack("{s:s, s:s}", "id", s->persons[i].id, "display_name",
+			 s->persons[i].display_name);
+}
+
+static json_t *
+alloc_json(const struct dir_alloc *a)
+{
+	json_t *o = json_pack("{s:s}", "kind", a->kind);
+	if (strcmp(a->kind, "birthday") == 0) {
+		json_object_set_new(o, "from", json_integer(atoi(a->from)));
+		json_object_set_new(o, "to", json_integer(atoi(a->to ? a->to : a->from)));
+	} else if (a->to) {
+		json_object_set_new(o, "from", json_string(a->from));
+		json_object_set_new(o, "to", json_string(a->to));
+	} else {
+		json_object_set_new(o, "value", json_string(a->from));
+	}
+	return o;
+}
+
+/* The API's Person. An absence is shown while it lasts or lies ahead. */
+static json_t *
+person_json(const struct dir_snapshot *s, int i)
+{
+	const struct dir_person *p = &s->persons[i];
+	json_t *tg = json_array(), *al = json_array(), *unit = json_null(), *absent = json_null();
+	char now[11];
+
+	for (size_t k = 0; k < p->ntarget_groups; k++)
+		json_array_append_new(tg, json_string(p->target_groups[k]));
+	for (size_t k = 0; k < p->nalloc; k++)
+		json_array_append_new(al, alloc_json(&p->alloc[k]));
+	if (p->unit != DIR_NONE) {
+		const struct dir_unit *u = &s->units[p->unit];
+		unit = json_pack("{s:s, s:s, s:o}", "code", u->code, "name", u->name, "department",
+				 str_or_null(u->department));
+	}
+	today(now);
+	if (*p->absent_from && (!*p->absent_until || strcmp(p->absent_until, now) > 0))
+		absent = json_pack("{s:s, s:o}", "from", p->absent_from, "until",
+				   str_or_null(p->absent_until));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o}",
+			 "id", p->id, "username", p->username, "display_name", p->display_name,
+			 "given_name", str_or_null(p->given_name), "surname",
+			 str_or_null(p->surname), "title", str_or_null(p->title), "email",
+			 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
+			 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
+			 "target_groups", tg, "allocation", al, "absent", absent, "deputy",
+			 person_ref(s, p->deputy), "manager", person_ref(s, p->manager));
+}
+
+static json_t *
+directory_info(const struct dir_snapshot *s)
+{
+	char when[32];
+	time_t t = (time_t)s->synced_at;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s, s:b}", "synced_at", when, "stale", dir_stale());
+}
+
+/* The snapshot to answer from, or NULL after answering 503/404 already. */
+static const struct dir_snapshot *
+snapshot_or_fail(struct http_request *req)
+{
+	const struct dir_snapshot *s = dir_current();
+
+	if (!dir_configured()) {
+		http_problem(req, 503, "Directory not configured",
+			     "Der er ikke konfigureret et LDAP-katalog.");
+		return NULL;
+	}
+	if (s == NULL) {
+		http_add_header(req, "Retry-After", "5");
+		http_problem(req, 503, "Directory not loaded yet",
+			     "Kataloget er ikke hentet endnu. Prøv igen om lidt.");
+		return NULL;
+	}
+	return s;
+}
+
+static void
+bad_param(struct http_request *req, const char *field, const char *message)
+{
+	char detail[160];
+	snprintf(detail, sizeof(detail), "Invalid query parameter '%s'.", field);
+	json_t *p = json_problem(400, NULL, detail);
+	json_problem_add_error(p, field, "invalid", message);
+	http_problem_json(req, p);
+}
+
+/* Only the parameters a route knows; anything else is a 400 naming it. */
+static bool
+check_params(struct http_request *req, const char *const *allowed)
+{
+	const char *q = req->head.query;
+	while (q && *q) {
+		const char *end = strchr(q, '&'), *eq;
+		size_t n;
+		if (end == NULL)
+			end = q + strlen(q);
+		eq = memchr(q, '=', (size_t)(end - q));
+		n = (size_t)((eq ? eq : end) - q);
+		bool ok = n == 0;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strlen(allowed[i]) == n && strncmp(allowed[i], q, n) == 0;
+		if (!ok) {
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), q);
+			bad_param(req, name, "Ukendt parameter.");
+			return false;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+static bool
+param_limit(struct http_request *req, size_t *limit)
+{
+	char buf[16];
+	const char *v = http_query_param(req, "limit", buf, sizeof(buf));
+	char *end;
+	long l;
+
+	*limit = LIST_DEFAULT;
+	if (v == NULL && http_query_has(req, "limit")) {
+		bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+		return false;
+	}
+	if (v == NULL)
+		return true;
+	l = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || l < 1 || l > LIST_MAX) {
+		bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+		return false;
+	}
+	*limit = (size_t)l;
+	return true;
+}
+
+/* A parameter that may be long or hostile: too long or not UTF-8 is a 400. */
+static bool
+param_text(struct http_request *req, const char *name, char *buf, size_t bufsz, const char **out)
+{
+	*out = http_query_param(req, name, buf, bufsz);
+	if (*out == NULL && http_query_has(req, name)) {
+		bad_param(req, name, "Værdien er for lang eller ikke gyldig tekst.");
+		return false;
+	}
+	if (*out && **out == '\0')
+		*out = NULL;
+	return true;
+}
+
+void
+api_people_list(struct http_request *req)
+{
+	static const char *const allowed[] = {"q", "unit", "department", "target_group",
+					      "limit", "cursor", NULL};
+	char qbuf[QUERY_MAX], ubuf[64], dbuf[64], tbuf[128], cbuf[256];
+	const char *q, *unit, *dep, *tg, *cursor;
+	const struct dir_snapshot *s;
+	struct dir_query dq;
+	size_t limit;
+	int *out, n;
+	char *next = NULL;
+	json_t *items;
+
+	if (!check_params(req, allowed) || !param_limit(req, &limit) ||
+	    !param_text(req, "q", qbuf, sizeof(qbuf), &q) ||
+	    !param_text(req, "unit", ubuf, sizeof(ubuf), &unit) ||
+	    !param_text(req, "department", dbuf, sizeof(dbuf), &dep) ||
+	    !param_text(req, "target_group", tbuf, sizeof(tbuf), &tg) ||
+	    !param_text(req, "cursor", cbuf, sizeof(cbuf), &cursor))
+		return;
+	if ((s = snapshot_or_fail(req)) == NULL)
+		return;
+	memset(&dq, 0, sizeof(dq));
+	dq.q = q;
+	dq.unit = DIR_NONE;
+	dq.department = dep;
+	dq.target_group = tg;
+	dq.limit = limit;
+	dq.cursor = cursor;
+	items = json_array();
+	if (unit && (dq.unit = dir_snapshot_find_unit(s, unit)) == DIR_NONE) {
+		/* An unknown unit matches nobody; it is not an error to ask. */
+		http_respond_json(req, 200,
+				  json_pack("{s:o, s:n, s:o}", "items", items, "next_cursor",
+					    "directory", directory_info(s)));
+		return;
+	}
+	out = xmalloc(limit * sizeof(int));
+	n = dir_search(s, &dq, out, &next);
+	if (n < 0) {
+		free(out);
+		json_decref(items);
+		bad_param(req, "cursor", "Ugyldig fortsættelse; start forfra.");
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(items, person_json(s, out[i]));
+	free(out);
+	http_respond_json(req, 200,
+			  json_pack("{s:o, s:o, s:o}", "items", items, "next_cursor",
+				    next ? json_string(next) : json_null(), "directory",
+				    directory_info(s)));
+	free(next);
+}
+
+/* The last path segment, decoded: /api/v1/people/{id} */
+static const char *
+last_segment(const struct http_request *req)
+{
+	const char *slash = strrchr(req->head.path, '/');
+	return slash ? slash + 1 : "";
+}
+
+void
+api_people_get(struct http_request *req)
+{
+	const struct dir_snapshot *s;
+	int i;
+
+	if ((s = snapshot_or_fail(req)) == NULL)
+		return;
+	if ((i = dir_snapshot_find_person(s, last_segment(req))) == DIR_NONE) {
+		http_problem(req, 404, NULL, "No such person.");
+		return;
+	}
+	json_t *p = person_json(s, i);
+	json_object_set_new(p, "directory", directory_info(s));
+	http_respond_json(req, 200, p);
+}
+
+static json_t *
+unit_json(const struct dir_snapshot *s, int i, bool tree)
+{
+	const struct dir_unit *u = &s->units[i];
+	json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "code", u->code, "name", u->name,
+			      "department", str_or_null(u->department), "parent",
+			      u->parent == DIR_NONE ? json_null() : json_string(s->units[u->parent].code),
+			      "mailbox", str_or_null(u->mailbox), "lead", person_ref(s, u->lead));
+	static const char *const aspects[] = {"responsible", "performing", "insight"};
+	json_t *kle = json_object();
+	for (int k = 0; k < 3; k++) {
+		json_t *a = json_array();
+		for (size_t j = 0; j < u->nkle[k]; j++)
+			json_array_append_new(a, json_string(u->kle[k][j]));
+		json_object_set_new(kle, aspects[k], a);
+	}
+	json_object_set_new(o, "kle", kle);
+	if (tree) {
+		json_t *children = json_array();
+		for (size_t c = 0; c < u->nchildren; c++)
+			json_array_append_new(children, unit_json(s, u->children[c], true));
+		json_object_set_new(o, "children", children);
+	}
+	return o;
+}
+
+void
+api_units_list(struct http_request *req)
+{
+	const struct dir_snapshot *s;
+	json_t *items;
+
+	if ((s = snapshot_or_fail(req)) == NULL)
+		return;
+	items = json_array();
+	for (size_t i = 0; i < s->nunits; i++)
+		if (s->units[i].parent == DIR_NONE)
+			json_array_append_new(items, unit_json(s, (int)i, true));
+	http_respond_json(req, 200,
+			  json_pack("{s:o, s:o}", "items", items, "directory", directory_info(s)));
+}
+
+void
+api_units_get(struct http_request *req)
+{
+	const struct dir_snapshot *s;
+	json_t *o, *members;
+	int i;
+
+	if ((s = snapshot_or_fail(req)) == NULL)
+		return;
+	if ((i = dir_snapshot_find_unit(s, last_segment(req))) == DIR_NONE) {
+		http_problem(req, 404, NULL, "No such unit.");
+		return;
+	}
+	o = unit_json(s, i, false);
+	members = json_array();
+	for (size_t m = 0; m < s->units[i].nmembers; m++)
+		json_array_append_new(members, person_json(s, s->units[i].members[m]));
+	json_object_set_new(o, "members", members);
+	json_t *children = json_array();
+	for (size_t c = 0; c < s->units[i].nchildren; c++)
+		json_array_append_new(children, json_string(s->units[s->units[i].children[c]].code));
+	json_object_set_new(o, "children", children);
+	json_object_set_new(o, "directory", directory_info(s));
+	http_respond_json(req, 200, o);
+}

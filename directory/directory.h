@@ -1,0 +1,165 @@
+/*
+ * directory.h: the directory mirror: an immutable in-memory snapshot of
+ * people and units read from LDAP, its search index, and the sync that
+ * builds it. Prototypes grouped by the file that defines them.
+ */
+#ifndef DIRECTORY_H
+#define DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define DIR_NONE (-1)
+
+/* An allocation rule: "birthday:11-20", "surname:A-K", "district:Vollsmose". */
+struct dir_alloc {
+	const char *kind; /* birthday, surname, district, ... */
+	const char *from; /* "11", "A", or the whole value for district-like kinds */
+	const char *to;	  /* "20", "K", or NULL */
+};
+
+struct dir_person {
+	const char *id; /* entryUUID, or objectGUID as a UUID string */
+	const char *dn;
+	const char *username;
+	const char *upn; /* AD userPrincipalName, or NULL */
+	const char *display_name;
+	const char *given_name;
+	const char *surname;
+	const char *title;
+	const char *email;
+	const char *phone;
+	const char *mobile;
+	const char *office;
+	int unit; /* index into snapshot units, or DIR_NONE */
+	const char **target_groups;
+	size_t ntarget_groups;
+	struct dir_alloc *alloc;
+	size_t nalloc;
+	char absent_from[11]; /* YYYY-MM-DD, "" when none */
+	char absent_until[11];
+	int deputy;  /* person index, or DIR_NONE */
+	int manager; /* person index, or DIR_NONE */
+	const char **groups; /* DNs of groups, nested membership resolved */
+	size_t ngroups;
+};
+
+struct dir_unit {
+	const char *code;
+	const char *name;
+	const char *department; /* code of the department (a top-level unit) */
+	const char *mailbox;
+	const char *dn;
+	int parent; /* unit index, or DIR_NONE */
+	int lead;   /* person index, or DIR_NONE */
+	const char **kle[3]; /* responsible, performing, insight */
+	size_t nkle[3];
+	int *children; /* unit indexes, sorted by code */
+	size_t nchildren;
+	int *members; /* person indexes, sorted by display name */
+	size_t nmembers;
+};
+
+struct dir_index;
+struct dir_arena;
+
+/*
+ * A snapshot never changes once published. The loop holds one reference
+ * as "current"; a request that keeps a snapshot across an asynchronous step
+ * takes its own with dir_snapshot_ref().
+ */
+struct dir_snapshot {
+	int refs;
+	uint64_t generation;
+	double synced_at; /* wall clock of the LDAP read it holds */
+	char source[256]; /* the server it was read from */
+	struct dir_person *persons;
+	size_t npersons;
+	struct dir_unit *units;
+	size_t nunits;
+	int *by_name; /* person indexes sorted by display name, then id */
+	struct dir_index *index;
+	struct dir_arena *arena;
+	/* lookups: open-addressing hash tables of indexes */
+	int *id_table, *dn_table, *username_table, *unit_table;
+	size_t table_size;
+};
+
+/*
+ * Records: what the sync read from LDAP, mapped to our fields but with
+ * references still as DNs. The sync keeps the record set between runs and
+ * builds each snapshot from it; the persisted snapshot file holds records.
+ */
+struct strv {
+	char **v;
+	size_t n;
+};
+struct dir_prec {
+	char *dn, *id, *username, *upn, *display_name, *given_name, *surname, *title, *email,
+	    *phone, *mobile, *office, *unit_code, *deputy_dn, *manager_dn, *absent_from,
+	    *absent_until, *modified;
+	struct strv target_groups, allocation, member_of;
+};
+struct dir_urec {
+	char *dn, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
+	struct strv kle[3];
+};
+struct dir_grec {
+	char *dn, *name, *modified;
+	struct strv members;
+};
+struct dir_records {
+	struct dir_prec *p;
+	size_t np, capp;
+	struct dir_urec *u;
+	size_t nu, capu;
+	struct dir_grec *g;
+	size_t ng, capg;
+	double synced_at;
+	char source[256];
+};
+void strv_add(struct strv *, const char *);
+void strv_free(struct strv *);
+void dir_prec_free(struct dir_prec *);
+void dir_urec_free(struct dir_urec *);
+void dir_grec_free(struct dir_grec *);
+void dir_records_free(struct dir_records *);
+struct dir_prec *dir_records_add_person(struct dir_records *);
+struct dir_urec *dir_records_add_unit(struct dir_records *);
+struct dir_grec *dir_records_add_group(struct dir_records *);
+
+/* snapshot.c */
+struct dir_snapshot *dir_snapshot_build(const struct dir_records *, uint64_t generation);
+void dir_snapshot_ref(struct dir_snapshot *);
+void dir_snapshot_unref(struct dir_snapshot *);
+int dir_snapshot_find_person(const struct dir_snapshot *, const char *id);
+int dir_snapshot_find_dn(const struct dir_snapshot *, const char *dn);
+int dir_snapshot_find_username(const struct dir_snapshot *, const char *username);
+int dir_snapshot_find_unit(const struct dir_snapshot *, const char *code);
+json_t *dir_records_to_json(const struct dir_records *);
+int dir_records_from_json(json_t *, struct dir_records *);
+char *dir_date_from_ldap(const char *generalized, char out[11]);
+
+/* fold.c: Danish-aware folding for search. */
+size_t dir_fold(const char *in, char *out, size_t outsz);
+size_t dir_tokenize(const char *folded, const char **tokens, size_t *lens, size_t max);
+
+/* index.c: the search index over a snapshot. */
+struct dir_query {
+	const char *q; /* may be NULL or empty: all, by name */
+	int unit;      /* unit index filter, or DIR_NONE */
+	const char *department; /* department code filter, or NULL */
+	const char *target_group; /* or NULL */
+	size_t limit;
+	const char *cursor; /* opaque, from a previous page, or NULL */
+};
+struct dir_index *dir_index_build(const struct dir_snapshot *);
+void dir_index_free(struct dir_index *);
+/* Fills out[] with up to q->limit person indexes; *next gets a malloc'd
+ * cursor or NULL at the end. Returns the count, or -1 for a bad cursor. */
+int dir_search(const struct dir_snapshot *, const struct dir_query *, int *out, char **next);
+
+#endif

@@ -1,0 +1,934 @@
+/*
+ * snapshot.c: builds an immutable directory snapshot from the records the
+ * sync read, and saves and loads those records.
+ *
+ * All of a snapshot's strings live in one arena, so freeing a snapshot of
+ * 50,000 people is a handful of free() calls. References (unit, deputy,
+ * manager, lead, parent) are resolved to indexes once, here; DNs are
+ * compared case-insensitively (ASCII), as LDAP does for the attribute
+ * types in them.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "stafetd.h"
+#include "directory.h"
+
+#define ARENA_CHUNK (256 * 1024)
+#define RECORDS_FORMAT 1
+
+struct dir_arena {
+	struct dir_arena *next;
+	size_t used, size;
+	char data[];
+};
+
+static void *
+arena_alloc(struct dir_arena **a, size_t n)
+{
+	struct dir_arena *c = *a;
+
+	n = (n + 7) & ~(size_t)7;
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		struct dir_arena *nc = xmalloc(sizeof(*nc) + size);
+		nc->next = c;
+		nc->used = 0;
+		nc->size = size;
+		*a = c = nc;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static const char *
+arena_str(struct dir_arena **a, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *p = arena_alloc(a, n);
+	memcpy(p, s, n);
+	return p;
+}
+
+static void
+arena_free(struct dir_arena *a)
+{
+	while (a) {
+		struct dir_arena *next = a->next;
+		free(a);
+		a = next;
+	}
+}
+
+/* -- records ------------------------------------------------------------- */
+
+void
+strv_add(struct strv *v, const char *s)
+{
+	v->v = xrealloc(v->v, (v->n + 1) * sizeof(char *));
+	v->v[v->n++] = xstrdup(s);
+}
+
+void
+strv_free(struct strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
+
+void
+dir_prec_free(struct dir_prec *p)
+{
+	char **fields[] = {&p->dn,	     &p->id,	       &p->username,  &p->upn,
+			   &p->display_name, &p->given_name,   &p->surname,   &p->title,
+			   &p->email,	     &p->phone,	       &p->mobile,    &p->office,
+			   &p->unit_code,    &p->deputy_dn,    &p->manager_dn, &p->absent_from,
+			   &p->absent_until, &p->modified};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		free(*fields[i]);
+		*fields[i] = NULL;
+	}
+	strv_free(&p->target_groups);
+	strv_free(&p->allocation);
+	strv_free(&p->member_of);
+}
+
+void
+dir_urec_free(struct dir_urec *u)
+{
+	char **fields[] = {&u->dn,	&u->code,    &u->name,	    &u->department,
+			   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		free(*fields[i]);
+		*fields[i] = NULL;
+	}
+	for (int k = 0; k < 3; k++)
+		strv_free(&u->kle[k]);
+}
+
+void
+dir_grec_free(struct dir_grec *g)
+{
+	free(g->dn);
+	free(g->name);
+	free(g->modified);
+	g->dn = g->name = g->modified = NULL;
+	strv_free(&g->members);
+}
+
+void
+dir_records_free(struct dir_records *r)
+{
+	for (size_t i = 0; i < r->np; i++)
+		dir_prec_free(&r->p[i]);
+	for (size_t i = 0; i < r->nu; i++)
+		dir_urec_free(&r->u[i]);
+	for (size_t i = 0; i < r->ng; i++)
+		dir_grec_free(&r->g[i]);
+	free(r->p);
+	free(r->u);
+	free(r->g);
+	memset(r, 0, sizeof(*r));
+}
+
+#define GROW(arr, n, cap)                                                                          \
+	do {                                                                                       \
+		if ((n) == (cap)) {                                                                \
+			(cap) = (cap) ? (cap) * 2 : 64;                                            \
+			(arr) = xrealloc((arr), (cap) * sizeof(*(arr)));                           \
+		}                                                                                  \
+	} while (0)
+
+struct dir_prec *
+dir_records_add_person(struct dir_records *r)
+{
+	GROW(r->p, r->np, r->capp);
+	memset(&r->p[r->np], 0, sizeof(r->p[0]));
+	return &r->p[r->np++];
+}
+
+struct dir_urec *
+dir_records_add_unit(struct dir_records *r)
+{
+	GROW(r->u, r->nu, r->capu);
+	memset(&r->u[r->nu], 0, sizeof(r->u[0]));
+	return &r->u[r->nu++];
+}
+
+struct dir_grec *
+dir_records_add_group(struct dir_records *r)
+{
+	GROW(r->g, r->ng, r->capg);
+	memset(&r->g[r->ng], 0, sizeof(r->g[0]));
+	return &r->g[r->ng++];
+}
+
+/* -- lookups --------------------------------------------------------------- */
+
+static uint32_t
+hash_str(const char *s, bool fold)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (fold)
+			c = (unsigned char)tolower(c);
+		if (fold && c == ' ')
+			continue; /* "ou=a, dc=b" and "ou=a,dc=b" are one DN */
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+/* DN equality as LDAP sees it for our purposes: ASCII case and spaces after commas. */
+static bool
+dn_equal(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		if (*a == '\0')
+			return true;
+		a++;
+		b++;
+	}
+}
+
+enum table_kind { T_ID, T_DN, T_USERNAME, T_UNIT };
+
+static const char *
+table_key(const struct dir_snapshot *s, enum table_kind k, int i)
+{
+	switch (k) {
+	case T_ID:
+		return s->persons[i].id;
+	case T_DN:
+		return s->persons[i].dn;
+	case T_USERNAME:
+		return s->persons[i].username;
+	case T_UNIT:
+		return s->units[i].code;
+	}
+	return NULL;
+}
+
+static bool
+key_equal(enum table_kind k, const char *a, const char *b)
+{
+	if (k == T_DN)
+		return dn_equal(a, b);
+	if (k == T_USERNAME)
+		return strcasecmp(a, b) == 0;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+kind_folds(enum table_kind k)
+{
+	return k == T_DN || k == T_USERNAME;
+}
+
+static int *
+table_build(const struct dir_snapshot *s, enum table_kind k, size_t n)
+{
+	int *t = xmalloc(s->table_size * sizeof(int));
+	size_t mask = s->table_size - 1;
+
+	for (size_t i = 0; i < s->table_size; i++)
+		t[i] = DIR_NONE;
+	for (size_t i = 0; i < n; i++) {
+		const char *key = table_key(s, k, (int)i);
+		if (key == NULL || *key == '\0')
+			continue;
+		size_t h = hash_str(key, kind_folds(k)) & mask;
+		while (t[h] != DIR_NONE) {
+			if (key_equal(k, table_key(s, k, t[h]), key))
+				break; /* a duplicate: the first one wins */
+			h = (h + 1) & mask;
+		}
+		if (t[h] == DIR_NONE)
+			t[h] = (int)i;
+	}
+	return t;
+}
+
+static int
+table_find(const struct dir_snapshot *s, const int *t, enum table_kind k, const char *key)
+{
+	if (s == NULL || t == NULL || key == NULL)
+		return DIR_NONE;
+	size_t mask = s->table_size - 1;
+	size_t h = hash_str(key, kind_folds(k)) & mask;
+	while (t[h] != DIR_NONE) {
+		if (key_equal(k, table_key(s, k, t[h]), key))
+			return t[h];
+		h = (h + 1) & mask;
+	}
+	return DIR_NONE;
+}
+
+int
+dir_snapshot_find_person(const struct dir_snapshot *s, const char *id)
+{
+	return table_find(s, s ? s->id_table : NULL, T_ID, id);
+}
+
+int
+dir_snapshot_find_dn(const struct dir_snapshot *s, const char *dn)
+{
+	return table_find(s, s ? s->dn_table : NULL, T_DN, dn);
+}
+
+int
+dir_snapshot_find_username(const struct dir_snapshot *s, const char *username)
+{
+	return table_find(s, s ? s->username_table : NULL, T_USERNAME, username);
+}
+
+int
+dir_snapshot_find_unit(const struct dir_snapshot *s, const char *code)
+{
+	return table_find(s, s ? s->unit_table : NULL, T_UNIT, code);
+}
+
+/* -- collation --------------------------------------------------------------- */
+
+/*
+ * A Danish sort key: case folded, accents dropped, and æ, ø, å after z as
+ * in the Danish alphabet. Written into `out` (truncated at outsz).
+ */
+static void
+collate_key(const char *s, char *out, size_t outsz)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t w = 0;
+
+	while (*p && w + 1 < outsz) {
+		unsigned int c = *p;
+		if (c < 0x80) {
+			out[w++] = (char)tolower((int)c);
+			p++;
+			continue;
+		}
+		if (c == 0xc3 && p[1]) {
+			unsigned int d = p[1] | 0x20; /* lowercase within Latin-1 */
+			char k = 0;
+			if (d == 0xa6)
+				k = '{'; /* æ */
+			else if (d == 0xb8)
+				k = '|'; /* ø */
+			else if (d == 0xa5)
+				k = '}'; /* å */
+			else if (d >= 0xa0 && d <= 0xa4)
+				k = 'a';
+			else if (d == 0xa7)
+				k = 'c';
+			else if (d >= 0xa8 && d <= 0xab)
+				k = 'e';
+			else if (d >= 0xac && d <= 0xaf)
+				k = 'i';
+			else if (d == 0xb1)
+				k = 'n';
+			else if ((d >= 0xb2 && d <= 0xb6))
+				k = 'o';
+			else if (d >= 0xb9 && d <= 0xbc)
+				k = 'u';
+			else if (d == 0xbd || d == 0xbf)
+				k = 'y';
+			if (k) {
+				out[w++] = k;
+				p += 2;
+				continue;
+			}
+		}
+		out[w++] = (char)c; /* other bytes sort after the alphabet, as they are */
+		p++;
+	}
+	out[w] = '\0';
+}
+
+static const struct dir_snapshot *sort_snap;
+static char (*sort_keys)[96];
+
+static int
+cmp_person_name(const void *a, const void *b)
+{
+	int ia = *(const int *)a, ib = *(const int *)b;
+	int c = strcmp(sort_keys[ia], sort_keys[ib]);
+	if (c == 0)
+		c = strcmp(sort_snap->persons[ia].id, sort_snap->persons[ib].id);
+	return c;
+}
+
+static int
+cmp_unit_code(const void *a, const void *b)
+{
+	int ia = *(const int *)a, ib = *(const int *)b;
+	return strcmp(sort_snap->units[ia].code, sort_snap->units[ib].code);
+}
+
+/* -- dates ------------------------------------------------------------------- */
+
+/*
+ * "20260303000000Z" (GeneralizedTime) or "2026-03-03" → "2026-03-03".
+ * Returns out, or NULL (out empty) when the value is not a date.
+ */
+char *
+dir_date_from_ldap(const char *v, char out[11])
+{
+	out[0] = '\0';
+	if (v == NULL)
+		return NULL;
+	if (strlen(v) >= 10 && isdigit((unsigned char)v[0]) && v[4] == '-' && v[7] == '-') {
+		memcpy(out, v, 10);
+	} else if (strlen(v) >= 8) {
+		for (int i = 0; i < 8; i++)
+			if (!isdigit((unsigned char)v[i]))
+				return NULL;
+		snprintf(out, 11, "%.4s-%.2s-%.2s", v, v + 4, v + 6);
+	} else {
+		return NULL;
+	}
+	out[10] = '\0';
+	int m = atoi(out + 5), d = atoi(out + 8);
+	if (m < 1 || m > 12 || d < 1 || d > 31) {
+		out[0] = '\0';
+		return NULL;
+	}
+	return out;
+}
+
+/* -- building ----------------------------------------------------------------- */
+
+static const char **
+arena_strv(struct dir_arena **a, const struct strv *v, size_t *n)
+{
+	const char **out = arena_alloc(a, (v->n ? v->n : 1) * sizeof(char *));
+	for (size_t i = 0; i < v->n; i++)
+		out[i] = arena_str(a, v->v[i]);
+	*n = v->n;
+	return out;
+}
+
+/* "birthday:11-20" → {birthday, 11, 20}; "district:Vollsmose" → {district, Vollsmose, NULL}. */
+static bool
+parse_alloc(struct dir_arena **a, const char *rule, struct dir_alloc *out)
+{
+	const char *colon = strchr(rule, ':');
+	char kind[32], val[256];
+	char *dash;
+
+	if (colon == NULL || colon == rule || (size_t)(colon - rule) >= sizeof(kind) ||
+	    strlen(colon + 1) >= sizeof(val) || colon[1] == '\0')
+		return false;
+	memcpy(kind, rule, (size_t)(colon - rule));
+	kind[colon - rule] = '\0';
+	for (char *k = kind; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	snprintf(val, sizeof(val), "%s", colon + 1);
+	out->kind = arena_str(a, kind);
+	out->to = NULL;
+	/* Ranges only for kinds whose values have an order. */
+	if ((strcmp(kind, "birthday") == 0 || strcmp(kind, "surname") == 0) &&
+	    (dash = strchr(val, '-')) != NULL && dash != val && dash[1] != '\0') {
+		*dash = '\0';
+		out->to = arena_str(a, dash + 1);
+	}
+	out->from = arena_str(a, val);
+	return true;
+}
+
+static int
+cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Nested group membership: for each person, every group reachable from the
+ * groups that list them (or that their memberOf names), through groups
+ * listed as members of other groups. Cycles are cut by a visited mark.
+ */
+static void
+resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
+{
+	size_t ng = r->ng;
+	/* parents[g]: groups that list group g as a member */
+	int **parents = xcalloc(ng ? ng : 1, sizeof(int *));
+	size_t *nparents = xcalloc(ng ? ng : 1, sizeof(size_t));
+	int **direct = xcalloc(s->npersons ? s->npersons : 1, sizeof(int *));
+	size_t *ndirect = xcalloc(s->npersons ? s->npersons : 1, sizeof(size_t));
+	unsigned *mark = xcalloc(ng ? ng : 1, sizeof(unsigned));
+	int *stack = xmalloc((ng ? ng : 1) * sizeof(int));
+	const char **found = xmalloc((ng ? ng : 1) * sizeof(char *));
+
+	/* Group DNs are few (hundreds); a linear DN match per member is fine. */
+	for (size_t g = 0; g < ng; g++) {
+		for (size_t m = 0; m < r->g[g].members.n; m++) {
+			const char *mdn = r->g[g].members.v[m];
+			int p = dir_snapshot_find_dn(s, mdn);
+			if (p != DIR_NONE) {
+				direct[p] = xrealloc(direct[p], (ndirect[p] + 1) * sizeof(int));
+				direct[p][ndirect[p]++] = (int)g;
+				continue;
+			}
+			for (size_t h = 0; h < ng; h++) {
+				if (dn_equal(r->g[h].dn, mdn)) {
+					parents[h] = xrealloc(parents[h],
+							      (nparents[h] + 1) * sizeof(int));
+					parents[h][nparents[h]++] = (int)g;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < r->np; i++) {
+		int p = dir_snapshot_find_dn(s, r->p[i].dn);
+		if (p == DIR_NONE)
+			continue;
+		for (size_t m = 0; m < r->p[i].member_of.n; m++)
+			for (size_t h = 0; h < ng; h++)
+				if (dn_equal(r->g[h].dn, r->p[i].member_of.v[m])) {
+					direct[p] = xrealloc(direct[p],
+							     (ndirect[p] + 1) * sizeof(int));
+					direct[p][ndirect[p]++] = (int)h;
+				}
+	}
+	for (size_t p = 0; p < s->npersons; p++) {
+		size_t nfound = 0, sp = 0;
+		unsigned stamp = (unsigned)p + 1;
+		for (size_t d = 0; d < ndirect[p]; d++) {
+			if (mark[direct[p][d]] != stamp) {
+				mark[direct[p][d]] = stamp;
+				stack[sp++] = direct[p][d];
+			}
+		}
+		while (sp > 0) {
+			int g = stack[--sp];
+			found[nfound++] = r->g[g].dn;
+			for (size_t k = 0; k < nparents[g]; k++) {
+				if (mark[parents[g][k]] != stamp) {
+					mark[parents[g][k]] = stamp;
+					stack[sp++] = parents[g][k];
+				}
+			}
+		}
+		qsort(found, nfound, sizeof(char *), cmp_str_ptr);
+		s->persons[p].groups = arena_alloc(&s->arena, (nfound ? nfound : 1) * sizeof(char *));
+		for (size_t k = 0; k < nfound; k++)
+			s->persons[p].groups[k] = arena_str(&s->arena, found[k]);
+		s->persons[p].ngroups = nfound;
+		free(direct[p]);
+	}
+	for (size_t g = 0; g < ng; g++)
+		free(parents[g]);
+	free(parents);
+	free(nparents);
+	free(direct);
+	free(ndirect);
+	free(mark);
+	free(stack);
+	free(found);
+}
+
+/* The unit whose DN is the nearest proper ancestor of `dn`, or DIR_NONE. */
+static int
+ancestor_unit(const struct dir_snapshot *s, const int *unit_dn_table, size_t mask, const char *dn)
+{
+	const char *p = dn;
+
+	while ((p = strchr(p, ',')) != NULL) {
+		/* an escaped comma ("\,") is part of a value */
+		if (p > dn && p[-1] == '\\') {
+			p++;
+			continue;
+		}
+		p++;
+		size_t h = hash_str(p, true) & mask;
+		while (unit_dn_table[h] != DIR_NONE) {
+			if (dn_equal(s->units[unit_dn_table[h]].dn, p))
+				return unit_dn_table[h];
+			h = (h + 1) & mask;
+		}
+	}
+	return DIR_NONE;
+}
+
+static size_t
+pow2_at_least(size_t n)
+{
+	size_t s = 16;
+	while (s < n)
+		s <<= 1;
+	return s;
+}
+
+/*
+ * Builds a snapshot from records (which are copied; the caller keeps them).
+ * Persons without a username or id are skipped.
+ */
+struct dir_snapshot *
+dir_snapshot_build(const struct dir_records *r, uint64_t generation)
+{
+	struct dir_snapshot *s = xcalloc(1, sizeof(*s));
+	size_t np = 0, mask;
+	int *unit_dn_table;
+	/* the record each unit and person came from */
+	size_t *urec = xmalloc((r->nu ? r->nu : 1) * sizeof(size_t));
+	size_t *prec = xmalloc((r->np ? r->np : 1) * sizeof(size_t));
+
+	s->refs = 1;
+	s->generation = generation;
+	s->synced_at = r->synced_at;
+	snprintf(s->source, sizeof(s->source), "%s", r->source);
+	s->persons = xcalloc(r->np ? r->np : 1, sizeof(*s->persons));
+	s->units = xcalloc(r->nu ? r->nu : 1, sizeof(*s->units));
+
+	for (size_t i = 0; i < r->nu; i++) {
+		const struct dir_urec *u = &r->u[i];
+		struct dir_unit *d = &s->units[s->nunits];
+		if (u->code == NULL || u->dn == NULL)
+			continue;
+		d->code = arena_str(&s->arena, u->code);
+		d->name = arena_str(&s->arena, u->name ? u->name : u->code);
+		d->department = arena_str(&s->arena, u->department);
+		d->mailbox = arena_str(&s->arena, u->mailbox);
+		d->dn = arena_str(&s->arena, u->dn);
+		for (int k = 0; k < 3; k++)
+			d->kle[k] = arena_strv(&s->arena, &u->kle[k], &d->nkle[k]);
+		d->parent = d->lead = DIR_NONE;
+		urec[s->nunits++] = i;
+	}
+	for (size_t i = 0; i < r->np; i++) {
+		const struct dir_prec *p = &r->p[i];
+		struct dir_person *d = &s->persons[np];
+		if (p->id == NULL || p->username == NULL || p->dn == NULL)
+			continue;
+		d->id = arena_str(&s->arena, p->id);
+		d->dn = arena_str(&s->arena, p->dn);
+		d->username = arena_str(&s->arena, p->username);
+		d->upn = arena_str(&s->arena, p->upn);
+		d->given_name = arena_str(&s->arena, p->given_name);
+		d->surname = arena_str(&s->arena, p->surname);
+		if (p->display_name) {
+			d->display_name = arena_str(&s->arena, p->display_name);
+		} else {
+			char name[512];
+			snprintf(name, sizeof(name), "%s%s%s", p->given_name ? p->given_name : "",
+				 p->given_name && p->surname ? " " : "", p->surname ? p->surname : "");
+			d->display_name = arena_str(&s->arena, *name ? name : p->username);
+		}
+		d->title = arena_str(&s->arena, p->title);
+		d->email = arena_str(&s->arena, p->email);
+		d->phone = arena_str(&s->arena, p->phone);
+		d->mobile = arena_str(&s->arena, p->mobile);
+		d->office = arena_str(&s->arena, p->office);
+		d->target_groups = arena_strv(&s->arena, &p->target_groups, &d->ntarget_groups);
+		d->alloc = arena_alloc(&s->arena,
+				       (p->allocation.n ? p->allocation.n : 1) * sizeof(*d->alloc));
+		for (size_t k = 0; k < p->allocation.n; k++)
+			if (parse_alloc(&s->arena, p->allocation.v[k], &d->alloc[d->nalloc]))
+				d->nalloc++;
+		dir_date_from_ldap(p->absent_from, d->absent_from);
+		dir_date_from_ldap(p->absent_until, d->absent_until);
+		d->unit = d->deputy = d->manager = DIR_NONE;
+		prec[np++] = i;
+	}
+	s->npersons = np;
+	s->table_size = pow2_at_least(2 * (np > s->nunits ? np : s->nunits) + 2);
+	s->id_table = table_build(s, T_ID, s->npersons);
+	s->dn_table = table_build(s, T_DN, s->npersons);
+	s->username_table = table_build(s, T_USERNAME, s->npersons);
+	s->unit_table = table_build(s, T_UNIT, s->nunits);
+
+	/* units: parents by DN ancestry (or an explicit parent DN), leads, departments */
+	mask = s->table_size - 1;
+	unit_dn_table = xmalloc(s->table_size * sizeof(int));
+	for (size_t i = 0; i < s->table_size; i++)
+		unit_dn_table[i] = DIR_NONE;
+	for (size_t i = 0; i < s->nunits; i++) {
+		size_t h = hash_str(s->units[i].dn, true) & mask;
+		while (unit_dn_table[h] != DIR_NONE)
+			h = (h + 1) & mask;
+		unit_dn_table[h] = (int)i;
+	}
+	for (size_t i = 0; i < s->nunits; i++) {
+		struct dir_unit *d = &s->units[i];
+		size_t ri = urec[i];
+		if (r->u[ri].parent_dn) {
+			for (size_t j = 0; j < s->nunits; j++)
+				if (j != i && dn_equal(s->units[j].dn, r->u[ri].parent_dn))
+					d->parent = (int)j;
+		} else {
+			d->parent = ancestor_unit(s, unit_dn_table, mask, d->dn);
+		}
+		d->lead = dir_snapshot_find_dn(s, r->u[ri].lead_dn);
+	}
+	free(unit_dn_table);
+	for (size_t i = 0; i < s->nunits; i++) {
+		struct dir_unit *d = &s->units[i];
+		int top = (int)i, guard = 0;
+		if (d->department)
+			continue;
+		while (s->units[top].parent != DIR_NONE && guard++ < 64)
+			top = s->units[top].parent;
+		d->department = s->units[top].code;
+	}
+	/* persons: unit, deputy, manager (a DN, or for AD-style data a username) */
+	for (size_t i = 0; i < s->npersons; i++) {
+		struct dir_person *d = &s->persons[i];
+		size_t ri = prec[i];
+		d->unit = dir_snapshot_find_unit(s, r->p[ri].unit_code);
+		d->deputy = dir_snapshot_find_dn(s, r->p[ri].deputy_dn);
+		if (d->deputy == DIR_NONE)
+			d->deputy = dir_snapshot_find_username(s, r->p[ri].deputy_dn);
+		d->manager = dir_snapshot_find_dn(s, r->p[ri].manager_dn);
+		if (d->deputy == (int)i)
+			d->deputy = DIR_NONE;
+		if (d->manager == (int)i)
+			d->manager = DIR_NONE;
+	}
+	free(urec);
+	free(prec);
+	resolve_groups(s, r);
+
+	/* orders: people by name; unit members by name; unit children by code */
+	sort_snap = s;
+	sort_keys = xmalloc((s->npersons ? s->npersons : 1) * sizeof(*sort_keys));
+	for (size_t i = 0; i < s->npersons; i++)
+		collate_key(s->persons[i].display_name, sort_keys[i], sizeof(sort_keys[i]));
+	s->by_name = xmalloc((s->npersons ? s->npersons : 1) * sizeof(int));
+	for (size_t i = 0; i < s->npersons; i++)
+		s->by_name[i] = (int)i;
+	qsort(s->by_name, s->npersons, sizeof(int), cmp_person_name);
+	for (size_t k = 0; k < s->npersons; k++) {
+		int p = s->by_name[k];
+		struct dir_unit *u;
+		if (s->persons[p].unit == DIR_NONE)
+			continue;
+		u = &s->units[s->persons[p].unit];
+		u->members = xrealloc(u->members, (u->nmembers + 1) * sizeof(int));
+		u->members[u->nmembers++] = p;
+	}
+	for (size_t i = 0; i < s->nunits; i++) {
+		int parent = s->units[i].parent;
+		if (parent == DIR_NONE)
+			continue;
+		struct dir_unit *u = &s->units[parent];
+		u->children = xrealloc(u->children, (u->nchildren + 1) * sizeof(int));
+		u->children[u->nchildren++] = (int)i;
+	}
+	for (size_t i = 0; i < s->nunits; i++)
+		qsort(s->units[i].children, s->units[i].nchildren, sizeof(int), cmp_unit_code);
+	free(sort_keys);
+	sort_keys = NULL;
+	sort_snap = NULL;
+
+	s->index = dir_index_build(s);
+	return s;
+}
+
+void
+dir_snapshot_ref(struct dir_snapshot *s)
+{
+	s->refs++;
+}
+
+void
+dir_snapshot_unref(struct dir_snapshot *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	dir_index_free(s->index);
+	for (size_t i = 0; i < s->nunits; i++) {
+		free(s->units[i].children);
+		free(s->units[i].members);
+	}
+	free(s->persons);
+	free(s->units);
+	free(s->by_name);
+	free(s->id_table);
+	free(s->dn_table);
+	free(s->username_table);
+	free(s->unit_table);
+	arena_free(s->arena);
+	free(s);
+}
+
+/* -- persistence --------------------------------------------------------------- */
+
+static void
+put_str(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static void
+put_strv(json_t *o, const char *k, const struct strv *v)
+{
+	if (v->n == 0)
+		return;
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	json_object_set_new(o, k, a);
+}
+
+/* The caller owns the returned JSON. */
+json_t *
+dir_records_to_json(const struct dir_records *r)
+{
+	json_t *people = json_array(), *units = json_array(), *groups = json_array();
+
+	for (size_t i = 0; i < r->np; i++) {
+		const struct dir_prec *p = &r->p[i];
+		json_t *o = json_object();
+		put_str(o, "dn", p->dn);
+		put_str(o, "id", p->id);
+		put_str(o, "username", p->username);
+		put_str(o, "upn", p->upn);
+		put_str(o, "display_name", p->display_name);
+		put_str(o, "given_name", p->given_name);
+		put_str(o, "surname", p->surname);
+		put_str(o, "title", p->title);
+		put_str(o, "email", p->email);
+		put_str(o, "phone", p->phone);
+		put_str(o, "mobile", p->mobile);
+		put_str(o, "office", p->office);
+		put_str(o, "unit", p->unit_code);
+		put_str(o, "deputy", p->deputy_dn);
+		put_str(o, "manager", p->manager_dn);
+		put_str(o, "absent_from", p->absent_from);
+		put_str(o, "absent_until", p->absent_until);
+		put_str(o, "modified", p->modified);
+		put_strv(o, "target_groups", &p->target_groups);
+		put_strv(o, "allocation", &p->allocation);
+		put_strv(o, "member_of", &p->member_of);
+		json_array_append_new(people, o);
+	}
+	for (size_t i = 0; i < r->nu; i++) {
+		const struct dir_urec *u = &r->u[i];
+		json_t *o = json_object();
+		put_str(o, "dn", u->dn);
+		put_str(o, "code", u->code);
+		put_str(o, "name", u->name);
+		put_str(o, "department", u->department);
+		put_str(o, "mailbox", u->mailbox);
+		put_str(o, "lead", u->lead_dn);
+		put_str(o, "parent", u->parent_dn);
+		put_str(o, "modified", u->modified);
+		put_strv(o, "kle_responsible", &u->kle[0]);
+		put_strv(o, "kle_performing", &u->kle[1]);
+		put_strv(o, "kle_insight", &u->kle[2]);
+		json_array_append_new(units, o);
+	}
+	for (size_t i = 0; i < r->ng; i++) {
+		const struct dir_grec *g = &r->g[i];
+		json_t *o = json_object();
+		put_str(o, "dn", g->dn);
+		put_str(o, "name", g->name);
+		put_str(o, "modified", g->modified);
+		put_strv(o, "members", &g->members);
+		json_array_append_new(groups, o);
+	}
+	return json_pack("{s:i, s:f, s:s, s:o, s:o, s:o}", "format", RECORDS_FORMAT, "synced_at",
+			 r->synced_at, "source", r->source, "people", people, "units", units,
+			 "groups", groups);
+}
+
+static char *
+get_str(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static void
+get_strv(json_t *o, const char *k, struct strv *out)
+{
+	json_t *a = json_object_get(o, k), *v;
+	size_t i;
+	json_array_foreach(a, i, v) {
+		if (json_is_string(v))
+			strv_add(out, json_string_value(v));
+	}
+}
+
+/* Loads records saved by dir_records_to_json(); returns -1 on a bad document. */
+int
+dir_records_from_json(json_t *doc, struct dir_records *r)
+{
+	json_t *a, *o;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	if (json_integer_value(json_object_get(doc, "format")) != RECORDS_FORMAT)
+		return -1;
+	r->synced_at = json_number_value(json_object_get(doc, "synced_at"));
+	snprintf(r->source, sizeof(r->source), "%s",
+		 json_string_value(json_object_get(doc, "source"))
+		     ? json_string_value(json_object_get(doc, "source"))
+		     : "");
+	a = json_object_get(doc, "people");
+	json_array_foreach(a, i, o) {
+		struct dir_prec *p = dir_records_add_person(r);
+		p->dn = get_str(o, "dn");
+		p->id = get_str(o, "id");
+		p->username = get_str(o, "username");
+		p->upn = get_str(o, "upn");
+		p->display_name = get_str(o, "display_name");
+		p->given_name = get_str(o, "given_name");
+		p->surname = get_str(o, "surname");
+		p->title = get_str(o, "title");
+		p->email = get_str(o, "email");
+		p->phone = get_str(o, "phone");
+		p->mobile = get_str(o, "mobile");
+		p->office = get_str(o, "office");
+		p->unit_code = get_str(o, "unit");
+		p->deputy_dn = get_str(o, "deputy");
+		p->manager_dn = get_str(o, "manager");
+		p->absent_from = get_str(o, "absent_from");
+		p->absent_until = get_str(o, "absent_until");
+		p->modified = get_str(o, "modified");
+		get_strv(o, "target_groups", &p->target_groups);
+		get_strv(o, "allocation", &p->allocation);
+		get_strv(o, "member_of", &p->member_of);
+	}
+	a = json_object_get(doc, "units");
+	json_array_foreach(a, i, o) {
+		struct dir_urec *u = dir_records_add_unit(r);
+		u->dn = get_str(o, "dn");
+		u->code = get_str(o, "code");
+		u->name = get_str(o, "name");
+		u->department = get_str(o, "department");
+		u->mailbox = get_str(o, "mailbox");
+		u->lead_dn = get_str(o, "lead");
+		u->parent_dn = get_str(o, "parent");
+		u->modified = get_str(o, "modified");
+		get_strv(o, "kle_responsible", &u->kle[0]);
+		get_strv(o, "kle_performing", &u->kle[1]);
+		get_strv(o, "kle_insight", &u->kle[2]);
+	}
+	a = json_object_get(doc, "groups");
+	json_array_foreach(a, i, o) {
+		struct dir_grec *g = dir_records_add_group(r);
+		g->dn = get_str(o, "dn");
+		g->name = get_str(o, "name");
+		g->modified = get_str(o, "modified");
+		get_strv(o, "members", &g->members);
+	}
+	return 0;
+}

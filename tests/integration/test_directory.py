@@ -1,0 +1,265 @@
+"""The directory mirror against real slapd: search with Danish folding,
+people and units endpoints, changes seen, failover, stale snapshots, the
+saved snapshot after a restart, and hostile queries."""
+
+import os
+import time
+
+import pytest
+import requests
+
+from tests.harness.slapd import Slapd
+
+PEOPLE = "ou=people,dc=stafet,dc=example"
+SERVICE_DN = "cn=stafetd,ou=services,dc=stafet,dc=example"
+
+
+def directory_settings(tmp_path, uris, **extra):
+    pw = tmp_path / "ldap.password"
+    pw.write_text("stafetd-demo\n")
+    os.chmod(pw, 0o600)
+    s = {
+        "ldap_uri": f'"{uris}"',
+        "ldap_starttls": "no",
+        "ldap_allow_plaintext": "yes",
+        "ldap_bind_dn": f'"{SERVICE_DN}"',
+        "ldap_bind_password_file": str(pw),
+        "ldap_connect_timeout": "1s",
+        "ldap_timeout": "5s",
+        "directory_people_base": f'"{PEOPLE}"',
+        "directory_units_base": '"ou=units,dc=stafet,dc=example"',
+        "directory_groups_base": '"ou=groups,dc=stafet,dc=example"',
+        "directory_refresh_interval": "1s",
+        "directory_reconcile_interval": "3s",
+        "directory_overlap": "2s",
+        "directory_probe_interval": "1s",
+        "directory_snapshot_file": str(tmp_path / "directory.json"),
+    }
+    s.update(extra)
+    return s
+
+
+def wait_until(fn, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def people(d, **params):
+    r = requests.get(d.url + "/api/v1/people", params=params, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def names(body):
+    return [p["display_name"] for p in body["items"]]
+
+
+def loaded(d):
+    r = requests.get(d.url + "/api/v1/people", params={"limit": 1}, timeout=10)
+    return r.status_code == 200
+
+
+@pytest.fixture
+def own_slapd(tmp_path):
+    s = Slapd(str(tmp_path / "slapd"))
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def d(slapd, db, stafetd, tmp_path):
+    settings = directory_settings(tmp_path, slapd.uri)
+    settings.update(db.settings())
+    inst = stafetd(settings=settings)
+    wait_until(lambda: loaded(inst), what="first snapshot")
+    return inst
+
+
+def test_search_folds_danish_letters(d):
+    assert "Søren Bøgh" in names(people(d, q="soren"))
+    assert "Søren Bøgh" in names(people(d, q="søren bøgh"))
+    assert "Søren Bøgh" in names(people(d, q="boegh"))
+    for q in ("aase", "åse", "Åse", "AASE"):
+        assert any(n.startswith("Åse") for n in names(people(d, q=q))), q
+
+
+def test_two_words_narrow(d):
+    one = names(people(d, q="mette", limit=500))
+    two = names(people(d, q="mette hansen", limit=500))
+    assert "Mette Hansen" in two
+    assert set(two) <= set(one)
+    assert len(two) < len(one) or len(one) == 1
+
+
+def test_unit_and_department_filters(d):
+    ur = people(d, unit="UR", limit=500)["items"]
+    assert ur and all(p["unit"]["code"] == "UR" for p in ur)
+    bsf = people(d, department="BSF", limit=500)["items"]
+    assert bsf and all(p["unit"]["department"] == "BSF" for p in bsf)
+    assert len(bsf) > len(ur)
+    assert people(d, unit="NOPE")["items"] == []
+
+
+def test_pagination_is_stable(d):
+    full = [p["id"] for p in people(d, limit=500)["items"]]
+    assert len(full) == 200
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 37}
+        if cursor:
+            params["cursor"] = cursor
+        body = people(d, **params)
+        seen += [p["id"] for p in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == full
+
+
+def test_person_shape_and_lookup(d):
+    body = people(d, q="mette hansen")
+    p = next(x for x in body["items"] if x["username"] == "mha")
+    for field in ("id", "username", "display_name", "given_name", "surname", "title", "email",
+                  "phone", "mobile", "office", "unit", "target_groups", "allocation", "absent",
+                  "deputy", "manager"):
+        assert field in p
+    assert p["unit"] == {"code": "UR", "name": p["unit"]["name"], "department": "BSF"}
+    assert {"kind": "birthday", "from": 11, "to": 20} in p["allocation"]
+    assert p["manager"]["display_name"]
+    assert body["directory"]["stale"] is False
+    r = requests.get(d.url + "/api/v1/people/" + p["id"])
+    assert r.status_code == 200 and r.json()["username"] == "mha"
+    assert requests.get(d.url + "/api/v1/people/nobody").status_code == 404
+
+
+def test_units_tree_and_members(d):
+    r = requests.get(d.url + "/api/v1/units")
+    assert r.status_code == 200
+    tops = {u["code"]: u for u in r.json()["items"]}
+    assert {"BUF", "BSF"} <= set(tops)
+    children = {c["code"] for c in tops["BSF"]["children"]}
+    assert "UR" in children
+    r = requests.get(d.url + "/api/v1/units/UR")
+    assert r.status_code == 200
+    u = r.json()
+    assert u["department"] == "BSF" and u["parent"] == "BSF"
+    assert any(m["username"] == "mha" for m in u["members"])
+    assert u["mailbox"] and u["lead"]["display_name"]
+    assert requests.get(d.url + "/api/v1/units/NOPE").status_code == 404
+
+
+@pytest.mark.parametrize("q", ["*)(uid=*", "\\", "\\2a", "(", ")", "*", "a" * 10240,
+                               "%00", "\u00e6\u00f8\u00e5" * 100, "' OR 1=1 --", "😀",
+                               "s\u00f8ren*)(|(uid=*"],
+                         ids=["filter-injection", "backslash", "escaped-star", "open-paren",
+                              "close-paren", "star", "10KiB", "pct00", "danish-600B", "sql",
+                              "emoji", "mixed"])
+def test_hostile_queries(d, q):
+    r = requests.get(d.url + "/api/v1/people", params={"q": q})
+    assert r.status_code == 200, r.text
+    if r.status_code == 200:
+        for p in r.json()["items"]:
+            assert p["id"]
+
+
+def test_bad_parameters(d):
+    for params in ({"limit": "0"}, {"limit": "501"}, {"limit": "x"}, {"cursor": "garbage!"},
+                   {"frobnicate": "1"}):
+        r = requests.get(d.url + "/api/v1/people", params=params)
+        assert r.status_code == 400, (params, r.text)
+        assert r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_changes_are_seen(d, slapd):
+    dn = f"uid=zzt,{PEOPLE}"
+    slapd.ldapmodify(f"""dn: {dn}
+changetype: add
+objectClass: inetOrgPerson
+objectClass: stafetPerson
+uid: zzt
+cn: Zenia Ærøskøbing
+sn: Ærøskøbing
+givenName: Zenia
+title: Rådgiver
+stafetUnitCode: UR
+""")
+    try:
+        found = wait_until(lambda: [p for p in people(d, q="zenia aero")["items"]
+                                    if p["username"] == "zzt"], what="added person")
+        pid = found[0]["id"]
+        slapd.ldapmodify(f"""dn: {dn}
+changetype: modify
+replace: title
+title: Teamleder
+""")
+        wait_until(lambda: requests.get(d.url + "/api/v1/people/" + pid).json().get("title")
+                   == "Teamleder", what="changed title")
+    finally:
+        slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
+    wait_until(lambda: requests.get(d.url + "/api/v1/people/" + pid).status_code == 404,
+               what="deletion after reconcile")
+
+
+def test_failover_stale_and_saved_snapshot(own_slapd, tmp_path, db, stafetd):
+    second = Slapd(str(tmp_path / "slapd2"))
+    second.start()
+    try:
+        settings = directory_settings(tmp_path, f"{own_slapd.uri} {second.uri}")
+        settings.update(db.settings())
+        d = stafetd(settings=settings)
+        wait_until(lambda: loaded(d), what="first snapshot")
+        m = requests.get(d.url + "/metrics").text
+        assert f'stafet_directory_server{{uri="{own_slapd.uri}"}}' in m
+
+        own_slapd.stop()
+        wait_until(lambda: f'uri="{second.uri}"' in requests.get(d.url + "/metrics").text,
+                   what="failover to the second server")
+        assert people(d, q="soren")["directory"]["stale"] is False
+
+        second.stop()
+        body = wait_until(lambda: (lambda b: b if b["directory"]["stale"] else None)(
+            people(d, q="soren")), what="stale")
+        assert "Søren Bøgh" in names(body)
+
+        # a restart with LDAP still down answers from the saved snapshot
+        assert d.stop() == 0
+        d.start()
+        body = people(d, q="soren")
+        assert "Søren Bøgh" in names(body)
+        assert body["directory"]["stale"] is True
+
+        # back to the preferred server once it answers
+        own_slapd.start()
+        wait_until(lambda: people(d, q="soren")["directory"]["stale"] is False,
+                   what="fresh again")
+        wait_until(lambda: f'uri="{own_slapd.uri}"' in requests.get(d.url + "/metrics").text,
+                   what="back on the first server")
+    finally:
+        second.stop()
+
+
+def test_readyz_waits_for_a_snapshot(tmp_path, db, stafetd):
+    # Nothing listens there: no snapshot, no saved file.
+    settings = directory_settings(tmp_path, "ldap://127.0.0.1:1")
+    settings.update(db.settings())
+    d = stafetd(settings=settings)
+    r = requests.get(d.url + "/readyz")
+    assert r.status_code == 503
+    assert "directory" in r.json()["detail"]
+    r = requests.get(d.url + "/api/v1/people")
+    assert r.status_code == 503
+
+
+def test_check_config_rejects_bad_uri(tmp_path):
+    from tests.harness.stafetd import Stafetd
+    s = Stafetd(tmp_path / "x", directory_settings(tmp_path, "http://example"))
+    r = s.run("--check-config")
+    assert r.returncode == 1
+    assert "ldap_uri" in r.stderr
