@@ -45,7 +45,8 @@ ops_readyz(struct http_request *req)
 
 	if (dir_configured() && dir_current() == NULL) {
 		json_t *p = json_problem(503, "Not ready", "directory: no snapshot loaded yet");
-		json_object_set_new(p, "checks", json_pack("{s:s}", "directory", "no snapshot yet"));
+		json_object_set_new(p, "checks",
+		                    json_pack("{s:s}", "directory", "no snapshot yet"));
 		http_add_header(req, "Retry-After", "1");
 		http_problem_json(req, p);
 		return;

@@ -102,6 +102,8 @@ struct config {
 	char *directory_people_base, *directory_people_filter;
 	char *directory_units_base, *directory_units_filter;
 	char *directory_groups_base, *directory_groups_filter;
+	char *map_unit, *map_target_groups, *map_allocation, *map_deputy, *map_absent_from,
+	    *map_absent_until;
 	double directory_refresh_interval;
 	double directory_reconcile_interval;
 	double directory_overlap;
@@ -217,9 +219,9 @@ bool http_query_has(const struct http_request *, const char *name);
 
 /* router.c */
 enum route_flags {
-	ROUTE_PUBLIC = 1 << 0, /* no authentication */
-	ROUTE_JSON = 1 << 1,   /* parse a JSON body before the handler */
-	ROUTE_PREFIX = 1 << 2, /* pattern matches this prefix and below */
+	ROUTE_PUBLIC = 1 << 0,    /* no authentication */
+	ROUTE_JSON = 1 << 1,      /* parse a JSON body before the handler */
+	ROUTE_PREFIX = 1 << 2,    /* pattern matches this prefix and below */
 	ROUTE_DIRECTORY = 1 << 3, /* directory reads: anonymous while directory_anonymous_read */
 };
 struct route {

@@ -13,9 +13,9 @@
 #include "stafetd.h"
 #include "directory.h"
 
-#define QUERY_MAX (16 * 1024) /* a 10 KiB search term still gets an answer */
+#define QUERY_MAX    (16 * 1024) /* a 10 KiB search term still gets an answer */
 #define LIST_DEFAULT 50
-#define LIST_MAX 500
+#define LIST_MAX     500
 
 static void
 today(char out[11])
@@ -38,7 +38,7 @@ person_ref(const struct dir_snapshot *s, int i)
 	if (i == DIR_NONE)
 		return json_null();
 	return json_pack("{s:s, s:s}", "id", s->persons[i].id, "display_name",
-			 s->persons[i].display_name);
+	                 s->persons[i].display_name);
 }
 
 static json_t *
@@ -72,21 +72,21 @@ person_json(const struct dir_snapshot *s, int i)
 	if (p->unit != DIR_NONE) {
 		const struct dir_unit *u = &s->units[p->unit];
 		unit = json_pack("{s:s, s:s, s:o}", "code", u->code, "name", u->name, "department",
-				 str_or_null(u->department));
+		                 str_or_null(u->department));
 	}
 	today(now);
 	if (*p->absent_from && (!*p->absent_until || strcmp(p->absent_until, now) > 0))
 		absent = json_pack("{s:s, s:o}", "from", p->absent_from, "until",
-				   str_or_null(p->absent_until));
+		                   str_or_null(p->absent_until));
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o}",
-			 "id", p->id, "username", p->username, "display_name", p->display_name,
-			 "given_name", str_or_null(p->given_name), "surname",
-			 str_or_null(p->surname), "title", str_or_null(p->title), "email",
-			 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
-			 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
-			 "target_groups", tg, "allocation", al, "absent", absent, "deputy",
-			 person_ref(s, p->deputy), "manager", person_ref(s, p->manager));
+	                 "s:o, s:o, s:o}",
+	                 "id", p->id, "username", p->username, "display_name", p->display_name,
+	                 "given_name", str_or_null(p->given_name), "surname",
+	                 str_or_null(p->surname), "title", str_or_null(p->title), "email",
+	                 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
+	                 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
+	                 "target_groups", tg, "allocation", al, "absent", absent, "deputy",
+	                 person_ref(s, p->deputy), "manager", person_ref(s, p->manager));
 }
 
 static json_t *
@@ -108,13 +108,13 @@ snapshot_or_fail(struct http_request *req)
 
 	if (!dir_configured()) {
 		http_problem(req, 503, "Directory not configured",
-			     "Der er ikke konfigureret et LDAP-katalog.");
+		             "Der er ikke konfigureret et LDAP-katalog.");
 		return NULL;
 	}
 	if (s == NULL) {
 		http_add_header(req, "Retry-After", "5");
 		http_problem(req, 503, "Directory not loaded yet",
-			     "Kataloget er ikke hentet endnu. Prøv igen om lidt.");
+		             "Kataloget er ikke hentet endnu. Prøv igen om lidt.");
 		return NULL;
 	}
 	return s;
@@ -197,8 +197,8 @@ param_text(struct http_request *req, const char *name, char *buf, size_t bufsz, 
 void
 api_people_list(struct http_request *req)
 {
-	static const char *const allowed[] = {"q", "unit", "department", "target_group",
-					      "limit", "cursor", NULL};
+	static const char *const allowed[] = {"q",     "unit",   "department", "target_group",
+	                                      "limit", "cursor", NULL};
 	char qbuf[QUERY_MAX], ubuf[64], dbuf[64], tbuf[128], cbuf[256];
 	const char *q, *unit, *dep, *tg, *cursor;
 	const struct dir_snapshot *s;
@@ -228,8 +228,8 @@ api_people_list(struct http_request *req)
 	if (unit && (dq.unit = dir_snapshot_find_unit(s, unit)) == DIR_NONE) {
 		/* An unknown unit matches nobody; it is not an error to ask. */
 		http_respond_json(req, 200,
-				  json_pack("{s:o, s:n, s:o}", "items", items, "next_cursor",
-					    "directory", directory_info(s)));
+		                  json_pack("{s:o, s:n, s:o}", "items", items, "next_cursor",
+		                            "directory", directory_info(s)));
 		return;
 	}
 	out = xmalloc(limit * sizeof(int));
@@ -244,9 +244,9 @@ api_people_list(struct http_request *req)
 		json_array_append_new(items, person_json(s, out[i]));
 	free(out);
 	http_respond_json(req, 200,
-			  json_pack("{s:o, s:o, s:o}", "items", items, "next_cursor",
-				    next ? json_string(next) : json_null(), "directory",
-				    directory_info(s)));
+	                  json_pack("{s:o, s:o, s:o}", "items", items, "next_cursor",
+	                            next ? json_string(next) : json_null(), "directory",
+	                            directory_info(s)));
 	free(next);
 }
 
@@ -279,10 +279,11 @@ static json_t *
 unit_json(const struct dir_snapshot *s, int i, bool tree)
 {
 	const struct dir_unit *u = &s->units[i];
-	json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "code", u->code, "name", u->name,
-			      "department", str_or_null(u->department), "parent",
-			      u->parent == DIR_NONE ? json_null() : json_string(s->units[u->parent].code),
-			      "mailbox", str_or_null(u->mailbox), "lead", person_ref(s, u->lead));
+	json_t *o =
+	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "code", u->code, "name", u->name,
+	              "department", str_or_null(u->department), "parent",
+	              u->parent == DIR_NONE ? json_null() : json_string(s->units[u->parent].code),
+	              "mailbox", str_or_null(u->mailbox), "lead", person_ref(s, u->lead));
 	static const char *const aspects[] = {"responsible", "performing", "insight"};
 	json_t *kle = json_object();
 	for (int k = 0; k < 3; k++) {
@@ -314,7 +315,7 @@ api_units_list(struct http_request *req)
 		if (s->units[i].parent == DIR_NONE)
 			json_array_append_new(items, unit_json(s, (int)i, true));
 	http_respond_json(req, 200,
-			  json_pack("{s:o, s:o}", "items", items, "directory", directory_info(s)));
+	                  json_pack("{s:o, s:o}", "items", items, "directory", directory_info(s)));
 }
 
 void
@@ -337,7 +338,8 @@ api_units_get(struct http_request *req)
 	json_object_set_new(o, "members", members);
 	json_t *children = json_array();
 	for (size_t c = 0; c < s->units[i].nchildren; c++)
-		json_array_append_new(children, json_string(s->units[s->units[i].children[c]].code));
+		json_array_append_new(children,
+		                      json_string(s->units[s->units[i].children[c]].code));
 	json_object_set_new(o, "children", children);
 	json_object_set_new(o, "directory", directory_info(s));
 	http_respond_json(req, 200, o);

@@ -106,6 +106,7 @@ struct dir_prec {
 struct dir_urec {
 	char *dn, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
 	struct strv kle[3];
+	struct strv members, member_of; /* AD: units are groups, nested for the tree */
 };
 struct dir_grec {
 	char *dn, *name, *modified;
@@ -120,6 +121,7 @@ struct dir_records {
 	size_t ng, capg;
 	double synced_at;
 	char source[256];
+	char target_group_prefix[64]; /* AD: target groups are groups named so */
 };
 void strv_add(struct strv *, const char *);
 void strv_free(struct strv *);

@@ -51,7 +51,7 @@ dir_parse_uris(const char *spec, struct dir_server **out, size_t *n, const char 
 				goto fail;
 			}
 			bool ok = strcmp(lud->lud_scheme, "ldap") == 0 ||
-				  strcmp(lud->lud_scheme, "ldaps") == 0;
+			          strcmp(lud->lud_scheme, "ldaps") == 0;
 			ldap_free_urldesc(lud);
 			if (!ok) {
 				*why = "only ldap:// and ldaps:// are supported";
@@ -101,7 +101,7 @@ set_err(char *err, size_t errsz, const char *uri, const char *what, int rc, LDAP
 	if (ld)
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 	snprintf(err, errsz, "%s: %s: %s%s%s", uri, what, ldap_err2string(rc),
-		 diag && *diag ? ": " : "", diag && *diag ? diag : "");
+	         diag && *diag ? ": " : "", diag && *diag ? diag : "");
 	ldap_memfree(diag);
 }
 
@@ -137,15 +137,17 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 			return NULL;
 		}
 	} else if (plain && !cfg->allow_plaintext) {
-		snprintf(err, errsz, "%s: plain ldap:// refused (set ldap_starttls or "
-				     "ldap_allow_plaintext)", uri);
+		snprintf(err, errsz,
+		         "%s: plain ldap:// refused (set ldap_starttls or "
+		         "ldap_allow_plaintext)",
+		         uri);
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		return NULL;
 	}
 	cred.bv_val = cfg->bind_password ? cfg->bind_password : (char *)(uintptr_t) "";
 	cred.bv_len = cfg->bind_password ? strlen(cfg->bind_password) : 0;
 	rc = ldap_sasl_bind_s(ld, cfg->bind_dn && *cfg->bind_dn ? cfg->bind_dn : NULL,
-			      LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	                      LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 	if (rc != LDAP_SUCCESS) {
 		set_err(err, errsz, uri, "bind", rc, ld);
 		ldap_unbind_ext_s(ld, NULL, NULL);
@@ -160,8 +162,7 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
  * INT_MAX for all). Returns the handle and sets *chosen, or NULL.
  */
 LDAP *
-dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char *err,
-		 size_t errsz)
+dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char *err, size_t errsz)
 {
 	size_t n = cfg->nservers;
 	size_t *order = xmalloc((n ? n : 1) * sizeof(size_t));
@@ -200,7 +201,7 @@ dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char
  */
 int
 dir_ldap_search(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *base, const char *filter,
-		char **attrs, dir_entry_cb cb, void *arg, char *err, size_t errsz)
+                char **attrs, dir_entry_cb cb, void *arg, char *err, size_t errsz)
 {
 	struct berval *cookie = NULL;
 	struct timeval tv = tv_of(cfg->timeout);
@@ -217,7 +218,7 @@ dir_ldap_search(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *base, cons
 			break;
 		ctrls[0] = page;
 		rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, ctrls, NULL,
-				       &tv, LDAP_NO_LIMIT, &res);
+		                       &tv, LDAP_NO_LIMIT, &res);
 		ldap_control_free(page);
 		if (rc != LDAP_SUCCESS && res == NULL)
 			break;
@@ -240,11 +241,12 @@ dir_ldap_search(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *base, cons
 			cookie = NULL;
 		}
 		if (rc == LDAP_SUCCESS && rctrls) {
-			LDAPControl *pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+			LDAPControl *pr =
+			    ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
 			ber_int_t estimate;
 			struct berval c = {0, NULL};
 			if (pr && ldap_parse_pageresponse_control(ld, pr, &estimate, &c) ==
-					  LDAP_SUCCESS) {
+			              LDAP_SUCCESS) {
 				if (c.bv_len > 0)
 					cookie = ber_bvdup(&c);
 				ber_memfree(c.bv_val);
@@ -310,9 +312,8 @@ dir_guid_string(const unsigned char *b, size_t len)
 	char *s;
 	if (len != 16)
 		return NULL;
-	xasprintf(&s,
-		  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3],
-		  b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
-		  b[14], b[15]);
+	xasprintf(&s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3],
+	          b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
+	          b[14], b[15]);
 	return s;
 }

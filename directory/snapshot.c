@@ -17,7 +17,7 @@
 #include "stafetd.h"
 #include "directory.h"
 
-#define ARENA_CHUNK (256 * 1024)
+#define ARENA_CHUNK    (256 * 1024)
 #define RECORDS_FORMAT 1
 
 struct dir_arena {
@@ -88,11 +88,11 @@ strv_free(struct strv *v)
 void
 dir_prec_free(struct dir_prec *p)
 {
-	char **fields[] = {&p->dn,	     &p->id,	       &p->username,  &p->upn,
-			   &p->display_name, &p->given_name,   &p->surname,   &p->title,
-			   &p->email,	     &p->phone,	       &p->mobile,    &p->office,
-			   &p->unit_code,    &p->deputy_dn,    &p->manager_dn, &p->absent_from,
-			   &p->absent_until, &p->modified};
+	char **fields[] = {&p->dn,           &p->id,         &p->username,   &p->upn,
+	                   &p->display_name, &p->given_name, &p->surname,    &p->title,
+	                   &p->email,        &p->phone,      &p->mobile,     &p->office,
+	                   &p->unit_code,    &p->deputy_dn,  &p->manager_dn, &p->absent_from,
+	                   &p->absent_until, &p->modified};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		free(*fields[i]);
 		*fields[i] = NULL;
@@ -105,14 +105,16 @@ dir_prec_free(struct dir_prec *p)
 void
 dir_urec_free(struct dir_urec *u)
 {
-	char **fields[] = {&u->dn,	&u->code,    &u->name,	    &u->department,
-			   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
+	char **fields[] = {&u->dn,      &u->code,    &u->name,      &u->department,
+	                   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		free(*fields[i]);
 		*fields[i] = NULL;
 	}
 	for (int k = 0; k < 3; k++)
 		strv_free(&u->kle[k]);
+	strv_free(&u->members);
+	strv_free(&u->member_of);
 }
 
 void
@@ -143,7 +145,7 @@ dir_records_free(struct dir_records *r)
 #define GROW(arr, n, cap)                                                                          \
 	do {                                                                                       \
 		if ((n) == (cap)) {                                                                \
-			(cap) = (cap) ? (cap) * 2 : 64;                                            \
+			(cap) = (cap) ? (cap)*2 : 64;                                              \
 			(arr) = xrealloc((arr), (cap) * sizeof(*(arr)));                           \
 		}                                                                                  \
 	} while (0)
@@ -474,6 +476,7 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 	unsigned *mark = xcalloc(ng ? ng : 1, sizeof(unsigned));
 	int *stack = xmalloc((ng ? ng : 1) * sizeof(int));
 	const char **found = xmalloc((ng ? ng : 1) * sizeof(char *));
+	const char **found_names = xmalloc((ng ? ng : 1) * sizeof(char *));
 
 	/* Group DNs are few (hundreds); a linear DN match per member is fine. */
 	for (size_t g = 0; g < ng; g++) {
@@ -487,8 +490,8 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 			}
 			for (size_t h = 0; h < ng; h++) {
 				if (dn_equal(r->g[h].dn, mdn)) {
-					parents[h] = xrealloc(parents[h],
-							      (nparents[h] + 1) * sizeof(int));
+					parents[h] =
+					    xrealloc(parents[h], (nparents[h] + 1) * sizeof(int));
 					parents[h][nparents[h]++] = (int)g;
 				}
 			}
@@ -501,8 +504,8 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 		for (size_t m = 0; m < r->p[i].member_of.n; m++)
 			for (size_t h = 0; h < ng; h++)
 				if (dn_equal(r->g[h].dn, r->p[i].member_of.v[m])) {
-					direct[p] = xrealloc(direct[p],
-							     (ndirect[p] + 1) * sizeof(int));
+					direct[p] =
+					    xrealloc(direct[p], (ndirect[p] + 1) * sizeof(int));
 					direct[p][ndirect[p]++] = (int)h;
 				}
 	}
@@ -517,6 +520,7 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 		}
 		while (sp > 0) {
 			int g = stack[--sp];
+			found_names[nfound] = r->g[g].name;
 			found[nfound++] = r->g[g].dn;
 			for (size_t k = 0; k < nparents[g]; k++) {
 				if (mark[parents[g][k]] != stamp) {
@@ -525,8 +529,26 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 				}
 			}
 		}
+		/* AD: target groups are the groups named with the prefix, nested too */
+		size_t plen = strlen(r->target_group_prefix), ntg = 0;
+		if (plen > 0 && nfound > 0) {
+			struct dir_person *dp = &s->persons[p];
+			const char **tg =
+			    arena_alloc(&s->arena, (dp->ntarget_groups + nfound) * sizeof(char *));
+			memcpy(tg, dp->target_groups, dp->ntarget_groups * sizeof(char *));
+			ntg = dp->ntarget_groups;
+			for (size_t k = 0; k < nfound; k++) {
+				const char *name = found_names[k];
+				if (name && strncasecmp(name, r->target_group_prefix, plen) == 0 &&
+				    name[plen] != '\0')
+					tg[ntg++] = arena_str(&s->arena, name + plen);
+			}
+			dp->target_groups = tg;
+			dp->ntarget_groups = ntg;
+		}
 		qsort(found, nfound, sizeof(char *), cmp_str_ptr);
-		s->persons[p].groups = arena_alloc(&s->arena, (nfound ? nfound : 1) * sizeof(char *));
+		s->persons[p].groups =
+		    arena_alloc(&s->arena, (nfound ? nfound : 1) * sizeof(char *));
 		for (size_t k = 0; k < nfound; k++)
 			s->persons[p].groups[k] = arena_str(&s->arena, found[k]);
 		s->persons[p].ngroups = nfound;
@@ -541,6 +563,33 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 	free(mark);
 	free(stack);
 	free(found);
+	free(found_names);
+}
+
+/* The unit with this DN, not `self`; DIR_NONE if none (units are few: linear). */
+static int
+unit_by_dn(const struct dir_snapshot *s, const char *dn, int self)
+{
+	for (size_t j = 0; j < s->nunits; j++)
+		if ((int)j != self && dn_equal(s->units[j].dn, dn))
+			return (int)j;
+	return DIR_NONE;
+}
+
+/* A unit (not `self`) whose member list names `dn`, or DIR_NONE. */
+static int
+units_listing(const struct dir_snapshot *s, const struct dir_records *r, const size_t *urec,
+              const char *dn, int self)
+{
+	for (size_t j = 0; j < s->nunits; j++) {
+		const struct strv *m = &r->u[urec[j]].members;
+		if ((int)j == self)
+			continue;
+		for (size_t k = 0; k < m->n; k++)
+			if (dn_equal(m->v[k], dn))
+				return (int)j;
+	}
+	return DIR_NONE;
 }
 
 /* The unit whose DN is the nearest proper ancestor of `dn`, or DIR_NONE. */
@@ -627,7 +676,8 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		} else {
 			char name[512];
 			snprintf(name, sizeof(name), "%s%s%s", p->given_name ? p->given_name : "",
-				 p->given_name && p->surname ? " " : "", p->surname ? p->surname : "");
+			         p->given_name && p->surname ? " " : "",
+			         p->surname ? p->surname : "");
 			d->display_name = arena_str(&s->arena, *name ? name : p->username);
 		}
 		d->title = arena_str(&s->arena, p->title);
@@ -637,7 +687,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		d->office = arena_str(&s->arena, p->office);
 		d->target_groups = arena_strv(&s->arena, &p->target_groups, &d->ntarget_groups);
 		d->alloc = arena_alloc(&s->arena,
-				       (p->allocation.n ? p->allocation.n : 1) * sizeof(*d->alloc));
+		                       (p->allocation.n ? p->allocation.n : 1) * sizeof(*d->alloc));
 		for (size_t k = 0; k < p->allocation.n; k++)
 			if (parse_alloc(&s->arena, p->allocation.v[k], &d->alloc[d->nalloc]))
 				d->nalloc++;
@@ -668,9 +718,14 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		struct dir_unit *d = &s->units[i];
 		size_t ri = urec[i];
 		if (r->u[ri].parent_dn) {
-			for (size_t j = 0; j < s->nunits; j++)
-				if (j != i && dn_equal(s->units[j].dn, r->u[ri].parent_dn))
-					d->parent = (int)j;
+			d->parent = unit_by_dn(s, r->u[ri].parent_dn, (int)i);
+		} else if (r->u[ri].member_of.n > 0 ||
+		           units_listing(s, r, urec, d->dn, (int)i) != DIR_NONE) {
+			/* AD: a unit group is a member of its parent unit's group */
+			for (size_t k = 0; k < r->u[ri].member_of.n && d->parent == DIR_NONE; k++)
+				d->parent = unit_by_dn(s, r->u[ri].member_of.v[k], (int)i);
+			if (d->parent == DIR_NONE)
+				d->parent = units_listing(s, r, urec, d->dn, (int)i);
 		} else {
 			d->parent = ancestor_unit(s, unit_dn_table, mask, d->dn);
 		}
@@ -691,6 +746,8 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		struct dir_person *d = &s->persons[i];
 		size_t ri = prec[i];
 		d->unit = dir_snapshot_find_unit(s, r->p[ri].unit_code);
+		for (size_t k = 0; d->unit == DIR_NONE && k < r->p[ri].member_of.n; k++)
+			d->unit = unit_by_dn(s, r->p[ri].member_of.v[k], DIR_NONE);
 		d->deputy = dir_snapshot_find_dn(s, r->p[ri].deputy_dn);
 		if (d->deputy == DIR_NONE)
 			d->deputy = dir_snapshot_find_username(s, r->p[ri].deputy_dn);
@@ -699,6 +756,15 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 			d->deputy = DIR_NONE;
 		if (d->manager == (int)i)
 			d->manager = DIR_NONE;
+	}
+	/* AD without memberOf: the unit groups' member lists name the people */
+	for (size_t j = 0; j < s->nunits; j++) {
+		const struct strv *m = &r->u[urec[j]].members;
+		for (size_t k = 0; k < m->n; k++) {
+			int p = dir_snapshot_find_dn(s, m->v[k]);
+			if (p != DIR_NONE && s->persons[p].unit == DIR_NONE)
+				s->persons[p].unit = (int)j;
+		}
 	}
 	free(urec);
 	free(prec);
@@ -833,6 +899,8 @@ dir_records_to_json(const struct dir_records *r)
 		put_strv(o, "kle_responsible", &u->kle[0]);
 		put_strv(o, "kle_performing", &u->kle[1]);
 		put_strv(o, "kle_insight", &u->kle[2]);
+		put_strv(o, "members", &u->members);
+		put_strv(o, "member_of", &u->member_of);
 		json_array_append_new(units, o);
 	}
 	for (size_t i = 0; i < r->ng; i++) {
@@ -844,9 +912,10 @@ dir_records_to_json(const struct dir_records *r)
 		put_strv(o, "members", &g->members);
 		json_array_append_new(groups, o);
 	}
-	return json_pack("{s:i, s:f, s:s, s:o, s:o, s:o}", "format", RECORDS_FORMAT, "synced_at",
-			 r->synced_at, "source", r->source, "people", people, "units", units,
-			 "groups", groups);
+	return json_pack("{s:i, s:f, s:s, s:s, s:o, s:o, s:o}", "format", RECORDS_FORMAT,
+	                 "synced_at", r->synced_at, "source", r->source, "target_group_prefix",
+	                 r->target_group_prefix, "people", people, "units", units, "groups",
+	                 groups);
 }
 
 static char *
@@ -861,7 +930,7 @@ get_strv(json_t *o, const char *k, struct strv *out)
 {
 	json_t *a = json_object_get(o, k), *v;
 	size_t i;
-	json_array_foreach(a, i, v) {
+	json_array_foreach (a, i, v) {
 		if (json_is_string(v))
 			strv_add(out, json_string_value(v));
 	}
@@ -879,11 +948,15 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 		return -1;
 	r->synced_at = json_number_value(json_object_get(doc, "synced_at"));
 	snprintf(r->source, sizeof(r->source), "%s",
-		 json_string_value(json_object_get(doc, "source"))
-		     ? json_string_value(json_object_get(doc, "source"))
-		     : "");
+	         json_string_value(json_object_get(doc, "source"))
+	             ? json_string_value(json_object_get(doc, "source"))
+	             : "");
+	snprintf(r->target_group_prefix, sizeof(r->target_group_prefix), "%s",
+	         json_string_value(json_object_get(doc, "target_group_prefix"))
+	             ? json_string_value(json_object_get(doc, "target_group_prefix"))
+	             : "");
 	a = json_object_get(doc, "people");
-	json_array_foreach(a, i, o) {
+	json_array_foreach (a, i, o) {
 		struct dir_prec *p = dir_records_add_person(r);
 		p->dn = get_str(o, "dn");
 		p->id = get_str(o, "id");
@@ -908,7 +981,7 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 		get_strv(o, "member_of", &p->member_of);
 	}
 	a = json_object_get(doc, "units");
-	json_array_foreach(a, i, o) {
+	json_array_foreach (a, i, o) {
 		struct dir_urec *u = dir_records_add_unit(r);
 		u->dn = get_str(o, "dn");
 		u->code = get_str(o, "code");
@@ -921,9 +994,11 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 		get_strv(o, "kle_responsible", &u->kle[0]);
 		get_strv(o, "kle_performing", &u->kle[1]);
 		get_strv(o, "kle_insight", &u->kle[2]);
+		get_strv(o, "members", &u->members);
+		get_strv(o, "member_of", &u->member_of);
 	}
 	a = json_object_get(doc, "groups");
-	json_array_foreach(a, i, o) {
+	json_array_foreach (a, i, o) {
 		struct dir_grec *g = dir_records_add_group(r);
 		g->dn = get_str(o, "dn");
 		g->name = get_str(o, "name");

@@ -36,22 +36,91 @@
 #define BACKOFF_MIN 1.0
 #define BACKOFF_MAX 60.0
 
-/* Attribute names of the OpenLDAP layout (schema/ldap/stafet.schema). */
-static char *person_attrs[] = {
-    "entryUUID",     "uid",	      "displayName",	 "cn",
-    "givenName",     "sn",	      "title",		 "mail",
-    "telephoneNumber", "mobile",       "physicalDeliveryOfficeName", "stafetUnitCode",
-    "stafetTargetGroup", "stafetAllocation", "stafetDeputy", "stafetAbsentFrom",
-    "stafetAbsentUntil", "manager",	"memberOf",	 "modifyTimestamp",
-    "entryCSN", NULL,
+/*
+ * The two layouts. OpenLDAP: Stafet's schema (schema/ldap/stafet.schema),
+ * units are organizationalUnits nested by DN. Active Directory: the schema
+ * is not extended, so units are groups named PREFIX<code> nested by
+ * membership, target groups are groups too, and the rest sits in
+ * extensionAttributes; ids are objectGUIDs; disabled and expired accounts
+ * are left out. The map_* keys change any of the mapped attributes.
+ */
+struct layout {
+	const char *people_filter, *units_filter, *groups_filter;
+	const char *id, *username, *upn, *change, *member_of;
+	const char *unit, *target_groups, *allocation, *deputy, *absent_from, *absent_until;
+	const char *unit_code, *unit_name, *unit_department, *unit_mailbox, *unit_lead;
+	const char *kle[3];
 };
-static char *unit_attrs[] = {
-    "stafetUnitCode", "description", "ou",		  "stafetDepartment",
-    "stafetMailbox",  "stafetLead",  "stafetKleResponsible", "stafetKlePerforming",
-    "stafetKleInsight", "modifyTimestamp", "entryCSN", NULL,
+static const struct layout layouts[] = {
+    [DIR_LAYOUT_OPENLDAP] = {"(objectClass=inetOrgPerson)",
+                             "(objectClass=stafetUnit)",
+                             "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+                             "entryUUID",
+                             "uid",
+                             NULL,
+                             "modifyTimestamp",
+                             "memberOf",
+                             "stafetUnitCode",
+                             "stafetTargetGroup",
+                             "stafetAllocation",
+                             "stafetDeputy",
+                             "stafetAbsentFrom",
+                             "stafetAbsentUntil",
+                             "stafetUnitCode",
+                             "description",
+                             "stafetDepartment",
+                             "stafetMailbox",
+                             "stafetLead",
+                             {"stafetKleResponsible", "stafetKlePerforming", "stafetKleInsight"}},
+    [DIR_LAYOUT_AD] = {"(&(objectCategory=person)(objectClass=user))",
+                       "(&(objectClass=group)(cn=stafet-unit-*))",
+                       "(objectClass=group)",
+                       "objectGUID",
+                       "sAMAccountName",
+                       "userPrincipalName",
+                       "uSNChanged",
+                       "memberOf",
+                       "group:stafet-unit-",
+                       "group:stafet-tg-",
+                       "extensionAttribute2",
+                       "extensionAttribute3",
+                       "extensionAttribute4",
+                       "extensionAttribute5",
+                       "group:stafet-unit-",
+                       "description",
+                       NULL,
+                       "mail",
+                       "managedBy",
+                       {"extensionAttribute1", "extensionAttribute2", "extensionAttribute3"}},
 };
-static char *group_attrs[] = {"cn", "member", "uniqueMember", "modifyTimestamp", "entryCSN",
-			      NULL};
+
+/* "group:PREFIX" → PREFIX; NULL for a plain attribute. */
+static const char *
+group_prefix(const char *map)
+{
+	return map && strncmp(map, "group:", 6) == 0 ? map + 6 : NULL;
+}
+
+static void
+attrs_add(char ***v, size_t *n, const char *a)
+{
+	if (a == NULL || *a == '\0' || group_prefix(a))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcasecmp((*v)[i], a) == 0)
+			return;
+	*v = xrealloc(*v, (*n + 2) * sizeof(char *));
+	(*v)[(*n)++] = xstrdup(a);
+	(*v)[*n] = NULL;
+}
+
+static void
+attrs_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
 
 /* -- state shared between the loop and the thread, under `mu` -------------- */
 
@@ -61,8 +130,8 @@ static pthread_t thread;
 static bool running;
 static bool stop_requested;
 static bool wake_requested;
-static struct dir_ldap_cfg *next_cfg;	   /* a reload's settings, for the thread */
-static struct dir_snapshot *pending;	   /* built by the thread, for the loop */
+static struct dir_ldap_cfg *next_cfg; /* a reload's settings, for the thread */
+static struct dir_snapshot *pending;  /* built by the thread, for the loop */
 static int wake_pipe[2] = {-1, -1};
 static struct {
 	double last_attempt, last_success, last_full_seconds, last_incr_seconds;
@@ -126,7 +195,7 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&mu);
 	if (s) {
 		log_info("directory: snapshot %llu: %zu people, %zu units",
-			 (unsigned long long)s->generation, s->npersons, s->nunits);
+		         (unsigned long long)s->generation, s->npersons, s->nunits);
 		install(s);
 	}
 }
@@ -156,17 +225,78 @@ cfg_copy(const struct config *c)
 	d->layout = c->directory_layout;
 	d->people_base = xstrdup(c->directory_people_base);
 	d->people_filter = xstrdup(c->directory_people_filter);
-	d->units_base = xstrdup(*c->directory_units_base ? c->directory_units_base
-							  : c->directory_people_base);
+	d->units_base =
+	    xstrdup(*c->directory_units_base ? c->directory_units_base : c->directory_people_base);
 	d->units_filter = xstrdup(c->directory_units_filter);
 	d->groups_base = xstrdup(*c->directory_groups_base ? c->directory_groups_base
-							    : c->directory_people_base);
+	                                                   : c->directory_people_base);
 	d->groups_filter = xstrdup(c->directory_groups_filter);
 	d->refresh_interval = c->directory_refresh_interval;
 	d->reconcile_interval = c->directory_reconcile_interval;
 	d->overlap = c->directory_overlap;
 	d->probe_interval = c->directory_probe_interval;
 	d->snapshot_file = dup_or_null(c->directory_snapshot_file);
+
+	const struct layout *l = &layouts[d->layout];
+	if (!*c->directory_people_filter) {
+		free(d->people_filter);
+		d->people_filter = xstrdup(l->people_filter);
+	}
+	if (!*c->directory_units_filter) {
+		free(d->units_filter);
+		d->units_filter = xstrdup(l->units_filter);
+	}
+	if (!*c->directory_groups_filter) {
+		free(d->groups_filter);
+		d->groups_filter = xstrdup(l->groups_filter);
+	}
+	d->map_unit = xstrdup(*c->map_unit ? c->map_unit : l->unit);
+	d->map_target_groups =
+	    xstrdup(*c->map_target_groups ? c->map_target_groups : l->target_groups);
+	d->map_allocation = xstrdup(*c->map_allocation ? c->map_allocation : l->allocation);
+	d->map_deputy = xstrdup(*c->map_deputy ? c->map_deputy : l->deputy);
+	d->map_absent_from = xstrdup(*c->map_absent_from ? c->map_absent_from : l->absent_from);
+	d->map_absent_until = xstrdup(*c->map_absent_until ? c->map_absent_until : l->absent_until);
+
+	size_t np = 0, nu = 0, ng = 0;
+	const char *pa[] = {l->id,
+	                    l->username,
+	                    l->upn,
+	                    "displayName",
+	                    "cn",
+	                    "givenName",
+	                    "sn",
+	                    "title",
+	                    "mail",
+	                    "telephoneNumber",
+	                    "mobile",
+	                    "physicalDeliveryOfficeName",
+	                    "manager",
+	                    l->member_of,
+	                    d->map_unit,
+	                    d->map_target_groups,
+	                    d->map_allocation,
+	                    d->map_deputy,
+	                    d->map_absent_from,
+	                    d->map_absent_until,
+	                    l->change,
+	                    "entryCSN",
+	                    "userAccountControl",
+	                    "accountExpires"};
+	for (size_t i = 0; i < sizeof(pa) / sizeof(pa[0]); i++)
+		if (d->layout == DIR_LAYOUT_AD ||
+		    (strcmp(pa[i] ? pa[i] : "", "userAccountControl") &&
+		     strcmp(pa[i] ? pa[i] : "", "accountExpires")))
+			attrs_add(&d->person_attrs, &np, pa[i]);
+	const char *ua[] = {
+	    l->unit_code,    "cn",         "ou",      l->unit_name, l->unit_department,
+	    l->unit_mailbox, l->unit_lead, l->kle[0], l->kle[1],    l->kle[2],
+	    l->change,       "entryCSN",   "member",  l->member_of};
+	for (size_t i = 0; i < sizeof(ua) / sizeof(ua[0]); i++)
+		attrs_add(&d->unit_attrs, &nu, ua[i]);
+	const char *ga[] = {"cn", "member", "uniqueMember", l->change, "entryCSN"};
+	for (size_t i = 0; i < sizeof(ga) / sizeof(ga[0]); i++)
+		attrs_add(&d->group_attrs, &ng, ga[i]);
 	return d;
 }
 
@@ -188,6 +318,15 @@ cfg_free(struct dir_ldap_cfg *d)
 	free(d->groups_base);
 	free(d->groups_filter);
 	free(d->snapshot_file);
+	free(d->map_unit);
+	free(d->map_target_groups);
+	free(d->map_allocation);
+	free(d->map_deputy);
+	free(d->map_absent_from);
+	free(d->map_absent_until);
+	attrs_free(d->person_attrs);
+	attrs_free(d->unit_attrs);
+	attrs_free(d->group_attrs);
 	free(d);
 }
 
@@ -213,8 +352,8 @@ load_saved(const char *path)
 	}
 	json_decref(doc);
 	install(dir_snapshot_build(&r, ++generation));
-	log_notice("directory: loaded saved snapshot from %s (%zu people, synced %.0f s ago)",
-		   path, current->npersons, now_wall() - current->synced_at);
+	log_notice("directory: loaded saved snapshot from %s (%zu people, synced %.0f s ago)", path,
+	           current->npersons, now_wall() - current->synced_at);
 	dir_records_free(&r);
 }
 
@@ -228,7 +367,7 @@ gtime_parse(const char *s)
 	memset(&tm, 0, sizeof(tm));
 	if (s == NULL || strlen(s) < 14 ||
 	    sscanf(s, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-		   &tm.tm_min, &tm.tm_sec) != 6)
+	           &tm.tm_min, &tm.tm_sec) != 6)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -247,43 +386,178 @@ gtime_format(double t, char out[16])
 struct load {
 	const struct dir_ldap_cfg *cfg;
 	struct dir_records *r;
-	double newest;	/* the latest modifyTimestamp seen */
+	double newest;  /* the highest change mark seen: modifyTimestamp s, or uSNChanged */
 	size_t changed; /* entries new or different from the record held */
+	size_t skipped; /* AD accounts disabled or expired */
 };
 
+static bool
+is_ad(const struct load *l)
+{
+	return l->cfg->layout == DIR_LAYOUT_AD;
+}
+
 /*
- * Notes an entry's change marks: modifyTimestamp moves the high-water mark;
- * the record's `modified` (entryCSN, finer than a second, else the
- * timestamp) tells whether it differs from the one held.
+ * Notes an entry's change marks: the layout's change attribute moves the
+ * high-water mark; the record's `modified` (entryCSN, finer than a second,
+ * else the change attribute) tells whether it differs from the one held.
  */
 static void
 note_entry(struct load *l, LDAP *ld, LDAPMessage *e, const char *old_mark, const char *new_mark)
 {
-	char *ts = dir_ldap_first(ld, e, "modifyTimestamp");
-	double t = gtime_parse(ts);
-	free(ts);
+	char *v = dir_ldap_first(ld, e, is_ad(l) ? "uSNChanged" : "modifyTimestamp");
+	double t = is_ad(l) ? (v ? strtod(v, NULL) : 0) : gtime_parse(v);
+	free(v);
 	if (t > l->newest)
 		l->newest = t;
 	if (old_mark == NULL || new_mark == NULL || strcmp(old_mark, new_mark) != 0)
 		l->changed++;
 }
 
-/* entryCSN where the server keeps it (OpenLDAP), else modifyTimestamp. */
 static char *
-change_mark(LDAP *ld, LDAPMessage *e)
+change_mark(const struct load *l, LDAP *ld, LDAPMessage *e)
 {
 	char *m = dir_ldap_first(ld, e, "entryCSN");
-	return m ? m : dir_ldap_first(ld, e, "modifyTimestamp");
+	if (m)
+		return m;
+	return dir_ldap_first(ld, e, is_ad(l) ? "uSNChanged" : "modifyTimestamp");
 }
 
+/* Values of an attribute, each split on ';' (AD packs lists into one value). */
 static void
-map_person(LDAP *ld, LDAPMessage *e, struct dir_prec *p)
+all_split(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
 {
-	char *dn = ldap_get_dn(ld, e);
-	p->dn = dn ? xstrdup(dn) : NULL;
+	struct strv raw = {0};
+	dir_ldap_all(ld, e, attr, &raw);
+	for (size_t i = 0; i < raw.n; i++) {
+		char *save = NULL;
+		for (char *t = strtok_r(raw.v[i], ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+			while (*t == ' ')
+				t++;
+			if (*t)
+				strv_add(out, t);
+		}
+	}
+	strv_free(&raw);
+}
+
+/*
+ * AD account state: userAccountControl bit 2 is "disabled"; accountExpires
+ * is a FILETIME (100 ns since 1601), 0 or 2^63-1 for never.
+ */
+static bool
+ad_account_usable(LDAP *ld, LDAPMessage *e)
+{
+	char *uac = dir_ldap_first(ld, e, "userAccountControl");
+	char *exp = dir_ldap_first(ld, e, "accountExpires");
+	bool ok = true;
+
+	if (uac && (strtoull(uac, NULL, 10) & 2))
+		ok = false;
+	if (ok && exp) {
+		unsigned long long ft = strtoull(exp, NULL, 10);
+		if (ft != 0 && ft != 9223372036854775807ULL) {
+			double unix_secs = (double)ft / 1e7 - 11644473600.0;
+			if (unix_secs < now_wall())
+				ok = false;
+		}
+	}
+	free(uac);
+	free(exp);
+	return ok;
+}
+
+static char *
+entry_dn(LDAP *ld, LDAPMessage *e)
+{
+	char *dn = ldap_get_dn(ld, e), *copy = dn ? xstrdup(dn) : NULL;
 	ldap_memfree(dn);
-	p->id = dir_ldap_first(ld, e, "entryUUID");
-	p->username = dir_ldap_first(ld, e, "uid");
+	return copy;
+}
+
+static char *
+entry_id(const struct load *l, LDAP *ld, LDAPMessage *e)
+{
+	if (!is_ad(l))
+		return dir_ldap_first(ld, e, "entryUUID");
+	struct berval **v = ldap_get_values_len(ld, e, "objectGUID");
+	char *s =
+	    v && v[0] ? dir_guid_string((const unsigned char *)v[0]->bv_val, v[0]->bv_len) : NULL;
+	ldap_value_free_len(v);
+	return s;
+}
+
+/*
+ * The values of a multi-valued attribute, following AD's range retrieval:
+ * past 1,500 values AD answers "member;range=0-1499" and the rest must be
+ * asked for in further steps ("member;range=1500-*").
+ */
+static void
+all_ranged(LDAP *ld, LDAPMessage *e, const struct dir_ldap_cfg *cfg, const char *attr,
+           struct strv *out)
+{
+	BerElement *ber = NULL;
+	char *a, *dn = NULL, *next = NULL;
+	size_t alen = strlen(attr);
+
+	dir_ldap_all(ld, e, attr, out);
+	for (a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+		if (strncasecmp(a, attr, alen) == 0 && strncasecmp(a + alen, ";range=", 7) == 0) {
+			const char *dash = strchr(a + alen + 7, '-');
+			dir_ldap_all(ld, e, a, out);
+			if (dash && dash[1] != '*' && next == NULL)
+				xasprintf(&next, "%s;range=%llu-*", attr,
+				          strtoull(dash + 1, NULL, 10) + 1);
+		}
+		ldap_memfree(a);
+	}
+	ber_free(ber, 0);
+	dn = next ? ldap_get_dn(ld, e) : NULL;
+	for (int step = 0; next && dn && step < 10000; step++) {
+		char *attrs[] = {next, NULL};
+		LDAPMessage *res = NULL, *f;
+		struct timeval tv = {(time_t)cfg->timeout, 0};
+		char *more = NULL;
+		if (ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
+		                      NULL, &tv, 0, &res) != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			log_warnx("directory: range retrieval of %s stopped early", attr);
+			break;
+		}
+		if ((f = ldap_first_entry(ld, res)) != NULL) {
+			for (a = ldap_first_attribute(ld, f, &ber); a;
+			     a = ldap_next_attribute(ld, f, ber)) {
+				if (strncasecmp(a, attr, alen) == 0) {
+					const char *dash = strchr(a, '-');
+					dir_ldap_all(ld, f, a, out);
+					if (dash && dash[1] != '*' && more == NULL)
+						xasprintf(&more, "%s;range=%llu-*", attr,
+						          strtoull(dash + 1, NULL, 10) + 1);
+				}
+				ldap_memfree(a);
+			}
+			ber_free(ber, 0);
+		}
+		ldap_msgfree(res);
+		free(next);
+		next = more;
+	}
+	free(next);
+	ldap_memfree(dn);
+}
+
+static bool
+map_person(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_prec *p)
+{
+	const struct dir_ldap_cfg *c = l->cfg;
+	const struct layout *lay = &layouts[c->layout];
+
+	if (is_ad(l) && !ad_account_usable(ld, e))
+		return false;
+	p->dn = entry_dn(ld, e);
+	p->id = entry_id(l, ld, e);
+	p->username = dir_ldap_first(ld, e, lay->username);
+	p->upn = lay->upn ? dir_ldap_first(ld, e, lay->upn) : NULL;
 	p->display_name = dir_ldap_first(ld, e, "displayName");
 	if (p->display_name == NULL)
 		p->display_name = dir_ldap_first(ld, e, "cn");
@@ -294,65 +568,101 @@ map_person(LDAP *ld, LDAPMessage *e, struct dir_prec *p)
 	p->phone = dir_ldap_first(ld, e, "telephoneNumber");
 	p->mobile = dir_ldap_first(ld, e, "mobile");
 	p->office = dir_ldap_first(ld, e, "physicalDeliveryOfficeName");
-	p->unit_code = dir_ldap_first(ld, e, "stafetUnitCode");
-	p->deputy_dn = dir_ldap_first(ld, e, "stafetDeputy");
+	if (!group_prefix(c->map_unit))
+		p->unit_code = dir_ldap_first(ld, e, c->map_unit);
+	p->deputy_dn = dir_ldap_first(ld, e, c->map_deputy);
 	p->manager_dn = dir_ldap_first(ld, e, "manager");
-	p->absent_from = dir_ldap_first(ld, e, "stafetAbsentFrom");
-	p->absent_until = dir_ldap_first(ld, e, "stafetAbsentUntil");
-	p->modified = change_mark(ld, e);
-	dir_ldap_all(ld, e, "stafetTargetGroup", &p->target_groups);
-	dir_ldap_all(ld, e, "stafetAllocation", &p->allocation);
-	dir_ldap_all(ld, e, "memberOf", &p->member_of);
+	p->absent_from = dir_ldap_first(ld, e, c->map_absent_from);
+	p->absent_until = dir_ldap_first(ld, e, c->map_absent_until);
+	p->modified = change_mark(l, ld, e);
+	if (!group_prefix(c->map_target_groups))
+		dir_ldap_all(ld, e, c->map_target_groups, &p->target_groups);
+	all_split(ld, e, c->map_allocation, &p->allocation);
+	dir_ldap_all(ld, e, lay->member_of, &p->member_of);
+	return true;
 }
 
 static void
-map_unit(LDAP *ld, LDAPMessage *e, struct dir_urec *u)
+map_unit(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 {
-	char *dn = ldap_get_dn(ld, e);
-	u->dn = dn ? xstrdup(dn) : NULL;
-	ldap_memfree(dn);
-	u->code = dir_ldap_first(ld, e, "stafetUnitCode");
-	u->name = dir_ldap_first(ld, e, "description");
+	const struct dir_ldap_cfg *c = l->cfg;
+	const struct layout *lay = &layouts[c->layout];
+	const char *prefix = group_prefix(c->map_unit);
+
+	u->dn = entry_dn(ld, e);
+	if (prefix) {
+		char *cn = dir_ldap_first(ld, e, "cn");
+		size_t n = strlen(prefix);
+		if (cn && strncasecmp(cn, prefix, n) == 0 && cn[n] != '\0')
+			u->code = xstrdup(cn + n);
+		free(cn);
+	} else {
+		u->code = dir_ldap_first(ld, e, lay->unit_code);
+	}
+	u->name = dir_ldap_first(ld, e, lay->unit_name);
 	if (u->name == NULL)
-		u->name = dir_ldap_first(ld, e, "ou");
-	u->department = dir_ldap_first(ld, e, "stafetDepartment");
-	u->mailbox = dir_ldap_first(ld, e, "stafetMailbox");
-	u->lead_dn = dir_ldap_first(ld, e, "stafetLead");
-	u->modified = change_mark(ld, e);
-	dir_ldap_all(ld, e, "stafetKleResponsible", &u->kle[0]);
-	dir_ldap_all(ld, e, "stafetKlePerforming", &u->kle[1]);
-	dir_ldap_all(ld, e, "stafetKleInsight", &u->kle[2]);
+		u->name = dir_ldap_first(ld, e, is_ad(l) ? "cn" : "ou");
+	u->department = lay->unit_department ? dir_ldap_first(ld, e, lay->unit_department) : NULL;
+	u->mailbox = dir_ldap_first(ld, e, lay->unit_mailbox);
+	u->lead_dn = dir_ldap_first(ld, e, lay->unit_lead);
+	u->modified = change_mark(l, ld, e);
+	for (int k = 0; k < 3; k++)
+		all_split(ld, e, lay->kle[k], &u->kle[k]);
+	if (is_ad(l)) {
+		all_ranged(ld, e, c, "member", &u->members);
+		dir_ldap_all(ld, e, lay->member_of, &u->member_of);
+	}
 }
 
 static void
-map_group(LDAP *ld, LDAPMessage *e, struct dir_grec *g)
+map_group(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_grec *g)
 {
-	char *dn = ldap_get_dn(ld, e);
-	g->dn = dn ? xstrdup(dn) : NULL;
-	ldap_memfree(dn);
+	g->dn = entry_dn(ld, e);
 	g->name = dir_ldap_first(ld, e, "cn");
-	g->modified = change_mark(ld, e);
-	dir_ldap_all(ld, e, "member", &g->members);
+	g->modified = change_mark(l, ld, e);
+	all_ranged(ld, e, l->cfg, "member", &g->members);
 	dir_ldap_all(ld, e, "uniqueMember", &g->members);
 }
 
 /* Finds a record by DN (linear: incremental batches are small). */
-#define FIND_BY_DN(arr, n, key, out)                                                                \
+#define FIND_BY_DN(arr, n, key, out)                                                               \
 	do {                                                                                       \
 		(out) = NULL;                                                                      \
 		for (size_t i_ = 0; i_ < (n); i_++)                                                \
-			if ((arr)[i_].dn && strcasecmp((arr)[i_].dn, (key)) == 0) {                  \
+			if ((arr)[i_].dn && strcasecmp((arr)[i_].dn, (key)) == 0) {                \
 				(out) = &(arr)[i_];                                                \
 				break;                                                             \
 			}                                                                          \
 	} while (0)
+
+/* Drops a held person record (an account disabled or expired since). */
+static void
+drop_person(struct dir_records *r, const char *dn)
+{
+	for (size_t i = 0; dn && i < r->np; i++) {
+		if (r->p[i].dn && strcasecmp(r->p[i].dn, dn) == 0) {
+			dir_prec_free(&r->p[i]);
+			r->p[i] = r->p[--r->np];
+			return;
+		}
+	}
+}
 
 static int
 person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct load *l = arg;
 	struct dir_prec tmp = {0}, *p;
-	map_person(ld, e, &tmp);
+	if (!map_person(l, ld, e, &tmp)) {
+		char *dn = entry_dn(ld, e);
+		size_t before = l->r->np;
+		drop_person(l->r, dn);
+		if (l->r->np != before)
+			l->changed++;
+		free(dn);
+		l->skipped++;
+		return 0;
+	}
 	if (tmp.dn == NULL) {
 		dir_prec_free(&tmp);
 		return 0;
@@ -372,7 +682,7 @@ unit_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct load *l = arg;
 	struct dir_urec tmp = {0}, *u;
-	map_unit(ld, e, &tmp);
+	map_unit(l, ld, e, &tmp);
 	if (tmp.dn == NULL) {
 		dir_urec_free(&tmp);
 		return 0;
@@ -392,7 +702,7 @@ group_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct load *l = arg;
 	struct dir_grec tmp = {0}, *g;
-	map_group(ld, e, &tmp);
+	map_group(l, ld, e, &tmp);
 	if (tmp.dn == NULL) {
 		dir_grec_free(&tmp);
 		return 0;
@@ -408,32 +718,42 @@ group_cb(LDAP *ld, LDAPMessage *e, void *arg)
 }
 
 /*
- * Reads people, units and groups into `r`: all of them (`since` empty), or
- * those changed at or after `since`. Returns an LDAP result code.
+ * Reads people, units and groups into the load's records: all of them
+ * (`since` < 0), or those changed since the mark (OpenLDAP: modifyTimestamp
+ * at or after it, less the overlap; AD: uSNChanged above it). Returns an
+ * LDAP result code.
  */
 static int
-read_all(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *since, struct load *l, char *err,
-	 size_t errsz)
+read_all(LDAP *ld, const struct dir_ldap_cfg *cfg, double since, struct load *l, char *err,
+         size_t errsz)
 {
 	struct {
 		const char *base, *filter;
 		char **attrs;
 		dir_entry_cb cb;
 	} parts[] = {
-	    {cfg->units_base, cfg->units_filter, unit_attrs, unit_cb},
-	    {cfg->groups_base, cfg->groups_filter, group_attrs, group_cb},
-	    {cfg->people_base, cfg->people_filter, person_attrs, person_cb},
+	    {cfg->units_base, cfg->units_filter, cfg->unit_attrs, unit_cb},
+	    {cfg->groups_base, cfg->groups_filter, cfg->group_attrs, group_cb},
+	    {cfg->people_base, cfg->people_filter, cfg->person_attrs, person_cb},
 	};
+	char since_cond[64] = "";
 	int rc = LDAP_SUCCESS;
 
+	if (since >= 0 && cfg->layout == DIR_LAYOUT_AD) {
+		snprintf(since_cond, sizeof(since_cond), "(uSNChanged>=%.0f)", since + 1);
+	} else if (since >= 0) {
+		char ts[16];
+		gtime_format(since - cfg->overlap, ts);
+		snprintf(since_cond, sizeof(since_cond), "(modifyTimestamp>=%s)", ts);
+	}
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc == LDAP_SUCCESS; i++) {
 		char *filter;
-		if (*since)
-			xasprintf(&filter, "(&%s(modifyTimestamp>=%s))", parts[i].filter, since);
+		if (*since_cond)
+			xasprintf(&filter, "(&%s%s)", parts[i].filter, since_cond);
 		else
 			filter = xstrdup(parts[i].filter);
 		rc = dir_ldap_search(ld, cfg, parts[i].base, filter, parts[i].attrs, parts[i].cb, l,
-				     err, errsz);
+		                     err, errsz);
 		free(filter);
 	}
 	return rc;
@@ -525,7 +845,7 @@ sync_main(void *arg)
 	struct dir_records recs = {0};
 	bool have = false;
 	LDAP *ld = NULL;
-	size_t server = 0;
+	size_t server = 0, full_server = 0;
 	double last_full = 0, last_probe = 0, newest = 0, backoff = BACKOFF_MIN;
 	uint64_t gen = generation;
 	char err[512];
@@ -556,7 +876,7 @@ sync_main(void *arg)
 			LDAP *nld;
 			last_probe = t0;
 			nld = dir_ldap_connect(cfg, cfg->servers[server].priority, &better, err,
-					       sizeof(err));
+			                       sizeof(err));
 			if (nld) {
 				log_notice("directory: back to %s", cfg->servers[better].uri);
 				ldap_unbind_ext_s(ld, NULL, NULL);
@@ -572,15 +892,18 @@ sync_main(void *arg)
 				last_probe = t0;
 				pthread_mutex_lock(&mu);
 				snprintf(stats.server, sizeof(stats.server), "%s",
-					 cfg->servers[server].uri);
+				         cfg->servers[server].uri);
 				pthread_mutex_unlock(&mu);
 				log_info("directory: connected to %s", cfg->servers[server].uri);
 			}
-			full = !have || t0 - last_full >= cfg->reconcile_interval;
+			/* AD's change numbers are per controller: another one means
+			 * reading everything again. */
+			full = !have || t0 - last_full >= cfg->reconcile_interval ||
+			       (cfg->layout == DIR_LAYOUT_AD && server != full_server);
 			if (full) {
 				struct dir_records fresh = {0};
-				struct load l = {cfg, &fresh, 0, 0};
-				rc = read_all(ld, cfg, "", &l, err, sizeof(err));
+				struct load l = {cfg, &fresh, 0, 0, 0};
+				rc = read_all(ld, cfg, -1, &l, err, sizeof(err));
 				if (rc == LDAP_SUCCESS) {
 					dir_records_free(&recs);
 					recs = fresh;
@@ -588,8 +911,13 @@ sync_main(void *arg)
 					last_full = t0;
 					newest = l.newest;
 					recs.synced_at = started;
+					full_server = server;
 					snprintf(recs.source, sizeof(recs.source), "%s",
-						 cfg->servers[server].uri);
+					         cfg->servers[server].uri);
+					if (group_prefix(cfg->map_target_groups))
+						snprintf(recs.target_group_prefix,
+						         sizeof(recs.target_group_prefix), "%s",
+						         group_prefix(cfg->map_target_groups));
 					publish(&recs, cfg, ++gen);
 					pthread_mutex_lock(&mu);
 					stats.full_syncs++;
@@ -600,11 +928,8 @@ sync_main(void *arg)
 					dir_records_free(&fresh);
 				}
 			} else {
-				char since[16] = "";
-				struct load l = {cfg, &recs, newest, 0};
-				if (newest > 0)
-					gtime_format(newest - cfg->overlap, since);
-				rc = read_all(ld, cfg, since, &l, err, sizeof(err));
+				struct load l = {cfg, &recs, newest, 0, 0};
+				rc = read_all(ld, cfg, newest, &l, err, sizeof(err));
 				if (rc == LDAP_SUCCESS) {
 					/* Entries in the overlap window come back every time;
 					 * publish only when one of them is new or changed. */

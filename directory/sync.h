@@ -34,6 +34,10 @@ struct dir_ldap_cfg {
 	double overlap;
 	double probe_interval;
 	char *snapshot_file;
+	/* the mapping: attribute names, or "group:PREFIX" */
+	char *map_unit, *map_target_groups, *map_allocation, *map_deputy, *map_absent_from,
+	    *map_absent_until;
+	char **person_attrs, **unit_attrs, **group_attrs; /* what to ask for */
 };
 
 typedef int (*dir_entry_cb)(LDAP *, LDAPMessage *, void *);
