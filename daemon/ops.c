@@ -33,8 +33,11 @@ readyz_done(PGresult *res, const char *error, void *arg)
 		not_ready(req, error ? error : "database query failed");
 		return;
 	}
-	http_respond_json(
-	    req, 200, json_pack("{s:s, s:{s:s}}", "status", "ready", "checks", "database", "ok"));
+	json_t *checks = json_pack("{s:s}", "database", "ok");
+	if (dir_configured())
+		json_object_set_new(checks, "directory",
+				    json_string(dir_stale() ? "stale snapshot" : "ok"));
+	http_respond_json(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 
 /* Ready when PostgreSQL answers a query now, not merely when a socket is open. */
