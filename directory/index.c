@@ -49,7 +49,7 @@ struct dir_index {
 	uint32_t ntok;
 	uint32_t *tok_off;  /* ntok: offset of each token's text, in byte order */
 	uint32_t *tok_post; /* ntok + 1: start of each token's postings */
-	uint32_t *post;     /* person indexes, ascending within a token */
+	uint32_t *post;     /* person << CLASS_BITS | class, by class desc, rank */
 	char *text;         /* the tokens, NUL-terminated */
 	uint32_t npersons;
 	uint32_t *plist_start; /* npersons + 1 */
@@ -334,12 +334,19 @@ index_build_tokens(struct dir_index *ix, struct builder *b, uint32_t *pstart)
 
 	for (uint32_t t = 0; t < ix->ntok; t++)
 		ix->tok_post[t + 1] += ix->tok_post[t];
+	/* within a token: best class first, then by_name rank, so a search can stop early */
 	ix->post = xmalloc(w * sizeof(*ix->post));
 	fill = xmalloc(((size_t)ix->ntok + 1) * sizeof(*fill));
 	memcpy(fill, ix->tok_post, ((size_t)ix->ntok + 1) * sizeof(*fill));
-	for (uint32_t p = 0; p < ix->npersons; p++)
-		for (uint32_t i = pstart[p]; i < pstart[p + 1]; i++)
-			ix->post[fill[b->list[i] >> CLASS_BITS]++] = p;
+	for (uint32_t cls = CLASS_MASK + 1; cls-- > 0;) {
+		for (uint32_t r = 0; r < ix->npersons; r++) {
+			uint32_t p = ix->order[r];
+			for (uint32_t i = pstart[p]; i < pstart[p + 1]; i++)
+				if ((b->list[i] & CLASS_MASK) == cls)
+					ix->post[fill[b->list[i] >> CLASS_BITS]++] =
+					    p << CLASS_BITS | cls;
+		}
+	}
 	free(fill);
 
 	ix->plist = xrealloc(b->list, w * sizeof(*ix->plist));
@@ -414,10 +421,10 @@ dir_index_build(const struct dir_snapshot *snap)
 		b.nlist -= unit_entries;
 	}
 
+	index_build_order(ix, snap);
 	index_build_tokens(ix, &b, pstart);
 	free(b.text);
 	free(b.off);
-	index_build_order(ix, snap);
 	index_build_units(ix, snap);
 	return ix;
 }
@@ -586,8 +593,9 @@ filter_pass(const struct dir_snapshot *snap, const struct filter *f, uint32_t id
 
 /*
  * The score of a person for all query words, or -1 when one does not match
- * or, for the driving word drv, when tok is not the person's first token in
- * its range (the same person reached again through another token).
+ * or, for the driving word drv, when tok is not the person's best token in
+ * its range (the lowest id among equals): a person reached through several
+ * tokens counts once, at the posting that carries their best score.
  */
 static int
 person_score(const struct dir_index *ix, uint32_t p, const struct qword *w, size_t nw, size_t drv,
@@ -600,21 +608,20 @@ person_score(const struct dir_index *ix, uint32_t p, const struct qword *w, size
 	for (size_t k = 0; k < nw; k++) {
 		size_t i = (k == 0) ? drv : (k <= drv ? k - 1 : k);
 		int best = -1;
-		bool first = true;
+		uint32_t best_tok = 0;
 		for (size_t j = 0; j < n; j++) {
 			uint32_t t = l[j] >> CLASS_BITS;
 			if (t < w[i].lo)
 				continue;
 			if (t >= w[i].hi)
 				break;
-			if (i == drv && first && tok != UINT32_MAX && t != tok)
-				return -1;
-			first = false;
 			int s = (int)(l[j] & CLASS_MASK) + (t == w[i].exact ? EXACT_BONUS : 0);
-			if (s > best)
+			if (s > best) {
 				best = s;
+				best_tok = t;
+			}
 		}
-		if (best < 0)
+		if (best < 0 || (i == drv && tok != UINT32_MAX && best_tok != tok))
 			return -1;
 		total += best;
 	}
@@ -676,6 +683,7 @@ search_words(const struct dir_index *ix, const struct dir_snapshot *snap, const 
              struct qword *w, size_t nw, struct collector *c)
 {
 	size_t drv = 0, best = SIZE_MAX, n;
+	uint32_t others = 0;
 
 	for (size_t i = 0; i < nw; i++) {
 		word_range(ix, &w[i]);
@@ -687,6 +695,9 @@ search_words(const struct dir_index *ix, const struct dir_snapshot *snap, const 
 	}
 	if (best == 0)
 		return;
+	for (size_t i = 0; i < nw; i++) /* the most the other words can add */
+		if (i != drv)
+			others += CLASS_NAME + (w[i].exact != UINT32_MAX ? EXACT_BONUS : 0);
 	if (f->unit != DIR_NONE) {
 		uint32_t s = ix->unit_start[f->unit], e = ix->unit_start[f->unit + 1];
 		if (e - s < best) {
@@ -700,8 +711,20 @@ search_words(const struct dir_index *ix, const struct dir_snapshot *snap, const 
 		}
 	}
 	for (uint32_t t = w[drv].lo; t < w[drv].hi; t++) {
+		uint32_t bonus = others + (t == w[drv].exact ? EXACT_BONUS : 0);
 		for (uint32_t i = ix->tok_post[t]; i < ix->tok_post[t + 1]; i++) {
-			uint32_t p = ix->post[i];
+			uint32_t p = ix->post[i] >> CLASS_BITS;
+			/*
+			 * Once the page is full, stop at the first posting that
+			 * cannot beat its worst entry: the rest of this token's
+			 * postings have a lower class or a later rank.
+			 */
+			if (c->n == c->cap) {
+				uint32_t ub = (ix->post[i] & CLASS_MASK) + bonus;
+				if (ub < c->heap[0].score ||
+				    (ub == c->heap[0].score && ix->rank[p] > c->heap[0].rank))
+					break;
+			}
 			int score = person_score(ix, p, w, nw, drv, t);
 			if (score >= 0 && filter_pass(snap, f, p))
 				collect(c, (uint32_t)score, ix->rank[p], p);

@@ -362,24 +362,29 @@ collate_key(const char *s, char *out, size_t outsz)
 	out[w] = '\0';
 }
 
-static const struct dir_snapshot *sort_snap;
-static char (*sort_keys)[96];
+/* qsort_r contexts: no globals, as snapshots are built on the sync thread. */
+struct name_sort {
+	const struct dir_snapshot *s;
+	char (*keys)[96];
+};
 
 static int
-cmp_person_name(const void *a, const void *b)
+cmp_person_name(const void *a, const void *b, void *arg)
 {
+	const struct name_sort *ns = arg;
 	int ia = *(const int *)a, ib = *(const int *)b;
-	int c = strcmp(sort_keys[ia], sort_keys[ib]);
+	int c = strcmp(ns->keys[ia], ns->keys[ib]);
 	if (c == 0)
-		c = strcmp(sort_snap->persons[ia].id, sort_snap->persons[ib].id);
+		c = strcmp(ns->s->persons[ia].id, ns->s->persons[ib].id);
 	return c;
 }
 
 static int
-cmp_unit_code(const void *a, const void *b)
+cmp_unit_code(const void *a, const void *b, void *arg)
 {
+	const struct dir_snapshot *s = arg;
 	int ia = *(const int *)a, ib = *(const int *)b;
-	return strcmp(sort_snap->units[ia].code, sort_snap->units[ib].code);
+	return strcmp(s->units[ia].code, s->units[ib].code);
 }
 
 /* -- dates ------------------------------------------------------------------- */
@@ -546,7 +551,8 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 			dp->target_groups = tg;
 			dp->ntarget_groups = ntg;
 		}
-		qsort(found, nfound, sizeof(char *), cmp_str_ptr);
+		if (nfound > 1)
+			qsort(found, nfound, sizeof(char *), cmp_str_ptr);
 		s->persons[p].groups =
 		    arena_alloc(&s->arena, (nfound ? nfound : 1) * sizeof(char *));
 		for (size_t k = 0; k < nfound; k++)
@@ -771,14 +777,13 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	resolve_groups(s, r);
 
 	/* orders: people by name; unit members by name; unit children by code */
-	sort_snap = s;
-	sort_keys = xmalloc((s->npersons ? s->npersons : 1) * sizeof(*sort_keys));
+	struct name_sort ns = {s, xmalloc((s->npersons ? s->npersons : 1) * sizeof(*ns.keys))};
 	for (size_t i = 0; i < s->npersons; i++)
-		collate_key(s->persons[i].display_name, sort_keys[i], sizeof(sort_keys[i]));
+		collate_key(s->persons[i].display_name, ns.keys[i], sizeof(ns.keys[i]));
 	s->by_name = xmalloc((s->npersons ? s->npersons : 1) * sizeof(int));
 	for (size_t i = 0; i < s->npersons; i++)
 		s->by_name[i] = (int)i;
-	qsort(s->by_name, s->npersons, sizeof(int), cmp_person_name);
+	qsort_r(s->by_name, s->npersons, sizeof(int), cmp_person_name, &ns);
 	for (size_t k = 0; k < s->npersons; k++) {
 		int p = s->by_name[k];
 		struct dir_unit *u;
@@ -797,10 +802,10 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		u->children[u->nchildren++] = (int)i;
 	}
 	for (size_t i = 0; i < s->nunits; i++)
-		qsort(s->units[i].children, s->units[i].nchildren, sizeof(int), cmp_unit_code);
-	free(sort_keys);
-	sort_keys = NULL;
-	sort_snap = NULL;
+		if (s->units[i].nchildren > 1)
+			qsort_r(s->units[i].children, s->units[i].nchildren, sizeof(int),
+				cmp_unit_code, s);
+	free(ns.keys);
 
 	s->index = dir_index_build(s);
 	return s;
