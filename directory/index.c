@@ -5,17 +5,21 @@
  * Every indexed word (folded by dir_fold) is stored once, in one arena, in
  * byte order; a query word that is a prefix of indexed words is therefore a
  * binary search to a range of token ids [lo, hi). Each token has a posting
- * list of person indexes (4 bytes each), and each person has its own sorted
- * list of (token id, field class) (4 bytes each), so a candidate found via
- * the rarest query word is checked against the other words by integer range
- * tests on a dozen entries, with no string work. About 8 bytes per
- * (person, distinct word) plus 16 bytes per person.
+ * list of (person, field class) (4 bytes each, best class first, then name
+ * order), and each person has its own sorted list of (token id, field class)
+ * (4 bytes each), so a candidate found via the rarest query word is checked
+ * against the other words by integer range tests on a dozen entries, with no
+ * string work, and a search stops reading a posting list as soon as nothing
+ * further in it can make the page. About 8 bytes per (person, distinct word)
+ * plus 16 bytes per person: ~110 bytes a person for a typical directory.
  *
  * Ranking key, best first: score (sum over query words of the best match:
  * exact word 4 + field class, or prefix 0 + field class, where class is
  * name 3, username 2, title/email 1, unit 0), then the person's rank in the
  * snapshot's by_name order, then the person index. A cursor is that key of
- * the last item returned, so the next page is "strictly after the key".
+ * the last item returned, so the next page is "strictly after the key"; on
+ * a newer snapshot the same key still orders, so paging goes on (best
+ * effort: people who moved in the ranking may be seen twice or not at all).
  *
  * The index is immutable once built; searches only read it and may run on
  * several threads at once.

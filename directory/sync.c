@@ -794,6 +794,11 @@ publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen)
 	pthread_mutex_lock(&mu);
 	old = pending; /* the loop has not taken the previous one: replace it */
 	pending = s;
+	/* fresh from here on: a reader must not see the new data called stale */
+	if (stats.failing)
+		log_notice("directory: synced again from %s", stats.server);
+	stats.failing = false;
+	stats.last_success = r->synced_at;
 	pthread_mutex_unlock(&mu);
 	if (old)
 		dir_snapshot_unref(old);

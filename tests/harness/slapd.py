@@ -9,12 +9,18 @@ needed, so it runs as root or as an ordinary user.
     with Slapd(tmp_path) as ldap:
         ldap.ldapsearch("-b", ldap.base_dn, "(uid=mha)")
 
+Extra cn=config schema files load after those, e.g. the Active Directory
+stand-in (tests/fixtures/ad/ad-test.ldif, data in tests/fixtures/ad/ad.ldif):
+
+    Slapd(tmp_path, ldif=AD_LDIF, schemas=[AD_SCHEMA_LDIF])
+
 The database survives stop()/start(), so tests can restart the server
 (e.g. to see stafetd ride out an LDAP outage) without losing changes.
 """
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -27,6 +33,8 @@ from .common import free_port, wait_for_port
 REPO = Path(__file__).resolve().parents[2]
 DEMO_LDIF = REPO / "tests" / "fixtures" / "demo.ldif"
 STAFET_SCHEMA_LDIF = REPO / "schema" / "ldap" / "stafet.ldif"
+AD_SCHEMA_LDIF = REPO / "tests" / "fixtures" / "ad" / "ad-test.ldif"
+AD_LDIF = REPO / "tests" / "fixtures" / "ad" / "ad.ldif"
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -42,6 +50,19 @@ CONFIG_ADMIN_DN = "cn=admin,cn=config"
 # Client tools must not pick up /etc/ldap/ldap.conf or ~/.ldaprc (TLS
 # settings, a default BASE) from the machine they happen to run on.
 CLIENT_ENV = dict(os.environ, LDAPNOINIT="1")
+
+
+def tls_client_env(ca_file, reqcert="demand"):
+    """Environment for OpenLDAP clients that must verify a server against
+    ca_file.  LDAPNOINIT would also drop the LDAPTLS_* variables, so: no
+    LDAP* variables from outside, no ~/.ldaprc, and the CA and reqcert
+    (TLS_REQCERT: "demand" checks chain and name, "allow" neither) given
+    in variables, which win over /etc/ldap/ldap.conf."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LDAP")}
+    env.update(LDAPRC="stafet-tests-no-ldaprc", LDAPTLS_CACERT=str(ca_file),
+               LDAPTLS_REQCERT=reqcert)
+    return env
+
 
 # Servers still running when the interpreter exits (a test run aborted
 # outside any fixture, a forgotten stop()) are stopped rather than left
@@ -69,10 +90,20 @@ class Slapd:
     port: TCP port; a free one is picked when None, and kept on restart.
     debug: slapd's -d level.  "none" logs only errors (quiet, and fast
            enough for benchmarks); "stats" logs every operation.
+    tls: optional (cert, key, ca) paths, e.g. tls.make_server_cert().  Then
+         slapd also listens on ldaps://127.0.0.1:tls_port (see ldaps_uri)
+         and offers StartTLS on ldap://; plain ldap:// keeps working.  Like
+         the LDIF, it is written into cn=config on first setup only.
+    tls_port: the ldaps:// port; a free one is picked when None.
+    schemas: extra cn=config schema LDIF files (one olcSchemaConfig entry
+           each, e.g. AD_SCHEMA_LDIF), loaded after the standard ones and
+           stafet.ldif.  Like the LDIF, used on first setup only.
     """
 
-    def __init__(self, workdir, ldif=DEMO_LDIF, port=None, debug="none"):
+    def __init__(self, workdir, ldif=DEMO_LDIF, port=None, debug="none",
+                 tls=None, tls_port=None, schemas=()):
         self.workdir = Path(workdir).resolve()
+        self.schemas = [Path(s).resolve() for s in schemas]
         self.ldif = Path(ldif).resolve() if ldif is not None else None
         self.port = port if port is not None else free_port()
         self.debug = str(debug)
@@ -81,12 +112,31 @@ class Slapd:
         self.log_path = self.workdir / "slapd.log"
         self._loaded_marker = self.workdir / ".loaded"
         self.proc = None
+        self.tls = (tuple(str(Path(p).resolve()) for p in tls)
+                    if tls is not None else None)
+        if self.tls is not None and len(self.tls) != 3:
+            raise ValueError("tls must be (cert, key, ca) paths")
+        self.tls_port = None
+        if self.tls is not None:
+            self.tls_port = tls_port if tls_port is not None else free_port()
 
     # --- Properties ------------------------------------------------------
 
     @property
     def uri(self):
         return "ldap://127.0.0.1:%d" % self.port
+
+    @property
+    def ldaps_uri(self):
+        """ldaps://127.0.0.1:tls_port, or None without tls."""
+        if self.tls is None:
+            return None
+        return "ldaps://127.0.0.1:%d" % self.tls_port
+
+    @property
+    def ca_file(self):
+        """The CA certificate clients should trust, or None without tls."""
+        return self.tls[2] if self.tls is not None else None
 
     @property
     def base_dn(self):
@@ -123,7 +173,7 @@ class Slapd:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self._loaded_marker.exists():
             self._setup()
-        cmd = [SLAPD, "-h", self.uri + "/", "-F", str(self.config_dir),
+        cmd = [SLAPD, "-h", self._listen_urls(), "-F", str(self.config_dir),
                "-d", self.debug]
         # Append: a restart keeps the earlier run's log for post-mortems.
         with open(self.log_path, "ab") as log:
@@ -135,6 +185,8 @@ class Slapd:
         _running.add(self)
         try:
             self._wait_ready(timeout)
+            if self.tls is not None:
+                self._wait_tls_ready(timeout)
         except BaseException:
             self.stop()
             raise
@@ -201,6 +253,32 @@ class Slapd:
     def ldapwhoami(self, bind_dn=None, password=None, check=True):
         return self._client("ldapwhoami", [], bind_dn, password, check)
 
+    def tls_client(self, tool, *args, starttls=False, ca=None, bind_dn=None,
+                   password=None, check=True, stdin=None, timeout=60,
+                   reqcert="demand"):
+        """Run an OpenLDAP client tool (ldapsearch, ldapwhoami...) over TLS
+        as admin (or bind_dn): ldaps_uri, or uri with StartTLS (-ZZ, which
+        fails rather than going on in the clear) when starttls is true.
+        The server certificate is verified against ca (default: ca_file),
+        name included; reqcert="allow" skips both checks (TLS_REQCERT).
+        args are passed through, e.g. ("-LLL", "-b", base).
+        Returns the CompletedProcess with text output."""
+        if self.tls is None:
+            raise SlapdError("tls_client: this slapd was started without tls")
+        if bind_dn is None:
+            bind_dn, password = self.admin_dn, self.admin_password
+        uri = self.uri if starttls else self.ldaps_uri
+        cmd = [tool, "-x", "-H", uri, *(["-ZZ"] if starttls else []),
+               "-o", "nettimeout=5", "-D", bind_dn, "-w", password, *args]
+        result = subprocess.run(cmd, input=stdin, capture_output=True,
+                                text=True,
+                                env=tls_client_env(ca or self.ca_file, reqcert),
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise SlapdError("%s over TLS failed (%d): %s" % (
+                tool, result.returncode, result.stderr.strip()))
+        return result
+
     def _client(self, tool, args, bind_dn, password, check, stdin=None,
                 timeout=60):
         if bind_dn is None:
@@ -244,6 +322,7 @@ class Slapd:
     def _config_ldif(self):
         schemas = [SYSTEM_SCHEMA_DIR / ("%s.ldif" % s) for s in SYSTEM_SCHEMAS]
         schemas.append(STAFET_SCHEMA_LDIF)
+        schemas += self.schemas
         schema_text = "\n".join(p.read_text(encoding="utf-8").strip() + "\n"
                                 for p in schemas)
         indexes = [
@@ -256,11 +335,16 @@ class Slapd:
             "stafetUnitCode eq", "stafetDepartment eq",
             "stafetTargetGroup eq", "stafetDeputy eq",
         ]
+        # Indexes for attributes an extra schema may define (slapd refuses
+        # to start with an index on an undefined attribute).
+        defined = _attribute_names(schema_text)
+        indexes += [i for i in OPTIONAL_INDEXES
+                    if i.split()[0].lower() in defined]
         w = self.workdir
         return "\n".join([
             CONFIG_TEMPLATE.format(
                 pid=w / "slapd.pid", args=w / "slapd.args",
-                modules=MODULE_DIR),
+                modules=MODULE_DIR, tls=self._tls_config()),
             schema_text,
             DATABASE_TEMPLATE.format(
                 admin_pw=ADMIN_PASSWORD, config_admin=CONFIG_ADMIN_DN,
@@ -294,6 +378,57 @@ class Slapd:
                     self.uri, error, self._log_tail()))
             time.sleep(0.1)
 
+    def _listen_urls(self):
+        urls = [self.uri + "/"]
+        if self.tls is not None:
+            urls.append(self.ldaps_uri + "/")
+        return " ".join(urls)
+
+    def _tls_config(self):
+        """cn=config attribute lines for tls, "" without ("\n"-ended)."""
+        if self.tls is None:
+            return ""
+        cert, key, ca = self.tls
+        return ("olcTLSCACertificateFile: %s\n"
+                "olcTLSCertificateFile: %s\n"
+                "olcTLSCertificateKeyFile: %s\n"
+                "olcTLSVerifyClient: never\n" % (ca, cert, key))
+
+    def _wait_tls_ready(self, timeout):
+        """After _wait_ready: the ldaps:// port answers a bind.  The
+        certificate is not checked here (reqcert "allow"): a test may serve
+        a wrong one on purpose; a broken key or file stops slapd anyway."""
+        config = self.config_dir / "cn=config.ldif"
+        try:
+            # Unfold LDIF continuation lines: long paths are wrapped.
+            text = config.read_text(encoding="utf-8").replace("\n ", "")
+            configured = self.tls[0] in text
+        except OSError:
+            configured = False
+        if not configured:
+            raise SlapdError("%s was set up without these TLS files; use a "
+                             "fresh workdir" % self.workdir)
+        deadline = time.monotonic() + timeout
+        if not wait_for_port("127.0.0.1", self.tls_port, timeout, self.proc):
+            raise SlapdError("slapd did not listen on %s%s" % (
+                self.ldaps_uri, self._log_tail()))
+        while True:
+            if not self.running:
+                raise SlapdError("slapd exited with status %s%s" % (
+                    self.proc.returncode, self._log_tail()))
+            try:
+                result = self.tls_client("ldapwhoami", check=False, timeout=2,
+                                         reqcert="allow")
+                if result.returncode == 0:
+                    return
+                error = result.stderr.strip()
+            except subprocess.TimeoutExpired:
+                error = "no answer"
+            if time.monotonic() >= deadline:
+                raise SlapdError("slapd on %s does not answer binds: %s%s" % (
+                    self.ldaps_uri, error, self._log_tail()))
+            time.sleep(0.1)
+
     def _log_tail(self, lines=30):
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -303,13 +438,36 @@ class Slapd:
             self.log_path, "\n".join(text.splitlines()[-lines:]))
 
 
+# Indexed when some loaded schema defines the attribute (the AD stand-in
+# does): lookups by logon name and id, incremental sync by uSNChanged
+# (mdb's integer equality index also serves >= and <=), memberships.
+OPTIONAL_INDEXES = [
+    "sAMAccountName eq,sub", "userPrincipalName eq", "objectGUID eq",
+    "uSNChanged eq", "memberOf eq", "objectCategory eq",
+]
+
+
+def _attribute_names(schema_text):
+    """Lower-cased names (aliases too) of the attribute types defined in
+    cn=config schema LDIF text."""
+    text = re.sub(r"\n[ \t]", "", schema_text)  # unfold LDIF lines
+    names = set()
+    for m in re.finditer(r"^olcAttributeTypes:\s*(?:\{\d+\})?\s*\((.*)$",
+                         text, re.M | re.I):
+        n = re.search(r"\bNAME\s+(\([^)]*\)|'[^']*')", m.group(1))
+        if n:
+            names.update(x.lower()
+                         for x in re.findall(r"'([^']*)'", n.group(1)))
+    return names
+
+
 CONFIG_TEMPLATE = """\
 dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {pid}
 olcArgsFile: {args}
-
+{tls}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}

@@ -120,14 +120,14 @@ static void
 test_invalid_utf8(void **state)
 {
 	(void)state;
-	check_fold("S\xf8ren", "sren");           /* Latin-1 ø */
+	check_fold("S\xf8ren", "sren"); /* Latin-1 ø */
 	check_fold("\xff\xfe s\xc3\xb8ren", "soren");
-	check_fold("Han\xc3", "han");             /* truncated */
-	check_fold("\xc0\xafx", "x");              /* overlong '/' */
+	check_fold("Han\xc3", "han"); /* truncated */
+	check_fold("\xc0\xafx", "x"); /* overlong '/' */
 	check_fold("a\xed\xa0\x80"
 	           "b",
-	           "ab");                          /* surrogate */
-	check_fold("\xf4\x90\x80\x80z", "z");      /* > U+10FFFF */
+	           "ab");                     /* surrogate */
+	check_fold("\xf4\x90\x80\x80z", "z"); /* > U+10FFFF */
 	check_fold("\x80\x80\x80", "");
 	check_fold("\xe2\x82", "");
 }
@@ -165,8 +165,8 @@ test_truncation(void **state)
 	assert_int_equal(dir_fold("Ω", buf, 2), 0);
 
 	/* strlen(in) + 1 is always enough */
-	static const char *const inputs[] = {"Ærø", "ß", "Þ", "Ĳ", "a-b", "Œ", "ΑΒ", "-a-",
-	                                     "\xc3\x86\xc3\x86"};
+	static const char *const inputs[] = {
+	    "Ærø", "ß", "Þ", "Ĳ", "a-b", "Œ", "ΑΒ", "-a-", "\xc3\x86\xc3\x86"};
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		char full[64], exact[64];
 		size_t n = dir_fold(inputs[i], full, sizeof(full));
@@ -188,8 +188,9 @@ test_long_input(void **state)
 	size_t len = dir_fold(in, out, n + 1);
 	assert_int_equal(len, strlen(out));
 	assert_true(len <= n);
-	assert_int_equal(dir_fold(in, out, 100), strlen(out));
-	assert_true(strlen(out) < 100);
+	len = dir_fold(in, out, 100);
+	assert_int_equal(len, strlen(out));
+	assert_true(len < 100);
 	free(in);
 	free(out);
 }
@@ -221,9 +222,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ascii),         cmocka_unit_test(test_danish),
-	    cmocka_unit_test(test_accents),       cmocka_unit_test(test_invalid_utf8),
-	    cmocka_unit_test(test_truncation),    cmocka_unit_test(test_long_input),
+	    cmocka_unit_test(test_ascii),      cmocka_unit_test(test_danish),
+	    cmocka_unit_test(test_accents),    cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_truncation), cmocka_unit_test(test_long_input),
 	    cmocka_unit_test(test_tokenize),
 	};
 	log_init(LOG_LVL_ERR, LOG_TS_NO);
