@@ -292,6 +292,7 @@ bool dir_configured(void);
 int dir_check_uris(const char *, const char **why) WUR;
 struct dir_snapshot *dir_current(void);
 bool dir_stale(void);
+double dir_synced_at(void);
 void dir_metrics_render(struct evbuffer *);
 
 /* directory/api.c */

@@ -93,7 +93,8 @@ static json_t *
 directory_info(const struct dir_snapshot *s)
 {
 	char when[32];
-	time_t t = (time_t)s->synced_at;
+	time_t t = (time_t)dir_synced_at();
+	(void)s;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -250,6 +251,8 @@ api_people_list(struct http_request *req)
 	free(next);
 }
 
+static const char *const no_params[] = {NULL};
+
 /* The last path segment, decoded: /api/v1/people/{id} */
 static const char *
 last_segment(const struct http_request *req)
@@ -264,6 +267,8 @@ api_people_get(struct http_request *req)
 	const struct dir_snapshot *s;
 	int i;
 
+	if (!check_params(req, no_params))
+		return;
 	if ((s = snapshot_or_fail(req)) == NULL)
 		return;
 	if ((i = dir_snapshot_find_person(s, last_segment(req))) == DIR_NONE) {
@@ -308,6 +313,8 @@ api_units_list(struct http_request *req)
 	const struct dir_snapshot *s;
 	json_t *items;
 
+	if (!check_params(req, no_params))
+		return;
 	if ((s = snapshot_or_fail(req)) == NULL)
 		return;
 	items = json_array();
@@ -325,6 +332,8 @@ api_units_get(struct http_request *req)
 	json_t *o, *members;
 	int i;
 
+	if (!check_params(req, no_params))
+		return;
 	if ((s = snapshot_or_fail(req)) == NULL)
 		return;
 	if ((i = dir_snapshot_find_unit(s, last_segment(req))) == DIR_NONE) {

@@ -46,6 +46,15 @@ dir_parse_uris(const char *spec, struct dir_server **out, size_t *n, const char 
 		char *save2 = NULL, *uri;
 		for (uri = strtok_r(level, "|", &save2); uri; uri = strtok_r(NULL, "|", &save2)) {
 			LDAPURLDesc *lud = NULL;
+			/*
+			 * libldap also takes "LDAP://" and "URL:ldap://"; we decide on
+			 * TLS from the scheme as written, so only the plain forms pass.
+			 */
+			if (strncmp(uri, "ldap://", 7) != 0 && strncmp(uri, "ldaps://", 8) != 0) {
+				*why = "write each server as ldap://host[:port] or "
+				       "ldaps://host[:port]";
+				goto fail;
+			}
 			if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS) {
 				*why = "not an LDAP URI";
 				goto fail;
@@ -105,6 +114,36 @@ set_err(char *err, size_t errsz, const char *uri, const char *what, int rc, LDAP
 	ldap_memfree(diag);
 }
 
+/*
+ * libldap with GnuTLS reports a failed handshake as "Can't contact LDAP
+ * server: (unknown error code)", like a closed port. This callback runs once
+ * the connection is up and the handshake begins, so a failure after it is a
+ * TLS failure, and the log can say so.
+ */
+static int
+tls_started_cb(LDAP *ld, void *session, void *ctx, void *arg)
+{
+	(void)ld;
+	(void)session;
+	(void)ctx;
+	*(int *)arg = 1;
+	return 0;
+}
+
+static void
+set_tls_err(char *err, size_t errsz, const char *uri, const char *what, int rc, LDAP *ld,
+	    int started)
+{
+	if (started && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)) {
+		snprintf(err, errsz,
+			 "%s: %s: TLS handshake failed: the server's certificate is not signed "
+			 "by a CA in ldap_ca_file, or not issued for this host name",
+			 uri, what);
+		return;
+	}
+	set_err(err, errsz, uri, what, rc, ld);
+}
+
 /* Opens and binds one server. Returns the handle, or NULL with `err` set. */
 LDAP *
 dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t errsz)
@@ -114,6 +153,10 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 	struct timeval ctv = tv_of(cfg->connect_timeout), otv = tv_of(cfg->timeout);
 	struct berval cred;
 	bool plain = strncmp(uri, "ldap://", 7) == 0;
+	/* the TLS callback's flag; the sync thread opens one handle at a time */
+	static _Thread_local int tls_started;
+
+	tls_started = 0;
 
 	if ((rc = ldap_initialize(&ld, uri)) != LDAP_SUCCESS) {
 		set_err(err, errsz, uri, "initialize", rc, NULL);
@@ -125,6 +168,8 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &otv);
 	ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
 	if (!plain || cfg->starttls) {
+		ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_CB, (void *)(uintptr_t)tls_started_cb);
+		ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_ARG, &tls_started);
 		ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
 		if (cfg->ca_file && *cfg->ca_file)
 			ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ca_file);
@@ -132,7 +177,7 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 	}
 	if (plain && cfg->starttls) {
 		if ((rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-			set_err(err, errsz, uri, "StartTLS", rc, ld);
+			set_tls_err(err, errsz, uri, "StartTLS", rc, ld, tls_started);
 			ldap_unbind_ext_s(ld, NULL, NULL);
 			return NULL;
 		}
@@ -149,7 +194,7 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 	rc = ldap_sasl_bind_s(ld, cfg->bind_dn && *cfg->bind_dn ? cfg->bind_dn : NULL,
 	                      LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 	if (rc != LDAP_SUCCESS) {
-		set_err(err, errsz, uri, "bind", rc, ld);
+		set_tls_err(err, errsz, uri, "bind", rc, ld, tls_started);
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		return NULL;
 	}

@@ -139,6 +139,7 @@ static struct {
 	char server[256];
 	char last_error[512];
 	bool failing;
+	uint64_t generation_synced; /* the snapshot that last_success confirms */
 } stats;
 
 /* -- loop side ---------------------------------------------------------------- */
@@ -161,6 +162,22 @@ dir_configured(void)
 }
 
 /* Stale: served from a saved file, or the last attempt to sync failed. */
+/*
+ * When the data served was last confirmed against LDAP: a refresh that finds
+ * nothing changed publishes no snapshot but still confirms the one in use.
+ */
+double
+dir_synced_at(void)
+{
+	double t = current ? current->synced_at : 0;
+	pthread_mutex_lock(&mu);
+	if (!stats.failing && stats.last_success > t && current &&
+	    current->generation == stats.generation_synced)
+		t = stats.last_success;
+	pthread_mutex_unlock(&mu);
+	return t;
+}
+
 bool
 dir_stale(void)
 {
@@ -587,7 +604,9 @@ map_unit(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 {
 	const struct dir_ldap_cfg *c = l->cfg;
 	const struct layout *lay = &layouts[c->layout];
-	const char *prefix = group_prefix(c->map_unit);
+	/* a unit group's code is its name less the prefix */
+	const char *prefix = group_prefix(c->map_unit) ? group_prefix(c->map_unit)
+						       : group_prefix(lay->unit_code);
 
 	u->dn = entry_dn(ld, e);
 	if (prefix) {
@@ -799,6 +818,7 @@ publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen)
 		log_notice("directory: synced again from %s", stats.server);
 	stats.failing = false;
 	stats.last_success = r->synced_at;
+	stats.generation_synced = gen;
 	pthread_mutex_unlock(&mu);
 	if (old)
 		dir_snapshot_unref(old);
@@ -884,6 +904,10 @@ sync_main(void *arg)
 			                       sizeof(err));
 			if (nld) {
 				log_notice("directory: back to %s", cfg->servers[better].uri);
+				pthread_mutex_lock(&mu);
+				snprintf(stats.server, sizeof(stats.server), "%s",
+					 cfg->servers[better].uri);
+				pthread_mutex_unlock(&mu);
 				ldap_unbind_ext_s(ld, NULL, NULL);
 				ld = nld;
 				server = better;
@@ -1052,6 +1076,7 @@ dir_metrics_render(struct evbuffer *b)
 {
 	if (!configured)
 		return;
+	double synced_at = dir_synced_at();
 	pthread_mutex_lock(&mu);
 	evbuffer_add_printf(
 	    b,
@@ -1075,7 +1100,7 @@ dir_metrics_render(struct evbuffer *b)
 	    "stafet_directory_save_errors_total %llu\n"
 	    "# HELP stafet_directory_server The LDAP server in use.\n"
 	    "# TYPE stafet_directory_server gauge\nstafet_directory_server{uri=\"%s\"} 1\n",
-	    current ? now_wall() - current->synced_at : -1.0, current ? current->npersons : 0,
+	    current ? now_wall() - synced_at : -1.0, current ? current->npersons : 0,
 	    current ? current->nunits : 0, stats.failing || stats.last_success == 0,
 	    stats.last_full_seconds, stats.last_incr_seconds, stats.full_syncs,
 	    stats.incremental_syncs, stats.ldap_errors, stats.save_errors, stats.server);

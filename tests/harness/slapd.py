@@ -270,10 +270,9 @@ class Slapd:
         uri = self.uri if starttls else self.ldaps_uri
         cmd = [tool, "-x", "-H", uri, *(["-ZZ"] if starttls else []),
                "-o", "nettimeout=5", "-D", bind_dn, "-w", password, *args]
+        env = tls_client_env(ca or self.ca_file, reqcert)
         result = subprocess.run(cmd, input=stdin, capture_output=True,
-                                text=True,
-                                env=tls_client_env(ca or self.ca_file, reqcert),
-                                timeout=timeout)
+                                text=True, env=env, timeout=timeout)
         if check and result.returncode != 0:
             raise SlapdError("%s over TLS failed (%d): %s" % (
                 tool, result.returncode, result.stderr.strip()))
