@@ -263,3 +263,31 @@ def test_check_config_rejects_bad_uri(tmp_path):
     r = s.run("--check-config")
     assert r.returncode == 1
     assert "ldap_uri" in r.stderr
+
+
+def test_incremental_refresh_alone(slapd, db, stafetd, tmp_path):
+    """With no reconcile due, an added and a changed entry still show: the
+    modifyTimestamp path on its own."""
+    settings = directory_settings(tmp_path, slapd.uri, directory_reconcile_interval="1h")
+    settings.update(db.settings())
+    d = stafetd(settings=settings, name="incr")
+    wait_until(lambda: loaded(d), what="first snapshot")
+    dn = f"uid=zzi,{PEOPLE}"
+    slapd.ldapmodify(f"""dn: {dn}
+changetype: add
+objectClass: inetOrgPerson
+objectClass: stafetPerson
+uid: zzi
+cn: Ingolf Æbelø
+sn: Æbelø
+givenName: Ingolf
+stafetUnitCode: UR
+""")
+    try:
+        found = wait_until(lambda: [p for p in people(d, q="ingolf aebelo")["items"]
+                                    if p["username"] == "zzi"], what="added person")
+        slapd.ldapmodify(f"dn: {dn}\nchangetype: modify\nreplace: title\ntitle: Koordinator\n")
+        wait_until(lambda: requests.get(d.url + "/api/v1/people/" + found[0]["id"]).json()
+                   .get("title") == "Koordinator", what="changed title")
+    finally:
+        slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
