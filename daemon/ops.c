@@ -36,7 +36,7 @@ readyz_done(PGresult *res, const char *error, void *arg)
 	json_t *checks = json_pack("{s:s}", "database", "ok");
 	if (dir_configured())
 		json_object_set_new(checks, "directory",
-				    json_string(dir_stale() ? "stale snapshot" : "ok"));
+		                    json_string(dir_stale() ? "stale snapshot" : "ok"));
 	http_respond_json(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 

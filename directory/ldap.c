@@ -132,13 +132,13 @@ tls_started_cb(LDAP *ld, void *session, void *ctx, void *arg)
 
 static void
 set_tls_err(char *err, size_t errsz, const char *uri, const char *what, int rc, LDAP *ld,
-	    int started)
+            int started)
 {
 	if (started && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)) {
 		snprintf(err, errsz,
-			 "%s: %s: TLS handshake failed: the server's certificate is not signed "
-			 "by a CA in ldap_ca_file, or not issued for this host name",
-			 uri, what);
+		         "%s: %s: TLS handshake failed: the server's certificate is not signed "
+		         "by a CA in ldap_ca_file, or not issued for this host name",
+		         uri, what);
 		return;
 	}
 	set_err(err, errsz, uri, what, rc, ld);

@@ -804,7 +804,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	for (size_t i = 0; i < s->nunits; i++)
 		if (s->units[i].nchildren > 1)
 			qsort_r(s->units[i].children, s->units[i].nchildren, sizeof(int),
-				cmp_unit_code, s);
+			        cmp_unit_code, s);
 	free(ns.keys);
 
 	s->index = dir_index_build(s);

@@ -605,8 +605,8 @@ map_unit(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 	const struct dir_ldap_cfg *c = l->cfg;
 	const struct layout *lay = &layouts[c->layout];
 	/* a unit group's code is its name less the prefix */
-	const char *prefix = group_prefix(c->map_unit) ? group_prefix(c->map_unit)
-						       : group_prefix(lay->unit_code);
+	const char *prefix =
+	    group_prefix(c->map_unit) ? group_prefix(c->map_unit) : group_prefix(lay->unit_code);
 
 	u->dn = entry_dn(ld, e);
 	if (prefix) {
@@ -906,7 +906,7 @@ sync_main(void *arg)
 				log_notice("directory: back to %s", cfg->servers[better].uri);
 				pthread_mutex_lock(&mu);
 				snprintf(stats.server, sizeof(stats.server), "%s",
-					 cfg->servers[better].uri);
+				         cfg->servers[better].uri);
 				pthread_mutex_unlock(&mu);
 				ldap_unbind_ext_s(ld, NULL, NULL);
 				ld = nld;
