@@ -42,7 +42,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan deps check unit demo demo-stop install clean format format-check FORCE
+.PHONY: all asan deps check unit demo demo-stop install clean format format-check bench FORCE
 all: build/stafetd
 
 # The compiled-in paths follow PREFIX: rebuild when they change.
@@ -99,6 +99,11 @@ demo: deps
 
 demo-stop:
 	@$(PYTHON) scripts/demo.py stop
+
+# Benchmarks against DESIGN.md's targets (bench/README.md). bench/run.sh
+# installs what is missing (wrk too) before it builds, as a fresh machine needs.
+bench:
+	@bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/web $(DESTDIR)$(DATADIR)/schema/sql \

@@ -1,0 +1,695 @@
+#!/usr/bin/python3
+"""Directory benchmark: stafetd against its peers on the same slapd.
+
+Generates a directory of --people people (tests/fixtures/gen_demo_ldif.py),
+starts slapd with it, PostgreSQL (stafetd needs a migrated database to be
+ready) and build/stafetd, all on 127.0.0.1 in a temporary directory, and
+prints one table; each row a figure, the peer's figure in the same run, the
+ratio stafetd / peer, the DESIGN.md target and whether it is met:
+
+  full sync          stafetd's stafet_directory_full_sync_seconds (first
+                     sync, and again after SIGHUP with a warm slapd)
+                     vs ldapsearch dumping the same subtree, paged
+  incremental        100 people changed with ldapmodify: the sync's
+                     stafet_directory_incremental_sync_seconds and the wall
+                     time until /api/v1/people/{id} shows the change, vs
+                     ldapsearch of the entries changed since the mark
+  memory             stafetd's VmRSS after the full sync vs slapd's
+  people search      wrk over HTTP keep-alive (bench/people.lua) vs
+                     bench/ldapbench (one LDAP search per request, async,
+                     same queries, same slapd), at 16 and 64 in flight
+
+Called by bench/run.sh (which installs wrk and builds ldapbench); see
+bench/README.md for what each row means.
+"""
+
+import argparse
+import calendar
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tests.harness.pg import Postgres  # noqa: E402
+from tests.harness.slapd import CLIENT_ENV, Slapd  # noqa: E402
+from tests.harness.stafetd import Stafetd  # noqa: E402
+
+BASE = "dc=stafet,dc=example"
+PEOPLE_BASE = "ou=people," + BASE
+SERVICE_DN = "cn=stafetd,ou=services," + BASE
+SERVICE_PASSWORD = "stafetd-demo"
+GEN = os.path.join(REPO, "tests", "fixtures", "gen_demo_ldif.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The attributes stafetd reads for a person (directory/sync.c, OpenLDAP
+# layout), so the peer's dump carries the same data.
+PERSON_ATTRS = ["entryUUID", "uid", "displayName", "cn", "givenName", "sn",
+                "title", "mail", "telephoneNumber", "mobile",
+                "physicalDeliveryOfficeName", "manager", "memberOf",
+                "stafetUnitCode", "stafetTargetGroup", "stafetAllocation",
+                "stafetDeputy", "stafetAbsentFrom", "stafetAbsentUntil",
+                "modifyTimestamp", "entryCSN"]
+
+# What caseworkers type: first names, surnames, both, Danish letters typed
+# either way, prefixes (search as you type), titles, unit names.
+QUERIES = [
+    "mette", "søren", "soren", "aase", "åse", "jørgen", "kåre", "fatima",
+    "lars", "anne", "hansen", "nielsen", "sørensen", "møller", "kærgaard",
+    "østergaard", "khan", "mette hansen", "søren jensen", "lars nielsen",
+    "anne pedersen", "åse nørgaard", "ali khan", "jen", "chr", "pet",
+    "socialrådgiver", "jobkonsulent", "ungerådgivningen", "psykiatri",
+]
+UNIT_FILTERS = ["UR"]
+
+TARGETS = {
+    "full_sync_s": 10.0,
+    "incremental_s": 1.0,
+    "rss_mb": 300.0,
+    "rps": 20000.0,
+    "p99_ms": 2.0,
+    "ratio": 20.0,
+}
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+# --- small helpers ------------------------------------------------------------
+
+
+def http_get(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return None, b""
+
+
+def metrics(d):
+    status, body = http_get(d.url + "/metrics")
+    out = {}
+    if status != 200:
+        return out
+    for line in body.decode().splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        try:
+            out[name] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def wait_for(fn, timeout, what, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    raise RuntimeError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+def proc_status(pid):
+    """VmRSS and VmHWM of pid in MB (10^6 bytes, the target's unit)."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0]) * 1024 / 1e6  # kB are KiB
+    return out
+
+
+def ldap_cmd(tool, slapd, pwfile, *args):
+    return [tool, "-x", "-H", slapd.uri, "-o", "nettimeout=5",
+            "-D", SERVICE_DN, "-y", pwfile, *args]
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 1024 / 1024
+    return "%d cores (%s), %.1f GB RAM, %s %s" % (
+        os.cpu_count(), cpu, mem, platform.system(), platform.release())
+
+
+# --- the table ------------------------------------------------------------------
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+        self.notes = []
+
+    def add(self, figure, ours, peer_name, peer, ratio, target, met):
+        self.rows.append((figure, ours, peer_name, peer, ratio, target, met))
+
+    def render(self):
+        head = ("figure", "stafetd", "peer", "peer figure", "stafetd / peer",
+                "target", "met")
+        rows = [head] + self.rows
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = []
+        for n, r in enumerate(rows):
+            lines.append("| " + " | ".join(c.ljust(w) for c, w in
+                                             zip(r, widths)) + " |")
+            if n == 0:
+                lines.append("|" + "|".join("-" * (w + 2) for w in widths)
+                             + "|")
+        return "\n".join(lines)
+
+
+def yes(ok):
+    return "yes" if ok else "**no**"
+
+
+# --- the steps -------------------------------------------------------------------
+
+
+def generate(work, people):
+    ldif = os.path.join(work, "people.ldif")
+    t0 = time.monotonic()
+    subprocess.run(["/usr/bin/python3", GEN, "--people", str(people), "-o",
+                    ldif], check=True)
+    log("generated %d people in %.1f s (%s, %.0f MB)" % (
+        people, time.monotonic() - t0, ldif, os.path.getsize(ldif) / 1e6))
+    uids = re.findall(r"^dn: uid=([^,]+),ou=people,", open(ldif).read(), re.M)
+    return ldif, uids
+
+
+def start_postgres(work):
+    pg = Postgres()
+    pg.start()
+    name = "stafet_bench_" + secrets.token_hex(3)
+    password = secrets.token_urlsafe(16)
+    pg.create_role(name, password=password)
+    pg.create_database(name, owner=name)
+    pwfile = os.path.join(work, "db.password")
+    with open(pwfile, "w") as f:
+        f.write(password + "\n")
+    os.chmod(pwfile, 0o600)
+    settings = {"db_conninfo": '"%s"' % pg.conninfo(name, user=name),
+                "db_password_file": pwfile}
+    return pg, settings
+
+
+def stafetd_settings(work, slapd_uri, ldap_pw):
+    return {
+        "log_level": "warning",
+        "ldap_uri": '"%s"' % slapd_uri,
+        "ldap_starttls": "no",
+        "ldap_allow_plaintext": "yes",
+        "ldap_bind_dn": '"%s"' % SERVICE_DN,
+        "ldap_bind_password_file": ldap_pw,
+        "ldap_timeout": "60s",
+        "directory_people_base": '"%s"' % PEOPLE_BASE,
+        "directory_units_base": '"ou=units,%s"' % BASE,
+        "directory_groups_base": '"ou=groups,%s"' % BASE,
+        "directory_refresh_interval": "1s",
+        "directory_reconcile_interval": "24h",
+        "directory_overlap": "2s",
+        "directory_snapshot_file": os.path.join(work, "directory.json"),
+    }
+
+
+def first_full_sync(d, people):
+    """Starts stafetd; returns (full sync seconds, start-to-answer wall
+    time, memory) once the first snapshot answers."""
+    t0 = time.monotonic()
+    d.start(wait=False)
+    d.wait_healthy(timeout=30)
+    m = wait_for(lambda: (lambda m: m if m.get(
+        "stafet_directory_full_syncs_total", 0) >= 1 else None)(metrics(d)),
+        180, "the first full sync", 0.05)
+    wait_for(lambda: http_get(d.url + "/api/v1/people?limit=1")[0] == 200,
+             30, "the first snapshot")
+    wall = time.monotonic() - t0
+    first = m["stafet_directory_full_sync_seconds"]
+    npeople = int(metrics(d).get("stafet_directory_snapshot_people", 0))
+    if npeople < people:
+        raise RuntimeError("snapshot holds %d people, expected %d" % (
+            npeople, people))
+    mem = proc_status(d.proc.pid)
+    log("full sync %.2f s (start to first answer %.2f s), %d people, "
+        "VmRSS %.0f MB" % (first, wall, npeople, mem["VmRSS"]))
+    return first, wall, mem
+
+
+def dump_and_resync(d, slapd, pwfile):
+    """The peer of the full sync (ldapsearch dumping the people subtree,
+    paged, the attributes stafetd reads), then a second full sync of
+    stafetd's (SIGHUP), both with nothing else going on."""
+    cmd = ldap_cmd("ldapsearch", slapd, pwfile, "-LLL", "-E",
+                   "pr=500/noprompt", "-b", PEOPLE_BASE,
+                   "(objectClass=inetOrgPerson)", *PERSON_ATTRS)
+    t0 = time.monotonic()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, env=CLIENT_ENV)
+    dump = time.monotonic() - t0
+    log("ldapsearch paged dump %.2f s" % dump)
+
+    n = metrics(d).get("stafet_directory_full_syncs_total", 0)
+    d.signal(signal.SIGHUP)  # new settings: the sync thread reads all again
+    m = wait_for(lambda: (lambda m: m if m.get(
+        "stafet_directory_full_syncs_total", 0) > n else None)(metrics(d)),
+        180, "the full sync after SIGHUP", 0.05)
+    second = m["stafet_directory_full_sync_seconds"]
+    mem = proc_status(d.proc.pid)
+    log("full sync after SIGHUP %.2f s, VmRSS %.0f MB, VmHWM %.0f MB" % (
+        second, mem["VmRSS"], mem["VmHWM"]))
+    return dump, second, mem
+
+
+def incr_samples(d, samples, stop):
+    """Keeps samples[count] = duration of every incremental sync seen (the
+    metric only holds the last one)."""
+    while not stop.is_set():
+        m = metrics(d)
+        n = m.get("stafet_directory_incremental_syncs_total")
+        if n:
+            samples[n] = m["stafet_directory_incremental_sync_seconds"]
+        time.sleep(0.01)
+
+
+def person_ids(slapd, pwfile, uids):
+    flt = "(|%s)" % "".join("(uid=%s)" % u for u in uids)
+    out = subprocess.run(ldap_cmd("ldapsearch", slapd, pwfile, "-LLL", "-b",
+                                  PEOPLE_BASE, flt, "entryUUID", "uid"),
+                         capture_output=True, text=True, check=True,
+                         env=CLIENT_ENV).stdout
+    ids = {}
+    for block in out.split("\n\n"):
+        u = re.search(r"^uid: (\S+)$", block, re.M)
+        e = re.search(r"^entryUUID: (\S+)$", block, re.M)
+        if u and e:
+            ids[u.group(1)] = e.group(1)
+    if len(ids) != len(uids):
+        raise RuntimeError("found ids for %d of %d people" % (len(ids),
+                                                               len(uids)))
+    return ids
+
+
+def change_round(d, slapd, ids, chosen, samples, label, timeout=90):
+    """Changes the title of every chosen person with one ldapmodify and
+    waits until stafetd serves all of them. Returns (duration of the
+    slowest incremental sync since, wall time from the modify's end until
+    the last changed person showed, until all did)."""
+    before = max(samples) if samples else 0
+    stamp = "Bench %s %d" % (label, int(time.time()))
+    ldif = "".join("dn: uid=%s,%s\nchangetype: modify\nreplace: title\n"
+                   "title: %s %d\n-\n\n" % (u, PEOPLE_BASE, stamp, i)
+                   for i, u in enumerate(chosen))
+    t_mod0 = time.monotonic()
+    slapd.ldapmodify(ldif)  # as the directory's admin
+    t_mod1 = time.monotonic()
+
+    def shows(i):
+        st, body = http_get(d.url + "/api/v1/people/" + ids[chosen[i]])
+        return st == 200 and json.loads(body).get("title") == \
+            "%s %d" % (stamp, i)
+
+    wait_for(lambda: shows(len(chosen) - 1), timeout, "the last changed "
+             "person", 0.005)
+    wall_last = time.monotonic() - t_mod1
+    seen = max(samples) if samples else 0
+    pending = set(range(len(chosen)))
+
+    def all_shown():
+        for i in sorted(pending):
+            if shows(i):
+                pending.discard(i)
+        return not pending
+
+    partial = len([i for i in pending if not shows(i)])
+    wait_for(all_shown, timeout, "all changed people", 0.005)
+    wall_all = time.monotonic() - t_mod1
+    # The sync that carried the change counts itself only after saving the
+    # snapshot file, so the loop may serve it first: wait for one more.
+    wait_for(lambda: max(samples) > seen, 60, "the incremental sync's metric")
+    after = {n: s for n, s in samples.items() if n > before}
+    carried = max(after.values())
+    log("%s: ldapmodify of %d took %.2f s; the last visible %.3f s after it "
+        "(%d of the others not yet), all %.3f s after it; incremental syncs "
+        "since: %s" % (label, len(chosen), t_mod1 - t_mod0, wall_last,
+                       partial, wall_all,
+                       ", ".join("%.3f s" % v for v in after.values())))
+    return carried, wall_last, wall_all, partial
+
+
+def window_size(slapd, pwfile, overlap=2):
+    """People stafetd re-reads on every refresh: those modified within the
+    overlap before the newest change (what a bulk load leaves behind)."""
+    out = subprocess.run(ldap_cmd("ldapsearch", slapd, pwfile, "-LLL", "-E",
+                                  "pr=500/noprompt", "-b", PEOPLE_BASE,
+                                  "(objectClass=inetOrgPerson)",
+                                  "modifyTimestamp"),
+                         capture_output=True, text=True, check=True,
+                         env=CLIENT_ENV).stdout
+    stamps = [calendar.timegm(time.strptime(s, "%Y%m%d%H%M%S")) for s in
+              re.findall(r"^modifyTimestamp: (\d{14})Z$", out, re.M)]
+    top = max(stamps)
+    return sum(1 for s in stamps if s >= top - overlap)
+
+
+def incremental(d, table, slapd, pwfile, uids, nchange=100):
+    """Rows: 100 people changed in LDAP until stafetd serves them, right
+    after the bulk load and in the steady state, vs the LDAP read."""
+    step = max(1, len(uids) // nchange)
+    chosen = uids[::step][:nchange]
+    ids = person_ids(slapd, pwfile, chosen)
+    samples, stop = {}, threading.Event()
+    th = threading.Thread(target=incr_samples, args=(d, samples, stop),
+                          daemon=True)
+    th.start()
+    try:
+        # Right after the bulk load every entry slapadd wrote in its last
+        # `directory_overlap` seconds is in the refresh window.
+        wait_for(lambda: samples, 120, "the first incremental refresh", 0.05)
+        bulk_idle = samples[min(samples)]
+        window = window_size(slapd, pwfile)
+        log("first idle incremental refresh after the bulk load: %.3f s "
+            "(%d people in the overlap window)" % (bulk_idle, window))
+        bulk = change_round(d, slapd, ids, chosen, samples, "after-load")
+        time.sleep(2.5)  # past the overlap: the next round's own window
+        mark = time.time()
+        steady = change_round(d, slapd, ids, chosen, samples, "steady")
+        n = max(samples)
+        time.sleep(2.5)
+        idle = [s for k, s in samples.items() if k > n]
+    finally:
+        stop.set()
+        th.join()
+
+    # The peer: the LDAP read behind it, the entries changed since the mark.
+    ts = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(int(mark)))
+    cmd = ldap_cmd("ldapsearch", slapd, pwfile, "-LLL", "-E",
+                   "pr=500/noprompt", "-b", PEOPLE_BASE,
+                   "(&(objectClass=inetOrgPerson)(modifyTimestamp>=%s))" % ts,
+                   *PERSON_ATTRS)
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                       env=CLIENT_ENV)
+    peer = time.monotonic() - t0
+    npeer = len(re.findall(r"^dn: ", r.stdout, re.M))
+
+    carried, wall_last, wall, partial = steady
+    table.add("(b) incremental refresh, %d changed: sync" % nchange,
+              "%.3f s" % carried,
+              "ldapsearch of the %d changed" % npeer, "%.3f s" % peer,
+              "%.1f× its time" % (carried / peer),
+              "≤ %.0f s" % TARGETS["incremental_s"],
+              yes(carried <= TARGETS["incremental_s"]))
+    table.add("(b) … change to visible in /people/{id} (wall)",
+              "%.3f s" % wall, "(refresh every 1 s)", "–", "–",
+              "≤ %.0f s" % TARGETS["incremental_s"],
+              yes(wall <= TARGETS["incremental_s"]))
+    bcarried, bwall_last, bwall, bpartial = bulk
+    table.add("(b*) the same right after the bulk load: sync / wall",
+              "%.2f s / %.2f s" % (bcarried, bwall),
+              "(%d people in the window)" % window, "–", "–",
+              "≤ %.0f s" % TARGETS["incremental_s"],
+              yes(max(bcarried, bwall) <= TARGETS["incremental_s"]))
+    table.notes.append(
+        "idle incremental refresh (nothing changed): %.3f s right after the "
+        "bulk load (it re-reads the %d entries modified within "
+        "directory_overlap = 2 s of the newest one, every refresh), %s in the "
+        "steady state" % (bulk_idle, window,
+                          " / ".join("%.3f s" % s for s in idle)))
+    for p, w, what in ((partial, wall_last, "steady state"),
+                       (bpartial, bwall_last, "after the bulk load")):
+        if p:
+            table.notes.append(
+                "%s: when the last of the %d changed people showed (%.2f s),"
+                " %d of the others did not yet: one snapshot held part of "
+                "the batch" % (what, nchange, w, p))
+
+
+def write_queries(work):
+    paths = os.path.join(work, "paths.txt")
+    specs = os.path.join(work, "ldap-queries.txt")
+    with open(paths, "w") as p, open(specs, "w", encoding="utf-8") as s:
+        for q in QUERIES:
+            p.write("/api/v1/people?q=%s\n" % urllib.parse.quote(q))
+            s.write("q\t%s\n" % q)
+        for u in UNIT_FILTERS:
+            p.write("/api/v1/people?unit=%s\n" % urllib.parse.quote(u))
+            s.write("unit\t%s\n" % u)
+    return paths, specs
+
+
+def check_queries(d, paths):
+    """Every query answers 200; returns the mean number of items."""
+    counts = []
+    for path in open(paths).read().split():
+        st, body = http_get(d.url + path)
+        if st != 200:
+            raise RuntimeError("%s answered %s: %s" % (path, st, body[:200]))
+        counts.append(len(json.loads(body)["items"]))
+    return statistics.mean(counts), counts
+
+
+def run_wrk(d, paths, conns, seconds, threads=2):
+    cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds,
+           "--timeout", "5s", "-s", os.path.join(HERE, "people.lua"),
+           d.url, "--", paths]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"^WRK (.*)$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise RuntimeError("wrk failed: %s%s" % (r.stdout, r.stderr))
+    v = {k: int(x) for k, x in (kv.split("=") for kv in m.group(1).split())}
+    v["rate"] = v["requests"] / (v["duration_us"] / 1e6)
+    return v
+
+
+def run_ldapbench(ldapbench, slapd, pwfile, specs, conns, inflight, seconds,
+                  fields, threads=2):
+    cmd = [ldapbench, "-H", slapd.uri, "-D", SERVICE_DN, "-y", pwfile,
+           "-b", PEOPLE_BASE, "-f", specs, "-t", str(threads),
+           "-c", str(conns), "-n", str(inflight), "-d", str(seconds),
+           "-a", fields]
+    r = subprocess.run(cmd, capture_output=True, text=True,
+                       timeout=seconds + 60, env=CLIENT_ENV)
+    m = re.search(r"^searches=.*$", r.stdout, re.M)
+    if not m:
+        raise RuntimeError("ldapbench failed (%d): %s%s" % (
+            r.returncode, r.stdout, r.stderr))
+    v = {}
+    for kv in m.group(0).split():
+        k, x = kv.split("=")
+        v[k] = float(x)
+    return v
+
+
+# The peer's search fields: those stafetd searches (title is not indexed in
+# the test slapd, so every search scans), and the indexed ones only.
+PEER_FIELDS = [
+    ("e", "cn,sn,givenName,uid,mail,title", "as stafetd's (title unindexed)"),
+    ("e'", "cn,sn,givenName,uid,mail", "indexed only (no title)"),
+]
+
+
+def search_load(d, table, slapd, pwfile, work, ldapbench, seconds, levels):
+    paths, specs = write_queries(work)
+    mean_items, _ = check_queries(d, paths)
+    log("%d queries; stafetd answers %.1f people per query on average" % (
+        len(QUERIES) + len(UNIT_FILTERS), mean_items))
+    for conns, lconns, inflight in levels:
+        # Warm-up (not counted): connections, caches.
+        run_wrk(d, paths, conns, 1)
+        w = run_wrk(d, paths, conns, seconds)
+        log("wrk -c%d: %.0f req/s, p50 %.2f ms, p99 %.2f ms, errors %d" % (
+            conns, w["rate"], w["p50_us"] / 1e3, w["p99_us"] / 1e3,
+            w["errors"]))
+        status, _ = http_get(d.url + "/healthz")
+        if d.proc.poll() is not None or status != 200:
+            raise RuntimeError("stafetd is gone or unhealthy after the load "
+                               "(exit %s):\n%s" % (d.proc.poll(),
+                                                    d.log()[-4000:]))
+        peers = []
+        for tag, fields, what in PEER_FIELDS:
+            run_ldapbench(ldapbench, slapd, pwfile, specs, lconns, inflight,
+                          1, fields)
+            lb = run_ldapbench(ldapbench, slapd, pwfile, specs, lconns,
+                               inflight, seconds, fields)
+            log("ldapbench %s, %d conns × %d in flight: %.0f searches/s, "
+                "p50 %.2f ms, p99 %.2f ms, errors %d, %.1f entries per search"
+                % (what, lconns, inflight, lb["rate"], lb["p50_us"] / 1e3,
+                   lb["p99_us"] / 1e3, lb["errors"],
+                   lb["entries"] / max(lb["searches"], 1)))
+            peers.append((tag, what, lb))
+        for tag, what, lb in peers:
+            ratio = w["rate"] / lb["rate"]
+            table.add("(d) people search, %d in flight: req/s" % conns,
+                      "%.0f" % w["rate"],
+                      "(%s) LDAP per request, %s" % (tag, what),
+                      "%.0f" % lb["rate"], "%.1f× its rate" % ratio,
+                      "≥ %.0f/s; ≥ %.0f×" % (TARGETS["rps"], TARGETS["ratio"]),
+                      "%s; %s" % (yes(w["rate"] >= TARGETS["rps"]),
+                                  yes(ratio >= TARGETS["ratio"])))
+        tag, what, lb = peers[-1]
+        table.add("(d) people search, %d in flight: p50 / p99" % conns,
+                  "%.2f / %.2f ms" % (w["p50_us"] / 1e3, w["p99_us"] / 1e3),
+                  "(%s)" % tag, "%.2f / %.2f ms" % (lb["p50_us"] / 1e3,
+                                                    lb["p99_us"] / 1e3),
+                  "%.2f× its p99" % (w["p99_us"] / max(lb["p99_us"], 1)),
+                  "p99 ≤ %.0f ms" % TARGETS["p99_ms"],
+                  yes(w["p99_us"] / 1e3 <= TARGETS["p99_ms"]))
+        errors = [lb["errors"] for _, _, lb in peers]
+        if w["errors"] or any(errors):
+            table.notes.append("**errors at %d in flight: wrk %d, ldapbench "
+                               "%s**" % (conns, w["errors"], errors))
+        table.notes.append(
+            "%d in flight (wrk -t2 -c%d; ldapbench -t2 -c%d -n%d): stafetd %d "
+            "requests in %.1f s; LDAP %s searches, %s entries each" % (
+                conns, conns, lconns, inflight, w["requests"],
+                w["duration_us"] / 1e6,
+                " / ".join("%d" % lb["searches"] for _, _, lb in peers),
+                " / ".join("%.1f" % (lb["entries"] / max(lb["searches"], 1))
+                           for _, _, lb in peers)))
+    table.notes.append("stafetd answers %.1f people per query on average "
+                       "(page of 50)" % mean_items)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--people", type=int, default=50000)
+    ap.add_argument("--duration", type=int, default=10,
+                    help="seconds of each load run (default 10)")
+    ap.add_argument("--ldapbench", default=os.path.join(REPO, "build", "bench",
+                                                        "ldapbench"))
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the working directory")
+    ap.add_argument("--preload", default="",
+                    help="LD_PRELOAD for stafetd (a diagnostic, e.g. "
+                    "build/bench/nodelay.so; see bench/README.md)")
+    args = ap.parse_args()
+
+    for tool in ("wrk", "ldapsearch", "ldapmodify", args.ldapbench,
+                 os.path.join(REPO, "build", "stafetd")):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is missing (run `make bench`)" % tool)
+
+    started = time.monotonic()
+    load_before = open("/proc/loadavg").read().split()[:3]
+    work = tempfile.mkdtemp(prefix="stafet-bench-")
+    log("working in %s" % work)
+    table = Table()
+    slapd = pg = d = None
+    try:
+        ldif, uids = generate(work, args.people)
+        pwfile = os.path.join(work, "ldap.password")
+        with open(pwfile, "w") as f:
+            f.write(SERVICE_PASSWORD)  # ldapsearch -y sends the file as is
+        os.chmod(pwfile, 0o600)
+
+        t0 = time.monotonic()
+        slapd = Slapd(os.path.join(work, "slapd"), ldif=ldif)
+        slapd.start(timeout=120)
+        log("slapd loaded and started in %.1f s" % (time.monotonic() - t0))
+        pg, db_settings = start_postgres(work)
+
+        settings = stafetd_settings(work, slapd.uri, pwfile)
+        settings.update(db_settings)
+        env = {"LD_PRELOAD": os.path.abspath(args.preload)} \
+            if args.preload else None
+        d = Stafetd(os.path.join(work, "stafetd"), settings, env=env)
+        d.migrate()
+        first, wall, mem = first_full_sync(d, args.people)
+        incremental(d, table, slapd, pwfile, uids)
+        dump, second, mem2 = dump_and_resync(d, slapd, pwfile)
+        table.rows.insert(0, (
+            "(a) full sync, %d people" % args.people, "%.2f s" % first,
+            "ldapsearch -E pr=500 dump", "%.2f s" % dump,
+            "%.1f× its time" % (first / dump),
+            "≤ %.0f s" % TARGETS["full_sync_s"],
+            yes(first <= TARGETS["full_sync_s"])))
+        table.rows.insert(1, (
+            "(a) … again (SIGHUP, warm)", "%.2f s" % second, "same dump",
+            "%.2f s" % dump, "%.1f× its time" % (second / dump),
+            "≤ %.0f s" % TARGETS["full_sync_s"],
+            yes(second <= TARGETS["full_sync_s"])))
+        table.notes.insert(0, "stafetd start to first answer from the "
+                           "snapshot: %.2f s" % wall)
+
+        slapd_mem = proc_status(slapd.pid)
+        table.add("(c) resident memory after full sync", "%.0f MB" %
+                  mem["VmRSS"], "slapd VmRSS (mdb mmap)",
+                  "%.0f MB" % slapd_mem["VmRSS"],
+                  "%.2f× its RSS" % (mem["VmRSS"] / slapd_mem["VmRSS"]),
+                  "≤ %.0f MB" % TARGETS["rss_mb"],
+                  yes(mem["VmRSS"] <= TARGETS["rss_mb"]))
+
+        search_load(d, table, slapd, pwfile, work, args.ldapbench,
+                    args.duration, [(16, 4, 4), (64, 8, 8)])
+        end = proc_status(d.proc.pid)
+        table.add("(c') resident memory after all (peak)",
+                  "%.0f MB (%.0f MB)" % (end["VmRSS"], end["VmHWM"]), "–",
+                  "–", "–", "≤ %.0f MB" % TARGETS["rss_mb"],
+                  yes(max(end["VmRSS"], end["VmHWM"]) <= TARGETS["rss_mb"]))
+        table.notes.append("after the full sync again (SIGHUP): VmRSS %.0f MB"
+                           ", VmHWM %.0f MB" % (mem2["VmRSS"], mem2["VmHWM"]))
+
+        rc = d.stop()
+        if rc != 0:
+            table.notes.append("**stafetd exited with %s at SIGTERM**" % rc)
+        logged = [x for x in d.log().splitlines() if x.strip()]
+        d = None
+        if logged:
+            table.notes.append("stafetd logged (warning and up) %d lines, "
+                               "the last: %s" % (len(logged), logged[-1]))
+        print()
+        print("Directory benchmark, %d people; %s" % (args.people, machine()))
+        print("The load generators (wrk, ldapbench) share the machine with "
+              "stafetd and slapd; load average before %s, after %s." % (
+                  " ".join(load_before),
+                  " ".join(open("/proc/loadavg").read().split()[:3])))
+        if args.preload:
+            print("DIAGNOSTIC RUN: stafetd with LD_PRELOAD=%s" % args.preload)
+        print()
+        print(table.render())
+        print()
+        for n in table.notes:
+            print("- " + n)
+        print("- total time %.0f s" % (time.monotonic() - started))
+    finally:
+        if d is not None:
+            try:
+                d.stop()
+            except Exception as e:  # report, but keep cleaning up
+                log("stopping stafetd: %s" % e)
+            log("stafetd log tail:\n" + d.log()[-3000:])
+        if slapd is not None:
+            slapd.stop()
+        if pg is not None:
+            pg.cleanup()
+        if args.keep:
+            log("kept %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
