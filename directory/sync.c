@@ -15,6 +15,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -406,7 +407,78 @@ struct load {
 	double newest;  /* the highest change mark seen: modifyTimestamp s, or uSNChanged */
 	size_t changed; /* entries new or different from the record held */
 	size_t skipped; /* AD accounts disabled or expired */
+	bool full;	/* a full load into empty records: nothing to look up */
+	json_t *by_dn[3]; /* incremental: lowercased DN → record index, per kind */
 };
+
+enum { REC_PERSON, REC_UNIT, REC_GROUP };
+
+static char *
+dn_key(const char *dn)
+{
+	char *k = xstrdup(dn);
+	for (char *p = k; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+static const char *
+rec_dn(const struct dir_records *r, int kind, size_t i)
+{
+	return kind == REC_PERSON ? r->p[i].dn : kind == REC_UNIT ? r->u[i].dn : r->g[i].dn;
+}
+
+static size_t
+rec_count(const struct dir_records *r, int kind)
+{
+	return kind == REC_PERSON ? r->np : kind == REC_UNIT ? r->nu : r->ng;
+}
+
+/*
+ * The index of the record with this DN, or -1. An incremental run looks up
+ * every entry it reads (after a bulk change, tens of thousands), so the
+ * records get a hash table for the run; a full load starts empty and
+ * needs none.
+ */
+static long
+find_record(struct load *l, int kind, const char *dn)
+{
+	if (l->full)
+		return -1;
+	if (l->by_dn[kind] == NULL) {
+		l->by_dn[kind] = json_object();
+		for (size_t i = 0; i < rec_count(l->r, kind); i++) {
+			if (rec_dn(l->r, kind, i) == NULL)
+				continue;
+			char *k = dn_key(rec_dn(l->r, kind, i));
+			json_object_set_new(l->by_dn[kind], k, json_integer((json_int_t)i));
+			free(k);
+		}
+	}
+	char *k = dn_key(dn);
+	json_t *v = json_object_get(l->by_dn[kind], k);
+	free(k);
+	return v ? (long)json_integer_value(v) : -1;
+}
+
+static void
+note_record(struct load *l, int kind, const char *dn, size_t i)
+{
+	if (l->by_dn[kind] == NULL)
+		return;
+	char *k = dn_key(dn);
+	json_object_set_new(l->by_dn[kind], k, json_integer((json_int_t)i));
+	free(k);
+}
+
+static void
+load_done(struct load *l)
+{
+	for (int k = 0; k < 3; k++) {
+		json_decref(l->by_dn[k]);
+		l->by_dn[k] = NULL;
+	}
+}
 
 static bool
 is_ad(const struct load *l)
@@ -643,41 +715,35 @@ map_group(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_grec *g)
 	dir_ldap_all(ld, e, "uniqueMember", &g->members);
 }
 
-/* Finds a record by DN (linear: incremental batches are small). */
-#define FIND_BY_DN(arr, n, key, out)                                                               \
-	do {                                                                                       \
-		(out) = NULL;                                                                      \
-		for (size_t i_ = 0; i_ < (n); i_++)                                                \
-			if ((arr)[i_].dn && strcasecmp((arr)[i_].dn, (key)) == 0) {                \
-				(out) = &(arr)[i_];                                                \
-				break;                                                             \
-			}                                                                          \
-	} while (0)
-
 /* Drops a held person record (an account disabled or expired since). */
 static void
-drop_person(struct dir_records *r, const char *dn)
+drop_person(struct load *l, const char *dn)
 {
-	for (size_t i = 0; dn && i < r->np; i++) {
-		if (r->p[i].dn && strcasecmp(r->p[i].dn, dn) == 0) {
-			dir_prec_free(&r->p[i]);
-			r->p[i] = r->p[--r->np];
-			return;
-		}
-	}
+	struct dir_records *r = l->r;
+	long i = dn ? find_record(l, REC_PERSON, dn) : -1;
+
+	if (i < 0)
+		return;
+	char *k = dn_key(dn);
+	json_object_del(l->by_dn[REC_PERSON], k);
+	free(k);
+	dir_prec_free(&r->p[i]);
+	r->p[i] = r->p[--r->np];
+	if ((size_t)i < r->np && r->p[i].dn)
+		note_record(l, REC_PERSON, r->p[i].dn, (size_t)i);
+	l->changed++;
 }
 
 static int
 person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct load *l = arg;
-	struct dir_prec tmp = {0}, *p;
+	struct dir_prec tmp = {0}, *p = NULL;
+	long i;
+
 	if (!map_person(l, ld, e, &tmp)) {
 		char *dn = entry_dn(ld, e);
-		size_t before = l->r->np;
-		drop_person(l->r, dn);
-		if (l->r->np != before)
-			l->changed++;
+		drop_person(l, dn);
 		free(dn);
 		l->skipped++;
 		return 0;
@@ -686,12 +752,15 @@ person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 		dir_prec_free(&tmp);
 		return 0;
 	}
-	FIND_BY_DN(l->r->p, l->r->np, tmp.dn, p);
+	if ((i = find_record(l, REC_PERSON, tmp.dn)) >= 0)
+		p = &l->r->p[i];
 	note_entry(l, ld, e, p ? p->modified : NULL, tmp.modified);
-	if (p)
+	if (p) {
 		dir_prec_free(p);
-	else
+	} else {
 		p = dir_records_add_person(l->r);
+		note_record(l, REC_PERSON, tmp.dn, l->r->np - 1);
+	}
 	*p = tmp;
 	return 0;
 }
@@ -700,18 +769,23 @@ static int
 unit_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct load *l = arg;
-	struct dir_urec tmp = {0}, *u;
+	struct dir_urec tmp = {0}, *u = NULL;
+	long i;
+
 	map_unit(l, ld, e, &tmp);
 	if (tmp.dn == NULL) {
 		dir_urec_free(&tmp);
 		return 0;
 	}
-	FIND_BY_DN(l->r->u, l->r->nu, tmp.dn, u);
+	if ((i = find_record(l, REC_UNIT, tmp.dn)) >= 0)
+		u = &l->r->u[i];
 	note_entry(l, ld, e, u ? u->modified : NULL, tmp.modified);
-	if (u)
+	if (u) {
 		dir_urec_free(u);
-	else
+	} else {
 		u = dir_records_add_unit(l->r);
+		note_record(l, REC_UNIT, tmp.dn, l->r->nu - 1);
+	}
 	*u = tmp;
 	return 0;
 }
@@ -720,18 +794,23 @@ static int
 group_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct load *l = arg;
-	struct dir_grec tmp = {0}, *g;
+	struct dir_grec tmp = {0}, *g = NULL;
+	long i;
+
 	map_group(l, ld, e, &tmp);
 	if (tmp.dn == NULL) {
 		dir_grec_free(&tmp);
 		return 0;
 	}
-	FIND_BY_DN(l->r->g, l->r->ng, tmp.dn, g);
+	if ((i = find_record(l, REC_GROUP, tmp.dn)) >= 0)
+		g = &l->r->g[i];
 	note_entry(l, ld, e, g ? g->modified : NULL, tmp.modified);
-	if (g)
+	if (g) {
 		dir_grec_free(g);
-	else
+	} else {
 		g = dir_records_add_group(l->r);
+		note_record(l, REC_GROUP, tmp.dn, l->r->ng - 1);
+	}
 	*g = tmp;
 	return 0;
 }
@@ -931,8 +1010,9 @@ sync_main(void *arg)
 			       (cfg->layout == DIR_LAYOUT_AD && server != full_server);
 			if (full) {
 				struct dir_records fresh = {0};
-				struct load l = {cfg, &fresh, 0, 0, 0};
+				struct load l = {cfg, &fresh, 0, 0, 0, true, {NULL}};
 				rc = read_all(ld, cfg, -1, &l, err, sizeof(err));
+				load_done(&l);
 				if (rc == LDAP_SUCCESS) {
 					dir_records_free(&recs);
 					recs = fresh;
@@ -957,8 +1037,9 @@ sync_main(void *arg)
 					dir_records_free(&fresh);
 				}
 			} else {
-				struct load l = {cfg, &recs, newest, 0, 0};
+				struct load l = {cfg, &recs, newest, 0, 0, false, {NULL}};
 				rc = read_all(ld, cfg, newest, &l, err, sizeof(err));
+				load_done(&l);
 				if (rc == LDAP_SUCCESS) {
 					/* Entries in the overlap window come back every time;
 					 * publish only when one of them is new or changed. */
