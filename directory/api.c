@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "stafetd.h"
 #include "directory.h"
 
@@ -57,13 +59,19 @@ alloc_json(const struct dir_alloc *a)
 	return o;
 }
 
-/* The API's Person. An absence is shown while it lasts or lies ahead. */
+/* An absence is shown while it lasts or lies ahead. */
+static bool
+absence_shown(const struct dir_person *p, const char *now)
+{
+	return *p->absent_from && (!*p->absent_until || strcmp(p->absent_until, now) > 0);
+}
+
+/* The API's Person, all but "absent", which depends on the day. */
 static json_t *
-person_json(const struct dir_snapshot *s, int i)
+person_json_base(const struct dir_snapshot *s, int i)
 {
 	const struct dir_person *p = &s->persons[i];
-	json_t *tg = json_array(), *al = json_array(), *unit = json_null(), *absent = json_null();
-	char now[11];
+	json_t *tg = json_array(), *al = json_array(), *unit = json_null();
 
 	for (size_t k = 0; k < p->ntarget_groups; k++)
 		json_array_append_new(tg, json_string(p->target_groups[k]));
@@ -74,19 +82,66 @@ person_json(const struct dir_snapshot *s, int i)
 		unit = json_pack("{s:s, s:s, s:o}", "code", u->code, "name", u->name, "department",
 		                 str_or_null(u->department));
 	}
-	today(now);
-	if (*p->absent_from && (!*p->absent_until || strcmp(p->absent_until, now) > 0))
-		absent = json_pack("{s:s, s:o}", "from", p->absent_from, "until",
-		                   str_or_null(p->absent_until));
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	                 "s:o, s:o, s:o}",
+	                 "s:o, s:o}",
 	                 "id", p->id, "username", p->username, "display_name", p->display_name,
 	                 "given_name", str_or_null(p->given_name), "surname",
 	                 str_or_null(p->surname), "title", str_or_null(p->title), "email",
 	                 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
 	                 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
-	                 "target_groups", tg, "allocation", al, "absent", absent, "deputy",
+	                 "target_groups", tg, "allocation", al, "deputy",
 	                 person_ref(s, p->deputy), "manager", person_ref(s, p->manager));
+}
+
+static json_t *
+person_json(const struct dir_snapshot *s, int i)
+{
+	const struct dir_person *p = &s->persons[i];
+	json_t *o = person_json_base(s, i);
+	char now[11];
+
+	today(now);
+	json_object_set_new(o, "absent",
+	                    absence_shown(p, now)
+	                        ? json_pack("{s:s, s:o}", "from", p->absent_from, "until",
+	                                    str_or_null(p->absent_until))
+	                        : json_null());
+	return o;
+}
+
+/*
+ * A person's JSON rendered once, when the snapshot is built (on the sync
+ * thread): everything but "absent" and the closing brace. Searches then
+ * copy bytes instead of building and dumping objects (which was 80 % of
+ * a search's time). The caller frees.
+ */
+char *
+dir_person_render(const struct dir_snapshot *s, int i, size_t *len)
+{
+	json_t *o = person_json_base(s, i);
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		fatalx("directory: json_dumps");
+	*len = strlen(text) - 1; /* drop the "}" */
+	text[*len] = '\0';
+	return text;
+}
+
+/* Appends a person from their pre-rendered JSON, adding "absent". */
+static void
+person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
+{
+	evbuffer_add(b, p->json, p->json_len);
+	if (absence_shown(p, now)) {
+		evbuffer_add_printf(b, ",\"absent\":{\"from\":\"%s\",\"until\":", p->absent_from);
+		if (*p->absent_until)
+			evbuffer_add_printf(b, "\"%s\"}}", p->absent_until);
+		else
+			evbuffer_add(b, "null}}", 6);
+	} else {
+		evbuffer_add(b, ",\"absent\":null}", 15);
+	}
 }
 
 static json_t *
@@ -241,14 +296,30 @@ api_people_list(struct http_request *req)
 		bad_param(req, "cursor", "Ugyldig fortsættelse; start forfra.");
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		json_array_append_new(items, person_json(s, out[i]));
+	json_decref(items);
+	struct evbuffer *b = evbuffer_new();
+	char now[11];
+	today(now);
+	evbuffer_add(b, "{\"items\":[", 10);
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		person_append(b, &s->persons[out[i]], now);
+	}
 	free(out);
-	http_respond_json(req, 200,
-	                  json_pack("{s:o, s:o, s:o}", "items", items, "next_cursor",
-	                            next ? json_string(next) : json_null(), "directory",
-	                            directory_info(s)));
+	/* the cursor is made of [0-9a-f.] only: nothing to escape */
+	if (next)
+		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\",\"directory\":", next);
+	else
+		evbuffer_add_printf(b, "],\"next_cursor\":null,\"directory\":");
+	json_t *info = directory_info(s);
+	char *info_text = json_dump_compact(info);
+	json_decref(info);
+	evbuffer_add_printf(b, "%s}", info_text);
+	free(info_text);
 	free(next);
+	http_respond_buffer(req, 200, "application/json", b);
+	evbuffer_free(b);
 }
 
 static const char *const no_params[] = {NULL};

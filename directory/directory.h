@@ -45,6 +45,8 @@ struct dir_person {
 	int manager; /* person index, or DIR_NONE */
 	const char **groups; /* DNs of groups, nested membership resolved */
 	size_t ngroups;
+	const char *json; /* pre-rendered API JSON but "absent" and the final "}" */
+	size_t json_len;
 };
 
 struct dir_unit {
@@ -144,6 +146,9 @@ int dir_snapshot_find_unit(const struct dir_snapshot *, const char *code);
 json_t *dir_records_to_json(const struct dir_records *);
 int dir_records_from_json(json_t *, struct dir_records *);
 char *dir_date_from_ldap(const char *generalized, char out[11]);
+
+/* api.c */
+char *dir_person_render(const struct dir_snapshot *, int, size_t *len);
 
 /* fold.c: Danish-aware folding for search. */
 size_t dir_fold(const char *in, char *out, size_t outsz);

@@ -808,6 +808,15 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	free(ns.keys);
 
 	s->index = dir_index_build(s);
+	for (size_t i = 0; i < s->npersons; i++) {
+		size_t len;
+		char *text = dir_person_render(s, (int)i, &len);
+		char *copy = arena_alloc(&s->arena, len + 1);
+		memcpy(copy, text, len + 1);
+		free(text);
+		s->persons[i].json = copy;
+		s->persons[i].json_len = len;
+	}
 	return s;
 }
 
