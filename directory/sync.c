@@ -857,6 +857,8 @@ read_all(LDAP *ld, const struct dir_ldap_cfg *cfg, double since, struct load *l,
 	return rc;
 }
 
+static bool unsaved; /* a published change not yet in the file (sync thread only) */
+
 /* Writes the records to the snapshot file: whole, synced, then renamed in. */
 static void
 save_records(const struct dir_ldap_cfg *cfg, const struct dir_records *r)
@@ -884,9 +886,16 @@ save_records(const struct dir_ldap_cfg *cfg, const struct dir_records *r)
 	}
 }
 
+/*
+ * The saved file is for restarts while LDAP is down; a minute behind is
+ * fine there, and writing 50,000 people on every small change is not.
+ */
+#define SAVE_INTERVAL 60.0
+
 static void
-publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen)
+publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen, bool full)
 {
+	static double last_save;
 	struct dir_snapshot *s = dir_snapshot_build(r, gen), *old;
 
 	pthread_mutex_lock(&mu);
@@ -903,7 +912,21 @@ publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen)
 		dir_snapshot_unref(old);
 	if (write(wake_pipe[1], "x", 1) == -1 && errno != EAGAIN)
 		log_warn("directory: wake the loop");
+	if (full || now_monotonic() - last_save >= SAVE_INTERVAL) {
+		save_records(cfg, r);
+		unsaved = false;
+		last_save = now_monotonic();
+	} else {
+		unsaved = true;
+	}
+}
+
+/* A quiet refresh writes what the last changes left unsaved. */
+static void
+flush_unsaved(const struct dir_ldap_cfg *cfg, const struct dir_records *r)
+{
 	save_records(cfg, r);
+	unsaved = false;
 }
 
 static void
@@ -1027,7 +1050,7 @@ sync_main(void *arg)
 						snprintf(recs.target_group_prefix,
 						         sizeof(recs.target_group_prefix), "%s",
 						         group_prefix(cfg->map_target_groups));
-					publish(&recs, cfg, ++gen);
+					publish(&recs, cfg, ++gen, true);
 					pthread_mutex_lock(&mu);
 					stats.full_syncs++;
 					stats.last_full_seconds = now_monotonic() - t0;
@@ -1048,7 +1071,9 @@ sync_main(void *arg)
 						newest = l.newest;
 					recs.synced_at = started;
 					if (changed)
-						publish(&recs, cfg, ++gen);
+						publish(&recs, cfg, ++gen, false);
+					else if (unsaved && cfg->snapshot_file)
+						flush_unsaved(cfg, &recs);
 					pthread_mutex_lock(&mu);
 					stats.incremental_syncs++;
 					stats.last_incr_seconds = now_monotonic() - t0;
@@ -1083,6 +1108,8 @@ sync_main(void *arg)
 	}
 	if (ld)
 		ldap_unbind_ext_s(ld, NULL, NULL);
+	if (unsaved && have)
+		flush_unsaved(cfg, &recs);
 	dir_records_free(&recs);
 	cfg_free(cfg);
 	return NULL;
