@@ -583,8 +583,7 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the working directory")
     ap.add_argument("--preload", default="",
-                    help="LD_PRELOAD for stafetd (a diagnostic, e.g. "
-                    "build/bench/nodelay.so; see bench/README.md)")
+                    help="LD_PRELOAD for stafetd (for diagnostics)")
     args = ap.parse_args()
 
     for tool in ("wrk", "ldapsearch", "ldapmodify", args.ldapbench,

@@ -6,7 +6,6 @@
 # See bench/README.md. Environment:
 #   BENCH_PEOPLE    directory size (default 50000)
 #   BENCH_DURATION  seconds of each load run (default 10)
-#   BENCH_NODELAY=1 diagnostic: stafetd with TCP_NODELAY forced (bench/nodelay.c)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,12 +51,6 @@ cc -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -o build/bench/ldapbench bench
 	$(pkg-config --cflags --libs ldap)
 
 extra=()
-if [ "${BENCH_NODELAY:-0}" = 1 ]; then
-	# Diagnostic only: stafetd with TCP_NODELAY forced on (bench/nodelay.c).
-	cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -o build/bench/nodelay.so \
-		bench/nodelay.c -ldl
-	extra=(--preload build/bench/nodelay.so)
-fi
 
 out="build/bench/directory-$(date +%Y%m%d-%H%M%S).txt"
 /usr/bin/python3 bench/directory_bench.py "${extra[@]}" \
