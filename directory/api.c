@@ -89,8 +89,8 @@ person_json_base(const struct dir_snapshot *s, int i)
 	                 str_or_null(p->surname), "title", str_or_null(p->title), "email",
 	                 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
 	                 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
-	                 "target_groups", tg, "allocation", al, "deputy",
-	                 person_ref(s, p->deputy), "manager", person_ref(s, p->manager));
+	                 "target_groups", tg, "allocation", al, "deputy", person_ref(s, p->deputy),
+	                 "manager", person_ref(s, p->manager));
 }
 
 static json_t *
@@ -102,10 +102,9 @@ person_json(const struct dir_snapshot *s, int i)
 
 	today(now);
 	json_object_set_new(o, "absent",
-	                    absence_shown(p, now)
-	                        ? json_pack("{s:s, s:o}", "from", p->absent_from, "until",
-	                                    str_or_null(p->absent_until))
-	                        : json_null());
+	                    absence_shown(p, now) ? json_pack("{s:s, s:o}", "from", p->absent_from,
+	                                                      "until", str_or_null(p->absent_until))
+	                                          : json_null());
 	return o;
 }
 

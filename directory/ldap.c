@@ -165,7 +165,8 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
 	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &ctv);
-	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &otv);
+	/* StartTLS and the bind are part of connecting: connect_timeout bounds them */
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &ctv);
 	ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
 	if (!plain || cfg->starttls) {
 		ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_CB, (void *)(uintptr_t)tls_started_cb);
@@ -198,6 +199,7 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		return NULL;
 	}
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &otv);
 	return ld;
 }
 
@@ -228,7 +230,7 @@ dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char
 		i = j;
 	}
 	snprintf(err, errsz, "no LDAP server configured");
-	for (size_t i = 0; i < n && ld == NULL; i++) {
+	for (size_t i = 0; i < n && ld == NULL && !dir_sync_stopping(); i++) {
 		const struct dir_server *s = &cfg->servers[order[i]];
 		if (s->priority >= below)
 			break;

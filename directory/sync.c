@@ -13,6 +13,7 @@
  * then renamed) and loaded at start, so a restart while LDAP is down still
  * answers, marked stale.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -404,10 +405,10 @@ gtime_format(double t, char out[16])
 struct load {
 	const struct dir_ldap_cfg *cfg;
 	struct dir_records *r;
-	double newest;  /* the highest change mark seen: modifyTimestamp s, or uSNChanged */
-	size_t changed; /* entries new or different from the record held */
-	size_t skipped; /* AD accounts disabled or expired */
-	bool full;	/* a full load into empty records: nothing to look up */
+	double newest;    /* the highest change mark seen: modifyTimestamp s, or uSNChanged */
+	size_t changed;   /* entries new or different from the record held */
+	size_t skipped;   /* AD accounts disabled or expired */
+	bool full;        /* a full load into empty records: nothing to look up */
 	json_t *by_dn[3]; /* incremental: lowercased DN → record index, per kind */
 };
 
@@ -941,6 +942,47 @@ note_failure(const char *err)
 	pthread_mutex_unlock(&mu);
 }
 
+/*
+ * The socket of the connection in use, so that a stop can cut a blocking
+ * LDAP call short (shutdown() makes it return at once) instead of waiting
+ * for ldap_timeout. Guarded by `mu`.
+ */
+static int active_fd = -1;
+
+/* For ldap.c: stop trying servers once a stop was asked for. */
+bool
+dir_sync_stopping(void)
+{
+	bool stop;
+	pthread_mutex_lock(&mu);
+	stop = stop_requested;
+	pthread_mutex_unlock(&mu);
+	return stop;
+}
+
+static void
+ld_track(LDAP *ld)
+{
+	int fd = -1;
+	/* LDAP_OPT_DESC can succeed and give -1 (STYLE.md): check both */
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS)
+		fd = -1;
+	pthread_mutex_lock(&mu);
+	active_fd = fd;
+	if (stop_requested && fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	pthread_mutex_unlock(&mu);
+}
+
+static void
+ld_close(LDAP *ld)
+{
+	pthread_mutex_lock(&mu);
+	active_fd = -1;
+	pthread_mutex_unlock(&mu);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
 /* Waits up to `secs`, or until woken. Returns false when asked to stop. */
 static bool
 thread_wait(double secs)
@@ -988,7 +1030,7 @@ sync_main(void *arg)
 			cfg = next_cfg;
 			next_cfg = NULL;
 			if (ld) {
-				ldap_unbind_ext_s(ld, NULL, NULL);
+				ld_close(ld);
 				ld = NULL;
 			}
 			have = false; /* new settings: read everything again */
@@ -1010,8 +1052,9 @@ sync_main(void *arg)
 				snprintf(stats.server, sizeof(stats.server), "%s",
 				         cfg->servers[better].uri);
 				pthread_mutex_unlock(&mu);
-				ldap_unbind_ext_s(ld, NULL, NULL);
+				ld_close(ld);
 				ld = nld;
+				ld_track(ld);
 				server = better;
 			}
 		}
@@ -1020,6 +1063,7 @@ sync_main(void *arg)
 				ld = dir_ldap_connect(cfg, INT_MAX, &server, err, sizeof(err));
 				if (ld == NULL)
 					break;
+				ld_track(ld);
 				last_probe = t0;
 				pthread_mutex_lock(&mu);
 				snprintf(stats.server, sizeof(stats.server), "%s",
@@ -1083,7 +1127,7 @@ sync_main(void *arg)
 			}
 			if (!ok) {
 				/* The server failed us: drop it and try the list again. */
-				ldap_unbind_ext_s(ld, NULL, NULL);
+				ld_close(ld);
 				ld = NULL;
 			}
 		}
@@ -1107,7 +1151,7 @@ sync_main(void *arg)
 		}
 	}
 	if (ld)
-		ldap_unbind_ext_s(ld, NULL, NULL);
+		ld_close(ld);
 	if (unsaved && have)
 		flush_unsaved(cfg, &recs);
 	dir_records_free(&recs);
@@ -1157,9 +1201,11 @@ dir_sync_stop(void)
 	if (running) {
 		pthread_mutex_lock(&mu);
 		stop_requested = true;
+		if (active_fd >= 0)
+			shutdown(active_fd, SHUT_RDWR); /* cut a blocking search short */
 		pthread_cond_signal(&cond);
 		pthread_mutex_unlock(&mu);
-		/* An LDAP call in progress ends within ldap_timeout. */
+		/* A connect in progress still ends within ldap_connect_timeout. */
 		pthread_join(thread, NULL);
 		running = false;
 		cfg_free(next_cfg);

@@ -54,4 +54,7 @@ char *dir_ldap_first(LDAP *, LDAPMessage *, const char *attr);
 void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strv *);
 char *dir_guid_string(const unsigned char *, size_t);
 
+/* sync.c */
+bool dir_sync_stopping(void);
+
 #endif

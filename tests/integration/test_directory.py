@@ -291,3 +291,21 @@ stafetUnitCode: UR
                    .get("title") == "Koordinator", what="changed title")
     finally:
         slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
+
+
+def test_stop_is_not_held_by_a_hung_ldap_server(own_slapd, db, stafetd, tmp_path):
+    """A server that accepts but never answers holds the sync thread in a
+    search for up to ldap_timeout; SIGTERM cuts that short."""
+    settings = directory_settings(tmp_path, own_slapd.uri, ldap_timeout="60s",
+                                  directory_reconcile_interval="1s")
+    settings.update(db.settings())
+    d = stafetd(settings=settings)
+    wait_until(lambda: loaded(d), what="first snapshot")
+    own_slapd.pause()
+    try:
+        time.sleep(2.5)  # the next refresh is now stuck waiting for an answer
+        started = time.monotonic()
+        assert d.stop() == 0
+        assert time.monotonic() - started < 15, "stop waited for ldap_timeout"
+    finally:
+        own_slapd.resume()
