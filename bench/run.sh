@@ -11,38 +11,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-PACKAGES="
-gcc make pkg-config
-libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev
-slapd ldap-utils
-postgresql postgresql-client
-python3 python3-requests
-procps wrk
-"
-
-missing=""
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-		missing="$missing $p"
-	fi
-done
-if [ -n "$missing" ]; then
-	echo "bench: installing:$missing"
-	SUDO=""
-	if [ "$(id -u)" != 0 ]; then
-		command -v sudo >/dev/null 2>&1 || {
-			echo "bench: not root and no sudo; install as root:$missing" >&2
-			exit 1
-		}
-		SUDO=sudo
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	# slapd's postinst would configure a system directory; ours lives in temp dirs.
-	echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
-	$SUDO apt-get update -q
-	# shellcheck disable=SC2086
-	$SUDO apt-get install -y -q --no-install-recommends $missing
-fi
+# The project's packages, and what only the benchmarks use.
+sh scripts/setup-deps.sh wrk
 
 make --no-print-directory all
 mkdir -p build/bench

@@ -146,9 +146,7 @@ pc_arm(struct pconn *c, short what)
 static void
 pc_timer(struct pconn *c, double secs)
 {
-	struct timeval tv;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - floor(secs)) * 1e6);
+	struct timeval tv = timeval_of(secs);
 	evtimer_add(c->timer, &tv);
 }
 

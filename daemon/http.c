@@ -88,19 +88,10 @@ cfg(void)
 	return config_current();
 }
 
-static struct timeval
-tv_of(double secs)
-{
-	struct timeval tv;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-	return tv;
-}
-
 static void
 conn_arm_timer(struct http_conn *c, double secs)
 {
-	struct timeval tv = tv_of(secs);
+	struct timeval tv = timeval_of(secs);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -518,7 +509,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	metrics_count("http_connections_total");
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
 	/* A client that stops reading our answer is dropped after a while. */
-	wtv = tv_of(cfg()->http_idle_timeout);
+	wtv = timeval_of(cfg()->http_idle_timeout);
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->state = CONN_IDLE;

@@ -52,6 +52,16 @@ now_monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Seconds as a struct timeval, for libevent and libldap timeouts. */
+struct timeval
+timeval_of(double secs)
+{
+	struct timeval tv;
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
 double
 now_wall(void)
 {

@@ -5,6 +5,8 @@
 #ifndef STAFETD_H
 #define STAFETD_H
 
+#include <sys/time.h>
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -242,6 +244,7 @@ void metrics_observe(const struct route *, const char *method, int status, doubl
 void metrics_count(const char *name);
 void metrics_render(struct evbuffer *);
 double now_monotonic(void);
+struct timeval timeval_of(double secs);
 double now_wall(void);
 
 /* db.c: the asynchronous PostgreSQL pool. */

@@ -20,15 +20,6 @@
 #include "directory.h"
 #include "sync.h"
 
-static struct timeval
-tv_of(double secs)
-{
-	struct timeval tv;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-	return tv;
-}
-
 /*
  * Parses "ldaps://a|ldaps://b ldaps://c": spaces or commas separate
  * priority levels, "|" joins servers of equal priority. Returns -1 with
@@ -150,7 +141,7 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 {
 	LDAP *ld = NULL;
 	int rc, version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
-	struct timeval ctv = tv_of(cfg->connect_timeout), otv = tv_of(cfg->timeout);
+	struct timeval ctv = timeval_of(cfg->connect_timeout), otv = timeval_of(cfg->timeout);
 	struct berval cred;
 	bool plain = strncmp(uri, "ldap://", 7) == 0;
 	/* the TLS callback's flag; the sync thread opens one handle at a time */
@@ -251,7 +242,7 @@ dir_ldap_search(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *base, cons
                 char **attrs, dir_entry_cb cb, void *arg, char *err, size_t errsz)
 {
 	struct berval *cookie = NULL;
-	struct timeval tv = tv_of(cfg->timeout);
+	struct timeval tv = timeval_of(cfg->timeout);
 	int rc;
 
 	do {
