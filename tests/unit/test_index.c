@@ -560,7 +560,7 @@ ref_search(const struct dir_snapshot *s, const struct dir_query *q, int *out)
 	char buf[512];
 	const char *tok[8];
 	size_t len[8], nw;
-	struct ref_hit hits[512];
+	struct ref_hit hits[512] = {{0, 0, 0}};
 	int n = 0;
 
 	dir_fold(q->q, buf, sizeof(buf));
