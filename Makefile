@@ -16,7 +16,7 @@ DESTDIR    ?=
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := libevent jansson ldap libpq libcurl
+PKGS     := libevent jansson ldap libpq libcurl libcrypto
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g

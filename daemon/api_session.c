@@ -1,51 +1,394 @@
 /*
- * api_session.c: POST /api/v1/session, logging in.
+ * api_session.c: logging in and out, and who one is.
  *
- * The request is checked here in full (shape, unknown fields, limits). Login
- * itself is an LDAP bind as the user, which needs the directory; until a
- * directory is configured the answer is 503, said plainly, never a fake
- * session.
+ * POST /api/v1/session finds the username in the directory snapshot, has a
+ * worker bind to LDAP as that account (directory/login.c), and on success
+ * stores a new session and its audit row in one statement. Every failure
+ * looks the same from outside: one 401 body, answered no sooner than
+ * login_failure_delay after the request came in, whether the username was
+ * unknown, the password wrong or empty, or the account disabled; only the
+ * audit log says which. Failures are counted per username and per client
+ * address (ratelimit.c); a blocked key gets 429 without a bind.
  */
+#include <sys/queue.h>
+
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "stafetd.h"
+#include "directory.h"
 
 #define USERNAME_MAX 256
 #define PASSWORD_MAX 1024
 
-void
-api_session_create(struct http_request *req)
+struct login {
+	TAILQ_ENTRY(login) entry;
+	struct http_request *req;
+	struct event *delay; /* holds a failure back until login_failure_delay */
+	double started;
+	char person_id[128]; /* empty for an unknown username */
+	char username[USERNAME_MAX + 1];
+	char user_key[USERNAME_MAX + 8];
+	char addr_key[96];
+	const char *override; /* the audit reason when the bind was a decoy */
+	char token[AUTH_TOKEN_LEN + 1];
+};
+TAILQ_HEAD(login_list, login);
+static struct login_list delayed = TAILQ_HEAD_INITIALIZER(delayed);
+
+static void
+login_free(struct login *l)
+{
+	if (l->delay)
+		event_free(l->delay);
+	explicit_wipe(l->token, sizeof(l->token));
+	free(l);
+}
+
+static void
+answer_denied(struct http_request *req)
+{
+	http_problem(req, 401, "Login failed", "Forkert brugernavn eller adgangskode.");
+}
+
+static void
+answer_blocked(struct http_request *req, long secs)
+{
+	char ra[32], detail[160];
+	if (secs < 1)
+		secs = 1;
+	snprintf(ra, sizeof(ra), "%ld", secs);
+	snprintf(detail, sizeof(detail),
+	         "For mange mislykkede forsøg på at logge ind. Prøv igen om %ld sekunder.", secs);
+	http_add_header(req, "Retry-After", ra);
+	http_problem(req, 429, "Too many failed logins", detail);
+}
+
+static void
+answer_unavailable(struct http_request *req, const char *detail)
+{
+	http_add_header(req, "Retry-After", "5");
+	http_problem(req, 503, "Login unavailable", detail);
+}
+
+static void
+delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+	(void)fd;
+	(void)what;
+	TAILQ_REMOVE(&delayed, l, entry);
+	answer_denied(l->req);
+	login_free(l);
+}
+
+/* Answers 401 once login_failure_delay (plus up to 10 % jitter) has passed. */
+static void
+deny_later(struct login *l)
+{
+	const struct config *c = config_current();
+	double wait = c->login_failure_delay * (1.0 + (double)(random() % 1000) / 10000.0) -
+	              (now_monotonic() - l->started);
+	if (wait <= 0 || stafetd_base() == NULL) {
+		answer_denied(l->req);
+		login_free(l);
+		return;
+	}
+	struct timeval tv = timeval_of(wait);
+	l->delay = evtimer_new(stafetd_base(), delay_cb, l);
+	evtimer_add(l->delay, &tv);
+	TAILQ_INSERT_TAIL(&delayed, l, entry);
+}
+
+/* Counts the failure, records it, and answers after the delay. */
+static void
+login_failed(struct login *l, const char *reason)
+{
+	const struct config *c = config_current();
+	double now = now_monotonic();
+	const char *id = *l->person_id ? l->person_id : NULL;
+	const char *name = *l->person_id ? l->username : NULL;
+
+	audit_record(l->req, id, name, "login.failed", NULL, NULL, reason);
+	if (ratelimit_fail(l->user_key, now, c->login_failure_window, c->login_user_max_failures,
+	                   c->login_user_block)) {
+		log_notice("login: a username blocked for %.0fs after %d failures (from %s)",
+		           c->login_user_block, c->login_user_max_failures, l->req->client);
+		audit_record(l->req, id, name, "login.blocked", NULL, NULL, "user");
+	}
+	if (ratelimit_fail(l->addr_key, now, c->login_failure_window, c->login_address_max_failures,
+	                   c->login_address_block)) {
+		log_notice("login: address %s blocked for %.0fs after %d failures", l->req->client,
+		           c->login_address_block, c->login_address_max_failures);
+		audit_record(l->req, NULL, NULL, "login.blocked", NULL, NULL, "address");
+	}
+	deny_later(l);
+}
+
+static void
+session_stored(PGresult *res, const char *error, void *arg)
+{
+	struct login *l = arg;
+	struct http_request *req = l->req;
+	const struct dir_snapshot *s = dir_current();
+	int p;
+
+	if (error || res == NULL || PQntuples(res) != 1) {
+		log_warnx("login: storing the session: %s", error ? error : "no row");
+		answer_unavailable(req, "Log ind er ikke muligt lige nu: databasen svarer ikke.");
+		login_free(l);
+		return;
+	}
+	if (s == NULL || (p = dir_snapshot_find_person(s, l->person_id)) == DIR_NONE) {
+		answer_denied(req);
+		login_free(l);
+		return;
+	}
+	long max_age = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	json_t *user = dir_person_json(s, p);
+	auth_set_cookie(req, l->token, max_age);
+	http_respond_json(req, 201,
+	                  json_pack("{s:s, s:s, s:o}", "token", l->token, "expires_at",
+	                            PQgetvalue(res, 0, 0), "user", user));
+	login_free(l);
+}
+
+static void
+login_succeeded(struct login *l)
+{
+	const struct config *c = config_current();
+	char hash[67], secs[32];
+	const char *params[5] = {hash, l->person_id, l->username, l->req->client, secs};
+
+	ratelimit_clear(l->user_key);
+	auth_token_new(l->token, hash);
+	snprintf(secs, sizeof(secs), "%.0f", c->session_absolute_timeout);
+	log_info("login: session opened for person %s from %s", l->person_id, l->req->client);
+	if (db_query(
+	        "WITH s AS (INSERT INTO sessions (token_hash, person_id, username, address, "
+	        "expires_at) VALUES ($1::bytea, $2, $3, $4, "
+	        "now() + make_interval(secs => $5::float8)) RETURNING id, expires_at), "
+	        "a AS (INSERT INTO audit_log (actor_id, actor_username, address, action, "
+	        "object_type, object_id) SELECT $2, $3, $4, 'login', 'session', s.id::text "
+	        "FROM s) "
+	        "SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	        "ceil(extract(epoch FROM expires_at - now()))::bigint FROM s",
+	        5, params, session_stored, l) == -1) {
+		answer_unavailable(l->req,
+		                   "Log ind er ikke muligt lige nu: databasen svarer ikke.");
+		login_free(l);
+	}
+}
+
+static void
+bind_done(enum dir_login_result result, const char *reason, void *arg)
+{
+	struct login *l = arg;
+
+	switch (result) {
+	case DIR_LOGIN_OK:
+		login_succeeded(l);
+		return;
+	case DIR_LOGIN_DENIED:
+		login_failed(l, l->override ? l->override : reason);
+		return;
+	case DIR_LOGIN_UNAVAILABLE:
+		answer_unavailable(l->req,
+		                   "Log ind er ikke muligt lige nu: LDAP-kataloget svarer ikke.");
+		login_free(l);
+		return;
+	}
+}
+
+/* The request's fields: 422 for a missing or mistyped one, 400 for unknown ones. */
+static bool
+login_fields(struct http_request *req, const char **user, size_t *ulen, const char **pass,
+             size_t *plen)
 {
 	static const char *const allowed[] = {"username", "password", NULL};
 	json_t *body = req->json, *p, *u, *pw;
 
 	if (!json_is_object(body)) {
 		http_problem(req, 400, NULL, "The request body must be a JSON object.");
-		return;
+		return false;
 	}
 	if ((p = json_unknown_fields(body, allowed, NULL)) != NULL) {
 		http_problem_json(req, p);
-		return;
+		return false;
 	}
 	u = json_object_get(body, "username");
 	pw = json_object_get(body, "password");
 	p = json_problem(422, "Invalid login request", "Both username and password are needed.");
-	if (!json_is_string(u) || json_string_length(u) == 0)
+	if (!json_is_string(u))
 		json_problem_add_error(p, "username", "required", "Skriv dit brugernavn.");
 	else if (json_string_length(u) > USERNAME_MAX)
 		json_problem_add_error(p, "username", "too_long", "Brugernavnet er for langt.");
-	if (!json_is_string(pw) || json_string_length(pw) == 0)
+	if (!json_is_string(pw))
 		json_problem_add_error(p, "password", "required", "Skriv din adgangskode.");
 	else if (json_string_length(pw) > PASSWORD_MAX)
 		json_problem_add_error(p, "password", "too_long", "Adgangskoden er for lang.");
 	if (json_object_get(p, "errors") != NULL) {
 		http_problem_json(req, p);
-		return;
+		return false;
 	}
 	json_decref(p);
-	explicit_wipe((char *)(uintptr_t)json_string_value(pw), json_string_length(pw));
-	http_add_header(req, "Retry-After", "60");
-	http_problem(req, 503, "Login unavailable",
-	             "Log ind er ikke muligt: der er ikke konfigureret et LDAP-katalog.");
+	*user = json_string_value(u);
+	*ulen = json_string_length(u);
+	*pass = json_string_value(pw);
+	*plen = json_string_length(pw);
+	return true;
+}
+
+void
+api_session_create(struct http_request *req)
+{
+	const struct config *c = config_current();
+	const struct dir_snapshot *s = dir_current();
+	const char *user, *pass;
+	size_t ulen, plen;
+	long wait;
+	int p = DIR_NONE;
+
+	if (!login_fields(req, &user, &ulen, &pass, &plen))
+		return;
+	/* Login CSRF: a foreign page must not log a browser in as someone else. */
+	if (!auth_origin_allowed(req, false)) {
+		http_problem(req, 403, "Cross-site request refused",
+		             "Login must come from Stafet's own pages (Origin).");
+		goto wipe;
+	}
+	if (!dir_configured()) {
+		answer_unavailable(
+		    req, "Log ind er ikke muligt: der er ikke konfigureret et LDAP-katalog.");
+		goto wipe;
+	}
+	if (s == NULL) {
+		answer_unavailable(req, "Log ind er ikke muligt endnu: kataloget er ikke indlæst.");
+		goto wipe;
+	}
+
+	struct login *l = xcalloc(1, sizeof(*l));
+	l->req = req;
+	l->started = now_monotonic();
+	/* a NUL inside the JSON string would cut the name short: such a name is nobody */
+	bool clean_user = strlen(user) == ulen;
+	snprintf(l->username, sizeof(l->username), "%s", user);
+	ratelimit_key(l->user_key, sizeof(l->user_key), 'u', l->username);
+	ratelimit_key(l->addr_key, sizeof(l->addr_key), 'a', req->client);
+	if ((wait = ratelimit_blocked(l->addr_key, now_monotonic())) > 0 ||
+	    (wait = ratelimit_blocked(l->user_key, now_monotonic())) > 0) {
+		answer_blocked(req, wait);
+		login_free(l);
+		goto wipe;
+	}
+	if (clean_user && ulen > 0)
+		p = dir_snapshot_find_login(s, user);
+	const char *dn = NULL;
+	if (p != DIR_NONE) {
+		snprintf(l->person_id, sizeof(l->person_id), "%s", s->persons[p].id);
+		snprintf(l->username, sizeof(l->username), "%s", s->persons[p].username);
+		dn = s->persons[p].dn;
+	} else {
+		l->override = "unknown user";
+	}
+	/* An empty password (an unauthenticated bind) or one with a NUL: never tried. */
+	char decoy[AUTH_TOKEN_LEN + 1], decoy_hash[67];
+	const char *bind_pw = pass;
+	size_t bind_len = plen;
+	if (plen == 0 || strlen(pass) != plen) {
+		auth_token_new(decoy, decoy_hash);
+		bind_pw = decoy;
+		bind_len = AUTH_TOKEN_LEN;
+		dn = NULL;
+		l->override = plen == 0 ? "empty password" : "wrong password";
+	}
+	if (ulen == 0)
+		l->override = "empty username";
+	if (dir_login_submit(dn, bind_pw, bind_len, bind_done, l) == -1) {
+		log_warnx("login: the login queue is full (login_queue_max %d)",
+		          c->login_queue_max);
+		answer_unavailable(req, "Log ind er travlt lige nu. Prøv igen om lidt.");
+		login_free(l);
+	}
+	if (bind_pw != pass)
+		explicit_wipe(decoy, sizeof(decoy));
+wipe:
+	/* The body buffer is wiped when the request is freed; this is the parsed copy. */
+	explicit_wipe((char *)(uintptr_t)pass, plen);
+}
+
+static void
+logout_done(PGresult *res, const char *error, void *arg)
+{
+	struct http_request *req = arg;
+	(void)res;
+	if (error) {
+		log_warnx("logout: %s", error);
+		http_add_header(req, "Retry-After", "1");
+		http_problem(req, 503, NULL, "The session store is unavailable.");
+		return;
+	}
+	auth_set_cookie(req, "", 0);
+	http_respond(req, 204, NULL, NULL, 0);
+}
+
+/* Ends the session that authenticated this request; the token is dead at once. */
+void
+api_session_delete(struct http_request *req)
+{
+	char id[32];
+	const char *p[4] = {id, req->auth.person_id, req->auth.username, req->client};
+
+	snprintf(id, sizeof(id), "%lld", req->auth.session_id);
+	if (db_query("WITH d AS (DELETE FROM sessions WHERE id = $1::bigint RETURNING id) "
+	             "INSERT INTO audit_log (actor_id, actor_username, address, action, "
+	             "object_type, object_id) SELECT $2, $3, $4, 'logout', 'session', d.id::text "
+	             "FROM d",
+	             4, p, logout_done, req) == -1) {
+		http_add_header(req, "Retry-After", "1");
+		http_problem(req, 503, NULL, "The session store is unavailable.");
+	}
+}
+
+/* Who one is: the person, their roles, and this session's end. */
+void
+api_me(struct http_request *req)
+{
+	static const char *const none[] = {NULL};
+	const struct dir_snapshot *s = dir_current();
+	int p = auth_person(req);
+	char expires[32];
+
+	if (!http_query_check(req, none))
+		return;
+	if (s == NULL || p == DIR_NONE) {
+		auth_unauthorized(req, "The account is no longer in the directory.");
+		return;
+	}
+	time_t t = (time_t)req->auth.expires_at;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *o = dir_person_json(s, p);
+	json_object_set_new(o, "roles", auth_roles_json(s, p));
+	json_object_set_new(o, "session",
+	                    json_pack("{s:s, s:s}", "expires_at", expires, "via",
+	                              req->auth.cookie ? "cookie" : "bearer"));
+	http_respond_json(req, 200, o);
+}
+
+/* At stop: failures still held back are answered now. */
+void
+api_session_stop(void)
+{
+	struct login *l;
+	while ((l = TAILQ_FIRST(&delayed)) != NULL) {
+		TAILQ_REMOVE(&delayed, l, entry);
+		answer_denied(l->req);
+		login_free(l);
+	}
 }

@@ -139,8 +139,39 @@ static const struct cfg_key keys[] = {
     {"directory_snapshot_file", CFG_STRING, OFF(directory_snapshot_file),
      "/var/lib/stafet/directory.json", 0, 0, NULL, false,
      "where the last snapshot is saved, to answer while LDAP is down after a restart"},
-    {"directory_anonymous_read", CFG_ENUM, OFF(directory_anonymous_read), "yes", 0, 0, no_yes,
-     false, "answer directory reads without login (until login exists)"},
+    {"directory_anonymous_read", CFG_ENUM, OFF(directory_anonymous_read), "no", 0, 0, no_yes, false,
+     "answer directory reads (people, units) without login"},
+    {"public_url", CFG_STRING, OFF(public_url), "", 0, 0, NULL, false,
+     "the address users reach Stafet at (https://host[:port]); the Origin state-changing "
+     "requests must carry"},
+    {"http_tls_proxy", CFG_ENUM, OFF(http_tls_proxy), "no", 0, 0, no_yes, false,
+     "a TLS-terminating proxy is in front: session cookies are Secure"},
+    {"http_trusted_proxies", CFG_STRING, OFF(http_trusted_proxies), "", 0, 0, NULL, false,
+     "proxy addresses (spaces) whose X-Forwarded-For names the client"},
+    {"session_idle_timeout", CFG_DURATION, OFF(session_idle_timeout), "30min", 1, 30 * 86400, NULL,
+     false, "a session unused this long ends"},
+    {"session_absolute_timeout", CFG_DURATION, OFF(session_absolute_timeout), "10h", 1, 90 * 86400,
+     NULL, false, "a session ends this long after login, used or not"},
+    {"role_quality_group", CFG_STRING, OFF(role_quality_group), "", 0, 0, NULL, false,
+     "DN of the group whose (nested) members have the quality role"},
+    {"role_admin_group", CFG_STRING, OFF(role_admin_group), "", 0, 0, NULL, false,
+     "DN of the group whose (nested) members have the admin role"},
+    {"login_workers", CFG_INT, OFF(login_workers), "2", 1, 32, NULL, true,
+     "threads that bind to LDAP as the users logging in"},
+    {"login_queue_max", CFG_INT, OFF(login_queue_max), "64", 1, 100000, NULL, false,
+     "logins waiting for a worker before 503"},
+    {"login_failure_delay", CFG_DURATION, OFF(login_failure_delay), "300ms", 0, 10, NULL, false,
+     "a failed login is answered no sooner than this"},
+    {"login_failure_window", CFG_DURATION, OFF(login_failure_window), "15min", 1, 86400, NULL,
+     false, "failed logins are counted over this time"},
+    {"login_user_max_failures", CFG_INT, OFF(login_user_max_failures), "5", 1, 1000, NULL, false,
+     "failures for one username within the window before it is blocked"},
+    {"login_user_block", CFG_DURATION, OFF(login_user_block), "1min", 1, 86400, NULL, false,
+     "how long a username stays blocked (short: an attacker must not lock users out)"},
+    {"login_address_max_failures", CFG_INT, OFF(login_address_max_failures), "20", 1, 100000, NULL,
+     false, "failures from one client address within the window before it is blocked"},
+    {"login_address_block", CFG_DURATION, OFF(login_address_block), "15min", 1, 86400, NULL, false,
+     "how long a client address stays blocked"},
 };
 #undef OFF
 
@@ -577,6 +608,19 @@ config_load(const char *path, struct strlist *errors)
 		strlist_add(errors, "%s: ldap_uri: %s", path, why);
 	if (*cfg->ldap_uri && !*cfg->directory_people_base)
 		strlist_add(errors, "%s: ldap_uri is set but directory_people_base is not", path);
+	if (*cfg->public_url && auth_parse_origin(cfg->public_url, NULL, 0) == -1)
+		strlist_add(errors,
+		            "%s: public_url: '%s' is not http(s)://host[:port] without a path",
+		            path, cfg->public_url);
+	if (*cfg->http_trusted_proxies &&
+	    auth_check_addresses(cfg->http_trusted_proxies, &why) == -1)
+		strlist_add(errors, "%s: http_trusted_proxies: %s", path, why);
+	if (*cfg->role_quality_group && strchr(cfg->role_quality_group, '=') == NULL)
+		strlist_add(errors, "%s: role_quality_group: '%s' is not a DN", path,
+		            cfg->role_quality_group);
+	if (*cfg->role_admin_group && strchr(cfg->role_admin_group, '=') == NULL)
+		strlist_add(errors, "%s: role_admin_group: '%s' is not a DN", path,
+		            cfg->role_admin_group);
 	if (cfg->db_pool_size > cfg->db_queue_max)
 		strlist_add(errors, "%s: db_queue_max must be at least db_pool_size", path);
 	if (errors->n > before) {
@@ -602,4 +646,7 @@ config_report_restart_keys(const struct config *old, const struct config *new)
 {
 	if (strcmp(old->listen, new->listen) != 0)
 		log_warnx("config: listen changed to %s; takes effect at restart", new->listen);
+	if (old->login_workers != new->login_workers)
+		log_warnx("config: login_workers changed to %d; takes effect at restart",
+		          new->login_workers);
 }

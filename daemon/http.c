@@ -831,3 +831,40 @@ http_query_param(const struct http_request *req, const char *name, char *buf, si
 	}
 	return NULL;
 }
+
+/* A 400 naming the query parameter at fault; `message` is for caseworkers. */
+void
+http_bad_param(struct http_request *req, const char *field, const char *message)
+{
+	char detail[160];
+	snprintf(detail, sizeof(detail), "Invalid query parameter '%s'.", field);
+	json_t *p = json_problem(400, NULL, detail);
+	json_problem_add_error(p, field, "invalid", message);
+	http_problem_json(req, p);
+}
+
+/* Only the parameters a route knows; anything else is a 400 naming it. */
+bool
+http_query_check(struct http_request *req, const char *const *allowed)
+{
+	const char *q = req->head.query;
+	while (q && *q) {
+		const char *end = strchr(q, '&'), *eq;
+		size_t n;
+		if (end == NULL)
+			end = q + strlen(q);
+		eq = memchr(q, '=', (size_t)(end - q));
+		n = (size_t)((eq ? eq : end) - q);
+		bool ok = n == 0;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strlen(allowed[i]) == n && strncmp(allowed[i], q, n) == 0;
+		if (!ok) {
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), q);
+			http_bad_param(req, name, "Ukendt parameter.");
+			return false;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return true;
+}

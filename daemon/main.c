@@ -100,6 +100,7 @@ reload(void)
 	log_init(cfg->log_level, cfg->log_timestamps);
 	db_pool_reconfigure(cfg);
 	dir_sync_reconfigure(cfg);
+	dir_login_reconfigure(cfg);
 	config_set_current(cfg);
 	log_notice("config: reloaded");
 	sd_notify_msg("READY=1");
@@ -244,6 +245,8 @@ main(int argc, char **argv)
 		return 1;
 	db_pool_start(base, cfg);
 	dir_sync_start(base, cfg);
+	dir_login_start(base, cfg);
+	auth_start(base);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
 	           migrate_latest());
 	sd_notify_msg("READY=1");
@@ -261,6 +264,10 @@ main(int argc, char **argv)
 	sigaddset(&stop_sigs, SIGINT);
 	sigaddset(&stop_sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
+	/* Logins still running are answered before the pool and connections go. */
+	dir_login_stop();
+	api_session_stop();
+	auth_stop();
 	dir_sync_stop();
 	db_pool_stop();
 	http_server_free_all();

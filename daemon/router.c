@@ -20,6 +20,9 @@ static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/metrics", ops_metrics, ROUTE_PUBLIC, 0},
     {HTTP_GET | HTTP_HEAD, "/openapi.json", ops_openapi, ROUTE_PUBLIC, 0},
     {HTTP_POST, "/api/v1/session", api_session_create, ROUTE_PUBLIC | ROUTE_JSON, 0},
+    {HTTP_DELETE, "/api/v1/session", api_session_delete, 0, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/me", api_me, 0, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/audit", api_audit_list, 0, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/people", api_people_list, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/people/*", api_people_get, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/units", api_units_list, ROUTE_DIRECTORY, 0},
@@ -134,11 +137,22 @@ parse_json_body(struct http_request *req)
 	return true;
 }
 
+/* After authentication: the body, then the route's handler. */
+static void
+run_handler(struct http_request *req)
+{
+	if ((req->route->flags & ROUTE_JSON) && !parse_json_body(req))
+		return;
+	req->route->handler(req);
+}
+
 void
 router_dispatch(struct http_request *req)
 {
 	const char *path = req->head.path;
 	unsigned allowed = 0;
+
+	auth_client_address(req);
 
 	for (size_t i = 0; i < NROUTES; i++) {
 		const struct route *r = &routes[i];
@@ -151,14 +165,10 @@ router_dispatch(struct http_request *req)
 		req->route = r;
 		if (!(r->flags & ROUTE_PUBLIC) &&
 		    !((r->flags & ROUTE_DIRECTORY) && config_current()->directory_anonymous_read)) {
-			/* Login arrives with its own issue; until then nobody is authenticated. */
-			http_add_header(req, "WWW-Authenticate", "Bearer");
-			http_problem(req, 401, NULL, "Authentication required.");
+			auth_authenticate(req, run_handler);
 			return;
 		}
-		if ((r->flags & ROUTE_JSON) && !parse_json_body(req))
-			return;
-		r->handler(req);
+		run_handler(req);
 		return;
 	}
 	if (allowed) {

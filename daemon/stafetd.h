@@ -112,6 +112,22 @@ struct config {
 	double directory_probe_interval;
 	char *directory_snapshot_file;
 	int directory_anonymous_read;
+	/* login and sessions */
+	char *public_url;
+	int http_tls_proxy;
+	char *http_trusted_proxies;
+	double session_idle_timeout;
+	double session_absolute_timeout;
+	char *role_quality_group;
+	char *role_admin_group;
+	int login_workers;
+	int login_queue_max;
+	double login_failure_delay;
+	double login_failure_window;
+	int login_user_max_failures;
+	double login_user_block;
+	int login_address_max_failures;
+	double login_address_block;
 };
 enum { DIR_LAYOUT_OPENLDAP, DIR_LAYOUT_AD };
 struct config *config_load(const char *path, struct strlist *errors) WUR;
@@ -188,6 +204,16 @@ struct http_request;
 struct route;
 typedef void (*http_handler)(struct http_request *);
 
+/* Who a request is from, once auth_authenticate() has passed it. */
+struct http_auth {
+	bool ok;
+	bool cookie; /* by the session cookie (CSRF rules apply), not Bearer */
+	long long session_id;
+	double expires_at;
+	char person_id[128];
+	char username[128];
+};
+
 struct http_request {
 	struct http_conn *conn;
 	struct http_head head;
@@ -195,7 +221,9 @@ struct http_request {
 	json_t *json; /* parsed body for routes that take JSON */
 	const struct route *route;
 	char peer[64];
+	char client[64]; /* the client's address: peer, or X-Forwarded-For from a trusted proxy */
 	char id[17];
+	struct http_auth auth;
 	double started;
 	/* response under construction */
 	struct http_header resp_headers[16];
@@ -218,6 +246,8 @@ const char *http_request_header(const struct http_request *, const char *name);
 const char *http_query_param(const struct http_request *, const char *name, char *buf,
                              size_t bufsz);
 bool http_query_has(const struct http_request *, const char *name);
+bool http_query_check(struct http_request *, const char *const *allowed);
+void http_bad_param(struct http_request *, const char *field, const char *message);
 
 /* router.c */
 enum route_flags {
@@ -283,8 +313,55 @@ void static_serve(struct http_request *);
 const char *static_content_type(const char *path);
 bool static_path_ok(const char *path);
 
+struct dir_snapshot;
+
+/* auth.c: tokens, sessions, origins, client addresses, roles. */
+#define AUTH_TOKEN_LEN 43 /* 256 bits, base64url without padding */
+enum auth_role { ROLE_CASEWORKER, ROLE_LEAD, ROLE_QUALITY, ROLE_ADMIN };
+void auth_start(struct event_base *);
+void auth_stop(void);
+void auth_token_new(char token[AUTH_TOKEN_LEN + 1], char hash_hex[67]);
+void auth_token_hash_hex(const char *token, size_t len, char hash_hex[67]);
+bool auth_token_wellformed(const char *, size_t);
+int auth_parse_origin(const char *url, char *out, size_t outsz) WUR;
+int auth_check_addresses(const char *list, const char **why) WUR;
+void auth_client_address(struct http_request *);
+bool auth_origin_allowed(const struct http_request *, bool required);
+void auth_set_cookie(struct http_request *, const char *token, long max_age);
+void auth_authenticate(struct http_request *, http_handler next);
+int auth_person(const struct http_request *);
+bool auth_has_role(const struct http_request *, enum auth_role);
+json_t *auth_roles_json(const struct dir_snapshot *, int person);
+void auth_unauthorized(struct http_request *, const char *detail);
+
+/* ratelimit.c: failed-login counters, in memory. */
+void ratelimit_key(char *out, size_t outsz, char kind, const char *value);
+long ratelimit_blocked(const char *key, double now);
+bool ratelimit_fail(const char *key, double now, double window, int max, double block);
+void ratelimit_clear(const char *key);
+void ratelimit_reset_all(void);
+size_t ratelimit_entries(void);
+
+/* audit.c: the append-only audit log. */
+void audit_record(const struct http_request *, const char *actor_id, const char *actor_username,
+                  const char *action, const char *object_type, const char *object_id,
+                  const char *detail);
+void api_audit_list(struct http_request *);
+
 /* api_session.c */
 void api_session_create(struct http_request *);
+void api_session_delete(struct http_request *);
+void api_me(struct http_request *);
+void api_session_stop(void);
+
+/* directory/login.c: LDAP binds as users, on worker threads. */
+enum dir_login_result { DIR_LOGIN_OK, DIR_LOGIN_DENIED, DIR_LOGIN_UNAVAILABLE };
+typedef void (*dir_login_cb)(enum dir_login_result, const char *reason, void *arg);
+void dir_login_start(struct event_base *, const struct config *);
+void dir_login_reconfigure(const struct config *);
+void dir_login_stop(void);
+int dir_login_submit(const char *dn, const char *password, size_t pwlen, dir_login_cb,
+                     void *arg) WUR;
 
 /* directory/sync.c: the directory mirror as the loop sees it. */
 struct dir_snapshot;

@@ -93,8 +93,9 @@ person_json_base(const struct dir_snapshot *s, int i)
 	                 "manager", person_ref(s, p->manager));
 }
 
-static json_t *
-person_json(const struct dir_snapshot *s, int i)
+/* A person as the API shows them; the caller owns the object. */
+json_t *
+dir_person_json(const struct dir_snapshot *s, int i)
 {
 	const struct dir_person *p = &s->persons[i];
 	json_t *o = person_json_base(s, i);
@@ -175,42 +176,6 @@ snapshot_or_fail(struct http_request *req)
 	return s;
 }
 
-static void
-bad_param(struct http_request *req, const char *field, const char *message)
-{
-	char detail[160];
-	snprintf(detail, sizeof(detail), "Invalid query parameter '%s'.", field);
-	json_t *p = json_problem(400, NULL, detail);
-	json_problem_add_error(p, field, "invalid", message);
-	http_problem_json(req, p);
-}
-
-/* Only the parameters a route knows; anything else is a 400 naming it. */
-static bool
-check_params(struct http_request *req, const char *const *allowed)
-{
-	const char *q = req->head.query;
-	while (q && *q) {
-		const char *end = strchr(q, '&'), *eq;
-		size_t n;
-		if (end == NULL)
-			end = q + strlen(q);
-		eq = memchr(q, '=', (size_t)(end - q));
-		n = (size_t)((eq ? eq : end) - q);
-		bool ok = n == 0;
-		for (size_t i = 0; allowed[i] && !ok; i++)
-			ok = strlen(allowed[i]) == n && strncmp(allowed[i], q, n) == 0;
-		if (!ok) {
-			char name[64];
-			snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), q);
-			bad_param(req, name, "Ukendt parameter.");
-			return false;
-		}
-		q = *end ? end + 1 : end;
-	}
-	return true;
-}
-
 static bool
 param_limit(struct http_request *req, size_t *limit)
 {
@@ -221,14 +186,14 @@ param_limit(struct http_request *req, size_t *limit)
 
 	*limit = LIST_DEFAULT;
 	if (v == NULL && http_query_has(req, "limit")) {
-		bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+		http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
 		return false;
 	}
 	if (v == NULL)
 		return true;
 	l = strtol(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || l < 1 || l > LIST_MAX) {
-		bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+		http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
 		return false;
 	}
 	*limit = (size_t)l;
@@ -241,7 +206,7 @@ param_text(struct http_request *req, const char *name, char *buf, size_t bufsz, 
 {
 	*out = http_query_param(req, name, buf, bufsz);
 	if (*out == NULL && http_query_has(req, name)) {
-		bad_param(req, name, "Værdien er for lang eller ikke gyldig tekst.");
+		http_bad_param(req, name, "Værdien er for lang eller ikke gyldig tekst.");
 		return false;
 	}
 	if (*out && **out == '\0')
@@ -263,7 +228,7 @@ api_people_list(struct http_request *req)
 	char *next = NULL;
 	json_t *items;
 
-	if (!check_params(req, allowed) || !param_limit(req, &limit) ||
+	if (!http_query_check(req, allowed) || !param_limit(req, &limit) ||
 	    !param_text(req, "q", qbuf, sizeof(qbuf), &q) ||
 	    !param_text(req, "unit", ubuf, sizeof(ubuf), &unit) ||
 	    !param_text(req, "department", dbuf, sizeof(dbuf), &dep) ||
@@ -292,7 +257,7 @@ api_people_list(struct http_request *req)
 	if (n < 0) {
 		free(out);
 		json_decref(items);
-		bad_param(req, "cursor", "Ugyldig fortsættelse; start forfra.");
+		http_bad_param(req, "cursor", "Ugyldig fortsættelse; start forfra.");
 		return;
 	}
 	json_decref(items);
@@ -337,7 +302,7 @@ api_people_get(struct http_request *req)
 	const struct dir_snapshot *s;
 	int i;
 
-	if (!check_params(req, no_params))
+	if (!http_query_check(req, no_params))
 		return;
 	if ((s = snapshot_or_fail(req)) == NULL)
 		return;
@@ -345,7 +310,7 @@ api_people_get(struct http_request *req)
 		http_problem(req, 404, NULL, "No such person.");
 		return;
 	}
-	json_t *p = person_json(s, i);
+	json_t *p = dir_person_json(s, i);
 	json_object_set_new(p, "directory", directory_info(s));
 	http_respond_json(req, 200, p);
 }
@@ -383,7 +348,7 @@ api_units_list(struct http_request *req)
 	const struct dir_snapshot *s;
 	json_t *items;
 
-	if (!check_params(req, no_params))
+	if (!http_query_check(req, no_params))
 		return;
 	if ((s = snapshot_or_fail(req)) == NULL)
 		return;
@@ -402,7 +367,7 @@ api_units_get(struct http_request *req)
 	json_t *o, *members;
 	int i;
 
-	if (!check_params(req, no_params))
+	if (!http_query_check(req, no_params))
 		return;
 	if ((s = snapshot_or_fail(req)) == NULL)
 		return;
@@ -413,7 +378,7 @@ api_units_get(struct http_request *req)
 	o = unit_json(s, i, false);
 	members = json_array();
 	for (size_t m = 0; m < s->units[i].nmembers; m++)
-		json_array_append_new(members, person_json(s, s->units[i].members[m]));
+		json_array_append_new(members, dir_person_json(s, s->units[i].members[m]));
 	json_object_set_new(o, "members", members);
 	json_t *children = json_array();
 	for (size_t c = 0; c < s->units[i].nchildren; c++)

@@ -86,7 +86,7 @@ struct dir_snapshot {
 	struct dir_index *index;
 	struct dir_arena *arena;
 	/* lookups: open-addressing hash tables of indexes */
-	int *id_table, *dn_table, *username_table, *unit_table;
+	int *id_table, *dn_table, *username_table, *upn_table, *unit_table;
 	size_t table_size;
 };
 
@@ -142,12 +142,15 @@ void dir_snapshot_unref(struct dir_snapshot *);
 int dir_snapshot_find_person(const struct dir_snapshot *, const char *id);
 int dir_snapshot_find_dn(const struct dir_snapshot *, const char *dn);
 int dir_snapshot_find_username(const struct dir_snapshot *, const char *username);
+int dir_snapshot_find_login(const struct dir_snapshot *, const char *name);
+bool dir_dn_equal(const char *, const char *);
 int dir_snapshot_find_unit(const struct dir_snapshot *, const char *code);
 json_t *dir_records_to_json(const struct dir_records *);
 int dir_records_from_json(json_t *, struct dir_records *);
 char *dir_date_from_ldap(const char *generalized, char out[11]);
 
 /* api.c */
+json_t *dir_person_json(const struct dir_snapshot *, int);
 char *dir_person_render(const struct dir_snapshot *, int, size_t *len);
 
 /* fold.c: Danish-aware folding for search. */

@@ -209,7 +209,7 @@ dn_equal(const char *a, const char *b)
 	}
 }
 
-enum table_kind { T_ID, T_DN, T_USERNAME, T_UNIT };
+enum table_kind { T_ID, T_DN, T_USERNAME, T_UPN, T_UNIT };
 
 static const char *
 table_key(const struct dir_snapshot *s, enum table_kind k, int i)
@@ -221,6 +221,8 @@ table_key(const struct dir_snapshot *s, enum table_kind k, int i)
 		return s->persons[i].dn;
 	case T_USERNAME:
 		return s->persons[i].username;
+	case T_UPN:
+		return s->persons[i].upn;
 	case T_UNIT:
 		return s->units[i].code;
 	}
@@ -232,7 +234,7 @@ key_equal(enum table_kind k, const char *a, const char *b)
 {
 	if (k == T_DN)
 		return dn_equal(a, b);
-	if (k == T_USERNAME)
+	if (k == T_USERNAME || k == T_UPN)
 		return strcasecmp(a, b) == 0;
 	return strcmp(a, b) == 0;
 }
@@ -240,7 +242,7 @@ key_equal(enum table_kind k, const char *a, const char *b)
 static bool
 kind_folds(enum table_kind k)
 {
-	return k == T_DN || k == T_USERNAME;
+	return k == T_DN || k == T_USERNAME || k == T_UPN;
 }
 
 static int *
@@ -298,6 +300,22 @@ int
 dir_snapshot_find_username(const struct dir_snapshot *s, const char *username)
 {
 	return table_find(s, s ? s->username_table : NULL, T_USERNAME, username);
+}
+
+/* A login name: the username (uid, sAMAccountName), else the AD userPrincipalName. */
+int
+dir_snapshot_find_login(const struct dir_snapshot *s, const char *name)
+{
+	int i = dir_snapshot_find_username(s, name);
+	if (i == DIR_NONE && strchr(name, '@'))
+		i = table_find(s, s ? s->upn_table : NULL, T_UPN, name);
+	return i;
+}
+
+bool
+dir_dn_equal(const char *a, const char *b)
+{
+	return dn_equal(a, b);
 }
 
 int
@@ -707,6 +725,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	s->id_table = table_build(s, T_ID, s->npersons);
 	s->dn_table = table_build(s, T_DN, s->npersons);
 	s->username_table = table_build(s, T_USERNAME, s->npersons);
+	s->upn_table = table_build(s, T_UPN, s->npersons);
 	s->unit_table = table_build(s, T_UNIT, s->nunits);
 
 	/* units: parents by DN ancestry (or an explicit parent DN), leads, departments */
@@ -842,6 +861,7 @@ dir_snapshot_unref(struct dir_snapshot *s)
 	free(s->id_table);
 	free(s->dn_table);
 	free(s->username_table);
+	free(s->upn_table);
 	free(s->unit_table);
 	arena_free(s->arena);
 	free(s);

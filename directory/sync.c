@@ -225,8 +225,9 @@ dup_or_null(const char *s)
 	return s && *s ? xstrdup(s) : NULL;
 }
 
-static struct dir_ldap_cfg *
-cfg_copy(const struct config *c)
+/* A copy of what the LDAP code needs from the configuration; see sync.h. */
+struct dir_ldap_cfg *
+dir_ldap_cfg_new(const struct config *c)
 {
 	struct dir_ldap_cfg *d = xcalloc(1, sizeof(*d));
 	const char *why = NULL;
@@ -319,8 +320,8 @@ cfg_copy(const struct config *c)
 	return d;
 }
 
-static void
-cfg_free(struct dir_ldap_cfg *d)
+void
+dir_ldap_cfg_free(struct dir_ldap_cfg *d)
 {
 	if (d == NULL)
 		return;
@@ -1026,7 +1027,7 @@ sync_main(void *arg)
 
 		pthread_mutex_lock(&mu);
 		if (next_cfg) {
-			cfg_free(cfg);
+			dir_ldap_cfg_free(cfg);
 			cfg = next_cfg;
 			next_cfg = NULL;
 			if (ld) {
@@ -1155,7 +1156,7 @@ sync_main(void *arg)
 	if (unsaved && have)
 		flush_unsaved(cfg, &recs);
 	dir_records_free(&recs);
-	cfg_free(cfg);
+	dir_ldap_cfg_free(cfg);
 	return NULL;
 }
 
@@ -1172,7 +1173,7 @@ dir_sync_start(struct event_base *base, const struct config *c)
 		fatal("directory: pipe");
 	wake_ev = event_new(base, wake_pipe[0], EV_READ | EV_PERSIST, wake_cb, NULL);
 	event_add(wake_ev, NULL);
-	struct dir_ldap_cfg *cfg = cfg_copy(c);
+	struct dir_ldap_cfg *cfg = dir_ldap_cfg_new(c);
 	if (pthread_create(&thread, NULL, sync_main, cfg) != 0)
 		fatalx("directory: cannot start the sync thread");
 	running = true;
@@ -1188,8 +1189,8 @@ dir_sync_reconfigure(const struct config *c)
 		return;
 	}
 	pthread_mutex_lock(&mu);
-	cfg_free(next_cfg);
-	next_cfg = cfg_copy(c);
+	dir_ldap_cfg_free(next_cfg);
+	next_cfg = dir_ldap_cfg_new(c);
 	wake_requested = true;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&mu);
@@ -1208,7 +1209,7 @@ dir_sync_stop(void)
 		/* A connect in progress still ends within ldap_connect_timeout. */
 		pthread_join(thread, NULL);
 		running = false;
-		cfg_free(next_cfg);
+		dir_ldap_cfg_free(next_cfg);
 		next_cfg = NULL;
 		dir_snapshot_unref(pending);
 		pending = NULL;

@@ -56,5 +56,7 @@ char *dir_guid_string(const unsigned char *, size_t);
 
 /* sync.c */
 bool dir_sync_stopping(void);
+struct dir_ldap_cfg *dir_ldap_cfg_new(const struct config *);
+void dir_ldap_cfg_free(struct dir_ldap_cfg *);
 
 #endif

@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="
 gcc make pkg-config
-libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev
+libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev libssl-dev
 libcmocka-dev
 slapd ldap-utils
 postgresql postgresql-client
