@@ -238,8 +238,16 @@ login_fields(struct http_request *req, const char **user, size_t *ulen, const ch
 	json_decref(p);
 	*user = json_string_value(u);
 	*ulen = json_string_length(u);
-	*pass = json_string_value(pw);
+	/*
+	 * The password is copied out and the parsed one wiped at once: an
+	 * answer frees the request, body and all, and the copy outlives it.
+	 * (The raw body buffer is wiped when the request is freed.)
+	 */
 	*plen = json_string_length(pw);
+	char *copy = xmalloc(*plen + 1);
+	memcpy(copy, json_string_value(pw), *plen + 1);
+	explicit_wipe((char *)(uintptr_t)json_string_value(pw), *plen);
+	*pass = copy;
 	return true;
 }
 
@@ -317,8 +325,8 @@ api_session_create(struct http_request *req)
 	if (bind_pw != pass)
 		explicit_wipe(decoy, sizeof(decoy));
 wipe:
-	/* The body buffer is wiped when the request is freed; this is the parsed copy. */
 	explicit_wipe((char *)(uintptr_t)pass, plen);
+	free((char *)(uintptr_t)pass);
 }
 
 static void

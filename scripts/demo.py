@@ -323,6 +323,8 @@ def render_conf(http_port, pg_port, ldap_uri):
         ("directory_refresh_interval", "10s"),
         ("directory_reconcile_interval", "10m"),
         ("directory_snapshot_file", RUN / "directory.json"),
+        ("role_quality_group", "cn=stafet-quality,ou=groups,dc=stafet,dc=example"),
+        ("role_admin_group", "cn=stafet-admin,ou=groups,dc=stafet,dc=example"),
     ]
     return ("# Written by scripts/demo.py at each start; edit the script, not this.\n"
             + "".join(f"{k} = {conf_value(v)}\n" for k, v in items))
@@ -388,15 +390,10 @@ def login_note(port):
     who = f"{DEMO_USER} / {DEMO_PASSWORD} (Mette Hansen, caseworker in UR)"
     base = f"http://127.0.0.1:{port}/api/v1/session"
     status, body = http("POST", base, {"username": DEMO_USER, "password": DEMO_PASSWORD})
-    search = f"http://127.0.0.1:{port}/api/v1/people?q=soren"
-    if status in (404, 503):
-        # Login (an LDAP bind as the user) arrives with its own issue; until
-        # then the directory answers without it.
-        return (f"Demo login: {who} -- login itself is not built yet; the directory "
-                f"answers without it meanwhile: {search}")
     if status == 201 and isinstance(body, dict) and body.get("token"):
         http("DELETE", base, headers={"Authorization": f"Bearer {body['token']}"})
-        return f"Demo login: {who}"
+        return (f"Demo login: {who}; every demo user's password is {DEMO_PASSWORD} "
+                f"(ano: admin, kmo: quality)")
     why = ""
     if isinstance(body, dict) and body.get("title"):  # a problem response
         why = f" ({body['title']}: {body.get('detail', '')})"

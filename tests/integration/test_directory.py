@@ -34,6 +34,8 @@ def directory_settings(tmp_path, uris, **extra):
         "directory_overlap": "2s",
         "directory_probe_interval": "1s",
         "directory_snapshot_file": str(tmp_path / "directory.json"),
+        # These tests read the directory as such; login is test_auth.py's.
+        "directory_anonymous_read": "yes",
     }
     s.update(extra)
     return s

@@ -44,6 +44,8 @@ def ad_settings(tmp_path, uri, **extra):
         "directory_refresh_interval": "1s",
         "directory_reconcile_interval": "4s",
         "directory_snapshot_file": str(tmp_path / "directory.json"),
+        # These tests read the directory as such; login is test_auth.py's.
+        "directory_anonymous_read": "yes",
     }
     s.update(extra)
     return s

@@ -133,10 +133,10 @@ def test_sd_notify(db, stafetd, tmp_path):
 def test_migrate_is_idempotent(db, stafetd):
     d = stafetd(db=db, migrate=False, start=False)
     r = d.migrate()
-    assert "1 migration applied" in r.stdout
+    assert "2 migrations applied" in r.stdout
     r = d.migrate()
     assert "0 migrations applied" in r.stdout
-    assert db.psql("SELECT count(*) FROM schema_migrations").strip() == "1"
+    assert db.psql("SELECT count(*) FROM schema_migrations").strip() == "2"
 
 
 def test_refuses_to_start_against_newer_schema(db, stafetd):
