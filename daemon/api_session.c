@@ -39,6 +39,7 @@ struct login {
 };
 TAILQ_HEAD(login_list, login);
 static struct login_list delayed = TAILQ_HEAD_INITIALIZER(delayed);
+static struct event_base *base;
 
 static void
 login_free(struct login *l)
@@ -93,13 +94,13 @@ deny_later(struct login *l)
 	const struct config *c = config_current();
 	double wait = c->login_failure_delay * (1.0 + (double)(random() % 1000) / 10000.0) -
 	              (now_monotonic() - l->started);
-	if (wait <= 0 || stafetd_base() == NULL) {
+	if (wait <= 0 || base == NULL) {
 		answer_denied(l->req);
 		login_free(l);
 		return;
 	}
 	struct timeval tv = timeval_of(wait);
-	l->delay = evtimer_new(stafetd_base(), delay_cb, l);
+	l->delay = evtimer_new(base, delay_cb, l);
 	evtimer_add(l->delay, &tv);
 	TAILQ_INSERT_TAIL(&delayed, l, entry);
 }
@@ -182,6 +183,7 @@ login_succeeded(struct login *l)
 		                   "Log ind er ikke muligt lige nu: databasen svarer ikke.");
 		login_free(l);
 	}
+	base = NULL;
 }
 
 static void
@@ -389,6 +391,12 @@ api_me(struct http_request *req)
 	http_respond_json(req, 200, o);
 }
 
+void
+api_session_start(struct event_base *b)
+{
+	base = b;
+}
+
 /* At stop: failures still held back are answered now. */
 void
 api_session_stop(void)
@@ -399,4 +407,5 @@ api_session_stop(void)
 		answer_denied(l->req);
 		login_free(l);
 	}
+	base = NULL;
 }

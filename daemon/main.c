@@ -247,6 +247,7 @@ main(int argc, char **argv)
 	dir_sync_start(base, cfg);
 	dir_login_start(base, cfg);
 	auth_start(base);
+	api_session_start(base);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
 	           migrate_latest());
 	sd_notify_msg("READY=1");

@@ -352,6 +352,7 @@ void api_audit_list(struct http_request *);
 void api_session_create(struct http_request *);
 void api_session_delete(struct http_request *);
 void api_me(struct http_request *);
+void api_session_start(struct event_base *);
 void api_session_stop(void);
 
 /* directory/login.c: LDAP binds as users, on worker threads. */
