@@ -202,15 +202,19 @@ parse_request_line(char *line, struct http_head *h, const char **why)
 
 /* Splits the target into path and query, decoding the path. */
 static int
-split_target(struct http_head *h, const char **why)
+split_target(struct http_head *h, size_t len, const char **why)
 {
 	char *q = strchr(h->target, '?');
 	size_t plen = q ? (size_t)(q - h->target) : strlen(h->target);
 	char *frag;
 
-	/* The path gets its own copy at the end of buf's allocation. */
-	h->path = h->target + strlen(h->target) + 1;
-	memmove(h->path, h->target, plen);
+	/*
+	 * The path gets its own copy in the room past the head's copy (not just
+	 * past the target: that is the request line's tail and then the first
+	 * header, which a long path would overwrite).
+	 */
+	h->path = h->buf + len + 1;
+	memcpy(h->path, h->target, plen);
 	h->path[plen] = '\0';
 	h->query = q ? q + 1 : NULL;
 	if (h->query && (frag = strchr(h->query, '#')) != NULL)
@@ -361,7 +365,7 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 		}
 		h->expect_continue = h->minor_version == 1;
 	}
-	return split_target(h, why);
+	return split_target(h, len, why);
 }
 
 /* Parses a chunk-size line ("1a3f;ext=1"); returns -1 when malformed. */

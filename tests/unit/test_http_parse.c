@@ -40,6 +40,25 @@ test_simple_get(void **state)
 	http_head_free(&h);
 }
 
+/* A long path once overwrote the first header (its copy went right after the target). */
+static void
+test_long_path_keeps_first_header(void **state)
+{
+	(void)state;
+	struct http_head h;
+	assert_int_equal(parse("DELETE /api/v1/a-rather-long-path/with/segments?x=1 HTTP/1.1\r\n"
+	                       "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n\r\n",
+	                       &h),
+	                 0);
+	assert_string_equal(h.path, "/api/v1/a-rather-long-path/with/segments");
+	assert_string_equal(h.target, "/api/v1/a-rather-long-path/with/segments?x=1");
+	assert_string_equal(h.query, "x=1");
+	assert_string_equal(http_head_get(&h, "Host"), "127.0.0.1:8080");
+	assert_string_equal(http_head_get(&h, "Origin"), "http://127.0.0.1:8080");
+	assert_int_equal(h.minor_version, 1);
+	http_head_free(&h);
+}
+
 static void
 test_path_decoding(void **state)
 {
@@ -171,6 +190,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_simple_get),
+	    cmocka_unit_test(test_long_path_keeps_first_header),
 	    cmocka_unit_test(test_path_decoding),
 	    cmocka_unit_test(test_framing),
 	    cmocka_unit_test(test_bad_request_lines),
