@@ -114,17 +114,20 @@ login_failed(struct login *l, const char *reason)
 	const char *id = *l->person_id ? l->person_id : NULL;
 	const char *name = *l->person_id ? l->username : NULL;
 
+	metrics_count("login_failures_total");
 	audit_record(l->req, id, name, "login.failed", NULL, NULL, reason);
 	if (ratelimit_fail(l->user_key, now, c->login_failure_window, c->login_user_max_failures,
 	                   c->login_user_block)) {
 		log_notice("login: a username blocked for %.0fs after %d failures (from %s)",
 		           c->login_user_block, c->login_user_max_failures, l->req->client);
+		metrics_count("login_blocks_total");
 		audit_record(l->req, id, name, "login.blocked", NULL, NULL, "user");
 	}
 	if (ratelimit_fail(l->addr_key, now, c->login_failure_window, c->login_address_max_failures,
 	                   c->login_address_block)) {
 		log_notice("login: address %s blocked for %.0fs after %d failures", l->req->client,
 		           c->login_address_block, c->login_address_max_failures);
+		metrics_count("login_blocks_total");
 		audit_record(l->req, NULL, NULL, "login.blocked", NULL, NULL, "address");
 	}
 	deny_later(l);
@@ -150,6 +153,7 @@ session_stored(PGresult *res, const char *error, void *arg)
 		return;
 	}
 	long max_age = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	metrics_count("logins_total");
 	json_t *user = dir_person_json(s, p);
 	auth_set_cookie(req, l->token, max_age);
 	http_respond_json(req, 201,
@@ -199,6 +203,7 @@ bind_done(enum dir_login_result result, const char *reason, void *arg)
 		login_failed(l, l->override ? l->override : reason);
 		return;
 	case DIR_LOGIN_UNAVAILABLE:
+		metrics_count("login_unavailable_total");
 		answer_unavailable(l->req,
 		                   "Log ind er ikke muligt lige nu: LDAP-kataloget svarer ikke.");
 		login_free(l);
@@ -291,6 +296,7 @@ api_session_create(struct http_request *req)
 	ratelimit_key(l->addr_key, sizeof(l->addr_key), 'a', req->client);
 	if ((wait = ratelimit_blocked(l->addr_key, now_monotonic())) > 0 ||
 	    (wait = ratelimit_blocked(l->user_key, now_monotonic())) > 0) {
+		metrics_count("login_refused_blocked_total");
 		answer_blocked(req, wait);
 		login_free(l);
 		goto wipe;

@@ -83,7 +83,7 @@ stage "integration tests (valgrind)" count_pytest \
 	env STAFETD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration/test_http.py \
 	tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
-	tests/integration/test_directory.py
+	tests/integration/test_directory.py tests/integration/test_auth.py
 
 echo
 if [ ${#bad_stages[@]} -gt 0 ]; then

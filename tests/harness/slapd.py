@@ -1,7 +1,10 @@
 """A real OpenLDAP slapd in a temporary directory, for integration tests.
 
 Builds a private cn=config (schemas core, cosine, nis, inetorgperson and
-Stafet's own; an mdb database for dc=stafet,dc=example with syncprov),
+Stafet's own; an mdb database for dc=stafet,dc=example with syncprov and
+ppolicy, the latter without a default policy: it only supplies the
+operational attributes such as pwdAccountLockedTime, which the admin may set
+to lock an account),
 bulk-loads an LDIF with slapadd and runs /usr/sbin/slapd as a child on a
 loopback port.  Nothing outside workdir is touched and no system slapd is
 needed, so it runs as root or as an ordinary user.
@@ -473,6 +476,7 @@ cn: module{{0}}
 olcModulePath: {modules}
 olcModuleLoad: back_mdb
 olcModuleLoad: syncprov
+olcModuleLoad: ppolicy
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -519,4 +523,9 @@ objectClass: olcSyncProvConfig
 olcOverlay: {{0}}syncprov
 olcSpCheckpoint: 100 10
 olcSpSessionlog: 10000
+
+dn: olcOverlay={{1}}ppolicy,olcDatabase={{1}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {{1}}ppolicy
 """

@@ -5,8 +5,10 @@ one SMTP sink. Per test: a fresh database with its own login role, and
 stafetd processes started through the `stafetd` factory. Everything is
 stopped and removed afterwards, also when a test fails."""
 
+import json
 import os
 import secrets
+import subprocess
 import sys
 
 import pytest
@@ -68,6 +70,33 @@ class Database:
 
     def psql(self, sql):
         return self.server.psql(sql, dbname=self.name)
+
+    def psql_as_owner(self, sql, check=True):
+        """Runs sql as this database's own login role (the role stafetd
+        uses), over TCP with its password from the password file, not as
+        the superuser. Returns the CompletedProcess (stdout unaligned,
+        tuples only); with check, a failure raises RuntimeError naming
+        psql's error. With check=False the caller inspects returncode."""
+        with open(self.password_file) as f:
+            password = f.read().strip()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["PGPASSWORD"] = password
+        r = subprocess.run(
+            [os.path.join(self.server.bindir, "psql"), "-X", "-q", "-A", "-t",
+             "-v", "ON_ERROR_STOP=1", "-h", self.server.host,
+             "-p", str(self.server.port), "-U", self.user, "-d", self.name,
+             "-f", "-"],
+            input=sql, capture_output=True, text=True, env=env, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"psql as {self.user} failed ({r.returncode}): "
+                               f"{r.stderr.strip()}")
+        return r
+
+    def query_json(self, sql):
+        """The superuser's view: runs a query whose single row, single
+        column is JSON (e.g. json_agg) and returns it parsed."""
+        out = self.psql(sql).strip()
+        return json.loads(out) if out else None
 
 
 @pytest.fixture
