@@ -53,6 +53,7 @@ login_free(struct login *l)
 static void
 answer_denied(struct http_request *req)
 {
+	http_add_header(req, "WWW-Authenticate", "Bearer realm=\"stafet\"");
 	http_problem(req, 401, "Login failed", "Forkert brugernavn eller adgangskode.");
 }
 
@@ -187,7 +188,6 @@ login_succeeded(struct login *l)
 		                   "Log ind er ikke muligt lige nu: databasen svarer ikke.");
 		login_free(l);
 	}
-	base = NULL;
 }
 
 static void
@@ -292,6 +292,25 @@ api_session_create(struct http_request *req)
 	/* a NUL inside the JSON string would cut the name short: such a name is nobody */
 	bool clean_user = strlen(user) == ulen;
 	snprintf(l->username, sizeof(l->username), "%s", user);
+	if (clean_user && ulen > 0) {
+		p = dir_snapshot_find_login(s, user);
+		/* Windows habit: DOMAIN\user is the user's sAMAccountName */
+		const char *bs = strrchr(user, '\\');
+		if (p == DIR_NONE && bs && bs[1] && c->directory_layout == DIR_LAYOUT_AD)
+			p = dir_snapshot_find_login(s, bs + 1);
+	}
+	const char *dn = NULL;
+	if (p != DIR_NONE) {
+		snprintf(l->person_id, sizeof(l->person_id), "%s", s->persons[p].id);
+		snprintf(l->username, sizeof(l->username), "%s", s->persons[p].username);
+		dn = s->persons[p].dn;
+	} else {
+		l->override = "unknown user";
+	}
+	/*
+	 * Counted by the account, not by the spelling: uid, UPN and DOMAIN\uid
+	 * of one person share one counter.
+	 */
 	ratelimit_key(l->user_key, sizeof(l->user_key), 'u', l->username);
 	ratelimit_key(l->addr_key, sizeof(l->addr_key), 'a', req->client);
 	if ((wait = ratelimit_blocked(l->addr_key, now_monotonic())) > 0 ||
@@ -300,16 +319,6 @@ api_session_create(struct http_request *req)
 		answer_blocked(req, wait);
 		login_free(l);
 		goto wipe;
-	}
-	if (clean_user && ulen > 0)
-		p = dir_snapshot_find_login(s, user);
-	const char *dn = NULL;
-	if (p != DIR_NONE) {
-		snprintf(l->person_id, sizeof(l->person_id), "%s", s->persons[p].id);
-		snprintf(l->username, sizeof(l->username), "%s", s->persons[p].username);
-		dn = s->persons[p].dn;
-	} else {
-		l->override = "unknown user";
 	}
 	/* An empty password (an unauthenticated bind) or one with a NUL: never tried. */
 	char decoy[AUTH_TOKEN_LEN + 1], decoy_hash[67];

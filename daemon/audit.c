@@ -52,6 +52,7 @@ audit_record(const struct http_request *req, const char *actor_id, const char *a
 struct list_ctx {
 	struct http_request *req;
 	int limit;
+	char person[AUDIT_PARAM_MAX], object[AUDIT_PARAM_MAX]; /* whose log was read */
 	char filter[64]; /* what was asked for, for the audit row of this read */
 };
 
@@ -93,8 +94,15 @@ list_done(PGresult *res, const char *error, void *arg)
 	json_t *next = json_null();
 	if (n > ctx->limit)
 		next = json_string(PQgetvalue(res, ctx->limit - 1, 0));
-	audit_record(req, req->auth.person_id, req->auth.username, "audit.read", NULL, NULL,
-	             ctx->filter);
+	/* whose trail an admin read is itself on the record */
+	audit_record(req, req->auth.person_id, req->auth.username, "audit.read",
+	             *ctx->person   ? "person"
+	             : *ctx->object ? "object"
+	                            : NULL,
+	             *ctx->person   ? ctx->person
+	             : *ctx->object ? ctx->object
+	                            : NULL,
+	             *ctx->filter ? ctx->filter + 1 : NULL);
 	http_respond_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 	free(ctx);
 }
@@ -157,8 +165,10 @@ api_audit_list(struct http_request *req)
 	struct list_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = req;
 	ctx->limit = (int)limit;
-	snprintf(ctx->filter, sizeof(ctx->filter), "%s%s%s", pv ? "person " : "",
-	         ov ? "object " : "", av ? "action" : "");
+	snprintf(ctx->person, sizeof(ctx->person), "%s", pv ? pv : "");
+	snprintf(ctx->object, sizeof(ctx->object), "%s", ov ? ov : "");
+	snprintf(ctx->filter, sizeof(ctx->filter), "%s%s%s", pv ? " person" : "",
+	         ov ? " object" : "", av ? " action" : "");
 	if (db_query(
 	        "SELECT id, to_char(at AT TIME ZONE 'UTC', "
 	        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor_id, actor_username, address, "

@@ -186,7 +186,12 @@ auth_client_address(struct http_request *req)
 	snprintf(req->client, sizeof(req->client), "%s", req->peer);
 	if (!*c->http_trusted_proxies || !address_listed(c->http_trusted_proxies, req->peer))
 		return;
-	if ((xff = http_request_header(req, "X-Forwarded-For")) == NULL)
+	/* several lines make one list: the last entry is on the last line */
+	xff = NULL;
+	for (int i = 0; i < req->head.nheaders; i++)
+		if (strcasecmp(req->head.headers[i].name, "X-Forwarded-For") == 0)
+			xff = req->head.headers[i].value;
+	if (xff == NULL)
 		return;
 	const char *last = strrchr(xff, ',');
 	last = last ? last + 1 : xff;

@@ -234,6 +234,51 @@ dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char
 }
 
 /*
+ * Why the entry's account may not be used, or NULL when it may: for the sync
+ * (such people are left out) and for each login (read fresh). AD:
+ * userAccountControl bit 2 is "disabled"; accountExpires is a FILETIME.
+ * OpenLDAP: ppolicy's permanent (administrative) lock, and RFC 2307's
+ * shadowExpire in days since 1970 (0 is ambiguous in shadow(5): never).
+ */
+const char *
+dir_account_state(LDAP *ld, LDAPMessage *e, int layout)
+{
+	const char *why = NULL;
+	double now = now_wall();
+
+	if (layout == DIR_LAYOUT_AD) {
+		char *uac = dir_ldap_first(ld, e, "userAccountControl");
+		char *exp = dir_ldap_first(ld, e, "accountExpires");
+		if (uac && (strtoull(uac, NULL, 10) & 2))
+			why = "account disabled";
+		if (why == NULL && exp) {
+			unsigned long long ft = strtoull(exp, NULL, 10);
+			/* FILETIME: 100 ns since 1601; 0 and 2^63-1 mean never */
+			if (ft != 0 && ft != 9223372036854775807ULL &&
+			    (double)ft / 1e7 - 11644473600.0 < now)
+				why = "account expired";
+		}
+		free(uac);
+		free(exp);
+		return why;
+	}
+	/* OpenLDAP: ppolicy's permanent (administrative) lock, and RFC 2307 expiry */
+	char *locked = dir_ldap_first(ld, e, "pwdAccountLockedTime");
+	char *expire = dir_ldap_first(ld, e, "shadowExpire");
+	if (locked && strcmp(locked, "000001010000Z") == 0)
+		why = "account disabled";
+	if (why == NULL && expire && *expire) {
+		char *end;
+		long days = strtol(expire, &end, 10);
+		if (*end == '\0' && days > 0 && (double)days * 86400.0 <= now)
+			why = "account expired";
+	}
+	free(locked);
+	free(expire);
+	return why;
+}
+
+/*
  * Runs a paged search, calling `cb` for each entry. Returns LDAP_SUCCESS,
  * or an LDAP error with `err` set; a callback returning -1 stops the search.
  */

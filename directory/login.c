@@ -135,45 +135,6 @@ ad_bind_reason(const char *diag)
 	return NULL;
 }
 
-/* Why the entry's account may not log in, or NULL when it may. */
-static const char *
-account_state(LDAP *ld, LDAPMessage *e, int layout)
-{
-	const char *why = NULL;
-	double now = now_wall();
-
-	if (layout == DIR_LAYOUT_AD) {
-		char *uac = dir_ldap_first(ld, e, "userAccountControl");
-		char *exp = dir_ldap_first(ld, e, "accountExpires");
-		if (uac && (strtoull(uac, NULL, 10) & 2))
-			why = "account disabled";
-		if (why == NULL && exp) {
-			unsigned long long ft = strtoull(exp, NULL, 10);
-			/* FILETIME: 100 ns since 1601; 0 and 2^63-1 mean never */
-			if (ft != 0 && ft != 9223372036854775807ULL &&
-			    (double)ft / 1e7 - 11644473600.0 < now)
-				why = "account expired";
-		}
-		free(uac);
-		free(exp);
-		return why;
-	}
-	/* OpenLDAP: ppolicy's permanent (administrative) lock, and RFC 2307 expiry */
-	char *locked = dir_ldap_first(ld, e, "pwdAccountLockedTime");
-	char *expire = dir_ldap_first(ld, e, "shadowExpire");
-	if (locked && strcmp(locked, "000001010000Z") == 0)
-		why = "account disabled";
-	if (why == NULL && expire && *expire) {
-		char *end;
-		long days = strtol(expire, &end, 10);
-		if (*end == '\0' && days >= 0 && (double)days * 86400.0 <= now)
-			why = "account expired";
-	}
-	free(locked);
-	free(expire);
-	return why;
-}
-
 static void
 run_job(const struct dir_ldap_cfg *c, struct login_job *j, int slot)
 {
@@ -205,7 +166,7 @@ run_job(const struct dir_ldap_cfg *c, struct login_job *j, int slot)
 	    &tv, 1, &res);
 	if (rc == LDAP_SUCCESS) {
 		LDAPMessage *e = ldap_first_entry(ld, res);
-		state = e ? account_state(ld, e, c->layout) : "no longer in the directory";
+		state = e ? dir_account_state(ld, e, c->layout) : "no longer in the directory";
 	} else if (rc == LDAP_NO_SUCH_OBJECT) {
 		state = j->dn ? "no longer in the directory" : "unknown user";
 	} else if (unreachable(rc)) {

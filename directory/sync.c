@@ -301,13 +301,11 @@ dir_ldap_cfg_new(const struct config *c)
 	                    d->map_absent_until,
 	                    l->change,
 	                    "entryCSN",
-	                    "userAccountControl",
-	                    "accountExpires"};
+	                    d->layout == DIR_LAYOUT_AD ? "userAccountControl"
+	                                               : "pwdAccountLockedTime",
+	                    d->layout == DIR_LAYOUT_AD ? "accountExpires" : "shadowExpire"};
 	for (size_t i = 0; i < sizeof(pa) / sizeof(pa[0]); i++)
-		if (d->layout == DIR_LAYOUT_AD ||
-		    (strcmp(pa[i] ? pa[i] : "", "userAccountControl") &&
-		     strcmp(pa[i] ? pa[i] : "", "accountExpires")))
-			attrs_add(&d->person_attrs, &np, pa[i]);
+		attrs_add(&d->person_attrs, &np, pa[i]);
 	const char *ua[] = {
 	    l->unit_code,    "cn",         "ou",      l->unit_name, l->unit_department,
 	    l->unit_mailbox, l->unit_lead, l->kle[0], l->kle[1],    l->kle[2],
@@ -532,32 +530,6 @@ all_split(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
 	strv_free(&raw);
 }
 
-/*
- * AD account state: userAccountControl bit 2 is "disabled"; accountExpires
- * is a FILETIME (100 ns since 1601), 0 or 2^63-1 for never.
- */
-static bool
-ad_account_usable(LDAP *ld, LDAPMessage *e)
-{
-	char *uac = dir_ldap_first(ld, e, "userAccountControl");
-	char *exp = dir_ldap_first(ld, e, "accountExpires");
-	bool ok = true;
-
-	if (uac && (strtoull(uac, NULL, 10) & 2))
-		ok = false;
-	if (ok && exp) {
-		unsigned long long ft = strtoull(exp, NULL, 10);
-		if (ft != 0 && ft != 9223372036854775807ULL) {
-			double unix_secs = (double)ft / 1e7 - 11644473600.0;
-			if (unix_secs < now_wall())
-				ok = false;
-		}
-	}
-	free(uac);
-	free(exp);
-	return ok;
-}
-
 static char *
 entry_dn(LDAP *ld, LDAPMessage *e)
 {
@@ -643,8 +615,8 @@ map_person(struct load *l, LDAP *ld, LDAPMessage *e, struct dir_prec *p)
 	const struct dir_ldap_cfg *c = l->cfg;
 	const struct layout *lay = &layouts[c->layout];
 
-	if (is_ad(l) && !ad_account_usable(ld, e))
-		return false;
+	if (dir_account_state(ld, e, c->layout) != NULL)
+		return false; /* disabled or expired: left out */
 	p->dn = entry_dn(ld, e);
 	p->id = entry_id(l, ld, e);
 	p->username = dir_ldap_first(ld, e, lay->username);

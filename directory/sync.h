@@ -53,6 +53,7 @@ int dir_ldap_search(LDAP *, const struct dir_ldap_cfg *, const char *base, const
 char *dir_ldap_first(LDAP *, LDAPMessage *, const char *attr);
 void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strv *);
 char *dir_guid_string(const unsigned char *, size_t);
+const char *dir_account_state(LDAP *, LDAPMessage *, int layout);
 
 /* sync.c */
 bool dir_sync_stopping(void);

@@ -6,11 +6,10 @@
 set -eu
 
 cstring() {
-	# Escape backslashes, quotes and control characters; one C line per input line.
-	LC_ALL=C awk '{
-		gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "\\r");
-		printf "\t\"%s\\n\"\n", $0
-	}' "$1"
+	# Escape backslashes, quotes and control characters; one C line per input
+	# line. sed, not awk: mawk (Debian's awk) halves backslashes in gsub.
+	LC_ALL=C sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/\r/\\r/g' \
+		-e 's/^/\t"/' -e 's/$/\\n"/' "$1"
 }
 
 mode=$1

@@ -31,6 +31,9 @@ GROUPS = "ou=groups," + BASE
 QUALITY_GROUP = "cn=stafet-quality," + GROUPS
 ADMIN_GROUP = "cn=stafet-admin," + GROUPS
 PASSWORD = "demo"
+# Under valgrind (STAFETD_WRAPPER) everything the daemon does is many times
+# slower: checks that an answer came quickly are left out or loosened there.
+WRAPPED = bool(os.environ.get("STAFETD_WRAPPER", "").strip())
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PERSON_KEYS = {"id", "username", "display_name", "given_name", "surname", "title",
                "email", "phone", "mobile", "office", "unit", "target_groups",
@@ -370,18 +373,23 @@ def test_failure_timing_does_not_tell_unknown_from_wrong(slapd, db, stafetd, tmp
         assert r.status_code == 401, r.text
         return elapsed
 
+    # A success first: the delay must hold for every failure, also after
+    # the daemon has served logins.
+    assert login(d, "mha").status_code == 201
     wrong, unknown = [], []
     for i in range(5):
         wrong.append(timed("sbo", "wrong-%d" % i))
         unknown.append(timed("nobody-%d" % i, "wrong"))
     for t in wrong + unknown:
         assert t >= 0.29, (wrong, unknown)  # login_failure_delay
+    for t in (timed("sbo", ""), timed("", "x")):
+        assert t >= 0.29, t
     mw, mu = statistics.median(wrong), statistics.median(unknown)
     assert abs(mw - mu) <= 0.150 or max(mw, mu) <= 3 * min(mw, mu), (wrong, unknown)
     # A success is not held back by the failure delay.
     t = time.monotonic()
     assert login(d, "sbo").status_code == 201
-    assert time.monotonic() - t < 0.29
+    assert WRAPPED or time.monotonic() - t < 0.29
 
 
 def test_login_validation(d):
@@ -588,6 +596,23 @@ def test_ad_login_by_sam_and_upn(ad_slapd, db, stafetd, tmp_path):
         assert_problem(login(d, sam), 401)
 
 
+def test_ad_block_covers_both_logon_names(ad_slapd, db, stafetd, tmp_path):
+    """sAMAccountName and userPrincipalName name one account: failures under
+    either count together, and a block holds under both."""
+    d = start(stafetd, db, ad_auth_settings(tmp_path, ad_slapd.uri,
+                                            login_user_max_failures="3",
+                                            login_user_block="15min"))
+    # DOMAIN\\user, where the daemon takes it, is one more name for the account.
+    names = ["sbo", "sbo@stafet.example", "SBO@STAFET.EXAMPLE"]
+    if login(d, "STAFET\\sbo").status_code == 201:
+        names.append("STAFET\\sbo")
+    assert_problem(login(d, "sbo", "bad"), 401)
+    assert_problem(login(d, "sbo@stafet.example", "bad"), 401)
+    assert_problem(login(d, "SBO", "bad"), 401)
+    for name in names:
+        assert_problem(login(d, name), 429)
+
+
 def test_ad_disabled_and_expired_after_sync(ad_slapd, db, stafetd, tmp_path):
     d = start(stafetd, db, ad_auth_settings(tmp_path, ad_slapd.uri))
     kni = ad_slapd.ldapsearch("-b", ad.USERS_DN, "(sAMAccountName=kni)", "dn").stdout
@@ -678,11 +703,11 @@ def test_user_block(slapd, db, stafetd, tmp_path):
 
 def test_count_starts_over_after_a_block(slapd, db, stafetd, tmp_path):
     d = start(stafetd, db, auth_settings(
-        tmp_path, slapd.uri, login_user_max_failures="2", login_user_block="1s"))
+        tmp_path, slapd.uri, login_user_max_failures="2", login_user_block="2s"))
     assert_problem(login(d, "sbo", "x1"), 401)
     assert_problem(login(d, "sbo", "x2"), 401)
     assert_problem(login(d, "sbo", "x3"), 429)
-    time.sleep(1.3)
+    time.sleep(2.3)
     assert_problem(login(d, "sbo", "x4"), 401)  # a fresh count, not blocked again at once
     assert_problem(login(d, "sbo", "x5"), 401)
     assert_problem(login(d, "sbo"), 429)
@@ -745,6 +770,39 @@ def test_trusted_proxy_forwarded_address(slapd, db, stafetd, tmp_path):
     assert {r["address"] for r in failed} == {"203.0.113.9"}, failed
 
 
+def raw_request(d, head_lines, body=b""):
+    """Sends one request with exactly these header lines (repeats allowed);
+    returns (status, raw answer)."""
+    import socket
+    req = "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % d.port
+    req += "".join(h + "\r\n" for h in head_lines)
+    req += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    req += "Connection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as sock:
+        sock.sendall(req.encode() + body)
+        out = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    return int(out.split(b" ", 2)[1]), out
+
+
+def test_forwarded_for_in_several_header_lines(slapd, db, stafetd, tmp_path):
+    """A proxy that adds its own X-Forwarded-For line after the client's
+    (HAProxy's option forwardfor does) still names the client: the last
+    entry of the field is the last entry of the last line."""
+    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri,
+                                         http_trusted_proxies="127.0.0.1"))
+    body = json.dumps({"username": "mha", "password": "demo"}).encode()
+    status, out = raw_request(d, ["X-Forwarded-For: 203.0.113.66",
+                                  "X-Forwarded-For: 198.51.100.5"], body)
+    assert status == 201, out
+    row = wait_audit(db, lambda r: r["action"] == "login", "login row")[0]
+    assert row["address"] == "198.51.100.5", row
+
+
 def test_untrusted_peer_forwarded_address_ignored(slapd, db, stafetd, tmp_path):
     d = start(stafetd, db, auth_settings(tmp_path, slapd.uri,
                                          http_trusted_proxies="10.11.12.13"))
@@ -758,7 +816,7 @@ def test_untrusted_peer_forwarded_address_ignored(slapd, db, stafetd, tmp_path):
 
 def test_logins_do_not_block_the_loop(slapd, db, stafetd, tmp_path):
     d = start(stafetd, db, auth_settings(
-        tmp_path, slapd.uri, login_failure_delay="1s", login_workers="2",
+        tmp_path, slapd.uri, login_failure_delay="3s" if WRAPPED else "1s", login_workers="2",
         login_user_max_failures="100", login_address_max_failures="100"))
     token = token_of(d, "mha")
     results = []
@@ -770,7 +828,7 @@ def test_logins_do_not_block_the_loop(slapd, db, stafetd, tmp_path):
     t = time.monotonic()
     assert healthy(d)
     assert me(d, bearer(token)).status_code == 200
-    assert time.monotonic() - t < 0.5
+    assert time.monotonic() - t < (2.0 if WRAPPED else 0.5)
     for th in threads:
         th.join()
     assert results == [401] * 6
@@ -1016,6 +1074,16 @@ def test_every_endpoint_needs_authentication(d):
         assert r.status_code == want, (path, r.status_code, r.text)
 
 
+def test_anonymous_read_opens_only_the_directory(slapd, db, stafetd, tmp_path):
+    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri,
+                                         directory_anonymous_read="yes"))
+    assert get(d, "/api/v1/people", q="mette").status_code == 200
+    assert get(d, "/api/v1/units").status_code == 200
+    assert_unauthorized(get(d, "/api/v1/me"))
+    assert_unauthorized(get(d, "/api/v1/audit"))
+    assert_unauthorized(delete_session(d, {}))
+
+
 def test_garbled_tokens(d):
     good = token_of(d, "mha")
     flipped = ("B" if good[0] != "B" else "C") + good[1:]
@@ -1185,6 +1253,13 @@ def test_audit_endpoint(slapd, db, stafetd, tmp_path):
     assert [it["actor"]["username"] for it in logouts] == ["sbo"]
     assert audit(person="sbo", action="logout").json()["items"] == logouts
     assert audit(object="no-such-object").json()["items"] == []
+    # By object: the session of sbo's login and logout.
+    sbo_rows = audit(person="sbo", limit=500).json()["items"]
+    logout = next(it for it in sbo_rows if it["action"] == "logout")
+    if logout["object"] is not None:
+        same = audit(object=logout["object"]["id"], limit=500).json()["items"]
+        assert [it["action"] for it in same] == ["logout", "login"], same
+        assert all(it["object"] == logout["object"] for it in same)
 
     # Reading the log is audited.
     reads = audit(action="audit.read", limit=500).json()["items"]
