@@ -997,19 +997,22 @@ sync_main(void *arg)
 		bool full, ok = false;
 		int rc;
 
+		bool reconfigured = false;
 		pthread_mutex_lock(&mu);
 		if (next_cfg) {
 			dir_ldap_cfg_free(cfg);
 			cfg = next_cfg;
 			next_cfg = NULL;
-			if (ld) {
-				ld_close(ld);
-				ld = NULL;
-			}
+			reconfigured = true;
 			have = false; /* new settings: read everything again */
 		}
 		stats.last_attempt = started;
 		pthread_mutex_unlock(&mu);
+		/* ld_close takes mu itself: after the unlock (a reload once hung here) */
+		if (reconfigured && ld) {
+			ld_close(ld);
+			ld = NULL;
+		}
 
 		/* Back to a preferred server once it answers; keep this one until then. */
 		if (ld && cfg->servers[server].priority > 0 &&
