@@ -11,6 +11,8 @@ import datetime
 import json
 import os
 import re
+import signal
+import socket
 import statistics
 import sys
 import threading
@@ -425,6 +427,12 @@ def test_hostile_login_bodies(slapd, db, stafetd, tmp_path):
                      "mha@stafet.example", "Søren", "\u202emha"):
         r = login(d, username)
         assert_problem(r, 401)
+    # Accounts that are no people: the service account, the rootdn.
+    for username, password in (("stafetd", "stafetd-demo"),
+                               ("cn=stafetd,ou=services," + BASE, "stafetd-demo"),
+                               ("admin", slapd.admin_password),
+                               (slapd.admin_dn, slapd.admin_password)):
+        assert_problem(login(d, username, password), 401)
     cases = [
         ("huge username", {"username": "a" * 70000, "password": "demo"}),
         ("long username", {"username": "m" * 5000, "password": "demo"}),
@@ -542,6 +550,27 @@ def test_expired_openldap_account_refused_at_once(d_slow_sync, slapd, db):
     assert login(d, "ath").status_code == 201
 
 
+def test_session_ends_when_the_account_is_locked(d, slapd, db):
+    """Once the snapshot has seen the lock, the account's open sessions end."""
+    dn = f"uid=ath,{PEOPLE}"
+    token = token_of(d, "ath")
+    other = token_of(d, "mha")
+    ldapmodify(slapd, dn, "replace: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z")
+    try:
+        wait_until(lambda: me(d, bearer(token)).status_code == 401,
+                   what="the locked account's session ended")
+        assert_unauthorized(me(d, bearer(token)))
+        assert me(d, bearer(other)).status_code == 200
+    finally:
+        ldapmodify(slapd, dn, "delete: pwdAccountLockedTime")
+    # Back in the snapshot (polling by search: failed logins would block ath).
+    wait_until(lambda: [p for p in get(d, "/api/v1/people", bearer(other),
+                                       q="asbjørn thomsen").json()["items"]
+                        if p["username"] == "ath"], what="ath back in the snapshot")
+    assert login(d, "ath").status_code == 201
+    assert_unauthorized(me(d, bearer(token)))  # the old session stays ended
+
+
 @pytest.fixture(scope="module")
 def ad_slapd(tmp_path_factory):
     s = Slapd(str(tmp_path_factory.mktemp("adslapd")), ldif=AD_LDIF, schemas=[AD_SCHEMA_LDIF])
@@ -580,7 +609,7 @@ def ad_auth_settings(tmp_path, uri, **extra):
 def test_ad_login_by_sam_and_upn(ad_slapd, db, stafetd, tmp_path):
     d = start(stafetd, db, ad_auth_settings(tmp_path, ad_slapd.uri))
     ids = set()
-    for typed in ("mha", "MHA", "mha@stafet.example", "MHA@Stafet.Example"):
+    for typed in ("mha", "MHA", "mha@stafet.example", "MHA@Stafet.Example", "STAFET\\mha"):
         r = login(d, typed)
         assert r.status_code == 201, (typed, r.text)
         user = r.json()["user"]
@@ -594,6 +623,9 @@ def test_ad_login_by_sam_and_upn(ad_slapd, db, stafetd, tmp_path):
     # Accounts disabled or expired from the start.
     for sam in ("bsp", "ksp", "jud", "pud"):
         assert_problem(login(d, sam), 401)
+    # The service account lives outside the people base: no login.
+    for name in (ad.SERVICE_USERNAME, ad.SERVICE_USERNAME + "@stafet.example"):
+        assert_problem(login(d, name, ad.SERVICE_PASSWORD), 401)
 
 
 def test_ad_block_covers_both_logon_names(ad_slapd, db, stafetd, tmp_path):
@@ -665,6 +697,49 @@ def test_ldap_down_is_503(db, stafetd, tmp_path):
         own.start()
         wait_until(lambda: login(d, "sbo").status_code == 201, what="login after LDAP is back")
     finally:
+        own.stop()
+
+
+def test_hung_ldap_is_503_and_the_queue_is_bounded(db, stafetd, tmp_path):
+    """A slapd that accepts but never answers: logins end in 503 after the
+    LDAP timeouts, waiting logins beyond login_queue_max get 503 at once,
+    and the daemon keeps serving meanwhile."""
+    own = Slapd(str(tmp_path / "own-slapd"))
+    own.start()
+    try:
+        d = start(stafetd, db, auth_settings(tmp_path, own.uri, ldap_timeout="2s",
+                                             login_workers="1", login_queue_max="2"))
+        token = token_of(d, "mha")
+        own.pause()
+        results = {}
+
+        def attempt(i):
+            t = time.monotonic()
+            r = login(d, ["sbo", "pka", "kmo", "ath", "ano", "tda"][i])
+            results[i] = (r.status_code, time.monotonic() - t, r.headers.get("Retry-After"))
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+        for th in threads:
+            th.start()
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t = time.monotonic()
+        assert healthy(d)
+        assert me(d, bearer(token)).status_code == 200
+        assert time.monotonic() - t < (3.0 if WRAPPED else 1.0)
+        for th in threads:
+            th.join(60)
+        assert len(results) == 6, results
+        assert all(status == 503 for status, _, _ in results.values()), results
+        assert all(ra and int(ra) >= 1 for _, _, ra in results.values()), results
+        # One bind running and two waiting: the others are turned away at once.
+        quick = [i for i, (_, secs, _) in results.items() if secs < 1.0]
+        assert len(quick) >= 2, results
+        own.resume()
+        wait_until(lambda: login(d, "sbo").status_code == 201, timeout=30,
+                   what="login once slapd answers again")
+    finally:
+        own.resume()
         own.stop()
 
 
@@ -773,7 +848,6 @@ def test_trusted_proxy_forwarded_address(slapd, db, stafetd, tmp_path):
 def raw_request(d, head_lines, body=b""):
     """Sends one request with exactly these header lines (repeats allowed);
     returns (status, raw answer)."""
-    import socket
     req = "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % d.port
     req += "".join(h + "\r\n" for h in head_lines)
     req += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
@@ -801,6 +875,19 @@ def test_forwarded_for_in_several_header_lines(slapd, db, stafetd, tmp_path):
     assert status == 201, out
     row = wait_audit(db, lambda r: r["action"] == "login", "login row")[0]
     assert row["address"] == "198.51.100.5", row
+
+
+def test_ipv6_clients_count_by_their_64(slapd, db, stafetd, tmp_path):
+    d = start(stafetd, db, auth_settings(
+        tmp_path, slapd.uri, http_trusted_proxies="127.0.0.1",
+        login_address_max_failures="2", login_user_max_failures="100"))
+    assert_problem(login(d, "mha", "bad", headers={"X-Forwarded-For": "2001:db8:1:2::1"}), 401)
+    assert_problem(login(d, "sbo", "bad", headers={"X-Forwarded-For": "2001:db8:1:2::abcd"}),
+                   401)
+    assert_problem(login(d, "pka", headers={"X-Forwarded-For": "2001:db8:1:2:ffff::9"}), 429)
+    assert login(d, "pka", headers={"X-Forwarded-For": "2001:db8:1:3::1"}).status_code == 201
+    row = wait_audit(db, lambda r: r["action"] == "login", "login row")[0]
+    assert row["address"] == "2001:db8:1:3::1", row
 
 
 def test_untrusted_peer_forwarded_address_ignored(slapd, db, stafetd, tmp_path):
@@ -934,6 +1021,28 @@ def test_timeouts_reject_bad_values(tmp_path, slapd):
         r = s.run("--check-config")
         assert r.returncode != 0, (key, value, r.stdout, r.stderr)
         assert key in r.stdout + r.stderr
+
+
+def test_reload_applies_roles_and_idle_timeout(d, slapd):
+    """SIGHUP: role groups apply from the next request, a shorter idle
+    timeout to the sessions already open."""
+    ano, pka = token_of(d, "ano"), token_of(d, "pka")
+    assert ("admin", None) in role_set(me(d, bearer(ano)).json())
+    assert ("admin", None) not in role_set(me(d, bearer(pka)).json())
+    d.settings["role_admin_group"] = f'"{QUALITY_GROUP}"'
+    d.settings["session_idle_timeout"] = "2s"
+    d.write_config()
+    d.signal(signal.SIGHUP)
+    assert d.wait_log("config: reloaded")
+    assert ("admin", None) not in role_set(me(d, bearer(ano)).json())
+    assert ("admin", None) in role_set(me(d, bearer(pka)).json())
+    assert get(d, "/api/v1/audit", bearer(pka)).status_code == 200
+    assert_problem(get(d, "/api/v1/audit", bearer(ano)), 404)
+    time.sleep(3)
+    assert_unauthorized(me(d, bearer(ano)))
+    # The daemon is whole after the reload: metrics answer, SIGTERM stops it.
+    assert requests.get(d.url + "/metrics", timeout=10).status_code == 200
+    assert d.stop(timeout=15) == 0
 
 
 # --- cookies and CSRF ------------------------------------------------------------
