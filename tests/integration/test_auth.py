@@ -700,6 +700,12 @@ def test_ldap_down_is_503(db, stafetd, tmp_path):
         own.stop()
 
 
+def stopped(pid):
+    """True once the process is in the stopped state (SIGSTOP has landed)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
+
 def test_hung_ldap_is_503_and_the_queue_is_bounded(db, stafetd, tmp_path):
     """A slapd that accepts but never answers: logins end in 503 after the
     LDAP timeouts, waiting logins beyond login_queue_max get 503 at once,
@@ -711,6 +717,7 @@ def test_hung_ldap_is_503_and_the_queue_is_bounded(db, stafetd, tmp_path):
                                              login_workers="1", login_queue_max="2"))
         token = token_of(d, "mha")
         own.pause()
+        wait_until(lambda: stopped(own.pid), timeout=5, what="slapd stopped by SIGSTOP")
         results = {}
 
         def attempt(i):
