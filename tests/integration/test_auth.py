@@ -23,6 +23,7 @@ import requests
 
 from tests.harness.slapd import AD_LDIF, AD_SCHEMA_LDIF, Slapd
 from tests.integration.test_directory import directory_settings, wait_until
+from tests.integration.test_directory_ad import ad_settings
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
 import gen_ad_ldif as ad  # noqa: E402
@@ -581,29 +582,12 @@ def ad_slapd(tmp_path_factory):
 
 
 def ad_auth_settings(tmp_path, uri, **extra):
-    pw = tmp_path / "ldap.password"
-    pw.write_text(ad.SERVICE_PASSWORD + "\n")
-    os.chmod(pw, 0o600)
-    s = {
-        "ldap_uri": f'"{uri}"',
-        "ldap_starttls": "no",
-        "ldap_allow_plaintext": "yes",
-        "ldap_bind_dn": f'"{ad.SERVICE_DN}"',
-        "ldap_bind_password_file": str(pw),
-        "ldap_connect_timeout": "1s",
-        "ldap_timeout": "5s",
-        "directory_layout": "ad",
-        "directory_people_base": f'"{ad.USERS_DN}"',
-        "directory_units_base": f'"{ad.GROUPS_DN}"',
-        "directory_groups_base": f'"{ad.GROUPS_DN}"',
-        "directory_refresh_interval": "1h",
-        "directory_reconcile_interval": "1h",
-        "directory_snapshot_file": str(tmp_path / "directory.json"),
-        "directory_anonymous_read": "no",
-        "login_failure_delay": "50ms",
-    }
+    """test_directory_ad's settings with login on and no background sync
+    to speak of (the tests change accounts behind the snapshot's back)."""
+    s = {"directory_refresh_interval": "1h", "directory_reconcile_interval": "1h",
+         "directory_anonymous_read": "no", "login_failure_delay": "50ms"}
     s.update(extra)
-    return s
+    return ad_settings(tmp_path, uri, **s)
 
 
 def test_ad_login_by_sam_and_upn(ad_slapd, db, stafetd, tmp_path):

@@ -91,15 +91,15 @@ test_origins(void **state)
 	check_origin("https://stafet.example:80", "https://stafet.example:80");
 	check_origin("http://[::1]:8080", "http://[::1]:8080");
 	check_origin("http://[::1]", "http://[::1]");
-	check_origin("ftp://x", NULL);
-	check_origin("http://", NULL);
-	check_origin("http://x/path", NULL);
-	check_origin("http://x:", NULL);
-	check_origin("http://x:8a", NULL);
-	check_origin("http://:80", NULL);
-	check_origin("null", NULL);
-	check_origin("http://evil.example@stafet.example", NULL);
-	check_origin("http://a b", NULL);
+	check_origin("ftp://x", (const char *)NULL);
+	check_origin("http://", (const char *)NULL);
+	check_origin("http://x/path", (const char *)NULL);
+	check_origin("http://x:", (const char *)NULL);
+	check_origin("http://x:8a", (const char *)NULL);
+	check_origin("http://:80", (const char *)NULL);
+	check_origin("null", (const char *)NULL);
+	check_origin("http://evil.example@stafet.example", (const char *)NULL);
+	check_origin("http://a b", (const char *)NULL);
 	assert_int_equal(auth_parse_origin("http://ok.example", NULL, 0), 0);
 }
 
@@ -156,39 +156,39 @@ test_origin_check(void **state)
 
 	set_config("", 0, "");
 	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "127.0.0.1:8080", "Origin",
-	             "http://127.0.0.1:8080", NULL);
+	             "http://127.0.0.1:8080", (const char *)NULL);
 	assert_true(auth_origin_allowed(&r, true));
 	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "127.0.0.1:8080", "Origin",
-	             "http://evil.example", NULL);
+	             "http://evil.example", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	assert_false(auth_origin_allowed(&r, false));
-	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "127.0.0.1:8080", "Origin", "null", NULL);
+	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "127.0.0.1:8080", "Origin", "null", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	/* without Origin: the Referer's origin, else the caller's rule */
 	fake_request(&r, HTTP_DELETE, "127.0.0.1", "Host", "127.0.0.1:8080", "Referer",
-	             "http://127.0.0.1:8080/sag?id=1", NULL);
+	             "http://127.0.0.1:8080/sag?id=1", (const char *)NULL);
 	assert_true(auth_origin_allowed(&r, true));
 	fake_request(&r, HTTP_DELETE, "127.0.0.1", "Host", "127.0.0.1:8080", "Referer",
-	             "http://127.0.0.1:8080.evil.example/", NULL);
+	             "http://127.0.0.1:8080.evil.example/", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
-	fake_request(&r, HTTP_DELETE, "127.0.0.1", "Host", "127.0.0.1:8080", NULL);
+	fake_request(&r, HTTP_DELETE, "127.0.0.1", "Host", "127.0.0.1:8080", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	assert_true(auth_origin_allowed(&r, false));
 	/* behind a TLS proxy the page's origin is https */
 	set_config("", 1, "");
 	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "stafet.example", "Origin",
-	             "http://stafet.example", NULL);
+	             "http://stafet.example", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "stafet.example", "Origin",
-	             "https://stafet.example", NULL);
+	             "https://stafet.example", (const char *)NULL);
 	assert_true(auth_origin_allowed(&r, true));
 	/* public_url wins over whatever Host says */
 	set_config("https://stafet.odense.dk", 1, "");
 	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "evil.example", "Origin",
-	             "https://evil.example", NULL);
+	             "https://evil.example", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "evil.example", "Origin",
-	             "https://stafet.odense.dk", NULL);
+	             "https://stafet.odense.dk", (const char *)NULL);
 	assert_true(auth_origin_allowed(&r, true));
 	config_set_current(NULL);
 }
@@ -200,23 +200,23 @@ test_client_address(void **state)
 	(void)state;
 
 	set_config("", 0, "");
-	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "192.0.2.1", NULL);
+	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "192.0.2.1", (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "10.0.0.7"); /* no proxy is trusted */
 	set_config("", 0, "10.0.0.7 ::1");
 	auth_client_address(&r);
 	assert_string_equal(r.client, "192.0.2.1");
 	/* the last entry is the one the proxy added; the rest is the client's say */
-	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "6.6.6.6, 192.0.2.9", NULL);
+	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "6.6.6.6, 192.0.2.9", (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "192.0.2.9");
-	fake_request(&r, HTTP_GET, "10.0.0.8", "X-Forwarded-For", "192.0.2.9", NULL);
+	fake_request(&r, HTTP_GET, "10.0.0.8", "X-Forwarded-For", "192.0.2.9", (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "10.0.0.8");
-	fake_request(&r, HTTP_GET, "::1", "X-Forwarded-For", "2001:DB8::1", NULL);
+	fake_request(&r, HTTP_GET, "::1", "X-Forwarded-For", "2001:DB8::1", (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "2001:db8::1");
-	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "not-an-address", NULL);
+	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "not-an-address", (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "10.0.0.7");
 	config_set_current(NULL);
