@@ -162,7 +162,8 @@ test_origin_check(void **state)
 	             "http://evil.example", (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	assert_false(auth_origin_allowed(&r, false));
-	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "127.0.0.1:8080", "Origin", "null", (const char *)NULL);
+	fake_request(&r, HTTP_POST, "127.0.0.1", "Host", "127.0.0.1:8080", "Origin", "null",
+	             (const char *)NULL);
 	assert_false(auth_origin_allowed(&r, true));
 	/* without Origin: the Referer's origin, else the caller's rule */
 	fake_request(&r, HTTP_DELETE, "127.0.0.1", "Host", "127.0.0.1:8080", "Referer",
@@ -207,7 +208,8 @@ test_client_address(void **state)
 	auth_client_address(&r);
 	assert_string_equal(r.client, "192.0.2.1");
 	/* the last entry is the one the proxy added; the rest is the client's say */
-	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "6.6.6.6, 192.0.2.9", (const char *)NULL);
+	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "6.6.6.6, 192.0.2.9",
+	             (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "192.0.2.9");
 	fake_request(&r, HTTP_GET, "10.0.0.8", "X-Forwarded-For", "192.0.2.9", (const char *)NULL);
@@ -216,7 +218,8 @@ test_client_address(void **state)
 	fake_request(&r, HTTP_GET, "::1", "X-Forwarded-For", "2001:DB8::1", (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "2001:db8::1");
-	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "not-an-address", (const char *)NULL);
+	fake_request(&r, HTTP_GET, "10.0.0.7", "X-Forwarded-For", "not-an-address",
+	             (const char *)NULL);
 	auth_client_address(&r);
 	assert_string_equal(r.client, "10.0.0.7");
 	config_set_current(NULL);
