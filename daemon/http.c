@@ -64,6 +64,7 @@ struct http_conn {
 	bool dead;    /* the socket is gone while a handler holds the request */
 	bool linger;  /* discard input for a while before closing */
 	size_t lingered;
+	size_t head_scanned; /* head bytes already searched for its end */
 	char peer[64];
 	TAILQ_ENTRY(http_conn) entry;
 };
@@ -294,18 +295,27 @@ conn_start_request(struct http_conn *c, size_t len)
 	}
 }
 
-/* Finds the end of a request head ("\n\r\n" or "\n\n"); returns its length. */
+/*
+ * Finds the end of a request head ("\n\r\n" or "\n\n"); returns its length,
+ * or 0. Searching resumes where the last call stopped (less the two bytes a
+ * terminator can straddle), so a head trickling in byte by byte costs linear
+ * time, not quadratic.
+ */
 static size_t
-find_head_end(struct evbuffer *in)
+find_head_end(struct evbuffer *in, size_t *scanned)
 {
-	struct evbuffer_ptr a = evbuffer_search(in, "\n\r\n", 3, NULL);
-	struct evbuffer_ptr b = evbuffer_search(in, "\n\n", 2, NULL);
-	size_t best = 0;
+	struct evbuffer_ptr from, a, b;
+	size_t best = 0, len = evbuffer_get_length(in);
 
+	if (evbuffer_ptr_set(in, &from, *scanned > 2 ? *scanned - 2 : 0, EVBUFFER_PTR_SET) != 0)
+		evbuffer_ptr_set(in, &from, 0, EVBUFFER_PTR_SET);
+	a = evbuffer_search(in, "\n\r\n", 3, &from);
+	b = evbuffer_search(in, "\n\n", 2, &from);
 	if (a.pos >= 0)
 		best = (size_t)a.pos + 3;
 	if (b.pos >= 0 && (best == 0 || (size_t)b.pos + 2 < best))
 		best = (size_t)b.pos + 2;
+	*scanned = best ? 0 : len;
 	return best;
 }
 
@@ -347,11 +357,12 @@ conn_process(struct http_conn *c)
 			if (evbuffer_get_length(in) == 0)
 				goto out;
 			c->state = CONN_HEAD;
+			c->head_scanned = 0;
 			conn_arm_timer(c, cfg()->http_header_timeout);
 			break;
 		}
 		case CONN_HEAD:
-			n = find_head_end(in);
+			n = find_head_end(in, &c->head_scanned);
 			if (n == 0) {
 				if (evbuffer_get_length(in) > cfg()->http_max_header)
 					conn_fail(c, 431, "request head larger than the limit");
