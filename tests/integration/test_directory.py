@@ -311,3 +311,25 @@ def test_stop_is_not_held_by_a_hung_ldap_server(own_slapd, db, stafetd, tmp_path
         assert time.monotonic() - started < 15, "stop waited for ldap_timeout"
     finally:
         own_slapd.resume()
+
+
+def test_notice_of_disconnection(db, stafetd, tmp_path):
+    """A server that ends the connection with a Notice of Disconnection (as
+    slapd does when it stops mid-search): the sync says the server is
+    unavailable, backs off and tries again; no snapshot, so 503. Under ASan
+    and valgrind this is also the case for tests/sanitizers/*.supp: libldap
+    leaks the notice itself, and nothing else may leak."""
+    from tests.harness.ldap_notice import NoticePeer
+    peer = NoticePeer()
+    try:
+        settings = directory_settings(tmp_path, peer.uri)
+        settings.update(db.settings())
+        d = stafetd(settings=settings, name="notice")
+        wait_until(lambda: peer.notices >= 2 and "Server is unavailable" in d.log(),
+                   what="two notices of disconnection, logged")
+        r = requests.get(d.url + "/api/v1/people")
+        assert r.status_code == 503
+        assert requests.get(d.url + "/readyz").status_code == 503
+        d.stop()
+    finally:
+        peer.stop()
