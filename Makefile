@@ -32,7 +32,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 SRCS     := $(wildcard daemon/*.c directory/*.c handover/*.c)
 MIGRATIONS := $(sort $(wildcard schema/sql/*.sql))
-GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c
+GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c build/gen/route_seeds_gen.c
 LIB_SRCS := $(filter-out daemon/main.c,$(SRCS)) $(GEN)
 OBJS     := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
 SAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(SRCS) $(GEN))
@@ -54,6 +54,12 @@ $(OBJS) $(SAN_OBJS): build/flags
 build/gen/migrations_gen.c: $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
 	sh scripts/embed.sh migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+ROUTE_SEEDS := $(sort $(wildcard schema/routes/*.json))
+build/gen/route_seeds_gen.c: $(ROUTE_SEEDS) scripts/embed.sh
+	@mkdir -p $(@D)
+	for f in $(ROUTE_SEEDS); do $(PYTHON) -m json.tool $$f > /dev/null || exit 1; done
+	sh scripts/embed.sh files route_seeds $(ROUTE_SEEDS) > $@.tmp && mv $@.tmp $@
 
 build/gen/openapi_gen.c: docs/openapi.json scripts/embed.sh
 	@mkdir -p $(@D)

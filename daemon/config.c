@@ -172,6 +172,8 @@ static const struct cfg_key keys[] = {
      false, "failures from one client address within the window before it is blocked"},
     {"login_address_block", CFG_DURATION, OFF(login_address_block), "15min", 1, 86400, NULL, false,
      "how long a client address stays blocked"},
+    {"routes_reload_interval", CFG_DURATION, OFF(routes_reload_interval), "10s", 0.1, 86400, NULL,
+     false, "how often the routes table is read again (SIGHUP reads it at once)"},
 };
 #undef OFF
 

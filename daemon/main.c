@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "stafetd.h"
+#include "../handover/handover.h"
 
 static struct event_base *base;
 static struct event *sig_hup, *sig_term, *sig_int, *shutdown_timer;
@@ -102,6 +103,7 @@ reload(void)
 	dir_sync_reconfigure(cfg);
 	dir_login_reconfigure(cfg);
 	config_set_current(cfg);
+	ho_routes_reconfigure(cfg);
 	log_notice("config: reloaded");
 	sd_notify_msg("READY=1");
 }
@@ -151,11 +153,15 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: stafetd [-c FILE] [--check-config | --migrate | --config-keys | "
 	           "--version]\n"
+	           "       stafetd [-c FILE] --import-routes FILE... | --export-routes\n"
 	           "  -c, --config FILE   configuration file (default " STAFET_SYSCONFDIR
 	           "/stafetd.conf)\n"
 	           "      --check-config  check the configuration and exit\n"
 	           "      --migrate       apply the database migrations and exit\n"
 	           "      --config-keys   list the configuration keys and their defaults\n"
+	           "      --import-routes FILE...\n"
+	           "                      check the routes in the files (JSON) and store them\n"
+	           "      --export-routes print every route as JSON\n"
 	           "  -V, --version       print the version and exit\n"
 	           "  -h, --help          print this help and exit\n");
 }
@@ -168,12 +174,14 @@ main(int argc, char **argv)
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"migrate", no_argument, NULL, 'M'},
 	    {"config-keys", no_argument, NULL, 'K'},
+	    {"import-routes", no_argument, NULL, 'I'},
+	    {"export-routes", no_argument, NULL, 'E'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = STAFET_SYSCONFDIR "/stafetd.conf";
-	bool check = false, migrate = false;
+	bool check = false, migrate = false, import_routes = false, export_routes = false;
 	struct strlist errors = {0};
 	struct config *cfg;
 	int ch;
@@ -189,6 +197,12 @@ main(int argc, char **argv)
 		case 'M':
 			migrate = true;
 			break;
+		case 'I':
+			import_routes = true;
+			break;
+		case 'E':
+			export_routes = true;
+			break;
 		case 'K':
 			config_print_keys();
 			return 0;
@@ -203,7 +217,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if ((optind != argc) != import_routes || (import_routes && export_routes)) {
 		usage(stderr);
 		return 2;
 	}
@@ -223,6 +237,12 @@ main(int argc, char **argv)
 	log_init(cfg->log_level, cfg->log_timestamps);
 	if (migrate) {
 		int rc = migrate_run(cfg);
+		config_set_current(NULL);
+		return rc == 0 ? 0 : 1;
+	}
+	if (import_routes || export_routes) {
+		int rc = import_routes ? ho_routes_import(cfg, argv + optind, argc - optind)
+		                       : ho_routes_export(cfg);
 		config_set_current(NULL);
 		return rc == 0 ? 0 : 1;
 	}
@@ -248,6 +268,7 @@ main(int argc, char **argv)
 	dir_login_start(base, cfg);
 	auth_start(base);
 	api_session_start(base);
+	ho_routes_start(base, cfg);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
 	           migrate_latest());
 	sd_notify_msg("READY=1");
@@ -269,6 +290,7 @@ main(int argc, char **argv)
 	dir_login_stop();
 	api_session_stop();
 	auth_stop();
+	ho_routes_stop();
 	dir_sync_stop();
 	db_pool_stop();
 	http_server_free_all();

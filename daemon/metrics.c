@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
+#include "../handover/handover.h"
 
 #define MAX_ROUTES   64
 #define MAX_STATUS   24
@@ -187,4 +188,5 @@ metrics_render(struct evbuffer *b)
 		                    counters[i].name, counters[i].name, counters[i].n);
 	db_metrics_render(b);
 	dir_metrics_render(b);
+	ho_routes_metrics_render(b);
 }

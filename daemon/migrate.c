@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "stafetd.h"
+#include "../handover/handover.h"
 
 /* Arbitrary, fixed: the advisory lock all stafetd migrators share. */
 #define MIGRATE_LOCK_KEY "7301460329"
@@ -128,6 +129,11 @@ apply_one(PGconn *pg, const struct migration *m)
 		return -1;
 	}
 	PQclear(r);
+	/* 0003 made the routes table: the shipped routes go in with it. */
+	if (m->version == 3 && ho_routes_seed(pg) == -1) {
+		PQclear(PQexec(pg, "ROLLBACK"));
+		return -1;
+	}
 	if (exec_ok(
 	        pg,
 	        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",

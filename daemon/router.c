@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
+#include "../handover/handover.h"
 
 static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/healthz", ops_healthz, ROUTE_PUBLIC, 0},
@@ -27,6 +28,8 @@ static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/api/v1/people/*", api_people_get, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/units", api_units_list, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/units/*", api_units_get, ROUTE_DIRECTORY, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/routes", api_routes_list, 0, 0},
+    {HTTP_POST, "/api/v1/counterparts", api_counterparts, ROUTE_JSON, 0},
     /* The web UI: everything else that is not under /api/. */
     {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
 };

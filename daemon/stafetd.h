@@ -128,6 +128,7 @@ struct config {
 	double login_user_block;
 	int login_address_max_failures;
 	double login_address_block;
+	double routes_reload_interval;
 };
 enum { DIR_LAYOUT_OPENLDAP, DIR_LAYOUT_AD };
 struct config *config_load(const char *path, struct strlist *errors) WUR;
@@ -296,6 +297,13 @@ struct migration {
 };
 extern const struct migration migrations[];
 extern const size_t migrations_count;
+/* Files compiled in by scripts/embed.sh (mode "files"). */
+struct embedded_file {
+	const char *name;
+	const char *text;
+};
+extern const struct embedded_file route_seeds[]; /* schema/routes/NAME.json */
+extern const size_t route_seeds_count;
 int migrate_latest(void);
 int migrate_run(const struct config *) WUR;
 int migrate_check_startup(const struct config *) WUR;

@@ -97,11 +97,19 @@ person_json_base(const struct dir_snapshot *s, int i)
 json_t *
 dir_person_json(const struct dir_snapshot *s, int i)
 {
-	const struct dir_person *p = &s->persons[i];
-	json_t *o = person_json_base(s, i);
 	char now[11];
 
 	today(now);
+	return dir_person_json_on(s, i, now);
+}
+
+/* The same, with "absent" as it stands on `date` (YYYY-MM-DD). */
+json_t *
+dir_person_json_on(const struct dir_snapshot *s, int i, const char *now)
+{
+	const struct dir_person *p = &s->persons[i];
+	json_t *o = person_json_base(s, i);
+
 	json_object_set_new(o, "absent",
 	                    absence_shown(p, now) ? json_pack("{s:s, s:o}", "from", p->absent_from,
 	                                                      "until", str_or_null(p->absent_until))
@@ -144,8 +152,8 @@ person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
 	}
 }
 
-static json_t *
-directory_info(const struct dir_snapshot *s)
+json_t *
+dir_info_json(const struct dir_snapshot *s)
 {
 	char when[32];
 	time_t t = (time_t)dir_synced_at();
@@ -157,8 +165,8 @@ directory_info(const struct dir_snapshot *s)
 }
 
 /* The snapshot to answer from, or NULL after answering 503/404 already. */
-static const struct dir_snapshot *
-snapshot_or_fail(struct http_request *req)
+const struct dir_snapshot *
+dir_snapshot_or_fail(struct http_request *req)
 {
 	const struct dir_snapshot *s = dir_current();
 
@@ -235,7 +243,7 @@ api_people_list(struct http_request *req)
 	    !param_text(req, "target_group", tbuf, sizeof(tbuf), &tg) ||
 	    !param_text(req, "cursor", cbuf, sizeof(cbuf), &cursor))
 		return;
-	if ((s = snapshot_or_fail(req)) == NULL)
+	if ((s = dir_snapshot_or_fail(req)) == NULL)
 		return;
 	memset(&dq, 0, sizeof(dq));
 	dq.q = q;
@@ -249,7 +257,7 @@ api_people_list(struct http_request *req)
 		/* An unknown unit matches nobody; it is not an error to ask. */
 		http_respond_json(req, 200,
 		                  json_pack("{s:o, s:n, s:o}", "items", items, "next_cursor",
-		                            "directory", directory_info(s)));
+		                            "directory", dir_info_json(s)));
 		return;
 	}
 	out = xmalloc(limit * sizeof(int));
@@ -276,7 +284,7 @@ api_people_list(struct http_request *req)
 		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\",\"directory\":", next);
 	else
 		evbuffer_add_printf(b, "],\"next_cursor\":null,\"directory\":");
-	json_t *info = directory_info(s);
+	json_t *info = dir_info_json(s);
 	char *info_text = json_dump_compact(info);
 	json_decref(info);
 	evbuffer_add_printf(b, "%s}", info_text);
@@ -304,19 +312,19 @@ api_people_get(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((s = snapshot_or_fail(req)) == NULL)
+	if ((s = dir_snapshot_or_fail(req)) == NULL)
 		return;
 	if ((i = dir_snapshot_find_person(s, last_segment(req))) == DIR_NONE) {
 		http_problem(req, 404, NULL, "No such person.");
 		return;
 	}
 	json_t *p = dir_person_json(s, i);
-	json_object_set_new(p, "directory", directory_info(s));
+	json_object_set_new(p, "directory", dir_info_json(s));
 	http_respond_json(req, 200, p);
 }
 
-static json_t *
-unit_json(const struct dir_snapshot *s, int i, bool tree)
+json_t *
+dir_unit_json(const struct dir_snapshot *s, int i, bool tree)
 {
 	const struct dir_unit *u = &s->units[i];
 	json_t *o =
@@ -336,7 +344,7 @@ unit_json(const struct dir_snapshot *s, int i, bool tree)
 	if (tree) {
 		json_t *children = json_array();
 		for (size_t c = 0; c < u->nchildren; c++)
-			json_array_append_new(children, unit_json(s, u->children[c], true));
+			json_array_append_new(children, dir_unit_json(s, u->children[c], true));
 		json_object_set_new(o, "children", children);
 	}
 	return o;
@@ -350,14 +358,14 @@ api_units_list(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((s = snapshot_or_fail(req)) == NULL)
+	if ((s = dir_snapshot_or_fail(req)) == NULL)
 		return;
 	items = json_array();
 	for (size_t i = 0; i < s->nunits; i++)
 		if (s->units[i].parent == DIR_NONE)
-			json_array_append_new(items, unit_json(s, (int)i, true));
+			json_array_append_new(items, dir_unit_json(s, (int)i, true));
 	http_respond_json(req, 200,
-	                  json_pack("{s:o, s:o}", "items", items, "directory", directory_info(s)));
+	                  json_pack("{s:o, s:o}", "items", items, "directory", dir_info_json(s)));
 }
 
 void
@@ -369,13 +377,13 @@ api_units_get(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((s = snapshot_or_fail(req)) == NULL)
+	if ((s = dir_snapshot_or_fail(req)) == NULL)
 		return;
 	if ((i = dir_snapshot_find_unit(s, last_segment(req))) == DIR_NONE) {
 		http_problem(req, 404, NULL, "No such unit.");
 		return;
 	}
-	o = unit_json(s, i, false);
+	o = dir_unit_json(s, i, false);
 	members = json_array();
 	for (size_t m = 0; m < s->units[i].nmembers; m++)
 		json_array_append_new(members, dir_person_json(s, s->units[i].members[m]));
@@ -385,6 +393,6 @@ api_units_get(struct http_request *req)
 		json_array_append_new(children,
 		                      json_string(s->units[s->units[i].children[c]].code));
 	json_object_set_new(o, "children", children);
-	json_object_set_new(o, "directory", directory_info(s));
+	json_object_set_new(o, "directory", dir_info_json(s));
 	http_respond_json(req, 200, o);
 }

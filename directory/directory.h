@@ -151,7 +151,16 @@ char *dir_date_from_ldap(const char *generalized, char out[11]);
 
 /* api.c */
 json_t *dir_person_json(const struct dir_snapshot *, int);
+json_t *dir_person_json_on(const struct dir_snapshot *, int, const char *date);
 char *dir_person_render(const struct dir_snapshot *, int, size_t *len);
+/* A unit as the API shows it (with its subtree when tree); the caller owns it. */
+json_t *dir_unit_json(const struct dir_snapshot *, int, bool tree);
+/* {"synced_at", "stale"} for answers from the snapshot. */
+json_t *dir_info_json(const struct dir_snapshot *);
+/* The current snapshot, or NULL after answering 503 (none configured or
+ * not read yet). */
+struct http_request;
+const struct dir_snapshot *dir_snapshot_or_fail(struct http_request *);
 
 /* fold.c: Danish-aware folding for search. */
 size_t dir_fold(const char *in, char *out, size_t outsz);

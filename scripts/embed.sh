@@ -3,6 +3,7 @@
 # SQL migrations and OpenAPI document and cannot drift from them.
 #   embed.sh migrations schema/sql/*.sql   > migrations_gen.c
 #   embed.sh blob NAME FILE                > NAME_gen.c
+#   embed.sh files NAME FILE...            > NAME_gen.c (name and text each)
 set -eu
 
 cstring() {
@@ -30,6 +31,18 @@ migrations)
 	done
 	echo "};"
 	echo "const size_t migrations_count = sizeof(migrations) / sizeof(migrations[0]);"
+	;;
+files)
+	name=$1
+	shift
+	echo "const struct embedded_file $name[] = {"
+	for f in "$@"; do
+		printf '\t{"%s",\n' "$(basename "$f")"
+		cstring "$f"
+		printf '\t},\n'
+	done
+	echo "};"
+	echo "const size_t ${name}_count = sizeof($name) / sizeof($name[0]);"
 	;;
 blob)
 	name=$1

@@ -1,0 +1,1020 @@
+/*
+ * resolve.c: counterpart resolution (DESIGN.md "Finding the counterpart"):
+ * the receiving unit by route or KLE number, its caseworkers ranked by the
+ * allocation rules with deputies for the absent, a fallback, the
+ * myndighedssnit, and a Danish reason for each. Pure: reads a snapshot and
+ * the facts given; never stores or logs a CPR number.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "resolve.h"
+
+#define MAX_CANDIDATES 10
+#define NO_LETTER      (-1)
+#define DANISH_LETTERS 29 /* A..Z Æ Ø Å */
+#define BIRTHDAY_DAYS  31
+
+/* Allocation kinds, in the order a reason names them. */
+enum kind { K_TARGET_GROUP, K_DISTRICT, K_SURNAME, K_BIRTHDAY, NKINDS };
+static const char *const kind_names[NKINDS] = {"target_group", "district", "surname", "birthday"};
+
+/* A growable string for reasons and messages. */
+struct sb {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_printf(struct sb *, const char *, ...) PRINTFLIKE(2, 3);
+
+/* What one person's rules say about the citizen. */
+struct cand {
+	int person;
+	int pos; /* in the unit's member order (by display name) */
+	int nmatched;
+	long width; /* sum of matched widths, in 1/(31*29) */
+	bool matched[NKINDS];
+	const struct dir_alloc *rule[NKINDS]; /* narrowest matching rule */
+	const char *group;                    /* the matching target group */
+};
+
+struct entry {
+	const struct cand *c;
+	int shown; /* the person the entry shows */
+	bool available;
+	int deputy; /* when the absent candidate's deputy stands in */
+	char *reason;
+};
+
+/* ---- strings ---- */
+
+static void
+sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("resolve: vsnprintf");
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* A JSON string even from bytes that are not UTF-8 (those become '?'). */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j ? j : json_string("");
+}
+
+/* The builder's text as a JSON string; the builder is emptied. */
+static json_t *
+sb_json(struct sb *b)
+{
+	json_t *j = jstr(b->s ? b->s : "");
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+	return j;
+}
+
+static char *
+sb_take(struct sb *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+	memset(b, 0, sizeof(*b));
+	return s;
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s && *s ? jstr(s) : json_null();
+}
+
+/* Equal after dir_fold(): "Korsløkke" is "KORSLØKKE". */
+static bool
+fold_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a) + 1, lb = strlen(b) + 1;
+	char *fa = xmalloc(la), *fb = xmalloc(lb);
+	bool eq;
+
+	dir_fold(a, fa, la);
+	dir_fold(b, fb, lb);
+	eq = *fa && strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return eq;
+}
+
+/* ---- dates ---- */
+
+static bool
+leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static bool
+ymd_valid(int y, int m, int d)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (m < 1 || m > 12 || d < 1)
+		return false;
+	return d <= days[m - 1] + (m == 2 && leap(y));
+}
+
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+bool
+date_valid(const char *s, size_t len)
+{
+	int y;
+
+	if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (size_t i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	y = digits(s, 4);
+	return y >= 1800 && y <= 2199 && ymd_valid(y, digits(s + 5, 2), digits(s + 8, 2));
+}
+
+int
+cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why)
+{
+	char d[10];
+	int dd, mm, yy, seventh, year;
+	size_t n = 0;
+
+	*why = "CPR-nummeret skal have 10 cifre.";
+	if (cpr == NULL || (len != 10 && len != 11))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (len == 11 && i == 6) {
+			if (cpr[i] != '-')
+				return -1;
+			continue;
+		}
+		if (!isdigit((unsigned char)cpr[i]))
+			return -1;
+		d[n++] = cpr[i];
+	}
+	dd = digits(d, 2);
+	mm = digits(d + 2, 2);
+	yy = digits(d + 4, 2);
+	seventh = d[6] - '0';
+	if (seventh <= 3)
+		year = 1900 + yy;
+	else if (seventh == 4 || seventh == 9)
+		year = (yy <= 36 ? 2000 : 1900) + yy;
+	else
+		year = (yy <= 57 ? 2000 : 1800) + yy;
+	if (!ymd_valid(year, mm, dd)) {
+		*why = "CPR-nummeret indeholder ikke en gyldig dato.";
+		return -1;
+	}
+	snprintf(out, 11, "%04u-%.2s-%.2s", (unsigned)year % 10000u, d + 2, d);
+	*why = NULL;
+	return 0;
+}
+
+enum resolve_employment
+resolve_employment_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		enum resolve_employment e;
+	} tab[] = {
+	    {"job", EMP_JOB},
+	    {"education", EMP_EDUCATION},
+	    {"employment_case", EMP_EMPLOYMENT_CASE},
+	    {"education_case", EMP_EDUCATION_CASE},
+	    {"pension_assessment", EMP_PENSION_ASSESSMENT},
+	    {"disability_pension", EMP_DISABILITY_PENSION},
+	    {"old_age_pension", EMP_OLD_AGE_PENSION},
+	};
+
+	if (s == NULL)
+		return EMP_UNKNOWN;
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(s, tab[i].name) == 0)
+			return tab[i].e;
+	return EMP_UNKNOWN;
+}
+
+/* "3. marts", with the year when it is not the year of date. */
+static void
+sb_day(struct sb *b, const char *ymd, const char *date)
+{
+	static const char *const months[] = {"januar",    "februar", "marts",    "april",
+	                                     "maj",       "juni",    "juli",     "august",
+	                                     "september", "oktober", "november", "december"};
+
+	if (!date_valid(ymd, strlen(ymd))) {
+		sb_printf(b, "%s", ymd);
+		return;
+	}
+	sb_printf(b, "%d. %s", digits(ymd + 8, 2), months[digits(ymd + 5, 2) - 1]);
+	if (strncmp(ymd, date, 4) != 0)
+		sb_printf(b, " %.4s", ymd);
+}
+
+static bool
+absent_on(const struct dir_person *p, const char *date)
+{
+	return *p->absent_from && *date && strcmp(p->absent_from, date) <= 0 &&
+	       (!*p->absent_until || strcmp(date, p->absent_until) < 0);
+}
+
+/* ---- KLE and the unit tree ---- */
+
+/* A mark covers a number it equals or that it prefixes on a dot boundary. */
+static bool
+kle_covers(const char *mark, const char *kle)
+{
+	size_t n = strlen(mark);
+	return n > 0 && strncmp(mark, kle, n) == 0 && (kle[n] == '\0' || kle[n] == '.');
+}
+
+static bool
+kle_own(const struct dir_unit *u, int aspect, const char *kle)
+{
+	for (size_t i = 0; i < u->nkle[aspect]; i++)
+		if (u->kle[aspect][i] && kle_covers(u->kle[aspect][i], kle))
+			return true;
+	return false;
+}
+
+/* Parent links are data from LDAP: every walk up stops after nunits steps. */
+static int
+unit_depth(const struct dir_snapshot *s, int u)
+{
+	int d = 0;
+	for (size_t n = 0; s->units[u].parent != DIR_NONE && n < s->nunits; n++, d++)
+		u = s->units[u].parent;
+	return d;
+}
+
+static bool
+unit_within(const struct dir_snapshot *s, int u, int root)
+{
+	for (size_t n = 0; u != DIR_NONE && n <= s->nunits; n++, u = s->units[u].parent)
+		if (u == root)
+			return true;
+	return false;
+}
+
+/* The nearest strict ancestor with its own mark, or DIR_NONE. */
+static int
+kle_inherited(const struct dir_snapshot *s, int u, int aspect, const char *kle)
+{
+	u = s->units[u].parent;
+	for (size_t n = 0; u != DIR_NONE && n < s->nunits; n++, u = s->units[u].parent)
+		if (kle_own(&s->units[u], aspect, kle))
+			return u;
+	return DIR_NONE;
+}
+
+/*
+ * The unit for a KLE number in the scope (root and its subtree, or every
+ * unit): the deepest unit with its own mark of the aspect, else the root
+ * when it inherits one. *from gets the unit the mark was inherited from, or
+ * DIR_NONE.
+ */
+static int
+kle_find(const struct dir_snapshot *s, int root, int aspect, const char *kle, int *from)
+{
+	int best = DIR_NONE, best_depth = -1;
+
+	*from = DIR_NONE;
+	for (size_t i = 0; i < s->nunits; i++) {
+		int u = (int)i, d;
+		if (!kle_own(&s->units[i], aspect, kle))
+			continue;
+		if (root != DIR_NONE && !unit_within(s, u, root))
+			continue;
+		d = unit_depth(s, u);
+		if (d > best_depth ||
+		    (d == best_depth && strcmp(s->units[i].code, s->units[best].code) < 0)) {
+			best = u;
+			best_depth = d;
+		}
+	}
+	if (best != DIR_NONE || root == DIR_NONE)
+		return best;
+	if ((*from = kle_inherited(s, root, aspect, kle)) != DIR_NONE)
+		return root;
+	return DIR_NONE;
+}
+
+static json_t *
+problem_422(const char *field, const char *code, const char *message)
+{
+	json_t *p = json_problem(422, NULL, message);
+	json_problem_add_error(p, field, code, message);
+	return p;
+}
+
+/*
+ * The receiving unit and why; DIR_NONE with *problem set when there is none.
+ * A warning may be added.
+ */
+static int
+receiving_unit(const struct dir_snapshot *s, const struct resolve_route *r, const char *kle,
+               struct sb *reason, json_t *warnings, json_t **problem)
+{
+	static const char *const verbs[] = {"er ansvarlig for", "udfører"};
+	const char *code = r->code ? r->code : "";
+	int to = DIR_NONE, u = DIR_NONE, from = DIR_NONE, aspect;
+	struct sb m = {0};
+
+	if (r->to_unit && (to = dir_snapshot_find_unit(s, r->to_unit)) == DIR_NONE) {
+		sb_printf(&m, "Ruten %s sender til enheden %s, som ikke findes i kataloget.", code,
+		          r->to_unit);
+		*problem = problem_422("route", "unit_missing", m.s);
+		free(m.s);
+		return DIR_NONE;
+	}
+	if (kle == NULL) {
+		if (to == DIR_NONE) {
+			sb_printf(&m, "Ruten %s finder modtageren ud fra et KLE-nummer; angiv kle.",
+			          code);
+			*problem = problem_422("kle", "required", m.s);
+			free(m.s);
+			return DIR_NONE;
+		}
+		sb_printf(reason, "Ruten %s sender til %s.", code, s->units[to].name);
+		return to;
+	}
+	for (aspect = 0; aspect < 2; aspect++)
+		if ((u = kle_find(s, to, aspect, kle, &from)) != DIR_NONE)
+			break;
+	if (u != DIR_NONE) {
+		sb_printf(reason, "%s %s KLE %s", s->units[u].name, verbs[aspect], kle);
+		if (from != DIR_NONE)
+			sb_printf(reason, " (arvet fra %s)", s->units[from].name);
+		sb_printf(reason, ".");
+		return u;
+	}
+	if (to == DIR_NONE) {
+		sb_printf(&m, "Ingen enhed er ansvarlig for eller udfører KLE %s.", kle);
+		*problem = problem_422("kle", "no_unit", m.s);
+		free(m.s);
+		return DIR_NONE;
+	}
+	sb_printf(&m, "Ingen enhed under %s er markeret med KLE %s; ruten sender til %s.",
+	          s->units[to].name, kle, s->units[to].name);
+	json_array_append_new(warnings, sb_json(&m));
+	sb_printf(reason, "Ruten %s sender til %s.", code, s->units[to].name);
+	return to;
+}
+
+/* ---- allocation ---- */
+
+/* One UTF-8 code point at *p, advancing; -1 for a bad sequence. */
+static long
+utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	long c;
+	int n;
+
+	if (s[0] < 0x80) {
+		*p += 1;
+		return s[0];
+	}
+	if ((s[0] & 0xe0) == 0xc0)
+		c = s[0] & 0x1f, n = 1;
+	else if ((s[0] & 0xf0) == 0xe0)
+		c = s[0] & 0x0f, n = 2;
+	else if ((s[0] & 0xf8) == 0xf0)
+		c = s[0] & 0x07, n = 3;
+	else
+		return -1;
+	for (int i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	*p += n + 1;
+	return c;
+}
+
+/*
+ * The position in the Danish alphabet (A=0 .. Z=25, Æ=26, Ø=27, Å=28) of
+ * the letter a name sorts by, or NO_LETTER. "Aa" is Å; é, è, ê, ë sort as
+ * E, ü as Y, ö as Ø, ä as Æ, precomposed or with a combining mark.
+ */
+static int
+danish_letter(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	long c, next;
+
+	if (name == NULL)
+		return NO_LETTER;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((c = utf8_next(&p)) <= 0)
+		return NO_LETTER;
+	if (c < 0x80 && isalpha((int)c)) {
+		c = toupper((int)c);
+		if (c == 'A' && (*p == 'a' || *p == 'A'))
+			return 28;
+		next = *p ? utf8_next(&p) : 0;
+		if (next == 0x030a && c == 'A')
+			return 28;
+		if (next == 0x0308 && c == 'A')
+			return 26;
+		if (next == 0x0308 && c == 'O')
+			return 27;
+		if (next == 0x0308 && c == 'U')
+			return 24;
+		return (int)(c - 'A');
+	}
+	if (c >= 0xe0 && c <= 0xfe)
+		c -= 0x20; /* Latin-1 lowercase to uppercase */
+	switch (c) {
+	case 0xc6: /* Æ */
+	case 0xc4: /* Ä */
+		return 26;
+	case 0xd8: /* Ø */
+	case 0xd6: /* Ö */
+		return 27;
+	case 0xc5: /* Å */
+		return 28;
+	case 0xc8: /* È */
+	case 0xc9: /* É */
+	case 0xca: /* Ê */
+	case 0xcb: /* Ë */
+		return 'E' - 'A';
+	case 0xdc: /* Ü */
+		return 'Y' - 'A';
+	default:
+		return NO_LETTER;
+	}
+}
+
+/* "11" or "5": a day 1..31, else 0. */
+static int
+rule_day(const char *s)
+{
+	int v = 0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 2)
+		return 0;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v >= 1 && v <= BIRTHDAY_DAYS ? v : 0;
+}
+
+/* The width of a range rule in units of 1/(31*29); -1 if it is malformed. */
+static long
+rule_width(int kind, const struct dir_alloc *a, int *lo, int *hi)
+{
+	if (kind == K_BIRTHDAY) {
+		*lo = rule_day(a->from);
+		*hi = a->to ? rule_day(a->to) : *lo;
+		if (*lo == 0 || *hi == 0 || *hi < *lo)
+			return -1;
+		return (long)(*hi - *lo + 1) * DANISH_LETTERS;
+	}
+	*lo = danish_letter(a->from);
+	*hi = a->to ? danish_letter(a->to) : *lo;
+	if (*lo == NO_LETTER || *hi == NO_LETTER || *hi < *lo)
+		return -1;
+	return (long)(*hi - *lo + 1) * BIRTHDAY_DAYS;
+}
+
+static bool
+kind_allowed(const struct resolve_route *r, int kind)
+{
+	if (r->nallocation == 0)
+		return true;
+	for (size_t i = 0; i < r->nallocation; i++)
+		if (r->allocation[i] && strcmp(r->allocation[i], kind_names[kind]) == 0)
+			return true;
+	return false;
+}
+
+/* The citizen's facts, reduced to what allocation compares. */
+struct citizen {
+	int day;                  /* 1..31, 0 unknown */
+	int letter;               /* NO_LETTER unknown */
+	const char *district;     /* NULL unknown */
+	const char *group;        /* the citizen is in it; NULL unknown */
+	const char *not_in_group; /* the citizen is known not to be in it */
+};
+
+static bool
+person_has_kind(const struct dir_person *p, int kind)
+{
+	if (kind == K_TARGET_GROUP)
+		return p->ntarget_groups > 0;
+	for (size_t i = 0; i < p->nalloc; i++)
+		if (p->alloc[i].kind && strcmp(p->alloc[i].kind, kind_names[kind]) == 0)
+			return true;
+	return false;
+}
+
+/* One kind for one person: 1 matched, 0 undecided or no rule, -1 mismatch. */
+static int
+judge_kind(const struct dir_person *p, int kind, const struct citizen *z, struct cand *c)
+{
+	bool any = false;
+	long best = -1;
+
+	if (kind == K_TARGET_GROUP) {
+		if (p->ntarget_groups == 0)
+			return 0;
+		for (size_t i = 0; i < p->ntarget_groups; i++) {
+			const char *g = p->target_groups[i];
+			if (z->group && fold_equal(g, z->group)) {
+				c->group = g;
+				return 1;
+			}
+			if (z->not_in_group && fold_equal(g, z->not_in_group))
+				return -1;
+		}
+		return z->group ? -1 : 0;
+	}
+	for (size_t i = 0; i < p->nalloc; i++) {
+		const struct dir_alloc *a = &p->alloc[i];
+		long w = 0;
+		int lo, hi;
+		bool hit;
+
+		if (a->kind == NULL || a->from == NULL || strcmp(a->kind, kind_names[kind]) != 0)
+			continue;
+		if (kind == K_DISTRICT) {
+			if (z->district == NULL)
+				return 0;
+			hit = fold_equal(a->from, z->district);
+		} else {
+			if ((w = rule_width(kind, a, &lo, &hi)) < 0)
+				continue; /* a rule we cannot read says nothing */
+			if (kind == K_BIRTHDAY ? z->day == 0 : z->letter == NO_LETTER)
+				return 0;
+			int v = kind == K_BIRTHDAY ? z->day : z->letter;
+			hit = v >= lo && v <= hi;
+		}
+		any = true;
+		if (hit && (best < 0 || w < best)) {
+			best = w;
+			c->rule[kind] = a;
+		}
+	}
+	if (!any)
+		return 0;
+	if (best < 0)
+		return -1;
+	c->width += best;
+	return 1;
+}
+
+/* Whether p is a candidate: at least one kind matched and none mismatched. */
+static bool
+judge(const struct dir_person *p, const struct resolve_route *r, const struct citizen *z,
+      struct cand *c)
+{
+	for (int k = 0; k < NKINDS; k++) {
+		if (!kind_allowed(r, k))
+			continue;
+		switch (judge_kind(p, k, z, c)) {
+		case -1:
+			return false;
+		case 1:
+			c->matched[k] = true;
+			c->nmatched++;
+			break;
+		default:
+			break;
+		}
+	}
+	return c->nmatched > 0;
+}
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->nmatched != y->nmatched)
+		return y->nmatched - x->nmatched;
+	if (x->width != y->width)
+		return x->width < y->width ? -1 : 1;
+	return x->pos - y->pos;
+}
+
+/* "målgruppe ung-social og fødselsdag 11.–20." */
+static void
+sb_rules(struct sb *b, const struct cand *c)
+{
+	int n = 0;
+
+	for (int k = 0; k < NKINDS; k++) {
+		const struct dir_alloc *a = c->rule[k];
+		int lo, hi;
+
+		if (!c->matched[k])
+			continue;
+		if (n > 0)
+			sb_printf(b, "%s", n + 1 == c->nmatched ? " og " : ", ");
+		n++;
+		switch (k) {
+		case K_TARGET_GROUP:
+			sb_printf(b, "målgruppe %s", c->group);
+			break;
+		case K_DISTRICT:
+			sb_printf(b, "distrikt %s", a->from);
+			break;
+		case K_SURNAME:
+			if (a->to)
+				sb_printf(b, "efternavn %s–%s", a->from, a->to);
+			else
+				sb_printf(b, "efternavn %s", a->from);
+			break;
+		case K_BIRTHDAY:
+			rule_width(K_BIRTHDAY, a, &lo, &hi);
+			if (hi != lo)
+				sb_printf(b, "fødselsdag %d.–%d.", lo, hi);
+			else
+				sb_printf(b, "fødselsdag %d.", lo);
+			break;
+		}
+	}
+}
+
+static void
+sb_absence(struct sb *b, const struct dir_person *p, const char *date)
+{
+	if (*p->absent_until) {
+		sb_printf(b, "%s er fraværende til ", p->display_name);
+		sb_day(b, p->absent_until, date);
+	} else {
+		sb_printf(b, "%s er fraværende indtil videre", p->display_name);
+	}
+}
+
+static json_t *
+person_ref(const struct dir_snapshot *s, int i)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", jstr(s->persons[i].id));
+	json_object_set_new(o, "display_name", jstr(s->persons[i].display_name));
+	return o;
+}
+
+/*
+ * Ranks the candidates in unit u: allocation order, deputies standing in
+ * for the absent, the unavailable last. Returns the "candidates" array.
+ */
+static json_t *
+candidates(const struct dir_snapshot *s, const struct resolve_route *r,
+           const struct resolve_facts *f, int u, const struct citizen *z)
+{
+	const struct dir_unit *unit = &s->units[u];
+	struct cand *cs = xcalloc(unit->nmembers ? unit->nmembers : 1, sizeof(*cs));
+	struct entry *es;
+	bool *shown = xcalloc(s->npersons ? s->npersons : 1, sizeof(bool));
+	size_t nc = 0, ne = 0;
+	json_t *out = json_array();
+
+	for (size_t m = 0; m < unit->nmembers; m++) {
+		int p = unit->members[m];
+		struct cand c = {0};
+
+		if (p < 0 || (size_t)p >= s->npersons || p == unit->lead)
+			continue;
+		c.person = p;
+		c.pos = (int)m;
+		if (judge(&s->persons[p], r, z, &c))
+			cs[nc++] = c;
+	}
+	qsort(cs, nc, sizeof(*cs), cand_cmp);
+
+	es = xcalloc(nc ? nc : 1, sizeof(*es));
+	for (size_t i = 0; i < nc; i++) {
+		const struct dir_person *p = &s->persons[cs[i].person];
+		struct entry *e;
+		struct sb b = {0};
+		int d = p->deputy;
+
+		if (shown[cs[i].person])
+			continue; /* already standing in for someone ranked higher */
+		e = &es[ne++];
+		e->c = &cs[i];
+		e->shown = cs[i].person;
+		e->available = true;
+		e->deputy = DIR_NONE;
+		sb_printf(&b, "%s fordeler efter ", unit->name);
+		sb_rules(&b, &cs[i]);
+		sb_printf(&b, " → %s.", p->display_name);
+		if (absent_on(p, f->date)) {
+			bool valid = d >= 0 && (size_t)d < s->npersons && d != cs[i].person;
+			sb_printf(&b, " ");
+			sb_absence(&b, p, f->date);
+			if (!valid) {
+				sb_printf(&b, " og har ingen stedfortræder.");
+				e->available = false;
+			} else if (absent_on(&s->persons[d], f->date)) {
+				sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
+				          s->persons[d].display_name);
+				e->available = false;
+			} else if (shown[d]) {
+				sb_printf(&b,
+				          "; stedfortræderen %s står allerede højere på listen.",
+				          s->persons[d].display_name);
+				e->available = false;
+			} else {
+				sb_printf(&b, "; stedfortræderen er %s.",
+				          s->persons[d].display_name);
+				e->deputy = d;
+				e->shown = d;
+			}
+		}
+		shown[e->shown] = true;
+		e->reason = sb_take(&b);
+	}
+
+	/* available first, each group in rank order */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ne; i++) {
+			const struct entry *e = &es[i];
+			json_t *o;
+
+			if (e->available != (pass == 0))
+				continue;
+			if (json_array_size(out) < MAX_CANDIDATES) {
+				o = json_object();
+				json_object_set_new(o, "person",
+				                    dir_person_json_on(s, e->shown, f->date));
+				json_object_set_new(
+				    o, "rank", json_integer((json_int_t)json_array_size(out) + 1));
+				json_object_set_new(o, "reason", jstr(e->reason));
+				json_object_set_new(o, "available", json_boolean(e->available));
+				json_object_set_new(o, "acting_for",
+				                    e->deputy != DIR_NONE
+				                        ? person_ref(s, e->c->person)
+				                        : json_null());
+				json_array_append_new(out, o);
+			}
+		}
+	for (size_t i = 0; i < ne; i++)
+		free(es[i].reason);
+	free(es);
+	free(shown);
+	free(cs);
+	return out;
+}
+
+/* Hints for facts the unit's rules need but the request lacks. */
+static void
+missing_facts(const struct dir_snapshot *s, const struct resolve_route *r,
+              const struct resolve_facts *f, int u, const struct citizen *z, json_t *warnings)
+{
+	const struct dir_unit *unit = &s->units[u];
+	bool uses[NKINDS] = {false};
+	const char *name = unit->name;
+	struct sb b = {0};
+
+	for (size_t m = 0; m < unit->nmembers; m++) {
+		int p = unit->members[m];
+		if (p < 0 || (size_t)p >= s->npersons || p == unit->lead)
+			continue;
+		for (int k = 0; k < NKINDS; k++)
+			if (kind_allowed(r, k) && person_has_kind(&s->persons[p], k))
+				uses[k] = true;
+	}
+	if (uses[K_BIRTHDAY] && z->day == 0) {
+		sb_printf(&b,
+		          "Fødselsdato mangler: %s fordeler efter fødselsdag; angiv fødselsdato "
+		          "eller CPR-nummer.",
+		          name);
+		json_array_append_new(warnings, sb_json(&b));
+	}
+	if (uses[K_SURNAME] && z->letter == NO_LETTER) {
+		if (f->surname && *f->surname)
+			sb_printf(&b,
+			          "Efternavnet begynder ikke med et bogstav fra A til Å, men %s "
+			          "fordeler efter efternavn.",
+			          name);
+		else
+			sb_printf(
+			    &b, "Efternavn mangler: %s fordeler efter efternavn; angiv efternavn.",
+			    name);
+		json_array_append_new(warnings, sb_json(&b));
+	}
+	if (uses[K_DISTRICT] && z->district == NULL) {
+		sb_printf(&b, "Distrikt mangler: %s fordeler efter distrikt; angiv distrikt.",
+		          name);
+		json_array_append_new(warnings, sb_json(&b));
+	}
+}
+
+/* ---- fallback ---- */
+
+static json_t *
+fallback(const struct dir_snapshot *s, const struct resolve_facts *f, int u, bool none)
+{
+	const char *mailbox = NULL;
+	int lead = DIR_NONE, lead_unit = DIR_NONE;
+	json_t *o = json_object(), *l = json_null();
+	struct sb b = {0};
+	size_t n = 0;
+
+	for (int v = u; v != DIR_NONE && n <= s->nunits; v = s->units[v].parent, n++) {
+		const struct dir_unit *w = &s->units[v];
+		if (mailbox == NULL && w->mailbox && *w->mailbox)
+			mailbox = w->mailbox;
+		if (lead == DIR_NONE && w->lead >= 0 && (size_t)w->lead < s->npersons &&
+		    w->lead != f->caller) {
+			lead = w->lead;
+			lead_unit = v;
+		}
+	}
+	if (lead != DIR_NONE) {
+		const struct dir_person *p = &s->persons[lead];
+		l = person_ref(s, lead);
+		json_object_set_new(l, "email", str_or_null(p->email));
+		json_object_set_new(l, "phone", str_or_null(p->phone));
+	}
+	json_object_set_new(o, "mailbox", str_or_null(mailbox));
+	json_object_set_new(o, "lead", l);
+
+	sb_printf(&b, "%s",
+	          none ? "Ingen sagsbehandler matcher fordelingsreglerne; "
+	               : "Hvis ingen af kandidaterne kan tage sagen: ");
+	if (mailbox)
+		sb_printf(&b, "skriv til %s", mailbox);
+	if (mailbox && lead != DIR_NONE)
+		sb_printf(&b, " eller ");
+	if (lead != DIR_NONE) {
+		sb_printf(&b, "kontakt lederen %s", s->persons[lead].display_name);
+		if (lead_unit != u)
+			sb_printf(&b, " (leder for %s)", s->units[lead_unit].name);
+	}
+	if (!mailbox && lead == DIR_NONE)
+		sb_printf(&b, "%s har hverken en postkasse eller en leder i kataloget",
+		          s->units[u].name);
+	sb_printf(&b, ".");
+	json_object_set_new(o, "reason", sb_json(&b));
+	return o;
+}
+
+/* ---- the myndighedssnit ---- */
+
+static json_t *
+myndighedssnit(const struct dir_snapshot *s, const struct resolve_route *r,
+               const struct resolve_facts *f, int u, json_t *warnings)
+{
+	/* indexed by enum resolve_employment */
+	static const char *const says[] = {
+	    NULL,
+	    "er i job",
+	    "er under uddannelse",
+	    "har en beskæftigelsessag",
+	    "har en uddannelsessag",
+	    "er under afklaring til førtidspension",
+	    "har fået tilkendt førtidspension",
+	    "har fået tilkendt folkepension",
+	};
+	static const char *const status[] = {
+	    NULL,
+	    "i job",
+	    "under uddannelse",
+	    "beskæftigelsessag",
+	    "uddannelsessag",
+	    "under afklaring til førtidspension",
+	    "tilkendt førtidspension",
+	    "tilkendt folkepension",
+	};
+	const char *code = r->code ? r->code : "";
+	const char *dept, *why, *have = s->units[u].department;
+	struct sb b = {0};
+	json_t *o;
+
+	if (r->labour_market_department == NULL || r->pension_department == NULL)
+		return json_null();
+	if ((int)f->employment <= (int)EMP_UNKNOWN ||
+	    (int)f->employment > (int)EMP_OLD_AGE_PENSION) {
+		sb_printf(&b,
+		          "Angiv borgerens beskæftigelsesstatus: ruten %s følger "
+		          "myndighedssnittet.",
+		          code);
+		json_array_append_new(warnings, sb_json(&b));
+		return json_null();
+	}
+	if (f->employment == EMP_DISABILITY_PENSION || f->employment == EMP_OLD_AGE_PENSION) {
+		dept = r->pension_department;
+		why = "tilkendt pension";
+	} else {
+		dept = r->labour_market_department;
+		why = "tilknytning til arbejdsmarkedet";
+	}
+	o = json_object();
+	json_object_set_new(o, "department", jstr(dept));
+	sb_printf(&b, "Borgeren %s og hører til %s efter myndighedssnittet (%s).",
+	          says[f->employment], dept, why);
+	json_object_set_new(o, "reason", sb_json(&b));
+	if (have == NULL || strcmp(have, dept) != 0) {
+		sb_printf(&b,
+		          "Efter myndighedssnittet hører borgeren til %s (%s), men ruten %s "
+		          "sender til %s. Overvej den modsatte rute.",
+		          dept, status[f->employment], code, have ? have : s->units[u].name);
+		json_array_append_new(warnings, sb_json(&b));
+	}
+	return o;
+}
+
+/* ---- the answer ---- */
+
+json_t *
+dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
+            const struct resolve_facts *f, json_t **problem)
+{
+	const char *kle = f->kle ? f->kle : r->kle;
+	struct citizen z = {0, NO_LETTER, NULL, NULL, NULL};
+	json_t *warnings = json_array(), *ru, *cands, *o, *snit;
+	struct sb reason = {0};
+	int u;
+
+	*problem = NULL;
+	if (kle && *kle == '\0')
+		kle = NULL;
+	if ((u = receiving_unit(s, r, kle, &reason, warnings, problem)) == DIR_NONE) {
+		free(reason.s);
+		json_decref(warnings);
+		return NULL;
+	}
+	ru = dir_unit_json(s, u, false);
+	json_object_set_new(ru, "reason", sb_json(&reason));
+	snit = myndighedssnit(s, r, f, u, warnings);
+
+	if (date_valid(f->birthdate, strlen(f->birthdate)))
+		z.day = digits(f->birthdate + 8, 2);
+	if (f->surname && *f->surname)
+		z.letter = danish_letter(f->surname);
+	if (f->district && *f->district)
+		z.district = f->district;
+	if (f->target_group && *f->target_group)
+		z.group = f->target_group;
+	else if (r->placed_target_group && f->placed == 1)
+		z.group = r->placed_target_group;
+	else if (r->placed_target_group && f->placed == 0)
+		z.not_in_group = r->placed_target_group;
+	cands = candidates(s, r, f, u, &z);
+	missing_facts(s, r, f, u, &z, warnings);
+
+	o = json_object();
+	json_object_set_new(o, "route", jstr(r->code));
+	json_object_set_new(o, "date", str_or_null(f->date));
+	json_object_set_new(
+	    o, "citizen",
+	    json_pack("{s:o}", "birthdate", str_or_null(z.day ? f->birthdate : NULL)));
+	json_object_set_new(o, "receiving_unit", ru);
+	json_object_set_new(o, "candidates", cands);
+	json_object_set_new(o, "fallback", fallback(s, f, u, json_array_size(cands) == 0));
+	json_object_set_new(o, "myndighedssnit", snit);
+	json_object_set_new(o, "warnings", warnings);
+	return o;
+}

@@ -1,0 +1,260 @@
+/*
+ * api_routes.c: GET /api/v1/routes and POST /api/v1/counterparts (API.md).
+ * Both answer from memory: the routes in force (routes.c) and the
+ * directory snapshot; resolution itself is directory/resolve.c. A CPR
+ * number in a request is turned into a birth date, wiped from the parsed
+ * body at once, and never stored, logged or echoed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "../handover/handover.h"
+
+#define TEXT_MAX 200 /* surname, district, target group, kle */
+
+static const char *const no_params[] = {NULL};
+
+static struct ho_route_set *
+routes_or_fail(struct http_request *req)
+{
+	struct ho_route_set *set = ho_routes_current();
+	if (set == NULL) {
+		http_add_header(req, "Retry-After", "5");
+		http_problem(req, 503, NULL,
+		             "The routes have not been loaded from the database yet.");
+	}
+	return set;
+}
+
+void
+api_routes_list(struct http_request *req)
+{
+	struct ho_route_set *set;
+	json_t *items;
+
+	if (!http_query_check(req, no_params))
+		return;
+	if ((set = routes_or_fail(req)) == NULL)
+		return;
+	items = json_array();
+	for (size_t i = 0; i < set->n; i++) {
+		const struct ho_route *r = &set->v[i];
+		json_t *o;
+		if (!r->enabled)
+			continue;
+		o = ho_route_to_json(r);
+		json_object_del(o, "enabled");
+		json_array_append_new(items, o);
+	}
+	http_respond_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
+static void
+today(char out[11])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* An optional string field of at most TEXT_MAX bytes; false after adding
+ * an error to p. */
+static bool
+text_field(json_t *obj, const char *key, const char *field, json_t *p, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_string(v)) {
+		json_problem_add_error(p, field, "type", "Skal være en tekst.");
+		return false;
+	}
+	if (json_string_length(v) > TEXT_MAX) {
+		json_problem_add_error(p, field, "too_long", "Teksten er for lang.");
+		return false;
+	}
+	if (json_string_length(v) > 0)
+		*out = json_string_value(v);
+	return true;
+}
+
+/*
+ * The citizen's facts from the body. Structure errors (unknown fields,
+ * wrong types) answer 400, values that cannot be used 422; false when
+ * answered.
+ */
+static bool
+read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, const char **code)
+{
+	static const char *const top[] = {"route", "citizen", "kle", "date", NULL};
+	static const char *const cit[] = {
+	    "birthdate", "cpr",          "surname",           "placed",
+	    "district",  "target_group", "employment_status", NULL};
+	json_t *p, *citizen, *v;
+	const char *s;
+
+	if (!json_is_object(body)) {
+		http_problem(req, 400, NULL, "The request body must be a JSON object.");
+		return false;
+	}
+	if ((p = json_unknown_fields(body, top, NULL)) != NULL) {
+		http_problem_json(req, p);
+		return false;
+	}
+	citizen = json_object_get(body, "citizen");
+	if (citizen && !json_is_object(citizen)) {
+		http_problem(req, 400, NULL, "'citizen' must be a JSON object.");
+		return false;
+	}
+	if (citizen && (p = json_unknown_fields(citizen, cit, "citizen.")) != NULL) {
+		http_problem_json(req, p);
+		return false;
+	}
+	p = json_problem(422, "Uanvendelige oplysninger",
+	                 "Oplysningerne kan ikke bruges til at finde modtageren.");
+	memset(f, 0, sizeof(*f));
+	f->placed = -1;
+	f->caller = DIR_NONE;
+
+	v = json_object_get(body, "route");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		json_problem_add_error(p, "route", "required", "Angiv en rute.");
+	else if (json_string_length(v) > 64)
+		json_problem_add_error(p, "route", "unknown", "Ruten findes ikke.");
+	else
+		*code = json_string_value(v);
+
+	if (text_field(body, "kle", "kle", p, &f->kle) && f->kle) {
+		size_t n = strlen(f->kle);
+		bool ok = n == 2 || n == 5 || n == 8;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (i % 3 == 2) ? f->kle[i] == '.'
+			                  : (f->kle[i] >= '0' && f->kle[i] <= '9');
+		if (!ok)
+			json_problem_add_error(p, "kle", "invalid",
+			                       "Et KLE-nummer skrives NN, NN.NN eller NN.NN.NN.");
+	}
+	v = json_object_get(body, "date");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v) || !date_valid(json_string_value(v), json_string_length(v)))
+			json_problem_add_error(p, "date", "invalid",
+			                       "Datoen skal være en gyldig dato (ÅÅÅÅ-MM-DD).");
+		else
+			memcpy(f->date, json_string_value(v), 11);
+	}
+	if (!*f->date)
+		today(f->date);
+
+	if (citizen == NULL || json_object_size(citizen) == 0) {
+		json_problem_add_error(p, "citizen", "required",
+		                       "Angiv mindst én oplysning om borgeren, fx fødselsdato.");
+		goto out;
+	}
+	v = json_object_get(citizen, "birthdate");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v) || !date_valid(json_string_value(v), json_string_length(v)))
+			json_problem_add_error(
+			    p, "citizen.birthdate", "invalid",
+			    "Fødselsdatoen skal være en gyldig dato (ÅÅÅÅ-MM-DD).");
+		else if (strcmp(json_string_value(v), f->date) > 0)
+			json_problem_add_error(p, "citizen.birthdate", "future",
+			                       "Fødselsdatoen ligger efter datoen for opslaget.");
+		else
+			memcpy(f->birthdate, json_string_value(v), 11);
+	}
+	v = json_object_get(citizen, "cpr");
+	if (v && !json_is_null(v)) {
+		char born[11];
+		const char *why = NULL;
+		if (!json_is_string(v)) {
+			json_problem_add_error(p, "citizen.cpr", "type", "Skal være en tekst.");
+		} else {
+			int rc =
+			    cpr_birthdate(json_string_value(v), json_string_length(v), born, &why);
+			/* The number has done its work: gone from memory now. */
+			explicit_wipe((char *)(uintptr_t)json_string_value(v),
+			              json_string_length(v));
+			if (rc == -1)
+				json_problem_add_error(p, "citizen.cpr", "invalid", why);
+			else if (strcmp(born, f->date) > 0)
+				json_problem_add_error(
+				    p, "citizen.cpr", "future",
+				    "CPR-nummerets fødselsdato ligger efter datoen for "
+				    "opslaget.");
+			else if (*f->birthdate && strcmp(born, f->birthdate) != 0)
+				json_problem_add_error(
+				    p, "citizen.cpr", "mismatch",
+				    "CPR-nummeret passer ikke med fødselsdatoen.");
+			else
+				memcpy(f->birthdate, born, 11);
+		}
+	}
+	text_field(citizen, "surname", "citizen.surname", p, &f->surname);
+	text_field(citizen, "district", "citizen.district", p, &f->district);
+	text_field(citizen, "target_group", "citizen.target_group", p, &f->target_group);
+	v = json_object_get(citizen, "placed");
+	if (v && !json_is_null(v)) {
+		if (!json_is_boolean(v))
+			json_problem_add_error(p, "citizen.placed", "type",
+			                       "Skal være true eller false.");
+		else
+			f->placed = json_is_true(v) ? 1 : 0;
+	}
+	if (text_field(citizen, "employment_status", "citizen.employment_status", p, &s) && s &&
+	    (f->employment = resolve_employment_parse(s)) == EMP_UNKNOWN)
+		json_problem_add_error(p, "citizen.employment_status", "invalid",
+		                       "Ukendt beskæftigelsesstatus; brug job, education, "
+		                       "employment_case, education_case, pension_assessment, "
+		                       "disability_pension eller old_age_pension.");
+out:
+	if (json_object_get(p, "errors") != NULL) {
+		http_problem_json(req, p);
+		return false;
+	}
+	json_decref(p);
+	return true;
+}
+
+void
+api_counterparts(struct http_request *req)
+{
+	struct resolve_facts f;
+	struct resolve_route rr;
+	const struct ho_route *route;
+	struct ho_route_set *set;
+	const struct dir_snapshot *s;
+	const char *code = NULL;
+	json_t *answer, *problem = NULL;
+
+	if (!http_query_check(req, no_params))
+		return;
+	if (!read_facts(req, req->json, &f, &code))
+		return;
+	if ((set = routes_or_fail(req)) == NULL)
+		return;
+	if ((route = ho_route_find(set, code)) == NULL) {
+		json_t *p = json_problem(422, "Ukendt rute", "Ruten findes ikke.");
+		json_problem_add_error(
+		    p, "route", "unknown",
+		    "Ruten findes ikke; se listen over ruter (GET /api/v1/routes).");
+		http_problem_json(req, p);
+		return;
+	}
+	if ((s = dir_snapshot_or_fail(req)) == NULL)
+		return;
+	f.caller = auth_person(req);
+	ho_route_resolve_view(route, &rr);
+	if ((answer = dir_resolve(s, &rr, &f, &problem)) == NULL) {
+		http_problem_json(req, problem);
+		return;
+	}
+	json_object_set_new(answer, "directory", dir_info_json(s));
+	http_respond_json(req, 200, answer);
+}

@@ -1,0 +1,1103 @@
+/*
+ * test_resolve.c: counterpart resolution over a small directory built the
+ * way the sync builds it (records, then dir_snapshot_build): the receiving
+ * unit by route and KLE number, allocation rules and their ranking,
+ * deputies for the absent, the fallback, the myndighedssnit, and CPR
+ * numbers and dates.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stafetd.h"
+#include "../../directory/directory.h"
+#include "../../directory/resolve.h"
+
+/* ---- the directory ---- */
+
+enum { KMO, LLU, MHA, AKH, BBE, DDA, EER, FFR, GGR, HHO, IIS, JJE, NPEOPLE };
+
+static const struct {
+	const char *user, *name, *unit, *deputy, *from, *until, *email, *phone;
+} people[NPEOPLE] = {
+    [KMO] = {"kmo", "Kirsten Mølgaard", "BSF", NULL, NULL, NULL, "kmo@stafet.example",
+             "+45 65 51 00 00"},
+    [LLU] = {"llu", "Lars Lund", "UR", NULL, NULL, NULL, "llu@stafet.example", NULL},
+    [MHA] = {"mha", "Mette Hansen", "UR", "akh", "2026-02-20", "2026-03-03", NULL, NULL},
+    [AKH] = {"akh", "Ali Khan", "UR", NULL, NULL, NULL, NULL, NULL},
+    [BBE] = {"bbe", "Bo Berg", "UR", "dda", "2026-02-01", NULL, NULL, NULL},
+    [DDA] = {"dda", "Dorte Dahl", "UR", NULL, "2026-01-01", "2027-01-15", NULL, NULL},
+    [EER] = {"eer", "Eva Eriksen", "UR", NULL, NULL, NULL, NULL, NULL},
+    [FFR] = {"ffr", "Finn Frost", "UR", NULL, NULL, NULL, NULL, NULL},
+    [GGR] = {"ggr", "Gitte Grøn", "UR", NULL, NULL, NULL, NULL, NULL},
+    [HHO] = {"hho", "Hans Holm", "UR", NULL, "2026-02-25", "2026-04-01", NULL, NULL},
+    [IIS] = {"iis", "Ida Isaksen", "JC-UNG", NULL, NULL, NULL, NULL, NULL},
+    [JJE] = {"jje", "Jens Jensen", "AEHF", NULL, NULL, NULL, NULL, NULL},
+};
+
+/* KLE marks are space-separated. */
+static const struct {
+	const char *code, *name, *department, *parent, *lead, *mailbox, *responsible, *performing;
+} units[] = {
+    {"BSF", "Beskæftigelses- og Socialforvaltningen", "BSF", NULL, "kmo", "bsf@stafet.example",
+     "15.14", NULL},
+    {"UR", "Ungerådgivningen", "BSF", "BSF", "llu", "ur@stafet.example", "27.39",
+     "17.18.00 27.37.00"},
+    {"UR-ANB", "Ungerådgivningen Anbragte", "BSF", "UR", NULL, NULL, "27.39.05", NULL},
+    {"JC-UNG", "Jobcenter Ung", "BSF", "BSF", NULL, NULL, "32.18.00", NULL},
+    {"AEHF", "Ældre- og Handicapforvaltningen", "ÆHF", NULL, "jje", "aehf@stafet.example", "27.37",
+     "17.18.00"},
+    /* "27.3" must not cover 27.37.00: marks match on dot boundaries */
+    {"VH", "Voksenhandicap", "ÆHF", "AEHF", NULL, "vh@stafet.example", "32.18.00 27.3", NULL},
+};
+#define NUNITS (sizeof(units) / sizeof(units[0]))
+
+static char *
+dn(const char *rdn, const char *name)
+{
+	char *s;
+	if (xasprintf(&s, "%s=%s,dc=stafet,dc=example", rdn, name) < 0)
+		fail();
+	return s;
+}
+
+static void
+split(struct strv *v, const char *list)
+{
+	char *copy, *tok, *save;
+
+	if (list == NULL)
+		return;
+	copy = xstrdup(list);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		strv_add(v, tok);
+	free(copy);
+}
+
+/*
+ * The directory with each person's rules: "birthday:11-20 surname:A-G
+ * tg:anbragt" (tg: a target group); plus `extra` people in UR who take
+ * every birthday.
+ */
+static struct dir_snapshot *
+build(const char *const rules[NPEOPLE], int extra)
+{
+	struct dir_records r = {0};
+	struct dir_snapshot *s;
+
+	for (size_t i = 0; i < NUNITS; i++) {
+		struct dir_urec *u = dir_records_add_unit(&r);
+		u->dn = dn("ou", units[i].code);
+		u->code = xstrdup(units[i].code);
+		u->name = xstrdup(units[i].name);
+		u->department = xstrdup(units[i].department);
+		u->mailbox = units[i].mailbox ? xstrdup(units[i].mailbox) : NULL;
+		u->parent_dn = units[i].parent ? dn("ou", units[i].parent) : NULL;
+		u->lead_dn = units[i].lead ? dn("uid", units[i].lead) : NULL;
+		split(&u->kle[0], units[i].responsible);
+		split(&u->kle[1], units[i].performing);
+		split(&u->kle[2], "99.99.99"); /* insight never decides */
+	}
+	for (int i = 0; i < NPEOPLE + extra; i++) {
+		struct dir_prec *p = dir_records_add_person(&r);
+		struct strv v = {0};
+		char user[16], name[32];
+
+		if (i >= NPEOPLE) {
+			snprintf(user, sizeof(user), "x%02d", i);
+			snprintf(name, sizeof(name), "Xenia %02d", i);
+			p->unit_code = xstrdup("UR");
+			strv_add(&p->allocation, "birthday:1-31");
+		} else {
+			snprintf(user, sizeof(user), "%s", people[i].user);
+			snprintf(name, sizeof(name), "%s", people[i].name);
+			p->unit_code = xstrdup(people[i].unit);
+			p->email = people[i].email ? xstrdup(people[i].email) : NULL;
+			p->phone = people[i].phone ? xstrdup(people[i].phone) : NULL;
+			p->deputy_dn = people[i].deputy ? dn("uid", people[i].deputy) : NULL;
+			p->absent_from = people[i].from ? xstrdup(people[i].from) : NULL;
+			p->absent_until = people[i].until ? xstrdup(people[i].until) : NULL;
+			split(&v, rules ? rules[i] : NULL);
+		}
+		p->dn = dn("uid", user);
+		if (xasprintf(&p->id, "id-%s", user) < 0)
+			fail();
+		p->username = xstrdup(user);
+		p->display_name = xstrdup(name);
+		for (size_t k = 0; k < v.n; k++) {
+			if (strncmp(v.v[k], "tg:", 3) == 0)
+				strv_add(&p->target_groups, v.v[k] + 3);
+			else
+				strv_add(&p->allocation, v.v[k]);
+		}
+		strv_free(&v);
+	}
+	s = dir_snapshot_build(&r, 1);
+	dir_records_free(&r);
+	assert_non_null(s);
+	return s;
+}
+
+static struct resolve_facts
+facts_on(const char *date)
+{
+	struct resolve_facts f;
+
+	memset(&f, 0, sizeof(f));
+	f.placed = -1;
+	f.caller = DIR_NONE;
+	snprintf(f.date, sizeof(f.date), "%s", date);
+	return f;
+}
+
+static void
+set_birthdate(struct resolve_facts *f, const char *d)
+{
+	snprintf(f->birthdate, sizeof(f->birthdate), "%s", d ? d : "");
+}
+
+static const struct resolve_route route_ur = {
+    .code = "BUR-UR",
+    .name = "Fra Børne- og Ungerådgivningen til Ungerådgivningen",
+    .from_unit = "BUR",
+    .to_unit = "UR",
+    .placed_target_group = "anbragt",
+};
+
+static const char *
+str_at(json_t *o, const char *path)
+{
+	json_t *j = json_object_get(o, path);
+	if (!json_is_string(j))
+		fail_msg("\"%s\" is not a string", path);
+	return json_string_value(j);
+}
+
+/* The warning that begins with prefix, or NULL. */
+static const char *
+warning(json_t *answer, const char *prefix)
+{
+	json_t *w;
+	size_t i;
+
+	json_array_foreach (json_object_get(answer, "warnings"), i, w)
+		if (strncmp(json_string_value(w), prefix, strlen(prefix)) == 0)
+			return json_string_value(w);
+	return NULL;
+}
+
+/* "Gitte Grøn; Ali Khan for Mette Hansen; !Bo Berg" ('!' unavailable). */
+static void
+describe(json_t *answer, char *out, size_t outsz)
+{
+	json_t *c;
+	size_t i, len = 0;
+
+	*out = '\0';
+	json_array_foreach (json_object_get(answer, "candidates"), i, c) {
+		json_t *acting = json_object_get(c, "acting_for");
+		const char *name = str_at(json_object_get(c, "person"), "display_name");
+
+		assert_int_equal(json_integer_value(json_object_get(c, "rank")), (json_int_t)i + 1);
+		assert_true(json_is_boolean(json_object_get(c, "available")));
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s%s", i ? "; " : "",
+		                        json_is_true(json_object_get(c, "available")) ? "" : "!",
+		                        name);
+		if (json_is_object(acting))
+			len += (size_t)snprintf(out + len, outsz - len, " for %s",
+			                        str_at(acting, "display_name"));
+		else
+			assert_true(json_is_null(acting));
+		assert_true(len < outsz);
+	}
+}
+
+static json_t *
+resolve_ok(const struct dir_snapshot *s, const struct resolve_route *r,
+           const struct resolve_facts *f)
+{
+	json_t *problem = NULL;
+	json_t *a = dir_resolve(s, r, f, &problem);
+
+	if (a == NULL) {
+		char *text = json_dumps(problem, 0);
+		fail_msg("resolve failed: %s", text);
+	}
+	assert_null(problem);
+	return a;
+}
+
+/* ---- the receiving unit ---- */
+
+static const struct {
+	const char *to_unit, *route_kle, *facts_kle;
+	const char *unit;   /* the receiving unit's code, or NULL: a 422 */
+	const char *reason; /* the unit's reason, or the 422's field/code */
+	const char *warning;
+} unit_cases[] = {
+    {"UR", NULL, NULL, "UR", "Ruten R sender til Ungerådgivningen.", NULL},
+    {"UR", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00.", NULL},
+    /* the deepest unit holding its own mark */
+    {"UR", "27.39.05", NULL, "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
+     NULL},
+    {NULL, "27.39.05", NULL, "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
+     NULL},
+    {"BSF", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00.", NULL},
+    /* equally deep: the first by code */
+    {NULL, "32.18.00", NULL, "JC-UNG", "Jobcenter Ung er ansvarlig for KLE 32.18.00.", NULL},
+    {"AEHF", "32.18.00", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 32.18.00.", NULL},
+    /* no one responsible: the deepest performing unit */
+    {NULL, "17.18.00", NULL, "UR", "Ungerådgivningen udfører KLE 17.18.00.", NULL},
+    /* responsible beats performing, however deep; "27.3" does not cover it */
+    {NULL, "27.37.00", NULL, "AEHF",
+     "Ældre- og Handicapforvaltningen er ansvarlig for KLE 27.37.00.", NULL},
+    {NULL, "27.3", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 27.3.", NULL},
+    /* inherited from outside the scope */
+    {"JC-UNG", "15.14.02", NULL, "JC-UNG",
+     "Jobcenter Ung er ansvarlig for KLE 15.14.02 (arvet fra Beskæftigelses- og "
+     "Socialforvaltningen).",
+     NULL},
+    {"UR-ANB", "17.18.00", NULL, "UR-ANB",
+     "Ungerådgivningen Anbragte udfører KLE 17.18.00 (arvet fra Ungerådgivningen).", NULL},
+    /* an own responsible mark in the scope beats an inherited one */
+    {"BSF", "15.14.02", NULL, "BSF",
+     "Beskæftigelses- og Socialforvaltningen er ansvarlig for KLE 15.14.02.", NULL},
+    /* the request's number overrides the route's */
+    {NULL, "27.39.05", "17.18.00", "UR", "Ungerådgivningen udfører KLE 17.18.00.", NULL},
+    {"UR", NULL, "27.39.05", "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
+     NULL},
+    /* nothing in the scope: the route's unit, with a warning */
+    {"AEHF", "27.39.00", NULL, "AEHF", "Ruten R sender til Ældre- og Handicapforvaltningen.",
+     "Ingen enhed under Ældre- og Handicapforvaltningen er markeret med KLE 27.39.00; ruten "
+     "sender til Ældre- og Handicapforvaltningen."},
+    {"UR", "27.3", NULL, "UR", "Ruten R sender til Ungerådgivningen.",
+     "Ingen enhed under Ungerådgivningen er markeret med KLE 27.3; ruten sender til "
+     "Ungerådgivningen."},
+    /* insight marks never decide */
+    {NULL, "99.99.99", NULL, NULL, "kle/no_unit", NULL},
+    {NULL, NULL, NULL, NULL, "kle/required", NULL},
+    {"NOPE", NULL, NULL, NULL, "route/unit_missing", NULL},
+    {"NOPE", "27.39.00", NULL, NULL, "route/unit_missing", NULL},
+};
+
+static void
+test_receiving_unit(void **state)
+{
+	struct dir_snapshot *s = build(NULL, 0);
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(unit_cases) / sizeof(unit_cases[0]); i++) {
+		struct resolve_route r = {
+		    .code = "R", .to_unit = unit_cases[i].to_unit, .kle = unit_cases[i].route_kle};
+		struct resolve_facts f = facts_on("2026-03-01");
+		json_t *problem = NULL, *a;
+
+		f.kle = unit_cases[i].facts_kle;
+		a = dir_resolve(s, &r, &f, &problem);
+		if (unit_cases[i].unit == NULL) {
+			char want[64];
+			json_t *err;
+
+			if (a != NULL)
+				fail_msg("case %zu: an answer, want a 422", i);
+			assert_non_null(problem);
+			assert_int_equal(json_integer_value(json_object_get(problem, "status")),
+			                 422);
+			assert_non_null(json_object_get(problem, "detail"));
+			err = json_array_get(json_object_get(problem, "errors"), 0);
+			assert_non_null(err);
+			snprintf(want, sizeof(want), "%s/%s", str_at(err, "field"),
+			         str_at(err, "code"));
+			if (strcmp(want, unit_cases[i].reason) != 0)
+				fail_msg("case %zu: %s, want %s", i, want, unit_cases[i].reason);
+			assert_string_equal(str_at(err, "message"), str_at(problem, "detail"));
+			json_decref(problem);
+			continue;
+		}
+		if (a == NULL)
+			fail_msg("case %zu: a problem, want %s", i, unit_cases[i].unit);
+		assert_null(problem);
+		json_t *ru = json_object_get(a, "receiving_unit");
+		if (strcmp(str_at(ru, "code"), unit_cases[i].unit) != 0)
+			fail_msg("case %zu: %s, want %s", i, str_at(ru, "code"),
+			         unit_cases[i].unit);
+		assert_string_equal(str_at(ru, "reason"), unit_cases[i].reason);
+		if (unit_cases[i].warning)
+			assert_string_equal(
+			    json_string_value(json_array_get(json_object_get(a, "warnings"), 0)),
+			    unit_cases[i].warning);
+		else
+			assert_int_equal(json_array_size(json_object_get(a, "warnings")), 0);
+		json_decref(a);
+	}
+	dir_snapshot_unref(s);
+}
+
+static void
+test_problem_messages(void **state)
+{
+	struct dir_snapshot *s = build(NULL, 0);
+	struct resolve_route generic = {.code = "GENERISK"};
+	struct resolve_facts f = facts_on("2026-03-01");
+	json_t *problem, *err;
+	(void)state;
+
+	assert_null(dir_resolve(s, &generic, &f, &problem));
+	err = json_array_get(json_object_get(problem, "errors"), 0);
+	assert_string_equal(str_at(err, "message"),
+	                    "Ruten GENERISK finder modtageren ud fra et KLE-nummer; angiv kle.");
+	json_decref(problem);
+
+	f.kle = "99.01";
+	assert_null(dir_resolve(s, &generic, &f, &problem));
+	err = json_array_get(json_object_get(problem, "errors"), 0);
+	assert_string_equal(str_at(err, "message"),
+	                    "Ingen enhed er ansvarlig for eller udfører KLE 99.01.");
+	json_decref(problem);
+	dir_snapshot_unref(s);
+}
+
+/* ---- allocation ---- */
+
+struct alloc_case {
+	const char *what;
+	const char *rules[NPEOPLE];
+	const char *birthdate, *surname, *district, *target_group;
+	char placed;            /* 'y', 'n', or 0: unknown */
+	const char *allocation; /* the route's kinds, space-separated */
+	const char *date;       /* default 2026-03-01 */
+	const char *expect;
+};
+
+static const struct alloc_case alloc_cases[] = {
+    {"birthday split",
+     {[AKH] = "birthday:21-31", [EER] = "birthday:1-10", [FFR] = "birthday:11-20"},
+     "2010-03-14",
+     .expect = "Finn Frost"},
+    {"range ends included",
+     {[AKH] = "birthday:21-31", [EER] = "birthday:1-10", [FFR] = "birthday:11-20"},
+     "2010-03-20",
+     .expect = "Finn Frost"},
+    {"narrowest first",
+     {[EER] = "birthday:11-20", [GGR] = "birthday:11-15", [FFR] = "birthday:1-31"},
+     "2010-03-14",
+     .expect = "Gitte Grøn; Eva Eriksen; Finn Frost"},
+    {"a single day",
+     {[EER] = "birthday:14", [FFR] = "birthday:5"},
+     "2010-03-14",
+     .expect = "Eva Eriksen"},
+    {"narrowest of one person's rules",
+     {[EER] = "birthday:1-31 birthday:14", [FFR] = "birthday:11-15"},
+     "2010-03-14",
+     .expect = "Eva Eriksen; Finn Frost"},
+    {"two kinds beat one",
+     {[EER] = "birthday:1-31 surname:A-G", [GGR] = "birthday:14"},
+     "2010-03-14",
+     "Andersen",
+     .expect = "Eva Eriksen; Gitte Grøn"},
+    {"a mismatch excludes",
+     {[EER] = "birthday:11-20 surname:H-Å", [GGR] = "birthday:11-20"},
+     "2010-03-14",
+     "Andersen",
+     .expect = "Gitte Grøn"},
+    {"an unknown fact is undecided",
+     {[EER] = "birthday:11-20 surname:H-Å", [GGR] = "birthday:1-31"},
+     "2010-03-14",
+     .expect = "Eva Eriksen; Gitte Grøn"},
+    {"equal rules: by name",
+     {[FFR] = "birthday:11-20", [EER] = "birthday:11-20"},
+     "2010-03-14",
+     .expect = "Eva Eriksen; Finn Frost"},
+    {"nothing matches",
+     {[EER] = "birthday:1-10", [FFR] = "birthday:21-31"},
+     "2010-03-14",
+     .expect = ""},
+    {"no rules at all", {0}, "2010-03-14", .expect = ""},
+    {"unknown kinds are ignored",
+     {[EER] = "school:Tarup birthday:11-20", [FFR] = "school:Tarup"},
+     "2010-03-14",
+     .expect = "Eva Eriksen"},
+    {"malformed rules are ignored",
+     {[EER] = "birthday:x-y birthday:11-20", [FFR] = "birthday:40-50"},
+     "2010-03-14",
+     .expect = "Eva Eriksen"},
+    {"the lead is not a candidate",
+     {[LLU] = "birthday:1-31", [EER] = "birthday:11-20"},
+     "2010-03-14",
+     .expect = "Eva Eriksen"},
+    /* absence and deputies */
+    {"absent: the deputy stands in",
+     {[MHA] = "birthday:11-20", [EER] = "birthday:1-31"},
+     "2010-03-14",
+     .expect = "Ali Khan for Mette Hansen; Eva Eriksen"},
+    {"back on the until day",
+     {[MHA] = "birthday:11-20", [EER] = "birthday:1-31"},
+     "2010-03-14",
+     .date = "2026-03-03",
+     .expect = "Mette Hansen; Eva Eriksen"},
+    {"absent from the from day",
+     {[MHA] = "birthday:11-20", [EER] = "birthday:1-31"},
+     "2010-03-14",
+     .date = "2026-02-20",
+     .expect = "Ali Khan for Mette Hansen; Eva Eriksen"},
+    {"not yet absent",
+     {[MHA] = "birthday:11-20", [EER] = "birthday:1-31"},
+     "2010-03-14",
+     .date = "2026-02-19",
+     .expect = "Mette Hansen; Eva Eriksen"},
+    {"the deputy is absent too: last",
+     {[BBE] = "birthday:11-20", [EER] = "birthday:1-31", [FFR] = "birthday:1-31"},
+     "2010-03-14",
+     .expect = "Eva Eriksen; Finn Frost; !Bo Berg"},
+    {"no deputy: last",
+     {[HHO] = "birthday:14", [DDA] = "birthday:11-20", [EER] = "birthday:1-31"},
+     "2010-03-14",
+     .expect = "Eva Eriksen; !Hans Holm; !Dorte Dahl"},
+    {"the deputy ranks higher already",
+     {[AKH] = "birthday:11-15", [MHA] = "birthday:11-20"},
+     "2010-03-14",
+     .expect = "Ali Khan; !Mette Hansen"},
+    {"the deputy ranks lower: shown once",
+     {[MHA] = "birthday:11-15", [AKH] = "birthday:11-20", [EER] = "birthday:1-31"},
+     "2010-03-14",
+     .expect = "Ali Khan for Mette Hansen; Eva Eriksen"},
+    /* surnames */
+    {"Aagaard is Å",
+     {[EER] = "surname:A-G", [FFR] = "surname:S-Å"},
+     .surname = "Aagaard",
+     .expect = "Finn Frost"},
+    {"aagaard is Å",
+     {[EER] = "surname:A-G", [FFR] = "surname:S-Å"},
+     .surname = "aagaard",
+     .expect = "Finn Frost"},
+    {"Andersen is A",
+     {[EER] = "surname:A-G", [FFR] = "surname:S-Å"},
+     .surname = "Andersen",
+     .expect = "Eva Eriksen"},
+    {"Østergaard",
+     {[EER] = "surname:A-Æ", [FFR] = "surname:Ø", [GGR] = "surname:Å"},
+     .surname = "Østergaard",
+     .expect = "Finn Frost"},
+    {"Ölander is Ø",
+     {[EER] = "surname:A-Æ", [FFR] = "surname:Ø", [GGR] = "surname:Å"},
+     .surname = "Ölander",
+     .expect = "Finn Frost"},
+    {"ærø folds",
+     {[EER] = "surname:A-Æ", [FFR] = "surname:Ø", [GGR] = "surname:Å"},
+     .surname = "ærø",
+     .expect = "Eva Eriksen"},
+    {"Älmhult is Æ",
+     {[EER] = "surname:A-Z", [FFR] = "surname:Æ", [GGR] = "surname:Ø-Å"},
+     .surname = "Älmhult",
+     .expect = "Finn Frost"},
+    {"decomposed Å",
+     {[EER] = "surname:A-G", [FFR] = "surname:S-Å"},
+     .surname = "A\xcc\x8a"
+                "gesen",
+     .expect = "Finn Frost"},
+    {"Éclair is E",
+     {[EER] = "surname:A-G", [FFR] = "surname:H-Å"},
+     .surname = "Éclair",
+     .expect = "Eva Eriksen"},
+    {"ëlle is E",
+     {[EER] = "surname:A-G", [FFR] = "surname:H-Å"},
+     .surname = "ëlle",
+     .expect = "Eva Eriksen"},
+    {"Über is Y",
+     {[EER] = "surname:A-X", [FFR] = "surname:Y"},
+     .surname = "Über",
+     .expect = "Finn Frost"},
+    {"Ñuñez is undecided",
+     {[EER] = "surname:A-G birthday:1-31", [FFR] = "surname:H-Å birthday:1-31"},
+     "2010-03-14",
+     "Ñuñez",
+     .expect = "Eva Eriksen; Finn Frost"},
+    {"Olsen decides",
+     {[EER] = "surname:A-G birthday:1-31", [FFR] = "surname:H-Å birthday:1-31"},
+     "2010-03-14",
+     "Olsen",
+     .expect = "Finn Frost"},
+    {"narrower letters first",
+     {[EER] = "surname:A-Å", [FFR] = "surname:H-M"},
+     .surname = "Holm",
+     .expect = "Finn Frost; Eva Eriksen"},
+    /* districts */
+    {"district folds case",
+     {[EER] = "district:Korsløkke", [FFR] = "district:Vollsmose"},
+     .district = "KORSLØKKE",
+     .expect = "Eva Eriksen"},
+    {"district lower case",
+     {[EER] = "district:Korsløkke", [FFR] = "district:Vollsmose"},
+     .district = "vollsmose",
+     .expect = "Finn Frost"},
+    {"district elsewhere",
+     {[EER] = "district:Korsløkke", [FFR] = "district:Vollsmose"},
+     .district = "Dalum",
+     .expect = ""},
+    /* target groups */
+    {"target group given",
+     {[EER] = "tg:ung-social birthday:1-31", [FFR] = "tg:anbragt birthday:1-31"},
+     "2010-03-14",
+     .target_group = "anbragt",
+     .expect = "Finn Frost"},
+    {"placed: in the placed group",
+     {[EER] = "tg:ung-social birthday:1-31",
+      [FFR] = "tg:anbragt birthday:1-31",
+      [GGR] = "birthday:1-31"},
+     "2010-03-14",
+     .placed = 'y',
+     .expect = "Finn Frost; Gitte Grøn"},
+    {"not placed: not in it",
+     {[EER] = "tg:ung-social birthday:1-31", [FFR] = "tg:anbragt birthday:1-31"},
+     "2010-03-14",
+     .placed = 'n',
+     .expect = "Eva Eriksen"},
+    {"placement unknown",
+     {[EER] = "tg:ung-social birthday:1-31", [FFR] = "tg:anbragt birthday:1-31"},
+     "2010-03-14",
+     .expect = "Eva Eriksen; Finn Frost"},
+    {"a target group alone is a rule",
+     {[EER] = "tg:anbragt", [FFR] = "tg:ung-social"},
+     .target_group = "Anbragt",
+     .expect = "Eva Eriksen"},
+    /* the route's kinds */
+    {"the route allocates by birthday only",
+     {[EER] = "birthday:11-20 surname:H-Å", [FFR] = "surname:A-G"},
+     "2010-03-14",
+     "Andersen",
+     .allocation = "birthday",
+     .expect = "Eva Eriksen"},
+    {"the route allocates by surname only",
+     {[EER] = "birthday:1-31", [FFR] = "surname:A-G"},
+     "2010-03-14",
+     "Andersen",
+     .allocation = "surname",
+     .expect = "Finn Frost"},
+    {"the route ignores target groups",
+     {[EER] = "tg:ung-social birthday:1-31", [FFR] = "tg:anbragt birthday:1-31"},
+     "2010-03-14",
+     .target_group = "anbragt",
+     .allocation = "birthday district",
+     .expect = "Eva Eriksen; Finn Frost"},
+};
+
+static void
+run_alloc_case(const struct alloc_case *c)
+{
+	struct dir_snapshot *s = build(c->rules, 0);
+	struct resolve_route r = route_ur;
+	struct resolve_facts f = facts_on(c->date ? c->date : "2026-03-01");
+	const char *kinds[4];
+	char *copy = NULL, *tok, *save, got[1024];
+	json_t *a;
+
+	if (c->allocation) {
+		copy = xstrdup(c->allocation);
+		for (tok = strtok_r(copy, " ", &save); tok && r.nallocation < 4;
+		     tok = strtok_r(NULL, " ", &save))
+			kinds[r.nallocation++] = tok;
+		r.allocation = kinds;
+	}
+	set_birthdate(&f, c->birthdate);
+	f.surname = c->surname;
+	f.district = c->district;
+	f.target_group = c->target_group;
+	f.placed = c->placed == 'y' ? 1 : c->placed == 'n' ? 0 : -1;
+	a = resolve_ok(s, &r, &f);
+	describe(a, got, sizeof(got));
+	if (strcmp(got, c->expect) != 0)
+		fail_msg("%s: \"%s\", want \"%s\"", c->what, got, c->expect);
+	json_decref(a);
+	free(copy);
+	dir_snapshot_unref(s);
+}
+
+static void
+test_allocation(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(alloc_cases) / sizeof(alloc_cases[0]); i++)
+		run_alloc_case(&alloc_cases[i]);
+}
+
+/* The candidates' reasons, one per line. */
+static void
+reasons(const char *const rules[NPEOPLE], const struct resolve_facts *f, char *out, size_t outsz)
+{
+	struct dir_snapshot *s = build(rules, 0);
+	json_t *a = resolve_ok(s, &route_ur, f), *c;
+	size_t i, len = 0;
+
+	*out = '\0';
+	json_array_foreach (json_object_get(a, "candidates"), i, c)
+		len += (size_t)snprintf(out + len, outsz - len, "%s\n", str_at(c, "reason"));
+	assert_true(len < outsz);
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+static void
+test_reasons(void **state)
+{
+	struct resolve_facts f = facts_on("2026-03-01");
+	char got[2048];
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	f.target_group = "ung-social";
+	reasons((const char *[NPEOPLE]){[MHA] = "tg:ung-social birthday:11-20"}, &f, got,
+	        sizeof(got));
+	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe ung-social og "
+	                         "fødselsdag 11.–20. → Mette Hansen. Mette Hansen er fraværende "
+	                         "til 3. marts; stedfortræderen er Ali Khan.\n");
+
+	f.target_group = NULL;
+	reasons(
+	    (const char *[NPEOPLE]){
+	        [BBE] = "birthday:14", [HHO] = "birthday:11-20", [DDA] = "birthday:1-31"},
+	    &f, got, sizeof(got));
+	assert_string_equal(got, "Ungerådgivningen fordeler efter fødselsdag 14. → Bo Berg. Bo "
+	                         "Berg er fraværende indtil videre, og stedfortræderen Dorte Dahl "
+	                         "er også fraværende.\n"
+	                         "Ungerådgivningen fordeler efter fødselsdag 11.–20. → Hans Holm. "
+	                         "Hans Holm er fraværende til 1. april og har ingen "
+	                         "stedfortræder.\n"
+	                         "Ungerådgivningen fordeler efter fødselsdag 1.–31. → Dorte Dahl. "
+	                         "Dorte Dahl er fraværende til 15. januar 2027 og har ingen "
+	                         "stedfortræder.\n");
+
+	f.surname = "Ølgaard";
+	f.district = "vollsmose";
+	f.target_group = "anbragt";
+	reasons((const char *[NPEOPLE]){[EER] = "surname:S-Å district:Vollsmose tg:anbragt",
+	                                [FFR] = "district:Vollsmose surname:Ø"},
+	        &f, got, sizeof(got));
+	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe anbragt, distrikt "
+	                         "Vollsmose og efternavn S–Å → Eva Eriksen.\n"
+	                         "Ungerådgivningen fordeler efter distrikt Vollsmose og efternavn "
+	                         "Ø → Finn Frost.\n");
+
+	reasons((const char *[NPEOPLE]){[AKH] = "birthday:11-15", [MHA] = "birthday:11-20"}, &f,
+	        got, sizeof(got));
+	assert_string_equal(got, "Ungerådgivningen fordeler efter fødselsdag 11.–15. → Ali Khan.\n"
+	                         "Ungerådgivningen fordeler efter fødselsdag 11.–20. → Mette "
+	                         "Hansen. Mette Hansen er fraværende til 3. marts; "
+	                         "stedfortræderen Ali Khan står allerede højere på listen.\n");
+}
+
+static void
+test_candidate_fields(void **state)
+{
+	struct dir_snapshot *s = build((const char *[NPEOPLE]){[MHA] = "birthday:11-20"}, 0);
+	struct resolve_facts f = facts_on("2026-03-01");
+	json_t *a, *c, *acting;
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	a = resolve_ok(s, &route_ur, &f);
+	c = json_array_get(json_object_get(a, "candidates"), 0);
+	assert_string_equal(str_at(json_object_get(c, "person"), "id"), "id-akh");
+	assert_string_equal(str_at(json_object_get(c, "person"), "username"), "akh");
+	assert_true(json_is_true(json_object_get(c, "available")));
+	acting = json_object_get(c, "acting_for");
+	assert_string_equal(str_at(acting, "id"), "id-mha");
+	assert_string_equal(str_at(acting, "display_name"), "Mette Hansen");
+	assert_int_equal(json_object_size(acting), 2);
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+static void
+test_cap(void **state)
+{
+	struct dir_snapshot *s = build((const char *[NPEOPLE]){[EER] = "birthday:14"}, 14);
+	struct resolve_facts f = facts_on("2026-03-01");
+	json_t *a, *cands;
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	a = resolve_ok(s, &route_ur, &f);
+	cands = json_object_get(a, "candidates");
+	assert_int_equal(json_array_size(cands), 10);
+	assert_string_equal(
+	    str_at(json_object_get(json_array_get(cands, 0), "person"), "display_name"),
+	    "Eva Eriksen");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(cands, 9), "rank")), 10);
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+/* ---- the fallback ---- */
+
+static void
+test_fallback(void **state)
+{
+	struct dir_snapshot *s =
+	    build((const char *[NPEOPLE]){[EER] = "birthday:1-10", [IIS] = "birthday:1-31"}, 0);
+	struct resolve_facts f = facts_on("2026-03-01");
+	struct resolve_route jc = {.code = "BUR-JC", .to_unit = "JC-UNG"};
+	json_t *a, *fb, *lead;
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	a = resolve_ok(s, &route_ur, &f);
+	assert_int_equal(json_array_size(json_object_get(a, "candidates")), 0);
+	fb = json_object_get(a, "fallback");
+	assert_string_equal(str_at(fb, "mailbox"), "ur@stafet.example");
+	assert_string_equal(str_at(json_object_get(fb, "lead"), "display_name"), "Lars Lund");
+	assert_string_equal(str_at(fb, "reason"),
+	                    "Ingen sagsbehandler matcher fordelingsreglerne; skriv til "
+	                    "ur@stafet.example eller kontakt lederen Lars Lund.");
+	json_decref(a);
+
+	/* never the caller themself: the next lead up */
+	f.caller = dir_snapshot_find_username(s, "llu");
+	a = resolve_ok(s, &route_ur, &f);
+	fb = json_object_get(a, "fallback");
+	lead = json_object_get(fb, "lead");
+	assert_string_equal(str_at(lead, "id"), "id-kmo");
+	assert_string_equal(str_at(fb, "reason"),
+	                    "Ingen sagsbehandler matcher fordelingsreglerne; skriv til "
+	                    "ur@stafet.example eller kontakt lederen Kirsten Mølgaard (leder for "
+	                    "Beskæftigelses- og Socialforvaltningen).");
+	json_decref(a);
+
+	/* no lead, no mailbox: both inherited; there is a candidate */
+	f.caller = DIR_NONE;
+	a = resolve_ok(s, &jc, &f);
+	assert_int_equal(json_array_size(json_object_get(a, "candidates")), 1);
+	fb = json_object_get(a, "fallback");
+	assert_string_equal(str_at(fb, "mailbox"), "bsf@stafet.example");
+	lead = json_object_get(fb, "lead");
+	assert_string_equal(str_at(lead, "display_name"), "Kirsten Mølgaard");
+	assert_string_equal(str_at(lead, "email"), "kmo@stafet.example");
+	assert_string_equal(str_at(lead, "phone"), "+45 65 51 00 00");
+	assert_int_equal(json_object_size(lead), 4);
+	assert_string_equal(str_at(fb, "reason"),
+	                    "Hvis ingen af kandidaterne kan tage sagen: skriv til "
+	                    "bsf@stafet.example eller kontakt lederen Kirsten Mølgaard (leder for "
+	                    "Beskæftigelses- og Socialforvaltningen).");
+	json_decref(a);
+
+	/* the caller leads the top: no lead at all */
+	f.caller = dir_snapshot_find_username(s, "kmo");
+	a = resolve_ok(s, &jc, &f);
+	fb = json_object_get(a, "fallback");
+	assert_true(json_is_null(json_object_get(fb, "lead")));
+	assert_string_equal(str_at(fb, "reason"), "Hvis ingen af kandidaterne kan tage sagen: "
+	                                          "skriv til bsf@stafet.example.");
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+/* ---- the answer as a whole ---- */
+
+static void
+test_answer(void **state)
+{
+	struct dir_snapshot *s = build((const char *[NPEOPLE]){[EER] = "birthday:11-20"}, 0);
+	struct resolve_facts f = facts_on("2026-03-01");
+	const char *why;
+	json_t *a, *citizen, *ru;
+	(void)state;
+
+	assert_int_equal(cpr_birthdate("140310-4321", 11, f.birthdate, &why), 0);
+	a = resolve_ok(s, &route_ur, &f);
+	assert_string_equal(str_at(a, "route"), "BUR-UR");
+	assert_string_equal(str_at(a, "date"), "2026-03-01");
+	citizen = json_object_get(a, "citizen");
+	assert_int_equal(json_object_size(citizen), 1);
+	assert_string_equal(str_at(citizen, "birthdate"), "2010-03-14");
+	ru = json_object_get(a, "receiving_unit");
+	assert_string_equal(str_at(ru, "code"), "UR");
+	assert_string_equal(str_at(ru, "name"), "Ungerådgivningen");
+	assert_string_equal(str_at(ru, "department"), "BSF");
+	assert_string_equal(str_at(ru, "parent"), "BSF");
+	assert_string_equal(str_at(ru, "mailbox"), "ur@stafet.example");
+	assert_string_equal(str_at(json_object_get(ru, "lead"), "display_name"), "Lars Lund");
+	assert_non_null(json_object_get(ru, "kle"));
+	assert_true(json_is_null(json_object_get(a, "myndighedssnit")));
+	assert_int_equal(json_array_size(json_object_get(a, "warnings")), 0);
+	assert_int_equal(json_array_size(json_object_get(a, "candidates")), 1);
+	json_decref(a);
+
+	/* nothing known */
+	set_birthdate(&f, NULL);
+	a = resolve_ok(s, &route_ur, &f);
+	assert_true(json_is_null(json_object_get(json_object_get(a, "citizen"), "birthdate")));
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+static void
+test_missing_facts(void **state)
+{
+	struct dir_snapshot *s =
+	    build((const char *[NPEOPLE]){[EER] = "birthday:11-20 district:Dalum",
+	                                  [FFR] = "surname:A-G",
+	                                  [LLU] = "district:Tarup"},
+	          0);
+	struct resolve_facts f = facts_on("2026-03-01");
+	json_t *a;
+	(void)state;
+
+	a = resolve_ok(s, &route_ur, &f);
+	assert_int_equal(json_array_size(json_object_get(a, "warnings")), 3);
+	assert_non_null(warning(a, "Fødselsdato mangler: Ungerådgivningen fordeler efter "
+	                           "fødselsdag"));
+	assert_non_null(warning(a, "Efternavn mangler: Ungerådgivningen fordeler efter efternavn"));
+	assert_non_null(warning(a, "Distrikt mangler: Ungerådgivningen fordeler efter distrikt"));
+	json_decref(a);
+
+	set_birthdate(&f, "2010-03-14");
+	f.surname = "Ñuñez";
+	f.district = "Dalum";
+	a = resolve_ok(s, &route_ur, &f);
+	assert_int_equal(json_array_size(json_object_get(a, "warnings")), 1);
+	assert_non_null(warning(a, "Efternavnet begynder ikke med et bogstav fra A til Å"));
+	json_decref(a);
+
+	/* kinds the route does not use need no facts */
+	struct resolve_route r = route_ur;
+	const char *kinds[] = {"district"};
+	r.allocation = kinds;
+	r.nallocation = 1;
+	f.surname = NULL;
+	set_birthdate(&f, NULL);
+	a = resolve_ok(s, &r, &f);
+	assert_int_equal(json_array_size(json_object_get(a, "warnings")), 0);
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+/* ---- the myndighedssnit ---- */
+
+static void
+test_myndighedssnit(void **state)
+{
+	static const struct {
+		const char *to_unit;
+		enum resolve_employment e;
+		const char *department, *reason, *warning;
+	} cases[] = {
+	    {"UR", EMP_JOB, "BSF",
+	     "Borgeren er i job og hører til BSF efter myndighedssnittet (tilknytning til "
+	     "arbejdsmarkedet).",
+	     NULL},
+	    {"UR", EMP_PENSION_ASSESSMENT, "BSF",
+	     "Borgeren er under afklaring til førtidspension og hører til BSF efter "
+	     "myndighedssnittet (tilknytning til arbejdsmarkedet).",
+	     NULL},
+	    {"UR", EMP_DISABILITY_PENSION, "ÆHF",
+	     "Borgeren har fået tilkendt førtidspension og hører til ÆHF efter "
+	     "myndighedssnittet (tilkendt pension).",
+	     "Efter myndighedssnittet hører borgeren til ÆHF (tilkendt førtidspension), men ruten "
+	     "BSF-AEHF sender til BSF. Overvej den modsatte rute."},
+	    {"VH", EMP_OLD_AGE_PENSION, "ÆHF",
+	     "Borgeren har fået tilkendt folkepension og hører til ÆHF efter myndighedssnittet "
+	     "(tilkendt pension).",
+	     NULL},
+	    {"VH", EMP_EDUCATION, "BSF",
+	     "Borgeren er under uddannelse og hører til BSF efter myndighedssnittet (tilknytning "
+	     "til arbejdsmarkedet).",
+	     "Efter myndighedssnittet hører borgeren til BSF (under uddannelse), men ruten "
+	     "BSF-AEHF sender til ÆHF. Overvej den modsatte rute."},
+	    {"VH", EMP_EMPLOYMENT_CASE, "BSF", NULL, NULL},
+	    {"VH", EMP_EDUCATION_CASE, "BSF", NULL, NULL},
+	    {"UR", EMP_UNKNOWN, NULL, NULL,
+	     "Angiv borgerens beskæftigelsesstatus: ruten BSF-AEHF følger myndighedssnittet."},
+	};
+	struct dir_snapshot *s = build(NULL, 0);
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct resolve_route r = {.code = "BSF-AEHF",
+		                          .to_unit = cases[i].to_unit,
+		                          .labour_market_department = "BSF",
+		                          .pension_department = "ÆHF"};
+		struct resolve_facts f = facts_on("2026-03-01");
+		json_t *a, *m;
+
+		f.employment = cases[i].e;
+		a = resolve_ok(s, &r, &f);
+		m = json_object_get(a, "myndighedssnit");
+		if (cases[i].department == NULL) {
+			assert_true(json_is_null(m));
+		} else {
+			assert_string_equal(str_at(m, "department"), cases[i].department);
+			if (cases[i].reason)
+				assert_string_equal(str_at(m, "reason"), cases[i].reason);
+		}
+		if (cases[i].warning) {
+			assert_int_equal(json_array_size(json_object_get(a, "warnings")), 1);
+			assert_string_equal(
+			    json_string_value(json_array_get(json_object_get(a, "warnings"), 0)),
+			    cases[i].warning);
+		} else if (cases[i].reason) {
+			assert_int_equal(json_array_size(json_object_get(a, "warnings")), 0);
+		}
+		json_decref(a);
+	}
+
+	/* a route without the myndighedssnit says nothing about it */
+	struct resolve_facts f = facts_on("2026-03-01");
+	struct resolve_route half = {.code = "R", .to_unit = "UR", .pension_department = "ÆHF"};
+	json_t *a = resolve_ok(s, &route_ur, &f);
+	assert_true(json_is_null(json_object_get(a, "myndighedssnit")));
+	assert_int_equal(json_array_size(json_object_get(a, "warnings")), 0);
+	json_decref(a);
+	f.employment = EMP_DISABILITY_PENSION;
+	a = resolve_ok(s, &half, &f);
+	assert_true(json_is_null(json_object_get(a, "myndighedssnit")));
+	assert_int_equal(json_array_size(json_object_get(a, "warnings")), 0);
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
+/* ---- CPR numbers, dates, employment ---- */
+
+static void
+test_cpr(void **state)
+{
+	static const struct {
+		const char *cpr, *want; /* want: the birth date, or "len"/"date" for the error */
+	} cases[] = {
+	    /* the century from the 7th digit */
+	    {"0101001234", "1900-01-01"},
+	    {"010100-1234", "1900-01-01"},
+	    {"010199-2234", "1999-01-01"},
+	    {"010136-3234", "1936-01-01"},
+	    {"010136-4234", "2036-01-01"},
+	    {"010137-4234", "1937-01-01"},
+	    {"010100-4234", "2000-01-01"},
+	    {"010157-5234", "2057-01-01"},
+	    {"010158-5234", "1858-01-01"},
+	    {"010157-8234", "2057-01-01"},
+	    {"010158-8234", "1858-01-01"},
+	    {"010136-9234", "2036-01-01"},
+	    {"010137-9234", "1937-01-01"},
+	    {"140308-4321", "2008-03-14"},
+	    /* leap years */
+	    {"290200-4234", "2000-02-29"},
+	    {"290200-1234", "date"}, /* 1900 */
+	    {"290296-1234", "1996-02-29"},
+	    {"290297-1234", "date"},
+	    {"290260-5234", "1860-02-29"},
+	    {"290259-5234", "date"},
+	    /* impossible dates */
+	    {"310478-1234", "date"},
+	    {"300278-1234", "date"},
+	    {"320178-1234", "date"},
+	    {"000178-1234", "date"},
+	    {"010078-1234", "date"},
+	    {"011378-1234", "date"},
+	    /* modulus 11 is not checked: 0101001234 fails it, so does this one */
+	    {"0101001235", "1900-01-01"},
+	    /* form */
+	    {"010100123", "len"},
+	    {"01010012345", "len"},
+	    {"01010-01234", "len"},
+	    {"0101001-234", "len"},
+	    {"010100 1234", "len"},
+	    {"010100--234", "len"},
+	    {"01010O1234", "len"},
+	    {"010100-123a", "len"},
+	    {"", "len"},
+	    {"０１０１００１２３４", "len"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[11] = "";
+		const char *why = NULL;
+		int rc = cpr_birthdate(cases[i].cpr, strlen(cases[i].cpr), out, &why);
+
+		if (strcmp(cases[i].want, "len") == 0 || strcmp(cases[i].want, "date") == 0) {
+			if (rc != -1)
+				fail_msg("case %zu: accepted as %s", i, out);
+			assert_non_null(why);
+			assert_non_null(
+			    strstr(why, strcmp(cases[i].want, "len") == 0
+			                    ? "CPR-nummeret skal have 10 cifre"
+			                    : "CPR-nummeret indeholder ikke en gyldig dato"));
+		} else {
+			if (rc != 0)
+				fail_msg("case %zu: rejected: %s", i, why);
+			assert_string_equal(out, cases[i].want);
+		}
+	}
+	/* the length given counts, not the NUL */
+	char out[11];
+	const char *why;
+	assert_int_equal(cpr_birthdate("0101001234XYZ", 10, out, &why), 0);
+	assert_string_equal(out, "1900-01-01");
+	assert_int_equal(cpr_birthdate(NULL, 0, out, &why), -1);
+}
+
+static void
+test_date_valid(void **state)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+	    {"2024-02-29", true},  {"2023-02-29", false},  {"2000-02-29", true},
+	    {"2100-02-29", false}, {"1900-02-29", false},  {"1800-01-01", true},
+	    {"1799-12-31", false}, {"2199-12-31", true},   {"2200-01-01", false},
+	    {"2026-04-31", false}, {"2026-04-30", true},   {"2026-00-10", false},
+	    {"2026-13-10", false}, {"2026-01-00", false},  {"2026-1-10", false},
+	    {"2026/01/10", false}, {"2026-01-1x", false},  {"20260110", false},
+	    {"", false},           {" 2026-01-10", false},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (date_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+			fail_msg("\"%s\": want %s", cases[i].s, cases[i].ok ? "valid" : "invalid");
+	assert_false(date_valid("2026-01-10x", 11));
+	assert_true(date_valid("2026-01-10x", 10));
+}
+
+static void
+test_employment_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(resolve_employment_parse("job"), EMP_JOB);
+	assert_int_equal(resolve_employment_parse("education"), EMP_EDUCATION);
+	assert_int_equal(resolve_employment_parse("employment_case"), EMP_EMPLOYMENT_CASE);
+	assert_int_equal(resolve_employment_parse("education_case"), EMP_EDUCATION_CASE);
+	assert_int_equal(resolve_employment_parse("pension_assessment"), EMP_PENSION_ASSESSMENT);
+	assert_int_equal(resolve_employment_parse("disability_pension"), EMP_DISABILITY_PENSION);
+	assert_int_equal(resolve_employment_parse("old_age_pension"), EMP_OLD_AGE_PENSION);
+	assert_int_equal(resolve_employment_parse("Job"), EMP_UNKNOWN);
+	assert_int_equal(resolve_employment_parse(""), EMP_UNKNOWN);
+	assert_int_equal(resolve_employment_parse(NULL), EMP_UNKNOWN);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_receiving_unit),
+	    cmocka_unit_test(test_problem_messages),
+	    cmocka_unit_test(test_allocation),
+	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_candidate_fields),
+	    cmocka_unit_test(test_cap),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_missing_facts),
+	    cmocka_unit_test(test_myndighedssnit),
+	    cmocka_unit_test(test_cpr),
+	    cmocka_unit_test(test_date_valid),
+	    cmocka_unit_test(test_employment_parse),
+	};
+	log_init(LOG_LVL_ERR, LOG_TS_NO);
+	return cmocka_run_group_tests_name("resolve", tests, NULL, NULL);
+}
