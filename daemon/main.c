@@ -88,6 +88,7 @@ reload(void)
 		report_errors(&errors);
 		log_errx("config: reload failed; keeping the old configuration");
 		strlist_free(&errors);
+		ho_routes_reload(); /* the routes table is read again all the same */
 		sd_notify_msg("READY=1");
 		return;
 	}

@@ -45,17 +45,27 @@ ho_route_clear(struct ho_route *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* As the table's CHECK: 1-32 letters (A-Z, Æ, Ø, Å either case), digits,
+ * '-' or '_', not starting with '-' or '_'. */
 static bool
 code_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 64 || s[0] == '-' || s[0] == '_')
+	size_t chars = 0;
+
+	if (*s == '-' || *s == '_')
 		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (!(*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '_'))
-			return false;
-	return utf8_valid(s, n);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++, chars++) {
+		if ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '_')
+			continue;
+		/* Æ Ø Å æ ø å: C3 86, C3 98, C3 85, C3 A6, C3 B8, C3 A5 */
+		if (p[0] == 0xC3 && p[1] && strchr("\x86\x98\x85\xA6\xB8\xA5", p[1])) {
+			p++;
+			continue;
+		}
+		return false;
+	}
+	return chars >= 1 && chars <= 32;
 }
 
 /* "NN", "NN.NN" or "NN.NN.NN" */
@@ -176,7 +186,8 @@ ho_route_from_json(json_t *doc, struct ho_route *r, char *err, size_t errsz)
 			return fail(err, errsz, "unknown key '%.64s'", key);
 	}
 	if (opt_string(doc, "code", &code) == -1 || code == NULL || !code_ok(code))
-		return fail(err, errsz, "%s: 1-64 letters, digits, '-' or '_'", "code");
+		return fail(err, errsz, "%s: 1-32 letters (A-Z, Æ, Ø, Å), digits, '-' or '_'",
+		            "code");
 	if (opt_string(doc, "name", &name) == -1 || name == NULL || !*name || strlen(name) > 200)
 		return fail(err, errsz, "%s: 1-200 characters", "name");
 	if (opt_string(doc, "from_unit", &from) == -1 || (from && (!*from || strlen(from) > 64)))

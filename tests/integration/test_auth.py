@@ -71,7 +71,9 @@ def start(stafetd, db, settings, name="a"):
     settings = dict(settings)
     settings.update(db.settings())
     inst = stafetd(settings=settings, name=name)
-    wait_until(lambda: ready(inst), what="stafetd ready (database and first snapshot)")
+    # valgrind on a busy 2-core machine can take longer than 20 s to a first snapshot
+    wait_until(lambda: ready(inst), timeout=60 if WRAPPED else 20,
+               what="stafetd ready (database and first snapshot)")
     return inst
 
 
