@@ -206,10 +206,12 @@ cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why)
 	else
 		year = (yy <= 57 ? 2000 : 1800) + yy;
 	if (!ymd_valid(year, mm, dd)) {
+		explicit_wipe(d, sizeof(d));
 		*why = "CPR-nummeret indeholder ikke en gyldig dato.";
 		return -1;
 	}
 	snprintf(out, 11, "%04u-%.2s-%.2s", (unsigned)year % 10000u, d + 2, d);
+	explicit_wipe(d, sizeof(d)); /* the copy of the number goes too */
 	*why = NULL;
 	return 0;
 }
