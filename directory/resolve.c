@@ -989,6 +989,13 @@ dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
 		return NULL;
 	}
 	ru = dir_unit_json(s, u, false);
+	{
+		json_t *children = json_array(); /* codes, as GET /units/{code} has them */
+		for (size_t c = 0; c < s->units[u].nchildren; c++)
+			json_array_append_new(children,
+			                      json_string(s->units[s->units[u].children[c]].code));
+		json_object_set_new(ru, "children", children);
+	}
 	json_object_set_new(ru, "reason", sb_json(&reason));
 	snit = myndighedssnit(s, r, f, u, warnings);
 
