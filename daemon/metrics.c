@@ -63,6 +63,16 @@ timeval_of(double secs)
 	return tv;
 }
 
+/* Today's date in local time, YYYY-MM-DD. */
+void
+today_local(char out[11])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
 double
 now_wall(void)
 {

@@ -23,8 +23,10 @@ migrate_latest(void)
 	return migrations_count ? migrations[migrations_count - 1].version : 0;
 }
 
-static PGconn *
-connect_blocking(const struct config *cfg)
+/* A blocking connection for the one-shot commands (--migrate,
+ * --import-routes, ...) that run before any loop; check its status. */
+PGconn *
+db_connect_blocking(const struct config *cfg)
 {
 	char **kw, **val;
 	PGconn *pg;
@@ -150,7 +152,7 @@ apply_one(PGconn *pg, const struct migration *m)
 int
 migrate_run(const struct config *cfg)
 {
-	PGconn *pg = connect_blocking(cfg);
+	PGconn *pg = db_connect_blocking(cfg);
 	int version, applied = 0, rc = -1;
 
 	if (PQstatus(pg) != CONNECTION_OK) {
@@ -198,7 +200,7 @@ out:
 int
 migrate_check_startup(const struct config *cfg)
 {
-	PGconn *pg = connect_blocking(cfg);
+	PGconn *pg = db_connect_blocking(cfg);
 	int version, rc = 0;
 
 	if (PQstatus(pg) != CONNECTION_OK) {

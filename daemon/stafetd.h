@@ -277,6 +277,7 @@ void metrics_render(struct evbuffer *);
 double now_monotonic(void);
 struct timeval timeval_of(double secs);
 double now_wall(void);
+void today_local(char out[11]);
 
 /* db.c: the asynchronous PostgreSQL pool. */
 typedef void (*db_cb)(PGresult *res, const char *error, void *arg);
@@ -305,6 +306,7 @@ struct embedded_file {
 extern const struct embedded_file route_seeds[]; /* schema/routes/NAME.json */
 extern const size_t route_seeds_count;
 int migrate_latest(void);
+PGconn *db_connect_blocking(const struct config *);
 int migrate_run(const struct config *) WUR;
 int migrate_check_startup(const struct config *) WUR;
 

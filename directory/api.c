@@ -19,15 +19,6 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
 
-static void
-today(char out[11])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
 static json_t *
 str_or_null(const char *s)
 {
@@ -99,7 +90,7 @@ dir_person_json(const struct dir_snapshot *s, int i)
 {
 	char now[11];
 
-	today(now);
+	today_local(now);
 	return dir_person_json_on(s, i, now);
 }
 
@@ -271,7 +262,7 @@ api_people_list(struct http_request *req)
 	json_decref(items);
 	struct evbuffer *b = evbuffer_new();
 	char now[11];
-	today(now);
+	today_local(now);
 	evbuffer_add(b, "{\"items\":[", 10);
 	for (int i = 0; i < n; i++) {
 		if (i > 0)

@@ -54,15 +54,6 @@ api_routes_list(struct http_request *req)
 	http_respond_json(req, 200, json_pack("{s:o}", "items", items));
 }
 
-static void
-today(char out[11])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
 /* An optional string field of at most TEXT_MAX bytes; false after adding
  * an error to p. */
 static bool
@@ -150,7 +141,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 			memcpy(f->date, json_string_value(v), 11);
 	}
 	if (!*f->date)
-		today(f->date);
+		today_local(f->date);
 
 	if (citizen == NULL || json_object_size(citizen) == 0) {
 		json_problem_add_error(p, "citizen", "required",

@@ -107,6 +107,24 @@ fail(char *err, size_t errsz, const char *fmt, ...)
 	return -1;
 }
 
+/* The first key of obj not in allowed (NULL-terminated), or NULL. */
+static const char *
+unknown_key(json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (obj, key, v) {
+		bool ok = false;
+		(void)v;
+		for (size_t i = 0; allowed[i]; i++)
+			ok = ok || strcmp(key, allowed[i]) == 0;
+		if (!ok)
+			return key;
+	}
+	return NULL;
+}
+
 static int
 rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 {
@@ -117,13 +135,8 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 
 	if (!json_is_object(rules))
 		return fail(err, errsz, "%s must be an object", "rules");
-	json_object_foreach (rules, key, v) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i]; i++)
-			ok = ok || strcmp(key, allowed[i]) == 0;
-		if (!ok)
-			return fail(err, errsz, "rules: unknown key '%.64s'", key);
-	}
+	if ((key = unknown_key(rules, allowed)) != NULL)
+		return fail(err, errsz, "rules: unknown key '%.64s'", key);
 	if ((alloc = json_object_get(rules, "allocation")) != NULL) {
 		size_t i;
 		if (!json_is_array(alloc))
@@ -178,13 +191,8 @@ ho_route_from_json(json_t *doc, struct ho_route *r, char *err, size_t errsz)
 	memset(r, 0, sizeof(*r));
 	if (!json_is_object(doc))
 		return fail(err, errsz, "%s", "a route must be a JSON object");
-	json_object_foreach (doc, key, v) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i]; i++)
-			ok = ok || strcmp(key, allowed[i]) == 0;
-		if (!ok)
-			return fail(err, errsz, "unknown key '%.64s'", key);
-	}
+	if ((key = unknown_key(doc, allowed)) != NULL)
+		return fail(err, errsz, "unknown key '%.64s'", key);
 	if (opt_string(doc, "code", &code) == -1 || code == NULL || !code_ok(code))
 		return fail(err, errsz, "%s: 1-32 letters (A-Z, Æ, Ø, Å), digits, '-' or '_'",
 		            "code");
@@ -518,12 +526,8 @@ ho_routes_seed(PGconn *pg)
 static PGconn *
 connect_blocking(const struct config *cfg)
 {
-	char **kw, **val;
-	PGconn *pg;
+	PGconn *pg = db_connect_blocking(cfg);
 
-	db_conn_params(cfg, &kw, &val);
-	pg = PQconnectdbParams((const char *const *)kw, (const char *const *)val, 1);
-	db_conn_params_free(kw, val);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		log_errx("routes: cannot connect to the database: %s", PQerrorMessage(pg));
 		PQfinish(pg);
