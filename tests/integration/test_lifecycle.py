@@ -1,5 +1,6 @@
 """stafetd as a process: config checking, signals, sd_notify, migrations."""
 
+import glob
 import os
 import signal
 import socket
@@ -8,7 +9,7 @@ import time
 
 import requests
 
-from tests.harness.stafetd import Stafetd, binary
+from tests.harness.stafetd import REPO, Stafetd, binary
 
 
 def test_check_config_ok(tmp_path):
@@ -131,12 +132,18 @@ def test_sd_notify(db, stafetd, tmp_path):
 
 
 def test_migrate_is_idempotent(db, stafetd):
+    files = sorted(glob.glob(os.path.join(REPO, "schema", "sql", "[0-9]*_*.sql")))
+    assert len(files) >= 3
     d = stafetd(db=db, migrate=False, start=False)
     r = d.migrate()
-    assert "2 migrations applied" in r.stdout
+    assert f"schema at version {len(files)} ({len(files)} migrations applied)" in r.stdout
     r = d.migrate()
     assert "0 migrations applied" in r.stdout
-    assert db.psql("SELECT count(*) FROM schema_migrations").strip() == "2"
+    assert db.psql("SELECT count(*) FROM schema_migrations").strip() == str(len(files))
+    # 0003 seeded the shipped routes, once: a second run adds none.
+    seeds = sorted(os.path.basename(f)
+                   for f in glob.glob(os.path.join(REPO, "schema", "routes", "*.json")))
+    assert db.psql("SELECT count(*) FROM routes").strip() == str(len(seeds))
 
 
 def test_refuses_to_start_against_newer_schema(db, stafetd):
