@@ -18,6 +18,10 @@ ratio stafetd / peer, the DESIGN.md target and whether it is met:
   people search      wrk over HTTP keep-alive (bench/people.lua) vs
                      bench/ldapbench (one LDAP search per request, async,
                      same queries, same slapd), at 16 and 64 in flight
+  counterparts       POST /api/v1/counterparts with a session, wrk over
+                     HTTP keep-alive (bench/counterparts.lua) vs ldapbench
+                     reading the receiving unit's members from LDAP (one
+                     search per request, no size limit), at 16 and 64
 
 Called by bench/run.sh (which installs wrk and builds ldapbench); see
 bench/README.md for what each row means.
@@ -475,10 +479,13 @@ def check_queries(d, paths):
     return statistics.mean(counts), counts
 
 
-def run_wrk(d, paths, conns, seconds, threads=2):
+def run_wrk(d, paths, conns, seconds, threads=2, script="people.lua",
+            extra=()):
+    """wrk with one of bench/*.lua; paths (or bodies) and extra are the
+    script's arguments."""
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds,
-           "--timeout", "5s", "-s", os.path.join(HERE, "people.lua"),
-           d.url, "--", paths]
+           "--timeout", "5s", "-s", os.path.join(HERE, script),
+           d.url, "--", paths, *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     m = re.search(r"^WRK (.*)$", r.stdout, re.M)
     if r.returncode != 0 or not m:
@@ -489,11 +496,11 @@ def run_wrk(d, paths, conns, seconds, threads=2):
 
 
 def run_ldapbench(ldapbench, slapd, pwfile, specs, conns, inflight, seconds,
-                  fields, threads=2):
+                  fields, threads=2, sizelimit=50):
     cmd = [ldapbench, "-H", slapd.uri, "-D", SERVICE_DN, "-y", pwfile,
            "-b", PEOPLE_BASE, "-f", specs, "-t", str(threads),
            "-c", str(conns), "-n", str(inflight), "-d", str(seconds),
-           "-a", fields]
+           "-a", fields, "-z", str(sizelimit)]
     r = subprocess.run(cmd, capture_output=True, text=True,
                        timeout=seconds + 60, env=CLIENT_ENV)
     m = re.search(r"^searches=.*$", r.stdout, re.M)
@@ -577,6 +584,263 @@ def search_load(d, table, slapd, pwfile, work, ldapbench, seconds, levels):
                        "(page of 50)" % mean_items)
 
 
+# --- counterpart resolution -------------------------------------------------------
+
+# The date every lookup is made on (who counts as absent): the generated
+# directory's reference date, when ~6 % of the people are away and their
+# deputies stand in.
+LOOKUP_DATE = "2026-02-16"
+LOGIN = ("mha", "demo")  # gen_demo_ldif.py: a pinned person; every password
+
+# What caseworkers send: mostly BUR-UR (a young person leaving primary
+# school; birth date or CPR number, placed or not, surname), the handicap
+# route at 18, the myndighedssnit with an employment status, and the
+# generic route with a KLE number. Not all of them find someone (one gives
+# a surname only, which UR does not allocate by).
+COUNTERPART_BODIES = [
+    ("BUR-UR", {"birthdate": "2009-03-14", "placed": False,
+                "surname": "Hansen"}, None),
+    ("BUR-UR", {"cpr": "140309-4123", "placed": False,
+                "surname": "Østergaard"}, None),
+    ("BUR-UR", {"birthdate": "2010-01-05", "placed": True,
+                "surname": "Nielsen"}, None),
+    ("BUR-UR", {"cpr": "270810-4567", "placed": True}, None),
+    ("BUR-UR", {"birthdate": "2009-11-21", "surname": "Aagaard"}, None),
+    ("BUR-UR", {"birthdate": "2009-06-30", "placed": False}, None),
+    ("BUR-UR", {"cpr": "020210-5021", "placed": False, "surname": "Ærbø"},
+     None),
+    ("BUR-UR", {"birthdate": "2010-05-18", "placed": False,
+                "surname": "Jensen"}, None),
+    ("BUR-UR", {"birthdate": "2009-09-09", "placed": True,
+                "surname": "Khan"}, None),
+    ("BUR-UR", {"cpr": "311209-4111", "placed": False, "surname": "Møller"},
+     None),
+    ("BUR-UR", {"birthdate": "2010-07-11", "placed": False,
+                "surname": "Pedersen"}, None),
+    ("BUR-UR", {"surname": "Larsen", "placed": False}, None),
+    ("BURH-AEHF", {"birthdate": "2008-02-20", "surname": "Sørensen"}, None),
+    ("BURH-AEHF", {"cpr": "100408-4321", "target_group": "handicap"}, None),
+    ("BURH-AEHF", {"birthdate": "2008-01-01", "surname": "Kjær",
+                   "target_group": "handicap"}, None),
+    ("BURH-AEHF", {"birthdate": "2007-12-24", "district": "Vollsmose"}, None),
+    ("BSF-AEHF", {"birthdate": "1975-05-05", "surname": "Holm",
+                  "employment_status": "disability_pension"}, None),
+    ("BSF-AEHF", {"cpr": "121258-1234",
+                  "employment_status": "old_age_pension"}, None),
+    ("BSF-AEHF", {"birthdate": "1990-10-15",
+                  "employment_status": "pension_assessment"}, None),
+    ("BSF-AEHF", {"birthdate": "1982-03-28", "target_group": "handicap",
+                  "employment_status": "disability_pension"}, None),
+    ("GENERISK", {"birthdate": "2009-04-04", "placed": False}, "27.39.00"),
+    ("GENERISK", {"cpr": "230710-4444"}, "27.39.00"),
+    ("GENERISK", {"birthdate": "2010-10-10", "surname": "Dahl"}, "27.39.00"),
+    ("GENERISK", {"birthdate": "2009-08-19", "target_group": "ung-social"},
+     "27.39.00"),
+]
+
+# The peer's filter per receiving unit: (g) all of the unit's members, what
+# resolution has to look at; (g') only those with an allocation rule or a
+# target group, the ones that can be candidates (the stronger peer).
+COUNTERPART_PEERS = [
+    ("g", "unit\t%s", "the unit's members"),
+    ("g'", "filter\t(&(stafetUnitCode=%s)(|(stafetAllocation=*)"
+     "(stafetTargetGroup=*)))", "members with allocation rules"),
+]
+
+
+def http_json(url, body=None, headers=None, timeout=10):
+    """GET (or POST with a JSON body); returns (status, parsed body, size)."""
+    data = None if body is None else json.dumps(body).encode()
+    h = {"Content-Type": "application/json"} if data is not None else {}
+    h.update(headers or {})
+    req = urllib.request.Request(url, data=data, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status = r.read(), r.status
+    except urllib.error.HTTPError as e:
+        raw, status = e.read(), e.code
+    try:
+        return status, json.loads(raw), len(raw)
+    except ValueError:
+        return status, raw, len(raw)
+
+
+def counterpart_body(route, citizen, kle):
+    b = {"route": route, "citizen": citizen, "date": LOOKUP_DATE}
+    if kle:
+        b["kle"] = kle
+    return b
+
+
+def cpu_ticks(pid):
+    """(ticks of pid's main thread, of its other threads, of the machine
+    busy, of the machine in all), from /proc: what a load run used."""
+    main = rest = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a thread that just ended
+        t = int(fields[11]) + int(fields[12])  # utime + stime
+        if int(tid) == pid:
+            main += t
+        else:
+            rest += t
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    idle = cpu[3] + cpu[4]
+    return main, rest, sum(cpu) - idle, sum(cpu)
+
+
+def cpu_share(before, after):
+    """The main thread's and the other threads' share of one core, and the
+    machine's busy share, between two cpu_ticks()."""
+    d = [a - b for a, b in zip(after, before)]
+    ncpu = os.cpu_count() or 1
+    wall = d[3] / ncpu  # ticks of one core
+    return (d[0] / wall if wall else 0, d[1] / wall if wall else 0,
+            d[2] / d[3] if d[3] else 0)
+
+
+def counterparts_load(d, table, slapd, pwfile, work, ldapbench, seconds,
+                      levels):
+    """Rows: POST /api/v1/counterparts with a session, over HTTP keep-alive
+    (bench/counterparts.lua), vs one LDAP search for the receiving unit's
+    members per request (ldapbench), at the same levels as the search."""
+    st, answer, _ = http_json(d.url + "/api/v1/session",
+                              {"username": LOGIN[0], "password": LOGIN[1]})
+    if st != 201:
+        raise RuntimeError("login as %s answered %s: %s" % (LOGIN[0], st,
+                                                           answer))
+    token = answer["token"]
+    auth = {"Authorization": "Bearer " + token}
+    # The routes are read from the database after start: 503 until then.
+    wait_for(lambda: http_json(d.url + "/api/v1/routes", headers=auth)[0]
+             == 200, 30, "the routes")
+
+    bodies = os.path.join(work, "counterparts.txt")
+    peer_specs = {tag: os.path.join(work, "ldap-counterparts-%s.txt" % i)
+                  for i, (tag, _, _) in enumerate(COUNTERPART_PEERS)}
+    found, sizes, units, routes = [], [], [], {}
+    with open(bodies, "w", encoding="utf-8") as f:
+        for route, citizen, kle in COUNTERPART_BODIES:
+            body = counterpart_body(route, citizen, kle)
+            st, answer, size = http_json(d.url + "/api/v1/counterparts", body,
+                                         auth)
+            if st != 200:
+                raise RuntimeError("counterparts %s answered %s: %s" % (
+                    json.dumps(body, ensure_ascii=False), st, answer))
+            unit = answer["receiving_unit"]["code"]
+            found.append(len(answer["candidates"]))
+            sizes.append(size)
+            units.append(unit)
+            routes.setdefault(route, set()).add(unit)
+            f.write(json.dumps(body, ensure_ascii=False,
+                               separators=(",", ":")) + "\n")
+    for i, (tag, spec, _) in enumerate(COUNTERPART_PEERS):
+        with open(peer_specs[tag], "w", encoding="utf-8") as f:
+            for unit in units:
+                f.write(spec % unit + "\n")
+    nonempty = sum(1 for n in found if n)
+    log("%d counterpart lookups (%s); %d find candidates, %.1f on average "
+        "(at most 10), answers %.1f KB on average" % (
+            len(found), ", ".join("%s → %s" % (r, "/".join(sorted(u)))
+                                  for r, u in routes.items()),
+            nonempty, statistics.mean(found),
+            statistics.mean(sizes) / 1e3))
+    if nonempty < 0.75 * len(found):
+        raise RuntimeError("only %d of %d counterpart lookups find anyone: "
+                           "%s" % (nonempty, len(found), found))
+    members = {u: unit_members(slapd, pwfile, u) for u in set(units)}
+    mem_before = proc_status(d.proc.pid)
+
+    for conns, lconns, inflight in levels:
+        extra = [token]
+        run_wrk(d, bodies, conns, 1, script="counterparts.lua", extra=extra)
+        t0 = cpu_ticks(d.proc.pid)
+        w = run_wrk(d, bodies, conns, seconds, script="counterparts.lua",
+                    extra=extra)
+        loop_cpu, other_cpu, busy = cpu_share(t0, cpu_ticks(d.proc.pid))
+        log("wrk counterparts -c%d: %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
+            "errors %d" % (conns, w["rate"], w["p50_us"] / 1e3,
+                           w["p99_us"] / 1e3, w["errors"]))
+        status, _ = http_get(d.url + "/healthz")
+        if d.proc.poll() is not None or status != 200:
+            raise RuntimeError("stafetd is gone or unhealthy after the load "
+                               "(exit %s):\n%s" % (d.proc.poll(),
+                                                    d.log()[-4000:]))
+        peers = []
+        for tag, _, what in COUNTERPART_PEERS:
+            run_ldapbench(ldapbench, slapd, pwfile, peer_specs[tag], lconns,
+                          inflight, 1, "cn", sizelimit=0)
+            lb = run_ldapbench(ldapbench, slapd, pwfile, peer_specs[tag],
+                               lconns, inflight, seconds, "cn", sizelimit=0)
+            log("ldapbench %s, %d conns × %d in flight: %.1f searches/s, "
+                "p50 %.2f ms, p99 %.2f ms, errors %d, %.0f entries per search"
+                % (what, lconns, inflight, lb["rate"], lb["p50_us"] / 1e3,
+                   lb["p99_us"] / 1e3, lb["errors"],
+                   lb["entries"] / max(lb["searches"], 1)))
+            peers.append((tag, what, lb))
+        for tag, what, lb in peers:
+            ratio = w["rate"] / lb["rate"] if lb["rate"] else float("inf")
+            table.add("(f) counterparts, %d in flight: req/s" % conns,
+                      "%.0f" % w["rate"],
+                      "(%s) LDAP per request, %s" % (tag, what),
+                      "%.1f" % lb["rate"], "%.0f× its rate" % ratio,
+                      "≥ %.0f/s; ≥ %.0f×" % (TARGETS["rps"], TARGETS["ratio"]),
+                      "%s; %s" % (yes(w["rate"] >= TARGETS["rps"]),
+                                  yes(ratio >= TARGETS["ratio"])))
+        tag, what, lb = peers[-1]
+        table.add("(f) counterparts, %d in flight: p50 / p99" % conns,
+                  "%.2f / %.2f ms" % (w["p50_us"] / 1e3, w["p99_us"] / 1e3),
+                  "(%s)" % tag, "%.0f / %.0f ms" % (lb["p50_us"] / 1e3,
+                                                    lb["p99_us"] / 1e3),
+                  "%.3f× its p99" % (w["p99_us"] / max(lb["p99_us"], 1)),
+                  "p99 ≤ %.0f ms" % TARGETS["p99_ms"],
+                  yes(w["p99_us"] / 1e3 <= TARGETS["p99_ms"]))
+        errors = [lb["errors"] for _, _, lb in peers]
+        table.notes.append(
+            "counterparts, %d in flight (wrk -t2 -c%d; ldapbench -t2 -c%d -n%d"
+            " -z0): stafetd %d requests in %.1f s, errors %d, its main "
+            "(request) thread busy %.0f %% of a core, its other threads "
+            "(directory sync, logins) %.0f %%, the machine %.0f %% busy; "
+            "LDAP %s searches, %s entries each, errors %s" % (
+                conns, conns, lconns, inflight, w["requests"],
+                w["duration_us"] / 1e6, w["errors"], 100 * loop_cpu,
+                100 * other_cpu, 100 * busy,
+                " / ".join("%d" % lb["searches"] for _, _, lb in peers),
+                " / ".join("%.0f" % (lb["entries"] / max(lb["searches"], 1))
+                           for _, _, lb in peers),
+                " / ".join("%d" % e for e in errors)))
+    table.notes.append(
+        "counterparts: %d request bodies (%s), date %s, as %s with a Bearer "
+        "session (one PostgreSQL session lookup per request); %d of them find "
+        "candidates, %.1f on average (at most 10 shown), answers %.1f KB on "
+        "average; receiving units' members: %s" % (
+            len(found), ", ".join("%d %s" % (
+                sum(1 for r, _, _ in COUNTERPART_BODIES if r == route), route)
+                for route in routes), LOOKUP_DATE, LOGIN[0], nonempty,
+            statistics.mean(found), statistics.mean(sizes) / 1e3,
+            ", ".join("%s %d" % (u, n) for u, n in sorted(members.items()))))
+    mem = proc_status(d.proc.pid)
+    table.notes.append(
+        "counterparts: stafetd VmRSS %.0f MB before this load, %.0f MB after "
+        "(VmHWM %.0f MB before, %.0f MB after)" % (
+            mem_before["VmRSS"], mem["VmRSS"], mem_before["VmHWM"],
+            mem["VmHWM"]))
+
+
+def unit_members(slapd, pwfile, code):
+    """How many people LDAP has in the unit (what the peer reads)."""
+    out = subprocess.run(ldap_cmd("ldapsearch", slapd, pwfile, "-LLL", "-b",
+                                  PEOPLE_BASE, "(stafetUnitCode=%s)" % code,
+                                  "1.1"),
+                         capture_output=True, text=True, check=True,
+                         env=CLIENT_ENV).stdout
+    return len(re.findall(r"^dn: ", out, re.M))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--people", type=int, default=50000)
@@ -647,6 +911,8 @@ def main():
 
         search_load(d, table, slapd, pwfile, work, args.ldapbench,
                     args.duration, [(16, 4, 4), (64, 8, 8)])
+        counterparts_load(d, table, slapd, pwfile, work, args.ldapbench,
+                          args.duration, [(16, 4, 4), (64, 8, 8)])
         end = proc_status(d.proc.pid)
         table.add("(c') resident memory after all (peak)",
                   "%.0f MB (%.0f MB)" % (end["VmRSS"], end["VmHWM"]), "–",

@@ -12,10 +12,14 @@
  *                      of the -a attributes (default cn,sn,givenName,uid,
  *                      mail,title: the fields stafetd searches)
  *   unit<TAB>UR        (stafetUnitCode=UR)
+ *   filter<TAB>(...)   the filter as given (e.g. a unit's members with
+ *                      allocation rules, for the counterpart peer)
  *
  * ANDed with (objectClass=inetOrgPerson), size limit 50 (stafetd's default
- * page; "size limit exceeded" after 50 entries counts as an answer), asking
- * for the attributes stafetd's Person shows. It prints one line:
+ * page; "size limit exceeded" after 50 entries counts as an answer; -z 0:
+ * none), asking for the attributes stafetd's Person shows, which include
+ * those counterpart resolution reads (allocation, target groups, absence,
+ * deputy). It prints one line:
  *
  *   searches=N seconds=S rate=R p50_us=A p90_us=B p99_us=C errors=E entries=M
  *
@@ -119,6 +123,11 @@ make_filter(char *line)
 		return NULL;
 	*tab = '\0';
 	append(&buf, &len, &cap, "(&(objectClass=inetOrgPerson)");
+	if (strcmp(line, "filter") == 0) {
+		append(&buf, &len, &cap, tab + 1);
+		append(&buf, &len, &cap, ")");
+		return buf;
+	}
 	for (char *w = strtok_r(tab + 1, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		struct berval in = {strlen(w), w}, out = {0, NULL};
 		char part[512];
@@ -135,7 +144,7 @@ make_filter(char *line)
 			}
 			append(&buf, &len, &cap, ")");
 		} else {
-			die("unknown query kind (want q or unit)", line);
+			die("unknown query kind (want q, unit or filter)", line);
 		}
 		ldap_memfree(out.bv_val);
 	}
