@@ -85,6 +85,9 @@ struct dir_snapshot {
 	int *by_name; /* person indexes sorted by display name, then id */
 	struct dir_index *index;
 	struct dir_arena *arena;
+	/* resolve.c's compiled allocation rules, built on first use by the
+	 * loop thread (the only one that resolves); freed with the snapshot. */
+	struct resolve_cache *resolve_cache;
 	/* lookups: open-addressing hash tables of indexes */
 	int *id_table, *dn_table, *username_table, *upn_table, *unit_table;
 	size_t table_size;
@@ -148,6 +151,10 @@ int dir_snapshot_find_unit(const struct dir_snapshot *, const char *code);
 json_t *dir_records_to_json(const struct dir_records *);
 int dir_records_from_json(json_t *, struct dir_records *);
 char *dir_date_from_ldap(const char *generalized, char out[11]);
+
+/* resolve.c */
+struct resolve_cache;
+void dir_resolve_cache_free(struct resolve_cache *);
 
 /* api.c */
 json_t *dir_person_json(const struct dir_snapshot *, int);

@@ -48,7 +48,6 @@ struct entry {
 	int shown; /* the person the entry shows */
 	bool available;
 	int deputy; /* when the absent candidate's deputy stands in */
-	char *reason;
 };
 
 /* ---- strings ---- */
@@ -104,34 +103,10 @@ sb_json(struct sb *b)
 	return j;
 }
 
-static char *
-sb_take(struct sb *b)
-{
-	char *s = b->s ? b->s : xstrdup("");
-	memset(b, 0, sizeof(*b));
-	return s;
-}
-
 static json_t *
 str_or_null(const char *s)
 {
 	return s && *s ? jstr(s) : json_null();
-}
-
-/* Equal after dir_fold(): "Korsløkke" is "KORSLØKKE". */
-static bool
-fold_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a) + 1, lb = strlen(b) + 1;
-	char *fa = xmalloc(la), *fb = xmalloc(lb);
-	bool eq;
-
-	dir_fold(a, fa, la);
-	dir_fold(b, fb, lb);
-	eq = *fa && strcmp(fa, fb) == 0;
-	free(fa);
-	free(fb);
-	return eq;
 }
 
 /* ---- dates ---- */
@@ -542,67 +517,197 @@ kind_allowed(const struct resolve_route *r, int kind)
 struct citizen {
 	int day;                  /* 1..31, 0 unknown */
 	int letter;               /* NO_LETTER unknown */
-	const char *district;     /* NULL unknown */
-	const char *group;        /* the citizen is in it; NULL unknown */
-	const char *not_in_group; /* the citizen is known not to be in it */
+	const char *district;     /* folded; NULL unknown */
+	const char *group;        /* folded; the citizen is in it; NULL unknown */
+	const char *not_in_group; /* folded; the citizen is known not to be in it */
+	unsigned allowed;         /* bit k: kind k counts on this route */
 };
 
-static bool
-person_has_kind(const struct dir_person *p, int kind)
+/*
+ * The snapshot's allocation rules compiled once (on the first resolution
+ * against it): each rule as numbers or a folded string, and per unit the
+ * members that have any rule. A resolution then compares integers over
+ * those members only, instead of parsing and folding strings for every
+ * member of the unit on every request (6,000 at 50,000 people).
+ */
+struct crule {
+	int kind;
+	int lo, hi;   /* birthday days, surname letters */
+	long width;   /* in 1/(31*29) */
+	char *folded; /* district */
+	const struct dir_alloc *a;
+};
+struct cperson {
+	struct crule *rules;
+	size_t nrules;
+	char **groups;  /* target groups, folded */
+	unsigned kinds; /* bit k: has a readable rule of kind k */
+};
+struct cunit {
+	int *members; /* persons with a rule, not the lead, in member order */
+	int *pos;     /* their place in the unit's member order */
+	size_t n;
+	unsigned uses; /* bit k: some member has a rule of kind k */
+};
+struct resolve_cache {
+	struct cperson *persons;
+	size_t npersons;
+	struct cunit *units;
+	size_t nunits;
+};
+
+static char *
+folded(const char *s)
 {
-	if (kind == K_TARGET_GROUP)
-		return p->ntarget_groups > 0;
-	for (size_t i = 0; i < p->nalloc; i++)
-		if (p->alloc[i].kind && strcmp(p->alloc[i].kind, kind_names[kind]) == 0)
-			return true;
-	return false;
+	size_t n = strlen(s) + 1;
+	char *f = xmalloc(n);
+	dir_fold(s, f, n);
+	return f;
+}
+
+static int
+kind_of(const char *name)
+{
+	for (int k = 0; k < NKINDS; k++)
+		if (name && strcmp(name, kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+void
+dir_resolve_cache_free(struct resolve_cache *rc)
+{
+	if (rc == NULL)
+		return;
+	for (size_t i = 0; i < rc->npersons; i++) {
+		struct cperson *cp = &rc->persons[i];
+		for (size_t r = 0; r < cp->nrules; r++)
+			free(cp->rules[r].folded);
+		free(cp->rules);
+		if (cp->groups)
+			for (size_t g = 0; cp->groups[g]; g++)
+				free(cp->groups[g]);
+		free(cp->groups);
+	}
+	for (size_t u = 0; u < rc->nunits; u++) {
+		free(rc->units[u].members);
+		free(rc->units[u].pos);
+	}
+	free(rc->persons);
+	free(rc->units);
+	free(rc);
+}
+
+static struct resolve_cache *
+cache_build(const struct dir_snapshot *s)
+{
+	struct resolve_cache *rc = xcalloc(1, sizeof(*rc));
+
+	rc->npersons = s->npersons;
+	rc->persons = xcalloc(s->npersons ? s->npersons : 1, sizeof(*rc->persons));
+	for (size_t i = 0; i < s->npersons; i++) {
+		const struct dir_person *p = &s->persons[i];
+		struct cperson *cp = &rc->persons[i];
+
+		cp->rules = xcalloc(p->nalloc ? p->nalloc : 1, sizeof(*cp->rules));
+		for (size_t k = 0; k < p->nalloc; k++) {
+			const struct dir_alloc *a = &p->alloc[k];
+			struct crule *cr = &cp->rules[cp->nrules];
+			int kind = kind_of(a->kind);
+
+			if (kind < 0 || kind == K_TARGET_GROUP || a->from == NULL)
+				continue;
+			cr->kind = kind;
+			cr->a = a;
+			if (kind == K_DISTRICT) {
+				cr->folded = folded(a->from);
+				if (*cr->folded == '\0') {
+					free(cr->folded);
+					cr->folded = NULL;
+					continue;
+				}
+			} else if ((cr->width = rule_width(kind, a, &cr->lo, &cr->hi)) < 0) {
+				continue; /* a rule we cannot read says nothing */
+			}
+			cp->kinds |= 1u << kind;
+			cp->nrules++;
+		}
+		if (p->ntarget_groups > 0) {
+			cp->groups = xcalloc(p->ntarget_groups + 1, sizeof(char *));
+			for (size_t g = 0; g < p->ntarget_groups; g++)
+				cp->groups[g] = folded(p->target_groups[g]);
+			cp->kinds |= 1u << K_TARGET_GROUP;
+		}
+	}
+	rc->nunits = s->nunits;
+	rc->units = xcalloc(s->nunits ? s->nunits : 1, sizeof(*rc->units));
+	for (size_t u = 0; u < s->nunits; u++) {
+		const struct dir_unit *unit = &s->units[u];
+		struct cunit *cu = &rc->units[u];
+
+		cu->members = xcalloc(unit->nmembers ? unit->nmembers : 1, sizeof(int));
+		cu->pos = xcalloc(unit->nmembers ? unit->nmembers : 1, sizeof(int));
+		for (size_t m = 0; m < unit->nmembers; m++) {
+			int p = unit->members[m];
+			if (p < 0 || (size_t)p >= s->npersons || p == unit->lead ||
+			    rc->persons[p].kinds == 0)
+				continue;
+			cu->members[cu->n] = p;
+			cu->pos[cu->n++] = (int)m;
+			cu->uses |= rc->persons[p].kinds;
+		}
+	}
+	return rc;
+}
+
+/* The snapshot's compiled rules; built on first use (loop thread only). */
+static const struct resolve_cache *
+cache_of(const struct dir_snapshot *s)
+{
+	if (s->resolve_cache == NULL)
+		((struct dir_snapshot *)(uintptr_t)s)->resolve_cache = cache_build(s);
+	return s->resolve_cache;
 }
 
 /* One kind for one person: 1 matched, 0 undecided or no rule, -1 mismatch. */
 static int
-judge_kind(const struct dir_person *p, int kind, const struct citizen *z, struct cand *c)
+judge_kind(const struct dir_person *p, const struct cperson *cp, int kind, const struct citizen *z,
+           struct cand *c)
 {
 	bool any = false;
 	long best = -1;
 
 	if (kind == K_TARGET_GROUP) {
-		if (p->ntarget_groups == 0)
-			return 0;
-		for (size_t i = 0; i < p->ntarget_groups; i++) {
-			const char *g = p->target_groups[i];
-			if (z->group && fold_equal(g, z->group)) {
-				c->group = g;
+		for (size_t i = 0; cp->groups[i]; i++) {
+			if (z->group && strcmp(cp->groups[i], z->group) == 0) {
+				c->group = p->target_groups[i];
 				return 1;
 			}
-			if (z->not_in_group && fold_equal(g, z->not_in_group))
+			if (z->not_in_group && strcmp(cp->groups[i], z->not_in_group) == 0)
 				return -1;
 		}
 		return z->group ? -1 : 0;
 	}
-	for (size_t i = 0; i < p->nalloc; i++) {
-		const struct dir_alloc *a = &p->alloc[i];
-		long w = 0;
-		int lo, hi;
+	for (size_t i = 0; i < cp->nrules; i++) {
+		const struct crule *r = &cp->rules[i];
 		bool hit;
 
-		if (a->kind == NULL || a->from == NULL || strcmp(a->kind, kind_names[kind]) != 0)
+		if (r->kind != kind)
 			continue;
 		if (kind == K_DISTRICT) {
 			if (z->district == NULL)
 				return 0;
-			hit = fold_equal(a->from, z->district);
+			hit = strcmp(r->folded, z->district) == 0;
 		} else {
-			if ((w = rule_width(kind, a, &lo, &hi)) < 0)
-				continue; /* a rule we cannot read says nothing */
-			if (kind == K_BIRTHDAY ? z->day == 0 : z->letter == NO_LETTER)
-				return 0;
 			int v = kind == K_BIRTHDAY ? z->day : z->letter;
-			hit = v >= lo && v <= hi;
+			if (kind == K_BIRTHDAY ? v == 0 : v == NO_LETTER)
+				return 0;
+			hit = v >= r->lo && v <= r->hi;
 		}
 		any = true;
-		if (hit && (best < 0 || w < best)) {
-			best = w;
-			c->rule[kind] = a;
+		if (hit && (best < 0 || r->width < best)) {
+			best = r->width;
+			c->rule[kind] = r->a;
 		}
 	}
 	if (!any)
@@ -615,13 +720,14 @@ judge_kind(const struct dir_person *p, int kind, const struct citizen *z, struct
 
 /* Whether p is a candidate: at least one kind matched and none mismatched. */
 static bool
-judge(const struct dir_person *p, const struct resolve_route *r, const struct citizen *z,
-      struct cand *c)
+judge(const struct dir_person *p, const struct cperson *cp, const struct citizen *z, struct cand *c)
 {
+	unsigned kinds = cp->kinds & z->allowed;
+
 	for (int k = 0; k < NKINDS; k++) {
-		if (!kind_allowed(r, k))
+		if (!(kinds & (1u << k)))
 			continue;
-		switch (judge_kind(p, k, z, c)) {
+		switch (judge_kind(p, cp, k, z, c)) {
 		case -1:
 			return false;
 		case 1:
@@ -706,103 +812,115 @@ person_ref(const struct dir_snapshot *s, int i)
 	return o;
 }
 
+static bool
+listed(const int *v, size_t n, int p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == p)
+			return true;
+	return false;
+}
+
 /*
  * Ranks the candidates in unit u: allocation order, deputies standing in
  * for the absent, the unavailable last. Returns the "candidates" array.
+ * Entries are worked out in rank order only until MAX_CANDIDATES are
+ * available (no later one could be shown), and a reason is written only
+ * for an entry that is shown.
  */
 static json_t *
-candidates(const struct dir_snapshot *s, const struct resolve_route *r,
-           const struct resolve_facts *f, int u, const struct citizen *z)
+candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
+           const struct citizen *z)
 {
 	const struct dir_unit *unit = &s->units[u];
-	struct cand *cs = xcalloc(unit->nmembers ? unit->nmembers : 1, sizeof(*cs));
+	const struct resolve_cache *rc = cache_of(s);
+	const struct cunit *cu = &rc->units[u];
+	struct cand *cs = xcalloc(cu->n ? cu->n : 1, sizeof(*cs));
 	struct entry *es;
-	bool *shown = xcalloc(s->npersons ? s->npersons : 1, sizeof(bool));
-	size_t nc = 0, ne = 0;
+	int *shown;
+	size_t nc = 0, ne = 0, nshown = 0, navail = 0;
 	json_t *out = json_array();
 
-	for (size_t m = 0; m < unit->nmembers; m++) {
-		int p = unit->members[m];
+	for (size_t m = 0; m < cu->n; m++) {
+		int p = cu->members[m];
 		struct cand c = {0};
 
-		if (p < 0 || (size_t)p >= s->npersons || p == unit->lead)
-			continue;
 		c.person = p;
-		c.pos = (int)m;
-		if (judge(&s->persons[p], r, z, &c))
+		c.pos = cu->pos[m];
+		if (judge(&s->persons[p], &rc->persons[p], z, &c))
 			cs[nc++] = c;
 	}
 	qsort(cs, nc, sizeof(*cs), cand_cmp);
 
 	es = xcalloc(nc ? nc : 1, sizeof(*es));
-	for (size_t i = 0; i < nc; i++) {
+	shown = xcalloc(nc ? nc : 1, sizeof(int));
+	for (size_t i = 0; i < nc && navail < MAX_CANDIDATES; i++) {
 		const struct dir_person *p = &s->persons[cs[i].person];
 		struct entry *e;
-		struct sb b = {0};
 		int d = p->deputy;
 
-		if (shown[cs[i].person])
+		if (listed(shown, nshown, cs[i].person))
 			continue; /* already standing in for someone ranked higher */
 		e = &es[ne++];
 		e->c = &cs[i];
 		e->shown = cs[i].person;
 		e->available = true;
 		e->deputy = DIR_NONE;
-		sb_printf(&b, "%s fordeler efter ", unit->name);
-		sb_rules(&b, &cs[i]);
-		sb_printf(&b, " → %s.", p->display_name);
 		if (absent_on(p, f->date)) {
-			bool valid = d >= 0 && (size_t)d < s->npersons && d != cs[i].person;
-			sb_printf(&b, " ");
-			sb_absence(&b, p, f->date);
-			if (!valid) {
-				sb_printf(&b, " og har ingen stedfortræder.");
-				e->available = false;
-			} else if (absent_on(&s->persons[d], f->date)) {
-				sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
-				          s->persons[d].display_name);
-				e->available = false;
-			} else if (shown[d]) {
-				sb_printf(&b,
-				          "; stedfortræderen %s står allerede højere på listen.",
-				          s->persons[d].display_name);
+			if (d < 0 || (size_t)d >= s->npersons || d == cs[i].person ||
+			    absent_on(&s->persons[d], f->date) || listed(shown, nshown, d)) {
 				e->available = false;
 			} else {
-				sb_printf(&b, "; stedfortræderen er %s.",
-				          s->persons[d].display_name);
 				e->deputy = d;
 				e->shown = d;
 			}
 		}
-		shown[e->shown] = true;
-		e->reason = sb_take(&b);
+		shown[nshown++] = e->shown;
+		navail += e->available;
 	}
 
 	/* available first, each group in rank order */
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < ne; i++) {
+		for (size_t i = 0; i < ne && json_array_size(out) < MAX_CANDIDATES; i++) {
 			const struct entry *e = &es[i];
+			const struct dir_person *p = &s->persons[e->c->person];
+			int d = p->deputy;
+			struct sb b = {0};
 			json_t *o;
 
 			if (e->available != (pass == 0))
 				continue;
-			if (json_array_size(out) < MAX_CANDIDATES) {
-				o = json_object();
-				json_object_set_new(o, "person",
-				                    dir_person_json_on(s, e->shown, f->date));
-				json_object_set_new(
-				    o, "rank", json_integer((json_int_t)json_array_size(out) + 1));
-				json_object_set_new(o, "reason", jstr(e->reason));
-				json_object_set_new(o, "available", json_boolean(e->available));
-				json_object_set_new(o, "acting_for",
-				                    e->deputy != DIR_NONE
-				                        ? person_ref(s, e->c->person)
-				                        : json_null());
-				json_array_append_new(out, o);
+			sb_printf(&b, "%s fordeler efter ", unit->name);
+			sb_rules(&b, e->c);
+			sb_printf(&b, " → %s.", p->display_name);
+			if (absent_on(p, f->date)) {
+				sb_printf(&b, " ");
+				sb_absence(&b, p, f->date);
+				if (d < 0 || (size_t)d >= s->npersons || d == e->c->person)
+					sb_printf(&b, " og har ingen stedfortræder.");
+				else if (absent_on(&s->persons[d], f->date))
+					sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
+					          s->persons[d].display_name);
+				else if (e->deputy == DIR_NONE)
+					sb_printf(
+					    &b,
+					    "; stedfortræderen %s står allerede højere på listen.",
+					    s->persons[d].display_name);
+				else
+					sb_printf(&b, "; stedfortræderen er %s.",
+					          s->persons[d].display_name);
 			}
+			o = json_object();
+			json_object_set_new(o, "person", dir_person_json_on(s, e->shown, f->date));
+			json_object_set_new(o, "rank",
+			                    json_integer((json_int_t)json_array_size(out) + 1));
+			json_object_set_new(o, "reason", sb_json(&b));
+			json_object_set_new(o, "available", json_boolean(e->available));
+			json_object_set_new(o, "acting_for",
+			                    e->deputy != DIR_NONE ? person_ref(s, e->c->person)
+			                                          : json_null());
+			json_array_append_new(out, o);
 		}
-	for (size_t i = 0; i < ne; i++)
-		free(es[i].reason);
 	free(es);
 	free(shown);
 	free(cs);
@@ -811,30 +929,21 @@ candidates(const struct dir_snapshot *s, const struct resolve_route *r,
 
 /* Hints for facts the unit's rules need but the request lacks. */
 static void
-missing_facts(const struct dir_snapshot *s, const struct resolve_route *r,
-              const struct resolve_facts *f, int u, const struct citizen *z, json_t *warnings)
+missing_facts(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
+              const struct citizen *z, json_t *warnings)
 {
-	const struct dir_unit *unit = &s->units[u];
-	bool uses[NKINDS] = {false};
-	const char *name = unit->name;
+	unsigned uses = cache_of(s)->units[u].uses & z->allowed;
+	const char *name = s->units[u].name;
 	struct sb b = {0};
 
-	for (size_t m = 0; m < unit->nmembers; m++) {
-		int p = unit->members[m];
-		if (p < 0 || (size_t)p >= s->npersons || p == unit->lead)
-			continue;
-		for (int k = 0; k < NKINDS; k++)
-			if (kind_allowed(r, k) && person_has_kind(&s->persons[p], k))
-				uses[k] = true;
-	}
-	if (uses[K_BIRTHDAY] && z->day == 0) {
+	if ((uses & (1u << K_BIRTHDAY)) && z->day == 0) {
 		sb_printf(&b,
 		          "Fødselsdato mangler: %s fordeler efter fødselsdag; angiv fødselsdato "
 		          "eller CPR-nummer.",
 		          name);
 		json_array_append_new(warnings, sb_json(&b));
 	}
-	if (uses[K_SURNAME] && z->letter == NO_LETTER) {
+	if ((uses & (1u << K_SURNAME)) && z->letter == NO_LETTER) {
 		if (f->surname && *f->surname)
 			sb_printf(&b,
 			          "Efternavnet begynder ikke med et bogstav fra A til Å, men %s "
@@ -846,7 +955,7 @@ missing_facts(const struct dir_snapshot *s, const struct resolve_route *r,
 			    name);
 		json_array_append_new(warnings, sb_json(&b));
 	}
-	if (uses[K_DISTRICT] && z->district == NULL) {
+	if ((uses & (1u << K_DISTRICT)) && z->district == NULL) {
 		sb_printf(&b, "Distrikt mangler: %s fordeler efter distrikt; angiv distrikt.",
 		          name);
 		json_array_append_new(warnings, sb_json(&b));
@@ -975,7 +1084,8 @@ dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
             const struct resolve_facts *f, json_t **problem)
 {
 	const char *kle = f->kle ? f->kle : r->kle;
-	struct citizen z = {0, NO_LETTER, NULL, NULL, NULL};
+	struct citizen z = {0, NO_LETTER, NULL, NULL, NULL, 0};
+	char *fdistrict = NULL, *fgroup = NULL;
 	json_t *warnings = json_array(), *ru, *cands, *o, *snit;
 	struct sb reason = {0};
 	int u;
@@ -1004,15 +1114,27 @@ dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
 	if (f->surname && *f->surname)
 		z.letter = danish_letter(f->surname);
 	if (f->district && *f->district)
-		z.district = f->district;
+		z.district = fdistrict = folded(f->district);
 	if (f->target_group && *f->target_group)
-		z.group = f->target_group;
+		z.group = fgroup = folded(f->target_group);
 	else if (r->placed_target_group && f->placed == 1)
-		z.group = r->placed_target_group;
+		z.group = fgroup = folded(r->placed_target_group);
 	else if (r->placed_target_group && f->placed == 0)
-		z.not_in_group = r->placed_target_group;
-	cands = candidates(s, r, f, u, &z);
-	missing_facts(s, r, f, u, &z, warnings);
+		z.not_in_group = fgroup = folded(r->placed_target_group);
+	for (int k = 0; k < NKINDS; k++)
+		if (kind_allowed(r, k))
+			z.allowed |= 1u << k;
+	/* A folded fact that is empty ("" or only marks) matches nothing. */
+	if (z.district && *z.district == '\0')
+		z.district = NULL;
+	if (z.group && *z.group == '\0')
+		z.group = NULL;
+	if (z.not_in_group && *z.not_in_group == '\0')
+		z.not_in_group = NULL;
+	cands = candidates(s, f, u, &z);
+	missing_facts(s, f, u, &z, warnings);
+	free(fdistrict);
+	free(fgroup);
 
 	o = json_object();
 	json_object_set_new(o, "route", jstr(r->code));

@@ -851,6 +851,7 @@ dir_snapshot_unref(struct dir_snapshot *s)
 	if (s == NULL || --s->refs > 0)
 		return;
 	dir_index_free(s->index);
+	dir_resolve_cache_free(s->resolve_cache);
 	for (size_t i = 0; i < s->nunits; i++) {
 		free(s->units[i].children);
 		free(s->units[i].members);
