@@ -422,7 +422,7 @@ static int
 danish_letter(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
-	long c, next;
+	long c;
 
 	if (name == NULL)
 		return NO_LETTER;
@@ -434,7 +434,7 @@ danish_letter(const char *name)
 		c = toupper((int)c);
 		if (c == 'A' && (*p == 'a' || *p == 'A'))
 			return 28;
-		next = *p ? utf8_next(&p) : 0;
+		long next = *p ? utf8_next(&p) : 0;
 		if (next == 0x030a && c == 'A')
 			return 28;
 		if (next == 0x0308 && c == 'A')

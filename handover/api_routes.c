@@ -162,11 +162,11 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	}
 	v = json_object_get(citizen, "cpr");
 	if (v && !json_is_null(v)) {
-		char born[11];
 		const char *why = NULL;
 		if (!json_is_string(v)) {
 			json_problem_add_error(p, "citizen.cpr", "type", "Skal være en tekst.");
 		} else {
+			char born[11];
 			int rc =
 			    cpr_birthdate(json_string_value(v), json_string_length(v), born, &why);
 			/* The number has done its work: gone from memory now. */

@@ -131,7 +131,7 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 	static const char *const allowed[] = {"allocation", "placed_target_group", "myndighedssnit",
 	                                      NULL};
 	const char *key, *s;
-	json_t *v, *alloc, *snit;
+	json_t *alloc, *snit;
 
 	if (!json_is_object(rules))
 		return fail(err, errsz, "%s must be an object", "rules");
@@ -139,6 +139,7 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 		return fail(err, errsz, "rules: unknown key '%.64s'", key);
 	if ((alloc = json_object_get(rules, "allocation")) != NULL) {
 		size_t i;
+		json_t *v;
 		if (!json_is_array(alloc))
 			return fail(err, errsz, "%s must be a list of kinds", "rules.allocation");
 		r->allocation = xcalloc(json_array_size(alloc) + 1, sizeof(char *));
