@@ -32,7 +32,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 SRCS     := $(wildcard daemon/*.c directory/*.c handover/*.c)
 MIGRATIONS := $(sort $(wildcard schema/sql/*.sql))
-GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c build/gen/route_seeds_gen.c
+GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c build/gen/route_seeds_gen.c \
+            build/gen/template_seeds_gen.c
 LIB_SRCS := $(filter-out daemon/main.c,$(SRCS)) $(GEN)
 OBJS     := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
 SAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(SRCS) $(GEN))
@@ -60,6 +61,12 @@ build/gen/route_seeds_gen.c: $(ROUTE_SEEDS) scripts/embed.sh
 	@mkdir -p $(@D)
 	for f in $(ROUTE_SEEDS); do $(PYTHON) -m json.tool $$f > /dev/null || exit 1; done
 	sh scripts/embed.sh files route_seeds $(ROUTE_SEEDS) > $@.tmp && mv $@.tmp $@
+
+TEMPLATE_SEEDS := $(sort $(wildcard schema/templates/*.json))
+build/gen/template_seeds_gen.c: $(TEMPLATE_SEEDS) scripts/embed.sh
+	@mkdir -p $(@D)
+	for f in $(TEMPLATE_SEEDS); do $(PYTHON) -m json.tool $$f > /dev/null || exit 1; done
+	sh scripts/embed.sh files template_seeds $(TEMPLATE_SEEDS) > $@.tmp && mv $@.tmp $@
 
 build/gen/openapi_gen.c: docs/openapi.json scripts/embed.sh
 	@mkdir -p $(@D)
@@ -120,6 +127,9 @@ install: all
 	cp -R web/. $(DESTDIR)$(DATADIR)/web/
 	install -m 644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/schema/sql/
 	install -m 644 schema/ldap/* $(DESTDIR)$(DATADIR)/schema/ldap/
+	install -d $(DESTDIR)$(DATADIR)/schema/routes $(DESTDIR)$(DATADIR)/schema/templates
+	install -m 644 schema/routes/*.json $(DESTDIR)$(DATADIR)/schema/routes/
+	install -m 644 schema/templates/*.json $(DESTDIR)$(DATADIR)/schema/templates/
 	install -m 644 docs/stafetd.8 $(DESTDIR)$(MANDIR)/man8/stafetd.8
 	install -m 644 docs/stafetd.conf.5 $(DESTDIR)$(MANDIR)/man5/stafetd.conf.5
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/stafetd.service.in \

@@ -131,8 +131,9 @@ apply_one(PGconn *pg, const struct migration *m)
 		return -1;
 	}
 	PQclear(r);
-	/* 0003 made the routes table: the shipped routes go in with it. */
-	if (m->version == 3 && ho_routes_seed(pg) == -1) {
+	/* 0003 made the routes table, 0004 the templates: what ships goes in with them. */
+	if ((m->version == 3 && ho_routes_seed(pg) == -1) ||
+	    (m->version == 4 && ho_templates_seed(pg) == -1)) {
 		PQclear(PQexec(pg, "ROLLBACK"));
 		return -1;
 	}

@@ -30,6 +30,19 @@ static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/api/v1/units/*", api_units_get, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/routes", api_routes_list, 0, 0},
     {HTTP_POST, "/api/v1/counterparts", api_counterparts, ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/templates/*", api_templates_get, 0, 0},
+    {HTTP_POST, "/api/v1/handovers/check", api_handovers_check, ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers", api_handovers_list, 0, 0},
+    {HTTP_POST, "/api/v1/handovers", api_handovers_create, ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers/*", api_handover_get, 0, 0},
+    {HTTP_PATCH, "/api/v1/handovers/*", api_handover_patch, ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers/*/history", api_handover_history, 0, 0},
+    {HTTP_POST, "/api/v1/handovers/*/submit", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
+    {HTTP_POST, "/api/v1/handovers/*/return", api_handover_action, ROUTE_JSON, 0},
+    {HTTP_POST, "/api/v1/handovers/*/accept", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
+    {HTTP_POST, "/api/v1/handovers/*/withdraw", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
+    {HTTP_POST, "/api/v1/handovers/*/forward", api_handover_action, ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/reports/quality", api_reports_quality, 0, 0},
     /* The web UI: everything else that is not under /api/. */
     {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
 };
@@ -123,6 +136,8 @@ parse_json_body(struct http_request *req)
 	char detail[256];
 	int status;
 
+	if (len == 0 && (req->route->flags & ROUTE_JSON_OPTIONAL))
+		return true;
 	if (len == 0) {
 		http_problem(req, 400, NULL, "A JSON request body is required.");
 		return false;
@@ -144,7 +159,7 @@ parse_json_body(struct http_request *req)
 static void
 run_handler(struct http_request *req)
 {
-	if ((req->route->flags & ROUTE_JSON) && !parse_json_body(req))
+	if ((req->route->flags & (ROUTE_JSON | ROUTE_JSON_OPTIONAL)) && !parse_json_body(req))
 		return;
 	req->route->handler(req);
 }

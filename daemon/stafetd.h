@@ -256,6 +256,7 @@ enum route_flags {
 	ROUTE_JSON = 1 << 1,      /* parse a JSON body before the handler */
 	ROUTE_PREFIX = 1 << 2,    /* pattern matches this prefix and below */
 	ROUTE_DIRECTORY = 1 << 3, /* directory reads: anonymous while directory_anonymous_read */
+	ROUTE_JSON_OPTIONAL = 1 << 4, /* a JSON body if there is one (req->json NULL if not) */
 };
 struct route {
 	unsigned methods;
@@ -305,6 +306,8 @@ struct embedded_file {
 };
 extern const struct embedded_file route_seeds[]; /* schema/routes/NAME.json */
 extern const size_t route_seeds_count;
+extern const struct embedded_file template_seeds[]; /* schema/templates/NAME.json */
+extern const size_t template_seeds_count;
 int migrate_latest(void);
 PGconn *db_connect_blocking(const struct config *);
 int migrate_run(const struct config *) WUR;

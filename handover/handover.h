@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "../directory/resolve.h"
+#include "checks.h"
 
 struct event_base;
 struct config;
@@ -30,11 +31,15 @@ struct ho_route {
 	char *labour_market, *pension; /* the myndighedssnit's departments */
 };
 
-/* The routes in force: immutable once published, shared by reference. */
+struct ho_template;
+
+/* The routes and templates in force: immutable once published. */
 struct ho_route_set {
 	int refs;
 	struct ho_route *v;
 	size_t n;
+	struct ho_template **templates;
+	size_t ntemplates;
 	double loaded_at; /* wall clock */
 };
 
@@ -51,9 +56,71 @@ void ho_routes_reconfigure(const struct config *);
 void ho_routes_reload(void);
 void ho_routes_stop(void);
 int ho_routes_seed(PGconn *) WUR;
+int ho_templates_seed(PGconn *) WUR;
+const struct ho_template *ho_template_find(const struct ho_route_set *, const char *code,
+                                           int version);
 int ho_routes_import(const struct config *, char *const *files, int nfiles) WUR;
 int ho_routes_export(const struct config *) WUR;
 void ho_routes_metrics_render(struct evbuffer *);
+
+/* access.c: the units a person acts for (own unit, led units, and all
+ * below them); a note is seen by those acting for its sending or receiving
+ * unit. */
+bool ho_unit_within(const struct dir_snapshot *, int unit, int top);
+bool ho_unit_code_within(const struct dir_snapshot *, const char *code, const char *top);
+size_t ho_acting_units(const struct dir_snapshot *, int person, int *out, size_t max);
+bool ho_acts_for(const struct dir_snapshot *, int person, const char *unit_code);
+char *ho_acting_units_array(const struct dir_snapshot *, int person);
+
+/* workdays.c: Danish working days: not Saturday or Sunday, not a public
+ * holiday (computed from Easter; Store Bededag up to and including 2023),
+ * nor one of the optional days off in `off`. Dates are YYYY-MM-DD. */
+#define HO_OFF_GRUNDLOVSDAG     (1u << 0) /* 5 June */
+#define HO_OFF_JULEAFTENSDAG    (1u << 1) /* 24 December */
+#define HO_OFF_NYTAARSAFTENSDAG (1u << 2) /* 31 December */
+bool ho_is_workday(const char *date, unsigned off);
+/* Working days after `from` up to and including `to` (0 when to <= from);
+ * -1 on a bad date. */
+int ho_workdays_between(const char *from, const char *to, unsigned off);
+/* The date `days` working days after `date` (days >= 0); 0 or -1. */
+int ho_workdays_add(const char *date, int days, unsigned off, char out[11]);
+
+/* reports.c */
+void api_reports_quality(struct http_request *);
+
+/* note.c */
+const char *ho_str(const json_t *, const char *key);
+json_t *ho_person_ref(const struct dir_snapshot *, const char *id);
+void ho_cpr_mask(const char *cpr, char out[12]);
+json_t *ho_note_render(const json_t *row, const struct dir_snapshot *, bool full_cpr,
+                       bool with_body);
+json_t *ho_recipients(const struct dir_snapshot *, const json_t *audience, const char *day);
+json_t *ho_alert(const struct dir_snapshot *, const char *event, json_t *audience);
+
+/* api_handovers.c: shared with api_notes.c */
+void ho_answer_db_error(struct http_request *, const char *error);
+void ho_answer_not_found(struct http_request *);
+struct ho_route_set *ho_routes_or_fail(struct http_request *);
+const struct ho_route *ho_route_find_any(const struct ho_route_set *, const char *code);
+json_t *ho_run_checks(const struct ho_template *, const struct ho_route *,
+                      const struct dir_snapshot *, const json_t *doc, bool submit,
+                      int *completeness, int *failed);
+int ho_read_note_fields(json_t *body, const struct ho_template *, bool patch, bool strict,
+                        json_t *out, json_t *problem);
+int ho_check_receiver(const struct dir_snapshot *, const struct ho_route *, const char *unit,
+                      const char *person, json_t *problem);
+json_t *ho_check_doc(const json_t *row, const json_t *changes);
+bool ho_uuid_ok(const char *);
+
+/* api_handovers.c, api_notes.c: the handlers */
+void api_templates_get(struct http_request *);
+void api_handovers_check(struct http_request *);
+void api_handovers_create(struct http_request *);
+void api_handovers_list(struct http_request *);
+void api_handover_get(struct http_request *);
+void api_handover_patch(struct http_request *);
+void api_handover_history(struct http_request *);
+void api_handover_action(struct http_request *);
 
 /* api_routes.c */
 void api_routes_list(struct http_request *);

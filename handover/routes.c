@@ -303,7 +303,23 @@ set_free(struct ho_route_set *set)
 	for (size_t i = 0; i < set->n; i++)
 		ho_route_clear(&set->v[i]);
 	free(set->v);
+	for (size_t i = 0; i < set->ntemplates; i++)
+		ho_template_free(set->templates[i]);
+	free(set->templates);
 	free(set);
+}
+
+/* A template by code and version; NULL if not loaded. */
+const struct ho_template *
+ho_template_find(const struct ho_route_set *set, const char *code, int version)
+{
+	if (set == NULL || code == NULL)
+		return NULL;
+	for (size_t i = 0; i < set->ntemplates; i++)
+		if (ho_template_version(set->templates[i]) == version &&
+		    strcmp(ho_template_code(set->templates[i]), code) == 0)
+			return set->templates[i];
+	return NULL;
 }
 
 /* The routes in force, or NULL before the first load. Borrowed: valid
@@ -315,9 +331,10 @@ ho_routes_current(void)
 }
 
 #define SELECT_ROUTES                                                                              \
-	"SELECT json_build_object('code', code, 'name', name, 'from_unit', from_unit, "            \
+	"SELECT 'r', json_build_object('code', code, 'name', name, 'from_unit', from_unit, "            \
 	"'to_unit', to_unit, 'template', template, 'template_version', template_version, "         \
-	"'kle', kle, 'rules', rules, 'enabled', enabled)::text FROM routes ORDER BY code"
+	"'kle', kle, 'rules', rules, 'enabled', enabled)::text FROM routes "                       \
+	"UNION ALL SELECT 't', body::text FROM templates ORDER BY 1, 2"
 
 static void arm(double secs);
 
@@ -342,7 +359,7 @@ loaded(PGresult *res, const char *error, void *arg)
 	n = (size_t)PQntuples(res);
 	fp = evbuffer_new();
 	for (size_t i = 0; i < n; i++)
-		evbuffer_add_printf(fp, "%s\n", PQgetvalue(res, (int)i, 0));
+		evbuffer_add_printf(fp, "%s\n", PQgetvalue(res, (int)i, 1));
 	evbuffer_add(fp, "", 1);
 	print = xstrdup((const char *)evbuffer_pullup(fp, -1));
 	evbuffer_free(fp);
@@ -355,15 +372,26 @@ loaded(PGresult *res, const char *error, void *arg)
 	set->refs = 1;
 	set->v = xcalloc(n ? n : 1, sizeof(*set->v));
 	set->loaded_at = now_wall();
+	set->templates = xcalloc(n ? n : 1, sizeof(*set->templates));
 	for (size_t i = 0; i < n; i++) {
 		json_error_t jerr;
 		char err[256];
-		json_t *doc = json_loads(PQgetvalue(res, (int)i, 0), 0, &jerr);
+		json_t *doc = json_loads(PQgetvalue(res, (int)i, 1), 0, &jerr);
 		if (doc == NULL) {
 			bad++;
 			continue;
 		}
-		if (ho_route_from_json(doc, &set->v[set->n], err, sizeof(err)) == -1) {
+		if (*PQgetvalue(res, (int)i, 0) == 't') {
+			struct ho_template *t = ho_template_parse(doc, err, sizeof(err));
+			if (t == NULL) {
+				json_t *code = json_object_get(doc, "code");
+				log_warnx("routes: template %s left out: %s",
+				          json_is_string(code) ? json_string_value(code) : "?", err);
+				bad++;
+			} else {
+				set->templates[set->ntemplates++] = t;
+			}
+		} else if (ho_route_from_json(doc, &set->v[set->n], err, sizeof(err)) == -1) {
 			json_t *code = json_object_get(doc, "code");
 			log_warnx("routes: route %s left out: %s",
 			          json_is_string(code) ? json_string_value(code) : "?", err);
@@ -379,7 +407,8 @@ loaded(PGresult *res, const char *error, void *arg)
 	st.current = set;
 	free(st.fingerprint);
 	st.fingerprint = print;
-	log_notice("routes: %zu in force%s", set->n, bad ? " (some left out; see above)" : "");
+	log_notice("routes: %zu in force, %zu templates%s", set->n, set->ntemplates,
+	           bad ? " (some left out; see above)" : "");
 }
 
 static void
@@ -524,6 +553,46 @@ ho_routes_seed(PGconn *pg)
 	return 0;
 }
 
+/*
+ * The shipped templates (schema/templates/, compiled in), checked as the
+ * daemon will check them, then stored where their (code, version) is
+ * missing: a stored version is never changed.
+ */
+int
+ho_templates_seed(PGconn *pg)
+{
+	for (size_t i = 0; i < template_seeds_count; i++) {
+		json_error_t jerr;
+		char err[256], ver[16];
+		json_t *doc = json_loads(template_seeds[i].text, 0, &jerr);
+		struct ho_template *t;
+		PGresult *r;
+
+		if (doc == NULL || (t = ho_template_parse(doc, err, sizeof(err))) == NULL) {
+			log_errx("templates: seed %s: %s", template_seeds[i].name,
+			         doc ? err : jerr.text);
+			json_decref(doc);
+			return -1;
+		}
+		snprintf(ver, sizeof(ver), "%d", ho_template_version(t));
+		const char *p[3] = {ho_template_code(t), ver, template_seeds[i].text};
+		r = PQexecParams(pg,
+		                 "INSERT INTO templates (code, version, body) VALUES ($1, $2, $3) "
+		                 "ON CONFLICT (code, version) DO NOTHING",
+		                 3, NULL, p, NULL, NULL, 0);
+		ho_template_free(t);
+		json_decref(doc);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_errx("templates: seed %s: %s", template_seeds[i].name,
+			         PQresultErrorMessage(r));
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
 static PGconn *
 connect_blocking(const struct config *cfg)
 {
@@ -633,7 +702,10 @@ ho_routes_export(const struct config *cfg)
 	}
 	list = json_array();
 	for (int i = 0; i < PQntuples(res); i++) {
-		json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		json_t *doc;
+		if (*PQgetvalue(res, i, 0) != 'r')
+			continue; /* templates are not routes */
+		doc = json_loads(PQgetvalue(res, i, 1), 0, NULL);
 		if (doc)
 			json_array_append_new(list, doc);
 	}

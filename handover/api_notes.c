@@ -1,0 +1,904 @@
+/*
+ * api_notes.c: one handover note: read it (the receiving unit's first read
+ * moves it to "received"), edit it (If-Match), move it through its states
+ * (submit, return, accept, withdraw, forward), and read its history.
+ *
+ * Every operation loads the note, decides in C (who may, which state, the
+ * checks, who hears of it), then writes with handover_write(): one
+ * statement that changes the row only if it is still at the version read,
+ * and in the same transaction adds the version, the event, the flags, the
+ * outbox rows and the audit row. If the note moved on in between, an
+ * If-Match request gets 412; otherwise the decision is made again on the
+ * new state (at most three times).
+ *
+ * Who may: those who act for the note's sending unit, and — once it has
+ * been submitted — those who act for its receiving unit. Everyone else
+ * gets 404. Only the receiving side moves a note past "submitted"; the
+ * sender edits only in "draft" and "returned".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "../handover/handover.h"
+
+#define TEXT_MAX  4000
+#define FLAGS_MAX 50
+#define TRIES     3
+
+enum op_kind { OP_GET, OP_PATCH, OP_HISTORY, OP_ACTION };
+
+enum {
+	S_DRAFT = 1 << 0,
+	S_SUBMITTED = 1 << 1,
+	S_RECEIVED = 1 << 2,
+	S_RETURNED = 1 << 3,
+	S_ACCEPTED = 1 << 4,
+	S_WITHDRAWN = 1 << 5,
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+	const char *label; /* Danish, for messages */
+} states[] = {
+    {"draft", S_DRAFT, "kladde"},         {"submitted", S_SUBMITTED, "sendt"},
+    {"received", S_RECEIVED, "modtaget"}, {"returned", S_RETURNED, "returneret"},
+    {"accepted", S_ACCEPTED, "godkendt"}, {"withdrawn", S_WITHDRAWN, "trukket tilbage"},
+};
+
+struct action {
+	const char *name;
+	unsigned from;  /* states it may start from */
+	bool receiver;  /* the receiving side acts; else the sending side */
+	const char *to; /* the state it leads to */
+	const char *verb; /* Danish, for messages */
+};
+
+static const struct action actions[] = {
+    {"submit", S_DRAFT | S_RETURNED, false, "submitted", "sende"},
+    {"return", S_SUBMITTED | S_RECEIVED, true, "returned", "returnere"},
+    {"accept", S_SUBMITTED | S_RECEIVED, true, "accepted", "godkende"},
+    {"withdraw", S_DRAFT | S_SUBMITTED | S_RECEIVED | S_RETURNED, false, "withdrawn",
+     "trække tilbage"},
+    {"forward", S_SUBMITTED | S_RECEIVED, true, "submitted", "videresende"},
+};
+
+struct op {
+	struct http_request *req;
+	enum op_kind kind;
+	const struct action *act;
+	char id[40];
+	long if_match; /* -1: no If-Match */
+	int tries;
+	json_t *row;
+	bool wrote_receive;
+};
+
+static void op_load(struct op *);
+
+static void
+op_free(struct op *op)
+{
+	json_decref(op->row);
+	free(op);
+}
+
+static unsigned
+state_bit(const char *name)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (name && strcmp(states[i].name, name) == 0)
+			return states[i].bit;
+	return 0;
+}
+
+static const char *
+state_label(const char *name)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (name && strcmp(states[i].name, name) == 0)
+			return states[i].label;
+	return "?";
+}
+
+static void
+set_etag(struct http_request *req, const json_t *row)
+{
+	char etag[32];
+	snprintf(etag, sizeof(etag), "\"%" JSON_INTEGER_FORMAT "\"",
+	         json_integer_value(json_object_get(row, "version")));
+	http_add_header(req, "ETag", etag);
+}
+
+/* If-Match: "N", W/"N" or *; -1 when absent, -2 when unreadable. */
+static long
+read_if_match(const struct http_request *req)
+{
+	const char *h = http_request_header(req, "If-Match");
+	char *end;
+	long v;
+
+	if (h == NULL)
+		return -1;
+	while (*h == ' ')
+		h++;
+	if (strcmp(h, "*") == 0)
+		return 0;
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	if (*h != '"')
+		return -2;
+	v = strtol(h + 1, &end, 10);
+	if (end == h + 1 || *end != '"' || v < 1)
+		return -2;
+	return v;
+}
+
+static bool
+is_sender(const struct dir_snapshot *s, int me, const json_t *row)
+{
+	return ho_acts_for(s, me, ho_str(row, "sender_unit"));
+}
+
+static bool
+is_receiver(const struct dir_snapshot *s, int me, const json_t *row)
+{
+	return ho_str(row, "first_submitted_at") != NULL &&
+	       ho_acts_for(s, me, ho_str(row, "receiver_unit"));
+}
+
+static void
+respond_note(struct op *op, int status)
+{
+	struct http_request *req = op->req;
+	const struct dir_snapshot *s = dir_current();
+
+	set_etag(req, op->row);
+	http_respond_json(req, status, ho_note_render(op->row, s, true, true));
+}
+
+/* -- writing ---------------------------------------------------------------------------- */
+
+static void
+written(PGresult *res, const char *error, void *arg)
+{
+	struct op *op = arg;
+	struct http_request *req = op->req;
+	json_t *row;
+
+	if (error || res == NULL) {
+		ho_answer_db_error(req, error);
+		op_free(op);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		/* The note moved on since it was read. */
+		if (op->if_match > 0) {
+			http_problem(req, 412, NULL,
+			             "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
+			op_free(op);
+			return;
+		}
+		if (++op->tries >= TRIES) {
+			http_problem(req, 409, NULL, "Notatet ændres af andre lige nu. Prøv igen.");
+			op_free(op);
+			return;
+		}
+		json_decref(op->row);
+		op->row = NULL;
+		op_load(op);
+		return;
+	}
+	if ((row = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL) {
+		ho_answer_db_error(req, "unreadable row");
+		op_free(op);
+		return;
+	}
+	json_decref(op->row);
+	op->row = row;
+	log_info("handovers: %s %s by %s, now %s (version %" JSON_INTEGER_FORMAT ")",
+	         ho_str(row, "ref"), op->kind == OP_PATCH ? "edit" : op->act ? op->act->name
+	                                                                   : "receive",
+	         req->auth.person_id, ho_str(row, "status"),
+	         json_integer_value(json_object_get(row, "version")));
+	if (op->kind == OP_GET)
+		audit_record(req, req->auth.person_id, req->auth.username, "handover.read",
+		             "handover", op->id, NULL);
+	respond_note(op, 200);
+	op_free(op);
+}
+
+/* Writes one change; every json_t argument is stolen (may be NULL). */
+static void
+op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t *flags,
+         json_t *outbox)
+{
+	struct http_request *req = op->req;
+	char expect[32], *h, *d = NULL, *f = NULL, *o = NULL;
+	long version = (long)json_integer_value(json_object_get(op->row, "version"));
+
+	if (op->if_match > 0)
+		version = op->if_match;
+	snprintf(expect, sizeof(expect), "%ld", version);
+	h = json_dumps(head, JSON_COMPACT);
+	if (detail)
+		d = json_dumps(detail, JSON_COMPACT);
+	if (flags)
+		f = json_dumps(flags, JSON_COMPACT);
+	if (outbox && json_array_size(outbox))
+		o = json_dumps(outbox, JSON_COMPACT);
+	json_decref(head);
+	json_decref(detail);
+	json_decref(flags);
+	json_decref(outbox);
+	const char *params[10] = {op->id, expect, req->auth.person_id, req->auth.username,
+	                          *req->client ? req->client : NULL,
+	                          action, h, d, f, o};
+	if (db_query("SELECT handover_json(w, true)::text FROM handover_write($1::uuid, $2::int, $3, "
+	             "$4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w "
+	             "WHERE w.id IS NOT NULL",
+	             10, params, written, op) == -1) {
+		ho_answer_db_error(req, "unavailable");
+		op_free(op);
+	}
+	free(h);
+	free(d);
+	free(f);
+	free(o);
+}
+
+/* -- deciding --------------------------------------------------------------------------- */
+
+static void
+conflict(struct op *op, const char *what)
+{
+	const char *st = ho_str(op->row, "status");
+	char detail[256];
+	snprintf(detail, sizeof(detail), "Notatet kan ikke %s, fordi det har status %s (%s).",
+	         what, st ? st : "?", state_label(st));
+	http_problem(op->req, 409, NULL, detail);
+}
+
+static void
+decide_get(struct op *op, const struct dir_snapshot *s, int me)
+{
+	struct http_request *req = op->req;
+
+	if (!op->wrote_receive && strcmp(ho_str(op->row, "status"), "submitted") == 0 &&
+	    is_receiver(s, me, op->row) && !is_sender(s, me, op->row)) {
+		op->wrote_receive = true;
+		op_write(op, "receive", json_pack("{s:s}", "status", "received"), NULL, NULL, NULL);
+		return;
+	}
+	audit_record(req, req->auth.person_id, req->auth.username, "handover.read", "handover",
+	             op->id, NULL);
+	respond_note(op, 200);
+	op_free(op);
+}
+
+/* The template and route of a loaded note, or false after answering 503. */
+static bool
+note_template(struct op *op, const struct ho_template **t, const struct ho_route **r)
+{
+	struct ho_route_set *set = ho_routes_or_fail(op->req);
+	if (set == NULL)
+		return false;
+	*r = ho_route_find_any(set, ho_str(op->row, "route"));
+	*t = ho_template_find(set, ho_str(op->row, "template"),
+	                      (int)json_integer_value(json_object_get(op->row, "template_version")));
+	if (*t == NULL) {
+		log_warnx("handovers: %s: template %s is not loaded", ho_str(op->row, "ref"),
+		          ho_str(op->row, "template"));
+		http_add_header(op->req, "Retry-After", "5");
+		http_problem(op->req, 503, NULL, "Notatets skabelon er ikke indlæst.");
+		return false;
+	}
+	return true;
+}
+
+static void
+decide_patch(struct op *op, const struct dir_snapshot *s)
+{
+	struct http_request *req = op->req;
+	const struct ho_template *t;
+	const struct ho_route *r;
+	json_t *fields, *p, *doc, *checks;
+	int status, completeness, failed;
+
+	if (!(state_bit(ho_str(op->row, "status")) & (S_DRAFT | S_RETURNED))) {
+		conflict(op, "redigeres");
+		op_free(op);
+		return;
+	}
+	if (op->if_match > 0 && op->if_match != json_integer_value(json_object_get(op->row, "version"))) {
+		http_problem(req, 412, NULL,
+		             "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
+		op_free(op);
+		return;
+	}
+	if (!note_template(op, &t, &r)) {
+		op_free(op);
+		return;
+	}
+	fields = json_object();
+	p = json_problem(422, "Ugyldige felter", "Notatets felter kan ikke bruges.");
+	status = ho_read_note_fields(req->json, t, true, true, fields, p);
+	if (status != 400 && (json_object_get(fields, "receiver_unit") ||
+	                      json_object_get(fields, "receiver_person"))) {
+		const char *unit = ho_str(fields, "receiver_unit");
+		const char *person = json_object_get(fields, "receiver_person")
+		                         ? ho_str(fields, "receiver_person")
+		                         : ho_str(op->row, "receiver_person");
+		int rc = ho_check_receiver(s, r, unit ? unit : ho_str(op->row, "receiver_unit"),
+		                           person, p);
+		if (rc && !status)
+			status = rc;
+	}
+	if (status) {
+		json_object_set_new(p, "status", json_integer(status));
+		http_problem_json(req, p);
+		json_decref(fields);
+		op_free(op);
+		return;
+	}
+	json_decref(p);
+	doc = ho_check_doc(op->row, fields);
+	checks = ho_run_checks(t, r, s, doc, false, &completeness, &failed);
+	json_object_set(fields, "sections", json_object_get(doc, "sections"));
+	json_decref(doc);
+	json_object_set_new(fields, "checks", checks);
+	json_object_set_new(fields, "completeness", json_integer(completeness));
+	op_write(op, "edit", fields, NULL, NULL, NULL);
+}
+
+/* The receiving side's audience: the named caseworker, else the unit. */
+static json_t *
+receiver_audience(const json_t *row)
+{
+	const char *person = ho_str(row, "receiver_person"), *unit = ho_str(row, "receiver_unit");
+	if (person)
+		return json_pack("[{s:s, s:s}]", "person", person, "unit", unit);
+	return json_pack("[{s:s}]", "unit", unit);
+}
+
+static json_t *
+sender_audience(const json_t *row)
+{
+	return json_pack("[{s:s, s:s}]", "person", ho_str(row, "sender_person"), "unit",
+	                 ho_str(row, "sender_unit"));
+}
+
+static void
+decide_submit(struct op *op, const struct dir_snapshot *s)
+{
+	struct http_request *req = op->req;
+	const struct ho_template *t;
+	const struct ho_route *r;
+	json_t *doc, *checks, *outbox, *c;
+	int completeness, failed;
+	size_t i;
+	bool resubmit = strcmp(ho_str(op->row, "status"), "returned") == 0;
+
+	if (!note_template(op, &t, &r)) {
+		op_free(op);
+		return;
+	}
+	doc = ho_check_doc(op->row, NULL);
+	checks = ho_run_checks(t, r, s, doc, true, &completeness, &failed);
+	json_decref(doc);
+	if (failed > 0) {
+		json_t *p = json_problem(422, "Notatet kan ikke sendes",
+		                         "Ret fejlene i notatet, før det sendes.");
+		json_array_foreach(checks, i, c)
+		{
+			if (json_is_true(json_object_get(c, "passed")) ||
+			    strcmp(ho_str(c, "severity") ? ho_str(c, "severity") : "", "error") != 0)
+				continue;
+			char field[160];
+			const char *sec = ho_str(c, "section");
+			if (sec && (strcmp(sec, "citizen") == 0 || strcmp(sec, "planned_date") == 0 ||
+			            strcmp(sec, "receiver") == 0))
+				snprintf(field, sizeof(field), "%s", sec);
+			else
+				snprintf(field, sizeof(field), "sections.%s", sec ? sec : "?");
+			json_problem_add_error(p, field, ho_str(c, "id"), ho_str(c, "message"));
+		}
+		json_object_set_new(p, "checks", checks);
+		json_object_set_new(p, "completeness", json_integer(completeness));
+		http_problem_json(req, p);
+		op_free(op);
+		return;
+	}
+	outbox = json_array();
+	if (resubmit && ho_str(op->row, "returned_by"))
+		json_array_append_new(
+		    outbox, ho_alert(s, "resubmitted",
+		                     json_pack("[{s:s, s:s}]", "person", ho_str(op->row, "returned_by"),
+		                               "unit", ho_str(op->row, "receiver_unit"))));
+	else
+		json_array_append_new(outbox, ho_alert(s, resubmit ? "resubmitted" : "submitted",
+		                                       receiver_audience(op->row)));
+	op_write(op, "submit",
+	         json_pack("{s:s, s:o, s:i}", "status", "submitted", "checks", checks,
+	                   "completeness", completeness),
+	         NULL, NULL, outbox);
+}
+
+static bool
+flag_section_ok(const struct ho_template *t, const char *sec)
+{
+	return strcmp(sec, "citizen") == 0 || strcmp(sec, "planned_date") == 0 ||
+	       strcmp(sec, "receiver") == 0 || ho_template_has_section(t, sec);
+}
+
+static void
+decide_return(struct op *op, const struct dir_snapshot *s)
+{
+	struct http_request *req = op->req;
+	const struct ho_template *t;
+	const struct ho_route *r;
+	json_t *flags = json_object_get(req->json, "flags"), *f, *out, *p;
+	size_t i;
+
+	if (!note_template(op, &t, &r)) {
+		op_free(op);
+		return;
+	}
+	p = json_problem(422, "Ugyldige markeringer", "Markeringerne kan ikke bruges.");
+	out = json_array();
+	json_array_foreach(flags, i, f)
+	{
+		char field[64];
+		const char *sec = ho_str(f, "section");
+		snprintf(field, sizeof(field), "flags.%zu.section", i);
+		if (!flag_section_ok(t, sec))
+			json_problem_add_error(p, field, "unknown", "Afsnittet findes ikke i skabelonen.");
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "section", sec, "kind",
+		                                     ho_str(f, "kind"), "comment",
+		                                     ho_str(f, "comment") ? ho_str(f, "comment")
+		                                                          : ""));
+	}
+	if (json_object_get(p, "errors")) {
+		json_decref(out);
+		http_problem_json(req, p);
+		op_free(op);
+		return;
+	}
+	json_decref(p);
+	op_write(op, "return",
+	         json_pack("{s:s, s:s}", "status", "returned", "returned_by", req->auth.person_id),
+	         NULL, out, json_pack("[o]", ho_alert(s, "returned", sender_audience(op->row))));
+}
+
+static void
+decide_forward(struct op *op, const struct dir_snapshot *s)
+{
+	struct http_request *req = op->req;
+	const char *unit = ho_str(req->json, "unit"), *reason = ho_str(req->json, "reason");
+	json_t *p;
+
+	if (dir_snapshot_find_unit(s, unit) == DIR_NONE ||
+	    strcmp(unit, ho_str(op->row, "receiver_unit")) == 0) {
+		p = json_problem(422, "Ugyldig enhed", "Notatet kan ikke videresendes dertil.");
+		json_problem_add_error(p, "unit", "invalid",
+		                       dir_snapshot_find_unit(s, unit) == DIR_NONE
+		                           ? "Enheden findes ikke."
+		                           : "Notatet ligger allerede hos den enhed.");
+		http_problem_json(req, p);
+		op_free(op);
+		return;
+	}
+	op_write(op, "forward",
+	         json_pack("{s:s, s:s, s:n}", "status", "submitted", "receiver_unit", unit,
+	                   "receiver_person"),
+	         json_pack("{s:s, s:s, s:s}", "from_unit", ho_str(op->row, "receiver_unit"), "to_unit",
+	                   unit, "reason", reason),
+	         NULL, json_pack("[o]", ho_alert(s, "forwarded", json_pack("[{s:s}]", "unit", unit))));
+}
+
+static void
+decide_action(struct op *op, const struct dir_snapshot *s, int me)
+{
+	const struct action *a = op->act;
+	struct http_request *req = op->req;
+	bool allowed = a->receiver ? is_receiver(s, me, op->row) : is_sender(s, me, op->row);
+	char detail[200];
+
+	if (!allowed) {
+		snprintf(detail, sizeof(detail), "Kun den %s enhed kan %s notatet.",
+		         a->receiver ? "modtagende" : "afsendende", a->verb);
+		http_problem(req, 403, NULL, detail);
+		op_free(op);
+		return;
+	}
+	if (!(state_bit(ho_str(op->row, "status")) & a->from)) {
+		conflict(op, a->verb);
+		op_free(op);
+		return;
+	}
+	if (op->if_match > 0 && op->if_match != json_integer_value(json_object_get(op->row, "version"))) {
+		http_problem(req, 412, NULL,
+		             "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
+		op_free(op);
+		return;
+	}
+	if (strcmp(a->name, "submit") == 0) {
+		decide_submit(op, s);
+	} else if (strcmp(a->name, "return") == 0) {
+		decide_return(op, s);
+	} else if (strcmp(a->name, "accept") == 0) {
+		const char *rb = req->json ? ho_str(req->json, "readback") : NULL;
+		op_write(op, "accept",
+		         json_pack("{s:s, s:o}", "status", "accepted", "readback",
+		                   rb && *rb ? json_string(rb) : json_null()),
+		         rb && *rb ? json_pack("{s:b}", "readback", 1) : NULL, NULL,
+		         json_pack("[o]", ho_alert(s, "accepted", sender_audience(op->row))));
+	} else if (strcmp(a->name, "withdraw") == 0) {
+		const char *why = req->json ? ho_str(req->json, "reason") : NULL;
+		op_write(op, "withdraw", json_pack("{s:s}", "status", "withdrawn"),
+		         why ? json_pack("{s:s}", "reason", why) : NULL, NULL, NULL);
+	} else {
+		decide_forward(op, s);
+	}
+}
+
+/* -- history ---------------------------------------------------------------------------- */
+
+static void
+history_done(PGresult *res, const char *error, void *arg)
+{
+	struct op *op = arg;
+	struct http_request *req = op->req;
+	const struct dir_snapshot *s = dir_current();
+	json_t *versions = json_array(), *events = json_array();
+
+	if (error || res == NULL) {
+		ho_answer_db_error(req, error);
+		json_decref(versions);
+		json_decref(events);
+		op_free(op);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *r = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+		if (r == NULL)
+			continue;
+		if (*PQgetvalue(res, i, 0) == 'v') {
+			json_t *doc = json_object_get(r, "doc"), *c = json_object_get(doc, "citizen");
+			char masked[12];
+			if (ho_str(c, "cpr")) {
+				ho_cpr_mask(ho_str(c, "cpr"), masked);
+				json_object_set_new(c, "cpr", json_string(masked));
+			}
+			json_t *v = json_pack("{s:O, s:O, s:o, s:O, s:O}", "version",
+			                      json_object_get(r, "version"), "at", json_object_get(r, "at"),
+			                      "by", ho_person_ref(s, ho_str(r, "by")), "status",
+			                      json_object_get(r, "status"), "action",
+			                      json_object_get(r, "action"));
+			json_object_update(v, doc);
+			json_array_append_new(versions, v);
+		} else {
+			json_array_append_new(
+			    events,
+			    json_pack("{s:O, s:o, s:O, s:O, s:O, s:O, s:O}", "at", json_object_get(r, "at"),
+			              "by", ho_person_ref(s, ho_str(r, "by")), "action",
+			              json_object_get(r, "action"), "from", json_object_get(r, "from"), "to",
+			              json_object_get(r, "to"), "version", json_object_get(r, "version"),
+			              "detail", json_object_get(r, "detail")));
+		}
+		json_decref(r);
+	}
+	audit_record(req, req->auth.person_id, req->auth.username, "handover.history", "handover",
+	             op->id, NULL);
+	http_respond_json(req, 200,
+	                  json_pack("{s:o, s:o}", "versions", versions, "events", events));
+	op_free(op);
+}
+
+static void
+decide_history(struct op *op)
+{
+	const char *params[1] = {op->id};
+	if (db_query("SELECT 'v', jsonb_build_object('version', version, 'at', stafet_ts(at), "
+	             "'by', by_person, 'status', status, 'action', action, 'doc', doc)::text "
+	             "FROM handover_versions WHERE handover_id = $1::uuid "
+	             "UNION ALL SELECT 'e', jsonb_build_object('id', id, 'at', stafet_ts(at), "
+	             "'by', by_person, 'action', action, 'from', from_status, 'to', to_status, "
+	             "'version', version, 'detail', detail)::text "
+	             "FROM handover_events WHERE handover_id = $1::uuid "
+	             "ORDER BY 1 DESC, 2",
+	             1, params, history_done, op) == -1) {
+		ho_answer_db_error(op->req, "unavailable");
+		op_free(op);
+	}
+}
+
+/* -- loading ---------------------------------------------------------------------------- */
+
+static void
+loaded(PGresult *res, const char *error, void *arg)
+{
+	struct op *op = arg;
+	struct http_request *req = op->req;
+	const struct dir_snapshot *s;
+	int me;
+
+	if (error || res == NULL) {
+		ho_answer_db_error(req, error);
+		op_free(op);
+		return;
+	}
+	if ((s = dir_snapshot_or_fail(req)) == NULL) {
+		op_free(op);
+		return;
+	}
+	me = auth_person(req);
+	if (PQntuples(res) != 1 || (op->row = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL ||
+	    me == DIR_NONE || !(is_sender(s, me, op->row) || is_receiver(s, me, op->row))) {
+		ho_answer_not_found(req);
+		op_free(op);
+		return;
+	}
+	switch (op->kind) {
+	case OP_GET:
+		decide_get(op, s, me);
+		break;
+	case OP_PATCH:
+		if (!is_sender(s, me, op->row)) {
+			http_problem(req, 403, NULL, "Kun den afsendende enhed kan redigere notatet.");
+			op_free(op);
+			return;
+		}
+		decide_patch(op, s);
+		break;
+	case OP_HISTORY:
+		decide_history(op);
+		break;
+	case OP_ACTION:
+		decide_action(op, s, me);
+		break;
+	}
+}
+
+static void
+op_load(struct op *op)
+{
+	const char *params[1] = {op->id};
+	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid", 1,
+	             params, loaded, op) == -1) {
+		ho_answer_db_error(op->req, "unavailable");
+		op_free(op);
+	}
+}
+
+/* The note id of /api/v1/handovers/{id}[/...]; NULL after answering 404. */
+static struct op *
+op_new(struct http_request *req, enum op_kind kind)
+{
+	const char *rest = req->head.path + strlen("/api/v1/handovers/");
+	size_t n = strcspn(rest, "/");
+	struct op *op;
+	char id[40];
+
+	if (n != 36) {
+		ho_answer_not_found(req);
+		return NULL;
+	}
+	memcpy(id, rest, 36);
+	id[36] = '\0';
+	if (!ho_uuid_ok(id)) {
+		ho_answer_not_found(req);
+		return NULL;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->req = req;
+	op->kind = kind;
+	memcpy(op->id, id, 37);
+	op->if_match = read_if_match(req);
+	if (op->if_match == -2) {
+		http_problem(req, 400, NULL, "If-Match must be an entity tag such as \"3\".");
+		free(op);
+		return NULL;
+	}
+	return op;
+}
+
+static const char *const no_params[] = {NULL};
+
+void
+api_handover_get(struct http_request *req)
+{
+	struct op *op;
+	if (!http_query_check(req, no_params) || (op = op_new(req, OP_GET)) == NULL)
+		return;
+	op_load(op);
+}
+
+void
+api_handover_history(struct http_request *req)
+{
+	struct op *op;
+	if (!http_query_check(req, no_params) || (op = op_new(req, OP_HISTORY)) == NULL)
+		return;
+	op_load(op);
+}
+
+void
+api_handover_patch(struct http_request *req)
+{
+	static const char *const known[] = {"citizen", "receiver", "sections", "planned_date", NULL};
+	struct op *op;
+	json_t *p;
+
+	if (!http_query_check(req, no_params))
+		return;
+	if (!json_is_object(req->json)) {
+		http_problem(req, 400, NULL, "The request body must be a JSON object.");
+		return;
+	}
+	if ((p = json_unknown_fields(req->json, known, NULL)) != NULL) {
+		http_problem_json(req, p);
+		return;
+	}
+	if ((op = op_new(req, OP_PATCH)) == NULL)
+		return;
+	if (op->if_match == -1) {
+		free(op);
+		http_problem(req, 428, NULL,
+		             "Send If-Match med notatets ETag, så ingen ændring går tabt.");
+		return;
+	}
+	op_load(op);
+}
+
+/* A text field of an action body: absent/null gives NULL; false after
+ * answering 400/422. */
+static bool
+body_text(struct http_request *req, const char *key, size_t max, bool required,
+          const char *what)
+{
+	json_t *v = json_object_get(req->json, key);
+	char detail[160];
+
+	if ((v == NULL || json_is_null(v)) && !required)
+		return true;
+	if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+		json_t *p = json_problem(400, NULL, "Wrong type.");
+		json_problem_add_error(p, key, "type", "Skal være en tekst.");
+		http_problem_json(req, p);
+		return false;
+	}
+	if (v == NULL || json_is_null(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max) {
+		json_t *p = json_problem(422, NULL, NULL);
+		snprintf(detail, sizeof(detail), "%s (højst %zu tegn).", what, max);
+		json_problem_add_error(p, key, v && json_string_length(v) > max ? "too_long" : "required",
+		                       detail);
+		http_problem_json(req, p);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_flags(struct http_request *req)
+{
+	json_t *flags = json_object_get(req->json, "flags"), *f, *p;
+	static const char *const known[] = {"section", "kind", "comment", NULL};
+	size_t i;
+
+	if (!json_is_array(flags)) {
+		p = json_problem(flags ? 400 : 422, NULL, "Angiv mindst én markering.");
+		json_problem_add_error(p, "flags", flags ? "type" : "required",
+		                       "En returnering skal have mindst én markering.");
+		http_problem_json(req, p);
+		return false;
+	}
+	if (json_array_size(flags) == 0 || json_array_size(flags) > FLAGS_MAX) {
+		p = json_problem(422, NULL, "Angiv fra 1 til 50 markeringer.");
+		json_problem_add_error(p, "flags", json_array_size(flags) ? "too_many" : "required",
+		                       "En returnering skal have mindst én markering (højst 50).");
+		http_problem_json(req, p);
+		return false;
+	}
+	p = json_problem(422, NULL, "Markeringerne kan ikke bruges.");
+	json_array_foreach(flags, i, f)
+	{
+		char field[64];
+		json_t *u, *v;
+		if (!json_is_object(f)) {
+			snprintf(field, sizeof(field), "flags.%zu", i);
+			json_problem_add_error(p, field, "type", "Skal være et objekt.");
+			json_object_set_new(p, "status", json_integer(400));
+			continue;
+		}
+		if ((u = json_unknown_fields(f, known, NULL)) != NULL) {
+			snprintf(field, sizeof(field), "flags.%zu.%s", i,
+			         ho_str(json_array_get(json_object_get(u, "errors"), 0), "field"));
+			json_problem_add_error(p, field, "unknown", "Ukendt felt.");
+			json_object_set_new(p, "status", json_integer(400));
+			json_decref(u);
+			continue;
+		}
+		v = json_object_get(f, "section");
+		snprintf(field, sizeof(field), "flags.%zu.section", i);
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 64)
+			json_problem_add_error(p, field, "required", "Angiv afsnittet.");
+		v = json_object_get(f, "kind");
+		snprintf(field, sizeof(field), "flags.%zu.kind", i);
+		if (!json_is_string(v) || (strcmp(json_string_value(v), "missing") != 0 &&
+		                           strcmp(json_string_value(v), "imprecise") != 0))
+			json_problem_add_error(p, field, "invalid",
+			                       "Skal være missing (mangler) eller imprecise (upræcis).");
+		v = json_object_get(f, "comment");
+		snprintf(field, sizeof(field), "flags.%zu.comment", i);
+		if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) > TEXT_MAX))
+			json_problem_add_error(p, field, "invalid", "En tekst på højst 4000 tegn.");
+	}
+	if (json_object_get(p, "errors")) {
+		http_problem_json(req, p);
+		return false;
+	}
+	json_decref(p);
+	return true;
+}
+
+/* POST /api/v1/handovers/{id}/{submit,return,accept,withdraw,forward} */
+void
+api_handover_action(struct http_request *req)
+{
+	const char *name = strrchr(req->head.path, '/') + 1;
+	const struct action *a = NULL;
+	static const char *const none[] = {NULL};
+	static const char *const k_return[] = {"flags", NULL};
+	static const char *const k_accept[] = {"readback", NULL};
+	static const char *const k_withdraw[] = {"reason", NULL};
+	static const char *const k_forward[] = {"unit", "reason", NULL};
+	const char *const *known = none;
+	struct op *op;
+	json_t *p;
+
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].name, name) == 0)
+			a = &actions[i];
+	if (a == NULL) {
+		http_problem(req, 404, NULL, "No such resource.");
+		return;
+	}
+	if (!http_query_check(req, no_params))
+		return;
+	if (strcmp(a->name, "return") == 0)
+		known = k_return;
+	else if (strcmp(a->name, "accept") == 0)
+		known = k_accept;
+	else if (strcmp(a->name, "withdraw") == 0)
+		known = k_withdraw;
+	else if (strcmp(a->name, "forward") == 0)
+		known = k_forward;
+	if (req->json) {
+		if (!json_is_object(req->json)) {
+			http_problem(req, 400, NULL, "The request body must be a JSON object.");
+			return;
+		}
+		if ((p = json_unknown_fields(req->json, known, NULL)) != NULL) {
+			http_problem_json(req, p);
+			return;
+		}
+	}
+	if (known == k_return && !check_flags(req))
+		return;
+	if (known == k_accept && !body_text(req, "readback", TEXT_MAX, false, "Tilbagemeldingen"))
+		return;
+	if (known == k_withdraw && !body_text(req, "reason", TEXT_MAX, false, "Begrundelsen"))
+		return;
+	if (known == k_forward && (!body_text(req, "unit", 64, true, "Angiv enheden") ||
+	                           !body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse")))
+		return;
+	if ((op = op_new(req, OP_ACTION)) == NULL)
+		return;
+	op->act = a;
+	op_load(op);
+}

@@ -1,0 +1,250 @@
+/*
+ * note.c: a handover note as the API shows it, and who hears of it.
+ *
+ * PostgreSQL hands a note over as one JSON object (handover_json() in
+ * migration 0004); this file renders the API's shape from it, with names
+ * from the current directory snapshot and the CPR number masked unless
+ * the caller may see it whole, and turns an alert's audience (a person, a
+ * unit) into addresses: the person, their deputy while they are away, the
+ * unit's mailbox, else the nearest lead up the tree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "../handover/handover.h"
+
+const char *
+ho_str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* {"id", "display_name"} of a person id, display_name null when the person
+ * has left the directory; json null for a NULL id. */
+json_t *
+ho_person_ref(const struct dir_snapshot *s, const char *id)
+{
+	int p;
+	if (id == NULL)
+		return json_null();
+	p = s ? dir_snapshot_find_person(s, id) : DIR_NONE;
+	return json_pack("{s:s, s:o}", "id", id, "display_name",
+	                 p == DIR_NONE ? json_null() : json_string(s->persons[p].display_name));
+}
+
+/* "140308-XXXX": the date part, never the serial. Anything not shaped like
+ * a CPR number is masked whole. */
+void
+ho_cpr_mask(const char *cpr, char out[12])
+{
+	size_t n = cpr ? strlen(cpr) : 0;
+	if ((n == 10 || (n == 11 && cpr[6] == '-')) && strspn(cpr, "0123456789") >= 6) {
+		memcpy(out, cpr, 6);
+		memcpy(out + 6, "-XXXX", 6);
+		return;
+	}
+	snprintf(out, 12, "XXXXXX-XXXX");
+}
+
+static json_t *
+str_or_null(const json_t *row, const char *key)
+{
+	const char *v = ho_str(row, key);
+	return v ? json_string(v) : json_null();
+}
+
+static json_t *
+render_citizen(const json_t *row, bool full_cpr)
+{
+	const json_t *c = json_object_get(row, "citizen");
+	const char *cpr = ho_str(c, "cpr"), *born = ho_str(c, "birthdate");
+	const char *planned = ho_str(row, "planned_date");
+	json_t *out = json_object();
+	char masked[12];
+	int age = -1;
+
+	if (cpr == NULL) {
+		json_object_set_new(out, "cpr", json_null());
+	} else if (full_cpr) {
+		json_object_set_new(out, "cpr", json_string(cpr));
+	} else {
+		ho_cpr_mask(cpr, masked);
+		json_object_set_new(out, "cpr", json_string(masked));
+	}
+	json_object_set_new(out, "name", str_or_null(c, "name"));
+	json_object_set_new(out, "birthdate", born ? json_string(born) : json_null());
+	if (born && planned)
+		age = ho_age_on(born, planned);
+	json_object_set_new(out, "age_at_handover", age >= 0 ? json_integer(age) : json_null());
+	return out;
+}
+
+static json_t *
+render_flags(const json_t *row, const struct dir_snapshot *s)
+{
+	const json_t *flags = json_object_get(row, "flags"), *f;
+	json_t *out = json_array();
+	size_t i;
+
+	json_array_foreach(flags, i, f)
+	{
+		json_array_append_new(
+		    out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section", str_or_null(f, "section"),
+		                   "kind", str_or_null(f, "kind"), "comment", str_or_null(f, "comment"),
+		                   "by", ho_person_ref(s, ho_str(f, "by")), "at", str_or_null(f, "at"),
+		                   "resolved", json_is_true(json_object_get(f, "resolved"))));
+	}
+	return out;
+}
+
+/*
+ * The API's Handover from a row of handover_json(). full_cpr: the note's
+ * own view for its two units; with_body: sections and checks (the list
+ * leaves the sections out). The caller owns the result.
+ */
+json_t *
+ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, bool with_body)
+{
+	json_t *o = json_object();
+	const json_t *v;
+
+	json_object_set_new(o, "id", str_or_null(row, "id"));
+	json_object_set_new(o, "ref", str_or_null(row, "ref"));
+	json_object_set_new(o, "route", str_or_null(row, "route"));
+	json_object_set_new(o, "status", str_or_null(row, "status"));
+	v = json_object_get(row, "version");
+	json_object_set_new(o, "version", json_integer(json_integer_value(v)));
+	json_object_set_new(o, "template",
+	                    json_pack("{s:o, s:I}", "code", str_or_null(row, "template"), "version",
+	                              json_integer_value(json_object_get(row, "template_version"))));
+	json_object_set_new(o, "citizen", render_citizen(row, full_cpr));
+	json_object_set_new(o, "sender",
+	                    json_pack("{s:o, s:o}", "person",
+	                              ho_person_ref(s, ho_str(row, "sender_person")), "unit",
+	                              str_or_null(row, "sender_unit")));
+	json_object_set_new(o, "receiver",
+	                    json_pack("{s:o, s:o}", "unit", str_or_null(row, "receiver_unit"),
+	                              "person", ho_person_ref(s, ho_str(row, "receiver_person"))));
+	json_object_set_new(o, "planned_date", str_or_null(row, "planned_date"));
+	if (with_body) {
+		v = json_object_get(row, "sections");
+		json_object_set_new(o, "sections", json_is_object(v) ? json_deep_copy(v)
+		                                                     : json_object());
+	}
+	v = json_object_get(row, "checks");
+	json_object_set_new(o, "checks", json_is_array(v) ? json_deep_copy(v) : json_array());
+	json_object_set_new(o, "completeness",
+	                    json_integer(json_integer_value(json_object_get(row, "completeness"))));
+	json_object_set_new(o, "flags", render_flags(row, s));
+	json_object_set_new(o, "readback", str_or_null(row, "readback"));
+	json_object_set_new(o, "created_at", str_or_null(row, "created_at"));
+	json_object_set_new(o, "updated_at", str_or_null(row, "updated_at"));
+	json_object_set_new(o, "submitted_at", str_or_null(row, "submitted_at"));
+	json_object_set_new(o, "received_at", str_or_null(row, "received_at"));
+	json_object_set_new(o, "decided_at", str_or_null(row, "decided_at"));
+	return o;
+}
+
+/* -- alert addressing ------------------------------------------------------------------ */
+
+static bool
+absent_on(const struct dir_person *p, const char *day)
+{
+	if (*p->absent_from == '\0' && *p->absent_until == '\0')
+		return false;
+	if (*p->absent_from && strcmp(day, p->absent_from) < 0)
+		return false;
+	if (*p->absent_until && strcmp(day, p->absent_until) > 0)
+		return false;
+	return true;
+}
+
+static void
+add_address(json_t *out, const char *email, const char *person, const char *unit,
+            const char *deputy_for)
+{
+	size_t i;
+	json_t *r;
+
+	if (email == NULL || *email == '\0')
+		return;
+	json_array_foreach(out, i, r)
+	{
+		if (strcasecmp(ho_str(r, "email"), email) == 0)
+			return; /* nobody twice */
+	}
+	json_array_append_new(out, json_pack("{s:s, s:o, s:o, s:o}", "email", email, "person",
+	                                     person ? json_string(person) : json_null(), "unit",
+	                                     unit ? json_string(unit) : json_null(), "deputy_for",
+	                                     deputy_for ? json_string(deputy_for) : json_null()));
+}
+
+/* The unit's mailbox, else the nearest lead up the tree. */
+static void
+add_unit(json_t *out, const struct dir_snapshot *s, const char *code)
+{
+	int u = dir_snapshot_find_unit(s, code);
+	for (size_t hops = 0; u != DIR_NONE && hops <= s->nunits; hops++) {
+		const struct dir_unit *un = &s->units[u];
+		if (un->mailbox && *un->mailbox) {
+			add_address(out, un->mailbox, NULL, un->code, NULL);
+			return;
+		}
+		if (un->lead != DIR_NONE && s->persons[un->lead].email) {
+			add_address(out, s->persons[un->lead].email, s->persons[un->lead].id, un->code,
+			            NULL);
+			return;
+		}
+		u = un->parent;
+	}
+}
+
+/*
+ * An alert's addresses on `day` from its audience, a list of {"person": id,
+ * "unit": code} (person optional; the unit is the fallback when the person
+ * has left the directory or has no address) or {"unit": code}. An absent
+ * person's deputy is added (unless away too). Nobody twice. The caller owns
+ * the result.
+ */
+json_t *
+ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *day)
+{
+	json_t *out = json_array();
+	const json_t *a;
+	size_t i;
+
+	if (s == NULL)
+		return out;
+	json_array_foreach(audience, i, a)
+	{
+		const char *pid = ho_str(a, "person"), *unit = ho_str(a, "unit");
+		int p = pid ? dir_snapshot_find_person(s, pid) : DIR_NONE;
+
+		if (p != DIR_NONE && s->persons[p].email && *s->persons[p].email) {
+			const struct dir_person *pp = &s->persons[p];
+			add_address(out, pp->email, pp->id, NULL, NULL);
+			if (absent_on(pp, day) && pp->deputy != DIR_NONE &&
+			    !absent_on(&s->persons[pp->deputy], day))
+				add_address(out, s->persons[pp->deputy].email,
+				            s->persons[pp->deputy].id, NULL, pp->id);
+		} else if (unit) {
+			add_unit(out, s, unit);
+		}
+	}
+	return out;
+}
+
+/* One outbox entry: {"event", "audience", "recipients"}. */
+json_t *
+ho_alert(const struct dir_snapshot *s, const char *event, json_t *audience)
+{
+	char day[11];
+	today_local(day);
+	return json_pack("{s:s, s:o, s:o}", "event", event, "recipients",
+	                 ho_recipients(s, audience, day), "audience", audience);
+}
