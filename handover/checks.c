@@ -1,0 +1,914 @@
+/*
+ * checks.c: the quality checks of DESIGN.md run against a handover note
+ * under its template: required and required-if sections, placeholders,
+ * the citizen's CPR number and age, dates in order, goals, actions,
+ * consent, the Barnets Lov deadlines, benefits at 18, the directory and
+ * the myndighedssnit. Every message is the template's Danish statement of
+ * what is required: never note text, a name or a CPR number. Also the
+ * shape of a note's "sections": the 400s and 422s a save answers before
+ * any check runs.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "resolve.h"
+
+#define HO_TEMPLATE_INTERNAL
+#include "checks.h"
+
+#define MAX_VALIDATE_ERRORS 200
+
+/* A section's value as the checks see it. */
+enum sstate {
+	S_ABSENT, /* missing or null */
+	S_EMPTY,  /* {"empty_reason"} with a reason the section allows */
+	S_BADEMPTY,
+	S_VALUE,
+};
+
+struct run {
+	const struct ho_check_ctx *ctx;
+	const struct ho_template *t;
+	const json_t *sections;
+	json_t *out;
+	int listed, passed, failed_errors;
+	bool have_birth, have_planned;
+	char birth[11], planned[11];
+	int age; /* at the planned date; -1 unknown */
+};
+
+static const char *const placeholders[] = {
+    "-",  "--",  "n/a",    "na", "se journal", "se journalen", "følger",
+    "xx", "xxx", "ukendt", "?",  "...",        NULL,
+};
+
+static bool ymd(const char *, int *, int *, int *);
+static int days_in_month(int, int);
+static void trim(const char *, const char **, size_t *);
+static const char *str(const json_t *, const char *);
+static void add(struct run *, const char *, bool, const char *, bool, const char *);
+static enum sstate section_state(const struct ho_section *, const json_t *);
+static bool cond_holds(const struct run *, const struct ho_section *);
+static bool section_required(const struct run *, const struct ho_section *);
+static bool section_filled(const struct ho_section *, const json_t *);
+static bool goals_area_ok(const json_t *, const char *);
+static bool actions_ok(const json_t *);
+static bool consent_ok(const json_t *);
+static bool benefits_ok(const json_t *);
+static bool deadline_ok(const json_t *, enum sstate, const char *);
+static void run_check(struct run *, const struct ho_tcheck *);
+static void check_receiver(struct run *, const struct ho_tcheck *);
+static void check_myndighedssnit(struct run *, const struct ho_tcheck *);
+
+/* ---- dates ---- */
+
+static bool
+ymd(const char *s, int *y, int *m, int *d)
+{
+	if (s == NULL || !date_valid(s, strlen(s)))
+		return false;
+	*y = atoi(s);
+	*m = (s[5] - '0') * 10 + (s[6] - '0');
+	*d = (s[8] - '0') * 10 + (s[9] - '0');
+	return true;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+int
+ho_age_on(const char *birthdate, const char *date)
+{
+	int by, bm, bd, y, m, d, age;
+
+	if (!ymd(birthdate, &by, &bm, &bd) || !ymd(date, &y, &m, &d))
+		return -1;
+	/* A 29 February birthday compares above 28 February, so in a
+	 * non-leap year the birthday comes on 1 March. */
+	age = y - by;
+	if (m < bm || (m == bm && d < bd))
+		age--;
+	return age < 0 ? -1 : age;
+}
+
+int
+ho_date_add_months(const char *date, int months, char out[11])
+{
+	int y, m, d;
+	long total;
+
+	if (!ymd(date, &y, &m, &d) || months < -12 * 400 || months > 12 * 400)
+		return -1;
+	total = (long)y * 12 + (m - 1) + months;
+	y = (int)(total / 12);
+	m = (int)(total % 12) + 1;
+	if (y < 1800 || y > 2199)
+		return -1;
+	if (d > days_in_month(y, m))
+		d = days_in_month(y, m);
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+	return 0;
+}
+
+int
+ho_note_birthdate(const json_t *note, char out[11])
+{
+	const json_t *citizen = json_object_get(note, "citizen");
+	const char *b = str(citizen, "birthdate"), *cpr = str(citizen, "cpr"), *why;
+
+	if (b && date_valid(b, strlen(b))) {
+		memcpy(out, b, 11);
+		return 0;
+	}
+	if (cpr && cpr_birthdate(cpr, strlen(cpr), out, &why) == 0)
+		return 0;
+	return -1;
+}
+
+/* ---- text ---- */
+
+size_t
+ho_utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void
+trim(const char *s, const char **start, size_t *len)
+{
+	size_t n = strlen(s);
+
+	while (n && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	*start = s;
+	*len = n;
+}
+
+bool
+ho_text_placeholder(const char *s)
+{
+	const char *p;
+	size_t n, w = 0;
+	char buf[48];
+	bool only_marks = true;
+
+	if (s == NULL)
+		return true;
+	trim(s, &p, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strchr("-./?!,:;_*", p[i]) == NULL)
+			only_marks = false;
+	if (only_marks) /* also the empty text */
+		return true;
+	if (n >= sizeof(buf))
+		return false;
+	/* Fold case, Danish capitals too, for the comparison. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == 0xc3 && i + 1 < n &&
+		    ((unsigned char)p[i + 1] == 0x86 || (unsigned char)p[i + 1] == 0x98 ||
+		     (unsigned char)p[i + 1] == 0x85)) {
+			buf[w++] = (char)c;
+			buf[w++] = (char)((unsigned char)p[++i] + 0x20);
+		} else
+			buf[w++] = (char)tolower(c);
+	}
+	buf[w] = '\0';
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; placeholders[i]; i++)
+			if (strcmp(buf, placeholders[i]) == 0)
+				return true;
+		/* then without trailing punctuation: "Se journal.", "Følger!" */
+		while (w && (strchr(".,;:!?", buf[w - 1]) || isspace((unsigned char)buf[w - 1])))
+			buf[--w] = '\0';
+	}
+	return false;
+}
+
+bool
+ho_text_ok(const char *s, size_t min)
+{
+	const char *p;
+	size_t n;
+
+	if (s == NULL || ho_text_placeholder(s))
+		return false;
+	trim(s, &p, &n);
+	return ho_utf8_chars(p, n) >= (min ? min : 1);
+}
+
+static const char *
+str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* ---- the results ---- */
+
+static void
+add(struct run *r, const char *id, bool error, const char *section, bool passed,
+    const char *message)
+{
+	json_t *res = json_pack("{s:s, s:s, s:s, s:b, s:s}", "id", id, "severity",
+	                        error ? "error" : "warning", "section", section, "passed", passed,
+	                        "message", message);
+
+	if (res == NULL)
+		fatalx("json_pack");
+	json_array_append_new(r->out, res);
+	r->listed++;
+	if (passed)
+		r->passed++;
+	else if (error)
+		r->failed_errors++;
+}
+
+static enum sstate
+section_state(const struct ho_section *s, const json_t *v)
+{
+	const char *reason;
+
+	if (v == NULL || json_is_null(v))
+		return S_ABSENT;
+	if (!json_is_object(v) || json_object_get(v, "empty_reason") == NULL)
+		return S_VALUE;
+	reason = str(v, "empty_reason");
+	for (size_t i = 0; reason && i < s->nempty; i++)
+		if (strcmp(reason, s->empty_reasons[i]) == 0)
+			return S_EMPTY;
+	return S_BADEMPTY;
+}
+
+/* Unknown inputs (no age, the other section not answered) hold nothing. */
+static bool
+cond_holds(const struct run *r, const struct ho_section *s)
+{
+	const struct ho_section *ref;
+	const json_t *v;
+
+	switch (s->cond) {
+	case HO_COND_AGE:
+		return r->age >= 0 && r->age >= s->cond_age;
+	case HO_COND_SECTION:
+		ref = &r->t->sections[s->cond_section];
+		v = json_object_get(r->sections, ref->key);
+		return section_state(ref, v) == S_VALUE && json_equal(v, s->cond_equals);
+	case HO_COND_NONE:
+	default:
+		return false;
+	}
+}
+
+static bool
+section_required(const struct run *r, const struct ho_section *s)
+{
+	return s->required || cond_holds(r, s);
+}
+
+/* A value that satisfies "required" (the kind checks judge the rest). */
+static bool
+section_filled(const struct ho_section *s, const json_t *v)
+{
+	switch (s->kind) {
+	case HO_TEXT:
+		return ho_text_ok(json_string_value(v), s->min_length);
+	case HO_DATE:
+		return json_is_string(v) && date_valid(json_string_value(v), json_string_length(v));
+	case HO_BOOLEAN:
+		return json_is_boolean(v);
+	case HO_CHOICE:
+		for (size_t i = 0; json_is_string(v) && i < s->noptions; i++)
+			if (strcmp(s->options[i].value, json_string_value(v)) == 0)
+				return true;
+		return false;
+	case HO_GOALS:
+	case HO_ACTIONS:
+	case HO_BENEFITS:
+		return json_is_array(v) && json_array_size(v) > 0;
+	case HO_CONSENT: {
+		const char *b = str(v, "basis");
+		return b && (strcmp(b, "consent") == 0 || strcmp(b, "law") == 0 ||
+		             strcmp(b, "significant_importance") == 0);
+	}
+	case HO_DECISION: {
+		const char *d = str(v, "date");
+		return d && date_valid(d, strlen(d)) && ho_text_ok(str(v, "text"), s->min_length);
+	}
+	}
+	return false;
+}
+
+static bool
+goals_area_ok(const json_t *goals, const char *area)
+{
+	size_t i;
+	json_t *g;
+
+	json_array_foreach (goals, i, g) {
+		const char *a = str(g, "area");
+		if (a && strcmp(a, area) == 0 && ho_text_ok(str(g, "goal"), 1) &&
+		    ho_text_ok(str(g, "timeframe"), 1))
+			return true;
+	}
+	return false;
+}
+
+static bool
+actions_ok(const json_t *actions)
+{
+	size_t i;
+	json_t *a;
+
+	if (!json_is_array(actions) || json_array_size(actions) == 0)
+		return false;
+	json_array_foreach (actions, i, a) {
+		const char *due = str(a, "due");
+		if (!ho_text_ok(str(a, "action"), 1) || !ho_text_ok(str(a, "owner"), 1) ||
+		    due == NULL || !date_valid(due, strlen(due)))
+			return false;
+	}
+	return true;
+}
+
+/* Forvaltningsloven § 28: consent (dated, with purpose and recipients, not
+ * withdrawn), the law (a reference), or significant importance (why). */
+static bool
+consent_ok(const json_t *c)
+{
+	const char *basis = str(c, "basis"), *date = str(c, "date");
+
+	if (basis == NULL)
+		return false;
+	if (strcmp(basis, "consent") == 0)
+		return date && date_valid(date, strlen(date)) && ho_text_ok(str(c, "purpose"), 1) &&
+		       ho_text_ok(str(c, "recipients"), 1) &&
+		       !json_is_true(json_object_get(c, "withdrawn"));
+	if (strcmp(basis, "law") == 0)
+		return ho_text_ok(str(c, "law_reference"), 1);
+	if (strcmp(basis, "significant_importance") == 0)
+		return ho_text_ok(str(c, "purpose"), 1);
+	return false;
+}
+
+static bool
+benefits_ok(const json_t *benefits)
+{
+	size_t i;
+	json_t *b;
+
+	if (!json_is_array(benefits) || json_array_size(benefits) == 0)
+		return false;
+	json_array_foreach (benefits, i, b) {
+		if (!ho_text_ok(str(b, "child_benefit"), 1))
+			return false;
+		if (!ho_text_ok(str(b, "adult_benefit"), 1) &&
+		    !json_is_true(json_object_get(b, "ends_without_successor")))
+			return false;
+	}
+	return true;
+}
+
+/* A decision dated by the deadline, or not taken with the reason given. */
+static bool
+deadline_ok(const json_t *v, enum sstate st, const char *deadline)
+{
+	const char *d;
+
+	if (st == S_EMPTY)
+		return ho_text_ok(str(v, "comment"), 1);
+	if (st != S_VALUE)
+		return false;
+	d = str(v, "date");
+	return d && date_valid(d, strlen(d)) && strcmp(d, deadline) <= 0;
+}
+
+static void
+check_receiver(struct run *r, const struct ho_tcheck *c)
+{
+	const json_t *recv = json_object_get(r->ctx->note, "receiver");
+	const json_t *pv = json_object_get(recv, "person"), *uv = json_object_get(recv, "unit");
+	const char *pid = json_is_object(pv) ? str(pv, "id") : json_string_value(pv);
+	const char *ucode = json_is_object(uv) ? str(uv, "code") : json_string_value(uv);
+	const struct dir_snapshot *dir = r->ctx->dir;
+	int p, u, at;
+	bool ok = false;
+
+	if (dir == NULL || pid == NULL || *pid == '\0')
+		return;
+	p = dir_snapshot_find_person(dir, pid);
+	if (p < 0 || (size_t)p >= dir->npersons) {
+		add(r, c->id, c->error, c->section, false,
+		    c->message_unknown ? c->message_unknown
+		                       : "Den navngivne modtager findes ikke i kataloget.");
+		return;
+	}
+	if (ucode == NULL || *ucode == '\0') {
+		add(r, c->id, c->error, c->section, true, c->message);
+		return;
+	}
+	u = dir_snapshot_find_unit(dir, ucode);
+	at = dir->persons[p].unit;
+	/* the person's unit or one above it is the receiving unit */
+	for (size_t hops = 0; u >= 0 && at >= 0 && (size_t)at < dir->nunits && hops <= dir->nunits;
+	     hops++) {
+		if (at == u) {
+			ok = true;
+			break;
+		}
+		at = dir->units[at].parent;
+	}
+	add(r, c->id, c->error, c->section, ok, c->message);
+}
+
+static void
+check_myndighedssnit(struct run *r, const struct ho_tcheck *c)
+{
+	const struct ho_section *s = &r->t->sections[c->section_i];
+	const json_t *v = json_object_get(r->sections, s->key);
+	const char *dept = NULL;
+	char *msg;
+
+	if (!section_filled(s, v) || r->ctx->receiving_department == NULL)
+		return;
+	switch (resolve_employment_parse(json_string_value(v))) {
+	case EMP_JOB:
+	case EMP_EDUCATION:
+	case EMP_EMPLOYMENT_CASE:
+	case EMP_EDUCATION_CASE:
+	case EMP_PENSION_ASSESSMENT:
+		dept = r->ctx->labour_market_department;
+		break;
+	case EMP_DISABILITY_PENSION:
+	case EMP_OLD_AGE_PENSION:
+		dept = r->ctx->pension_department;
+		break;
+	case EMP_UNKNOWN:
+	default:
+		break;
+	}
+	if (dept == NULL)
+		return;
+	/* {department} is the code of the department that holds the case */
+	msg = ho_subst(c->message, "department", dept);
+	add(r, c->id, c->error, c->section, strcmp(dept, r->ctx->receiving_department) == 0, msg);
+	free(msg);
+}
+
+static void
+run_check(struct run *r, const struct ho_tcheck *c)
+{
+	const struct ho_check_ctx *ctx = r->ctx;
+	const json_t *citizen = json_object_get(ctx->note, "citizen");
+	const char *cpr = str(citizen, "cpr"), *birth = str(citizen, "birthdate"), *why;
+	const struct ho_section *s = NULL;
+	const json_t *v = NULL;
+	enum sstate st = S_ABSENT;
+	bool in_play = false;
+	char date[11], limit[11];
+
+	if (c->section_i < r->t->nsections &&
+	    strcmp(c->section, r->t->sections[c->section_i].key) == 0) {
+		s = &r->t->sections[c->section_i];
+		v = json_object_get(r->sections, s->key);
+		st = section_state(s, v);
+		/* content checks judge a required section not deliberately empty */
+		in_play = section_required(r, s) && st != S_EMPTY;
+	}
+	switch (c->kind) {
+	case HO_CK_CPR_VALID:
+		if (cpr && *cpr)
+			add(r, c->id, c->error, c->section,
+			    cpr_birthdate(cpr, strlen(cpr), date, &why) == 0, c->message);
+		break;
+	case HO_CK_CPR_MATCHES_BIRTHDATE:
+		if (cpr && birth && *birth && cpr_birthdate(cpr, strlen(cpr), date, &why) == 0)
+			add(r, c->id, c->error, c->section, strcmp(date, birth) == 0, c->message);
+		break;
+	case HO_CK_AGE_WINDOW:
+		if (r->have_birth && r->have_planned)
+			add(r, c->id, c->error, c->section,
+			    r->age >= r->t->age_min && r->age <= r->t->age_max, c->message);
+		break;
+	case HO_CK_PLANNED_DATE_FUTURE:
+		/* advice while drafting, a block at submit */
+		if (r->have_planned && date_valid(ctx->today, strnlen(ctx->today, 11)))
+			add(r, c->id, ctx->submit && c->error, c->section,
+			    strcmp(r->planned, ctx->today) >= 0, c->message);
+		break;
+	case HO_CK_PLANNED_BEFORE_AGE:
+		if (r->have_birth && r->have_planned &&
+		    ho_date_add_months(r->birth, 12 * c->age, limit) == 0)
+			add(r, c->id, c->error, c->section, strcmp(r->planned, limit) <= 0,
+			    c->message);
+		break;
+	case HO_CK_RECEIVER_IN_UNIT:
+		check_receiver(r, c);
+		break;
+	case HO_CK_GOALS_COMPLETE:
+		if (in_play)
+			for (size_t i = 0; i < c->nareas; i++)
+				add(r, c->area_ids[i], c->error, c->section,
+				    st == S_VALUE && goals_area_ok(v, s->options[i].value),
+				    c->area_messages[i]);
+		break;
+	case HO_CK_ACTIONS_COMPLETE:
+		if (in_play)
+			add(r, c->id, c->error, c->section, st == S_VALUE && actions_ok(v),
+			    c->message);
+		break;
+	case HO_CK_CONSENT_RECORDED:
+		if (in_play)
+			add(r, c->id, c->error, c->section, st == S_VALUE && consent_ok(v),
+			    c->message);
+		break;
+	case HO_CK_BENEFITS_MATCHED:
+		if (in_play)
+			add(r, c->id, c->error, c->section, st == S_VALUE && benefits_ok(v),
+			    c->message);
+		break;
+	case HO_CK_UNGEPLAN_DEADLINE:
+		/* from the age (16) on: the decision by the birthday + months */
+		if (s && section_required(r, s) && r->have_birth && r->age >= c->age &&
+		    ho_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
+			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message);
+		break;
+	case HO_CK_SUPPORT_DEADLINE:
+		/* when the section is required (placed): by the birthday - months */
+		if (s && section_required(r, s) && r->have_birth &&
+		    ho_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
+			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message);
+		break;
+	case HO_CK_MYNDIGHEDSSNIT:
+		check_myndighedssnit(r, c);
+		break;
+	}
+}
+
+json_t *
+ho_checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_errors)
+{
+	struct run r = {0};
+	const json_t *citizen, *pd;
+	const char *cpr, *name;
+
+	r.ctx = ctx;
+	r.t = ctx->tmpl;
+	r.out = json_array();
+	r.age = -1;
+	if (r.out == NULL)
+		fatalx("json_array");
+	if (r.t == NULL)
+		goto done;
+	r.sections = json_object_get(ctx->note, "sections");
+	citizen = json_object_get(ctx->note, "citizen");
+	cpr = str(citizen, "cpr");
+	name = str(citizen, "name");
+	r.have_birth = ho_note_birthdate(ctx->note, r.birth) == 0;
+	pd = json_object_get(ctx->note, "planned_date");
+	if (json_is_string(pd) && date_valid(json_string_value(pd), json_string_length(pd))) {
+		memcpy(r.planned, json_string_value(pd), 11);
+		r.have_planned = true;
+	}
+	if (r.have_birth && r.have_planned)
+		r.age = ho_age_on(r.birth, r.planned);
+
+	add(&r, r.t->citizen_id, true, "citizen", cpr && *cpr && ho_text_ok(name, 1),
+	    "Borgerens CPR-nummer og navn skal udfyldes.");
+	add(&r, r.t->planned_id, true, "planned_date", r.have_planned,
+	    "Den planlagte overdragelsesdato skal udfyldes med en gyldig dato (ÅÅÅÅ-MM-DD).");
+	for (size_t i = 0; i < r.t->nsections; i++) {
+		const struct ho_section *s = &r.t->sections[i];
+		const json_t *v = json_object_get(r.sections, s->key);
+		enum sstate st;
+
+		if (!section_required(&r, s))
+			continue;
+		st = section_state(s, v);
+		add(&r, s->required_id, true, s->key,
+		    st == S_EMPTY || (st == S_VALUE && section_filled(s, v)), s->required_message);
+	}
+	for (size_t i = 0; i < r.t->nchecks; i++)
+		run_check(&r, &r.t->checks[i]);
+done:
+	if (completeness)
+		*completeness = r.listed ? (int)(100L * r.passed / r.listed) : 100;
+	if (failed_errors)
+		*failed_errors = r.failed_errors;
+	return r.out;
+}
+
+/* ---- the shape of a note's sections ---- */
+
+struct vstate {
+	json_t *problem;
+	bool structural, value;
+	int n;
+};
+
+enum ftype { F_TEXT, F_DATE, F_BOOL, F_TEXT_OR_NULL };
+
+struct field {
+	const char *name;
+	enum ftype type;
+};
+
+static const struct field goal_fields[] = {
+    {"area", F_TEXT}, {"goal", F_TEXT}, {"timeframe", F_TEXT}, {NULL, F_TEXT}};
+static const struct field action_fields[] = {
+    {"action", F_TEXT}, {"owner", F_TEXT}, {"due", F_DATE}, {NULL, F_TEXT}};
+static const struct field benefit_fields[] = {{"child_benefit", F_TEXT},
+                                              {"adult_benefit", F_TEXT_OR_NULL},
+                                              {"ends_without_successor", F_BOOL},
+                                              {NULL, F_TEXT}};
+static const struct field consent_fields[] = {
+    {"basis", F_TEXT},         {"date", F_DATE},      {"purpose", F_TEXT}, {"recipients", F_TEXT},
+    {"law_reference", F_TEXT}, {"withdrawn", F_BOOL}, {NULL, F_TEXT}};
+static const struct field decision_fields[] = {{"date", F_DATE}, {"text", F_TEXT}, {NULL, F_TEXT}};
+
+static json_t *unconst(const json_t *);
+static void verr(struct vstate *, bool, const char *, const char *, const char *);
+static void check_text(struct vstate *, const json_t *, size_t, const char *);
+static void check_fields(struct vstate *, const struct ho_section *, const json_t *,
+                         const struct field *, const char *);
+static void check_list(struct vstate *, const struct ho_section *, const json_t *, size_t,
+                       const struct field *, const char *);
+static void check_empty(struct vstate *, const struct ho_section *, const json_t *, const char *);
+static void check_section(struct vstate *, const struct ho_section *, const json_t *, const char *);
+
+/* jansson's iterators take no const; nothing here writes through it. */
+static json_t *
+unconst(const json_t *j)
+{
+	return (json_t *)(uintptr_t)j;
+}
+
+static void
+verr(struct vstate *v, bool structural, const char *field, const char *code, const char *msg)
+{
+	if (structural)
+		v->structural = true;
+	else
+		v->value = true;
+	if (v->n++ < MAX_VALIDATE_ERRORS && v->problem)
+		json_problem_add_error(v->problem, field, code, msg);
+}
+
+static void
+check_text(struct vstate *v, const json_t *s, size_t max, const char *field)
+{
+	char msg[96];
+
+	if (!json_is_string(s)) {
+		verr(v, true, field, "type", "Skal være en tekst.");
+		return;
+	}
+	if (json_string_length(s) > max) {
+		snprintf(msg, sizeof(msg), "Teksten er for lang: højst %zu byte.", max);
+		verr(v, false, field, "too_long", msg);
+	}
+}
+
+/* An object's fields against their types; null stands for absent. */
+static void
+check_fields(struct vstate *v, const struct ho_section *s, const json_t *obj,
+             const struct field *fields, const char *prefix)
+{
+	const char *key;
+	json_t *val;
+	char *f;
+
+	json_object_foreach (unconst(obj), key, val) {
+		const struct field *fd = NULL;
+		for (size_t i = 0; fields[i].name; i++)
+			if (strcmp(fields[i].name, key) == 0)
+				fd = &fields[i];
+		if (xasprintf(&f, "%s.%s", prefix, key) < 0)
+			fatalx("xasprintf");
+		if (fd == NULL)
+			verr(v, true, f, "unknown", "Ukendt felt.");
+		else if (json_is_null(val))
+			;
+		else if (fd->type == F_BOOL) {
+			if (!json_is_boolean(val))
+				verr(v, true, f, "type", "Skal være sand eller falsk.");
+		} else if (fd->type == F_DATE) {
+			if (!json_is_string(val))
+				verr(v, true, f, "type", "Skal være en dato (ÅÅÅÅ-MM-DD).");
+			else if (!date_valid(json_string_value(val), json_string_length(val)))
+				verr(v, false, f, "invalid", "Datoen findes ikke (ÅÅÅÅ-MM-DD).");
+		} else
+			check_text(v, val, s->max_length, f);
+		free(f);
+	}
+}
+
+static void
+check_list(struct vstate *v, const struct ho_section *s, const json_t *arr, size_t max,
+           const struct field *fields, const char *prefix)
+{
+	char msg[96], *f;
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(arr)) {
+		verr(v, true, prefix, "type", "Skal være en liste.");
+		return;
+	}
+	if (json_array_size(arr) > max) {
+		snprintf(msg, sizeof(msg), "Listen må højst have %zu elementer.", max);
+		verr(v, true, prefix, "too_many", msg);
+		return;
+	}
+	json_array_foreach (arr, i, item) {
+		if (xasprintf(&f, "%s.%zu", prefix, i) < 0)
+			fatalx("xasprintf");
+		if (!json_is_object(item))
+			verr(v, true, f, "type", "Skal være et objekt.");
+		else {
+			check_fields(v, s, item, fields, f);
+			if (s->kind == HO_GOALS) {
+				json_t *a = json_object_get(item, "area");
+				bool ok = false;
+				for (size_t j = 0; json_is_string(a) && j < s->noptions; j++)
+					if (strcmp(s->options[j].value, json_string_value(a)) == 0)
+						ok = true;
+				if (json_is_string(a) && !ok) {
+					char *af;
+					if (xasprintf(&af, "%s.area", f) < 0)
+						fatalx("xasprintf");
+					verr(v, false, af, "invalid", "Ukendt målområde.");
+					free(af);
+				}
+			}
+		}
+		free(f);
+	}
+}
+
+/* {"empty_reason", "comment"}: deliberately empty, where the template allows it. */
+static void
+check_empty(struct vstate *v, const struct ho_section *s, const json_t *val, const char *prefix)
+{
+	const char *key;
+	json_t *x;
+	char *f;
+	bool ok = false;
+
+	json_object_foreach (unconst(val), key, x) {
+		if (xasprintf(&f, "%s.%s", prefix, key) < 0)
+			fatalx("xasprintf");
+		if (strcmp(key, "empty_reason") == 0) {
+			if (!json_is_string(x))
+				verr(v, true, f, "type", "Skal være en tekst.");
+		} else if (strcmp(key, "comment") == 0) {
+			if (!json_is_null(x))
+				check_text(v, x, HO_MAX_COMMENT, f);
+		} else
+			verr(v, true, f, "unknown", "Ukendt felt.");
+		free(f);
+	}
+	x = json_object_get(val, "empty_reason");
+	if (!json_is_string(x))
+		return;
+	for (size_t i = 0; i < s->nempty; i++)
+		if (strcmp(s->empty_reasons[i], json_string_value(x)) == 0)
+			ok = true;
+	if (!ok) {
+		if (xasprintf(&f, "%s.empty_reason", prefix) < 0)
+			fatalx("xasprintf");
+		verr(v, false, f, "not_allowed",
+		     s->nempty ? "Begrundelsen er ikke en af dem, afsnittet tillader."
+		               : "Afsnittet kan ikke markeres som tomt.");
+		free(f);
+	}
+}
+
+static void
+check_section(struct vstate *v, const struct ho_section *s, const json_t *val, const char *prefix)
+{
+	if (json_is_object(val) && json_object_get(val, "empty_reason")) {
+		check_empty(v, s, val, prefix);
+		return;
+	}
+	switch (s->kind) {
+	case HO_TEXT:
+		check_text(v, val, s->max_length, prefix);
+		break;
+	case HO_DATE:
+		if (!json_is_string(val))
+			verr(v, true, prefix, "type", "Skal være en dato (ÅÅÅÅ-MM-DD).");
+		else if (!date_valid(json_string_value(val), json_string_length(val)))
+			verr(v, false, prefix, "invalid", "Datoen findes ikke (ÅÅÅÅ-MM-DD).");
+		break;
+	case HO_BOOLEAN:
+		if (!json_is_boolean(val))
+			verr(v, true, prefix, "type", "Skal være sand eller falsk.");
+		break;
+	case HO_CHOICE: {
+		bool ok = false;
+		if (!json_is_string(val)) {
+			verr(v, true, prefix, "type", "Skal være en tekst.");
+			break;
+		}
+		for (size_t i = 0; i < s->noptions; i++)
+			if (strcmp(s->options[i].value, json_string_value(val)) == 0)
+				ok = true;
+		if (!ok)
+			verr(v, false, prefix, "invalid", "Værdien er ikke en af de mulige valg.");
+		break;
+	}
+	case HO_GOALS:
+		check_list(v, s, val, HO_MAX_GOALS, goal_fields, prefix);
+		break;
+	case HO_ACTIONS:
+		check_list(v, s, val, HO_MAX_ACTIONS, action_fields, prefix);
+		break;
+	case HO_BENEFITS:
+		check_list(v, s, val, HO_MAX_BENEFITS, benefit_fields, prefix);
+		break;
+	case HO_CONSENT: {
+		const char *b = json_string_value(json_object_get(val, "basis"));
+		if (!json_is_object(val)) {
+			verr(v, true, prefix, "type", "Skal være et objekt.");
+			break;
+		}
+		check_fields(v, s, val, consent_fields, prefix);
+		if (b && strcmp(b, "consent") != 0 && strcmp(b, "law") != 0 &&
+		    strcmp(b, "significant_importance") != 0) {
+			char *f;
+			if (xasprintf(&f, "%s.basis", prefix) < 0)
+				fatalx("xasprintf");
+			verr(v, false, f, "invalid",
+			     "Grundlaget skal være consent, law eller significant_importance.");
+			free(f);
+		}
+		break;
+	}
+	case HO_DECISION:
+		if (!json_is_object(val)) {
+			verr(v, true, prefix, "type", "Skal være et objekt.");
+			break;
+		}
+		check_fields(v, s, val, decision_fields, prefix);
+		break;
+	}
+}
+
+int
+ho_sections_validate(const struct ho_template *t, const json_t *sections, bool allow_null,
+                     json_t *problem)
+{
+	struct vstate v = {problem, false, false, 0};
+	const char *key;
+	json_t *val;
+	char *prefix;
+
+	if (!json_is_object(sections)) {
+		verr(&v, true, "sections", "type", "Skal være et objekt.");
+		return 400;
+	}
+	json_object_foreach (unconst(sections), key, val) {
+		const struct ho_section *s = ho_template_section(t, key, NULL);
+		if (xasprintf(&prefix, "sections.%s", key) < 0)
+			fatalx("xasprintf");
+		if (s == NULL)
+			verr(&v, true, prefix, "unknown", "Ukendt afsnit.");
+		else if (json_is_null(val)) {
+			if (!allow_null)
+				verr(&v, true, prefix, "type", "Afsnittet kan ikke være null her.");
+		} else
+			check_section(&v, s, val, prefix);
+		free(prefix);
+	}
+	return v.structural ? 400 : v.value ? 422 : 0;
+}
