@@ -151,9 +151,9 @@ read_citizen(json_t *c, bool strict, json_t *out, json_t *p, int *status)
 		json_t *errs = json_object_get(unknown, "errors");
 		size_t i;
 		json_t *e;
-		json_array_foreach(errs, i, e)
-		{
-			json_problem_add_error(p, ho_str(e, "field"), "unknown", ho_str(e, "message"));
+		json_array_foreach (errs, i, e) {
+			json_problem_add_error(p, ho_str(e, "field"), "unknown",
+			                       ho_str(e, "message"));
 		}
 		*status = 400;
 		json_decref(unknown);
@@ -212,8 +212,8 @@ read_citizen(json_t *c, bool strict, json_t *out, json_t *p, int *status)
  * Returns 0, or 400/422 with the errors added to p.
  */
 int
-ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool strict,
-                    json_t *out, json_t *p)
+ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool strict, json_t *out,
+                    json_t *p)
 {
 	int status = 0;
 	json_t *v;
@@ -222,7 +222,8 @@ ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool 
 	if ((v = json_object_get(body, "citizen")) != NULL)
 		read_citizen(v, strict, out, p, &status);
 	else if (strict && !patch)
-		value_error(p, &status, "citizen", "required", "Angiv borgeren (CPR-nummer og navn).");
+		value_error(p, &status, "citizen", "required",
+		            "Angiv borgeren (CPR-nummer og navn).");
 	if ((v = json_object_get(body, "planned_date")) != NULL) {
 		if (json_is_null(v)) {
 			json_object_set_new(out, "planned_date", json_null());
@@ -243,18 +244,19 @@ ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool 
 		} else if ((unknown = json_unknown_fields(v, known, "receiver.")) != NULL) {
 			json_t *errs = json_object_get(unknown, "errors"), *e;
 			size_t i;
-			json_array_foreach(errs, i, e)
-			{
+			json_array_foreach (errs, i, e) {
 				json_problem_add_error(p, ho_str(e, "field"), "unknown",
 				                       ho_str(e, "message"));
 			}
 			json_decref(unknown);
 			status = 400;
 		} else {
-			if (opt_text(v, "unit", "receiver.unit", CODE_MAX_LEN, false, p, &status, &s) &&
+			if (opt_text(v, "unit", "receiver.unit", CODE_MAX_LEN, false, p, &status,
+			             &s) &&
 			    s)
 				json_object_set_new(out, "receiver_unit", json_string(s));
-			if (opt_text(v, "person", "receiver.person", ID_MAX_LEN, false, p, &status, &s))
+			if (opt_text(v, "person", "receiver.person", ID_MAX_LEN, false, p, &status,
+			             &s))
 				json_object_set_new(out, "receiver_person",
 				                    s ? json_string(s) : json_null());
 		}
@@ -286,8 +288,9 @@ ho_check_receiver(const struct dir_snapshot *s, const struct ho_route *r, const 
 	int pi;
 
 	if (unit == NULL) {
-		json_problem_add_error(p, "receiver.unit", "required",
-		                       "Angiv den modtagende enhed (ruten har ingen fast modtager).");
+		json_problem_add_error(
+		    p, "receiver.unit", "required",
+		    "Angiv den modtagende enhed (ruten har ingen fast modtager).");
 		return 422;
 	}
 	if (dir_snapshot_find_unit(s, unit) == DIR_NONE) {
@@ -305,7 +308,8 @@ ho_check_receiver(const struct dir_snapshot *s, const struct ho_route *r, const 
 			                       "Modtageren findes ikke i kataloget.");
 			status = 422;
 		} else if (s->persons[pi].unit == DIR_NONE ||
-		           !ho_unit_within(s, s->persons[pi].unit, dir_snapshot_find_unit(s, unit))) {
+		           !ho_unit_within(s, s->persons[pi].unit,
+		                           dir_snapshot_find_unit(s, unit))) {
 			json_problem_add_error(p, "receiver.person", "outside_unit",
 			                       "Modtageren hører ikke til den modtagende enhed.");
 			status = 422;
@@ -345,8 +349,7 @@ ho_check_doc(const json_t *row, const json_t *changes)
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *sv;
-		json_object_foreach((json_t *)(uintptr_t)v, k, sv)
-		{
+		json_object_foreach ((json_t *)(uintptr_t)v, k, sv) {
 			if (json_is_null(sv))
 				json_object_del(merged, k);
 			else
@@ -459,8 +462,8 @@ api_handovers_check(struct http_request *req)
 	json_decref(doc);
 	json_decref(fields);
 	http_respond_json(req, 200,
-	                  json_pack("{s:o, s:i, s:i}", "checks", checks, "completeness", completeness,
-	                            "failed_errors", failed));
+	                  json_pack("{s:o, s:i, s:i}", "checks", checks, "completeness",
+	                            completeness, "failed_errors", failed));
 }
 
 /* -- POST /api/v1/handovers ------------------------------------------------------------- */
@@ -527,8 +530,9 @@ api_handovers_create(struct http_request *req)
 	if ((s = dir_snapshot_or_fail(req)) == NULL)
 		return;
 	if ((me = auth_person(req)) == DIR_NONE || (from = sending_unit(s, me, r)) == NULL) {
-		http_problem(req, 403, NULL,
-		             "Kun medarbejdere i rutens afsenderenhed kan oprette notater på ruten.");
+		http_problem(
+		    req, 403, NULL,
+		    "Kun medarbejdere i rutens afsenderenhed kan oprette notater på ruten.");
 		return;
 	}
 	fields = json_object();
@@ -577,8 +581,8 @@ struct list_ctx {
 	char box[16];
 };
 
-static const char *const statuses[] = {"draft",    "submitted", "received",
-                                       "returned", "accepted",  "withdrawn", NULL};
+static const char *const statuses[] = {"draft",    "submitted", "received", "returned",
+                                       "accepted", "withdrawn", NULL};
 
 static void
 listed(PGresult *res, const char *error, void *arg)
@@ -604,7 +608,8 @@ listed(PGresult *res, const char *error, void *arg)
 		if (n > ctx->limit && i == ctx->limit - 1) {
 			char cur[96];
 			snprintf(cur, sizeof(cur), "%" JSON_INTEGER_FORMAT ".%s",
-			         json_integer_value(json_object_get(row, "cursor")), ho_str(row, "id"));
+			         json_integer_value(json_object_get(row, "cursor")),
+			         ho_str(row, "id"));
 			json_decref(next);
 			next = json_string(cur);
 		}
@@ -669,9 +674,10 @@ api_handovers_list(struct http_request *req)
 			for (size_t i = 0; statuses[i]; i++)
 				ok = ok || strcmp(tok, statuses[i]) == 0;
 			if (!ok) {
-				http_bad_param(req, "status",
-				               "Ukendt status; brug draft, submitted, received, returned, "
-				               "accepted eller withdrawn (flere adskilt af komma).");
+				http_bad_param(
+				    req, "status",
+				    "Ukendt status; brug draft, submitted, received, returned, "
+				    "accepted eller withdrawn (flere adskilt af komma).");
 				return;
 			}
 			if (strlen(statuses_arr) > 1)
@@ -716,8 +722,9 @@ api_handovers_list(struct http_request *req)
 	ctx->req = req;
 	ctx->limit = (int)limit;
 	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
-	const char *params[6] = {units, *statuses_arr ? statuses_arr : NULL, *route ? route : NULL,
-	                         cur_us, cur_id, limit_q};
+	const char *params[6] = {
+	    units,  *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
+	    limit_q};
 	const char *sql;
 	/* Each box on its own index: (unit, updated_at, id), newest change first. */
 	if (strcmp(ctx->box, "incoming") == 0)
@@ -738,14 +745,15 @@ api_handovers_list(struct http_request *req)
 		      "$4::bigint * interval '1 microsecond', $5::uuid)) "
 		      "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int";
 	else
-		sql = "SELECT handover_json(h, false)::text FROM handovers h "
-		      "WHERE (h.sender_unit = ANY($1::text[]) OR (h.receiver_unit = ANY($1::text[]) "
-		      "AND h.first_submitted_at IS NOT NULL)) "
-		      "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
-		      "AND ($3::text IS NULL OR h.route = $3) "
-		      "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
-		      "$4::bigint * interval '1 microsecond', $5::uuid)) "
-		      "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int";
+		sql =
+		    "SELECT handover_json(h, false)::text FROM handovers h "
+		    "WHERE (h.sender_unit = ANY($1::text[]) OR (h.receiver_unit = ANY($1::text[]) "
+		    "AND h.first_submitted_at IS NOT NULL)) "
+		    "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
+		    "AND ($3::text IS NULL OR h.route = $3) "
+		    "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
+		    "$4::bigint * interval '1 microsecond', $5::uuid)) "
+		    "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int";
 	if (db_query(sql, 6, params, listed, ctx) == -1) {
 		free(ctx);
 		ho_answer_db_error(req, "unavailable");

@@ -51,9 +51,9 @@ static const struct {
 
 struct action {
 	const char *name;
-	unsigned from;  /* states it may start from */
-	bool receiver;  /* the receiving side acts; else the sending side */
-	const char *to; /* the state it leads to */
+	unsigned from;    /* states it may start from */
+	bool receiver;    /* the receiving side acts; else the sending side */
+	const char *to;   /* the state it leads to */
 	const char *verb; /* Danish, for messages */
 };
 
@@ -177,8 +177,9 @@ written(PGresult *res, const char *error, void *arg)
 	if (PQntuples(res) != 1) {
 		/* The note moved on since it was read. */
 		if (op->if_match > 0) {
-			http_problem(req, 412, NULL,
-			             "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
+			http_problem(
+			    req, 412, NULL,
+			    "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
 			op_free(op);
 			return;
 		}
@@ -200,8 +201,10 @@ written(PGresult *res, const char *error, void *arg)
 	json_decref(op->row);
 	op->row = row;
 	log_info("handovers: %s %s by %s, now %s (version %" JSON_INTEGER_FORMAT ")",
-	         ho_str(row, "ref"), op->kind == OP_PATCH ? "edit" : op->act ? op->act->name
-	                                                                   : "receive",
+	         ho_str(row, "ref"),
+	         op->kind == OP_PATCH ? "edit"
+	         : op->act            ? op->act->name
+	                              : "receive",
 	         req->auth.person_id, ho_str(row, "status"),
 	         json_integer_value(json_object_get(row, "version")));
 	if (op->kind == OP_GET)
@@ -234,13 +237,21 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 	json_decref(detail);
 	json_decref(flags);
 	json_decref(outbox);
-	const char *params[10] = {op->id, expect, req->auth.person_id, req->auth.username,
+	const char *params[10] = {op->id,
+	                          expect,
+	                          req->auth.person_id,
+	                          req->auth.username,
 	                          *req->client ? req->client : NULL,
-	                          action, h, d, f, o};
-	if (db_query("SELECT handover_json(w, true)::text FROM handover_write($1::uuid, $2::int, $3, "
-	             "$4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w "
-	             "WHERE w.id IS NOT NULL",
-	             10, params, written, op) == -1) {
+	                          action,
+	                          h,
+	                          d,
+	                          f,
+	                          o};
+	if (db_query(
+	        "SELECT handover_json(w, true)::text FROM handover_write($1::uuid, $2::int, $3, "
+	        "$4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w "
+	        "WHERE w.id IS NOT NULL",
+	        10, params, written, op) == -1) {
 		ho_answer_db_error(req, "unavailable");
 		op_free(op);
 	}
@@ -257,8 +268,8 @@ conflict(struct op *op, const char *what)
 {
 	const char *st = ho_str(op->row, "status");
 	char detail[256];
-	snprintf(detail, sizeof(detail), "Notatet kan ikke %s, fordi det har status %s (%s).",
-	         what, st ? st : "?", state_label(st));
+	snprintf(detail, sizeof(detail), "Notatet kan ikke %s, fordi det har status %s (%s).", what,
+	         st ? st : "?", state_label(st));
 	http_problem(op->req, 409, NULL, detail);
 }
 
@@ -287,8 +298,9 @@ note_template(struct op *op, const struct ho_template **t, const struct ho_route
 	if (set == NULL)
 		return false;
 	*r = ho_route_find_any(set, ho_str(op->row, "route"));
-	*t = ho_template_find(set, ho_str(op->row, "template"),
-	                      (int)json_integer_value(json_object_get(op->row, "template_version")));
+	*t =
+	    ho_template_find(set, ho_str(op->row, "template"),
+	                     (int)json_integer_value(json_object_get(op->row, "template_version")));
 	if (*t == NULL) {
 		log_warnx("handovers: %s: template %s is not loaded", ho_str(op->row, "ref"),
 		          ho_str(op->row, "template"));
@@ -313,7 +325,8 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 		op_free(op);
 		return;
 	}
-	if (op->if_match > 0 && op->if_match != json_integer_value(json_object_get(op->row, "version"))) {
+	if (op->if_match > 0 &&
+	    op->if_match != json_integer_value(json_object_get(op->row, "version"))) {
 		http_problem(req, 412, NULL,
 		             "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
 		op_free(op);
@@ -392,15 +405,16 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 	if (failed > 0) {
 		json_t *p = json_problem(422, "Notatet kan ikke sendes",
 		                         "Ret fejlene i notatet, før det sendes.");
-		json_array_foreach(checks, i, c)
-		{
+		json_array_foreach (checks, i, c) {
 			if (json_is_true(json_object_get(c, "passed")) ||
-			    strcmp(ho_str(c, "severity") ? ho_str(c, "severity") : "", "error") != 0)
+			    strcmp(ho_str(c, "severity") ? ho_str(c, "severity") : "", "error") !=
+			        0)
 				continue;
 			char field[160];
 			const char *sec = ho_str(c, "section");
-			if (sec && (strcmp(sec, "citizen") == 0 || strcmp(sec, "planned_date") == 0 ||
-			            strcmp(sec, "receiver") == 0))
+			if (sec &&
+			    (strcmp(sec, "citizen") == 0 || strcmp(sec, "planned_date") == 0 ||
+			     strcmp(sec, "receiver") == 0))
 				snprintf(field, sizeof(field), "%s", sec);
 			else
 				snprintf(field, sizeof(field), "sections.%s", sec ? sec : "?");
@@ -415,9 +429,10 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 	outbox = json_array();
 	if (resubmit && ho_str(op->row, "returned_by"))
 		json_array_append_new(
-		    outbox, ho_alert(s, "resubmitted",
-		                     json_pack("[{s:s, s:s}]", "person", ho_str(op->row, "returned_by"),
-		                               "unit", ho_str(op->row, "receiver_unit"))));
+		    outbox,
+		    ho_alert(s, "resubmitted",
+		             json_pack("[{s:s, s:s}]", "person", ho_str(op->row, "returned_by"),
+		                       "unit", ho_str(op->row, "receiver_unit"))));
 	else
 		json_array_append_new(outbox, ho_alert(s, resubmit ? "resubmitted" : "submitted",
 		                                       receiver_audience(op->row)));
@@ -449,17 +464,16 @@ decide_return(struct op *op, const struct dir_snapshot *s)
 	}
 	p = json_problem(422, "Ugyldige markeringer", "Markeringerne kan ikke bruges.");
 	out = json_array();
-	json_array_foreach(flags, i, f)
-	{
+	json_array_foreach (flags, i, f) {
 		char field[64];
 		const char *sec = ho_str(f, "section");
 		snprintf(field, sizeof(field), "flags.%zu.section", i);
 		if (!flag_section_ok(t, sec))
-			json_problem_add_error(p, field, "unknown", "Afsnittet findes ikke i skabelonen.");
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "section", sec, "kind",
-		                                     ho_str(f, "kind"), "comment",
-		                                     ho_str(f, "comment") ? ho_str(f, "comment")
-		                                                          : ""));
+			json_problem_add_error(p, field, "unknown",
+			                       "Afsnittet findes ikke i skabelonen.");
+		json_array_append_new(
+		    out, json_pack("{s:s, s:s, s:s}", "section", sec, "kind", ho_str(f, "kind"),
+		                   "comment", ho_str(f, "comment") ? ho_str(f, "comment") : ""));
 	}
 	if (json_object_get(p, "errors")) {
 		json_decref(out);
@@ -494,9 +508,10 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 	op_write(op, "forward",
 	         json_pack("{s:s, s:s, s:n}", "status", "submitted", "receiver_unit", unit,
 	                   "receiver_person"),
-	         json_pack("{s:s, s:s, s:s}", "from_unit", ho_str(op->row, "receiver_unit"), "to_unit",
-	                   unit, "reason", reason),
-	         NULL, json_pack("[o]", ho_alert(s, "forwarded", json_pack("[{s:s}]", "unit", unit))));
+	         json_pack("{s:s, s:s, s:s}", "from_unit", ho_str(op->row, "receiver_unit"),
+	                   "to_unit", unit, "reason", reason),
+	         NULL,
+	         json_pack("[o]", ho_alert(s, "forwarded", json_pack("[{s:s}]", "unit", unit))));
 }
 
 static void
@@ -519,7 +534,8 @@ decide_action(struct op *op, const struct dir_snapshot *s, int me)
 		op_free(op);
 		return;
 	}
-	if (op->if_match > 0 && op->if_match != json_integer_value(json_object_get(op->row, "version"))) {
+	if (op->if_match > 0 &&
+	    op->if_match != json_integer_value(json_object_get(op->row, "version"))) {
 		http_problem(req, 412, NULL,
 		             "Notatet er ændret af en anden siden du hentede det. Hent det igen.");
 		op_free(op);
@@ -567,27 +583,30 @@ history_done(PGresult *res, const char *error, void *arg)
 		if (r == NULL)
 			continue;
 		if (*PQgetvalue(res, i, 0) == 'v') {
-			json_t *doc = json_object_get(r, "doc"), *c = json_object_get(doc, "citizen");
+			json_t *doc = json_object_get(r, "doc"),
+			       *c = json_object_get(doc, "citizen");
 			char masked[12];
 			if (ho_str(c, "cpr")) {
 				ho_cpr_mask(ho_str(c, "cpr"), masked);
 				json_object_set_new(c, "cpr", json_string(masked));
 			}
-			json_t *v = json_pack("{s:O, s:O, s:o, s:O, s:O}", "version",
-			                      json_object_get(r, "version"), "at", json_object_get(r, "at"),
-			                      "by", ho_person_ref(s, ho_str(r, "by")), "status",
-			                      json_object_get(r, "status"), "action",
-			                      json_object_get(r, "action"));
+			json_t *v = json_pack(
+			    "{s:O, s:O, s:o, s:O, s:O}", "version", json_object_get(r, "version"),
+			    "at", json_object_get(r, "at"), "by", ho_person_ref(s, ho_str(r, "by")),
+			    "status", json_object_get(r, "status"), "action",
+			    json_object_get(r, "action"));
 			json_object_update(v, doc);
 			json_array_append_new(versions, v);
 		} else {
-			json_array_append_new(
-			    events,
-			    json_pack("{s:O, s:o, s:O, s:O, s:O, s:O, s:O}", "at", json_object_get(r, "at"),
-			              "by", ho_person_ref(s, ho_str(r, "by")), "action",
-			              json_object_get(r, "action"), "from", json_object_get(r, "from"), "to",
-			              json_object_get(r, "to"), "version", json_object_get(r, "version"),
-			              "detail", json_object_get(r, "detail")));
+			json_array_append_new(events,
+			                      json_pack("{s:O, s:o, s:O, s:O, s:O, s:O, s:O}", "at",
+			                                json_object_get(r, "at"), "by",
+			                                ho_person_ref(s, ho_str(r, "by")), "action",
+			                                json_object_get(r, "action"), "from",
+			                                json_object_get(r, "from"), "to",
+			                                json_object_get(r, "to"), "version",
+			                                json_object_get(r, "version"), "detail",
+			                                json_object_get(r, "detail")));
 		}
 		json_decref(r);
 	}
@@ -648,7 +667,8 @@ loaded(PGresult *res, const char *error, void *arg)
 		break;
 	case OP_PATCH:
 		if (!is_sender(s, me, op->row)) {
-			http_problem(req, 403, NULL, "Kun den afsendende enhed kan redigere notatet.");
+			http_problem(req, 403, NULL,
+			             "Kun den afsendende enhed kan redigere notatet.");
 			op_free(op);
 			return;
 		}
@@ -729,7 +749,8 @@ api_handover_history(struct http_request *req)
 void
 api_handover_patch(struct http_request *req)
 {
-	static const char *const known[] = {"citizen", "receiver", "sections", "planned_date", NULL};
+	static const char *const known[] = {"citizen", "receiver", "sections", "planned_date",
+	                                    NULL};
 	struct op *op;
 	json_t *p;
 
@@ -757,8 +778,7 @@ api_handover_patch(struct http_request *req)
 /* A text field of an action body: absent/null gives NULL; false after
  * answering 400/422. */
 static bool
-body_text(struct http_request *req, const char *key, size_t max, bool required,
-          const char *what)
+body_text(struct http_request *req, const char *key, size_t max, bool required, const char *what)
 {
 	json_t *v = json_object_get(req->json, key);
 	char detail[160];
@@ -775,8 +795,8 @@ body_text(struct http_request *req, const char *key, size_t max, bool required,
 	    json_string_length(v) > max) {
 		json_t *p = json_problem(422, NULL, NULL);
 		snprintf(detail, sizeof(detail), "%s (højst %zu tegn).", what, max);
-		json_problem_add_error(p, key, v && json_string_length(v) > max ? "too_long" : "required",
-		                       detail);
+		json_problem_add_error(
+		    p, key, v && json_string_length(v) > max ? "too_long" : "required", detail);
 		http_problem_json(req, p);
 		return false;
 	}
@@ -805,8 +825,7 @@ check_flags(struct http_request *req)
 		return false;
 	}
 	p = json_problem(422, NULL, "Markeringerne kan ikke bruges.");
-	json_array_foreach(flags, i, f)
-	{
+	json_array_foreach (flags, i, f) {
 		char field[64];
 		json_t *u, *v;
 		if (!json_is_object(f)) {
@@ -831,11 +850,13 @@ check_flags(struct http_request *req)
 		snprintf(field, sizeof(field), "flags.%zu.kind", i);
 		if (!json_is_string(v) || (strcmp(json_string_value(v), "missing") != 0 &&
 		                           strcmp(json_string_value(v), "imprecise") != 0))
-			json_problem_add_error(p, field, "invalid",
-			                       "Skal være missing (mangler) eller imprecise (upræcis).");
+			json_problem_add_error(
+			    p, field, "invalid",
+			    "Skal være missing (mangler) eller imprecise (upræcis).");
 		v = json_object_get(f, "comment");
 		snprintf(field, sizeof(field), "flags.%zu.comment", i);
-		if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) > TEXT_MAX))
+		if (v && !json_is_null(v) &&
+		    (!json_is_string(v) || json_string_length(v) > TEXT_MAX))
 			json_problem_add_error(p, field, "invalid", "En tekst på højst 4000 tegn.");
 	}
 	if (json_object_get(p, "errors")) {
@@ -894,8 +915,9 @@ api_handover_action(struct http_request *req)
 		return;
 	if (known == k_withdraw && !body_text(req, "reason", TEXT_MAX, false, "Begrundelsen"))
 		return;
-	if (known == k_forward && (!body_text(req, "unit", 64, true, "Angiv enheden") ||
-	                           !body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse")))
+	if (known == k_forward &&
+	    (!body_text(req, "unit", 64, true, "Angiv enheden") ||
+	     !body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse")))
 		return;
 	if ((op = op_new(req, OP_ACTION)) == NULL)
 		return;

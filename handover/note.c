@@ -91,12 +91,12 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
 	json_t *out = json_array();
 	size_t i;
 
-	json_array_foreach(flags, i, f)
-	{
+	json_array_foreach (flags, i, f) {
 		json_array_append_new(
-		    out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section", str_or_null(f, "section"),
-		                   "kind", str_or_null(f, "kind"), "comment", str_or_null(f, "comment"),
-		                   "by", ho_person_ref(s, ho_str(f, "by")), "at", str_or_null(f, "at"),
+		    out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section",
+		                   str_or_null(f, "section"), "kind", str_or_null(f, "kind"),
+		                   "comment", str_or_null(f, "comment"), "by",
+		                   ho_person_ref(s, ho_str(f, "by")), "at", str_or_null(f, "at"),
 		                   "resolved", json_is_true(json_object_get(f, "resolved"))));
 	}
 	return out;
@@ -119,9 +119,10 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, b
 	json_object_set_new(o, "status", str_or_null(row, "status"));
 	v = json_object_get(row, "version");
 	json_object_set_new(o, "version", json_integer(json_integer_value(v)));
-	json_object_set_new(o, "template",
-	                    json_pack("{s:o, s:I}", "code", str_or_null(row, "template"), "version",
-	                              json_integer_value(json_object_get(row, "template_version"))));
+	json_object_set_new(
+	    o, "template",
+	    json_pack("{s:o, s:I}", "code", str_or_null(row, "template"), "version",
+	              json_integer_value(json_object_get(row, "template_version"))));
 	json_object_set_new(o, "citizen", render_citizen(row, full_cpr));
 	json_object_set_new(o, "sender",
 	                    json_pack("{s:o, s:o}", "person",
@@ -133,8 +134,8 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, b
 	json_object_set_new(o, "planned_date", str_or_null(row, "planned_date"));
 	if (with_body) {
 		v = json_object_get(row, "sections");
-		json_object_set_new(o, "sections", json_is_object(v) ? json_deep_copy(v)
-		                                                     : json_object());
+		json_object_set_new(o, "sections",
+		                    json_is_object(v) ? json_deep_copy(v) : json_object());
 	}
 	v = json_object_get(row, "checks");
 	json_object_set_new(o, "checks", json_is_array(v) ? json_deep_copy(v) : json_array());
@@ -173,8 +174,7 @@ add_address(json_t *out, const char *email, const char *person, const char *unit
 
 	if (email == NULL || *email == '\0')
 		return;
-	json_array_foreach(out, i, r)
-	{
+	json_array_foreach (out, i, r) {
 		if (strcasecmp(ho_str(r, "email"), email) == 0)
 			return; /* nobody twice */
 	}
@@ -196,8 +196,8 @@ add_unit(json_t *out, const struct dir_snapshot *s, const char *code)
 			return;
 		}
 		if (un->lead != DIR_NONE && s->persons[un->lead].email) {
-			add_address(out, s->persons[un->lead].email, s->persons[un->lead].id, un->code,
-			            NULL);
+			add_address(out, s->persons[un->lead].email, s->persons[un->lead].id,
+			            un->code, NULL);
 			return;
 		}
 		u = un->parent;
@@ -220,8 +220,7 @@ ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *
 
 	if (s == NULL)
 		return out;
-	json_array_foreach(audience, i, a)
-	{
+	json_array_foreach (audience, i, a) {
 		const char *pid = ho_str(a, "person"), *unit = ho_str(a, "unit");
 		int p = pid ? dir_snapshot_find_person(s, pid) : DIR_NONE;
 

@@ -331,7 +331,7 @@ ho_routes_current(void)
 }
 
 #define SELECT_ROUTES                                                                              \
-	"SELECT 'r', json_build_object('code', code, 'name', name, 'from_unit', from_unit, "            \
+	"SELECT 'r', json_build_object('code', code, 'name', name, 'from_unit', from_unit, "       \
 	"'to_unit', to_unit, 'template', template, 'template_version', template_version, "         \
 	"'kle', kle, 'rules', rules, 'enabled', enabled)::text FROM routes "                       \
 	"UNION ALL SELECT 't', body::text FROM templates ORDER BY 1, 2"
@@ -386,7 +386,8 @@ loaded(PGresult *res, const char *error, void *arg)
 			if (t == NULL) {
 				json_t *code = json_object_get(doc, "code");
 				log_warnx("routes: template %s left out: %s",
-				          json_is_string(code) ? json_string_value(code) : "?", err);
+				          json_is_string(code) ? json_string_value(code) : "?",
+				          err);
 				bad++;
 			} else {
 				set->templates[set->ntemplates++] = t;
