@@ -1,0 +1,350 @@
+/*
+ * workdays.c: Danish working days, for alerts, reminders and the quality
+ * reports' "working days to acceptance".
+ *
+ * A working day is Monday to Friday and not a public holiday: nytårsdag,
+ * skærtorsdag, langfredag, påskedag, 2. påskedag, store bededag (the 4th
+ * Friday after Easter, abolished from 2024), Kristi himmelfartsdag,
+ * pinsedag, 2. pinsedag, juledag and 2. juledag; nor one of the days many
+ * workplaces give off (grundlovsdag, juleaftensdag, nytårsaftensdag) when
+ * the caller asks. Everything works on day numbers (days since 1970-01-01,
+ * proleptic Gregorian), so no time zone or mktime() is involved, and
+ * counting spans is arithmetic on weeks plus a pass over each year's dozen
+ * holidays rather than a walk over every day.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "../handover/handover.h"
+#include "../handover/workdays.h"
+
+#define HOLIDAYS_MAX 16 /* 11 public + 3 optional, with room */
+
+struct holiday {
+	long days;
+	const char *name;
+};
+
+static long
+floor_div(long a, long b)
+{
+	long q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static bool
+leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+month_days(int y, int m)
+{
+	static const int n[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && leap(y) ? 29 : n[m - 1];
+}
+
+/* H. Hinnant's days_from_civil, for years >= 0. */
+static long
+days_from_civil(int y, int m, int d)
+{
+	long yy = m <= 2 ? y - 1 : y;
+	long era = yy / 400;
+	long yoe = yy - era * 400;
+	long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(long z, int *y, int *m, int *d)
+{
+	z += 719468;
+	long era = floor_div(z, 146097);
+	long doe = z - era * 146097;
+	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int
+parse_ymd(const char *s, int *y, int *m, int *d)
+{
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	*y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	*m = (s[5] - '0') * 10 + (s[6] - '0');
+	*d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (*y < HO_YEAR_MIN || *y > HO_YEAR_MAX || *m < 1 || *m > 12 || *d < 1 ||
+	    *d > month_days(*y, *m))
+		return -1;
+	return 0;
+}
+
+/* Writes YYYY-MM-DD for a year in 0..9999 (digits by hand: the compiler
+ * cannot prove snprintf's bound). */
+static void
+put_date(char out[11], int y, int m, int d)
+{
+	out[0] = (char)('0' + y / 1000 % 10);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10 % 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10 % 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+}
+
+int
+ho_date_days(const char *date, long *days)
+{
+	int y, m, d;
+	if (parse_ymd(date, &y, &m, &d) == -1)
+		return -1;
+	*days = days_from_civil(y, m, d);
+	return 0;
+}
+
+int
+ho_date_from_days(long days, char out[11])
+{
+	int y, m, d;
+	if (days < days_from_civil(HO_YEAR_MIN, 1, 1) ||
+	    days > days_from_civil(HO_YEAR_MAX, 12, 31))
+		return -1;
+	civil_from_days(days, &y, &m, &d);
+	put_date(out, y, m, d);
+	return 0;
+}
+
+int
+ho_weekday(long days)
+{
+	/* 1970-01-01 was a Thursday */
+	return (int)((days + 3) - floor_div(days + 3, 7) * 7) + 1;
+}
+
+int
+ho_easter(int year, int *month, int *day)
+{
+	int a, b, c, d, e, f, g, h, i, k, l, m;
+
+	if (year < HO_YEAR_MIN || year > HO_YEAR_MAX)
+		return -1;
+	a = year % 19;
+	b = year / 100;
+	c = year % 100;
+	d = b / 4;
+	e = b % 4;
+	f = (b + 8) / 25;
+	g = (b - f + 1) / 3;
+	h = (19 * a + b - d - g + 15) % 30;
+	i = c / 4;
+	k = c % 4;
+	l = (32 + 2 * e + 2 * i - h - k) % 7;
+	m = (a + 11 * h + 22 * l) / 451;
+	*month = (h + l - 7 * m + 114) / 31;
+	*day = (h + l - 7 * m + 114) % 31 + 1;
+	return 0;
+}
+
+/* The year's days off, in date order; returns how many. */
+static size_t
+year_holidays(int y, unsigned off, struct holiday *h)
+{
+	int em, ed;
+	long easter;
+	size_t n = 0;
+
+	if (ho_easter(y, &em, &ed) == -1)
+		return 0;
+	easter = days_from_civil(y, em, ed);
+	h[n++] = (struct holiday){days_from_civil(y, 1, 1), "nytårsdag"};
+	h[n++] = (struct holiday){easter - 3, "skærtorsdag"};
+	h[n++] = (struct holiday){easter - 2, "langfredag"};
+	h[n++] = (struct holiday){easter, "påskedag"};
+	h[n++] = (struct holiday){easter + 1, "2. påskedag"};
+	if (y <= 2023)
+		h[n++] = (struct holiday){easter + 26, "store bededag"};
+	h[n++] = (struct holiday){easter + 39, "Kristi himmelfartsdag"};
+	h[n++] = (struct holiday){easter + 49, "pinsedag"};
+	h[n++] = (struct holiday){easter + 50, "2. pinsedag"};
+	/* Whit Monday can fall on 5 June (2017, 2028): counted once */
+	if ((off & HO_OFF_GRUNDLOVSDAG) && easter + 49 != days_from_civil(y, 6, 5) &&
+	    easter + 50 != days_from_civil(y, 6, 5))
+		h[n++] = (struct holiday){days_from_civil(y, 6, 5), "grundlovsdag"};
+	if (off & HO_OFF_JULEAFTENSDAG)
+		h[n++] = (struct holiday){days_from_civil(y, 12, 24), "juleaftensdag"};
+	h[n++] = (struct holiday){days_from_civil(y, 12, 25), "juledag"};
+	h[n++] = (struct holiday){days_from_civil(y, 12, 26), "2. juledag"};
+	if (off & HO_OFF_NYTAARSAFTENSDAG)
+		h[n++] = (struct holiday){days_from_civil(y, 12, 31), "nytårsaftensdag"};
+	return n;
+}
+
+static const char *
+holiday_of(long days, unsigned off)
+{
+	struct holiday h[HOLIDAYS_MAX];
+	int y, m, d;
+	size_t n;
+
+	civil_from_days(days, &y, &m, &d);
+	n = year_holidays(y, off, h);
+	for (size_t i = 0; i < n; i++)
+		if (h[i].days == days)
+			return h[i].name;
+	return NULL;
+}
+
+static bool
+workday(long days, unsigned off)
+{
+	return ho_weekday(days) <= 5 && holiday_of(days, off) == NULL;
+}
+
+const char *
+ho_holiday_name(const char *date, unsigned off)
+{
+	long days;
+	if (ho_date_days(date, &days) == -1)
+		return NULL;
+	return holiday_of(days, off);
+}
+
+bool
+ho_is_workday(const char *date, unsigned off)
+{
+	long days;
+	return ho_date_days(date, &days) == 0 && workday(days, off);
+}
+
+/* Monday to Friday among the day numbers before `days`, counted from a
+ * Monday (1970-01-05); only differences of it mean anything. */
+static long
+weekdays_before(long days)
+{
+	long n = days - 4;
+	long r = n - floor_div(n, 7) * 7;
+	return floor_div(n, 7) * 5 + (r < 5 ? r : 5);
+}
+
+int
+ho_workdays_between(const char *from, const char *to, unsigned off)
+{
+	long a, b, n;
+	int ya, yb, m, d;
+
+	if (ho_date_days(from, &a) == -1 || ho_date_days(to, &b) == -1)
+		return -1;
+	if (b <= a)
+		return 0;
+	n = weekdays_before(b + 1) - weekdays_before(a + 1);
+	civil_from_days(a, &ya, &m, &d);
+	civil_from_days(b, &yb, &m, &d);
+	for (int y = ya; y <= yb; y++) {
+		struct holiday h[HOLIDAYS_MAX];
+		size_t nh = year_holidays(y, off, h);
+		for (size_t i = 0; i < nh; i++)
+			if (h[i].days > a && h[i].days <= b && ho_weekday(h[i].days) <= 5)
+				n--;
+	}
+	return (int)n;
+}
+
+int
+ho_workdays_add(const char *date, int days, unsigned off, char out[11])
+{
+	long at, last = days_from_civil(HO_YEAR_MAX, 12, 31);
+
+	if (days < 0 || ho_date_days(date, &at) == -1)
+		return -1;
+	if ((long)days > last - at)
+		return -1; /* past HO_YEAR_MAX whatever the holidays */
+	while (days > 0) {
+		if (++at > last)
+			return -1;
+		if (workday(at, off))
+			days--;
+	}
+	return ho_date_from_days(at, out);
+}
+
+void
+ho_date_copenhagen(time_t t, char out[11])
+{
+	long utc_days = (long)floor_div((long)t, 86400);
+	long start, end, offset = 3600;
+	int y, m, d;
+
+	civil_from_days(utc_days, &y, &m, &d);
+	/* the last Sunday of March and of October, at 01:00 UTC */
+	start = days_from_civil(y, 3, 31);
+	start -= ho_weekday(start) % 7;
+	end = days_from_civil(y, 10, 31);
+	end -= ho_weekday(end) % 7;
+	if ((long)t >= start * 86400 + 3600 && (long)t < end * 86400 + 3600)
+		offset = 7200;
+	civil_from_days(floor_div((long)t + offset, 86400), &y, &m, &d);
+	put_date(out, y, m, d);
+}
+
+int
+ho_quarter_label(const char *date, char out[8])
+{
+	char buf[11];
+	int y, m, d;
+	if (parse_ymd(date, &y, &m, &d) == -1)
+		return -1;
+	put_date(buf, y, m, d);
+	memcpy(out, buf, 5);
+	out[5] = 'Q';
+	out[6] = (char)('1' + (m - 1) / 3);
+	out[7] = '\0';
+	return 0;
+}
+
+int
+ho_quarter_start(const char *date, int back, char out[11])
+{
+	int y, m, d, q;
+	if (back < 0 || back > 4 * (HO_YEAR_MAX - HO_YEAR_MIN + 1) ||
+	    parse_ymd(date, &y, &m, &d) == -1)
+		return -1;
+	q = y * 4 + (m - 1) / 3 - back;
+	if (q / 4 < HO_YEAR_MIN)
+		return -1;
+	put_date(out, q / 4, q % 4 * 3 + 1, 1);
+	return 0;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+double
+ho_median(int *v, size_t n)
+{
+	if (n == 0)
+		return -1;
+	qsort(v, n, sizeof(*v), int_cmp);
+	if (n % 2)
+		return v[n / 2];
+	return ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+}
