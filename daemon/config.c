@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "stafetd.h"
+#include "resolve.h"
 
 #define CONFIG_MAX_LINE 4096
 #define SECRET_MAX      4096
@@ -49,6 +50,7 @@ static const char *const log_levels[] = {"debug", "info", "notice", "warning", "
 static const char *const ts_modes[] = {"auto", "yes", "no", NULL};
 static const char *const no_yes[] = {"no", "yes", NULL};
 static const char *const layouts[] = {"openldap", "ad", NULL};
+static const char *const starttls_modes[] = {"no", "optional", "required", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 static const struct cfg_key keys[] = {
@@ -174,10 +176,52 @@ static const struct cfg_key keys[] = {
      "how long a client address stays blocked"},
     {"routes_reload_interval", CFG_DURATION, OFF(routes_reload_interval), "10s", 0.1, 86400, NULL,
      false, "how often the routes table is read again (SIGHUP reads it at once)"},
+    {"smtp_url", CFG_STRING, OFF(smtp_url), "", 0, 0, NULL, false,
+     "the SMTP relay: smtp://host[:port] (STARTTLS per smtp_starttls) or smtps://host[:port]; "
+     "empty: alerts wait in the outbox"},
+    {"smtp_starttls", CFG_ENUM, OFF(smtp_starttls), "required", 0, 0, starttls_modes, false,
+     "STARTTLS on smtp:// (no, optional, required)"},
+    {"smtp_ca_file", CFG_STRING, OFF(smtp_ca_file), "", 0, 0, NULL, false,
+     "CA certificates that sign the relay's certificate (default: the system's)"},
+    {"smtp_username", CFG_STRING, OFF(smtp_username), "", 0, 0, NULL, false,
+     "SMTP AUTH user name; empty: no AUTH"},
+    {"smtp_password_file", CFG_SECRET_FILE, OFF(smtp_password), "", 0, 0, NULL, false,
+     "file holding the SMTP AUTH password"},
+    {"smtp_from", CFG_STRING, OFF(smtp_from), "stafet@localhost", 0, 0, NULL, false,
+     "the sender address of alerts"},
+    {"smtp_timeout", CFG_DURATION, OFF(smtp_timeout), "30s", 0.1, 600, NULL, false,
+     "time allowed to connect to the relay and for each mail"},
+    {"alert_batch", CFG_INT, OFF(alert_batch), "50", 1, 1000, NULL, false,
+     "alerts claimed from the outbox at a time"},
+    {"alert_max_attempts", CFG_INT, OFF(alert_max_attempts), "5", 1, 1000, NULL, false,
+     "attempts on permanent failures (5xx) before an alert is dead-lettered"},
+    {"alert_retry_min", CFG_DURATION, OFF(alert_retry_min), "30s", 0.01, 86400, NULL, false,
+     "first wait before a failed alert is tried again (doubling, with jitter)"},
+    {"alert_retry_max", CFG_DURATION, OFF(alert_retry_max), "1h", 0.01, 7 * 86400, NULL, false,
+     "longest wait between attempts"},
+    {"alert_lease", CFG_DURATION, OFF(alert_lease), "5min", 1, 86400, NULL, false,
+     "claimed alerts a daemon has not finished by then go to another daemon"},
+    {"alert_poll_interval", CFG_DURATION, OFF(alert_poll_interval), "1s", 0.05, 3600, NULL, false,
+     "how often the outbox is looked at"},
+    {"reminder_interval", CFG_DURATION, OFF(reminder_interval), "5min", 0.1, 86400, NULL, false,
+     "how often reminders are looked for"},
+    {"reminder_undecided_days", CFG_INT, OFF(reminder_undecided_days), "5", 1, 365, NULL, false,
+     "working days a submitted note may wait for a decision (routes may say otherwise)"},
+    {"reminder_returned_days", CFG_INT, OFF(reminder_returned_days), "5", 1, 365, NULL, false,
+     "working days a returned note may wait to be resubmitted"},
+    {"reminder_draft_days", CFG_INT, OFF(reminder_draft_days), "10", 1, 365, NULL, false,
+     "working days before the planned date at which a draft is reminded of"},
+    {"days_off", CFG_STRING, OFF(days_off), "", 0, 0, NULL, false,
+     "days off besides the public holidays: grundlovsdag juleaftensdag nytaarsaftensdag"},
+    {"digest_time", CFG_STRING, OFF(digest_time), "07:00", 0, 0, NULL, false,
+     "local time (HH:MM) of the daily digest for those who chose one"},
+    {"clock_today", CFG_STRING, OFF(clock_today), "", 0, 0, NULL, false,
+     "pretend today is this date (YYYY-MM-DD); for tests only"},
 };
 #undef OFF
 
 static struct config *current;
+static void check_alert_keys(const struct config *, const char *, struct strlist *);
 
 const struct config *
 config_current(void)
@@ -625,12 +669,79 @@ config_load(const char *path, struct strlist *errors)
 		            cfg->role_admin_group);
 	if (cfg->db_pool_size > cfg->db_queue_max)
 		strlist_add(errors, "%s: db_queue_max must be at least db_pool_size", path);
+	check_alert_keys(cfg, path, errors);
 	if (errors->n > before) {
 		config_free(cfg);
 		return NULL;
 	}
 	cfg->path = xstrdup(path);
 	return cfg;
+}
+
+/* The optional days off of `days_off` as HO_OFF_* bits; -1 on an unknown word. */
+int
+config_days_off(const char *list, unsigned *out)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} days[] = {
+	    {"grundlovsdag", 1u << 0}, {"juleaftensdag", 1u << 1}, {"nytaarsaftensdag", 1u << 2}};
+	char word[32];
+	*out = 0;
+	while (list && *list) {
+		size_t n = strcspn(list, " ,\t");
+		bool ok = false;
+		if (n > 0) {
+			if (n >= sizeof(word))
+				return -1;
+			memcpy(word, list, n);
+			word[n] = '\0';
+			for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++)
+				if (strcmp(word, days[i].name) == 0) {
+					*out |= days[i].bit;
+					ok = true;
+				}
+			if (!ok)
+				return -1;
+		}
+		list += n;
+		list += strspn(list, " ,\t");
+	}
+	return 0;
+}
+
+static void
+check_alert_keys(const struct config *cfg, const char *path, struct strlist *errors)
+{
+	unsigned off;
+	int hh, mm;
+	char tail;
+
+	if (*cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(cfg->smtp_url, "smtps://", 8) != 0)
+		strlist_add(errors,
+		            "%s: smtp_url: '%s' is not smtp://host[:port] or smtps://host[:port]",
+		            path, cfg->smtp_url);
+	if (cfg->smtp_password && *cfg->smtp_password && !*cfg->smtp_username)
+		strlist_add(errors, "%s: smtp_password_file is set but smtp_username is not", path);
+	if (strchr(cfg->smtp_from, '@') == NULL || strpbrk(cfg->smtp_from, "<>\r\n ,;") != NULL)
+		strlist_add(errors, "%s: smtp_from: '%s' is not a plain address (user@host)", path,
+		            cfg->smtp_from);
+	if (cfg->alert_retry_min > cfg->alert_retry_max)
+		strlist_add(errors, "%s: alert_retry_min must not exceed alert_retry_max", path);
+	if (config_days_off(cfg->days_off, &off) == -1)
+		strlist_add(
+		    errors,
+		    "%s: days_off: only grundlovsdag, juleaftensdag and nytaarsaftensdag may be "
+		    "named",
+		    path);
+	if (sscanf(cfg->digest_time, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh < 0 || hh > 23 ||
+	    mm < 0 || mm > 59 || strlen(cfg->digest_time) != 5)
+		strlist_add(errors, "%s: digest_time: '%s' is not HH:MM", path, cfg->digest_time);
+	if (*cfg->clock_today && !date_valid(cfg->clock_today, strlen(cfg->clock_today)))
+		strlist_add(errors, "%s: clock_today: '%s' is not a date (YYYY-MM-DD)", path,
+		            cfg->clock_today);
 }
 
 /* Lists the keys with their defaults, for --config-keys. */

@@ -23,6 +23,7 @@
 
 #include "stafetd.h"
 #include "../handover/handover.h"
+#include "../handover/alerts.h"
 
 static struct event_base *base;
 static struct event *sig_hup, *sig_term, *sig_int, *shutdown_timer;
@@ -105,6 +106,8 @@ reload(void)
 	dir_login_reconfigure(cfg);
 	config_set_current(cfg);
 	ho_routes_reconfigure(cfg);
+	alerts_reconfigure(cfg);
+	reminders_reconfigure(cfg);
 	log_notice("config: reloaded");
 	sd_notify_msg("READY=1");
 }
@@ -270,6 +273,8 @@ main(int argc, char **argv)
 	auth_start(base);
 	api_session_start(base);
 	ho_routes_start(base, cfg);
+	alerts_start(base, cfg);
+	reminders_start(base, cfg);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
 	           migrate_latest());
 	sd_notify_msg("READY=1");
@@ -291,6 +296,8 @@ main(int argc, char **argv)
 	dir_login_stop();
 	api_session_stop();
 	auth_stop();
+	reminders_stop();
+	alerts_stop();
 	ho_routes_stop();
 	dir_sync_stop();
 	db_pool_stop();

@@ -14,6 +14,7 @@
 
 #include "stafetd.h"
 #include "../handover/handover.h"
+#include "../handover/alerts.h"
 
 static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/healthz", ops_healthz, ROUTE_PUBLIC, 0},
@@ -43,6 +44,10 @@ static struct route routes[] = {
     {HTTP_POST, "/api/v1/handovers/*/withdraw", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
     {HTTP_POST, "/api/v1/handovers/*/forward", api_handover_action, ROUTE_JSON, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/reports/quality", api_reports_quality, 0, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/me/alerts", api_alert_settings_get, 0, 0},
+    {HTTP_PUT, "/api/v1/me/alerts", api_alert_settings_put, ROUTE_JSON, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/outbox", api_outbox_list, 0, 0},
+    {HTTP_POST, "/api/v1/outbox/*/retry", api_outbox_retry, 0, 0},
     /* The web UI: everything else that is not under /api/. */
     {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
 };

@@ -29,6 +29,10 @@ struct ho_route {
 	size_t nallocation;
 	char *placed_target_group;
 	char *labour_market, *pension; /* the myndighedssnit's departments */
+	/* rules.reminders; 0: the configured default */
+	int undecided_days, returned_days, draft_days;
+	int months_before_18[4];
+	size_t nmonths_before_18;
 };
 
 struct ho_template;

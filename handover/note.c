@@ -204,10 +204,27 @@ add_unit(json_t *out, const struct dir_snapshot *s, const char *code)
 	}
 }
 
+/* The nearest lead up the tree from the unit (never a unit's mailbox). */
+static void
+add_lead(json_t *out, const struct dir_snapshot *s, const char *code)
+{
+	int u = dir_snapshot_find_unit(s, code);
+	for (size_t hops = 0; u != DIR_NONE && hops <= s->nunits; hops++) {
+		const struct dir_unit *un = &s->units[u];
+		if (un->lead != DIR_NONE && s->persons[un->lead].email) {
+			add_address(out, s->persons[un->lead].email, s->persons[un->lead].id,
+			            un->code, NULL);
+			return;
+		}
+		u = un->parent;
+	}
+}
+
 /*
  * An alert's addresses on `day` from its audience, a list of {"person": id,
  * "unit": code} (person optional; the unit is the fallback when the person
- * has left the directory or has no address) or {"unit": code}. An absent
+ * has left the directory or has no address), {"unit": code} or {"lead":
+ * code} (the unit's lead, or the nearest up the tree). An absent
  * person's deputy is added (unless away too). Nobody twice. The caller owns
  * the result.
  */
@@ -224,7 +241,9 @@ ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *
 		const char *pid = ho_str(a, "person"), *unit = ho_str(a, "unit");
 		int p = pid ? dir_snapshot_find_person(s, pid) : DIR_NONE;
 
-		if (p != DIR_NONE && s->persons[p].email && *s->persons[p].email) {
+		if (ho_str(a, "lead")) {
+			add_lead(out, s, ho_str(a, "lead"));
+		} else if (p != DIR_NONE && s->persons[p].email && *s->persons[p].email) {
 			const struct dir_person *pp = &s->persons[p];
 			add_address(out, pp->email, pp->id, NULL, NULL);
 			if (absent_on(pp, day) && pp->deputy != DIR_NONE &&

@@ -125,11 +125,58 @@ unknown_key(json_t *obj, const char *const *allowed)
 	return NULL;
 }
 
+/*
+ * rules.reminders: {"undecided_days", "returned_days", "draft_days": working
+ * days (1-365), "months_before_18": [months, ...] (1-24, at most 4)}; each
+ * optional (0: the configured default; no months: none).
+ */
+static int
+reminders_from_json(json_t *rem, struct ho_route *r, char *err, size_t errsz)
+{
+	static const char *const allowed[] = {"undecided_days", "returned_days", "draft_days",
+	                                      "months_before_18", NULL};
+	static const char *const days[] = {"undecided_days", "returned_days", "draft_days"};
+	int *slots[] = {&r->undecided_days, &r->returned_days, &r->draft_days};
+	const char *key;
+	json_t *v, *m;
+	size_t i;
+
+	if (rem == NULL || json_is_null(rem))
+		return 0;
+	if (!json_is_object(rem))
+		return fail(err, errsz, "%s must be an object", "rules.reminders");
+	if ((key = unknown_key(rem, allowed)) != NULL)
+		return fail(err, errsz, "rules.reminders: unknown key '%.64s'", key);
+	for (i = 0; i < 3; i++) {
+		v = json_object_get(rem, days[i]);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 365)
+			return fail(err, errsz, "rules.reminders.%s must be a whole number 1-365",
+			            days[i]);
+		*slots[i] = (int)json_integer_value(v);
+	}
+	m = json_object_get(rem, "months_before_18");
+	if (m && !json_is_null(m)) {
+		if (!json_is_array(m) || json_array_size(m) > 4)
+			return fail(err, errsz, "%s must be a list of at most 4 numbers",
+			            "rules.reminders.months_before_18");
+		json_array_foreach (m, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 24)
+				return fail(err, errsz, "%s must hold whole numbers 1-24",
+				            "rules.reminders.months_before_18");
+			r->months_before_18[r->nmonths_before_18++] = (int)json_integer_value(v);
+		}
+	}
+	return 0;
+}
+
 static int
 rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 {
 	static const char *const allowed[] = {"allocation", "placed_target_group", "myndighedssnit",
-	                                      NULL};
+	                                      "reminders", NULL};
 	const char *key, *s;
 	json_t *alloc, *snit;
 
@@ -172,6 +219,8 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 		r->labour_market = xstrdup(lm);
 		r->pension = xstrdup(pe);
 	}
+	if (reminders_from_json(json_object_get(rules, "reminders"), r, err, errsz) == -1)
+		return -1;
 	return 0;
 }
 

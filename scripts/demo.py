@@ -302,7 +302,7 @@ LDAP_SERVICE_DN = "cn=stafetd,ou=services,dc=stafet,dc=example"
 LDAP_SERVICE_PASSWORD = "stafetd-demo"
 
 
-def render_conf(http_port, pg_port, ldap_uri):
+def render_conf(http_port, pg_port, ldap_uri, smtp_port=None):
     if not LDAP_PWFILE.exists():
         write_private(LDAP_PWFILE, LDAP_SERVICE_PASSWORD + "\n")
     items = [
@@ -326,6 +326,11 @@ def render_conf(http_port, pg_port, ldap_uri):
         ("role_quality_group", "cn=stafet-quality,ou=groups,dc=stafet,dc=example"),
         ("role_admin_group", "cn=stafet-admin,ou=groups,dc=stafet,dc=example"),
     ]
+    if smtp_port:
+        # The demo's SMTP sink on loopback: no TLS there.
+        items += [("smtp_url", f"smtp://127.0.0.1:{smtp_port}"),
+                  ("smtp_starttls", "no"),
+                  ("smtp_from", "stafet@demo.example")]
     return ("# Written by scripts/demo.py at each start; edit the script, not this.\n"
             + "".join(f"{k} = {conf_value(v)}\n" for k, v in items))
 
@@ -349,7 +354,8 @@ def ensure_stafetd(state, binary, pg_port, new_password):
     # Our -c path is in its command line; no other stafetd has it.
     running = proc_alive(st.get("pid"), str(CONF))
     port = st["port"] if running else pick_http_port()
-    text = render_conf(port, pg_port, state["ldap"]["uri"])
+    text = render_conf(port, pg_port, state["ldap"]["uri"],
+                       (state.get("smtp") or {}).get("port"))
     changed = not CONF.exists() or CONF.read_text() != text
     if running and not changed and not new_password:
         return False

@@ -1,0 +1,318 @@
+/*
+ * reminders.c: alerts for notes that wait too long, counted in Danish
+ * working days (workdays.c), and the daily digests.
+ *
+ * Every reminder_interval the open notes are read and, in C, held to the
+ * rules of DESIGN.md's alert table (the route's rules.reminders may change
+ * the thresholds):
+ *   undecided         submitted or received, and not decided within N
+ *                     working days of being sent: the receiver and the
+ *                     receiving unit's lead;
+ *   returned_waiting  returned and not sent again within N working days:
+ *                     the sender;
+ *   draft_due         still a draft N working days or less before the
+ *                     planned date: the sender;
+ *   before_18         routes with months_before_18 (BUR-H): the 18th
+ *                     birthday minus each of those months has come and the
+ *                     note is not accepted: the sender and the receiver.
+ * A reminder is written (a reminders row and its outbox row, in one
+ * statement) once per due point: the day the note was sent or returned,
+ * the planned date, the number of months. So a tick that finds it again
+ * writes nothing, and two daemons write it once.
+ *
+ * "Today" is today_local(), which clock_today can pin for tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "../handover/handover.h"
+#include "../handover/alerts.h"
+
+#define CANDIDATES_MAX 200000
+
+static struct {
+	struct event *timer;
+	bool running;
+	double interval;
+	int undecided, returned, draft;
+	unsigned off;
+	int digest_minutes; /* local time of day of the digest */
+	char last_digest[11];
+	unsigned long long written, runs, errors;
+} rm;
+
+static void
+arm(double secs)
+{
+	struct timeval tv = timeval_of(secs);
+	if (rm.timer)
+		evtimer_add(rm.timer, &tv);
+}
+
+static void
+settings(const struct config *c)
+{
+	int hh = 7, mm = 0;
+	rm.interval = c->reminder_interval;
+	rm.undecided = c->reminder_undecided_days;
+	rm.returned = c->reminder_returned_days;
+	rm.draft = c->reminder_draft_days;
+	if (config_days_off(c->days_off, &rm.off) == -1)
+		rm.off = 0;
+	if (sscanf(c->digest_time, "%d:%d", &hh, &mm) != 2)
+		hh = 7, mm = 0;
+	rm.digest_minutes = hh * 60 + mm;
+}
+
+static void
+written(PGresult *res, const char *error, void *arg)
+{
+	char *what = arg;
+	if (error) {
+		rm.errors++;
+		log_warnx("reminders: %s: %s", what, error);
+	} else if (res && PQntuples(res) > 0) {
+		rm.written++;
+		log_info("reminders: %s", what);
+	}
+	free(what);
+}
+
+/* Writes one reminder unless its (note, kind, due point) was written. */
+static void
+remind(const char *id, const char *ref, const char *kind, const char *point, json_t *audience,
+       json_t *detail)
+{
+	const struct dir_snapshot *s = dir_current();
+	char today[11], *aud, *rcpt, *det, *what;
+	json_t *recipients;
+
+	today_local(today);
+	recipients = ho_recipients(s, audience, today);
+	aud = json_dumps(audience, JSON_COMPACT);
+	rcpt = json_dumps(recipients, JSON_COMPACT);
+	det = json_dumps(detail, JSON_COMPACT);
+	xasprintf(&what, "%s for %s (%s)", kind, ref, point);
+	const char *params[6] = {id, kind, point, aud, rcpt, det};
+	if (db_query(
+	        "WITH r AS (INSERT INTO reminders (handover_id, kind, due_point) "
+	        "VALUES ($1::uuid, $2, $3) ON CONFLICT DO NOTHING RETURNING handover_id), "
+	        "o AS (INSERT INTO outbox (handover_id, event, audience, recipients, message_id, "
+	        "detail) SELECT handover_id, $2, $4::jsonb, $5::jsonb, '<' || "
+	        "gen_random_uuid()::text || '@stafet>', $6::jsonb FROM r RETURNING id, "
+	        "handover_id) "
+	        "UPDATE reminders SET outbox_id = o.id FROM o WHERE reminders.handover_id = "
+	        "o.handover_id AND reminders.kind = $2 AND reminders.due_point = $3 "
+	        "RETURNING o.id",
+	        6, params, written, what) == -1) {
+		rm.errors++;
+		free(what);
+	}
+	json_decref(audience);
+	json_decref(detail);
+	json_decref(recipients);
+	free(aud);
+	free(rcpt);
+	free(det);
+}
+
+static void
+local_date(const char *epoch, char out[11])
+{
+	time_t t = (time_t)strtoll(epoch, NULL, 10);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static json_t *
+party(const char *person, const char *unit)
+{
+	if (person && *person)
+		return json_pack("{s:s, s:s}", "person", person, "unit", unit);
+	return json_pack("{s:s}", "unit", unit);
+}
+
+/* Columns: id, ref, route, status, sender_person, sender_unit, receiver_unit,
+ * receiver_person, submitted (epoch), decided (epoch), planned_date, birthdate. */
+static void
+judge(PGresult *res, int i, const struct ho_route_set *set, const char *today)
+{
+	const char *id = PQgetvalue(res, i, 0), *ref = PQgetvalue(res, i, 1);
+	const char *status = PQgetvalue(res, i, 3);
+	const char *sender = PQgetvalue(res, i, 4), *sunit = PQgetvalue(res, i, 5);
+	const char *runit = PQgetvalue(res, i, 6);
+	const char *rperson = PQgetisnull(res, i, 7) ? NULL : PQgetvalue(res, i, 7);
+	const struct ho_route *r = ho_route_find_any(set, PQgetvalue(res, i, 2));
+	char day[11], due[11];
+
+	if (strcmp(status, "submitted") == 0 || strcmp(status, "received") == 0) {
+		int n = r && r->undecided_days ? r->undecided_days : rm.undecided;
+		if (PQgetisnull(res, i, 8))
+			return;
+		local_date(PQgetvalue(res, i, 8), day);
+		if (ho_workdays_add(day, n, rm.off, due) == 0 && strcmp(today, due) >= 0) {
+			char point[96];
+			snprintf(point, sizeof(point), "%s %s", day, runit);
+			remind(id, ref, "undecided", point,
+			       json_pack("[o, {s:s}]", party(rperson, runit), "lead", runit),
+			       json_pack("{s:s}", "due", due));
+		}
+	} else if (strcmp(status, "returned") == 0) {
+		int n = r && r->returned_days ? r->returned_days : rm.returned;
+		if (PQgetisnull(res, i, 9))
+			return;
+		local_date(PQgetvalue(res, i, 9), day);
+		if (ho_workdays_add(day, n, rm.off, due) == 0 && strcmp(today, due) >= 0)
+			remind(id, ref, "returned_waiting", day,
+			       json_pack("[o]", party(sender, sunit)),
+			       json_pack("{s:s}", "due", due));
+	} else if (strcmp(status, "draft") == 0 && !PQgetisnull(res, i, 10)) {
+		int n = r && r->draft_days ? r->draft_days : rm.draft;
+		const char *planned = PQgetvalue(res, i, 10);
+		int left = ho_workdays_between(today, planned, rm.off);
+		if (left >= 0 && left <= n)
+			remind(id, ref, "draft_due", planned,
+			       json_pack("[o]", party(sender, sunit)),
+			       json_pack("{s:s}", "due", planned));
+	}
+	/* BUR-H: the adult decision must be ready by the 18th birthday. */
+	if (r && r->nmonths_before_18 && !PQgetisnull(res, i, 11)) {
+		for (size_t k = 0; k < r->nmonths_before_18; k++) {
+			char point[16];
+			int m = r->months_before_18[k];
+			if (ho_date_add_months(PQgetvalue(res, i, 11), 18 * 12 - m, due) != 0 ||
+			    strcmp(today, due) < 0)
+				continue;
+			snprintf(point, sizeof(point), "%d", m);
+			remind(id, ref, "before_18", point,
+			       json_pack("[o, o]", party(sender, sunit), party(rperson, runit)),
+			       json_pack("{s:i}", "months", m));
+		}
+	}
+}
+
+static void
+candidates(PGresult *res, const char *error, void *arg)
+{
+	struct ho_route_set *set = ho_routes_current();
+	char today[11];
+	(void)arg;
+
+	rm.running = false;
+	arm(rm.interval);
+	if (error || res == NULL) {
+		rm.errors++;
+		log_warnx("reminders: reading the open notes: %s", error ? error : "no result");
+		return;
+	}
+	if (set == NULL || dir_current() == NULL)
+		return; /* no routes or directory yet: the next tick */
+	rm.runs++;
+	today_local(today);
+	for (int i = 0; i < PQntuples(res); i++)
+		judge(res, i, set, today);
+	if (PQntuples(res) >= CANDIDATES_MAX)
+		log_warnx("reminders: more than %d open notes; the oldest changes wait a tick",
+		          CANDIDATES_MAX);
+}
+
+static void
+digests_made(PGresult *res, const char *error, void *arg)
+{
+	char *day = arg;
+	if (error) {
+		rm.errors++;
+		log_warnx("reminders: making the digests of %s: %s", day, error);
+	} else {
+		snprintf(rm.last_digest, sizeof(rm.last_digest), "%s", day);
+		if (res && PQntuples(res) == 1 && atoi(PQgetvalue(res, 0, 0)) > 0)
+			log_info("reminders: %s digest mails for %s", PQgetvalue(res, 0, 0), day);
+	}
+	free(day);
+}
+
+static void
+maybe_digests(const char *today)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char *day;
+
+	localtime_r(&t, &tm);
+	if (strcmp(rm.last_digest, today) == 0 || tm.tm_hour * 60 + tm.tm_min < rm.digest_minutes)
+		return;
+	day = xstrdup(today);
+	const char *params[1] = {day};
+	if (db_query("SELECT alert_make_digests($1::date)", 1, params, digests_made, day) == -1)
+		free(day);
+}
+
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	char today[11];
+	(void)fd;
+	(void)what;
+	(void)arg;
+
+	if (rm.running)
+		return;
+	today_local(today);
+	maybe_digests(today);
+	char limit[16];
+	snprintf(limit, sizeof(limit), "%d", CANDIDATES_MAX);
+	const char *params[1] = {limit};
+	if (db_query(
+	        "SELECT id, ref, route, status, sender_person, sender_unit, receiver_unit, "
+	        "receiver_person, extract(epoch FROM submitted_at)::bigint, "
+	        "extract(epoch FROM decided_at)::bigint, planned_date, birthdate "
+	        "FROM handovers WHERE status IN ('draft', 'submitted', 'received', 'returned') "
+	        "ORDER BY updated_at DESC LIMIT $1::int",
+	        1, params, candidates, NULL) == -1) {
+		arm(rm.interval < 5 ? rm.interval : 5);
+		return;
+	}
+	rm.running = true;
+}
+
+void
+reminders_start(struct event_base *base, const struct config *c)
+{
+	settings(c);
+	rm.timer = evtimer_new(base, tick, NULL);
+	if (rm.timer == NULL)
+		fatalx("reminders: evtimer_new");
+	arm(rm.interval < 2 ? rm.interval : 2);
+}
+
+void
+reminders_reconfigure(const struct config *c)
+{
+	settings(c);
+	reminders_run_now();
+}
+
+/* Looks again now (SIGHUP: a changed clock_today takes effect at once). */
+void
+reminders_run_now(void)
+{
+	if (rm.timer && !rm.running) {
+		evtimer_del(rm.timer);
+		arm(0);
+	}
+}
+
+void
+reminders_stop(void)
+{
+	if (rm.timer)
+		event_free(rm.timer);
+	memset(&rm, 0, sizeof(rm));
+}
