@@ -622,13 +622,12 @@ decide_history(struct op *op)
 {
 	const char *params[1] = {op->id};
 	if (db_query("SELECT 'v', jsonb_build_object('version', version, 'at', stafet_ts(at), "
-	             "'by', by_person, 'status', status, 'action', action, 'doc', doc)::text "
-	             "FROM handover_versions WHERE handover_id = $1::uuid "
+	             "'by', by_person, 'status', status, 'action', action, 'doc', doc)::text, "
+	             "version::bigint FROM handover_versions WHERE handover_id = $1::uuid "
 	             "UNION ALL SELECT 'e', jsonb_build_object('id', id, 'at', stafet_ts(at), "
 	             "'by', by_person, 'action', action, 'from', from_status, 'to', to_status, "
-	             "'version', version, 'detail', detail)::text "
-	             "FROM handover_events WHERE handover_id = $1::uuid "
-	             "ORDER BY 1 DESC, 2",
+	             "'version', version, 'detail', detail)::text, id "
+	             "FROM handover_events WHERE handover_id = $1::uuid ORDER BY 1 DESC, 3",
 	             1, params, history_done, op) == -1) {
 		ho_answer_db_error(op->req, "unavailable");
 		op_free(op);

@@ -37,6 +37,9 @@ static const struct {
     {"accepted", "Overdragelsesnotat godkendt: %s", "Modtageren har godkendt notatet."},
     {"forwarded", "Overdragelsesnotat videresendt til jeres enhed: %s",
      "Et overdragelsesnotat er videresendt til jer fra en anden enhed."},
+    {"rerouted", "Overdragelsesnotat flyttet til jeres enhed: %s",
+     "Notatets navngivne modtager findes ikke længere i kataloget (eller enheden er lukket), "
+     "så notatet ligger nu hos jeres enhed. Fordel det til en ny modtager."},
     {"undecided", "Påmindelse: %s venter på modtagelse eller afgørelse",
      "Notatet er ikke godkendt eller returneret inden for fristen."},
     {"returned_waiting", "Påmindelse: %s er returneret og ikke sendt igen",

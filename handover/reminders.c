@@ -15,6 +15,9 @@
  *   before_18         routes with months_before_18 (BUR-H): the 18th
  *                     birthday minus each of those months has come and the
  *                     note is not accepted: the sender and the receiver.
+ * And a note waiting for a receiver who has left the directory goes to the
+ * receiving unit as a whole (its mailbox and lead are told); one waiting
+ * for a unit that is gone goes to the route's receiving unit.
  * A reminder is written (a reminders row and its outbox row, in one
  * statement) once per due point: the day the note was sent or returned,
  * the planned date, the number of months. So a tick that finds it again
@@ -123,6 +126,44 @@ remind(const char *id, const char *ref, const char *kind, const char *point, jso
 }
 
 static void
+rerouted(PGresult *res, const char *error, void *arg)
+{
+	char *what = arg;
+	if (error)
+		log_warnx("reminders: %s: %s", what, error);
+	else if (res && PQntuples(res) == 1)
+		log_notice("reminders: %s", what);
+	free(what);
+}
+
+/* Moves a waiting note off a receiver (or unit) that is gone. */
+static void
+reroute(const char *id, const char *ref, const char *version, const char *unit, const char *why)
+{
+	const struct dir_snapshot *s = dir_current();
+	char today[11], *what, *head, *detail, *outbox;
+	json_t *audience = json_pack("[{s:s}, {s:s}]", "unit", unit, "lead", unit);
+
+	today_local(today);
+	head = json_dumps(json_pack("{s:s, s:n}", "receiver_unit", unit, "receiver_person"),
+	                  JSON_COMPACT);
+	detail = json_dumps(json_pack("{s:s, s:s}", "reason", why, "to_unit", unit), JSON_COMPACT);
+	outbox = json_dumps(json_pack("[{s:s, s:O, s:o}]", "event", "rerouted", "audience",
+	                              audience, "recipients", ho_recipients(s, audience, today)),
+	                    JSON_COMPACT);
+	json_decref(audience);
+	xasprintf(&what, "%s moved to unit %s (%s)", ref, unit, why);
+	const char *params[6] = {id, version, "stafetd", head, detail, outbox};
+	if (db_query("SELECT id FROM handover_write($1::uuid, $2::int, $3, $3, NULL, 'reroute', "
+	             "$4::jsonb, $5::jsonb, NULL, $6::jsonb) WHERE id IS NOT NULL",
+	             6, params, rerouted, what) == -1)
+		free(what);
+	free(head);
+	free(detail);
+	free(outbox);
+}
+
+static void
 local_date(const char *epoch, char out[11])
 {
 	time_t t = (time_t)strtoll(epoch, NULL, 10);
@@ -140,9 +181,10 @@ party(const char *person, const char *unit)
 }
 
 /* Columns: id, ref, route, status, sender_person, sender_unit, receiver_unit,
- * receiver_person, submitted (epoch), decided (epoch), planned_date, birthdate. */
+ * receiver_person, submitted (epoch), decided (epoch), planned_date, birthdate,
+ * version. */
 static void
-judge(PGresult *res, int i, const struct ho_route_set *set, const char *today)
+judge(PGresult *res, int i, const struct ho_route_set *set, const char *today, bool s_ok)
 {
 	const char *id = PQgetvalue(res, i, 0), *ref = PQgetvalue(res, i, 1);
 	const char *status = PQgetvalue(res, i, 3);
@@ -152,6 +194,19 @@ judge(PGresult *res, int i, const struct ho_route_set *set, const char *today)
 	const struct ho_route *r = ho_route_find_any(set, PQgetvalue(res, i, 2));
 	char day[11], due[11];
 
+	if ((strcmp(status, "submitted") == 0 || strcmp(status, "received") == 0) && s_ok) {
+		const struct dir_snapshot *s = dir_current();
+		if (dir_snapshot_find_unit(s, runit) == DIR_NONE) {
+			if (r && r->to_unit && strcmp(r->to_unit, runit) != 0 &&
+			    dir_snapshot_find_unit(s, r->to_unit) != DIR_NONE)
+				reroute(id, ref, PQgetvalue(res, i, 12), r->to_unit, "unit_gone");
+			return;
+		}
+		if (rperson && dir_snapshot_find_person(s, rperson) == DIR_NONE) {
+			reroute(id, ref, PQgetvalue(res, i, 12), runit, "receiver_left");
+			return;
+		}
+	}
 	if (strcmp(status, "submitted") == 0 || strcmp(status, "received") == 0) {
 		int n = r && r->undecided_days ? r->undecided_days : rm.undecided;
 		if (PQgetisnull(res, i, 8))
@@ -216,8 +271,10 @@ candidates(PGresult *res, const char *error, void *arg)
 		return; /* no routes or directory yet: the next tick */
 	rm.runs++;
 	today_local(today);
+	/* Only a fresh, whole directory may move notes away from people. */
+	bool s_ok = !dir_stale() && dir_current()->npersons > 0;
 	for (int i = 0; i < PQntuples(res); i++)
-		judge(res, i, set, today);
+		judge(res, i, set, today, s_ok);
 	if (PQntuples(res) >= CANDIDATES_MAX)
 		log_warnx("reminders: more than %d open notes; the oldest changes wait a tick",
 		          CANDIDATES_MAX);
@@ -272,7 +329,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 	if (db_query(
 	        "SELECT id, ref, route, status, sender_person, sender_unit, receiver_unit, "
 	        "receiver_person, extract(epoch FROM submitted_at)::bigint, "
-	        "extract(epoch FROM decided_at)::bigint, planned_date, birthdate "
+	        "extract(epoch FROM decided_at)::bigint, planned_date, birthdate, version "
 	        "FROM handovers WHERE status IN ('draft', 'submitted', 'received', 'returned') "
 	        "ORDER BY updated_at DESC LIMIT $1::int",
 	        1, params, candidates, NULL) == -1) {
