@@ -403,6 +403,12 @@ read_route(struct http_request *req, struct ho_route_set *set, const struct ho_r
 	json_t *v = json_object_get(req->json, "route");
 	json_t *p;
 
+	if (v && !json_is_string(v) && !json_is_null(v)) {
+		p = json_problem(400, NULL, "'route' must be a string.");
+		json_problem_add_error(p, "route", "type", "Skal være en tekst.");
+		http_problem_json(req, p);
+		return false;
+	}
 	if (!json_is_string(v) || (*r = ho_route_find(set, json_string_value(v))) == NULL) {
 		p = json_problem(422, "Ukendt rute", "Ruten findes ikke.");
 		json_problem_add_error(p, "route", v ? "unknown" : "required",
@@ -469,7 +475,8 @@ api_handovers_check(struct http_request *req)
 /* -- POST /api/v1/handovers ------------------------------------------------------------- */
 
 /* The sending unit a person files from for route r: their own unit when it
- * is within the route's sending unit, else a unit they lead that is. */
+ * is within the route's sending unit, else a unit they lead that is, else
+ * the sending unit itself when they lead a unit above it. */
 static const char *
 sending_unit(const struct dir_snapshot *s, int me, const struct ho_route *r)
 {
@@ -483,6 +490,9 @@ sending_unit(const struct dir_snapshot *s, int me, const struct ho_route *r)
 	for (size_t u = 0; u < s->nunits; u++)
 		if (s->units[u].lead == me && (from == DIR_NONE || ho_unit_within(s, (int)u, from)))
 			return s->units[u].code;
+	/* a lead above the sending unit acts for it */
+	if (from != DIR_NONE && ho_acts_for(s, me, r->from_unit))
+		return s->units[from].code;
 	return NULL;
 }
 

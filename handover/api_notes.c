@@ -247,11 +247,9 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 	                          d,
 	                          f,
 	                          o};
-	if (db_query(
-	        "SELECT handover_json(w, true)::text FROM handover_write($1::uuid, $2::int, $3, "
-	        "$4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w "
-	        "WHERE w.id IS NOT NULL",
-	        10, params, written, op) == -1) {
+	if (db_query("SELECT w::text FROM handover_write($1::uuid, $2::int, $3, $4, $5, $6, "
+	             "$7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w WHERE w IS NOT NULL",
+	             10, params, written, op) == -1) {
 		ho_answer_db_error(req, "unavailable");
 		op_free(op);
 	}

@@ -104,8 +104,8 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
 
 /*
  * The API's Handover from a row of handover_json(). full_cpr: the note's
- * own view for its two units; with_body: sections and checks (the list
- * leaves the sections out). The caller owns the result.
+ * own view for its two units; with_body: the sections (the lists leave
+ * them out, API.md's "Handover without sections"). The caller owns the result.
  */
 json_t *
 ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, bool with_body)
@@ -137,8 +137,11 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, b
 		json_object_set_new(o, "sections",
 		                    json_is_object(v) ? json_deep_copy(v) : json_object());
 	}
-	v = json_object_get(row, "checks");
-	json_object_set_new(o, "checks", json_is_array(v) ? json_deep_copy(v) : json_array());
+	if (with_body) {
+		v = json_object_get(row, "checks");
+		json_object_set_new(o, "checks",
+		                    json_is_array(v) ? json_deep_copy(v) : json_array());
+	}
 	json_object_set_new(o, "completeness",
 	                    json_integer(json_integer_value(json_object_get(row, "completeness"))));
 	json_object_set_new(o, "flags", render_flags(row, s));
@@ -153,16 +156,13 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, b
 
 /* -- alert addressing ------------------------------------------------------------------ */
 
+/* Away on `day`: from the start date up to, not including, the end date
+ * (the day one is back), as counterpart resolution judges it. */
 static bool
 absent_on(const struct dir_person *p, const char *day)
 {
-	if (*p->absent_from == '\0' && *p->absent_until == '\0')
-		return false;
-	if (*p->absent_from && strcmp(day, p->absent_from) < 0)
-		return false;
-	if (*p->absent_until && strcmp(day, p->absent_until) > 0)
-		return false;
-	return true;
+	return *p->absent_from && strcmp(p->absent_from, day) <= 0 &&
+	       (!*p->absent_until || strcmp(day, p->absent_until) < 0);
 }
 
 static void

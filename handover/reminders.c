@@ -154,8 +154,8 @@ reroute(const char *id, const char *ref, const char *version, const char *unit, 
 	json_decref(audience);
 	xasprintf(&what, "%s moved to unit %s (%s)", ref, unit, why);
 	const char *params[6] = {id, version, "stafetd", head, detail, outbox};
-	if (db_query("SELECT id FROM handover_write($1::uuid, $2::int, $3, $3, NULL, 'reroute', "
-	             "$4::jsonb, $5::jsonb, NULL, $6::jsonb) WHERE id IS NOT NULL",
+	if (db_query("SELECT 1 FROM handover_write($1::uuid, $2::int, $3, $3, NULL, 'reroute', "
+	             "$4::jsonb, $5::jsonb, NULL, $6::jsonb) w WHERE w IS NOT NULL",
 	             6, params, rerouted, what) == -1)
 		free(what);
 	free(head);

@@ -202,6 +202,11 @@ report_build(PGresult *res, struct report *r)
 {
 	int n = PQntuples(res), i;
 	long notes = 0;
+	unsigned off = 0;
+
+	/* the municipality's optional days off count as not working */
+	if (config_current() && config_days_off(config_current()->days_off, &off) == -1)
+		off = 0;
 
 	for (i = 0; i < n && *PQgetvalue(res, i, 0) == '0'; i++) {
 		struct group *g = group_for(r, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
@@ -213,7 +218,7 @@ report_build(PGresult *res, struct report *r)
 		notes += count;
 		if (!PQgetisnull(res, i, 4)) {
 			int days =
-			    ho_workdays_between(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), 0);
+			    ho_workdays_between(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), off);
 			if (days >= 0) /* else accepted after 2200: left out */
 				add_days(g, days, count);
 		}

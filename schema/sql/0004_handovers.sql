@@ -11,7 +11,8 @@
 
 -- Templates are versioned and immutable: a note keeps the (code, version)
 -- it was written against. stafetd --migrate adds the shipped ones
--- (schema/templates/*.json) that are missing; a new version is a new row.
+-- (schema/templates/*.json) that are missing, at every run; a new version is
+-- a new row.
 CREATE TABLE templates (
     code        text NOT NULL CHECK (code ~ '^[a-z0-9][a-z0-9_-]{0,63}$'),
     version     integer NOT NULL CHECK (version > 0),
@@ -142,6 +143,38 @@ BEGIN
 END
 $$;
 
+-- RFC 3339 in UTC, as the API writes times.
+CREATE FUNCTION stafet_ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
+-- A note as stafetd reads it (it renders the API's shape, with names
+-- from the directory and the CPR number masked where it must be):
+-- everything but the sections unless with_body.
+CREATE FUNCTION handover_json(h handovers, with_body boolean) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route,
+        'template', h.template, 'template_version', h.template_version,
+        'status', h.status, 'version', h.version,
+        'sender_person', h.sender_person, 'sender_unit', h.sender_unit,
+        'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person,
+        'citizen', h.citizen, 'planned_date', h.planned_date,
+        'sections', CASE WHEN with_body THEN h.sections END,
+        'checks', h.checks,
+        'completeness', h.completeness, 'readback', h.readback, 'returned_by', h.returned_by,
+        'created_at', stafet_ts(h.created_at), 'updated_at', stafet_ts(h.updated_at),
+        'submitted_at', stafet_ts(h.submitted_at),
+        'first_submitted_at', stafet_ts(h.first_submitted_at),
+        'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at),
+        'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint,
+        'flags', (SELECT COALESCE(jsonb_agg(jsonb_build_object('section', f.section,
+                      'kind', f.kind, 'comment', f.comment, 'by', f.by_person,
+                      'at', stafet_ts(f.at), 'resolved', f.resolved_at IS NOT NULL)
+                      ORDER BY f.id), '[]')
+                  FROM handover_flags f WHERE f.handover_id = h.id))
+$$;
+
 -- The document a version keeps: the note's content as it then stood.
 CREATE FUNCTION handover_doc(h handovers) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
@@ -186,11 +219,13 @@ $$;
 -- add, the outbox rows and the audit row. p_head holds the columns to
 -- change ("status", "receiver_unit", "receiver_person", "citizen",
 -- "birthdate", "planned_date", "sections", "checks", "completeness",
--- "readback", "returned_by"). Returns NULL when the note has moved on.
+-- "readback", "returned_by"). Returns the note as handover_json() gives it,
+-- read after the writes (so with its new flags), or NULL when the note has
+-- moved on.
 CREATE FUNCTION handover_write(p_id uuid, p_expect integer, p_by text, p_username text,
     p_address text, p_action text, p_head jsonb, p_detail jsonb, p_flags jsonb,
     p_outbox jsonb)
-RETURNS handovers
+RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     h handovers;
@@ -255,38 +290,7 @@ BEGIN
         detail)
     VALUES (p_by, p_username, p_address, 'handover.' || p_action, 'handover', h.id::text,
             h.ref);
-    RETURN h;
+    RETURN handover_json(h, true);
 END
 $$;
 
--- RFC 3339 in UTC, as the API writes times.
-CREATE FUNCTION stafet_ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-$$;
-
--- A note as stafetd reads it (it renders the API's shape, with names
--- from the directory and the CPR number masked where it must be):
--- everything but the sections and checks unless with_body.
-CREATE FUNCTION handover_json(h handovers, with_body boolean) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route,
-        'template', h.template, 'template_version', h.template_version,
-        'status', h.status, 'version', h.version,
-        'sender_person', h.sender_person, 'sender_unit', h.sender_unit,
-        'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person,
-        'citizen', h.citizen, 'planned_date', h.planned_date,
-        'sections', CASE WHEN with_body THEN h.sections END,
-        'checks', CASE WHEN with_body THEN h.checks END,
-        'completeness', h.completeness, 'readback', h.readback, 'returned_by', h.returned_by,
-        'created_at', stafet_ts(h.created_at), 'updated_at', stafet_ts(h.updated_at),
-        'submitted_at', stafet_ts(h.submitted_at),
-        'first_submitted_at', stafet_ts(h.first_submitted_at),
-        'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at),
-        'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint,
-        'flags', (SELECT COALESCE(jsonb_agg(jsonb_build_object('section', f.section,
-                      'kind', f.kind, 'comment', f.comment, 'by', f.by_person,
-                      'at', stafet_ts(f.at), 'resolved', f.resolved_at IS NOT NULL)
-                      ORDER BY f.id), '[]')
-                  FROM handover_flags f WHERE f.handover_id = h.id))
-$$;
