@@ -5,6 +5,7 @@
 # 127.0.0.1 and prints its table (also saved under build/bench/).
 # See bench/README.md. Environment:
 #   BENCH_PEOPLE    directory size (default 50000)
+#   BENCH_NOTES     notes stored for the handover list (default 100000)
 #   BENCH_DURATION  seconds of each load run (default 10)
 set -euo pipefail
 
@@ -25,4 +26,12 @@ extra=()
 out="build/bench/directory-$(date +%Y%m%d-%H%M%S).txt"
 /usr/bin/python3 bench/directory_bench.py "${extra[@]}" \
 	--people "${BENCH_PEOPLE:-50000}" --duration "${BENCH_DURATION:-10}" | tee "$out"
+echo "bench: table saved in $out"
+
+# Handover notes: submit (against pgbench's rate for the same writes) and
+# the incoming list with 100,000 notes stored (against the same SELECT in
+# pgbench), on the demo directory.
+out="build/bench/handovers-$(date +%Y%m%d-%H%M%S).txt"
+/usr/bin/python3 bench/handover_bench.py \
+	--notes "${BENCH_NOTES:-100000}" --duration "${BENCH_DURATION:-10}" | tee "$out"
 echo "bench: table saved in $out"

@@ -395,6 +395,12 @@ def login_note(port):
     """One line about the demo login, checked against the running daemon."""
     who = f"{DEMO_USER} / {DEMO_PASSWORD} (Mette Hansen, caseworker in UR)"
     base = f"http://127.0.0.1:{port}/api/v1/session"
+    # A first start has no saved directory yet: give the first sync (and the
+    # routes) a moment before judging the login.
+    deadline = time.monotonic() + 30
+    while (http("GET", f"http://127.0.0.1:{port}/readyz")[0] != 200
+           and time.monotonic() < deadline):
+        time.sleep(0.2)
     status, body = http("POST", base, {"username": DEMO_USER, "password": DEMO_PASSWORD})
     if status == 201 and isinstance(body, dict) and body.get("token"):
         http("DELETE", base, headers={"Authorization": f"Bearer {body['token']}"})
