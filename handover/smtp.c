@@ -176,10 +176,10 @@ send_one(CURL *h, const struct smtp_cfg *c, struct smtp_mail *m)
 	m->result = (code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED) ? SMTP_PERMANENT
 	                                                                    : SMTP_TEMPORARY;
 	if (code)
-		snprintf(m->error, sizeof(m->error), "%s (SMTP %ld): %s", curl_easy_strerror(rc),
-		         code, *errbuf ? errbuf : "-");
+		snprintf(m->error, sizeof(m->error), "%s (SMTP %ld): %.180s",
+		         curl_easy_strerror(rc), code, *errbuf ? errbuf : "-");
 	else
-		snprintf(m->error, sizeof(m->error), "%s: %s", curl_easy_strerror(rc),
+		snprintf(m->error, sizeof(m->error), "%s: %.180s", curl_easy_strerror(rc),
 		         *errbuf ? errbuf : "-");
 }
 
