@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
+#include "../handover/handover.h"
 
 void
 ops_healthz(struct http_request *req)
@@ -33,14 +34,27 @@ readyz_done(PGresult *res, const char *error, void *arg)
 		not_ready(req, error ? error : "database query failed");
 		return;
 	}
-	json_t *checks = json_pack("{s:s}", "database", "ok");
+	if (ho_routes_current() == NULL) {
+		/* the database answers, but the routes and templates are not read yet */
+		json_t *p =
+		    json_problem(503, "Not ready", "routes: not loaded from the database yet");
+		json_object_set_new(
+		    p, "checks",
+		    json_pack("{s:s, s:s}", "database", "ok", "routes", "not loaded yet"));
+		http_add_header(req, "Retry-After", "1");
+		http_problem_json(req, p);
+		return;
+	}
+	json_t *checks = json_pack("{s:s, s:s}", "database", "ok", "routes", "ok");
 	if (dir_configured())
 		json_object_set_new(checks, "directory",
 		                    json_string(dir_stale() ? "stale snapshot" : "ok"));
 	http_respond_json(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 
-/* Ready when PostgreSQL answers a query now, not merely when a socket is open. */
+/* Ready when PostgreSQL answers a query now, not merely when a socket is
+ * open, the directory snapshot is there (when configured), and the routes
+ * and templates have been read. */
 void
 ops_readyz(struct http_request *req)
 {

@@ -471,7 +471,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (db_query(SELECT_ROUTES, 0, NULL, loaded, NULL) == -1) {
 		/* No database yet: try again soon, not after a whole interval. */
-		arm(st.current ? st.interval : 1.0);
+		arm(st.current ? st.interval : 0.2);
 		return;
 	}
 	st.loading = true;

@@ -13,6 +13,8 @@ import os
 import signal
 import time
 
+import requests
+
 import pytest
 
 from tests.harness.stafetd import REPO, Stafetd
@@ -409,6 +411,12 @@ def test_sighup_reloads_at_once(env, tmp_path):
         delete_routes(env, "TEST-HUP")
 
 
+def login_status(d, username):
+    r = requests.post(d.url + "/api/v1/session",
+                      json={"username": username, "password": "demo"}, timeout=10)
+    return r.status_code
+
+
 def test_503_until_the_routes_are_loaded(slapd, db, stafetd, tmp_path):
     """The routes table cannot be read at start: 503 for both endpoints
     (the rest of the daemon serves); once it can, the routes come without
@@ -417,7 +425,10 @@ def test_503_until_the_routes_are_loaded(slapd, db, stafetd, tmp_path):
     d = stafetd(settings=settings, db=db, start=False)
     db.psql("ALTER TABLE routes RENAME TO routes_hidden;")
     d.start()
-    wait_until(lambda: ready(d), what="stafetd ready")
+    # Not ready without routes: /readyz names them.
+    wait_until(lambda: (lambda r: r.status_code == 503 and "routes" in r.text)(
+        requests.get(d.url + "/readyz", timeout=5)), what="readyz names the routes")
+    wait_until(lambda: login_status(d, "sbo") == 201, what="login works")
     h = bearer(token_of(d, "sbo"))
     r = routes_list(d, h)
     assert_problem(r, 503)
@@ -431,3 +442,4 @@ def test_503_until_the_routes_are_loaded(slapd, db, stafetd, tmp_path):
                          "date": DATE})
     assert ans["receiving_unit"]["code"] == "UR"
     assert d.proc.pid == pid
+    wait_until(lambda: ready(d), what="ready once the routes are read")
