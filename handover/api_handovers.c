@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "stafetd.h"
 #include "directory.h"
 #include "../handover/handover.h"
@@ -600,34 +602,46 @@ listed(PGresult *res, const char *error, void *arg)
 	struct list_ctx *ctx = arg;
 	struct http_request *req = ctx->req;
 	const struct dir_snapshot *s = dir_current();
-	json_t *items = json_array(), *next = json_null();
+	struct evbuffer *b;
+	char next[96] = "";
 	int n;
 
 	if (error || res == NULL) {
 		ho_answer_db_error(req, error);
-		json_decref(items);
 		free(ctx);
 		return;
 	}
 	n = PQntuples(res);
-	for (int i = 0; i < n && i < ctx->limit; i++) {
+	b = evbuffer_new();
+	evbuffer_add(b, "{\"items\":[", 10);
+	for (int i = 0, shown = 0; i < n && i < ctx->limit; i++) {
 		json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		json_t *item;
+		char *text;
 		if (row == NULL)
 			continue;
-		json_array_append_new(items, ho_note_render(row, s, false, false));
-		if (n > ctx->limit && i == ctx->limit - 1) {
-			char cur[96];
-			snprintf(cur, sizeof(cur), "%" JSON_INTEGER_FORMAT ".%s",
+		/* the item without its checks, then the checks as stored */
+		item = ho_note_render(row, s, false, false);
+		json_object_del(item, "checks");
+		text = json_dumps(item, JSON_COMPACT);
+		if (shown++)
+			evbuffer_add(b, ",", 1);
+		evbuffer_add(b, text, strlen(text) - 1);
+		evbuffer_add_printf(b, ",\"checks\":%s}",
+		                    PQgetisnull(res, i, 1) ? "[]" : PQgetvalue(res, i, 1));
+		free(text);
+		json_decref(item);
+		if (n > ctx->limit && i == ctx->limit - 1)
+			snprintf(next, sizeof(next), "\"%" JSON_INTEGER_FORMAT ".%s\"",
 			         json_integer_value(json_object_get(row, "cursor")),
 			         ho_str(row, "id"));
-			json_decref(next);
-			next = json_string(cur);
-		}
 		json_decref(row);
 	}
+	evbuffer_add_printf(b, "],\"next_cursor\":%s}", *next ? next : "null");
 	audit_record(req, req->auth.person_id, req->auth.username, "handover.list", NULL, NULL,
 	             ctx->box);
-	http_respond_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+	http_respond_buffer(req, 200, "application/json", b);
+	evbuffer_free(b);
 	free(ctx);
 }
 
@@ -735,38 +749,53 @@ api_handovers_list(struct http_request *req)
 	const char *params[6] = {
 	    units,  *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
 	    limit_q};
-	const char *sql;
-	/* Each box on its own index: (unit, updated_at, id), newest change first. */
+	/*
+	 * Per unit, the newest notes of its box by that box's index, each scan
+	 * stopping after a page (a "= ANY" over the units would read and sort
+	 * the whole box); then the newest page of those. Only the columns the
+	 * list shows are read: not the sections (whose detoasting would cost
+	 * more than all the rest), and the checks as they are stored, put into
+	 * the answer as text.
+	 */
+	static const char *const sql_head =
+	    "SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route, 'template', "
+	    "h.template, 'template_version', h.template_version, 'status', h.status, 'version', "
+	    "h.version, 'sender_person', h.sender_person, 'sender_unit', h.sender_unit, "
+	    "'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person, 'citizen', "
+	    "h.citizen, 'planned_date', h.planned_date, 'completeness', h.completeness, "
+	    "'readback', h.readback, 'created_at', stafet_ts(h.created_at), 'updated_at', "
+	    "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
+	    "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
+	    "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
+	    "handover_flags_json(h.id))::text, h.checks::text "
+	    "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest($1::text[]) AS u(code) "
+	    "CROSS JOIN LATERAL (";
+	static const char *const sql_filter =
+	    "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
+	    "AND ($3::text IS NULL OR h.route = $3) "
+	    "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
+	    "$4::bigint * interval '1 microsecond', $5::uuid)) "
+	    "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int)";
+	static const char *const sql_tail =
+	    ") AS x ORDER BY x.updated_at DESC, x.id DESC LIMIT $6::int) AS page "
+	    "JOIN handovers h ON h.id = page.id ORDER BY h.updated_at DESC, h.id DESC";
+	static const char *const in_scan =
+	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.receiver_unit = u.code "
+	    "AND h.status <> 'draft' AND h.first_submitted_at IS NOT NULL ";
+	static const char *const out_scan =
+	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code ";
+	char *sql;
 	if (strcmp(ctx->box, "incoming") == 0)
-		sql = "SELECT handover_json(h, false)::text FROM handovers h "
-		      "WHERE h.receiver_unit = ANY($1::text[]) AND h.status <> 'draft' "
-		      "AND h.first_submitted_at IS NOT NULL "
-		      "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
-		      "AND ($3::text IS NULL OR h.route = $3) "
-		      "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
-		      "$4::bigint * interval '1 microsecond', $5::uuid)) "
-		      "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int";
+		xasprintf(&sql, "%s%s%s%s", sql_head, in_scan, sql_filter, sql_tail);
 	else if (strcmp(ctx->box, "outgoing") == 0)
-		sql = "SELECT handover_json(h, false)::text FROM handovers h "
-		      "WHERE h.sender_unit = ANY($1::text[]) "
-		      "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
-		      "AND ($3::text IS NULL OR h.route = $3) "
-		      "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
-		      "$4::bigint * interval '1 microsecond', $5::uuid)) "
-		      "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int";
+		xasprintf(&sql, "%s%s%s%s", sql_head, out_scan, sql_filter, sql_tail);
 	else
-		sql =
-		    "SELECT handover_json(h, false)::text FROM handovers h "
-		    "WHERE (h.sender_unit = ANY($1::text[]) OR (h.receiver_unit = ANY($1::text[]) "
-		    "AND h.first_submitted_at IS NOT NULL)) "
-		    "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
-		    "AND ($3::text IS NULL OR h.route = $3) "
-		    "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
-		    "$4::bigint * interval '1 microsecond', $5::uuid)) "
-		    "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int";
+		xasprintf(&sql, "%s%s%s UNION ALL %s%s%s", sql_head, in_scan, sql_filter, out_scan,
+		          sql_filter, sql_tail);
 	if (db_query(sql, 6, params, listed, ctx) == -1) {
 		free(ctx);
 		ho_answer_db_error(req, "unavailable");
 	}
+	free(sql);
 	free(units);
 }

@@ -64,7 +64,7 @@ CREATE TABLE handover_versions (
     by_person    text NOT NULL,
     status       text NOT NULL,
     action       text NOT NULL,
-    doc          jsonb NOT NULL,   -- citizen, receiver, planned_date, sections, checks, completeness
+    doc          jsonb NOT NULL,   -- citizen, receiver, planned_date, sections, failed checks, completeness
     PRIMARY KEY (handover_id, version)
 );
 
@@ -144,43 +144,54 @@ END
 $$;
 
 -- RFC 3339 in UTC, as the API writes times.
+-- (handover_flags_json follows it: a note's flags, oldest first.)
 CREATE FUNCTION stafet_ts(t timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
--- A note as stafetd reads it (it renders the API's shape, with names
--- from the directory and the CPR number masked where it must be):
--- everything but the sections unless with_body.
-CREATE FUNCTION handover_json(h handovers, with_body boolean) RETURNS jsonb
+CREATE FUNCTION handover_flags_json(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route,
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('section', f.section, 'kind', f.kind,
+               'comment', f.comment, 'by', f.by_person, 'at', stafet_ts(f.at),
+               'resolved', f.resolved_at IS NOT NULL) ORDER BY f.id), '[]')
+    FROM handover_flags f WHERE f.handover_id = p_id
+$$;
+
+-- A note as stafetd reads it (it renders the API's shape, with names
+-- from the directory and the CPR number masked where it must be): the
+-- sections and checks only with_body. PL/pgSQL, so that its plan is cached
+-- per connection rather than made again at every call. The lists do not
+-- use it: passing a whole row would detoast the sections of every row read.
+CREATE FUNCTION handover_json(h handovers, with_body boolean) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route,
         'template', h.template, 'template_version', h.template_version,
         'status', h.status, 'version', h.version,
         'sender_person', h.sender_person, 'sender_unit', h.sender_unit,
         'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person,
         'citizen', h.citizen, 'planned_date', h.planned_date,
         'sections', CASE WHEN with_body THEN h.sections END,
-        'checks', h.checks,
+        'checks', CASE WHEN with_body THEN h.checks END,
         'completeness', h.completeness, 'readback', h.readback, 'returned_by', h.returned_by,
         'created_at', stafet_ts(h.created_at), 'updated_at', stafet_ts(h.updated_at),
         'submitted_at', stafet_ts(h.submitted_at),
         'first_submitted_at', stafet_ts(h.first_submitted_at),
         'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at),
         'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint,
-        'flags', (SELECT COALESCE(jsonb_agg(jsonb_build_object('section', f.section,
-                      'kind', f.kind, 'comment', f.comment, 'by', f.by_person,
-                      'at', stafet_ts(f.at), 'resolved', f.resolved_at IS NOT NULL)
-                      ORDER BY f.id), '[]')
-                  FROM handover_flags f WHERE f.handover_id = h.id))
+        'flags', handover_flags_json(h.id));
+END
 $$;
 
--- The document a version keeps: the note's content as it then stood.
+-- The document a version keeps: the note's content as it then stood, and
+-- the checks that failed then (those that passed are not stored again).
 CREATE FUNCTION handover_doc(h handovers) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object('citizen', h.citizen,
         'receiver', jsonb_build_object('unit', h.receiver_unit, 'person', h.receiver_person),
-        'planned_date', h.planned_date, 'sections', h.sections, 'checks', h.checks,
+        'planned_date', h.planned_date, 'sections', h.sections,
+        'checks', jsonb_path_query_array(h.checks, '$[*] ? (@.passed == false)'),
         'completeness', h.completeness, 'readback', h.readback)
 $$;
 

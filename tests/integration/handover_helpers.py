@@ -20,6 +20,7 @@ HANDOVER_KEYS = {"id", "ref", "route", "status", "version", "template", "citizen
 CITIZEN_KEYS = {"cpr", "name", "birthdate", "age_at_handover"}
 CHECK_KEYS = {"id", "severity", "section", "passed", "message"}
 FLAG_KEYS = {"section", "kind", "comment", "by", "at", "resolved"}
+# A version keeps the note's content and the checks that failed then.
 VERSION_KEYS = {"version", "at", "by", "status", "action", "citizen", "receiver",
                 "planned_date", "sections", "checks", "completeness", "readback"}
 EVENT_KEYS = {"at", "by", "action", "from", "to", "version", "detail"}
