@@ -84,6 +84,10 @@ stage "integration tests (valgrind)" count_pytest \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration/test_http.py \
 	tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
 	tests/integration/test_directory.py tests/integration/test_auth.py
+# The web UI in Debian's Chromium, driven by playwright-core (from the npm
+# registry, pinned by tests/browser/package-lock.json); screenshots of every
+# page land in build/screenshots/.
+stage "browser tests" count_pytest bash tests/browser/run.sh
 
 echo
 if [ ${#bad_stages[@]} -gt 0 ]; then

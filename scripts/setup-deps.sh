@@ -1,8 +1,9 @@
 #!/bin/sh
 # setup-deps.sh: installs the Debian packages Stafet needs, only those missing.
 # `make check` and `make demo` call it, so a fresh Debian machine needs nothing
-# else. As non-root it uses sudo when it has to install something. Extra
-# package names on the command line are installed too.
+# else. chromium is for the browser tests (tests/browser/), which also use the
+# machine's Node.js and npm. As non-root it uses sudo when it has to install
+# something. Extra package names on the command line are installed too.
 set -eu
 
 PACKAGES="
@@ -13,6 +14,7 @@ slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-requests python3-aiosmtpd
 curl procps valgrind clang-format
+chromium
 "
 # Callers may need more (bench/run.sh: wrk).
 PACKAGES="$PACKAGES $*"

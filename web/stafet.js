@@ -18,7 +18,7 @@ const NAV = [
   { href: '#/sog', text: 'Søg kollega', match: /^\/(sog|personer|enheder)/ },
   { href: '#/modtager', text: 'Find modtager', match: /^\/modtager/ },
   { href: '#/indbakke', text: 'Indbakke', match: /^\/indbakke/ },
-  { href: '#/udbakke', text: 'Udbakke', match: /^\/(udbakke|notater)/ },
+  { href: '#/udbakke', text: 'Udbakke', match: /^\/(udbakke|notater\/ny)/ },
   { href: '#/kvalitet', text: 'Kvalitet', match: /^\/kvalitet/, show: canSeeQuality },
   { href: '#/indstillinger', text: 'Indstillinger', match: /^\/indstillinger/ },
 ];
@@ -131,6 +131,11 @@ async function route() {
   if (seq === renderSeq && typeof result === 'function') cleanup = result;
 }
 
+/** Does the page hold changes that are not saved (a note being written)? */
+function unsavedWork() {
+  return !!(state.me && cleanup && typeof cleanup.isDirty === 'function' && cleanup.isDirty());
+}
+
 /** Moves focus to the page's heading, so keyboard and screen reader users start there. */
 function focusHeading(el) {
   const h1 = el.querySelector('h1');
@@ -202,7 +207,7 @@ function showLogin(message) {
       button.textContent = 'Log ind';
     }
   });
-  el.append(h('div', { class: 'login-page' },
+  el.append(h('div', { class: 'login-page card' },
     h('h1', { class: 'page-title', tabindex: '-1' }, 'Log ind i Stafet'),
     h('p', {}, 'Brug dit brugernavn og din adgangskode fra kommunens netværk.'),
     status, form));
@@ -238,9 +243,19 @@ async function boot() {
     m.focus();
     m.scrollIntoView();
   });
-  window.addEventListener('hashchange', () => {
+  window.addEventListener('hashchange', (ev) => {
     if (!window.location.hash.startsWith('#/') && window.location.hash !== '') return;
+    if (unsavedWork() && !window.confirm('Du har ændringer, der ikke er gemt. Vil du forlade siden alligevel?')) {
+      window.history.replaceState(null, '', new URL(ev.oldURL).hash || '#/');
+      return;
+    }
     if (state.me) route();
+  });
+  window.addEventListener('beforeunload', (ev) => {
+    if (unsavedWork()) {
+      ev.preventDefault();
+      ev.returnValue = '';
+    }
   });
   try {
     await start();

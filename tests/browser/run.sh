@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# run.sh: the browser tests. Installs playwright-core from the npm registry
+# into tests/browser/node_modules when missing (npm ci, as package-lock.json
+# pins it), then runs test_ui.py, which starts slapd, PostgreSQL, an SMTP
+# sink and stafetd in temporary directories and drives Debian's Chromium.
+# Screenshots land in build/screenshots/. pytest's last line counts.
+set -eu
+cd "$(dirname "$0")"
+if [ ! -f node_modules/playwright-core/package.json ]; then
+	npm ci --no-audit --no-fund --loglevel=error
+fi
+cd ../..
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/browser "$@"

@@ -1,0 +1,619 @@
+// ui.spec.mjs: Stafet's web UI in a real browser (Debian's Chromium,
+// headless, driven by playwright-core) against a running stafetd with real
+// slapd, PostgreSQL and SMTP (test_ui.py starts them).
+//
+//   node tests/browser/ui.spec.mjs BASE_URL SCREENSHOT_DIR [MAILDIR [RESULTS_JSON]]
+//
+// One story, step by step, as the caseworkers live it: Søren Bøgh (sbo,
+// BUR) logs in, finds a colleague, resolves the counterpart for a young
+// person moving to UR, files the BUR→UR note and submits it once the live
+// checks pass; Mette Hansen (mha, UR) sees it in her inbox, opens it from
+// the link in her mail, and returns it with a flag; Søren fixes and
+// resubmits it; Mette accepts it; Kirsten Mølgaard (kmo, lead and quality)
+// sees it on the quality page. Login and the counterpart form are driven by
+// the keyboard alone. Every page is watched for console errors and CSP
+// violations. Each step's outcome goes to RESULTS_JSON; the exit code is
+// the number of failed steps (capped at 100).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [BASE_ARG, SHOTS = 'build/screenshots', MAILDIR = '', RESULTS = ''] = process.argv.slice(2);
+if (!BASE_ARG) {
+  console.error('usage: node ui.spec.mjs BASE_URL SCREENSHOT_DIR [MAILDIR [RESULTS_JSON]]');
+  process.exit(2);
+}
+const BASE = BASE_ARG.replace(/\/+$/, '');
+const PASSWORD = 'demo';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--lang=da-DK'];
+const TIMEOUT = 15000;
+
+fs.mkdirSync(SHOTS, { recursive: true });
+
+// -- dates and the citizen ---------------------------------------------------------------------
+
+const pad = (n) => String(n).padStart(2, '0');
+const iso = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+function addDays(d, n) {
+  const x = new Date(d);
+  x.setDate(x.getDate() + n);
+  return x;
+}
+function addMonths(d, n) {
+  const x = new Date(d.getFullYear(), d.getMonth() + n, 1);
+  x.setDate(Math.min(d.getDate(), new Date(x.getFullYear(), x.getMonth() + 1, 0).getDate()));
+  return x;
+}
+const today = new Date(new Date().getFullYear(), new Date().getMonth(), new Date().getDate());
+const planned = addDays(today, 21);
+// 17 years old at the planned date, born on the 14th (UR splits by day of
+// birth: 11–20 is Mette Hansen's).
+const born = addMonths(new Date(planned.getFullYear() - 17, planned.getMonth(), 14), -2);
+const CPR = `${pad(born.getDate())}${pad(born.getMonth() + 1)}${String(born.getFullYear()).slice(2)}-4${String(100 + Math.floor(Math.random() * 900))}`;
+const CITIZEN = 'Testborger Browsersen';
+const UNGEPLAN = iso(addMonths(new Date(born.getFullYear() + 16, born.getMonth(), born.getDate()), 2));
+
+// -- bookkeeping ----------------------------------------------------------------------------------
+
+const results = [];
+const problems = []; // console errors and CSP violations nobody expected
+const shared = {};
+
+/** Console errors that the story causes on purpose. */
+function expectedConsoleError(text, url) {
+  const m = /status of (\d{3})/.exec(text);
+  if (!/^Failed to load resource/.test(text) || !m) return false;
+  const status = Number(m[1]);
+  if (status === 401 && /\/api\/v1\/(me|session)$/.test(url)) return true; // not logged in yet, or a wrong password
+  if (status === 422 && /\/api\/v1\/handovers\/[0-9a-f-]{36}\/submit$/.test(url)) return true; // submit blocked by errors
+  return false;
+}
+
+function watch(page, who) {
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+    const url = (msg.location() && msg.location().url) || '';
+    const text = msg.text();
+    if (msg.type() === 'warning' && !/Content Security Policy|Refused to/i.test(text)) return;
+    if (expectedConsoleError(text, url)) return;
+    problems.push(`${who}: console ${msg.type()}: ${text} (${url})`);
+  });
+  page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) {
+      problems.push(`${who}: request to a foreign origin: ${req.url()}`);
+    }
+  });
+}
+
+async function newUser(browser, who, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport, locale: 'da-DK', acceptDownloads: true });
+  // CSP violations are also reported as DOM events: collect them.
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective}: ${e.blockedURI || 'inline'} (${e.sourceFile || ''}:${e.lineNumber || ''})`);
+    });
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  watch(page, who);
+  return { context, page, who };
+}
+
+async function cspViolations(page) {
+  try {
+    return await page.evaluate(() => window.__csp || []);
+  } catch (e) {
+    return [];
+  }
+}
+
+async function shot(page, name) {
+  // From the top, so sticky parts sit where they belong in a full-page picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function step(name, fn, needs = []) {
+  const missing = needs.filter((n) => !results.find((r) => r.name === n && r.ok));
+  const started = Date.now();
+  if (missing.length) {
+    results.push({ name, ok: false, ms: 0, error: `not run: needs ${missing.join(', ')}` });
+    console.log(`SKIP ${name} (needs ${missing.join(', ')})`);
+    return;
+  }
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - started });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, ms: Date.now() - started, error: String(e && e.stack ? e.stack : e) });
+    console.log(`FAIL ${name}: ${e && e.message ? e.message : e}`);
+  }
+}
+
+async function login(page, username) {
+  await page.getByLabel('Brugernavn').fill(username);
+  await page.getByLabel('Adgangskode').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log ind' }).click();
+  await page.locator('#logout').waitFor();
+}
+
+function nav(page, name) {
+  return page.locator('#main-nav').getByRole('link', { name, exact: true });
+}
+
+/** Waits until the (first) element holds the text. */
+async function expectText(locator, text, what, timeout = TIMEOUT) {
+  const el = locator.first();
+  await el.waitFor({ timeout });
+  const deadline = Date.now() + timeout;
+  let t = '';
+  for (;;) {
+    t = await el.innerText().catch(() => '');
+    if (t.includes(text) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert(t.includes(text), `${what}: expected »${text}« in »${t.slice(0, 300)}«`);
+}
+
+/** Presses Tab until the focused element matches pred (at most `max` times). */
+async function tabTo(page, pred, max = 60, what = 'element') {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const info = await page.evaluate(() => {
+      const a = document.activeElement;
+      return { tag: a.tagName, text: (a.innerText || a.value || '').trim(), id: a.id, name: a.getAttribute('name'), label: a.labels && a.labels[0] ? a.labels[0].innerText : '' };
+    });
+    if (pred(info)) return info;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+async function focusVisible(page) {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    const s = getComputedStyle(a);
+    return a.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+  });
+}
+
+/** The mail to `rcpt` that links to the note, from the SMTP sink's maildir. */
+async function mailLink(rcpt, noteId, timeoutMs = 15000) {
+  const dir = path.join(MAILDIR, 'new');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(dir)) {
+      for (const f of fs.readdirSync(dir).sort()) {
+        const text = fs.readFileSync(path.join(dir, f), 'utf8');
+        if (!new RegExp(`^X-RcptTo:.*${rcpt.replace('.', '\\.')}`, 'mi').test(text)) continue;
+        const m = /(https?:\/\/\S+\/#\/notater\/([0-9a-f-]{36}))/.exec(text);
+        if (m && m[2] === noteId) {
+          assert(!text.includes(CPR) && !text.includes(CITIZEN), 'the mail must not carry the CPR number or the name');
+          return m[1];
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${rcpt} with a link to note ${noteId}`);
+}
+
+// -- the story ------------------------------------------------------------------------------------
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, headless: true });
+const sbo = await newUser(browser, 'sbo');
+let mha = null;
+let kmo = null;
+
+await step('login_keyboard', async () => {
+  const { page } = sbo;
+  await page.goto(`${BASE}/`);
+  await page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
+  await shot(page, '01-log-ind');
+  // The skip link comes first in the tab order.
+  await page.evaluate(() => {
+    // Focus at the very top of the document, as after a fresh page load.
+    document.body.setAttribute('tabindex', '-1');
+    document.body.focus();
+    document.body.removeAttribute('tabindex');
+  });
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => document.activeElement.className);
+  assert(first.includes('skip-link'), `the first tab stop should be the skip link, got »${first}«`);
+  assert(await focusVisible(page), 'the skip link should show a visible focus ring');
+  await shot(page, '01b-spring-til-indholdet');
+  await page.keyboard.press('Enter');
+  assert(await page.evaluate(() => document.activeElement.id) === 'main', 'the skip link moves the focus to the main content');
+  // The username field has the focus after load; a wrong password and an
+  // unknown user get the same words.
+  await page.getByLabel('Brugernavn').focus();
+  await page.keyboard.type('sbo');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('forkert');
+  await page.keyboard.press('Enter');
+  const err = page.locator('#login-status .notice--error');
+  await err.waitFor();
+  const wrongPassword = await err.innerText();
+  await page.getByLabel('Brugernavn').fill('');
+  await page.getByLabel('Brugernavn').focus();
+  await page.keyboard.type('ingen-saadan-bruger');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('forkert');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((prev) => {
+    const n = document.querySelector('#login-status .notice--error');
+    return n && document.querySelector('.login button[type=submit]').textContent === 'Log ind' && n.isConnected;
+  }, wrongPassword);
+  await page.waitForTimeout(100);
+  const unknownUser = await page.locator('#login-status .notice--error').innerText();
+  assert(wrongPassword === unknownUser, `failure messages differ: »${wrongPassword}« vs »${unknownUser}«`);
+  assert(/forkert/i.test(wrongPassword), `unclear failure message: ${wrongPassword}`);
+  await shot(page, '02-log-ind-fejl');
+  // Keyboard only: username, Tab, password, Enter.
+  await page.getByLabel('Brugernavn').fill('');
+  await page.getByLabel('Brugernavn').focus();
+  await page.keyboard.type('sbo');
+  await page.keyboard.press('Tab');
+  assert(await focusVisible(page), 'the password field should show a visible focus ring');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.locator('#logout').waitFor();
+  await expectText(page.locator('#user-box'), 'Søren Bøgh', 'user box');
+  await page.getByRole('heading', { name: 'Indbakke', level: 1 }).waitFor();
+});
+
+await step('search_folded', async () => {
+  const { page } = sbo;
+  await nav(page, 'Søg kollega').click();
+  await page.getByRole('heading', { name: 'Søg kollega', level: 1 }).waitFor();
+  await page.getByLabel('Søg efter navn, titel, enhed eller e-mail').fill('soren');
+  const card = page.locator('#search-results .person-card', { hasText: 'Søren Bøgh' });
+  await card.waitFor();
+  await expectText(card, 'Børn- og Ungerådgivningen', 'Søren Bøgh\'s unit');
+  await expectText(card, 'sbo@stafet.example', 'Søren Bøgh\'s email');
+  await expectText(page.locator('#search-status'), 'fundet', 'result count');
+  await shot(page, '03-sog-kollega');
+  // Someone away now, with a deputy: the card says so.
+  const away = await page.evaluate(async () => {
+    const r = await fetch('/api/v1/people?limit=500');
+    const today = new Date().toISOString().slice(0, 10);
+    return (await r.json()).items.find((p) => p.absent && p.deputy && p.absent.from <= today) || null;
+  });
+  if (away) {
+    await page.getByLabel('Søg efter navn, titel, enhed eller e-mail').fill(away.display_name);
+    const awayCard = page.locator('#search-results .person-card', { hasText: away.display_name }).first();
+    await expectText(awayCard, 'Fraværende', 'absence');
+    await expectText(awayCard, `Stedfortræder: ${away.deputy.display_name}`, 'deputy');
+    await shot(page, '03b-sog-fravaer');
+    await page.getByLabel('Søg efter navn, titel, enhed eller e-mail').fill('soren');
+    await card.waitFor();
+  }
+  await card.getByRole('link', { name: 'Søren Bøgh' }).click();
+  await page.getByRole('heading', { name: 'Søren Bøgh', level: 1 }).waitFor();
+  await expectText(page.locator('main dl'), 'Socialrådgiver', 'person card');
+  await shot(page, '04-kollega');
+  // The unit tree.
+  await nav(page, 'Søg kollega').click();
+  await page.locator('.unit-tree').getByRole('link', { name: 'Ungerådgivningen', exact: true }).click();
+  await page.getByRole('heading', { name: 'Ungerådgivningen (UR)', level: 1 }).waitFor();
+  await expectText(page.locator('main'), 'Mette Hansen', 'UR members');
+  await shot(page, '05-enhed');
+});
+
+await step('counterpart_keyboard', async () => {
+  const { page } = sbo;
+  await nav(page, 'Find modtager').focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Find modtager', level: 1 }).waitFor();
+  await page.locator('select[name=route]').waitFor();
+  assert(await page.locator('select[name=route]').inputValue() === 'BUR-UR', 'BUR-UR should be preselected for a BUR caseworker');
+  // Keyboard only from the heading: to the CPR field, type, Enter.
+  const f = await tabTo(page, (i) => i.name === 'cpr', 10, 'the CPR field');
+  assert(f.name === 'cpr', 'CPR field');
+  assert(await focusVisible(page), 'the CPR field should show a visible focus ring');
+  await page.keyboard.type(CPR);
+  await page.keyboard.press('Enter');
+  const heading = page.locator('#cp-result-heading');
+  await heading.waitFor();
+  await expectText(heading, 'Ungerådgivningen (UR)', 'receiving unit');
+  assert(await page.evaluate(() => document.activeElement.id) === 'cp-result-heading', 'focus should move to the answer');
+  const first = page.locator('.candidate').first();
+  await expectText(first, 'Mette Hansen', 'first candidate');
+  await expectText(first, 'fødselsdag 11.', 'the reason in words');
+  await shot(page, '06-find-modtager');
+  await tabTo(page, (i) => i.tag === 'BUTTON' && i.text === 'Start notat med Mette Hansen som modtager', 60, 'the start-note button');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Nyt overdragelsesnotat', level: 1 }).waitFor();
+  await page.locator('#sec-situation').waitFor();
+  assert(await page.locator('input[name=cpr]').inputValue() === CPR, 'the CPR number is carried over');
+  assert(await page.locator('input[name=birthdate]').inputValue() === iso(born), 'the birth date is carried over');
+  await page.waitForFunction(() => {
+    const s = document.querySelector('select[name=receiver-person]');
+    return s && s.selectedOptions[0] && s.selectedOptions[0].textContent.startsWith('Mette Hansen');
+  });
+}, ['login_keyboard']);
+
+await step('note_checks_and_submit', async () => {
+  const { page } = sbo;
+  await page.locator('input[name=citizen-name]').fill(CITIZEN);
+  // Submitting early saves the draft and lists what blocks it.
+  await page.locator('#submit-note').click();
+  const blocked = page.locator('#form-messages .notice--error');
+  await blocked.waitFor();
+  await expectText(blocked, 'Notatet kan ikke sendes endnu', 'blocked submit');
+  await expectText(blocked, 'Situation', 'a blocking section');
+  shared.noteId = /#\/notater\/([0-9a-f-]{36})/.exec(page.url())[1];
+  await shot(page, '07-notat-fejl');
+
+  await page.locator('input[name=planned_date]').fill(iso(planned));
+  const text = (key, value) => page.locator(`#sec-${key} textarea`).first().fill(value);
+  await text('situation', 'Den unge går i 10. klasse og skal starte på en erhvervsuddannelse efter sommerferien.');
+  await text('background', 'Sagen har været i BUR siden 2019 med forebyggende foranstaltninger og en fast kontaktperson.');
+  await text('assessment', 'Gode ressourcer, men brug for støtte til struktur i hverdagen og til at møde op hver dag.');
+  await text('youth_voice', 'Den unge vil selv på teknisk skole og har skrevet med på handleplanen.');
+  await page.locator('#sec-placed').getByLabel('Nej').check();
+  for (const [area, goal] of [['uddannelse', 'Starte på EUD efter sommerferien'], ['beskaeftigelse', 'Fritidsjob i weekenderne'],
+    ['bolig', 'Bo hjemme, til uddannelsen er i gang'], ['oekonomi', 'Lære at lægge et budget med UR']]) {
+    const fsx = page.locator(`#sec-goals fieldset[data-area="${area}"]`);
+    await fsx.getByLabel('Mål', { exact: true }).fill(goal);
+    await fsx.getByLabel('Tidsramme').fill('inden for et år');
+  }
+  await page.locator('#sec-ungeplan').getByLabel('Afgørelsens dato').fill(UNGEPLAN);
+  await page.locator('#sec-ungeplan').getByLabel('Afgørelsens indhold').fill('Afgørelse om ungeplan er truffet og sendt til den unge.');
+  // A section left empty on purpose, as the template allows.
+  await page.locator('#sec-education_plan').getByLabel('Tomt med vilje: ikke relevant').check();
+  const consent = page.locator('#sec-consent');
+  await consent.getByLabel('Grundlag for videregivelsen').selectOption('consent');
+  await consent.getByLabel('Samtykkets dato').fill(iso(addDays(today, -10)));
+  await consent.getByLabel('Formål').fill('Overdragelse til Ungerådgivningen');
+  await consent.getByLabel('Modtagere').fill('Ungerådgivningen');
+  const actions = page.locator('#sec-actions');
+  await actions.getByLabel('Hvad skal der ske?').fill('Overdragelsesmøde med UR og den unge');
+  await actions.getByLabel('Ansvarlig').fill('Søren Bøgh');
+  await actions.getByLabel('Frist').fill(iso(addDays(planned, 14)));
+  await text('contingency', 'Hvis den unge udebliver fra skolen, så kontakt forældrene samme dag.');
+
+  // The live checks catch up: no errors left, 100 %.
+  await page.waitForFunction(() => document.querySelector('#check-counts').textContent === 'Alle kontroller er bestået', null, { timeout: TIMEOUT });
+  await expectText(page.locator('#completeness-figure'), '100 %', 'completeness');
+  const okGoals = await page.locator('#checks-goals .check-item--ok').count();
+  assert(okGoals >= 4, `each goal area passes its check (${okGoals})`);
+  await shot(page, '08-notat-udfyldt');
+  await page.locator('#save-draft').click();
+  await expectText(page.locator('#form-messages .notice--success'), 'Kladden er gemt', 'saved');
+  await page.locator('#submit-note').click();
+  await expectText(page.locator('.flash .notice--success'), 'Notatet er sendt til Ungerådgivningen', 'submitted');
+  await expectText(page.locator('.note-header'), 'Sendt', 'status');
+  await expectText(page.locator('.note-header'), CPR, 'the note shows the whole CPR number to its units');
+  await shot(page, '09-notat-sendt');
+}, ['counterpart_keyboard']);
+
+await step('inbox_and_mail_link', async () => {
+  mha = await newUser(browser, 'mha');
+  const { page } = mha;
+  await page.goto(`${BASE}/`);
+  await login(page, 'mha');
+  await page.getByRole('heading', { name: 'Indbakke', level: 1 }).waitFor();
+  const row = page.locator('#incoming-table tbody tr', { has: page.locator(`a[href="#/notater/${shared.noteId}"]`) });
+  await row.waitFor();
+  await expectText(row, 'Sendt', 'status in the inbox');
+  await expectText(row, 'BUR-UR', 'route in the inbox');
+  await expectText(row, 'XXXX', 'the masked CPR number in the list');
+  const rowText = await row.innerText();
+  assert(!rowText.includes(CPR), 'the list must show the CPR number masked');
+  await shot(page, '10-indbakke');
+  // The link in the alert mail opens the note (and moves it to received).
+  const link = MAILDIR ? await mailLink('mha@stafet.example', shared.noteId) : `${BASE}/#/notater/${shared.noteId}`;
+  await page.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
+  await page.locator('.note-header').waitFor();
+  await expectText(page.locator('.note-header'), 'Modtaget', 'opened by the receiver');
+  await expectText(page.locator('#receiver-actions-h'), 'Modtag notatet', 'receiver actions');
+  await shot(page, '11-notat-modtaget');
+}, ['note_checks_and_submit']);
+
+await step('return_with_flag', async () => {
+  const { page } = mha;
+  await page.getByRole('button', { name: 'Returnér …' }).click();
+  const row = page.locator('.return-row[data-section="goals"]');
+  await row.getByLabel('Markér »Handleplanens mål«').check();
+  await row.getByRole('radio', { name: 'Upræcist' }).check();
+  await row.getByRole('textbox').fill('Målet for bolig mangler en konkret tidsramme.');
+  await shot(page, '12-returner');
+  await page.getByRole('button', { name: 'Returnér til afsenderen' }).click();
+  await expectText(page.locator('.flash .notice--success'), 'returneret til afsenderen med 1 markering', 'returned');
+  await expectText(page.locator('.note-header'), 'Returneret', 'status');
+}, ['inbox_and_mail_link']);
+
+await step('sender_fixes_and_resubmits', async () => {
+  const { page } = sbo;
+  await nav(page, 'Udbakke').click();
+  const row = page.locator('#outgoing-table tbody tr', { has: page.locator(`a[href="#/notater/${shared.noteId}"]`) });
+  await row.waitFor();
+  await expectText(row, 'Returneret', 'status in the outbox');
+  await expectText(row, '1 åben markering', 'open flags');
+  await shot(page, '13-udbakke');
+  await row.getByRole('link').first().click();
+  await page.locator('#sec-goals.section--flagged').waitFor();
+  await expectText(page.locator('main .notice--warning').first(), 'returneret notatet', 'returned notice');
+  await expectText(page.locator('#sec-goals .flag'), 'Målet for bolig mangler en konkret tidsramme', 'the flag beside its section');
+  await page.locator('#sec-goals fieldset[data-area="bolig"]').getByLabel('Tidsramme').fill('senest 1. august, når uddannelsen starter');
+  await page.waitForFunction(() => document.querySelector('#check-counts').textContent === 'Alle kontroller er bestået');
+  // Leaving with unsaved changes asks first; "stay" keeps the form.
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.dismiss(); });
+  await nav(page, 'Indbakke').click();
+  await page.waitForTimeout(300);
+  assert(/ikke er gemt/.test(asked), `leaving unsaved changes should ask first (${asked})`);
+  assert(page.url().includes(`#/notater/${shared.noteId}`), `still on the note: ${page.url()}`);
+  assert(await page.locator('#submit-note').isVisible(), 'the form is still there');
+  await shot(page, '14-notat-rettes');
+  await page.locator('#submit-note').click();
+  await expectText(page.locator('.flash .notice--success'), 'Notatet er sendt', 'resubmitted');
+  await expectText(page.locator('.note-header'), 'Sendt', 'status');
+}, ['return_with_flag']);
+
+await step('receiver_accepts', async () => {
+  const { page } = mha;
+  await page.goto(`${BASE}/#/indbakke`);
+  await page.locator(`a[href="#/notater/${shared.noteId}"]`).click();
+  await expectText(page.locator('.note-header'), 'Modtaget', 'opened again');
+  await page.getByRole('button', { name: 'Godkend …' }).click();
+  await page.getByLabel('Tilbagemelding til afsenderen (valgfri)').fill('Modtaget: EUD efter sommerferien, bolig hjemme indtil videre.');
+  await page.getByRole('button', { name: 'Godkend notatet' }).click();
+  await expectText(page.locator('.flash .notice--success'), 'Notatet er godkendt', 'accepted');
+  await expectText(page.locator('.note-header'), 'Godkendt', 'status');
+  await page.getByRole('button', { name: 'Vis historik' }).click();
+  const hist = page.locator('#history-body table').first();
+  await hist.waitFor();
+  for (const word of ['Oprettet', 'Returneret', 'Godkendt']) await expectText(hist, word, 'history');
+  await shot(page, '15-godkendt-historik');
+}, ['sender_fixes_and_resubmits']);
+
+await step('forward_to_other_unit', async () => {
+  // A second note, filed through the API from Søren's page (the form is
+  // tested above), that Mette sends on to another unit with a reason.
+  const body = {
+    route: 'BUR-UR',
+    citizen: { cpr: CPR.replace(/-4(\d{3})$/, (m, d) => `-4${String((Number(d) + 1) % 1000).padStart(3, '0')}`), name: 'Anden Testborger' },
+    planned_date: iso(planned),
+    sections: {
+      situation: 'Den unge er færdig med 10. klasse og søger arbejde frem for uddannelse.',
+      background: 'Sagen har været i BUR i tre år med en kontaktperson og familiebehandling.',
+      assessment: 'Den unge har brug for hjælp til at finde arbejde mere end social støtte.',
+      youth_voice: 'Den unge ønsker et job og vil gerne have hjælp fra jobcentret.',
+      placed: false,
+      goals: ['uddannelse', 'beskaeftigelse', 'bolig', 'oekonomi'].map((area) => ({ area, goal: `Mål for ${area}`, timeframe: 'inden for et år' })),
+      ungeplan: { date: UNGEPLAN, text: 'Afgørelse om ungeplan truffet.' },
+      consent: { basis: 'consent', date: iso(addDays(today, -5)), purpose: 'Overdragelse', recipients: 'Ungerådgivningen' },
+      actions: [{ action: 'Møde med den unge', owner: 'Søren Bøgh', due: iso(addDays(planned, 7)) }],
+      contingency: 'Hvis den unge ikke møder op, så ring til forældrene.',
+    },
+  };
+  const id = await sbo.page.evaluate(async (b) => {
+    const r = await fetch('/api/v1/handovers', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(b) });
+    const n = await r.json();
+    if (r.status !== 201) throw new Error(`create: ${r.status} ${JSON.stringify(n)}`);
+    const s = await fetch(`/api/v1/handovers/${n.id}/submit`, { method: 'POST' });
+    if (s.status !== 200) throw new Error(`submit: ${s.status} ${await s.text()}`);
+    return n.id;
+  }, body);
+  const { page } = mha;
+  await page.goto(`${BASE}/#/notater/${id}`);
+  await expectText(page.locator('.note-header'), 'Modtaget', 'opened by the receiver');
+  await page.getByRole('button', { name: 'Videresend …' }).click();
+  await page.getByLabel('Send videre til').selectOption('JC-UNG');
+  await page.getByLabel('Begrundelse').fill('Den unge søger job: Jobcenter Ung skal have sagen.');
+  await shot(page, '15b-videresend');
+  await page.getByRole('button', { name: 'Videresend', exact: true }).click();
+  await expectText(page.locator('.flash .notice--success'), 'Notatet er videresendt til Jobcenter Ung', 'forwarded');
+  await expectText(page.locator('.note-header'), 'Jobcenter Ung', 'new receiving unit');
+  await expectText(page.locator('.note-header'), 'Sendt', 'status');
+}, ['inbox_and_mail_link']);
+
+await step('quality_page', async () => {
+  kmo = await newUser(browser, 'kmo');
+  const { page } = kmo;
+  // A mail link while logged out: log in, then the note opens.
+  await page.goto(`${BASE}/#/notater/${shared.noteId}`);
+  await page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
+  await login(page, 'kmo');
+  await expectText(page.locator('main h1'), 'Overdragelsesnotat STF-', 'deep link after login');
+  await nav(page, 'Kvalitet').click();
+  const table = page.locator('#quality-table');
+  await table.waitFor();
+  const row = table.locator('tbody tr', { hasText: 'BUR-UR' }).first();
+  await expectText(row, 'Handleplanens mål', 'most flagged section');
+  const cells = await row.locator('td, th').allInnerTexts();
+  assert(Number(cells[2]) >= 1 && Number(cells[3]) >= 1, `filed and returned counted: ${cells.join(' | ')}`);
+  const bars = await page.locator('figure.chart svg rect.chart__bar').count();
+  assert(bars >= 3, `charts drawn (${bars} bars)`);
+  const svgStyle = await page.locator('figure.chart svg [style]').count();
+  assert(svgStyle === 0, 'no inline style in the charts');
+  await shot(page, '16-kvalitet');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('#csv-download').click(),
+  ]);
+  assert(download.suggestedFilename() === 'stafet-kvalitet.csv', `CSV file name: ${download.suggestedFilename()}`);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  assert(csv.startsWith('period,route,filed,returned,returned_share'), `CSV header: ${csv.slice(0, 80)}`);
+  assert(/BUR-UR/.test(csv) && /goals:\d/.test(csv), `CSV rows: ${csv}`);
+  // Not for a caseworker without the role.
+  const links = await nav(sbo.page, 'Kvalitet').count();
+  assert(links === 0, 'a caseworker without the quality role sees no Kvalitet link');
+}, ['receiver_accepts']);
+
+await step('settings_digest', async () => {
+  const { page } = kmo;
+  await nav(page, 'Indstillinger').click();
+  const box = page.getByLabel('Én samlet mail om dagen');
+  await page.waitForFunction(() => !document.querySelector('input[name=digest]').disabled);
+  const before = await box.isChecked();
+  await box.focus();
+  await page.keyboard.press('Space');
+  await expectText(page.locator('.settings__status .notice--success'), before ? 'en mail for hver hændelse' : 'én samlet mail om dagen', 'saved');
+  await shot(page, '17-indstillinger');
+  await page.reload();
+  await page.waitForFunction(() => !document.querySelector('input[name=digest]').disabled);
+  assert(await page.getByLabel('Én samlet mail om dagen').isChecked() === !before, 'the setting is kept');
+  await page.getByLabel('Én samlet mail om dagen').focus();
+  await page.keyboard.press('Space');
+  await page.locator('.settings__status .notice--success').waitFor();
+}, ['quality_page']);
+
+await step('zoom_200_percent', async () => {
+  // 200 % zoom on a 1280 px wide window is a 640 CSS px wide viewport.
+  const z = await newUser(browser, 'zoom', { width: 640, height: 450 });
+  const { page } = z;
+  await page.goto(`${BASE}/`);
+  await login(page, 'sbo');
+  for (const [hash, name] of [[`#/notater/${shared.noteId}`, '18-zoom-200-notat'], ['#/sog?q=mette', '19-zoom-200-sog'], ['#/udbakke', '20-zoom-200-udbakke'], ['#/notater/ny', '20b-zoom-200-nyt-notat'], ['#/kvalitet', '20c-zoom-200-kvalitet']]) {
+    await page.goto(`${BASE}/${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForTimeout(400);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(overflow <= 1, `${hash}: the page scrolls sideways by ${overflow}px at 200 % zoom`);
+    await shot(page, name);
+  }
+  const csp = await cspViolations(page);
+  assert(!csp.length, `CSP violations: ${csp.join('; ')}`);
+  await z.context.close();
+}, ['note_checks_and_submit']);
+
+await step('logout', async () => {
+  const { page } = sbo;
+  await page.locator('#logout').click();
+  await page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
+  await expectText(page.locator('#login-status'), 'Du er logget ud', 'logged out');
+  assert(await page.locator('#main-nav').isHidden(), 'no menu after logout');
+  const status = await page.evaluate(() => fetch('/api/v1/me').then((r) => r.status));
+  assert(status === 401, `the session should be dead, GET /me gave ${status}`);
+  await shot(page, '21-logget-ud');
+}, ['login_keyboard']);
+
+await step('no_console_errors_or_csp_violations', async () => {
+  for (const u of [sbo, mha, kmo].filter(Boolean)) {
+    const v = await cspViolations(u.page);
+    for (const x of v) problems.push(`${u.who}: CSP violation: ${x}`);
+  }
+  assert(!problems.length, `${problems.length} problems:\n${problems.join('\n')}`);
+});
+
+await browser.close();
+
+const failed = results.filter((r) => !r.ok);
+if (RESULTS) fs.writeFileSync(RESULTS, JSON.stringify({ results, problems }, null, 2));
+for (const f of failed) console.log(`\n--- ${f.name}\n${f.error}`);
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed`);
+process.exit(Math.min(failed.length, 100));
