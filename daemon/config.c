@@ -736,8 +736,11 @@ check_alert_keys(const struct config *cfg, const char *path, struct strlist *err
 		    "%s: days_off: only grundlovsdag, juleaftensdag and nytaarsaftensdag may be "
 		    "named",
 		    path);
-	if (sscanf(cfg->digest_time, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh < 0 || hh > 23 ||
-	    mm < 0 || mm > 59 || strlen(cfg->digest_time) != 5)
+	if (strlen(cfg->digest_time) != 5 || !isdigit((unsigned char)cfg->digest_time[0]) ||
+	    !isdigit((unsigned char)cfg->digest_time[1]) || cfg->digest_time[2] != ':' ||
+	    !isdigit((unsigned char)cfg->digest_time[3]) ||
+	    !isdigit((unsigned char)cfg->digest_time[4]) ||
+	    sscanf(cfg->digest_time, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 23 || mm > 59)
 		strlist_add(errors, "%s: digest_time: '%s' is not HH:MM", path, cfg->digest_time);
 	if (*cfg->clock_today && !date_valid(cfg->clock_today, strlen(cfg->clock_today)))
 		strlist_add(errors, "%s: clock_today: '%s' is not a date (YYYY-MM-DD)", path,

@@ -14,6 +14,7 @@
 #include "stafetd.h"
 #include "../handover/handover.h"
 #include "../handover/alerts.h"
+#include "../handover/workdays.h"
 
 #define MAX_ROUTES   64
 #define MAX_STATUS   24
@@ -75,10 +76,8 @@ today_local(char out[11])
 		out[10] = '\0';
 		return;
 	}
-	time_t t = time(NULL);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
+	/* the municipality's day, whatever the server's time zone */
+	ho_date_copenhagen(time(NULL), out);
 }
 
 double

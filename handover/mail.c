@@ -166,10 +166,12 @@ encode_word(struct evbuffer *b, const char *s)
 		evbuffer_add(b, s, n);
 		return;
 	}
-	/* Words of at most 45 input bytes (60 encoded), split between characters. */
+	/* Words of at most 36 input bytes (48 encoded, 60 with the markers),
+	 * split between characters, so that even the first line, after
+	 * "Subject: ", stays within RFC 2047's 76. */
 	size_t i = 0;
 	while (i < n) {
-		size_t take = n - i > 45 ? 45 : n - i;
+		size_t take = n - i > 36 ? 36 : n - i;
 		while (i + take < n && ((unsigned char)s[i + take] & 0xC0) == 0x80)
 			take--;
 		if (i > 0)

@@ -121,7 +121,7 @@ write_result(struct pending *p, const char *sql, int n, const char *const *param
 static void
 mark_sent(struct pending *p, const char *state)
 {
-	char id[32], *dg = json_dumps(p->digest ? p->digest : json_array(), JSON_COMPACT);
+	char id[32], *dg = p->digest ? json_dumps(p->digest, JSON_COMPACT) : xstrdup("[]");
 	const char *params[3] = {id, dg, state};
 	snprintf(id, sizeof(id), "%lld", p->id);
 	write_result(

@@ -36,6 +36,7 @@
 #include "directory.h"
 #include "../handover/handover.h"
 #include "../handover/alerts.h"
+#include "../handover/workdays.h"
 
 #define CANDIDATES_MAX 200000
 
@@ -103,16 +104,14 @@ remind(const char *id, const char *ref, const char *kind, const char *point, jso
 	det = json_dumps(detail, JSON_COMPACT);
 	xasprintf(&what, "%s for %s (%s)", kind, ref, point);
 	const char *params[6] = {id, kind, point, aud, rcpt, det};
+	/* The outbox row's id is drawn first, so the reminder can name it. */
 	if (db_query(
-	        "WITH r AS (INSERT INTO reminders (handover_id, kind, due_point) "
-	        "VALUES ($1::uuid, $2, $3) ON CONFLICT DO NOTHING RETURNING handover_id), "
-	        "o AS (INSERT INTO outbox (handover_id, event, audience, recipients, message_id, "
-	        "detail) SELECT handover_id, $2, $4::jsonb, $5::jsonb, '<' || "
-	        "gen_random_uuid()::text || '@stafet>', $6::jsonb FROM r RETURNING id, "
-	        "handover_id) "
-	        "UPDATE reminders SET outbox_id = o.id FROM o WHERE reminders.handover_id = "
-	        "o.handover_id AND reminders.kind = $2 AND reminders.due_point = $3 "
-	        "RETURNING o.id",
+	        "WITH r AS (INSERT INTO reminders (handover_id, kind, due_point, outbox_id) "
+	        "VALUES ($1::uuid, $2, $3, nextval('outbox_id_seq')) ON CONFLICT DO NOTHING "
+	        "RETURNING handover_id, outbox_id) "
+	        "INSERT INTO outbox (id, handover_id, event, audience, recipients, message_id, "
+	        "detail) SELECT outbox_id, handover_id, $2, $4::jsonb, $5::jsonb, '<' || "
+	        "gen_random_uuid()::text || '@stafet>', $6::jsonb FROM r RETURNING id",
 	        6, params, written, what) == -1) {
 		rm.errors++;
 		free(what);
@@ -166,10 +165,7 @@ reroute(const char *id, const char *ref, const char *version, const char *unit, 
 static void
 local_date(const char *epoch, char out[11])
 {
-	time_t t = (time_t)strtoll(epoch, NULL, 10);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
+	ho_date_copenhagen((time_t)strtoll(epoch, NULL, 10), out);
 }
 
 static json_t *
@@ -298,12 +294,10 @@ digests_made(PGresult *res, const char *error, void *arg)
 static void
 maybe_digests(const char *today)
 {
-	time_t t = time(NULL);
-	struct tm tm;
 	char *day;
 
-	localtime_r(&t, &tm);
-	if (strcmp(rm.last_digest, today) == 0 || tm.tm_hour * 60 + tm.tm_min < rm.digest_minutes)
+	if (strcmp(rm.last_digest, today) == 0 ||
+	    ho_minutes_copenhagen(time(NULL)) < rm.digest_minutes)
 		return;
 	day = xstrdup(today);
 	const char *params[1] = {day};

@@ -283,11 +283,11 @@ ho_workdays_add(const char *date, int days, unsigned off, char out[11])
 	return ho_date_from_days(at, out);
 }
 
-void
-ho_date_copenhagen(time_t t, char out[11])
+long
+ho_copenhagen_offset(time_t t)
 {
 	long utc_days = (long)floor_div((long)t, 86400);
-	long start, end, offset = 3600;
+	long start, end;
 	int y, m, d;
 
 	civil_from_days(utc_days, &y, &m, &d);
@@ -297,9 +297,23 @@ ho_date_copenhagen(time_t t, char out[11])
 	end = days_from_civil(y, 10, 31);
 	end -= ho_weekday(end) % 7;
 	if ((long)t >= start * 86400 + 3600 && (long)t < end * 86400 + 3600)
-		offset = 7200;
-	civil_from_days(floor_div((long)t + offset, 86400), &y, &m, &d);
+		return 7200;
+	return 3600;
+}
+
+void
+ho_date_copenhagen(time_t t, char out[11])
+{
+	int y, m, d;
+	civil_from_days(floor_div((long)t + ho_copenhagen_offset(t), 86400), &y, &m, &d);
 	put_date(out, y, m, d);
+}
+
+int
+ho_minutes_copenhagen(time_t t)
+{
+	long local = (long)t + ho_copenhagen_offset(t);
+	return (int)((local - floor_div(local, 86400) * 86400) / 60);
 }
 
 int

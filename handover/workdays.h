@@ -30,6 +30,10 @@ const char *ho_holiday_name(const char *date, unsigned off);
 /* The date in Copenhagen (CET, CEST by the EU rule: last Sunday of March to
  * last Sunday of October, 01:00 UTC) at an instant; independent of TZ. */
 void ho_date_copenhagen(time_t t, char out[11]);
+/* Copenhagen's offset from UTC at t, in seconds (3600 or 7200), and the
+ * minutes since local midnight there. */
+long ho_copenhagen_offset(time_t t);
+int ho_minutes_copenhagen(time_t t);
 
 /* Quarter label of a date: "2026-Q3"; 0 or -1. */
 int ho_quarter_label(const char *date, char out[8]);
