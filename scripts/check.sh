@@ -83,7 +83,8 @@ stage "integration tests (valgrind)" count_pytest \
 	env STAFETD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration/test_http.py \
 	tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
-	tests/integration/test_directory.py tests/integration/test_auth.py
+	tests/integration/test_directory.py tests/integration/test_auth.py \
+	tests/integration/test_handovers.py
 # The web UI in Debian's Chromium, driven by playwright-core (from the npm
 # registry, pinned by tests/browser/package-lock.json); screenshots of every
 # page land in build/screenshots/.
