@@ -97,8 +97,10 @@ def server_metric(d):
 def assert_loads(d):
     wait_until(lambda: loaded(d), what="first snapshot over TLS")
     assert "Søren Bøgh" in names(people(d, q="soren"))
-    r = requests.get(d.url + "/readyz", timeout=10)
-    assert r.status_code == 200, r.text
+    # The snapshot may come before the database and the routes: ready
+    # follows within moments.
+    wait_until(lambda: requests.get(d.url + "/readyz", timeout=10).status_code == 200,
+               what="readyz 200 once the database and the routes are in too")
 
 
 def assert_never_loads(d, seconds=NEVER_LOADS_SECONDS):
