@@ -35,3 +35,9 @@ out="build/bench/handovers-$(date +%Y%m%d-%H%M%S).txt"
 /usr/bin/python3 bench/handover_bench.py \
 	--notes "${BENCH_NOTES:-100000}" --duration "${BENCH_DURATION:-10}" | tee "$out"
 echo "bench: table saved in $out"
+
+# Alerts: mails per second from the outbox to a local SMTP server (against
+# smtplib sending the same mails to the same server over one connection).
+out="build/bench/alerts-$(date +%Y%m%d-%H%M%S).txt"
+/usr/bin/python3 bench/alerts_bench.py --mails "${BENCH_MAILS:-3000}" | tee "$out"
+echo "bench: table saved in $out"

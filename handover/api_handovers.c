@@ -426,8 +426,10 @@ read_route(struct http_request *req, struct ho_route_set *set, const struct ho_r
 	return true;
 }
 
-static bool
-body_object(struct http_request *req, const char *const *known)
+/* The body is a JSON object holding only `known` fields; false after
+ * answering 400. */
+bool
+ho_body_object(struct http_request *req, const char *const *known)
 {
 	json_t *p;
 	if (!json_is_object(req->json)) {
@@ -450,7 +452,7 @@ api_handovers_check(struct http_request *req)
 	json_t *fields, *p, *doc, *checks;
 	int status, completeness, failed;
 
-	if (!http_query_check(req, no_params) || !body_object(req, body_fields))
+	if (!http_query_check(req, no_params) || !ho_body_object(req, body_fields))
 		return;
 	if ((set = ho_routes_or_fail(req)) == NULL || !read_route(req, set, &r, &t))
 		return;
@@ -535,7 +537,7 @@ api_handovers_create(struct http_request *req)
 	int status, completeness, failed, me;
 	char *text;
 
-	if (!http_query_check(req, no_params) || !body_object(req, body_fields))
+	if (!http_query_check(req, no_params) || !ho_body_object(req, body_fields))
 		return;
 	if ((set = ho_routes_or_fail(req)) == NULL || !read_route(req, set, &r, &t))
 		return;

@@ -749,18 +749,9 @@ api_handover_patch(struct http_request *req)
 	static const char *const known[] = {"citizen", "receiver", "sections", "planned_date",
 	                                    NULL};
 	struct op *op;
-	json_t *p;
 
-	if (!http_query_check(req, no_params))
+	if (!http_query_check(req, no_params) || !ho_body_object(req, known))
 		return;
-	if (!json_is_object(req->json)) {
-		http_problem(req, 400, NULL, "The request body must be a JSON object.");
-		return;
-	}
-	if ((p = json_unknown_fields(req->json, known, NULL)) != NULL) {
-		http_problem_json(req, p);
-		return;
-	}
 	if ((op = op_new(req, OP_PATCH)) == NULL)
 		return;
 	if (op->if_match == -1) {
@@ -877,7 +868,6 @@ api_handover_action(struct http_request *req)
 	static const char *const k_forward[] = {"unit", "reason", NULL};
 	const char *const *known = none;
 	struct op *op;
-	json_t *p;
 
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (strcmp(actions[i].name, name) == 0)
@@ -896,16 +886,8 @@ api_handover_action(struct http_request *req)
 		known = k_withdraw;
 	else if (strcmp(a->name, "forward") == 0)
 		known = k_forward;
-	if (req->json) {
-		if (!json_is_object(req->json)) {
-			http_problem(req, 400, NULL, "The request body must be a JSON object.");
-			return;
-		}
-		if ((p = json_unknown_fields(req->json, known, NULL)) != NULL) {
-			http_problem_json(req, p);
-			return;
-		}
-	}
+	if (req->json && !ho_body_object(req, known))
+		return;
 	if (known == k_return && !check_flags(req))
 		return;
 	if (known == k_accept && !body_text(req, "readback", TEXT_MAX, false, "Tilbagemeldingen"))

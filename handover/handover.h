@@ -115,6 +115,7 @@ int ho_check_receiver(const struct dir_snapshot *, const struct ho_route *, cons
                       const char *person, json_t *problem);
 json_t *ho_check_doc(const json_t *row, const json_t *changes);
 bool ho_uuid_ok(const char *);
+bool ho_body_object(struct http_request *, const char *const *known);
 
 /* api_handovers.c, api_notes.c: the handlers */
 void api_templates_get(struct http_request *);

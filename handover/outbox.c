@@ -657,16 +657,8 @@ api_alert_settings_put(struct http_request *req)
 	static const char *const known[] = {"digest", NULL};
 	json_t *p, *v;
 
-	if (!http_query_check(req, none))
+	if (!http_query_check(req, none) || !ho_body_object(req, known))
 		return;
-	if (!json_is_object(req->json)) {
-		http_problem(req, 400, NULL, "The request body must be a JSON object.");
-		return;
-	}
-	if ((p = json_unknown_fields(req->json, known, NULL)) != NULL) {
-		http_problem_json(req, p);
-		return;
-	}
 	v = json_object_get(req->json, "digest");
 	if (!json_is_boolean(v)) {
 		p = json_problem(400, NULL, "'digest' must be true or false.");
