@@ -86,7 +86,7 @@ LIST_SQL = (
     "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
     "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
     "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
-    "handover_flags_json(h.id))::text, h.checks::text "
+    "handover_flags_json(h.id))::text, h.failed_checks::text "
     "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest('{UR}'::text[]) AS u(code) "
     "CROSS JOIN LATERAL ("
     "(SELECT h.id, h.updated_at FROM handovers h WHERE h.receiver_unit = u.code "

@@ -755,9 +755,9 @@ api_handovers_list(struct http_request *req)
 	 * Per unit, the newest notes of its box by that box's index, each scan
 	 * stopping after a page (a "= ANY" over the units would read and sort
 	 * the whole box); then the newest page of those. Only the columns the
-	 * list shows are read: not the sections (whose detoasting would cost
-	 * more than all the rest), and the checks as they are stored, put into
-	 * the answer as text.
+	 * list shows are read: not the sections nor all the checks (whose
+	 * detoasting would cost more than all the rest), but the checks that
+	 * did not pass, put into the answer as stored text.
 	 */
 	static const char *const sql_head =
 	    "SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route, 'template', "
@@ -769,7 +769,7 @@ api_handovers_list(struct http_request *req)
 	    "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
 	    "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
 	    "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
-	    "handover_flags_json(h.id))::text, h.checks::text "
+	    "handover_flags_json(h.id))::text, h.failed_checks::text "
 	    "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest($1::text[]) AS u(code) "
 	    "CROSS JOIN LATERAL (";
 	static const char *const sql_filter =

@@ -41,6 +41,7 @@ CREATE TABLE handovers (
     planned_date        date,
     sections            jsonb NOT NULL DEFAULT '{}',
     checks              jsonb NOT NULL DEFAULT '[]',
+    failed_checks       jsonb NOT NULL DEFAULT '[]', -- those of checks not passed (the lists)
     completeness        integer NOT NULL DEFAULT 0 CHECK (completeness BETWEEN 0 AND 100),
     readback            text,
     returned_by         text,                    -- who returned it last
@@ -204,13 +205,14 @@ DECLARE
 BEGIN
     INSERT INTO handovers (id, ref, route, template, template_version, status, version,
         sender_person, sender_unit, receiver_unit, receiver_person, citizen, birthdate,
-        planned_date, sections, checks, completeness)
+        planned_date, sections, checks, failed_checks, completeness)
     VALUES (gen_random_uuid(),
         'STF-' || to_char(now(), 'YYYY') || '-' || lpad(nextval('handover_ref_seq')::text, 6, '0'),
         p->>'route', p->>'template', (p->>'template_version')::int, 'draft', 1,
         p_by, p->>'sender_unit', p->>'receiver_unit', p->>'receiver_person',
         p->'citizen', (p->>'birthdate')::date, (p->>'planned_date')::date,
         COALESCE(p->'sections', '{}'), COALESCE(p->'checks', '[]'),
+        COALESCE(jsonb_path_query_array(p->'checks', '$[*] ? (@.passed == false)'), '[]'),
         COALESCE((p->>'completeness')::int, 0))
     RETURNING * INTO h;
     INSERT INTO handover_versions (handover_id, version, at, by_person, status, action, doc)
@@ -256,6 +258,8 @@ BEGIN
                        THEN (p_head->>'planned_date')::date ELSE planned_date END,
         sections = COALESCE(p_head->'sections', sections),
         checks = COALESCE(p_head->'checks', checks),
+        failed_checks = COALESCE(jsonb_path_query_array(p_head->'checks',
+                                     '$[*] ? (@.passed == false)'), failed_checks),
         completeness = COALESCE((p_head->>'completeness')::int, completeness),
         readback = CASE WHEN p_head ? 'readback' THEN p_head->>'readback' ELSE readback END,
         returned_by = CASE WHEN p_head ? 'returned_by'
