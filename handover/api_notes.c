@@ -113,7 +113,11 @@ set_etag(struct http_request *req, const json_t *row)
 	http_add_header(req, "ETag", etag);
 }
 
-/* If-Match: "N", W/"N" or *; -1 when absent, -2 when unreadable. */
+/* A weak tag never matches: If-Match compares strongly (RFC 9110 13.1.1). */
+#define IF_MATCH_NEVER 0x7fffffffL
+
+/* If-Match: "N", or * (0: any version); W/"N" never matches
+ * (IF_MATCH_NEVER); -1 when absent, -2 when unreadable. */
 static long
 read_if_match(const struct http_request *req)
 {
@@ -127,14 +131,15 @@ read_if_match(const struct http_request *req)
 		h++;
 	if (strcmp(h, "*") == 0)
 		return 0;
-	if (strncmp(h, "W/", 2) == 0)
+	bool weak = strncmp(h, "W/", 2) == 0;
+	if (weak)
 		h += 2;
 	if (*h != '"')
 		return -2;
 	v = strtol(h + 1, &end, 10);
 	if (end == h + 1 || *end != '"' || v < 1)
 		return -2;
-	return v;
+	return weak ? IF_MATCH_NEVER : v;
 }
 
 static bool
@@ -714,7 +719,8 @@ op_new(struct http_request *req, enum op_kind kind)
 	op->req = req;
 	op->kind = kind;
 	memcpy(op->id, id, 37);
-	op->if_match = read_if_match(req);
+	/* Reads are not conditional on If-Match: only changes are. */
+	op->if_match = (kind == OP_GET || kind == OP_HISTORY) ? -1 : read_if_match(req);
 	if (op->if_match == -2) {
 		http_problem(req, 400, NULL, "If-Match must be an entity tag such as \"3\".");
 		free(op);
