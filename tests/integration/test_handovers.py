@@ -795,6 +795,13 @@ def test_if_match(env):
                               if_match=stale), 412)
     problem(env.api.act(env.sbo, hid, "submit", if_match=1), 412)
     assert current(env, hid) == h2
+    # A weak tag never matches (If-Match compares strongly), even the
+    # current version's; reads ignore If-Match altogether.
+    problem(env.api.request("PATCH", "/handovers/" + hid, env.sbo, json_body=edit,
+                            headers={"If-Match": 'W/"2"'}), 412)
+    assert env.api.request("GET", "/handovers/" + hid, env.sbo,
+                           headers={"If-Match": "garbage"}).status_code == 200
+    assert current(env, hid) == h2
     h3 = note_ok(env.api.patch(env.sbo, hid, {"planned_date": iso(planned(30))},
                                if_match=2))
     assert h3["version"] == 3
