@@ -311,6 +311,12 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 	te = http_head_get(h, "Transfer-Encoding");
 	cl = NULL;
 	for (int i = 0; i < h->nheaders; i++) {
+		/* a proxy may act on another one ("chunked" then "identity") */
+		if (te && h->headers[i].value != te &&
+		    strcasecmp(h->headers[i].name, "Transfer-Encoding") == 0) {
+			*why = "more than one Transfer-Encoding header";
+			return 400;
+		}
 		if (strcasecmp(h->headers[i].name, "Content-Length") != 0)
 			continue;
 		if (cl != NULL && strcmp(cl, h->headers[i].value) != 0) {
