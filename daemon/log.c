@@ -50,6 +50,8 @@ log_enabled(int level)
 	return level >= log_level;
 }
 
+static void vlog(int, int, const char *, va_list) PRINTFLIKE(3, 0);
+
 static void
 vlog(int level, int with_errno, const char *fmt, va_list ap)
 {
