@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -819,6 +820,10 @@ http_query_param(const struct http_request *req, const char *name, char *buf, si
 				if (ch == '+') {
 					ch = ' ';
 				} else if (ch == '%' && end - p > 2) {
+					/* strtol alone would take "% 1", "%+1" and "%-1" */
+					if (!isxdigit((unsigned char)p[1]) ||
+					    !isxdigit((unsigned char)p[2]))
+						return NULL;
 					char hex[3] = {p[1], p[2], 0};
 					char *e;
 					long v = strtol(hex, &e, 16);
