@@ -636,13 +636,20 @@ def list_load(env, table, token, seconds, expected_incoming, work):
             table.add("(b) incoming, %s, %d conns: req/s" % (label, conns),
                       "%.0f" % w["rate"],
                       "pgbench, the same SELECT, -c %d" % conns,
-                      "%.0f" % pb["tps"], "%.2f× its rate" % ratio, "–", "–")
+                      "%.0f" % pb["tps"], "%.2f× its rate" % ratio, "–", "–",
+                      section=4, value=w["rate"], unit="req/s",
+                      peer_value=pb["tps"], peer_unit="tps",
+                      ratio_value=ratio)
             table.add("(b) … p50 / p99", "%.2f / %.2f ms" % (
                 w["p50_us"] / 1e3, w["p99_us"] / 1e3), "(same)",
                 "%.2f / %.2f ms" % (pb["p50_us"] / 1e3, pb["p99_us"] / 1e3),
                 "%.2f× its p99" % (w["p99_us"] / max(pb["p99_us"], 1)),
                 "p99 ≤ %.0f ms" % TARGETS["list_p99_ms"],
-                yes(w["p99_us"] / 1e3 <= TARGETS["list_p99_ms"]))
+                yes(w["p99_us"] / 1e3 <= TARGETS["list_p99_ms"]), section=4,
+                value=[w["p50_us"] / 1e3, w["p99_us"] / 1e3], unit="ms",
+                peer_value=[pb["p50_us"] / 1e3, pb["p99_us"] / 1e3],
+                ratio_value=w["p99_us"] / max(pb["p99_us"], 1),
+                met_ok=w["p99_us"] / 1e3 <= TARGETS["list_p99_ms"])
             table.notes.append(
                 "incoming %s, %d connections: stafetd %d requests in %.1f s "
                 "(%s); pgbench %d transactions (%s)" % (
@@ -807,11 +814,18 @@ def submit_load(env, table, token, me, seed_id, seconds, work):
               "≥ %.0f/s; ≥ %.0f %%" % (TARGETS["submit_rate"],
                                        100 * TARGETS["submit_share"]),
               "%s; %s" % (yes(w["rate"] >= TARGETS["submit_rate"]),
-                          yes(share >= TARGETS["submit_share"])))
+                          yes(share >= TARGETS["submit_share"])),
+              section=3, value=w["rate"], unit="notes/s",
+              peer_value=pb["tps"], peer_unit="tps", ratio_value=share,
+              met_ok=[w["rate"] >= TARGETS["submit_rate"],
+                      share >= TARGETS["submit_share"]])
     table.add("(a) … p50 / p99", "%.2f / %.2f ms" % (
         w["p50_us"] / 1e3, w["p99_us"] / 1e3), "(same)",
         "%.2f / %.2f ms" % (pb["p50_us"] / 1e3, pb["p99_us"] / 1e3),
-        "%.2f× its p99" % (w["p99_us"] / max(pb["p99_us"], 1)), "–", "–")
+        "%.2f× its p99" % (w["p99_us"] / max(pb["p99_us"], 1)), "–", "–",
+        section=3, value=[w["p50_us"] / 1e3, w["p99_us"] / 1e3], unit="ms",
+        peer_value=[pb["p50_us"] / 1e3, pb["p99_us"] / 1e3],
+        ratio_value=w["p99_us"] / max(pb["p99_us"], 1))
     table.notes.append(
         "submit, %d connections: stafetd %d requests in %.1f s, errors %d; "
         "%d notes moved to submitted and %d outbox rows written meanwhile "
@@ -840,6 +854,9 @@ def main():
                     help="stafetd's db_pool_size (default: its own, 4)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the working directory")
+    ap.add_argument("--json", default="",
+                    help="also write the rows as JSON to this file "
+                    "(for bench/table.py)")
     args = ap.parse_args()
 
     for tool in ("wrk", os.path.join(REPO, "build", "stafetd")):
@@ -903,6 +920,7 @@ def main():
         submit_load(env, table, s_token, s_me, seed["id"], args.duration,
                     work)
         table.rows = table.rows[nlist:] + table.rows[:nlist]
+        table.records = table.records[nlist:] + table.records[:nlist]
         table.notes.insert(0, "stored notes: %s (notes / handovers table with "
                            "TOAST and indexes / flags) after the bulk insert "
                            "of %d (%.0f s) and VACUUM ANALYZE (%.0f s)" % (
@@ -939,6 +957,9 @@ def main():
         for n in table.notes:
             print("- " + n)
         print("- total time %.0f s" % (time.monotonic() - started))
+        table.write_json(args.json, "handovers",
+                         {"notes": args.notes, "duration": args.duration},
+                         started, load_before)
     finally:
         if env.d is not None:
             log("stafetd log tail:\n" + env.d.log()[-3000:])
