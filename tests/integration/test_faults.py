@@ -44,7 +44,7 @@ from tests.integration.conftest import Database
 from tests.integration.handover_helpers import API, Api, User, note_body, note_ok
 from tests.integration.test_alerts import (
     UR_MAILBOX, alert_settings, check_once_each, mails, outbox_rows, wait_delivered)
-from tests.integration.test_auth import auth_settings, bearer, login, ready
+from tests.integration.test_auth import auth_settings, login, ready
 from tests.integration.test_directory import wait_until
 
 WRAPPER = os.environ.get("STAFETD_WRAPPER", "")
