@@ -147,8 +147,20 @@ json_problem(int status, const char *title, const char *detail)
 	                      title ? title : http_status_text(status), "status", status);
 	if (p == NULL)
 		fatalx("json_pack");
-	if (detail)
-		json_object_set_new(p, "detail", json_string(detail));
+	if (detail) {
+		json_t *d = json_string(detail);
+		if (d == NULL) {
+			/* not UTF-8 (jansson's error text quotes a byte of the input,
+			 * a cut fell inside a character): keep the ASCII */
+			char *copy = xstrdup(detail);
+			for (char *c = copy; *c; c++)
+				if ((unsigned char)*c >= 0x80)
+					*c = '?';
+			d = json_string(copy);
+			free(copy);
+		}
+		json_object_set_new(p, "detail", d);
+	}
 	return p;
 }
 
@@ -182,6 +194,9 @@ json_unknown_fields(json_t *obj, const char *const *allowed, const char *prefix)
 		if (!ok) {
 			char field[300], detail[400];
 			snprintf(field, sizeof(field), "%s%s", prefix ? prefix : "", key);
+			/* a long key is cut: not inside a character (json_pack refuses that) */
+			for (size_t n = strlen(field); n > 0 && !utf8_valid(field, n); n--)
+				field[n - 1] = '\0';
 			snprintf(detail, sizeof(detail), "Unknown field '%s'.", field);
 			json_t *p = json_problem(400, NULL, detail);
 			json_object_set_new(p, "errors",
