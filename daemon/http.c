@@ -33,6 +33,8 @@
 
 #define CHUNK_LINE_MAX 1024
 #define TRAILER_MAX    8192
+/* Chunk extensions are read and dropped: bound them per request too. */
+#define CHUNK_EXT_MAX 4096
 /*
  * After an error answer (413 say) the client may still be sending; closing
  * with unread input makes the kernel send RST, and the client may lose our
@@ -61,9 +63,10 @@ struct http_conn {
 	struct http_request *req;
 	uint64_t remaining;
 	size_t trailer_bytes;
-	bool in_read; /* inside the read loop: respond must not recurse */
-	bool dead;    /* the socket is gone while a handler holds the request */
-	bool linger;  /* discard input for a while before closing */
+	size_t ext_bytes; /* chunk extensions read in this request */
+	bool in_read;     /* inside the read loop: respond must not recurse */
+	bool dead;        /* the socket is gone while a handler holds the request */
+	bool linger;      /* discard input for a while before closing */
 	size_t lingered;
 	size_t head_scanned; /* head bytes already searched for its end */
 	char peer[64];
@@ -286,6 +289,7 @@ conn_start_request(struct http_conn *c, size_t len)
 	if (req->head.chunked) {
 		c->state = CONN_CHUNK_SIZE;
 		c->trailer_bytes = 0;
+		c->ext_bytes = 0;
 		conn_arm_timer(c, cfg()->http_header_timeout);
 	} else if (req->head.has_length && req->head.content_length > 0) {
 		c->state = CONN_BODY;
@@ -333,6 +337,45 @@ conn_take_body(struct http_conn *c, struct evbuffer *in)
 	c->remaining -= n;
 	if (n > 0)
 		conn_arm_timer(c, cfg()->http_header_timeout);
+	return true;
+}
+
+/*
+ * After a chunk size's digits: only blanks, then nothing or ";" and an
+ * extension without control characters ("5 6" or "5;a<LF>b" would be
+ * read otherwise by another parser).
+ */
+static bool
+chunk_tail_ok(const char *line, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && isxdigit((unsigned char)line[i]))
+		i++;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i < n && line[i] != ';')
+		return false;
+	for (; i < n; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* A trailer field line: a token, a colon, a value without controls. */
+static bool
+trailer_line_ok(const char *line, size_t n)
+{
+	const char *colon = memchr(line, ':', n);
+
+	if (colon == NULL || colon == line)
+		return false;
+	for (const char *p = line; p < colon; p++)
+		if (!(isalnum((unsigned char)*p) || (*p && strchr("!#$%&'*+-.^_`|~", *p) != NULL)))
+			return false;
+	for (const char *p = colon + 1; p < line + n; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
 	return true;
 }
 
@@ -386,18 +429,26 @@ conn_process(struct http_conn *c)
 			break;
 		case CONN_CHUNK_SIZE: {
 			uint64_t size;
-			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+			/* CRLF only: a bare LF is where parsers disagree on framing. */
+			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
 			if (line == NULL) {
 				if (evbuffer_get_length(in) > CHUNK_LINE_MAX)
 					conn_fail(c, 400, "chunk size line too long");
 				goto out;
 			}
-			if (n > CHUNK_LINE_MAX || http_decode_chunk_size(line, n, &size) == -1) {
+			if (n > CHUNK_LINE_MAX || http_decode_chunk_size(line, n, &size) == -1 ||
+			    !chunk_tail_ok(line, n)) {
 				free(line);
 				conn_fail(c, 400, "malformed chunk size");
 				goto out;
 			}
+			const char *ext = memchr(line, ';', n);
+			c->ext_bytes += ext ? n - (size_t)(ext - line) : 0;
 			free(line);
+			if (c->ext_bytes > CHUNK_EXT_MAX) {
+				conn_fail(c, 400, "chunk extensions too long");
+				goto out;
+			}
 			if (size > cfg()->http_max_body ||
 			    evbuffer_get_length(c->req->body) + size > cfg()->http_max_body) {
 				conn_fail(c, 413, "request body larger than the limit");
@@ -417,7 +468,7 @@ conn_process(struct http_conn *c)
 			c->state = CONN_CHUNK_END;
 			break;
 		case CONN_CHUNK_END:
-			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
 			if (line == NULL) {
 				if (evbuffer_get_length(in) >= 2)
 					conn_fail(c, 400, "malformed chunked body");
@@ -431,10 +482,16 @@ conn_process(struct http_conn *c)
 			c->state = CONN_CHUNK_SIZE;
 			break;
 		case CONN_TRAILER:
-			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
 			if (line == NULL) {
 				if (evbuffer_get_length(in) > TRAILER_MAX)
 					conn_fail(c, 431, "trailer too large");
+				goto out;
+			}
+			/* Trailer fields are dropped, but only well-formed ones. */
+			if (n > 0 && !trailer_line_ok(line, n)) {
+				free(line);
+				conn_fail(c, 400, "malformed trailer field");
 				goto out;
 			}
 			free(line);

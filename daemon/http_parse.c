@@ -247,6 +247,15 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 		*why = "NUL byte in request head";
 		return 400;
 	}
+	/* Lines end in CRLF: a proxy that splits only there reads a bare LF
+	 * as part of a field, where we would see a new one. */
+	for (const char *lf = memchr(data, '\n', len); lf != NULL;
+	     lf = memchr(lf + 1, '\n', len - (size_t)(lf + 1 - data))) {
+		if (lf == data || lf[-1] != '\r') {
+			*why = "line ending without CR in request head";
+			return 400;
+		}
+	}
 	p = h->buf;
 	end = h->buf + len;
 	/* request line */
@@ -357,6 +366,13 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 	if (h->minor_version == 1 && http_head_get(h, "Host") == NULL) {
 		*why = "missing Host header";
 		return 400;
+	}
+	/* RFC 9112 3.2; the Origin check compares with Host */
+	for (int i = 0, hosts = 0; i < h->nheaders; i++) {
+		if (strcasecmp(h->headers[i].name, "Host") == 0 && ++hosts > 1) {
+			*why = "more than one Host header";
+			return 400;
+		}
 	}
 	conn = http_head_get(h, "Connection");
 	if (h->minor_version == 1)

@@ -152,9 +152,12 @@ test_connection_semantics(void **state)
 	                 0);
 	assert_false(h.keep_alive);
 	http_head_free(&h);
-	/* bare LF line ends are tolerated */
-	assert_int_equal(parse("GET /x HTTP/1.1\nHost: x\n\n", &h), 0);
-	assert_string_equal(h.path, "/x");
+	/* bare LF line ends are refused: a proxy may split lines elsewhere */
+	assert_int_equal(parse("GET /x HTTP/1.1\nHost: x\n\n", &h), 400);
+	http_head_free(&h);
+	assert_int_equal(parse("GET /x HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", &h), 400);
+	http_head_free(&h);
+	assert_int_equal(parse("GET /x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", &h), 400);
 	http_head_free(&h);
 }
 
