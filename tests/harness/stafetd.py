@@ -6,6 +6,7 @@ Under a sanitizer build, any sanitizer report in the log fails stop()."""
 
 import os
 import re
+import resource
 import shlex
 import signal as _signal
 import subprocess
@@ -59,8 +60,11 @@ class Stafetd:
     get defaults here. Values are written verbatim, so the test decides quoting.
     """
 
-    def __init__(self, workdir, settings=None, env=None):
+    def __init__(self, workdir, settings=None, env=None, nofile=None):
         self.workdir = str(workdir)
+        # nofile: RLIMIT_NOFILE (soft and hard) for the daemon, e.g. to run it
+        # out of descriptors; None inherits the test process's limit.
+        self.nofile = nofile
         os.makedirs(self.workdir, exist_ok=True)
         self.port = free_port()
         self.settings = {
@@ -104,10 +108,14 @@ class Stafetd:
     def start(self, wait=True):
         self._log = open(self.log_path, "a")
         self.proc = subprocess.Popen(command("-c", self.config_path), stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=self.env)
+                                     stderr=subprocess.STDOUT, env=self.env,
+                                     preexec_fn=self._limits if self.nofile else None)
         if wait:
             self.wait_healthy()
         return self
+
+    def _limits(self):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def wait_healthy(self, timeout=20):
         deadline = time.monotonic() + timeout
