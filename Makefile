@@ -139,6 +139,48 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/stafetd.conf || \
 		install -m 640 docs/stafetd.conf.example $(DESTDIR)$(SYSCONFDIR)/stafetd.conf
 
+# ---- Fuzzing: libFuzzer harnesses in tests/fuzz/ (tests/fuzz/README.md) ----
+# Built with clang into build/fuzz/, apart from the gcc objects.
+#   make fuzz-check              every harness FUZZ_CHECK_TIME s (check.sh stage),
+#                                after replaying the seeds and tests/fuzz/regressions
+#   make fuzz FUZZ_TIME=3600     every harness that long; -j2 runs two at once;
+#                                the corpus grows in build/fuzz/corpus/NAME
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 600
+FUZZ_CHECK_TIME ?= 8
+FUZZ_SAN   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS  := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJS  := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS))
+
+.PHONY: fuzz fuzz-check fuzz-build $(addprefix fuzz-run-,$(FUZZ_NAMES))
+$(FUZZ_OBJS): build/flags
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/libstafet.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $(FUZZ_OBJS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build/fuzz/libstafet.a
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -Idaemon -o $@ $< \
+		build/fuzz/libstafet.a $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-check: fuzz-build
+	@bash tests/fuzz/run.sh check $(FUZZ_CHECK_TIME) $(FUZZ_NAMES)
+
+fuzz: $(addprefix fuzz-run-,$(FUZZ_NAMES))
+$(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: build/fuzz/fuzz_%
+	@bash tests/fuzz/run.sh long $(FUZZ_TIME) $*
+
+-include $(FUZZ_OBJS:.o=.d)
+# ---- end of fuzzing ----
+
 format:
 	clang-format -i $(SRCS) daemon/*.h $(UNIT_SRCS)
 
