@@ -369,6 +369,7 @@ api_session_delete(struct http_request *req)
 	const char *p[4] = {id, req->auth.person_id, req->auth.username, req->client};
 
 	snprintf(id, sizeof(id), "%lld", req->auth.session_id);
+	session_cache_forget(req->auth.session_id);
 	if (db_query("WITH d AS (DELETE FROM sessions WHERE id = $1::bigint RETURNING id) "
 	             "INSERT INTO audit_log (actor_id, actor_username, address, action, "
 	             "object_type, object_id) SELECT $2, $3, $4, 'logout', 'session', d.id::text "

@@ -363,6 +363,9 @@ find_token(const struct http_request *req, size_t *len, bool *cookie, bool *garb
 struct auth_ctx {
 	struct http_request *req;
 	http_handler next;
+	unsigned long long epoch; /* the session cache's, when the lookup was sent */
+	double ttl;
+	char hash[67];
 };
 
 /*
@@ -386,29 +389,12 @@ forget_session_done(PGresult *res, const char *error, void *arg)
 		log_warnx("auth: ending a session: %s", error);
 }
 
+/* The session is alive: the person must still be in the directory. */
 static void
-lookup_done(PGresult *res, const char *error, void *arg)
+session_found(struct http_request *req, http_handler next)
 {
-	struct auth_ctx *ctx = arg;
-	struct http_request *req = ctx->req;
-	http_handler next = ctx->next;
 	const struct dir_snapshot *s = dir_current();
 
-	free(ctx);
-	if (error || res == NULL) {
-		log_warnx("auth: session lookup: %s", error ? error : "no result");
-		http_add_header(req, "Retry-After", "1");
-		http_problem(req, 503, NULL, "The session store is unavailable.");
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		auth_unauthorized(req, "The session has ended or the token is not valid.");
-		return;
-	}
-	req->auth.session_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(req->auth.person_id, sizeof(req->auth.person_id), "%s", PQgetvalue(res, 0, 1));
-	snprintf(req->auth.username, sizeof(req->auth.username), "%s", PQgetvalue(res, 0, 2));
-	req->auth.expires_at = strtod(PQgetvalue(res, 0, 3), NULL);
 	if (s == NULL) {
 		http_add_header(req, "Retry-After", "1");
 		http_problem(req, 503, NULL, "The directory is not loaded yet.");
@@ -419,6 +405,7 @@ lookup_done(PGresult *res, const char *error, void *arg)
 		char id[32];
 		const char *p[1] = {id};
 		snprintf(id, sizeof(id), "%lld", req->auth.session_id);
+		session_cache_forget(req->auth.session_id);
 		if (db_query("DELETE FROM sessions WHERE id = $1", 1, p, forget_session_done,
 		             NULL) == -1)
 			log_warnx("auth: could not end session %s", id);
@@ -427,6 +414,34 @@ lookup_done(PGresult *res, const char *error, void *arg)
 	}
 	req->auth.ok = true;
 	next(req);
+}
+
+static void
+lookup_done(PGresult *res, const char *error, void *arg)
+{
+	struct auth_ctx *ctx = arg;
+	struct http_request *req = ctx->req;
+	http_handler next = ctx->next;
+
+	if (error || res == NULL) {
+		free(ctx);
+		log_warnx("auth: session lookup: %s", error ? error : "no result");
+		http_add_header(req, "Retry-After", "1");
+		http_problem(req, 503, NULL, "The session store is unavailable.");
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		free(ctx);
+		auth_unauthorized(req, "The session has ended or the token is not valid.");
+		return;
+	}
+	req->auth.session_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(req->auth.person_id, sizeof(req->auth.person_id), "%s", PQgetvalue(res, 0, 1));
+	snprintf(req->auth.username, sizeof(req->auth.username), "%s", PQgetvalue(res, 0, 2));
+	req->auth.expires_at = strtod(PQgetvalue(res, 0, 3), NULL);
+	session_cache_put(ctx->epoch, ctx->hash, &req->auth, ctx->ttl);
+	free(ctx);
+	session_found(req, next);
 }
 
 /*
@@ -460,15 +475,23 @@ auth_authenticate(struct http_request *req, http_handler next)
 		    "own pages (Origin).");
 		return;
 	}
-	req->auth.cookie = cookie;
-	auth_token_hash_hex(token, len, hash);
-	snprintf(idle, sizeof(idle), "%.3f", c->session_idle_timeout);
 	/* move the idle clock at most every 30 s, finer for short timeouts */
-	snprintf(touch, sizeof(touch), "%.3f",
-	         c->session_idle_timeout / 10 < 30 ? c->session_idle_timeout / 10 : 30.0);
+	double ttl = c->session_idle_timeout / 10 < 30 ? c->session_idle_timeout / 10 : 30.0;
+	auth_token_hash_hex(token, len, hash);
+	if (session_cache_get(hash, ttl, &req->auth)) {
+		req->auth.cookie = cookie;
+		session_found(req, next);
+		return;
+	}
+	req->auth.cookie = cookie;
+	snprintf(idle, sizeof(idle), "%.3f", c->session_idle_timeout);
+	snprintf(touch, sizeof(touch), "%.3f", ttl);
 	struct auth_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = req;
 	ctx->next = next;
+	ctx->epoch = session_cache_epoch();
+	ctx->ttl = ttl;
+	memcpy(ctx->hash, hash, sizeof(ctx->hash));
 	if (db_query(lookup_sql, 3, params, lookup_done, ctx) == -1) {
 		free(ctx);
 		http_add_header(req, "Retry-After", "1");

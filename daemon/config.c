@@ -152,6 +152,8 @@ static const struct cfg_key keys[] = {
      "proxy addresses (spaces) whose X-Forwarded-For names the client"},
     {"session_idle_timeout", CFG_DURATION, OFF(session_idle_timeout), "30min", 1, 30 * 86400, NULL,
      false, "a session unused this long ends"},
+    {"session_cache", CFG_ENUM, OFF(session_cache), "yes", 0, 0, no_yes, true,
+     "keep sessions in memory between requests while session ends are announced (LISTEN)"},
     {"session_absolute_timeout", CFG_DURATION, OFF(session_absolute_timeout), "10h", 1, 90 * 86400,
      NULL, false, "a session ends this long after login, used or not"},
     {"role_quality_group", CFG_STRING, OFF(role_quality_group), "", 0, 0, NULL, false,

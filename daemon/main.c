@@ -268,6 +268,7 @@ main(int argc, char **argv)
 	if (http_server_start(base, cfg) == -1)
 		return 1;
 	db_pool_start(base, cfg);
+	session_cache_start(base, cfg);
 	dir_sync_start(base, cfg);
 	dir_login_start(base, cfg);
 	auth_start(base);
@@ -300,6 +301,7 @@ main(int argc, char **argv)
 	alerts_stop();
 	ho_routes_stop();
 	dir_sync_stop();
+	session_cache_stop();
 	db_pool_stop();
 	http_server_free_all();
 	if (shutdown_timer)

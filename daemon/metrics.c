@@ -204,6 +204,7 @@ metrics_render(struct evbuffer *b)
 		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n",
 		                    counters[i].name, counters[i].name, counters[i].n);
 	db_metrics_render(b);
+	session_cache_metrics(b);
 	dir_metrics_render(b);
 	ho_routes_metrics_render(b);
 	alerts_metrics_render(b);

@@ -112,6 +112,7 @@ struct config {
 	double directory_probe_interval;
 	char *directory_snapshot_file;
 	int directory_anonymous_read;
+	int session_cache;
 	/* login and sessions */
 	char *public_url;
 	int http_tls_proxy;
@@ -369,6 +370,16 @@ int auth_person(const struct http_request *);
 bool auth_has_role(const struct http_request *, enum auth_role);
 json_t *auth_roles_json(const struct dir_snapshot *, int person);
 void auth_unauthorized(struct http_request *, const char *detail);
+
+/* session_cache.c: sessions kept in memory while session ends are heard. */
+void session_cache_start(struct event_base *, const struct config *);
+void session_cache_stop(void);
+bool session_cache_get(const char *hash_hex, double ttl, struct http_auth *out);
+void session_cache_put(unsigned long long epoch, const char *hash_hex, const struct http_auth *,
+                       double ttl);
+void session_cache_forget(long long session_id);
+unsigned long long session_cache_epoch(void);
+void session_cache_metrics(struct evbuffer *);
 
 /* ratelimit.c: failed-login counters, in memory. */
 void ratelimit_key(char *out, size_t outsz, char kind, const char *value);

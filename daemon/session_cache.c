@@ -1,0 +1,401 @@
+/*
+ * session_cache.c: sessions remembered between requests, and told when
+ * they end.
+ *
+ * Every authenticated request needs its session. Asking PostgreSQL each
+ * time costs a query per request, which bounds the rate of every
+ * authenticated endpoint (bench/README.md). A session found in PostgreSQL
+ * is therefore kept here for at most `ttl` seconds, the interval at which
+ * the lookup moves the idle clock (session_idle_timeout / 10, at most 30 s),
+ * so the idle clock keeps moving as before: the first request after that
+ * asks PostgreSQL again.
+ *
+ * A logout on any daemon must end the session on all of them at once. A
+ * trigger on sessions (migration 0006) announces every deleted session
+ * with NOTIFY stafet_session_end, and a connection of our own LISTENs. The
+ * cache is used only while that connection is up, listening, and the
+ * trigger exists; when it drops, everything cached is forgotten and each
+ * request asks PostgreSQL until it is back. Before a request is answered
+ * from the cache, the notifications already on the socket are read, so a
+ * logout committed before the request arrived is always seen. A lookup
+ * whose answer was on its way while a notification came is not cached
+ * (the epoch), so it cannot bring back a session that just ended.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "stafetd.h"
+
+#define SC_SLOTS         8192 /* direct-mapped: a colliding session replaces the older */
+#define SC_BACKOFF_MIN   0.1
+#define SC_BACKOFF_MAX   2.0
+#define SC_BACKOFF_NOTRG 10.0 /* schema without the trigger: not fixed soon */
+
+struct sc_entry {
+	bool used;
+	char hash[67];
+	double verified; /* monotonic time of the PostgreSQL lookup */
+	double ttl;
+	struct http_auth auth;
+};
+
+enum sc_state { SC_DOWN, SC_CONNECTING, SC_SUBSCRIBING, SC_UP };
+
+static const char subscribe_sql[] =
+    "LISTEN stafet_session_end; "
+    "SELECT count(*) FROM pg_trigger WHERE tgname = 'sessions_announce_end' "
+    "AND tgrelid = 'sessions'::regclass";
+
+static struct {
+	struct event_base *base;
+	struct sc_entry *slots;
+	PGconn *pg;
+	enum sc_state state;
+	struct event *ev;    /* the socket, read */
+	struct event *timer; /* connect deadline, or reconnect backoff */
+	double backoff;
+	bool enabled, stopping, trigger_ok;
+	unsigned long long epoch;
+	unsigned long long hits, misses, ends, drops;
+} sc;
+
+/* -- the cache ------------------------------------------------------------------------ */
+
+static size_t
+slot_of(const char *hash)
+{
+	/* "\x" and hex digits of SHA-256: uniformly spread already. */
+	unsigned long v = strtoul(
+	    (char[9]){hash[2], hash[3], hash[4], hash[5], hash[6], hash[7], hash[8], hash[9], '\0'},
+	    NULL, 16);
+	return v % SC_SLOTS;
+}
+
+static void
+forget_all(void)
+{
+	if (sc.slots)
+		memset(sc.slots, 0, SC_SLOTS * sizeof(*sc.slots));
+	sc.epoch++;
+}
+
+void
+session_cache_forget(long long session_id)
+{
+	sc.epoch++;
+	if (sc.slots == NULL)
+		return;
+	for (size_t i = 0; i < SC_SLOTS; i++)
+		if (sc.slots[i].used && sc.slots[i].auth.session_id == session_id)
+			memset(&sc.slots[i], 0, sizeof(sc.slots[i]));
+}
+
+static void sc_reset(const char *why, double min_backoff);
+
+/* Reads what the server sent: notifications end sessions here too. */
+static bool
+drain(void)
+{
+	PGnotify *n;
+
+	if (!PQconsumeInput(sc.pg) || PQstatus(sc.pg) != CONNECTION_OK) {
+		sc_reset("the server closed the connection", SC_BACKOFF_MIN);
+		return false;
+	}
+	while ((n = PQnotifies(sc.pg)) != NULL) {
+		sc.ends++;
+		if (strcmp(n->extra, "*") == 0)
+			forget_all();
+		else
+			session_cache_forget(strtoll(n->extra, NULL, 10));
+		PQfreemem(n);
+	}
+	return true;
+}
+
+unsigned long long
+session_cache_epoch(void)
+{
+	return sc.epoch;
+}
+
+/* ttl: the current one (a reload may have shortened the idle timeout). */
+bool
+session_cache_get(const char *hash, double ttl, struct http_auth *out)
+{
+	struct sc_entry *e;
+	double now;
+
+	if (!sc.enabled || sc.state != SC_UP || !drain()) {
+		sc.misses++;
+		return false;
+	}
+	e = &sc.slots[slot_of(hash)];
+	now = now_monotonic();
+	if (!e->used || strcmp(e->hash, hash) != 0 || now - e->verified >= fmin(e->ttl, ttl) ||
+	    now_wall() >= e->auth.expires_at) {
+		sc.misses++;
+		return false;
+	}
+	sc.hits++;
+	*out = e->auth;
+	return true;
+}
+
+void
+session_cache_put(unsigned long long epoch, const char *hash, const struct http_auth *a, double ttl)
+{
+	struct sc_entry *e;
+
+	if (!sc.enabled || sc.state != SC_UP || epoch != sc.epoch || ttl <= 0)
+		return;
+	e = &sc.slots[slot_of(hash)];
+	e->used = true;
+	snprintf(e->hash, sizeof(e->hash), "%s", hash);
+	e->verified = now_monotonic();
+	e->ttl = ttl;
+	e->auth = *a;
+	e->auth.ok = false;
+	e->auth.cookie = false;
+}
+
+/* -- the listening connection ---------------------------------------------------------- */
+
+static void sc_connect(void);
+
+static void sc_eventcb(evutil_socket_t, short, void *);
+
+static void
+sc_watch(short what)
+{
+	if (sc.ev) {
+		event_free(sc.ev);
+		sc.ev = NULL;
+	}
+	sc.ev = event_new(sc.base, PQsocket(sc.pg), what, sc_eventcb, NULL);
+	if (sc.ev == NULL || event_add(sc.ev, NULL) == -1)
+		fatalx("session cache: event_new");
+}
+
+static void
+sc_timer(double secs)
+{
+	struct timeval tv = timeval_of(secs);
+	evtimer_add(sc.timer, &tv);
+}
+
+static void
+sc_reset(const char *why, double min_backoff)
+{
+	bool was_up = sc.state == SC_UP;
+
+	if (sc.ev) {
+		event_free(sc.ev);
+		sc.ev = NULL;
+	}
+	evtimer_del(sc.timer);
+	if (sc.pg) {
+		PQfinish(sc.pg);
+		sc.pg = NULL;
+	}
+	sc.state = SC_DOWN;
+	forget_all();
+	if (was_up) {
+		sc.drops++;
+		log_warnx("session cache: not listening (%s); every request asks the database",
+		          why);
+	}
+	if (sc.stopping)
+		return;
+	if (sc.backoff < min_backoff)
+		sc.backoff = min_backoff;
+	sc_timer(sc.backoff * (0.75 + 0.5 * ((double)random() / RAND_MAX)));
+	sc.backoff = fmin(sc.backoff * 2, fmax(SC_BACKOFF_MAX, min_backoff));
+}
+
+static void
+sc_subscribed(void)
+{
+	PGresult *r;
+	bool ok = true, trigger = false;
+
+	if (!PQconsumeInput(sc.pg)) {
+		sc_reset("lost while subscribing", SC_BACKOFF_MIN);
+		return;
+	}
+	if (PQisBusy(sc.pg)) {
+		sc_watch(EV_READ);
+		return;
+	}
+	while ((r = PQgetResult(sc.pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK)
+			trigger = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+		else if (st != PGRES_COMMAND_OK)
+			ok = false;
+		PQclear(r);
+	}
+	if (!ok) {
+		sc_reset("LISTEN failed", SC_BACKOFF_MIN);
+		return;
+	}
+	if (!trigger) {
+		/* Not migrated yet: no one would tell us of a logout. */
+		if (sc.trigger_ok || sc.backoff <= SC_BACKOFF_MIN)
+			log_info("session cache: the schema announces no session ends yet; not "
+			         "caching");
+		sc.trigger_ok = false;
+		sc_reset("no trigger", SC_BACKOFF_NOTRG);
+		return;
+	}
+	sc.trigger_ok = true;
+	sc.state = SC_UP;
+	sc.backoff = SC_BACKOFF_MIN;
+	evtimer_del(sc.timer);
+	forget_all(); /* whatever ended while we were not listening */
+	log_info("session cache: listening for session ends");
+	sc_watch(EV_READ | EV_PERSIST);
+}
+
+static void
+sc_poll_connect(void)
+{
+	switch (PQconnectPoll(sc.pg)) {
+	case PGRES_POLLING_READING:
+		sc_watch(EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		sc_watch(EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		/* Two short statements fit the socket buffer: no flushing loop. */
+		if (PQsetnonblocking(sc.pg, 1) == -1 || !PQsendQuery(sc.pg, subscribe_sql) ||
+		    PQflush(sc.pg) != 0) {
+			sc_reset("cannot send LISTEN", SC_BACKOFF_MIN);
+			return;
+		}
+		sc.state = SC_SUBSCRIBING;
+		sc_watch(EV_READ);
+		break;
+	default:
+		sc_reset("connect failed", SC_BACKOFF_MIN);
+		break;
+	}
+}
+
+static void
+sc_eventcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	switch (sc.state) {
+	case SC_CONNECTING:
+		sc_poll_connect();
+		break;
+	case SC_SUBSCRIBING:
+		sc_subscribed();
+		break;
+	case SC_UP:
+		drain();
+		break;
+	case SC_DOWN:
+		break;
+	}
+}
+
+static void
+sc_timercb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (sc.state == SC_DOWN)
+		sc_connect();
+	else if (sc.state != SC_UP)
+		sc_reset("connect timed out", SC_BACKOFF_MIN);
+}
+
+static void
+sc_connect(void)
+{
+	const struct config *cfg = config_current();
+	char **kw, **val;
+
+	db_conn_params(cfg, &kw, &val);
+	sc.pg = PQconnectStartParams((const char *const *)kw, (const char *const *)val, 1);
+	db_conn_params_free(kw, val);
+	if (sc.pg == NULL)
+		fatalx("session cache: out of memory");
+	if (PQstatus(sc.pg) == CONNECTION_BAD) {
+		sc_reset("connect failed", SC_BACKOFF_MIN);
+		return;
+	}
+	sc.state = SC_CONNECTING;
+	sc_timer(cfg->db_connect_timeout);
+	sc_poll_connect();
+}
+
+void
+session_cache_start(struct event_base *base, const struct config *cfg)
+{
+	sc.base = base;
+	sc.enabled = cfg->session_cache;
+	sc.backoff = SC_BACKOFF_MIN;
+	sc.state = SC_DOWN;
+	if (!sc.enabled)
+		return;
+	sc.slots = xcalloc(SC_SLOTS, sizeof(*sc.slots));
+	sc.timer = evtimer_new(base, sc_timercb, NULL);
+	if (sc.timer == NULL)
+		fatalx("session cache: evtimer_new");
+	sc_connect();
+}
+
+void
+session_cache_stop(void)
+{
+	sc.stopping = true;
+	if (!sc.enabled)
+		return;
+	sc_reset("stopping", 0);
+	event_free(sc.timer);
+	sc.timer = NULL;
+	free(sc.slots);
+	sc.slots = NULL;
+	sc.enabled = false;
+}
+
+void
+session_cache_metrics(struct evbuffer *b)
+{
+	evbuffer_add_printf(b,
+	                    "# HELP stafet_session_cache_listening 1 while session ends are heard "
+	                    "and the cache is used\n"
+	                    "# TYPE stafet_session_cache_listening gauge\n"
+	                    "stafet_session_cache_listening %d\n",
+	                    sc.state == SC_UP);
+	evbuffer_add_printf(b,
+	                    "# HELP stafet_session_cache_lookups_total Session lookups, answered "
+	                    "from memory (hit) or by the database (miss)\n"
+	                    "# TYPE stafet_session_cache_lookups_total counter\n"
+	                    "stafet_session_cache_lookups_total{result=\"hit\"} %llu\n"
+	                    "stafet_session_cache_lookups_total{result=\"miss\"} %llu\n",
+	                    sc.hits, sc.misses);
+	evbuffer_add_printf(b,
+	                    "# HELP stafet_session_cache_ends_total Session ends announced by the "
+	                    "database\n"
+	                    "# TYPE stafet_session_cache_ends_total counter\n"
+	                    "stafet_session_cache_ends_total %llu\n"
+	                    "# HELP stafet_session_cache_drops_total Times the listening "
+	                    "connection was lost\n"
+	                    "# TYPE stafet_session_cache_drops_total counter\n"
+	                    "stafet_session_cache_drops_total %llu\n",
+	                    sc.ends, sc.drops);
+}

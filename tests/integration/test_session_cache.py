@@ -1,0 +1,148 @@
+"""The session cache (daemon/session_cache.c): sessions kept in memory
+between requests while the daemon hears session ends (LISTEN
+stafet_session_end, migration 0006), against real PostgreSQL and slapd.
+
+A session that ends anywhere (logout on another daemon, a DELETE by an
+operator, TRUNCATE, the janitor) must end here at once; when the listening
+connection is lost, nothing is answered from memory until it is back."""
+
+import re
+import time
+
+import pytest
+import requests
+
+from tests.integration.test_auth import (WRAPPED, assert_unauthorized, auth_settings,
+                                         bearer, delete_session, me, start, token_of)
+from tests.integration.test_directory import wait_until
+
+
+def metric(d, name, labels=""):
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
+    assert m, (name, labels)
+    return float(m.group(1))
+
+
+def hits(d):
+    return metric(d, "stafet_session_cache_lookups_total", '{result="hit"}')
+
+
+def listening(d):
+    return metric(d, "stafet_session_cache_listening") == 1
+
+
+def listener_pids(db):
+    out = db.psql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND query LIKE 'LISTEN stafet_session_end%'")
+    return [int(x) for x in out.split()]
+
+
+@pytest.fixture
+def d(slapd, db, stafetd, tmp_path):
+    inst = start(stafetd, db, auth_settings(tmp_path, slapd.uri))
+    wait_until(lambda: listening(inst), timeout=30, what="the session cache listening")
+    return inst
+
+
+def test_repeated_requests_are_answered_from_memory(d):
+    token = token_of(d, "mha")
+    before = hits(d)
+    for _ in range(5):
+        assert me(d, bearer(token)).status_code == 200
+    # the first may go to the database (the login did not cache), the rest not
+    assert hits(d) - before >= 4
+
+
+def test_logout_ends_the_cached_session_at_once(d):
+    token = token_of(d, "mha")
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+    assert delete_session(d, bearer(token)).status_code == 204
+    assert_unauthorized(me(d, bearer(token)))
+
+
+def ends_soon(d, token, what):
+    """A session ended in the database is refused here as soon as the
+    notification is read: before the next request is answered, in practice.
+    Polls for up to 2 s (valgrind: 10 s) so a slow machine cannot flake."""
+    deadline = time.monotonic() + (10 if WRAPPED else 2)
+    while True:
+        r = me(d, bearer(token))
+        if r.status_code == 401:
+            return
+        assert r.status_code == 200, r.text
+        assert time.monotonic() < deadline, what + ": still answered from memory"
+        time.sleep(0.02)
+
+
+def test_a_session_deleted_in_the_database_ends(d, db):
+    token, other = token_of(d, "mha"), token_of(d, "sbo")
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+        assert me(d, bearer(other)).status_code == 200
+    db.psql("DELETE FROM sessions WHERE username = 'mha'")
+    ends_soon(d, token, "DELETE")
+    assert me(d, bearer(other)).status_code == 200
+
+
+def test_truncate_ends_every_cached_session(d, db):
+    tokens = [token_of(d, u) for u in ("mha", "sbo", "ano")]
+    for t in tokens:
+        assert me(d, bearer(t)).status_code == 200
+        assert me(d, bearer(t)).status_code == 200
+    db.psql("TRUNCATE sessions")
+    for t in tokens:
+        ends_soon(d, t, "TRUNCATE")
+
+
+def test_lost_listener_forgets_and_comes_back(d, db):
+    token, other = token_of(d, "mha"), token_of(d, "sbo")
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+        assert me(d, bearer(other)).status_code == 200
+    pids = listener_pids(db)
+    assert len(pids) == 1, pids
+    # The listener goes, and while it is gone a session ends: no notification
+    # can reach us, so the cache must not answer for it.
+    db.psql("SELECT pg_terminate_backend(%d)" % pids[0])
+    db.psql("DELETE FROM sessions WHERE username = 'mha'")
+    assert_unauthorized(me(d, bearer(token)))
+    assert me(d, bearer(other)).status_code == 200
+    wait_until(lambda: listening(d) and len(listener_pids(db)) == 1, timeout=30,
+               what="the listener back")
+    assert metric(d, "stafet_session_cache_drops_total") >= 1
+    before = hits(d)
+    for _ in range(3):
+        assert me(d, bearer(other)).status_code == 200
+    assert hits(d) > before
+    assert_unauthorized(me(d, bearer(token)))
+
+
+def test_two_daemons_hear_each_others_logouts(slapd, db, stafetd, tmp_path):
+    for n in ("a-cfg", "b-cfg"):  # each its own snapshot file
+        (tmp_path / n).mkdir()
+    a = start(stafetd, db, auth_settings(tmp_path / "a-cfg", slapd.uri), name="a")
+    b = start(stafetd, db, auth_settings(tmp_path / "b-cfg", slapd.uri), name="b")
+    for inst in (a, b):
+        wait_until(lambda: listening(inst), timeout=30, what="listening")
+    for i in range(10):
+        token = token_of(a if i % 2 else b, "mha")
+        for _ in range(2):  # cached on both
+            assert me(a, bearer(token)).status_code == 200
+            assert me(b, bearer(token)).status_code == 200
+        gone, other = (a, b) if i % 2 else (b, a)
+        assert delete_session(gone, bearer(token)).status_code == 204
+        assert_unauthorized(me(gone, bearer(token)))
+        ends_soon(other, token, "logout on the other daemon")
+
+
+def test_cache_off(slapd, db, stafetd, tmp_path):
+    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, session_cache="no"))
+    token = token_of(d, "mha")
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+    assert hits(d) == 0 and not listening(d)
+    assert listener_pids(db) == []
+    db.psql("DELETE FROM sessions")
+    assert_unauthorized(me(d, bearer(token)))
