@@ -623,8 +623,12 @@ ancestor_unit(const struct dir_snapshot *s, const int *unit_dn_table, size_t mas
 	const char *p = dn;
 
 	while ((p = strchr(p, ',')) != NULL) {
-		/* an escaped comma ("\,") is part of a value */
-		if (p > dn && p[-1] == '\\') {
+		/* an escaped comma ("\,") is part of a value; "\\," is an escaped
+		 * backslash before a separator: count the backslashes */
+		size_t bs = 0;
+		while (p - bs > dn && p[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 1) {
 			p++;
 			continue;
 		}
