@@ -14,7 +14,11 @@ Roles (the demo directory, tests/fixtures/demo.ldif):
   unit; the module adds this neutral admin to the shared slapd (removed
   afterwards) so the column shows what the admin role itself grants;
 - lead: tlo, lead of BUF, the department above the sending unit (leads act
-  for the units below them; the API has no lead-only endpoint).
+  for the units below them; the API has no lead-only endpoint);
+- department: yst, a caseworker of BUF who leads nothing: a person acts
+  for their own unit and every unit below it (stafetd(8), access.c), so
+  yst acts for BUR like its own caseworkers. (So do the demo's admins ano
+  and tda, of BSF, for UR: by their unit, not by the admin group.)
 
 Every note of the module is on BUR-UR (BUR to UR). A note-scoped endpoint
 is tried on a note in each state (draft, submitted, received, returned,
@@ -35,8 +39,9 @@ the session cookie without our Origin is 403 and changes nothing (with our
 Origin it is answered as by Bearer); the lists and the quality report show
 the notes only to those who may see them.
 
-One daemon (its own database) serves the module; about 40 s on the normal
-build."""
+One daemon (its own database) serves the module: 312 tests, 30 s on the
+normal build (75 s when the machine is busy), about 2 minutes with the
+ASan build or under valgrind."""
 
 import hashlib
 import json
@@ -48,9 +53,11 @@ import pytest
 import requests
 
 from tests.integration.handover_helpers import (
-    Api, User, iso, note_body, planned)
-from tests.integration.test_auth import ADMIN_GROUP, assert_problem, bearer, login
-from tests.integration.test_counterparts import start_module_daemon
+    Api, User, note_body, planned)
+from tests.harness.stafetd import Stafetd
+from tests.integration.conftest import Database
+from tests.integration.test_auth import (
+    ADMIN_GROUP, assert_problem, auth_settings, bearer, login, ready)
 from tests.integration.test_directory import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -60,9 +67,10 @@ BASE = "dc=stafet,dc=example"
 PEOPLE = "ou=people," + BASE
 PROBLEM = "application/problem+json"
 
-ROLES = ["anonymous", "other_unit", "sender", "receiver", "quality", "admin", "lead"]
+ROLES = ["anonymous", "other_unit", "sender", "receiver", "quality", "admin", "lead",
+         "department"]
 USERS = {"other_unit": "kfr", "sender": "sbo", "receiver": "mha", "quality": "lkj",
-         "admin": "mxadm", "lead": "tlo"}
+         "admin": "mxadm", "lead": "tlo", "department": "yst"}
 NEUTRAL_ADMIN = ("mxadm", "Mads", "Xadmin", "JC-SYG", "BSF")
 STATES = ["draft", "submitted", "received", "returned", "accepted", "withdrawn"]
 FORWARD_TO = "VSR"  # neither kfr's, lkj's, mxadm's nor tlo's unit
@@ -86,8 +94,9 @@ DENIED = (401, 403, 404)
 #   receiver's, on a note it may see is 403 (API.md: who, not the code);
 # - filing a note on a route one is not the sending unit of is 403 (the
 #   routes themselves are public to every user);
-# - leads act for the units they lead and everything below: tlo (BUF)
-#   for BUR, like its caseworkers;
+# - leads act for the units they lead and everything below, and everyone
+#   for their own unit and everything below: tlo and yst (BUF) for BUR,
+#   like its caseworkers;
 # - the audit log and the outbox are admins' (404 for the rest, as for
 #   anything one may not see).
 
@@ -108,10 +117,11 @@ def users(code, **others):
     return t
 
 
-def notes(sender, receiver, lead=None):
-    """A note-scoped row: the three neutral roles 404, anonymous 401."""
+def notes(sender, receiver):
+    """A note-scoped row: the three neutral roles 404, anonymous 401; the
+    lead and the department above the sending unit act as its sender."""
     return {"anonymous": 401, "other_unit": 404, "quality": 404, "admin": 404,
-            "sender": sender, "receiver": receiver, "lead": lead or sender}
+            "sender": sender, "receiver": receiver, "lead": sender, "department": sender}
 
 
 #                      draft submitted received returned accepted withdrawn
@@ -152,8 +162,8 @@ TABLE = {
     "POST /api/v1/handovers/check": users(200),
     "GET /api/v1/handovers": users(200),
     "GET /api/v1/reports/quality": users(200),
-    # filing: the route's sending unit (and a lead above it)
-    "POST /api/v1/handovers": users(403, sender=201, lead=201),
+    # filing: the route's sending unit (and those above it)
+    "POST /api/v1/handovers": users(403, sender=201, lead=201, department=201),
     # one note
     "GET /api/v1/handovers/{id}": notes(SENDER_READS, RECEIVER_READS),
     "GET /api/v1/handovers/{id}/history": notes(SENDER_READS, RECEIVER_READS),
@@ -380,6 +390,29 @@ def login_token(d, username):
     return r.json()["token"]
 
 
+def start_daemon(pg, slapd, tmp):
+    """test_counterparts.start_module_daemon with a wrapper's patience:
+    login on, its own database, the routes read every 0.5 s, and no
+    reminder tick in the middle of a before/after comparison."""
+    db = Database(pg, tmp)
+    settings = auth_settings(tmp, slapd.uri, routes_reload_interval="0.5s",
+                             reminder_interval="86400s")
+    if WRAPPED:
+        settings["db_connect_timeout"] = "30s"
+    settings.update(db.settings())
+    d = Stafetd(tmp / "stafetd", settings)
+    d.migrate()
+    d.start(wait=False)
+    try:
+        d.wait_healthy(timeout=120 if WRAPPED else 20)
+        wait_until(lambda: ready(d), timeout=120 if WRAPPED else 20,
+                   what="stafetd ready (database and first snapshot)")
+    except BaseException:
+        d.stop()
+        raise
+    return d, db
+
+
 @pytest.fixture(scope="module")
 def world(pg, slapd, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("authz")
@@ -389,8 +422,7 @@ def world(pg, slapd, tmp_path_factory):
     d = None
     try:
         slapd.ldapmodify(group)
-        # no reminder tick in the middle of a before/after comparison
-        d, db = start_module_daemon(pg, slapd, tmp, reminder_interval="86400s")
+        d, db = start_daemon(pg, slapd, tmp)
         w = World(d, db)
         sbo = User(d, "sbo")
 
@@ -414,6 +446,10 @@ def world(pg, slapd, tmp_path_factory):
         assert {x["unit"] for x in requests.get(
             d.url + "/api/v1/me", headers=w.users["lead"].headers,
             timeout=TIMEOUT).json()["roles"] if x["role"] == "lead"} == {"BUF"}
+        dept = requests.get(d.url + "/api/v1/me", headers=w.users["department"].headers,
+                            timeout=TIMEOUT).json()
+        assert dept["unit"]["code"] == "BUF" and [x["role"] for x in dept["roles"]] == \
+            ["caseworker"], dept["roles"]
         w.notes = {s: w.note_in(s) for s in STATES}
         w.shared_dead = w.dead_outbox_row()
         yield w
@@ -526,8 +562,8 @@ def test_lists_show_only_ones_own_notes(world):
     """GET /handovers: the sending side (and the lead above it) sees every
     note; the receiving side every note but the draft; nobody else any."""
     seen = {role: visible_notes(world, role) for role in ROLES if role != "anonymous"}
-    assert seen["sender"] == set(STATES)
-    assert seen["lead"] == set(STATES)
+    for role in ("sender", "lead", "department"):
+        assert seen[role] == set(STATES), role
     assert seen["receiver"] == set(STATES) - {"draft"}
     for role in ("other_unit", "quality", "admin"):
         assert seen[role] == set(), role
@@ -543,7 +579,7 @@ def test_quality_report_scope(world):
                          timeout=TIMEOUT)
         assert r.status_code == 200, r.text
         return r.json()["periods"]
-    for role in ("quality", "sender", "receiver", "lead"):
+    for role in ("quality", "sender", "receiver", "lead", "department"):
         got = periods(role)
         assert got and {p["route"] for p in got} == {"BUR-UR"}, (role, got)
         assert sum(p["filed"] for p in got) >= len(STATES) - 1, (role, got)
