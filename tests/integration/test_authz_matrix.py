@@ -650,6 +650,14 @@ def test_table_covers_every_endpoint(world):
                             f"rows not routed: {sorted(rows - routed)}")
     for e in TABLE:
         assert set(TABLE[e]) == set(ROLES), e
+    # The document says which need a session: those the table has 401 for.
+    for p, ops in doc["paths"].items():
+        for m, op in ops.items():
+            if m in ("get", "put", "post", "patch", "delete"):
+                e = f"{m.upper()} {p}"
+                needs = bool(op.get("security", doc.get("security")))
+                assert needs == (e not in PUBLIC), (e, op.get("security"))
+                assert needs == (TABLE[e]["anonymous"] == 401), e
 
 
 # --- dead sessions and the cookie's Origin ---------------------------------------------
