@@ -28,6 +28,8 @@ mkdir -p build/bench
 cc -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -o build/bench/ldapbench bench/ldapbench.c \
 	$(pkg-config --cflags --libs ldap)
 
+setup=$(($(date +%s) - started))
+echo "bench: packages and build took $setup s"
 stamp=$(date +%Y%m%d-%H%M%S)
 json_dir="build/bench/json-$stamp"
 mkdir -p "$json_dir"
@@ -82,7 +84,7 @@ run growth /usr/bin/python3 bench/growth_bench.py \
 kill "$sampler" 2>/dev/null || true
 echo
 rc=0
-/usr/bin/python3 bench/table.py --wall "$(($(date +%s) - started))" \
+/usr/bin/python3 bench/table.py --wall "$(($(date +%s) - started))" --setup "$setup" \
 	--loadavg "$loadavg" --out "build/bench/table-$stamp.md" "$json_dir"/*.json || rc=$?
 if [ "${#failed[@]}" -gt 0 ] && [ "$rc" -eq 0 ]; then
 	rc=1

@@ -86,6 +86,8 @@ def main():
                     "table-DATE.md)")
     ap.add_argument("--wall", type=float, default=0,
                     help="seconds the whole run took (run.sh)")
+    ap.add_argument("--setup", type=float, default=None,
+                    help="seconds of it that packages and the build took")
     ap.add_argument("--loadavg", default="",
                     help="file of /proc/loadavg samples taken during the run")
     args = ap.parse_args()
@@ -136,8 +138,10 @@ def main():
     la = loadavg_summary(args.loadavg) if args.loadavg else None
     if args.wall or la:
         head.append("Whole run: %s%s%s." % (
-            "%.0f s (%.1f min)" % (args.wall, args.wall / 60)
-            if args.wall else "",
+            "%.0f s (%.1f min%s)" % (
+                args.wall, args.wall / 60,
+                ", of which packages and build %.0f s" % args.setup
+                if args.setup is not None else "") if args.wall else "",
             "; " if args.wall and la else "",
             "load average during it %s" % la if la else ""))
     head.append("\"stafetd / peer\": stafetd's figure divided by the peer's "
