@@ -1,9 +1,12 @@
 #!/bin/sh
 # setup-deps.sh: installs the Debian packages Stafet needs, only those missing.
 # `make check` and `make demo` call it, so a fresh Debian machine needs nothing
-# else. chromium is for the browser tests (tests/browser/), which also use the
+# else. clang builds the libFuzzer harnesses (tests/fuzz/; Debian's clang
+# brings libclang_rt.fuzzer). chromium is for the browser tests (tests/browser/), which also use the
 # machine's Node.js and npm. As non-root it uses sudo when it has to install
-# something. Extra package names on the command line are installed too.
+# something. systemd (systemd-analyze, -sysusers, -tmpfiles) and man-db are
+# for tests/integration/test_install.py. Extra package names on the command
+# line are installed too.
 set -eu
 
 PACKAGES="
@@ -13,7 +16,8 @@ libcmocka-dev
 slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-requests python3-aiosmtpd
-curl procps valgrind clang-format
+curl procps valgrind clang-format clang
+systemd man-db
 chromium
 "
 # Callers may need more (bench/run.sh: wrk).

