@@ -1,9 +1,9 @@
 #!/bin/sh
 # setup-deps.sh: installs the Debian packages Stafet needs, only those missing.
 # `make check` and `make demo` call it, so a fresh Debian machine needs nothing
-# else. clang builds the libFuzzer harnesses (tests/fuzz/; Debian's clang
-# brings libclang_rt.fuzzer). chromium is for the browser tests (tests/browser/), which also use the
-# machine's Node.js and npm. As non-root it uses sudo when it has to install
+# else. clang and libclang-rt-dev (libFuzzer) build the fuzzing harnesses in
+# tests/fuzz/. chromium is for the browser tests (tests/browser/), which also
+# use the machine's Node.js and npm. As non-root it uses sudo when it has to install
 # something. systemd (systemd-analyze, -sysusers, -tmpfiles) and man-db are
 # for tests/integration/test_install.py. Extra package names on the command
 # line are installed too.
@@ -16,7 +16,7 @@ libcmocka-dev
 slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-requests python3-aiosmtpd
-curl procps valgrind clang-format clang
+curl procps valgrind clang-format clang libclang-rt-dev
 systemd man-db
 chromium
 "
