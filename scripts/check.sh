@@ -74,6 +74,17 @@ asan_unit_tests() {
 
 stage "unit tests (ASan+UBSan)" count_cmocka asan_unit_tests
 stage "format" count_cmocka format_check
+# libFuzzer harnesses (tests/fuzz/): seeds and regressions replayed, then
+# each fuzzed a few seconds (about 60 s in all); one test per harness.
+fuzz_check() {
+	if ! command -v clang >/dev/null 2>&1; then
+		echo "clang not installed (make deps installs it)"
+		echo "[  FAILED  ] 1 test(s), listed below: fuzz-check"
+		return 1
+	fi
+	make -s fuzz-check
+}
+stage "fuzzing (libFuzzer)" count_cmocka fuzz_check
 stage "integration tests" count_pytest \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration
 stage "integration tests (ASan+UBSan)" count_pytest \
