@@ -128,8 +128,8 @@ dir_person_render(const struct dir_snapshot *s, int i, size_t *len)
 }
 
 /* Appends a person from their pre-rendered JSON, adding "absent". */
-static void
-person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
+void
+dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
 {
 	evbuffer_add(b, p->json, p->json_len);
 	if (absence_shown(p, now)) {
@@ -267,7 +267,7 @@ api_people_list(struct http_request *req)
 	for (int i = 0; i < n; i++) {
 		if (i > 0)
 			evbuffer_add(b, ",", 1);
-		person_append(b, &s->persons[out[i]], now);
+		dir_person_append(b, &s->persons[out[i]], now);
 	}
 	free(out);
 	/* the cursor is made of [0-9a-f.] only: nothing to escape */

@@ -18,7 +18,7 @@
 struct dir_alloc {
 	const char *kind; /* birthday, surname, district, ... */
 	const char *from; /* "11", "A", or the whole value for district-like kinds */
-	const char *to;	  /* "20", "K", or NULL */
+	const char *to;   /* "20", "K", or NULL */
 };
 
 struct dir_person {
@@ -41,8 +41,8 @@ struct dir_person {
 	size_t nalloc;
 	char absent_from[11]; /* YYYY-MM-DD, "" when none */
 	char absent_until[11];
-	int deputy;  /* person index, or DIR_NONE */
-	int manager; /* person index, or DIR_NONE */
+	int deputy;          /* person index, or DIR_NONE */
+	int manager;         /* person index, or DIR_NONE */
 	const char **groups; /* DNs of groups, nested membership resolved */
 	size_t ngroups;
 	const char *json; /* pre-rendered API JSON but "absent" and the final "}" */
@@ -55,8 +55,8 @@ struct dir_unit {
 	const char *department; /* code of the department (a top-level unit) */
 	const char *mailbox;
 	const char *dn;
-	int parent; /* unit index, or DIR_NONE */
-	int lead;   /* person index, or DIR_NONE */
+	int parent;          /* unit index, or DIR_NONE */
+	int lead;            /* person index, or DIR_NONE */
 	const char **kle[3]; /* responsible, performing, insight */
 	size_t nkle[3];
 	int *children; /* unit indexes, sorted by code */
@@ -159,6 +159,9 @@ void dir_resolve_cache_free(struct resolve_cache *);
 /* api.c */
 json_t *dir_person_json(const struct dir_snapshot *, int);
 json_t *dir_person_json_on(const struct dir_snapshot *, int, const char *date);
+struct evbuffer;
+/* The same from the pre-rendered JSON (p->json), appended to b. */
+void dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *date);
 char *dir_person_render(const struct dir_snapshot *, int, size_t *len);
 /* A unit as the API shows it (with its subtree when tree); the caller owns it. */
 json_t *dir_unit_json(const struct dir_snapshot *, int, bool tree);
@@ -175,9 +178,9 @@ size_t dir_tokenize(const char *folded, const char **tokens, size_t *lens, size_
 
 /* index.c: the search index over a snapshot. */
 struct dir_query {
-	const char *q; /* may be NULL or empty: all, by name */
-	int unit;      /* unit index filter, or DIR_NONE */
-	const char *department; /* department code filter, or NULL */
+	const char *q;            /* may be NULL or empty: all, by name */
+	int unit;                 /* unit index filter, or DIR_NONE */
+	const char *department;   /* department code filter, or NULL */
 	const char *target_group; /* or NULL */
 	size_t limit;
 	const char *cursor; /* opaque, from a previous page, or NULL */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "stafetd.h"
 #include "directory.h"
 #include "../handover/handover.h"
@@ -223,6 +225,7 @@ api_counterparts(struct http_request *req)
 	const struct dir_snapshot *s;
 	const char *code = NULL;
 	json_t *answer, *problem = NULL;
+	struct evbuffer *b;
 
 	if (!http_query_check(req, no_params))
 		return;
@@ -242,10 +245,15 @@ api_counterparts(struct http_request *req)
 		return;
 	f.caller = auth_person(req);
 	ho_route_resolve_view(route, &rr);
-	if ((answer = dir_resolve(s, &rr, &f, &problem)) == NULL) {
+	answer = json_pack("{s:o}", "directory", dir_info_json(s));
+	b = evbuffer_new();
+	if (b == NULL)
+		fatalx("counterparts: evbuffer_new");
+	if (dir_resolve_render(s, &rr, &f, answer, &problem, b) == -1) {
+		evbuffer_free(b);
 		http_problem_json(req, problem);
 		return;
 	}
-	json_object_set_new(answer, "directory", dir_info_json(s));
-	http_respond_json(req, 200, answer);
+	http_respond_buffer(req, 200, "application/json", b);
+	evbuffer_free(b);
 }
