@@ -495,15 +495,22 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 {
 	struct http_request *req = op->req;
 	const char *unit = ho_str(req->json, "unit"), *reason = ho_str(req->json, "reason");
+	const char *sender = ho_str(op->row, "sender_unit");
 	json_t *p;
+	/* The sending side would decide on its own note (and skip the flags a
+	 * return needs): not to the sending unit, one below it or one above it. */
+	bool own = ho_unit_code_within(s, unit, sender) || ho_unit_code_within(s, sender, unit);
 
 	if (dir_snapshot_find_unit(s, unit) == DIR_NONE ||
-	    strcmp(unit, ho_str(op->row, "receiver_unit")) == 0) {
+	    strcmp(unit, ho_str(op->row, "receiver_unit")) == 0 || own) {
 		p = json_problem(422, "Ugyldig enhed", "Notatet kan ikke videresendes dertil.");
-		json_problem_add_error(p, "unit", "invalid",
-		                       dir_snapshot_find_unit(s, unit) == DIR_NONE
-		                           ? "Enheden findes ikke."
-		                           : "Notatet ligger allerede hos den enhed.");
+		json_problem_add_error(
+		    p, "unit", "invalid",
+		    dir_snapshot_find_unit(s, unit) == DIR_NONE ? "Enheden findes ikke."
+		    : strcmp(unit, ho_str(op->row, "receiver_unit")) == 0
+		        ? "Notatet ligger allerede hos den enhed."
+		        : "Notatet kan ikke videresendes til den afsendende enhed. Send det retur "
+		          "i stedet.");
 		http_problem_json(req, p);
 		op_free(op);
 		return;
