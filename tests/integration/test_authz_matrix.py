@@ -65,7 +65,6 @@ WRAPPED = bool(os.environ.get("STAFETD_WRAPPER", "").strip())
 TIMEOUT = 120 if WRAPPED else 30
 BASE = "dc=stafet,dc=example"
 PEOPLE = "ou=people," + BASE
-PROBLEM = "application/problem+json"
 
 ROLES = ["anonymous", "other_unit", "sender", "receiver", "quality", "admin", "lead",
          "department"]
@@ -73,7 +72,7 @@ USERS = {"other_unit": "kfr", "sender": "sbo", "receiver": "mha", "quality": "lk
          "admin": "mxadm", "lead": "tlo", "department": "yst"}
 NEUTRAL_ADMIN = ("mxadm", "Mads", "Xadmin", "JC-SYG", "BSF")
 STATES = ["draft", "submitted", "received", "returned", "accepted", "withdrawn"]
-FORWARD_TO = "VSR"  # neither kfr's, lkj's, mxadm's nor tlo's unit
+FORWARD_TO = "VSR"  # no unit of kfr, lkj, mxadm, tlo or yst
 DENIED = (401, 403, 404)
 
 # --- the table -------------------------------------------------------------------------
@@ -99,8 +98,6 @@ DENIED = (401, 403, 404)
 #   like its caseworkers;
 # - the audit log and the outbox are admins' (404 for the rest, as for
 #   anything one may not see).
-
-ALL = "all"  # every role, anonymous too
 
 ANON_401 = {"anonymous": 401}
 
@@ -610,6 +607,24 @@ def test_forward_hands_the_note_over(world):
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
     assert_denied(api.get(w.users["other_unit"], hid), 404)
     assert api.get(sbo, hid).status_code == 200
+
+
+def test_forward_never_to_the_sending_side(world):
+    """The receiving side cannot forward a note to its sending unit (BUR),
+    nor to the department above it (BUF): the sending side would then
+    decide on its own note (sbo accepting what sbo filed), skipping the
+    flags a return needs. 422 naming `unit`, and nothing changes."""
+    w = world
+    mha = w.users["receiver"]
+    for state in ("submitted", "received"):
+        hid = w.notes[state]
+        before = w.digest()
+        for unit in ("BUR", "BUF"):
+            r = w.api.act(mha, hid, "forward", {"unit": unit, "reason": "Tilbage til afsender."})
+            body = assert_denied(r, 422)
+            assert [e["field"] for e in body["errors"]] == ["unit"], body
+            assert body["errors"][0]["code"] == "invalid", body
+        assert w.digest() == before, state
 
 
 # --- coverage: every endpoint has a row -------------------------------------------------
