@@ -20,7 +20,8 @@ slapd and SMTP server, each fault made for real:
     room.
 
 Each test prints its figures (run with -s to see them); README.md's
-Reliability section quotes them. Times are scaled for the sanitizer build
+Reliability section quotes them. FAULTS_DEBUG=1 prints the PostgreSQL
+test's timeline (every request, the daemon's db: lines). Times are scaled for the sanitizer build
 and valgrind (STAFETD, STAFETD_WRAPPER)."""
 
 import concurrent.futures
@@ -51,7 +52,8 @@ WRAPPER = os.environ.get("STAFETD_WRAPPER", "")
 VALGRIND = "valgrind" in WRAPPER
 SANITIZED = "asan" in os.environ.get("STAFETD", "")
 SLOW = 10 if VALGRIND else 3 if SANITIZED else 1
-BOUND = 10.0 * (3 if VALGRIND else 1)  # no request may take longer than this (s)
+# No request may take longer than this (s): 10 s with the normal build.
+BOUND = 30.0 if VALGRIND else 20.0 if SANITIZED else 10.0
 
 
 def figure(text):
@@ -69,7 +71,7 @@ def start_daemon(server, ldap_uris, tmp, **extra):
     os.makedirs(tmp, exist_ok=True)
     db = Database(server, tmp)
     settings = auth_settings(tmp, ldap_uris, routes_reload_interval="0.5s",
-                             db_connect_timeout="2s")
+                             db_connect_timeout="10s")  # a busy machine
     settings.update(extra)
     settings.update(db.settings())
     d = Stafetd(tmp / "stafetd", settings)
@@ -197,7 +199,8 @@ def whole(row):
 
 # --- 1. SIGKILL in the middle of 500 concurrent submits ---------------------------------
 
-NOTES = 100 if VALGRIND else 500
+# 500 with the normal build; fewer where every call is many times slower
+NOTES = 100 if VALGRIND else 200 if SANITIZED else 500
 
 
 def test_sigkill_during_concurrent_submits(pg, slapd, tmp_path):
@@ -393,10 +396,19 @@ def test_postgres_restart_under_load(slapd, tmp_path):
         finally:
             if load is not None:
                 load.stop()
+        if os.environ.get("FAULTS_DEBUG"):
+            print(f"stop {t_stop:.2f}..{t_down:.2f}, start {t_start:.2f}..{t_up:.2f}, "
+                  f"ready {ready_at:.2f}")
+            print("\n".join(x for x in d.log().splitlines() if "db:" in x))
+            for r in sorted(records, key=lambda r: r[1]):
+                if r[1] > t_start - 0.5 and r[1] < ready_at + 0.5:
+                    print(r)
         try:
             assert d.proc.poll() is None, "stafetd died"
             # No request hung or failed but with 200 or 503 (never 401, 500).
-            assert not slow_calls(records), slow_calls(records)[:5]
+            assert not slow_calls(records), (
+                f"stop {t_stop:.2f}..{t_down:.2f}, start {t_start:.2f}..{t_up:.2f}",
+                slow_calls(records)[:8], d.log()[-3000:])
             codes = {r[3] for r in records}
             assert codes <= {200, 503}, codes
             # While the database was away: 503, and quickly.
@@ -548,7 +560,7 @@ def test_smtp_outage_under_concurrent_submits(pg, slapd, tmp_path):
         sbo, mha = User(d, "sbo"), User(d, "mha")
         wait_templates(d, sbo)
         api = Api(d)
-        n = 30 if VALGRIND else 120
+        n = 30 if VALGRIND else 60 if SANITIZED else 120
         ids = create_drafts(d, sbo, n)
         sink.stop()
         load = Load()
