@@ -147,7 +147,7 @@ install: all
 #                                the corpus grows in build/fuzz/corpus/NAME
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 600
-FUZZ_CHECK_TIME ?= 8
+FUZZ_CHECK_TIME ?= 7
 FUZZ_SAN   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
