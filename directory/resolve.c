@@ -840,6 +840,48 @@ cand_cmp(const void *a, const void *b)
 	return x->pos - y->pos;
 }
 
+#define RANK_FIRST (4 * MAX_CANDIDATES)
+
+static void
+cand_swap(struct cand *a, struct cand *b)
+{
+	struct cand t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * Moves the k best of cs[0..n) (by cand_cmp) to the front, in no order
+ * (quickselect, median-of-three pivot): a lookup sorts tens of candidates
+ * instead of the hundreds or thousands that match.
+ */
+static void
+select_best(struct cand *cs, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n;
+
+	while (k > lo && k < hi && hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2, store = lo;
+		if (cand_cmp(&cs[mid], &cs[lo]) < 0)
+			cand_swap(&cs[mid], &cs[lo]);
+		if (cand_cmp(&cs[hi - 1], &cs[lo]) < 0)
+			cand_swap(&cs[hi - 1], &cs[lo]);
+		if (cand_cmp(&cs[hi - 1], &cs[mid]) < 0)
+			cand_swap(&cs[hi - 1], &cs[mid]);
+		cand_swap(&cs[mid], &cs[hi - 1]); /* the median as pivot, at the end */
+		for (size_t i = lo; i < hi - 1; i++)
+			if (cand_cmp(&cs[i], &cs[hi - 1]) < 0)
+				cand_swap(&cs[i], &cs[store++]);
+		cand_swap(&cs[store], &cs[hi - 1]);
+		if (store == k || store + 1 == k)
+			return;
+		if (store > k)
+			hi = store;
+		else
+			lo = store + 1;
+	}
+}
+
 /* "målgruppe ung-social og fødselsdag 11.–20." */
 static void
 sb_rules(struct sb *b, const struct dir_snapshot *s, const struct cand *c)
@@ -923,10 +965,10 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 	const struct dir_unit *unit = &s->units[u];
 	struct resolve_cache *rc = cache_of(s);
 	const struct cunit *cu = &rc->units[u];
-	struct cand *cs = xcalloc(cu->n ? cu->n : 1, sizeof(*cs));
+	struct cand *cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*cs));
 	struct entry *es;
 	int *shown;
-	size_t nc = 0, ne = 0, nshown = 0, navail = 0;
+	size_t nc = 0, ne = 0, nshown = 0, navail = 0, sorted;
 	json_t *out = json_array();
 	struct znums zn = {
 	    z->district ? name_number(rc, z->district, false) : -1,
@@ -943,14 +985,25 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		if (judge(cu, m, z, &zn, &c))
 			cs[nc++] = c;
 	}
-	qsort(cs, nc, sizeof(*cs), cand_cmp);
+	/* Rank order is needed only as far as the walk below goes: the best few
+	 * first, the rest sorted only if the walk gets there. */
+	sorted = nc < RANK_FIRST ? nc : RANK_FIRST;
+	select_best(cs, nc, sorted);
+	qsort(cs, sorted, sizeof(*cs), cand_cmp);
 
-	es = xcalloc(nc ? nc : 1, sizeof(*es));
-	shown = xcalloc(nc ? nc : 1, sizeof(int));
+	es = xmalloc((nc ? nc : 1) * sizeof(*es));
+	shown = xmalloc((nc ? nc : 1) * sizeof(int));
 	for (size_t i = 0; i < nc && navail < MAX_CANDIDATES; i++) {
-		const struct dir_person *p = &s->persons[cs[i].person];
+		const struct dir_person *p;
 		struct entry *e;
-		int d = p->deputy;
+		int d;
+
+		if (i == sorted) {
+			qsort(cs + i, nc - i, sizeof(*cs), cand_cmp);
+			sorted = nc;
+		}
+		p = &s->persons[cs[i].person];
+		d = p->deputy;
 
 		if (listed(shown, nshown, cs[i].person))
 			continue; /* already standing in for someone ranked higher */
