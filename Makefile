@@ -182,10 +182,10 @@ $(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: build/fuzz/fuzz_%
 # ---- end of fuzzing ----
 
 format:
-	clang-format -i $(SRCS) daemon/*.h $(UNIT_SRCS)
+	clang-format -i $(SRCS) daemon/*.h $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(SRCS) daemon/*.h $(UNIT_SRCS)
+	clang-format --dry-run --Werror $(SRCS) daemon/*.h $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/*.h
 
 clean:
 	rm -rf build

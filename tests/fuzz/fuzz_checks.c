@@ -132,8 +132,9 @@ no_secret_in(const char *text, const struct secrets *s)
 static void
 check_problem(const json_t *p, int status, const struct secrets *s)
 {
-	static const char *const codes[] = {"unknown", "type",     "too_many", "too_long", "invalid",
-	                                    "not_allowed", "required", "mismatch", NULL};
+	static const char *const codes[] = {"unknown",  "type",     "too_many",
+	                                    "too_long", "invalid",  "not_allowed",
+	                                    "required", "mismatch", NULL};
 	const json_t *errs = json_object_get(p, "errors"), *e;
 	size_t i;
 
@@ -167,7 +168,8 @@ check_results(const struct ho_template *t, json_t *res, int completeness, int fa
 		const char *sev = json_string_value(json_object_get(r, "severity"));
 		const char *msg = json_string_value(json_object_get(r, "message"));
 		json_t *ok = json_object_get(r, "passed");
-		FUZZ_ASSERT(id && strncmp(id, prefix, strlen(prefix)) == 0 && id[strlen(prefix)] == '.');
+		FUZZ_ASSERT(id && strncmp(id, prefix, strlen(prefix)) == 0 &&
+		            id[strlen(prefix)] == '.');
 		FUZZ_ASSERT(sev && (strcmp(sev, "error") == 0 || strcmp(sev, "warning") == 0));
 		FUZZ_ASSERT(json_is_boolean(ok) && msg && *msg);
 		no_secret_in(msg, s);

@@ -121,7 +121,8 @@ check_dates(const char *a, const char *b, int months)
 	} else if (va) {
 		/* only a year outside 1800-2199 or a huge step is refused */
 		long total = (long)y * 12 + (m - 1) + months;
-		FUZZ_ASSERT(months < -4800 || months > 4800 || total / 12 < 1800 || total / 12 > 2199);
+		FUZZ_ASSERT(months < -4800 || months > 4800 || total / 12 < 1800 ||
+		            total / 12 > 2199);
 	}
 }
 

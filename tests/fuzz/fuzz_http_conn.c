@@ -112,7 +112,8 @@ check_responses(const char *out, size_t len, bool head_requests)
 			json_t *j = json_loadb(out + pos, (size_t)cl, 0, &je);
 			FUZZ_ASSERT(j != NULL);
 			if (status >= 400)
-				FUZZ_ASSERT(json_integer_value(json_object_get(j, "status")) == status);
+				FUZZ_ASSERT(json_integer_value(json_object_get(j, "status")) ==
+				            status);
 			json_decref(j);
 		}
 		if (head_requests)

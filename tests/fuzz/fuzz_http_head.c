@@ -33,7 +33,8 @@ ref_pct_decode(const char *s, size_t n, char *out)
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				return -1;
-			int h = fuzz_hexval((unsigned char)s[i + 1]), l = fuzz_hexval((unsigned char)s[i + 2]);
+			int h = fuzz_hexval((unsigned char)s[i + 1]),
+			    l = fuzz_hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0))
 				return -1;
 			out[w++] = (char)(h * 16 + l);
@@ -61,7 +62,8 @@ ref_query_value(const char *v, size_t n, char *buf, size_t bufsz)
 		if (ch == '+') {
 			ch = ' ';
 		} else if (ch == '%' && n - i > 2) {
-			int h = fuzz_hexval((unsigned char)v[i + 1]), l = fuzz_hexval((unsigned char)v[i + 2]);
+			int h = fuzz_hexval((unsigned char)v[i + 1]),
+			    l = fuzz_hexval((unsigned char)v[i + 2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0))
 				return NULL;
 			ch = h * 16 + l;
@@ -84,7 +86,8 @@ ref_query_param(const char *q, const char *name, char *buf, size_t bufsz)
 		const char *amp = strchr(q, '&');
 		const char *end = amp ? amp : q + strlen(q);
 		if ((size_t)(end - q) > nl && strncmp(q, name, nl) == 0 && q[nl] == '=')
-			return ref_query_value(q + nl + 1, (size_t)(end - q - (long)nl - 1), buf, bufsz);
+			return ref_query_value(q + nl + 1, (size_t)(end - q - (long)nl - 1), buf,
+			                       bufsz);
 		if ((size_t)(end - q) == nl && strncmp(q, name, nl) == 0) {
 			buf[0] = '\0';
 			return buf;

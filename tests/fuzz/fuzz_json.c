@@ -111,7 +111,8 @@ check_unknown(json_t *obj)
 		FUZZ_ASSERT(json_is_string(json_object_get(p, "detail")));
 		json_t *errs = json_object_get(p, "errors");
 		FUZZ_ASSERT(json_array_size(errs) == 1);
-		const char *field = json_string_value(json_object_get(json_array_get(errs, 0), "field"));
+		const char *field =
+		    json_string_value(json_object_get(json_array_get(errs, 0), "field"));
 		FUZZ_ASSERT(field && strncmp(field, "citizen.", 8) == 0);
 		json_decref(p);
 	}

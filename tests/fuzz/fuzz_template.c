@@ -73,7 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	FUZZ_ASSERT(json_is_array(sections));
 	json_array_foreach (sections, i, s)
-		FUZZ_ASSERT(ho_template_has_section(t, json_string_value(json_object_get(s, "key"))));
+		FUZZ_ASSERT(
+		    ho_template_has_section(t, json_string_value(json_object_get(s, "key"))));
 	FUZZ_ASSERT(!ho_template_has_section(t, "no such section \xc3\xa6"));
 
 	/* its own text loads to the same template */
