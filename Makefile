@@ -178,7 +178,7 @@ fuzz: $(addprefix fuzz-run-,$(FUZZ_NAMES))
 $(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: build/fuzz/fuzz_%
 	@bash tests/fuzz/run.sh long $(FUZZ_TIME) $*
 
--include $(FUZZ_OBJS:.o=.d)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
 # ---- end of fuzzing ----
 
 format:
