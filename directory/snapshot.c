@@ -9,6 +9,7 @@
  * types in them.
  */
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -870,6 +871,11 @@ dir_snapshot_unref(struct dir_snapshot *s)
 	free(s->unit_table);
 	arena_free(s->arena);
 	free(s);
+	/* A snapshot is hundreds of megabytes at 50,000 people, built on the
+	 * sync thread's malloc arena: give the pages back, or the process keeps
+	 * the old one's size after every full load (453 MB instead of 266 after
+	 * a restart that loaded the saved snapshot and then synced). */
+	malloc_trim(0);
 }
 
 /* -- persistence --------------------------------------------------------------- */
