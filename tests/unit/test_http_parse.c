@@ -104,6 +104,12 @@ test_framing(void **state)
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", &h),
 	                 501);
 	http_head_free(&h);
+	/* a proxy may act on the second one (found by tests/fuzz) */
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	                       "Transfer-Encoding: identity\r\n\r\n",
+	                       &h),
+	                 400);
+	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n", &h), 400);
 	http_head_free(&h);
 	assert_int_equal(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 400);
