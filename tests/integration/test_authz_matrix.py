@@ -37,10 +37,11 @@ Also here: dead tokens (expired, idle, logged out, never issued) are 401
 on every authenticated endpoint; a state-changing request authenticated by
 the session cookie without our Origin is 403 and changes nothing (with our
 Origin it is answered as by Bearer); the lists and the quality report show
-the notes only to those who may see them.
+the notes only to those who may see them; a forward hands the note over
+(the former receiving unit gets 404) and never goes to the sending side.
 
-One daemon (its own database) serves the module: 312 tests, 30 s on the
-normal build (75 s when the machine is busy), about 2 minutes with the
+One daemon (its own database) serves the module: 313 tests, 30 s on the
+normal build (75 s when the machine is busy), 2 to 3 minutes with the
 ASan build or under valgrind."""
 
 import hashlib
