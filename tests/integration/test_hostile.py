@@ -190,6 +190,9 @@ def make_daemon(tmp, pg, name, settings=None, nofile=None, env=None):
     d = Stafetd(tmp / name, merged, nofile=nofile, env=env)
     d.migrate()
     d.start()
+    # Ready: connected to the database, routes read; the start-up work is
+    # done before any CPU is measured.
+    wait_until(lambda: ready(d), timeout=60 if WRAPPED else 30, what="stafetd ready")
     return d, db
 
 
