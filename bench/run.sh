@@ -7,7 +7,9 @@
 # (saved as build/bench/table-DATE.md). See bench/README.md. Environment:
 #   BENCH_PEOPLE           directory size (default 50000)
 #   BENCH_NOTES            notes stored for the handover list (default 100000)
-#   BENCH_DURATION         seconds of each load run (default 10)
+#   BENCH_DURATION         seconds of each load run (default 8; 10 before
+#                          the growth rows, to keep `make bench` under 15
+#                          minutes on a busy 2-core machine)
 #   BENCH_MAILS            mails for the alert delivery (default 3000)
 #   BENCH_GROWTH           the other directory sizes of the growth rows
 #                          (default 5000,200000; BENCH_PEOPLE's figures are
@@ -59,14 +61,14 @@ run() {
 # Directory: sync, memory, people search and counterpart resolution against
 # LDAP on a generated directory of BENCH_PEOPLE people.
 run directory /usr/bin/python3 bench/directory_bench.py \
-	--people "${BENCH_PEOPLE:-50000}" --duration "${BENCH_DURATION:-10}" \
+	--people "${BENCH_PEOPLE:-50000}" --duration "${BENCH_DURATION:-8}" \
 	--json "$json_dir/directory.json"
 
 # Handover notes: submit (against pgbench's rate for the same writes) and
 # the incoming list with 100,000 notes stored (against the same SELECT in
 # pgbench), on the demo directory.
 run handovers /usr/bin/python3 bench/handover_bench.py \
-	--notes "${BENCH_NOTES:-100000}" --duration "${BENCH_DURATION:-10}" \
+	--notes "${BENCH_NOTES:-100000}" --duration "${BENCH_DURATION:-8}" \
 	--json "$json_dir/handovers.json"
 
 # Alerts: mails per second from the outbox to a local SMTP server (against
