@@ -210,7 +210,8 @@ def authd(pg, slapd, tmp_path_factory):
     """A daemon with the demo directory and login, and sbo logged in."""
     tmp = tmp_path_factory.mktemp("hostile_auth")
     db = Database(pg, tmp)
-    settings = auth_settings(tmp, slapd.uri, routes_reload_interval="0.5s")
+    settings = auth_settings(tmp, slapd.uri, routes_reload_interval="0.5s",
+                             db_connect_timeout="15s")
     settings.update(db.settings())
     d = Stafetd(tmp / "auth", settings)
     d.migrate()
