@@ -39,7 +39,7 @@ long)
 	log=build/fuzz/logs/$name.log
 	echo "fuzz_$name: ${secs}s, log $log"
 	if fuzz_one "$name" "$secs" "$log"; then
-		grep -E '^stat::number_of_executed_units|^#[0-9]+ +DONE' "$log" | tail -n 2
+		grep -E '^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 2
 	else
 		tail -n 40 "$log"
 		echo "fuzz_$name: FAILED (input in build/fuzz/crashes/)"
