@@ -17,7 +17,9 @@
  * trigger exists; when it drops, everything cached is forgotten and each
  * request asks PostgreSQL until it is back. Before a request is answered
  * from the cache, the notifications already on the socket are read, so a
- * logout committed before the request arrived is always seen. A lookup
+ * logout is seen as soon as PostgreSQL has delivered its notification
+ * (another daemon's logout: normally before the client's next request, but
+ * PostgreSQL sends it asynchronously; session_cache = no for strict). A lookup
  * whose answer was on its way while a notification came is not cached
  * (the epoch), so it cannot bring back a session that just ended.
  */

@@ -521,7 +521,7 @@ created(PGresult *res, const char *error, void *arg)
 	snprintf(loc, sizeof(loc), "/api/v1/handovers/%s", ho_str(row, "id"));
 	http_add_header(req, "ETag", etag);
 	http_add_header(req, "Location", loc);
-	http_respond_json(req, 201, ho_note_render(row, dir_current(), true, true));
+	http_respond_json(req, 201, ho_note_render(row, dir_current(), false, true)); /* masked */
 	json_decref(row);
 }
 

@@ -162,7 +162,11 @@ respond_note(struct op *op, int status)
 	const struct dir_snapshot *s = dir_current();
 
 	set_etag(req, op->row);
-	http_respond_json(req, status, ho_note_render(op->row, s, true, true));
+	/* The CPR number whole only in GET /handovers/{id} (API.md): a write's
+	 * answer masks it, as every other answer does. */
+	http_respond_json(
+	    req, status,
+	    ho_note_render(op->row, s, (req->head.method & (HTTP_GET | HTTP_HEAD)) != 0, true));
 }
 
 /* -- writing ---------------------------------------------------------------------------- */

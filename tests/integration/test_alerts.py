@@ -837,9 +837,11 @@ def test_reminders_over_easter_2027(remind_env):
     # B: a BUR-H youth who turns 18 on 28 September 2027: reminders from
     # 28 March (6 months) and 28 June (3 months) until the note is accepted.
     born = datetime.date(2009, 9, 28)
+    b18_cpr = cpr_for(born)
     b18 = note_ok(env.api.create(lbk, {"route": "BURH-AEHF", "citizen": {
-        "cpr": cpr_for(born), "name": "Zacharias Ørnebjerg Alarmsen B18"}}), 201)
-    PERSONAL.append((b18["citizen"]["cpr"], "Zacharias Ørnebjerg Alarmsen B18", []))
+        "cpr": b18_cpr, "name": "Zacharias Ørnebjerg Alarmsen B18"}}), 201)
+    assert b18["citizen"]["cpr"] == b18_cpr[:6] + "-XXXX"  # masked in a write's answer
+    PERSONAL.append((b18_cpr, "Zacharias Ørnebjerg Alarmsen B18", []))
     assert b18["citizen"]["birthdate"] == "2009-09-28", b18["citizen"]
     time.sleep(QUIET)
     for h in (u, dft, b18):
