@@ -978,12 +978,16 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 
 	for (size_t i = 0; i < cu->n; i++) {
 		const struct cmember *m = &cu->m[i];
-		struct cand c = {0};
+		struct cand *c = &cs[nc]; /* judged in place: kept by counting it */
 
-		c.person = m->person;
-		c.pos = m->pos;
-		if (judge(cu, m, z, &zn, &c))
-			cs[nc++] = c;
+		/* rule[k] and group_idx are read only where matched[k] is set */
+		c->person = m->person;
+		c->pos = m->pos;
+		c->nmatched = 0;
+		c->width = 0;
+		memset(c->matched, 0, sizeof(c->matched));
+		if (judge(cu, m, z, &zn, c))
+			nc++;
 	}
 	/* Rank order is needed only as far as the walk below goes: the best few
 	 * first, the rest sorted only if the walk gets there. */
