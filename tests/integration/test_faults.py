@@ -72,6 +72,8 @@ def start_daemon(server, ldap_uris, tmp, **extra):
     db = Database(server, tmp)
     settings = auth_settings(tmp, ldap_uris, routes_reload_interval="0.5s",
                              db_connect_timeout="10s")  # a busy machine
+    if os.environ.get("FAULTS_DEBUG"):
+        settings["log_timestamps"] = "yes"
     settings.update(extra)
     settings.update(db.settings())
     d = Stafetd(tmp / "stafetd", settings)
@@ -406,7 +408,8 @@ def test_postgres_restart_under_load(slapd, tmp_path):
                 load.stop()
         if os.environ.get("FAULTS_DEBUG"):
             print(f"stop {t_stop:.2f}..{t_down:.2f}, start {t_start:.2f}..{t_up:.2f}, "
-                  f"ready {ready_at:.2f}")
+                  f"ready {ready_at:.2f} (monotonic); wall now {time.time():.2f}, "
+                  f"monotonic now {time.monotonic():.2f}")
             print("\n".join(x for x in d.log().splitlines() if "db:" in x))
             for r in sorted(records, key=lambda r: r[1]):
                 if r[1] > t_start - 0.5 and r[1] < ready_at + 0.5:
