@@ -444,6 +444,41 @@ lookup_done(PGresult *res, const char *error, void *arg)
 	session_found(req, next);
 }
 
+/* Looks the session up in PostgreSQL (and moves its idle clock). */
+static void
+lookup_db(struct http_request *req, http_handler next, const char *hash, double ttl)
+{
+	const struct config *c = config_current();
+	char idle[32], touch[32];
+	const char *params[3] = {hash, idle, touch};
+	struct auth_ctx *ctx;
+
+	snprintf(idle, sizeof(idle), "%.3f", c->session_idle_timeout);
+	snprintf(touch, sizeof(touch), "%.3f", ttl);
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->req = req;
+	ctx->next = next;
+	ctx->epoch = session_cache_epoch();
+	ctx->ttl = ttl;
+	snprintf(ctx->hash, sizeof(ctx->hash), "%s", hash);
+	if (db_query(lookup_sql, 3, params, lookup_done, ctx) == -1) {
+		free(ctx);
+		http_add_header(req, "Retry-After", "1");
+		http_problem(req, 503, NULL, "The session store is unavailable.");
+	}
+}
+
+/* The session cache's answer: still alive after every announced end, or ask. */
+static void
+cache_confirmed(struct http_request *req, http_handler next, const char *hash, double ttl,
+                bool alive)
+{
+	if (alive)
+		session_found(req, next);
+	else
+		lookup_db(req, next, hash, ttl);
+}
+
 /*
  * Authenticates `req`, then calls `next` on the loop; or answers 401 (no or
  * bad token), 403 (a cookie from a foreign origin on a state-changing
@@ -456,8 +491,7 @@ auth_authenticate(struct http_request *req, http_handler next)
 	size_t len = 0;
 	bool cookie, garbled;
 	const char *token = find_token(req, &len, &cookie, &garbled);
-	char hash[67], idle[32], touch[32];
-	const char *params[3] = {hash, idle, touch};
+	char hash[67];
 
 	if (token == NULL && !garbled) {
 		auth_unauthorized(req, NULL);
@@ -480,23 +514,12 @@ auth_authenticate(struct http_request *req, http_handler next)
 	auth_token_hash_hex(token, len, hash);
 	if (session_cache_get(hash, ttl, &req->auth)) {
 		req->auth.cookie = cookie;
-		session_found(req, next);
+		/* answered once PostgreSQL has told of every session ended so far */
+		session_cache_confirm(req, next, hash, ttl, cache_confirmed);
 		return;
 	}
 	req->auth.cookie = cookie;
-	snprintf(idle, sizeof(idle), "%.3f", c->session_idle_timeout);
-	snprintf(touch, sizeof(touch), "%.3f", ttl);
-	struct auth_ctx *ctx = xcalloc(1, sizeof(*ctx));
-	ctx->req = req;
-	ctx->next = next;
-	ctx->epoch = session_cache_epoch();
-	ctx->ttl = ttl;
-	memcpy(ctx->hash, hash, sizeof(ctx->hash));
-	if (db_query(lookup_sql, 3, params, lookup_done, ctx) == -1) {
-		free(ctx);
-		http_add_header(req, "Retry-After", "1");
-		http_problem(req, 503, NULL, "The session store is unavailable.");
-	}
+	lookup_db(req, next, hash, ttl);
 }
 
 /* -- roles ---------------------------------------------------------------------------- */

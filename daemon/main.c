@@ -105,6 +105,7 @@ reload(void)
 	dir_sync_reconfigure(cfg);
 	dir_login_reconfigure(cfg);
 	config_set_current(cfg);
+	session_cache_reconfigure(cfg);
 	ho_routes_reconfigure(cfg);
 	alerts_reconfigure(cfg);
 	reminders_reconfigure(cfg);

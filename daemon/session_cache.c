@@ -15,14 +15,23 @@
  * with NOTIFY stafet_session_end, and a connection of our own LISTENs. The
  * cache is used only while that connection is up, listening, and the
  * trigger exists; when it drops, everything cached is forgotten and each
- * request asks PostgreSQL until it is back. Before a request is answered
- * from the cache, the notifications already on the socket are read, so a
- * logout is seen as soon as PostgreSQL has delivered its notification
- * (another daemon's logout: normally before the client's next request, but
- * PostgreSQL sends it asynchronously; session_cache = no for strict). A lookup
+ * request asks PostgreSQL until it is back.
+ *
+ * PostgreSQL delivers a notification to a listening connection
+ * asynchronously, but always before the ReadyForQuery that ends any query
+ * sent after the notifying transaction committed (postgres.c: pending
+ * notifies are sent "before ReadyForQuery"). So a request found in the
+ * cache waits for one empty query on the listening connection, sent after
+ * it arrived; every ended session has been read when it completes, and the
+ * request is answered only if its session is still cached. The requests
+ * that arrive while one such query is out share the next: one round trip
+ * for a batch, not a query per request. A logout on any daemon is thus
+ * final on every daemon before its 204 reaches the client. A lookup
  * whose answer was on its way while a notification came is not cached
  * (the epoch), so it cannot bring back a session that just ended.
  */
+#include <sys/queue.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +48,17 @@
 #define SC_BACKOFF_MAX   2.0
 #define SC_BACKOFF_NOTRG 10.0 /* schema without the trigger: not fixed soon */
 
+struct sc_waiter {
+	struct http_request *req;
+	http_handler next;
+	session_confirmed_cb cb;
+	double ttl;
+	char hash[67];
+	long long session_id;
+	TAILQ_ENTRY(sc_waiter) entry;
+};
+TAILQ_HEAD(sc_waiters, sc_waiter);
+
 struct sc_entry {
 	bool used;
 	char hash[67];
@@ -50,7 +70,7 @@ struct sc_entry {
 enum sc_state { SC_DOWN, SC_CONNECTING, SC_SUBSCRIBING, SC_UP };
 
 static const char subscribe_sql[] =
-    "LISTEN stafet_session_end; "
+    "SET application_name = 'stafetd session listener'; LISTEN stafet_session_end; "
     "SELECT count(*) FROM pg_trigger WHERE tgname = 'sessions_announce_end' "
     "AND tgrelid = 'sessions'::regclass";
 
@@ -63,8 +83,12 @@ static struct {
 	struct event *timer; /* connect deadline, or reconnect backoff */
 	double backoff;
 	bool enabled, stopping, trigger_ok;
+	char *conninfo, *password; /* what the connection was made with */
 	unsigned long long epoch;
-	unsigned long long hits, misses, ends, drops;
+	unsigned long long hits, misses, ends, drops, syncs;
+	struct sc_waiters sent;    /* waiting for the empty query that is out */
+	struct sc_waiters pending; /* arrived since it was sent: the next one's */
+	bool syncing;
 } sc;
 
 /* -- the cache ------------------------------------------------------------------------ */
@@ -100,16 +124,12 @@ session_cache_forget(long long session_id)
 
 static void sc_reset(const char *why, double min_backoff);
 
-/* Reads what the server sent: notifications end sessions here too. */
-static bool
-drain(void)
+/* Notifications parsed so far end their sessions here too. */
+static void
+take_notifies(void)
 {
 	PGnotify *n;
 
-	if (!PQconsumeInput(sc.pg) || PQstatus(sc.pg) != CONNECTION_OK) {
-		sc_reset("the server closed the connection", SC_BACKOFF_MIN);
-		return false;
-	}
 	while ((n = PQnotifies(sc.pg)) != NULL) {
 		sc.ends++;
 		if (strcmp(n->extra, "*") == 0)
@@ -118,7 +138,22 @@ drain(void)
 			session_cache_forget(strtoll(n->extra, NULL, 10));
 		PQfreemem(n);
 	}
-	return true;
+}
+
+static void sync_done(void);
+static void sc_timer(double secs);
+
+/* Reads what the server sent: notifications, and the empty query's end. */
+static void
+drain(void)
+{
+	if (!PQconsumeInput(sc.pg) || PQstatus(sc.pg) != CONNECTION_OK) {
+		sc_reset("the server closed the connection", SC_BACKOFF_MIN);
+		return;
+	}
+	take_notifies();
+	if (sc.syncing)
+		sync_done();
 }
 
 unsigned long long
@@ -134,7 +169,7 @@ session_cache_get(const char *hash, double ttl, struct http_auth *out)
 	struct sc_entry *e;
 	double now;
 
-	if (!sc.enabled || sc.state != SC_UP || !drain()) {
+	if (!sc.enabled || sc.state != SC_UP) {
 		sc.misses++;
 		return false;
 	}
@@ -165,6 +200,89 @@ session_cache_put(unsigned long long epoch, const char *hash, const struct http_
 	e->auth = *a;
 	e->auth.ok = false;
 	e->auth.cookie = false;
+}
+
+/* -- confirming a cached session --------------------------------------------------------- */
+
+static bool
+still_cached(const struct sc_waiter *w)
+{
+	const struct sc_entry *e;
+
+	if (sc.slots == NULL || sc.state != SC_UP)
+		return false;
+	e = &sc.slots[slot_of(w->hash)];
+	return e->used && e->auth.session_id == w->session_id && strcmp(e->hash, w->hash) == 0;
+}
+
+/* Answers the waiters of `list`: from memory if still cached, else asks. */
+static void
+release(struct sc_waiters *list, bool confirmed)
+{
+	struct sc_waiter *w;
+
+	while ((w = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, w, entry);
+		w->cb(w->req, w->next, w->hash, w->ttl, confirmed && still_cached(w));
+		free(w);
+	}
+}
+
+static void
+send_sync(void)
+{
+	if (sc.syncing || TAILQ_EMPTY(&sc.pending))
+		return;
+	/* An empty query: PostgreSQL sends every pending notification first. */
+	if (!PQsendQuery(sc.pg, "") || PQflush(sc.pg) != 0) {
+		sc_reset("cannot send", SC_BACKOFF_MIN);
+		return;
+	}
+	TAILQ_CONCAT(&sc.sent, &sc.pending, entry);
+	sc.syncing = true;
+	sc.syncs++;
+	sc_timer(config_current()->db_query_timeout);
+}
+
+void
+session_cache_confirm(struct http_request *req, http_handler next, const char *hash, double ttl,
+                      session_confirmed_cb cb)
+{
+	struct sc_waiter *w;
+
+	if (sc.state != SC_UP) {
+		cb(req, next, hash, ttl, false);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->req = req;
+	w->next = next;
+	w->cb = cb;
+	w->ttl = ttl;
+	w->session_id = req->auth.session_id;
+	snprintf(w->hash, sizeof(w->hash), "%s", hash);
+	TAILQ_INSERT_TAIL(&sc.pending, w, entry);
+	send_sync();
+}
+
+/* The empty query's results, once complete: the batch that waited for it. */
+static void
+sync_done(void)
+{
+	PGresult *r;
+
+	while (!PQisBusy(sc.pg)) {
+		if ((r = PQgetResult(sc.pg)) == NULL) {
+			/* ReadyForQuery: the notifications before it are parsed now */
+			take_notifies();
+			sc.syncing = false;
+			evtimer_del(sc.timer);
+			release(&sc.sent, true);
+			send_sync();
+			return;
+		}
+		PQclear(r);
+	}
 }
 
 /* -- the listening connection ---------------------------------------------------------- */
@@ -207,7 +325,11 @@ sc_reset(const char *why, double min_backoff)
 		sc.pg = NULL;
 	}
 	sc.state = SC_DOWN;
+	sc.syncing = false;
 	forget_all();
+	/* Those waiting ask the database instead. */
+	release(&sc.sent, false);
+	release(&sc.pending, false);
 	if (was_up) {
 		sc.drops++;
 		log_warnx("session cache: not listening (%s); every request asks the database",
@@ -322,6 +444,8 @@ sc_timercb(evutil_socket_t fd, short what, void *arg)
 		sc_connect();
 	else if (sc.state != SC_UP)
 		sc_reset("connect timed out", SC_BACKOFF_MIN);
+	else if (sc.syncing)
+		sc_reset("no answer to the empty query", SC_BACKOFF_MIN);
 }
 
 static void
@@ -330,6 +454,12 @@ sc_connect(void)
 	const struct config *cfg = config_current();
 	char **kw, **val;
 
+	free(sc.conninfo);
+	sc.conninfo = xstrdup(cfg->db_conninfo ? cfg->db_conninfo : "");
+	if (sc.password)
+		explicit_wipe(sc.password, strlen(sc.password));
+	free(sc.password);
+	sc.password = xstrdup(cfg->db_password ? cfg->db_password : "");
 	db_conn_params(cfg, &kw, &val);
 	sc.pg = PQconnectStartParams((const char *const *)kw, (const char *const *)val, 1);
 	db_conn_params_free(kw, val);
@@ -348,6 +478,8 @@ void
 session_cache_start(struct event_base *base, const struct config *cfg)
 {
 	sc.base = base;
+	TAILQ_INIT(&sc.sent);
+	TAILQ_INIT(&sc.pending);
 	sc.enabled = cfg->session_cache;
 	sc.backoff = SC_BACKOFF_MIN;
 	sc.state = SC_DOWN;
@@ -358,6 +490,24 @@ session_cache_start(struct event_base *base, const struct config *cfg)
 	if (sc.timer == NULL)
 		fatalx("session cache: evtimer_new");
 	sc_connect();
+}
+
+/*
+ * A reload: when the database settings changed, the listening connection is
+ * made again with the new ones (sessions may now live elsewhere), and until
+ * it listens nothing is answered from memory.
+ */
+void
+session_cache_reconfigure(const struct config *cfg)
+{
+	if (!sc.enabled || sc.state == SC_DOWN)
+		return; /* the next connect reads the current settings */
+	if (strcmp(sc.conninfo, cfg->db_conninfo ? cfg->db_conninfo : "") == 0 &&
+	    strcmp(sc.password, cfg->db_password ? cfg->db_password : "") == 0)
+		return;
+	log_info("session cache: database settings changed; listening anew");
+	sc.backoff = SC_BACKOFF_MIN;
+	sc_reset("database settings changed", SC_BACKOFF_MIN);
 }
 
 void
@@ -371,6 +521,12 @@ session_cache_stop(void)
 	sc.timer = NULL;
 	free(sc.slots);
 	sc.slots = NULL;
+	free(sc.conninfo);
+	sc.conninfo = NULL;
+	if (sc.password)
+		explicit_wipe(sc.password, strlen(sc.password));
+	free(sc.password);
+	sc.password = NULL;
 	sc.enabled = false;
 }
 
@@ -398,6 +554,10 @@ session_cache_metrics(struct evbuffer *b)
 	                    "# HELP stafet_session_cache_drops_total Times the listening "
 	                    "connection was lost\n"
 	                    "# TYPE stafet_session_cache_drops_total counter\n"
-	                    "stafet_session_cache_drops_total %llu\n",
-	                    sc.ends, sc.drops);
+	                    "stafet_session_cache_drops_total %llu\n"
+	                    "# HELP stafet_session_cache_confirmations_total Empty queries on the "
+	                    "listening connection that confirmed cached sessions (one per batch)\n"
+	                    "# TYPE stafet_session_cache_confirmations_total counter\n"
+	                    "stafet_session_cache_confirmations_total %llu\n",
+	                    sc.ends, sc.drops, sc.syncs);
 }

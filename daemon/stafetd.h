@@ -373,11 +373,16 @@ void auth_unauthorized(struct http_request *, const char *detail);
 
 /* session_cache.c: sessions kept in memory while session ends are heard. */
 void session_cache_start(struct event_base *, const struct config *);
+void session_cache_reconfigure(const struct config *);
 void session_cache_stop(void);
 bool session_cache_get(const char *hash_hex, double ttl, struct http_auth *out);
 void session_cache_put(unsigned long long epoch, const char *hash_hex, const struct http_auth *,
                        double ttl);
 void session_cache_forget(long long session_id);
+typedef void (*session_confirmed_cb)(struct http_request *, http_handler, const char *hash_hex,
+                                     double ttl, bool alive);
+void session_cache_confirm(struct http_request *, http_handler, const char *hash_hex, double ttl,
+                           session_confirmed_cb);
 unsigned long long session_cache_epoch(void);
 void session_cache_metrics(struct evbuffer *);
 

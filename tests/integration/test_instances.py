@@ -8,8 +8,8 @@ SMTP sink, as behind a load balancer.
   - alerts: both run the outbox worker, and every alert arrives exactly
     once per recipient;
   - sessions: a login on one is valid on the other, and a logout on one is
-    seen by the other (within a moment; at once is API.md's contract, which
-    the session cache does not always keep: an xfail test shows it);
+    seen by the other at once (API.md: "the token is dead at once"): the
+    very next request there is 401, though the session was cached;
   - reminders and the daily digest, with both daemons' clocks (clock_today)
     moved together: each reminder written and mailed once, one digest."""
 
@@ -148,11 +148,6 @@ def test_sessions_are_shared(pair):
         assert time.monotonic() - t0 < 2 * SLOW
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "the session cache (aaec4ea) answers from memory once the NOTIFY socket is drained, "
-    "but PostgreSQL delivers a NOTIFY to the other daemon's listening backend "
-    "asynchronously: a request there right after the 204 may still be served (API.md: "
-    "\"the token is dead at once\")"))
 def test_logout_is_seen_by_the_other_at_once(pair):
     """API.md: DELETE /session makes the token dead at once, on every
     daemon: the very next request on the other one is 401, round after

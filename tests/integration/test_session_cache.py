@@ -7,6 +7,7 @@ operator, TRUNCATE, the janitor) must end here at once; when the listening
 connection is lost, nothing is answered from memory until it is back."""
 
 import re
+import signal
 import time
 
 import pytest
@@ -34,7 +35,7 @@ def listening(d):
 
 def listener_pids(db):
     out = db.psql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                  "AND query LIKE 'LISTEN stafet_session_end%'")
+                  "AND application_name = 'stafetd session listener'")
     return [int(x) for x in out.split()]
 
 
@@ -146,3 +147,20 @@ def test_cache_off(slapd, db, stafetd, tmp_path):
     assert listener_pids(db) == []
     db.psql("DELETE FROM sessions")
     assert_unauthorized(me(d, bearer(token)))
+
+
+def test_reload_with_new_database_settings_listens_anew(d, db):
+    token = token_of(d, "mha")
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+    old = listener_pids(db)
+    conninfo = d.settings["db_conninfo"].strip('"')
+    d.settings["db_conninfo"] = '"%s application_name=stafetd-reloaded"' % conninfo
+    d.write_config()
+    d.signal(signal.SIGHUP)
+    assert d.wait_log("session cache: database settings changed")
+    wait_until(lambda: listening(d) and listener_pids(db) not in ([], old), timeout=30,
+               what="a new listener")
+    assert metric(d, "stafet_session_cache_drops_total") >= 1
+    db.psql("DELETE FROM sessions")
+    ends_soon(d, token, "DELETE after the reload")
