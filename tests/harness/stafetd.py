@@ -71,7 +71,8 @@ class Stafetd:
             "listen": f"127.0.0.1:{self.port}",
             "web_root": os.path.join(REPO, "web"),
             "log_timestamps": "no",
-            "db_connect_timeout": "2s",
+            # valgrind makes libpq's SCRAM (4096 PBKDF2 rounds) take seconds
+            "db_connect_timeout": "10s" if os.environ.get("STAFETD_WRAPPER") else "2s",
         }
         self.settings.update(settings or {})
         self.config_path = os.path.join(self.workdir, "stafetd.conf")
