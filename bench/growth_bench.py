@@ -56,7 +56,7 @@ from directory_bench import (COUNTERPART_PEERS, PEER_FIELDS,  # noqa: E402
 
 SECTION = 6
 LEVEL = [(16, 4, 4)]  # wrk -c16; ldapbench 4 connections x 4 in flight
-# At 200,000 people one (g') search reads ~26,000 entries: with 16 in
+# At 200,000 people one (g') search reads ~10,000 entries: with 16 in
 # flight each takes longer than a 5 s run, so few or none complete. A peer
 # with fewer than this many runs again for three times as long.
 MIN_SEARCHES = 32
