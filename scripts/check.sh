@@ -89,13 +89,21 @@ stage "integration tests" count_pytest \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration
 stage "integration tests (ASan+UBSan)" count_pytest \
 	env STAFETD=build/asan/stafetd "$PY" -m pytest -q -p no:cacheprovider tests/integration
-# The daemon-level tests once more under valgrind (memcheck, leaks included).
+# Every integration test that runs stafetd once more under valgrind
+# (memcheck, leaks included), but test_install (it builds and checks its own
+# binary) and test_demo (the demo's set-up script), which are about layout,
+# not the daemon's memory.
 stage "integration tests (valgrind)" count_pytest \
 	env STAFETD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
 	"$PY" -m pytest -q -p no:cacheprovider tests/integration/test_http.py \
 	tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
-	tests/integration/test_directory.py tests/integration/test_auth.py \
-	tests/integration/test_handovers.py
+	tests/integration/test_directory.py tests/integration/test_directory_ad.py \
+	tests/integration/test_directory_tls.py tests/integration/test_auth.py \
+	tests/integration/test_session_cache.py tests/integration/test_routes.py \
+	tests/integration/test_counterparts.py tests/integration/test_handovers.py \
+	tests/integration/test_reports.py tests/integration/test_alerts.py \
+	tests/integration/test_authz_matrix.py tests/integration/test_instances.py \
+	tests/integration/test_faults.py tests/integration/test_hostile.py
 # The web UI in Debian's Chromium, driven by playwright-core (from the npm
 # registry, pinned by tests/browser/package-lock.json); screenshots of every
 # page land in build/screenshots/.
