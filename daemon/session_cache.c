@@ -330,7 +330,7 @@ sc_reset(const char *why, double min_backoff)
 	/* Those waiting ask the database instead. */
 	release(&sc.sent, false);
 	release(&sc.pending, false);
-	if (was_up) {
+	if (was_up && !sc.stopping) {
 		sc.drops++;
 		log_warnx("session cache: not listening (%s); every request asks the database",
 		          why);
