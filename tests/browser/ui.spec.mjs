@@ -253,7 +253,7 @@ await step('login_keyboard', async () => {
   await page.keyboard.press('Enter');
   await page.waitForFunction((prev) => {
     const n = document.querySelector('#login-status .notice--error');
-    return n && document.querySelector('.login button[type=submit]').textContent === 'Log ind' && n.isConnected;
+    return n && document.querySelector('.login button[type=submit]')?.textContent === 'Log ind' && n.isConnected;
   }, wrongPassword);
   await page.waitForTimeout(100);
   const unknownUser = await page.locator('#login-status .notice--error').innerText();
@@ -385,7 +385,7 @@ await step('note_checks_and_submit', async () => {
   await text('contingency', 'Hvis den unge udebliver fra skolen, så kontakt forældrene samme dag.');
 
   // The live checks catch up: no errors left, 100 %.
-  await page.waitForFunction(() => document.querySelector('#check-counts').textContent === 'Alle kontroller er bestået', null, { timeout: TIMEOUT });
+  await page.waitForFunction(() => document.querySelector('#check-counts')?.textContent === 'Alle kontroller er bestået', null, { timeout: TIMEOUT });
   await expectText(page.locator('#completeness-figure'), '100 %', 'completeness');
   const okGoals = await page.locator('#checks-goals .check-item--ok').count();
   assert(okGoals >= 4, `each goal area passes its check (${okGoals})`);
@@ -448,7 +448,7 @@ await step('sender_fixes_and_resubmits', async () => {
   await expectText(page.locator('main .notice--warning').first(), 'returneret notatet', 'returned notice');
   await expectText(page.locator('#sec-goals .flag'), 'Målet for bolig mangler en konkret tidsramme', 'the flag beside its section');
   await page.locator('#sec-goals fieldset[data-area="bolig"]').getByLabel('Tidsramme').fill('senest 1. august, når uddannelsen starter');
-  await page.waitForFunction(() => document.querySelector('#check-counts').textContent === 'Alle kontroller er bestået');
+  await page.waitForFunction(() => document.querySelector('#check-counts')?.textContent === 'Alle kontroller er bestået');
   // Leaving with unsaved changes asks first; "stay" keeps the form.
   let asked = '';
   page.once('dialog', (d) => { asked = d.message(); d.dismiss(); });
@@ -558,14 +558,22 @@ await step('settings_digest', async () => {
   const { page } = kmo;
   await nav(page, 'Indstillinger').click();
   const box = page.getByLabel('Én samlet mail om dagen');
-  await page.waitForFunction(() => !document.querySelector('input[name=digest]').disabled);
+  await page.waitForFunction(() => {
+    // The page renders after its fetch: the box may not exist yet.
+    const box = document.querySelector('input[name=digest]');
+    return box && !box.disabled;
+  });
   const before = await box.isChecked();
   await box.focus();
   await page.keyboard.press('Space');
   await expectText(page.locator('.settings__status .notice--success'), before ? 'en mail for hver hændelse' : 'én samlet mail om dagen', 'saved');
   await shot(page, '17-indstillinger');
   await page.reload();
-  await page.waitForFunction(() => !document.querySelector('input[name=digest]').disabled);
+  await page.waitForFunction(() => {
+    // The page renders after its fetch: the box may not exist yet.
+    const box = document.querySelector('input[name=digest]');
+    return box && !box.disabled;
+  });
   assert(await page.getByLabel('Én samlet mail om dagen').isChecked() === !before, 'the setting is kept');
   await page.getByLabel('Én samlet mail om dagen').focus();
   await page.keyboard.press('Space');
