@@ -3,8 +3,9 @@
  *
  * A pattern is a path whose "*" segments match any one segment. The table is
  * searched in order; a path that matches with the wrong method answers 405
- * with Allow. Paths outside /api/ and the operations endpoints are the web
- * UI's files.
+ * with Allow, one that matches nothing 404 (under /api/v1 only after a
+ * login). Paths outside /api/ and the operations endpoints are the web UI's
+ * files.
  */
 #include <stdio.h>
 #include <string.h>
@@ -169,22 +170,41 @@ run_handler(struct http_request *req)
 	req->route->handler(req);
 }
 
+/* The methods some route allows on a path, 0 when no route names it. */
+static unsigned
+path_methods(const char *path)
+{
+	unsigned allowed = 0;
+	for (size_t i = 0; i < NROUTES; i++)
+		if (route_matches(&routes[i], path))
+			allowed |= routes[i].methods;
+	return allowed;
+}
+
+/* 405 with Allow, or 404: the answer to a request no route takes. */
+static void
+answer_unrouted(struct http_request *req)
+{
+	unsigned allowed = path_methods(req->head.path);
+	if (allowed) {
+		allow_header(req, allowed);
+		http_problem(req, 405, NULL, "This method is not allowed on this resource.");
+		return;
+	}
+	http_problem(req, 404, NULL, "No such resource.");
+}
+
 void
 router_dispatch(struct http_request *req)
 {
 	const char *path = req->head.path;
-	unsigned allowed = 0;
 
 	auth_client_address(req);
 
 	for (size_t i = 0; i < NROUTES; i++) {
 		const struct route *r = &routes[i];
-		if (!route_matches(r, path))
+		if (!route_matches(r, path) || !(r->methods & req->head.method))
 			continue;
-		if (!(r->methods & req->head.method)) {
-			allowed |= r->methods;
-			continue;
-		}
 		req->route = r;
 		if (!(r->flags & ROUTE_PUBLIC) &&
 		    !((r->flags & ROUTE_DIRECTORY) && config_current()->directory_anonymous_read)) {
@@ -194,10 +214,15 @@ router_dispatch(struct http_request *req)
 		run_handler(req);
 		return;
 	}
-	if (allowed) {
-		allow_header(req, allowed);
-		http_problem(req, 405, NULL, "This method is not allowed on this resource.");
+	/*
+	 * Everything under /api/v1 but POST /session needs a login (API.md),
+	 * also a path or method that names nothing: so an anonymous client
+	 * learns nothing of which resources exist. The operations endpoints
+	 * and the web UI's files answer at once.
+	 */
+	if (strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0) {
+		auth_authenticate(req, answer_unrouted);
 		return;
 	}
-	http_problem(req, 404, NULL, "No such resource.");
+	answer_unrouted(req);
 }

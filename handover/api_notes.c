@@ -285,8 +285,10 @@ decide_get(struct op *op, const struct dir_snapshot *s, int me)
 {
 	struct http_request *req = op->req;
 
-	if (!op->wrote_receive && strcmp(ho_str(op->row, "status"), "submitted") == 0 &&
-	    is_receiver(s, me, op->row) && !is_sender(s, me, op->row)) {
+	/* HEAD is safe (RFC 9110): only a GET is the receiving unit's first read. */
+	if (!op->wrote_receive && req->head.method == HTTP_GET &&
+	    strcmp(ho_str(op->row, "status"), "submitted") == 0 && is_receiver(s, me, op->row) &&
+	    !is_sender(s, me, op->row)) {
 		op->wrote_receive = true;
 		op_write(op, "receive", json_pack("{s:s}", "status", "received"), NULL, NULL, NULL);
 		return;

@@ -676,6 +676,26 @@ def test_table_covers_every_endpoint(world):
                 assert needs == (TABLE[e]["anonymous"] == 401), e
 
 
+def test_unknown_paths_need_a_login(world):
+    """Under /api/v1 a path or method that names nothing is 401 without a
+    login, so probing learns nothing; after one it is 404, or 405 with
+    Allow."""
+    w = world
+    sbo = w.users["sender"]
+    cases = [("GET", "/api/v1/nothing", 404, None), ("GET", "/api/v1", 404, None),
+             ("POST", "/api/v1/handovers/x/y/z", 404, None),
+             ("DELETE", "/api/v1/me", 405, "GET, HEAD"),
+             ("GET", "/api/v1/session", 405, "POST, DELETE"),
+             ("PUT", "/api/v1/handovers", 405, "GET, HEAD, POST")]
+    for method, path, code, allow in cases:
+        r = requests.request(method, w.d.url + path, timeout=TIMEOUT)
+        assert_denied(r, 401)
+        assert "Allow" not in r.headers, (method, path)
+        r = requests.request(method, w.d.url + path, headers=sbo.headers, timeout=TIMEOUT)
+        assert_problem(r, code)
+        assert r.headers.get("Allow") == allow, (method, path, r.headers.get("Allow"))
+
+
 # --- dead sessions and the cookie's Origin ---------------------------------------------
 
 

@@ -519,7 +519,11 @@ def test_full_life_bur_to_ur(env):
     assert TS_RE.match(h["submitted_at"]) and h["received_at"] is None
     assert current(env, hid)["status"] == "submitted"  # the sender's read changes nothing
 
-    # 4. The first read by UR receives it; later reads do not move it.
+    # 4. The first read by UR receives it; later reads do not move it. A HEAD
+    # is no read: it is safe and changes nothing.
+    r = api.request("HEAD", "/handovers/" + hid, mha)
+    assert r.status_code == 200 and r.content == b"" and r.headers["ETag"] == '"4"'
+    assert current(env, hid)["status"] == "submitted"
     r = api.get(mha, hid)
     h = note_ok(r)
     assert (h["status"], h["version"]) == ("received", 5)
