@@ -68,7 +68,8 @@ struct http_conn {
 	bool dead;        /* the socket is gone while a handler holds the request */
 	bool linger;      /* discard input for a while before closing */
 	size_t lingered;
-	size_t head_scanned; /* head bytes already searched for its end */
+	size_t head_scanned;  /* head bytes already searched for its end */
+	double body_deadline; /* monotonic time the body must have arrived by */
 	char peer[64];
 	TAILQ_ENTRY(http_conn) entry;
 };
@@ -86,6 +87,7 @@ static void conn_process(struct http_conn *);
 static void conn_free(struct http_conn *);
 static void conn_readcb(struct bufferevent *, void *);
 static void make_request_id(char out[17]);
+static void conn_start_body(struct http_conn *, enum conn_state);
 
 static const struct config *
 cfg(void)
@@ -287,14 +289,12 @@ conn_start_request(struct http_conn *c, size_t len)
 	if (req->head.expect_continue && (req->head.chunked || req->head.content_length > 0))
 		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	if (req->head.chunked) {
-		c->state = CONN_CHUNK_SIZE;
 		c->trailer_bytes = 0;
 		c->ext_bytes = 0;
-		conn_arm_timer(c, cfg()->http_header_timeout);
+		conn_start_body(c, CONN_CHUNK_SIZE);
 	} else if (req->head.has_length && req->head.content_length > 0) {
-		c->state = CONN_BODY;
 		c->remaining = req->head.content_length;
-		conn_arm_timer(c, cfg()->http_header_timeout);
+		conn_start_body(c, CONN_BODY);
 	} else {
 		conn_dispatch(c);
 	}
@@ -324,6 +324,23 @@ find_head_end(struct evbuffer *in, size_t *scanned)
 	return best;
 }
 
+/*
+ * A body has http_header_timeout from the end of the head, and one second
+ * more for every BODY_MIN_RATE bytes that arrive (as Apache's
+ * mod_reqtimeout): a body that trickles in slower than that is cut with 408
+ * however steadily it comes, so a slow-drip client holds a connection for a
+ * bounded time.
+ */
+#define BODY_MIN_RATE 500.0
+
+static void
+conn_start_body(struct http_conn *c, enum conn_state state)
+{
+	c->state = state;
+	c->body_deadline = now_monotonic() + cfg()->http_header_timeout;
+	conn_arm_timer(c, cfg()->http_header_timeout);
+}
+
 /* Moves up to `c->remaining` body bytes from the input; false on overflow. */
 static bool
 conn_take_body(struct http_conn *c, struct evbuffer *in)
@@ -335,8 +352,12 @@ conn_take_body(struct http_conn *c, struct evbuffer *in)
 		return false;
 	evbuffer_remove_buffer(in, c->req->body, n);
 	c->remaining -= n;
-	if (n > 0)
-		conn_arm_timer(c, cfg()->http_header_timeout);
+	if (n > 0) {
+		double left;
+		c->body_deadline += (double)n / BODY_MIN_RATE;
+		left = c->body_deadline - now_monotonic();
+		conn_arm_timer(c, left > 0 ? left : 0);
+	}
 	return true;
 }
 

@@ -681,6 +681,65 @@ def test_slow_and_stalled_bodies_are_cut(pg, tmp_path):
         d.stop()
 
 
+def test_slow_drip_bodies_are_cut_and_steady_ones_served(pg, tmp_path):
+    """A body dripped a byte at a time, each pause shorter than the header
+    timeout, is still cut (408, closed) soon after the timeout: the body
+    gets one second more per 500 bytes, not a new timeout per read. A body
+    that comes steadily faster than that is served though it takes longer
+    than the timeout."""
+    timeout = 1.5 * SLOW
+    d, _ = make_daemon(tmp_path, pg, "drip", {"http_header_timeout": f"{timeout}s"})
+    try:
+        drips = [
+            (POST + b"Content-Length: 100000\r\n\r\n", b"{"),
+            (POST + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\n \r\n"),
+        ]
+        socks = []
+        for head, _ in drips:
+            s = connect(d)
+            s.sendall(head)
+            socks.append(s)
+        started = time.monotonic()
+        # The old rule (a fresh timeout per read) kept these open for good.
+        closed = {}
+        while len(closed) < len(socks) and time.monotonic() < started + timeout + 5 * SLOW:
+            for s, (_, drip) in zip(socks, drips):
+                if s in closed:
+                    continue
+                try:
+                    s.sendall(drip)
+                except OSError:
+                    pass
+            for s, got in wait_closed([s for s in socks if s not in closed],
+                                      time.monotonic() + timeout / 6).items():
+                closed[s] = got
+        assert len(closed) == len(socks), "a dripping body was never cut"
+        for s in socks:
+            when, answer = closed[s]
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert when < timeout + 3 * SLOW, when
+            s.close()
+        # Steady at 2,500 bytes/s for longer than the timeout: served.
+        body = json.dumps({"username": "x" * 4000 * SLOW, "password": "y"}).encode()
+        s = connect(d, timeout=30 * SLOW)
+        s.sendall(POST + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        t0 = time.monotonic()
+        for i in range(0, len(body), 250):
+            s.sendall(body[i:i + 250])
+            time.sleep(0.1)
+        assert time.monotonic() - t0 > timeout
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+        s.close()
+        status = int(answer.split(b" ", 2)[1])
+        assert status != 408, answer[:300]  # the login's own answer
+        print(f"slow drip: cut after {when:.2f} s (timeout {timeout} s); "
+              f"{len(body)} bytes over {time.monotonic() - t0:.1f} s served ({status})")
+    finally:
+        d.stop()
+
+
 # --- thousands of idle connections -------------------------------------------------
 
 
