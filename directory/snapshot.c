@@ -408,9 +408,21 @@ cmp_unit_code(const void *a, const void *b, void *arg)
 
 /* -- dates ------------------------------------------------------------------- */
 
+static bool
+all_digits(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return false;
+	return true;
+}
+
 /*
- * "20260303000000Z" (GeneralizedTime) or "2026-03-03" → "2026-03-03".
- * Returns out, or NULL (out empty) when the value is not a date.
+ * "20260303000000Z" (GeneralizedTime, also AD's "20260303000000.0Z") or
+ * "2026-03-03" (AD's extensionAttributes; anything may follow) →
+ * "2026-03-03". Every byte of out is checked, as it goes into JSON
+ * unescaped (dir_person_append). Returns out, or NULL (out empty) when the
+ * value is not a date.
  */
 char *
 dir_date_from_ldap(const char *v, char out[11])
@@ -418,12 +430,11 @@ dir_date_from_ldap(const char *v, char out[11])
 	out[0] = '\0';
 	if (v == NULL)
 		return NULL;
-	if (strlen(v) >= 10 && isdigit((unsigned char)v[0]) && v[4] == '-' && v[7] == '-') {
+	size_t n = strnlen(v, 10);
+	if (n >= 10 && all_digits(v, 4) && v[4] == '-' && all_digits(v + 5, 2) && v[7] == '-' &&
+	    all_digits(v + 8, 2)) {
 		memcpy(out, v, 10);
-	} else if (strlen(v) >= 8) {
-		for (int i = 0; i < 8; i++)
-			if (!isdigit((unsigned char)v[i]))
-				return NULL;
+	} else if (n >= 8 && all_digits(v, 8)) {
 		snprintf(out, 11, "%.4s-%.2s-%.2s", v, v + 4, v + 6);
 	} else {
 		return NULL;

@@ -185,6 +185,46 @@ uSNChanged: {n + 1}
         ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
 
 
+def test_garbage_absence_dates(ad_slapd, d):
+    """extensionAttribute4/5 are free text in AD: a value that is not a
+    date reads as no absence, and the answers stay JSON (the dates are
+    written into them unescaped)."""
+    import base64
+    dn = "cn=Gurli Garbage," + ad.USERS_DN
+    n = usn(ad_slapd) + 1
+    guid = base64.b64encode(b"\x02" * 16).decode()
+    ad_slapd.ldapmodify(f"""dn: {dn}
+changetype: add
+objectClass: user
+cn: Gurli Garbage
+sn: Garbage
+givenName: Gurli
+sAMAccountName: zgg
+objectCategory: {ad.PERSON_CATEGORY}
+objectGUID:: {guid}
+userAccountControl: 512
+accountExpires: 0
+memberOf: cn=stafet-unit-UR,{ad.GROUPS_DN}
+extensionAttribute4: 2"\\x-01-01
+extensionAttribute5: 2999-12-3"
+uSNChanged: {n}
+""")
+    try:
+        def found():
+            r = requests.get(d.url + "/api/v1/people", params={"q": "gurli garbage"})
+            assert r.status_code == 200
+            return [p for p in r.json()["items"] if p["username"] == "zgg"]
+        p = wait_until(found, what="added AD user")[0]
+        assert p["absent"] is None
+        r = requests.get(d.url + "/api/v1/people/" + p["id"])
+        assert r.status_code == 200 and r.json()["absent"] is None
+        r = requests.get(d.url + "/api/v1/units/UR")
+        assert r.status_code == 200
+        assert any(m["username"] == "zgg" for m in r.json()["members"])
+    finally:
+        ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
+
+
 def test_saved_snapshot_keeps_the_layout(d, tmp_path):
     """After a restart with AD down, the saved snapshot still knows the
     target groups that came from group names."""

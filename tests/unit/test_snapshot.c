@@ -1,0 +1,162 @@
+/*
+ * test_snapshot.c: how a snapshot takes LDAP's values: absence dates in
+ * their several forms, hostile ones refused, and a person's JSON that stays
+ * JSON whatever the directory holds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "stafetd.h"
+#include "../../directory/directory.h"
+
+static void
+test_dates_accepted(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+	    {"20260303000000Z", "2026-03-03"},   /* GeneralizedTime */
+	    {"20260303000000.0Z", "2026-03-03"}, /* AD's GeneralizedTime */
+	    {"202603031200+0100", "2026-03-03"},    {"20261231", "2026-12-31"},
+	    {"2026-03-03", "2026-03-03"}, /* AD extensionAttributes */
+	    {"2026-03-03T08:00:00Z", "2026-03-03"}, {"2026-01-31 ", "2026-01-31"},
+	};
+	char out[11];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char *r = dir_date_from_ldap(ok[i].in, out);
+		if (r != out || strcmp(out, ok[i].out) != 0)
+			fail_msg("%s gave \"%s\"", ok[i].in, out);
+	}
+}
+
+static void
+test_dates_hostile(void **state)
+{
+	static const char *const bad[] = {
+	    "2\"\\x-01-01",
+	    "2026-1\"-01",
+	    "2026-01-0\"",
+	    "2026-01-3\\",
+	    "2\x01\x02\x03-01-01",
+	    "2026-00-01",
+	    "2026-13-01",
+	    "2026-01-00",
+	    "2026-01-32",
+	    "2026-+1-01",
+	    "2026- 1-01",
+	    "2026-01- 1",
+	    "-026-01-01",
+	    "2026-01-1",
+	    "2026\"0101",
+	    "2026010\"",
+	    "20261301",
+	    "20260100000000Z",
+	    "2026",
+	    "",
+	    "dato ukendt",
+	    "2026-01-01"
+	    "\"}]",
+	};
+	char out[11];
+
+	(void)state;
+	assert_null(dir_date_from_ldap(NULL, out));
+	assert_string_equal(out, "");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) - 1; i++) {
+		memset(out, 'x', sizeof(out));
+		if (dir_date_from_ldap(bad[i], out) != NULL || out[0] != '\0')
+			fail_msg("\"%s\" taken as \"%s\"", bad[i], out);
+	}
+	/* What follows a date is ignored, not copied. */
+	assert_non_null(dir_date_from_ldap(bad[sizeof(bad) / sizeof(bad[0]) - 1], out));
+	assert_string_equal(out, "2026-01-01");
+}
+
+/* A person per hostile absence, through dir_snapshot_build and the search's
+ * JSON writer: every answer parses, and a garbage date reads as none. */
+static void
+test_person_json_with_hostile_absence(void **state)
+{
+	static const struct {
+		const char *from, *until; /* as LDAP holds them */
+		const char *shown, *back; /* "absent" in the JSON; shown NULL: null */
+	} cases[] = {
+	    {"2\"\\x-01-01", NULL, NULL, NULL},
+	    {"2\"\\x-01-01", "2999-01-01", NULL, NULL},
+	    {"2020-01-01", "2\"\\x-01-01", "2020-01-01", NULL},
+	    {"2020-01-01", "2999-12-3\"", "2020-01-01", NULL},
+	    {"20200101000000Z", "29991231000000Z", "2020-01-01", "2999-12-31"},
+	    {"1\x01\x7f\xff-01-01", "2999-01-01", NULL, NULL},
+	};
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct dir_records r = {0};
+	struct dir_snapshot *s;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		struct dir_prec *p = dir_records_add_person(&r);
+		if (xasprintf(&p->dn, "uid=p%zu,dc=stafet,dc=example", i) < 0 ||
+		    xasprintf(&p->id, "id-%zu", i) < 0 || xasprintf(&p->username, "p%zu", i) < 0)
+			fail();
+		p->display_name = xstrdup("Pia Hansen");
+		p->absent_from = xstrdup(cases[i].from);
+		p->absent_until = cases[i].until ? xstrdup(cases[i].until) : NULL;
+	}
+	s = dir_snapshot_build(&r, 1);
+	dir_records_free(&r);
+	assert_non_null(s);
+	assert_int_equal(s->npersons, n);
+	for (size_t i = 0; i < n; i++) {
+		char id[16];
+		struct evbuffer *b = evbuffer_new();
+		json_error_t err;
+		json_t *o, *absent;
+		int k;
+
+		snprintf(id, sizeof(id), "id-%zu", i);
+		k = dir_snapshot_find_person(s, id);
+		assert_int_not_equal(k, DIR_NONE);
+		dir_person_append(b, &s->persons[k], "2026-03-03");
+		evbuffer_add(b, "", 1);
+		o = json_loads((const char *)evbuffer_pullup(b, -1), 0, &err);
+		if (o == NULL)
+			fail_msg("invalid JSON for %s: %s", id, err.text);
+		absent = json_object_get(o, "absent");
+		if (cases[i].shown == NULL) {
+			assert_true(json_is_null(absent));
+		} else {
+			assert_string_equal(json_string_value(json_object_get(absent, "from")),
+			                    cases[i].shown);
+			if (cases[i].back)
+				assert_string_equal(
+				    json_string_value(json_object_get(absent, "until")),
+				    cases[i].back);
+			else
+				assert_true(json_is_null(json_object_get(absent, "until")));
+		}
+		json_decref(o);
+		evbuffer_free(b);
+	}
+	dir_snapshot_unref(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_dates_accepted),
+	    cmocka_unit_test(test_dates_hostile),
+	    cmocka_unit_test(test_person_json_with_hostile_absence),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
