@@ -378,7 +378,9 @@ static const char lookup_sql[] =
     "    AND last_seen_at > now() - make_interval(secs => $2::float8)), "
     "t AS (UPDATE sessions SET last_seen_at = now() FROM s "
     "  WHERE sessions.id = s.id AND s.last_seen_at < now() - make_interval(secs => $3::float8)) "
-    "SELECT id, person_id, username, extract(epoch FROM expires_at) FROM s";
+    "SELECT id, person_id, username, extract(epoch FROM expires_at), "
+    "  CASE WHEN last_seen_at < now() - make_interval(secs => $3::float8) THEN 0 "
+    "  ELSE extract(epoch FROM now() - last_seen_at) END FROM s";
 
 static void
 forget_session_done(PGresult *res, const char *error, void *arg)
@@ -439,7 +441,12 @@ lookup_done(PGresult *res, const char *error, void *arg)
 	snprintf(req->auth.person_id, sizeof(req->auth.person_id), "%s", PQgetvalue(res, 0, 1));
 	snprintf(req->auth.username, sizeof(req->auth.username), "%s", PQgetvalue(res, 0, 2));
 	req->auth.expires_at = strtod(PQgetvalue(res, 0, 3), NULL);
-	session_cache_put(ctx->epoch, ctx->hash, &req->auth, ctx->ttl);
+	/*
+	 * Kept only until the idle clock, as the row has it now, is due to move:
+	 * so the row's last use trails the real one by at most ttl.
+	 */
+	session_cache_put(ctx->epoch, ctx->hash, &req->auth,
+	                  ctx->ttl - strtod(PQgetvalue(res, 0, 4), NULL));
 	free(ctx);
 	session_found(req, next);
 }

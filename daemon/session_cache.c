@@ -10,12 +10,16 @@
  * so the idle clock keeps moving as before: the first request after that
  * asks PostgreSQL again.
  *
- * A logout on any daemon must end the session on all of them at once. A
- * trigger on sessions (migration 0006) announces every deleted session
- * with NOTIFY stafet_session_end, and a connection of our own LISTENs. The
- * cache is used only while that connection is up, listening, and the
- * trigger exists; when it drops, everything cached is forgotten and each
- * request asks PostgreSQL until it is back.
+ * A logout on any daemon must end the session on all of them at once.
+ * Triggers on sessions (migrations 0006, 0007) announce every session that
+ * ends (deleted, or its expiry moved earlier) with NOTIFY
+ * stafet_session_end, and a connection of our own LISTENs. The cache is
+ * used only while that connection is up, listening, and the triggers exist
+ * and fire always; they are looked for again every SC_RECHECK seconds. When
+ * any of that fails, everything cached is forgotten and each request asks
+ * PostgreSQL until it is back. The connection must reach PostgreSQL
+ * itself or a pooler in session mode: in transaction mode LISTEN hears
+ * nothing.
  *
  * PostgreSQL delivers a notification to a listening connection
  * asynchronously, but always before the ReadyForQuery that ends any query
@@ -46,7 +50,8 @@
 #define SC_SLOTS         8192 /* direct-mapped: a colliding session replaces the older */
 #define SC_BACKOFF_MIN   0.1
 #define SC_BACKOFF_MAX   2.0
-#define SC_BACKOFF_NOTRG 10.0 /* schema without the trigger: not fixed soon */
+#define SC_BACKOFF_NOTRG 10.0 /* schema without the triggers: not fixed soon */
+#define SC_RECHECK       10.0 /* seconds between looks for the triggers */
 
 struct sc_waiter {
 	struct http_request *req;
@@ -69,20 +74,30 @@ struct sc_entry {
 
 enum sc_state { SC_DOWN, SC_CONNECTING, SC_SUBSCRIBING, SC_UP };
 
+/* The triggers of migration 0007, each enabled ALWAYS: "3" when all are. */
+#define TRIGGERS_SQL                                                                               \
+	"SELECT count(*) FROM pg_trigger WHERE tgrelid = 'sessions'::regclass AND tgenabled = "    \
+	"'A' AND tgname IN ('sessions_announce_end', 'sessions_announce_truncate', "               \
+	"'sessions_announce_change')"
+#define TRIGGERS_ALL "3"
+
 static const char subscribe_sql[] =
-    "SET application_name = 'stafetd session listener'; LISTEN stafet_session_end; "
-    "SELECT count(*) FROM pg_trigger WHERE tgname = 'sessions_announce_end' "
-    "AND tgrelid = 'sessions'::regclass";
+    "SET application_name = 'stafetd session listener'; LISTEN stafet_session_end; " TRIGGERS_SQL;
 
 static struct {
 	struct event_base *base;
 	struct sc_entry *slots;
 	PGconn *pg;
 	enum sc_state state;
-	struct event *ev;    /* the socket, read */
-	struct event *timer; /* connect deadline, or reconnect backoff */
+	struct event *ev;      /* the socket */
+	struct event *timer;   /* connect deadline, reconnect backoff, or query deadline */
+	struct event *recheck; /* the next look for the triggers */
 	double backoff;
 	bool enabled, stopping, trigger_ok;
+	bool sub_failed, sub_trigger; /* the subscribe statements' results so far */
+	bool flushing;                /* libpq holds output the socket did not take */
+	bool check_due, checking;     /* the triggers: to be looked for, being looked for */
+	bool check_failed;
 	char *conninfo, *password; /* what the connection was made with */
 	unsigned long long epoch;
 	unsigned long long hits, misses, ends, drops, syncs;
@@ -131,6 +146,10 @@ take_notifies(void)
 	PGnotify *n;
 
 	while ((n = PQnotifies(sc.pg)) != NULL) {
+		if (strcmp(n->relname, "stafet_session_end") != 0) {
+			PQfreemem(n);
+			continue;
+		}
 		sc.ends++;
 		if (strcmp(n->extra, "*") == 0)
 			forget_all();
@@ -142,13 +161,40 @@ take_notifies(void)
 
 static void sync_done(void);
 static void sc_timer(double secs);
+static void sc_watch(short what);
 
-/* Reads what the server sent: notifications, and the empty query's end. */
+/*
+ * Sends what libpq holds. When the socket takes not all of it, the
+ * connection is watched for writing too until it has (libpq's non-blocking
+ * rule: read while waiting, then flush again). False when it failed.
+ */
+static bool
+sc_flush(void)
+{
+	int rc = PQflush(sc.pg);
+
+	if (rc == -1)
+		return false;
+	if (rc == 1 && !sc.flushing) {
+		sc.flushing = true;
+		sc_watch(EV_READ | EV_WRITE | EV_PERSIST);
+	} else if (rc == 0 && sc.flushing) {
+		sc.flushing = false;
+		sc_watch(EV_READ | EV_PERSIST);
+	}
+	return true;
+}
+
+/* Reads what the server sent: notifications, and the query's end. */
 static void
 drain(void)
 {
 	if (!PQconsumeInput(sc.pg) || PQstatus(sc.pg) != CONNECTION_OK) {
 		sc_reset("the server closed the connection", SC_BACKOFF_MIN);
+		return;
+	}
+	if (sc.flushing && !sc_flush()) {
+		sc_reset("cannot send", SC_BACKOFF_MIN);
 		return;
 	}
 	take_notifies();
@@ -228,13 +274,20 @@ release(struct sc_waiters *list, bool confirmed)
 	}
 }
 
+/*
+ * Sends the query the pending requests wait for: an empty one, before whose
+ * end PostgreSQL sends every pending notification; or, when the triggers
+ * are due to be looked for, that look, which serves the same.
+ */
 static void
 send_sync(void)
 {
-	if (sc.syncing || TAILQ_EMPTY(&sc.pending))
+	if (sc.syncing || (TAILQ_EMPTY(&sc.pending) && !sc.check_due))
 		return;
-	/* An empty query: PostgreSQL sends every pending notification first. */
-	if (!PQsendQuery(sc.pg, "") || PQflush(sc.pg) != 0) {
+	sc.checking = sc.check_due;
+	sc.check_due = false;
+	sc.check_failed = false;
+	if (!PQsendQuery(sc.pg, sc.checking ? TRIGGERS_SQL : "") || !sc_flush()) {
 		sc_reset("cannot send", SC_BACKOFF_MIN);
 		return;
 	}
@@ -265,7 +318,7 @@ session_cache_confirm(struct http_request *req, http_handler next, const char *h
 	send_sync();
 }
 
-/* The empty query's results, once complete: the batch that waited for it. */
+/* The query's results, once complete: the batch that waited for it. */
 static void
 sync_done(void)
 {
@@ -277,12 +330,36 @@ sync_done(void)
 			take_notifies();
 			sc.syncing = false;
 			evtimer_del(sc.timer);
+			if (sc.checking && sc.check_failed) {
+				log_warnx("session cache: the triggers that announce session ends "
+				          "are gone or not enabled always; not caching");
+				sc.trigger_ok = false;
+				sc_reset("triggers gone", SC_BACKOFF_NOTRG);
+				return;
+			}
+			sc.checking = false;
 			release(&sc.sent, true);
 			send_sync();
 			return;
 		}
+		if (sc.checking && !(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		                     strcmp(PQgetvalue(r, 0, 0), TRIGGERS_ALL) == 0))
+			sc.check_failed = true;
 		PQclear(r);
 	}
+}
+
+/* Every SC_RECHECK seconds: are the triggers still there? */
+static void
+sc_recheckcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (sc.state != SC_UP)
+		return;
+	sc.check_due = true;
+	send_sync();
 }
 
 /* -- the listening connection ---------------------------------------------------------- */
@@ -326,6 +403,9 @@ sc_reset(const char *why, double min_backoff)
 	}
 	sc.state = SC_DOWN;
 	sc.syncing = false;
+	sc.flushing = false;
+	sc.checking = false;
+	sc.check_due = false;
 	forget_all();
 	/* Those waiting ask the database instead. */
 	release(&sc.sent, false);
@@ -343,37 +423,44 @@ sc_reset(const char *why, double min_backoff)
 	sc.backoff = fmin(sc.backoff * 2, fmax(SC_BACKOFF_MAX, min_backoff));
 }
 
+/*
+ * The subscribe statements' results as they come. PQgetResult is called
+ * only while PQisBusy says it will not wait: a result still on its way
+ * would otherwise block the loop.
+ */
 static void
 sc_subscribed(void)
 {
 	PGresult *r;
-	bool ok = true, trigger = false;
 
 	if (!PQconsumeInput(sc.pg)) {
 		sc_reset("lost while subscribing", SC_BACKOFF_MIN);
 		return;
 	}
-	if (PQisBusy(sc.pg)) {
-		sc_watch(EV_READ);
-		return;
-	}
-	while ((r = PQgetResult(sc.pg)) != NULL) {
+	for (;;) {
+		if (PQisBusy(sc.pg)) {
+			sc_watch(EV_READ);
+			return;
+		}
+		if ((r = PQgetResult(sc.pg)) == NULL)
+			break;
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_TUPLES_OK)
-			trigger = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+			sc.sub_trigger =
+			    PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), TRIGGERS_ALL) == 0;
 		else if (st != PGRES_COMMAND_OK)
-			ok = false;
+			sc.sub_failed = true;
 		PQclear(r);
 	}
-	if (!ok) {
+	if (sc.sub_failed) {
 		sc_reset("LISTEN failed", SC_BACKOFF_MIN);
 		return;
 	}
-	if (!trigger) {
+	if (!sc.sub_trigger) {
 		/* Not migrated yet: no one would tell us of a logout. */
 		if (sc.trigger_ok || sc.backoff <= SC_BACKOFF_MIN)
-			log_info("session cache: the schema announces no session ends yet; not "
-			         "caching");
+			log_info("session cache: the schema does not announce every session end "
+			         "(migrations not applied, or a trigger disabled); not caching");
 		sc.trigger_ok = false;
 		sc_reset("no trigger", SC_BACKOFF_NOTRG);
 		return;
@@ -399,6 +486,8 @@ sc_poll_connect(void)
 		break;
 	case PGRES_POLLING_OK:
 		/* Two short statements fit the socket buffer: no flushing loop. */
+		sc.sub_failed = false;
+		sc.sub_trigger = false;
 		if (PQsetnonblocking(sc.pg, 1) == -1 || !PQsendQuery(sc.pg, subscribe_sql) ||
 		    PQflush(sc.pg) != 0) {
 			sc_reset("cannot send LISTEN", SC_BACKOFF_MIN);
@@ -417,7 +506,6 @@ static void
 sc_eventcb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
-	(void)what;
 	(void)arg;
 	switch (sc.state) {
 	case SC_CONNECTING:
@@ -427,6 +515,11 @@ sc_eventcb(evutil_socket_t fd, short what, void *arg)
 		sc_subscribed();
 		break;
 	case SC_UP:
+		if ((what & EV_WRITE) && !(what & EV_READ)) {
+			if (!sc_flush())
+				sc_reset("cannot send", SC_BACKOFF_MIN);
+			break;
+		}
 		drain();
 		break;
 	case SC_DOWN:
@@ -487,8 +580,11 @@ session_cache_start(struct event_base *base, const struct config *cfg)
 		return;
 	sc.slots = xcalloc(SC_SLOTS, sizeof(*sc.slots));
 	sc.timer = evtimer_new(base, sc_timercb, NULL);
-	if (sc.timer == NULL)
+	sc.recheck = event_new(base, -1, EV_PERSIST, sc_recheckcb, NULL);
+	if (sc.timer == NULL || sc.recheck == NULL)
 		fatalx("session cache: evtimer_new");
+	struct timeval every = timeval_of(SC_RECHECK);
+	event_add(sc.recheck, &every);
 	sc_connect();
 }
 
@@ -519,6 +615,8 @@ session_cache_stop(void)
 	sc_reset("stopping", 0);
 	event_free(sc.timer);
 	sc.timer = NULL;
+	event_free(sc.recheck);
+	sc.recheck = NULL;
 	free(sc.slots);
 	sc.slots = NULL;
 	free(sc.conninfo);

@@ -375,7 +375,7 @@ void auth_unauthorized(struct http_request *, const char *detail);
 void session_cache_start(struct event_base *, const struct config *);
 void session_cache_reconfigure(const struct config *);
 void session_cache_stop(void);
-bool session_cache_get(const char *hash_hex, double ttl, struct http_auth *out);
+bool session_cache_get(const char *hash_hex, double ttl, struct http_auth *out) WUR;
 void session_cache_put(unsigned long long epoch, const char *hash_hex, const struct http_auth *,
                        double ttl);
 void session_cache_forget(long long session_id);

@@ -1,6 +1,6 @@
 """The session cache (daemon/session_cache.c): sessions kept in memory
 between requests while the daemon hears session ends (LISTEN
-stafet_session_end, migration 0006), against real PostgreSQL and slapd.
+stafet_session_end, migrations 0006 and 0007), against real PostgreSQL and slapd.
 
 A session that ends anywhere (logout on another daemon, a DELETE by an
 operator, TRUNCATE, the janitor) must end here at once; when the listening
@@ -164,3 +164,83 @@ def test_reload_with_new_database_settings_listens_anew(d, db):
     assert metric(d, "stafet_session_cache_drops_total") >= 1
     db.psql("DELETE FROM sessions")
     ends_soon(d, token, "DELETE after the reload")
+
+
+def ends(d):
+    return metric(d, "stafet_session_cache_ends_total")
+
+
+def test_a_bulk_delete_is_announced_once(d, db):
+    """The janitor's sweep of many sessions is one '*', not a notification
+    (and a look through the whole cache) per session (migration 0007)."""
+    token, other = token_of(d, "mha"), token_of(d, "sbo")
+    for _ in range(2):
+        assert me(d, bearer(token)).status_code == 200
+        assert me(d, bearer(other)).status_code == 200
+    db.psql("INSERT INTO sessions (token_hash, person_id, username, expires_at) "
+            "SELECT sha256(g::text::bytea), 'nobody', 'nobody', now() + interval '1 hour' "
+            "FROM generate_series(1, 200) g")
+    before = ends(d)
+    db.psql("DELETE FROM sessions WHERE username IN ('nobody', 'mha')")
+    ends_soon(d, token, "bulk DELETE")
+    assert ends(d) - before == 1
+    assert me(d, bearer(other)).status_code == 200  # forgotten here, alive there
+    # A few are still announced one by one.
+    db.psql("INSERT INTO sessions (token_hash, person_id, username, expires_at) "
+            "SELECT sha256(g::text::bytea), 'nobody', 'nobody', now() + interval '1 hour' "
+            "FROM generate_series(1, 3) g")
+    before = ends(d)
+    db.psql("DELETE FROM sessions WHERE username = 'nobody'")
+    wait_until(lambda: ends(d) - before == 3, timeout=10, what="three ends announced")
+
+
+def test_expiry_moved_earlier_ends_the_session(d, db):
+    token, other = token_of(d, "mha"), token_of(d, "sbo")
+    for _ in range(2):
+        assert me(d, bearer(token)).status_code == 200
+        assert me(d, bearer(other)).status_code == 200
+    before = ends(d)
+    # Moving the idle clock, or the expiry later, ends nothing.
+    db.psql("UPDATE sessions SET last_seen_at = now(), "
+            "expires_at = expires_at + interval '1 minute'")
+    assert me(d, bearer(token)).status_code == 200
+    assert ends(d) == before
+    db.psql("UPDATE sessions SET expires_at = now() WHERE username = 'mha'")
+    ends_soon(d, token, "expires_at moved to now")
+    assert me(d, bearer(other)).status_code == 200
+
+
+def test_the_cache_keeps_the_idle_clock_moving(d, db):
+    """A session is cached only until its row's idle clock is due to move
+    (30 s with the default timeouts), counted from the row's last_seen_at,
+    not from the lookup: the row trails real use by at most that."""
+    token = token_of(d, "mha")
+    db.psql("UPDATE sessions SET last_seen_at = now() - interval '28 seconds' "
+            "WHERE username = 'mha'")
+    assert me(d, bearer(token)).status_code == 200  # looked up: 28 s old, not moved
+    time.sleep(2.5)
+    assert me(d, bearer(token)).status_code == 200  # past due: looked up and moved
+    age = float(db.psql("SELECT extract(epoch FROM now() - last_seen_at) FROM sessions "
+                        "WHERE username = 'mha'"))
+    assert age < 2, f"the idle clock was not moved: last use {age:.1f} s ago"
+
+
+def test_a_disabled_trigger_stops_the_cache(d, db):
+    """The triggers are looked for every 10 s: disabled, or enabled only
+    for origin sessions (not ALWAYS), nothing is answered from memory."""
+    token = token_of(d, "mha")
+    for _ in range(2):
+        assert me(d, bearer(token)).status_code == 200
+    db.psql("ALTER TABLE sessions ENABLE TRIGGER sessions_announce_end")
+    wait_until(lambda: not listening(d), timeout=40 if WRAPPED else 20,
+               what="the cache off")
+    assert d.wait_log("triggers that announce session ends are gone")
+    before = hits(d)
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+    assert hits(d) == before
+    db.psql("ALTER TABLE sessions ENABLE ALWAYS TRIGGER sessions_announce_end")
+    wait_until(lambda: listening(d), timeout=60 if WRAPPED else 30, what="the cache back")
+    for _ in range(3):
+        assert me(d, bearer(token)).status_code == 200
+    assert hits(d) > before
