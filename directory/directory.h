@@ -142,6 +142,8 @@ struct dir_grec *dir_records_add_group(struct dir_records *);
 struct dir_snapshot *dir_snapshot_build(const struct dir_records *, uint64_t generation);
 void dir_snapshot_ref(struct dir_snapshot *);
 void dir_snapshot_unref(struct dir_snapshot *);
+bool dir_snapshot_trim_due(void);
+bool dir_snapshot_trim(void);
 int dir_snapshot_find_person(const struct dir_snapshot *, const char *id);
 int dir_snapshot_find_dn(const struct dir_snapshot *, const char *dn);
 int dir_snapshot_find_username(const struct dir_snapshot *, const char *username);

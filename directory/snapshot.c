@@ -9,7 +9,10 @@
  * types in them.
  */
 #include <ctype.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -861,6 +864,9 @@ dir_snapshot_ref(struct dir_snapshot *s)
 	s->refs++;
 }
 
+/* Set when a snapshot was freed and its pages not yet given back. */
+static atomic_bool trim_due;
+
 void
 dir_snapshot_unref(struct dir_snapshot *s)
 {
@@ -882,11 +888,32 @@ dir_snapshot_unref(struct dir_snapshot *s)
 	free(s->unit_table);
 	arena_free(s->arena);
 	free(s);
-	/* A snapshot is hundreds of megabytes at 50,000 people, built on the
-	 * sync thread's malloc arena: give the pages back, or the process keeps
-	 * the old one's size after every full load (453 MB instead of 266 after
-	 * a restart that loaded the saved snapshot and then synced). */
+	atomic_store(&trim_due, true);
+}
+
+bool
+dir_snapshot_trim_due(void)
+{
+	return atomic_load(&trim_due);
+}
+
+/*
+ * A snapshot is hundreds of megabytes at 50,000 people, built on the sync
+ * thread's malloc arena: give the pages back once one was freed, or the
+ * process keeps the old one's size after every full load (453 MB instead of
+ * 266 after a restart that loaded the saved snapshot and then synced). This
+ * takes 8-36 ms at 50,000 people, so not on the loop: the sync thread calls
+ * it (sync.c, thread_wait). Returns whether a freed snapshot was waiting.
+ */
+bool
+dir_snapshot_trim(void)
+{
+	if (!atomic_exchange(&trim_due, false))
+		return false;
+#ifdef __GLIBC__
 	malloc_trim(0);
+#endif
+	return true;
 }
 
 /* -- persistence --------------------------------------------------------------- */

@@ -132,6 +132,7 @@ static pthread_t thread;
 static bool running;
 static bool stop_requested;
 static bool wake_requested;
+static bool trim_requested;           /* the loop freed a snapshot: dir_snapshot_trim() */
 static struct dir_ldap_cfg *next_cfg; /* a reload's settings, for the thread */
 static struct dir_snapshot *pending;  /* built by the thread, for the loop */
 static int wake_pipe[2] = {-1, -1};
@@ -196,6 +197,15 @@ install(struct dir_snapshot *s)
 	struct dir_snapshot *old = current;
 	current = s;
 	dir_snapshot_unref(old);
+	/* Giving the pages back takes milliseconds: the thread does it. A
+	 * snapshot a request still held is freed later, and trimmed at the
+	 * thread's next wake. */
+	if (running && dir_snapshot_trim_due()) {
+		pthread_mutex_lock(&mu);
+		trim_requested = true;
+		pthread_cond_signal(&cond);
+		pthread_mutex_unlock(&mu);
+	}
 }
 
 static void
@@ -956,13 +966,18 @@ ld_close(LDAP *ld)
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
-/* Waits up to `secs`, or until woken. Returns false when asked to stop. */
+/*
+ * Waits up to `secs`, or until woken. Returns false when asked to stop.
+ * Meanwhile gives freed snapshots' pages back (dir_snapshot_trim), which
+ * is too slow for the loop.
+ */
 static bool
 thread_wait(double secs)
 {
 	struct timespec ts;
 	bool go_on;
 
+	dir_snapshot_trim();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += (time_t)secs;
 	ts.tv_nsec += (long)((secs - floor(secs)) * 1e9);
@@ -971,9 +986,17 @@ thread_wait(double secs)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&mu);
-	while (!stop_requested && !wake_requested)
+	while (!stop_requested && !wake_requested) {
+		if (trim_requested) {
+			trim_requested = false;
+			pthread_mutex_unlock(&mu); /* the loop takes mu: not held for the trim */
+			dir_snapshot_trim();
+			pthread_mutex_lock(&mu);
+			continue;
+		}
 		if (pthread_cond_timedwait(&cond, &mu, &ts) == ETIMEDOUT)
 			break;
+	}
 	wake_requested = false;
 	go_on = !stop_requested;
 	pthread_mutex_unlock(&mu);
