@@ -36,6 +36,14 @@
 /* Chunk extensions are read and dropped: bound them per request too. */
 #define CHUNK_EXT_MAX 4096
 /*
+ * Leading zeros and blanks in a size line are legal, so with 1-byte chunks
+ * a body could take a thousand times its size in input. A request's size
+ * lines (CRLF included) may total CHUNK_FRAMING_FREE plus the body bytes
+ * read so far: chunks of 3 bytes or more never reach that, 1-byte chunks
+ * after 32 KiB of body.
+ */
+#define CHUNK_FRAMING_FREE (64 * 1024)
+/*
  * After an error answer (413 say) the client may still be sending; closing
  * with unread input makes the kernel send RST, and the client may lose our
  * answer. So we read and discard for a while first, as nginx does.
@@ -63,10 +71,11 @@ struct http_conn {
 	struct http_request *req;
 	uint64_t remaining;
 	size_t trailer_bytes;
-	size_t ext_bytes; /* chunk extensions read in this request */
-	bool in_read;     /* inside the read loop: respond must not recurse */
-	bool dead;        /* the socket is gone while a handler holds the request */
-	bool linger;      /* discard input for a while before closing */
+	size_t ext_bytes;     /* chunk extensions read in this request */
+	size_t framing_bytes; /* chunk size lines read in this request */
+	bool in_read;         /* inside the read loop: respond must not recurse */
+	bool dead;            /* the socket is gone while a handler holds the request */
+	bool linger;          /* discard input for a while before closing */
 	size_t lingered;
 	size_t head_scanned;  /* head bytes already searched for its end */
 	double body_deadline; /* monotonic time the body must have arrived by */
@@ -291,6 +300,7 @@ conn_start_request(struct http_conn *c, size_t len)
 	if (req->head.chunked) {
 		c->trailer_bytes = 0;
 		c->ext_bytes = 0;
+		c->framing_bytes = 0;
 		conn_start_body(c, CONN_CHUNK_SIZE);
 	} else if (req->head.has_length && req->head.content_length > 0) {
 		c->remaining = req->head.content_length;
@@ -468,6 +478,12 @@ conn_process(struct http_conn *c)
 			free(line);
 			if (c->ext_bytes > CHUNK_EXT_MAX) {
 				conn_fail(c, 400, "chunk extensions too long");
+				goto out;
+			}
+			c->framing_bytes += n + 2;
+			if (c->framing_bytes >
+			    CHUNK_FRAMING_FREE + evbuffer_get_length(c->req->body)) {
+				conn_fail(c, 400, "chunked framing too large");
 				goto out;
 			}
 			if (size > cfg()->http_max_body ||

@@ -350,6 +350,37 @@ def test_valid_framings_are_read_exactly(plain):
     assert statuses(out) == [400, 200, 400, 200, 400, 200, 400, 200], out[:2000]
 
 
+@pytest.mark.parametrize("pad", [
+    b"0" * 1000 + b"1", b"1" + b" " * 1000, b"0" * 500 + b"1" + b" \t" * 250,
+], ids=["leading-zeros", "blanks", "zeros-and-blanks"])
+def test_chunk_framing_is_bounded(plain, pad):
+    """Size lines may total 64 KiB plus the body read so far: 1-byte chunks
+    with 1 KB size lines (each line legal) are cut off long before the body
+    limit, not read at a thousand bytes of input per body byte."""
+    body = b"".join(pad + b"\r\n \r\n" for _ in range(100)) + b"0\r\n\r\n"
+    status, problem = assert_refused(plain, POST + b"Transfer-Encoding: chunked\r\n\r\n" + body,
+                                     {400})
+    assert problem["detail"] == "chunked framing too large", problem
+
+
+def test_small_chunks_within_the_framing_budget(plain):
+    """3-byte chunks with plain size lines never reach the budget; 20,000
+    1-byte chunks (60 KB of size lines) stay within its 64 KiB; the request
+    after each is read from the right byte."""
+    after = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    last = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    out, _ = exchange(
+        plain,
+        POST + b"Transfer-Encoding: chunked\r\n\r\n" + b"3\r\n   \r\n" * 40000 + b"0\r\n\r\n" +
+        after +
+        POST + b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\n \r\n" * 20000 + b"0\r\n\r\n" +
+        last)
+    got = responses(out)
+    assert [status for status, _, _ in got] == [400, 200, 400, 200], out[:2000]
+    for _, _, body in got[0::2]:
+        assert b"chunked framing" not in body, body
+
+
 # --- oversized -------------------------------------------------------------------
 
 
