@@ -897,7 +897,11 @@ http_query_has(const struct http_request *req, const char *name)
 	return false;
 }
 
-/* Finds a query parameter, decoded into buf; NULL when absent or too long. */
+/*
+ * Finds a query parameter, decoded into buf: '+' is a space, %XX two hex
+ * digits, not %00. NULL when absent, too long, not UTF-8, or with any other
+ * '%' (a trailing "%" or "%4" too, as the path decoder refuses them).
+ */
 const char *
 http_query_param(const struct http_request *req, const char *name, char *buf, size_t bufsz)
 {
@@ -913,9 +917,9 @@ http_query_param(const struct http_request *req, const char *name, char *buf, si
 				int ch = (unsigned char)*p;
 				if (ch == '+') {
 					ch = ' ';
-				} else if (ch == '%' && end - p > 2) {
+				} else if (ch == '%') {
 					/* strtol alone would take "% 1", "%+1" and "%-1" */
-					if (!isxdigit((unsigned char)p[1]) ||
+					if (end - p < 3 || !isxdigit((unsigned char)p[1]) ||
 					    !isxdigit((unsigned char)p[2]))
 						return NULL;
 					char hex[3] = {p[1], p[2], 0};

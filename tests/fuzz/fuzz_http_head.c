@@ -49,9 +49,8 @@ ref_pct_decode(const char *s, size_t n, char *out)
 
 /*
  * A query value as http_query_param() documents it: '+' is a space, %XX
- * two hex digits (not %00), a '%' with fewer than two bytes after it kept
- * as it is; NULL on anything else, on invalid UTF-8, or when it does not
- * fit.
+ * two hex digits (not %00); NULL on any other '%' (a trailing "%" or "%4"
+ * too), on invalid UTF-8, or when it does not fit.
  */
 static const char *
 ref_query_value(const char *v, size_t n, char *buf, size_t bufsz)
@@ -61,7 +60,9 @@ ref_query_value(const char *v, size_t n, char *buf, size_t bufsz)
 		int ch = (unsigned char)v[i];
 		if (ch == '+') {
 			ch = ' ';
-		} else if (ch == '%' && n - i > 2) {
+		} else if (ch == '%') {
+			if (n - i < 3)
+				return NULL;
 			int h = fuzz_hexval((unsigned char)v[i + 1]),
 			    l = fuzz_hexval((unsigned char)v[i + 2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0))

@@ -448,6 +448,21 @@ def test_non_utf8_query_is_400_naming_the_parameter(authd, query):
     assert body["errors"][0]["message"], body  # Danish, for the caseworker
 
 
+@pytest.mark.parametrize("query", [b"q=abc%", b"q=%4", b"q=%", b"unit=%e&q=x", b"q=x%4&unit=UR"])
+def test_short_percent_escape_in_query_is_400_naming_the_parameter(authd, query):
+    """A '%' without two hex digits after it is refused at the end of the
+    query too, as in the path (sent raw: requests would re-escape it)."""
+    auth = authd.sbo.headers["Authorization"].encode()
+    out, closed = exchange(authd, b"GET " + API.encode() + b"/people?" + query +
+                           b" HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth +
+                           b"\r\nConnection: close\r\n\r\n")
+    got = responses(out)
+    assert [status for status, _, _ in got] == [400] and closed, out[:400]
+    body = json.loads(got[0][2])
+    bad = query.split(b"%")[0].split(b"&")[-1].split(b"=")[0].decode()
+    assert body["errors"][0]["field"] == bad, body
+
+
 def test_search_with_valid_utf8_still_works(authd):
     r = requests.get(authd.url + API + "/people", params={"q": "søren"},
                      headers=authd.sbo.headers, timeout=10 * SLOW)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -194,6 +195,49 @@ test_chunk_size(void **state)
 	assert_int_equal(http_decode_chunk_size("fffffffffffffffff", 17, &v), -1);
 }
 
+/* Query values: '+' and %XX decoded; any other '%' refused, at the end too. */
+static void
+test_query_param(void **state)
+{
+	static const struct {
+		const char *query, *name, *want; /* want NULL: refused */
+	} cases[] = {
+	    {"q=s%C3%B8ren", "q", "s\xc3\xb8ren"},
+	    {"q=a+b%2B", "q", "a b+"},
+	    {"x=1&q=%41&y=%", "q", "A"},
+	    {"q=", "q", ""},
+	    {"q", "q", ""},
+	    {"q=abc%", "q", NULL},
+	    {"q=abc%4", "q", NULL},
+	    {"q=%", "q", NULL},
+	    {"q=%4&unit=UR", "q", NULL},
+	    {"q=%&unit=UR", "q", NULL},
+	    {"q=ab%4&unit=UR", "unit", "UR"},
+	    {"unit=UR&q=%e", "q", NULL},
+	    {"q=%zz", "q", NULL},
+	    {"q=% 1", "q", NULL},
+	    {"q=%+1", "q", NULL},
+	    {"q=%00", "q", NULL},
+	    {"q=%ff", "q", NULL},
+	};
+	struct http_request req;
+	char query[64], buf[64];
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(query, sizeof(query), "%s", cases[i].query);
+		req.head.query = query;
+		const char *got = http_query_param(&req, cases[i].name, buf, sizeof(buf));
+		if (cases[i].want == NULL && got != NULL)
+			fail_msg("%s: %s taken as \"%s\"", cases[i].query, cases[i].name, got);
+		if (cases[i].want != NULL && (got == NULL || strcmp(got, cases[i].want) != 0))
+			fail_msg("%s: %s gave %s", cases[i].query, cases[i].name,
+			         got ? got : "NULL");
+		assert_true(http_query_has(&req, cases[i].name));
+	}
+}
+
 int
 main(void)
 {
@@ -206,6 +250,7 @@ main(void)
 	    cmocka_unit_test(test_connection_semantics),
 	    cmocka_unit_test(test_too_many_headers),
 	    cmocka_unit_test(test_chunk_size),
+	    cmocka_unit_test(test_query_param),
 	};
 	log_init(LOG_LVL_ERR, LOG_TS_NO);
 	return cmocka_run_group_tests_name("http_parse", tests, NULL, NULL);
