@@ -889,11 +889,12 @@ sb_rules(struct sb *b, const struct dir_snapshot *s, const struct cand *c)
 	int n = 0;
 
 	for (int k = 0; k < NKINDS; k++) {
-		const struct dir_alloc *a = c->rule[k];
+		const struct dir_alloc *a;
 		int lo, hi;
 
 		if (!c->matched[k])
 			continue;
+		a = c->rule[k]; /* never set for K_TARGET_GROUP: group_idx says */
 		if (n > 0)
 			sb_printf(b, "%s", n + 1 == c->nmatched ? " og " : ", ");
 		n++;
@@ -980,12 +981,9 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		const struct cmember *m = &cu->m[i];
 		struct cand *c = &cs[nc]; /* judged in place: kept by counting it */
 
-		/* rule[k] and group_idx are read only where matched[k] is set */
-		c->person = m->person;
-		c->pos = m->pos;
-		c->nmatched = 0;
-		c->width = 0;
-		memset(c->matched, 0, sizeof(c->matched));
+		/* rule[k] and group_idx are read only where matched[k] is set;
+		 * zeroed all the same, as a candidate is copied whole when sorted */
+		*c = (struct cand){.person = m->person, .pos = m->pos};
 		if (judge(cu, m, z, &zn, c))
 			nc++;
 	}
