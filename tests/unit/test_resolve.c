@@ -1,9 +1,10 @@
 /*
  * test_resolve.c: counterpart resolution over a small directory built the
  * way the sync builds it (records, then dir_snapshot_build): the receiving
- * unit by route and KLE number, allocation rules and their ranking,
- * deputies for the absent, the fallback, the myndighedssnit, and CPR
- * numbers and dates.
+ * unit by route and KLE number, allocation rules and their ranking (in a
+ * crowd too, against a brute-force reference), deputies for the absent,
+ * the fallback, the myndighedssnit, the rendered answer against the built
+ * one, and CPR numbers and dates.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 
 #include "stafetd.h"
 #include "../../directory/directory.h"
@@ -80,13 +82,16 @@ split(struct strv *v, const char *list)
 	free(copy);
 }
 
+/* Fills extra person n of build_with(): name, rules, absence. */
+typedef void (*extra_fn)(int n, struct dir_prec *p, char name[32]);
+
 /*
  * The directory with each person's rules: "birthday:11-20 surname:A-G
- * tg:anbragt" (tg: a target group); plus `extra` people in UR who take
- * every birthday.
+ * tg:anbragt" (tg: a target group); plus `extra` people in UR, each as
+ * `fill` makes them, or taking every birthday.
  */
 static struct dir_snapshot *
-build(const char *const rules[NPEOPLE], int extra)
+build_with(const char *const rules[NPEOPLE], int extra, extra_fn fill)
 {
 	struct dir_records r = {0};
 	struct dir_snapshot *s;
@@ -113,7 +118,10 @@ build(const char *const rules[NPEOPLE], int extra)
 			snprintf(user, sizeof(user), "x%02d", i);
 			snprintf(name, sizeof(name), "Xenia %02d", i);
 			p->unit_code = xstrdup("UR");
-			strv_add(&p->allocation, "birthday:1-31");
+			if (fill)
+				fill(i - NPEOPLE, p, name);
+			else
+				strv_add(&p->allocation, "birthday:1-31");
 		} else {
 			snprintf(user, sizeof(user), "%s", people[i].user);
 			snprintf(name, sizeof(name), "%s", people[i].name);
@@ -142,6 +150,12 @@ build(const char *const rules[NPEOPLE], int extra)
 	dir_records_free(&r);
 	assert_non_null(s);
 	return s;
+}
+
+static struct dir_snapshot *
+build(const char *const rules[NPEOPLE], int extra)
+{
+	return build_with(rules, extra, NULL);
 }
 
 static struct resolve_facts
@@ -733,6 +747,223 @@ test_cap(void **state)
 	dir_snapshot_unref(s);
 }
 
+/* ---- ranking a crowd ---- */
+
+/*
+ * More candidates than resolve.c sorts up front (4 * 10), in few classes of
+ * equal score: a birthday rule of one of four widths (or one that misses),
+ * a second kind (surname A-Å) for every third, names in another order than
+ * the people were added. Some absent (from 2026-01-01, no deputy) as
+ * crowd_mode says: with all but every 8th absent, ranking goes past the
+ * first 40 to find ten available.
+ */
+static const char *const crowd_birthday[] = {"birthday:14", "birthday:13-15", "birthday:10-20",
+                                             "birthday:1-31", "birthday:1-5"};
+static const int crowd_width[] = {1, 3, 11, 31, 0}; /* 0: misses the 14th */
+static int crowd_mode; /* 0: nobody absent; 1: all but every 8th; 2: every 3rd */
+
+static int
+crowd_rule(int n)
+{
+	return (n * 7 + 3) % 5;
+}
+
+static bool
+crowd_absent(int n)
+{
+	return crowd_mode == 1 ? n % 8 != 0 : crowd_mode == 2 ? n % 3 == 0 : false;
+}
+
+static void
+crowd_name(int n, char name[32])
+{
+	snprintf(name, 32, "Xenia %02d", (n * 37 + 11) % 100); /* unique below 100 */
+}
+
+static void
+crowd_fill(int n, struct dir_prec *p, char name[32])
+{
+	crowd_name(n, name);
+	strv_add(&p->allocation, crowd_birthday[crowd_rule(n)]);
+	if (n % 3 == 0)
+		strv_add(&p->allocation, "surname:A-Å");
+	if (crowd_absent(n))
+		p->absent_from = xstrdup("2026-01-01");
+}
+
+struct crowd_ref {
+	int nmatched, width;
+	bool absent;
+	char name[32];
+};
+
+/* The ranking as DESIGN.md states it: more kinds matched, then narrower,
+ * then by name (the unit's member order). */
+static int
+crowd_ref_cmp(const void *a, const void *b)
+{
+	const struct crowd_ref *x = a, *y = b;
+	if (x->nmatched != y->nmatched)
+		return y->nmatched - x->nmatched;
+	if (x->width != y->width)
+		return x->width - y->width;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * What the answer must list, worked out by brute force: every candidate
+ * ranked by a full sort, walked until ten are available; the available
+ * first, then the unavailable met on the way, ten at most; as describe().
+ */
+static void
+crowd_expect(int n, char *out, size_t outsz)
+{
+	struct crowd_ref *r = xcalloc((size_t)n, sizeof(*r));
+	const struct crowd_ref *walked[128];
+	size_t nr = 0, nw = 0, navail = 0, len = 0, listed = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (crowd_width[crowd_rule(i)] == 0)
+			continue;
+		r[nr].nmatched = i % 3 == 0 ? 2 : 1;
+		r[nr].width = crowd_width[crowd_rule(i)];
+		r[nr].absent = crowd_absent(i);
+		crowd_name(i, r[nr].name);
+		nr++;
+	}
+	qsort(r, nr, sizeof(*r), crowd_ref_cmp);
+	for (size_t i = 0; i < nr && navail < 10; i++) {
+		walked[nw++] = &r[i];
+		navail += !r[i].absent;
+	}
+	*out = '\0';
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < nw && listed < 10; i++) {
+			if (walked[i]->absent != (pass == 1))
+				continue;
+			len +=
+			    (size_t)snprintf(out + len, outsz - len, "%s%s%s", listed ? "; " : "",
+			                     pass ? "!" : "", walked[i]->name);
+			listed++;
+		}
+	assert_true(len < outsz);
+	free(r);
+}
+
+static void
+test_crowd_ranking(void **state)
+{
+	static const struct {
+		int n, mode;
+	} cases[] = {{60, 0}, {70, 0}, {99, 0}, {70, 1}, {99, 1}, {60, 2}, {99, 2}};
+	struct resolve_facts f = facts_on("2026-03-01");
+	char got[1024], want[1024];
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	f.surname = "Andersen";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dir_snapshot *s;
+		json_t *a;
+
+		crowd_mode = cases[i].mode;
+		s = build_with(NULL, cases[i].n, crowd_fill);
+		a = resolve_ok(s, &route_ur, &f);
+		describe(a, got, sizeof(got));
+		crowd_expect(cases[i].n, want, sizeof(want));
+		if (strcmp(got, want) != 0)
+			fail_msg("%d people, mode %d:\n got  %s\n want %s", cases[i].n,
+			         cases[i].mode, got, want);
+		json_decref(a);
+		dir_snapshot_unref(s);
+	}
+	crowd_mode = 0;
+}
+
+/* dir_resolve_render (the HTTP handler's way) against dir_resolve plus the
+ * members of `more`: the same JSON, or the same problem. */
+static void
+assert_render_matches(const struct dir_snapshot *s, const struct resolve_route *r,
+                      const struct resolve_facts *f)
+{
+	json_t *problem = NULL, *render_problem = NULL, *want, *got, *more;
+	struct evbuffer *b = evbuffer_new();
+	json_error_t err;
+	int rc;
+
+	want = dir_resolve(s, r, f, &problem);
+	more = json_pack("{s:{s:s, s:b}}", "directory", "synced_at", "2026-03-01T00:00:00Z",
+	                 "stale", 0);
+	rc = dir_resolve_render(s, r, f, json_incref(more), &render_problem, b);
+	if (want == NULL) {
+		assert_int_equal(rc, -1);
+		assert_non_null(render_problem);
+		assert_true(json_equal(problem, render_problem));
+		assert_int_equal(evbuffer_get_length(b), 0);
+		json_decref(problem);
+		json_decref(render_problem);
+	} else {
+		assert_int_equal(rc, 0);
+		assert_null(render_problem);
+		evbuffer_add(b, "", 1);
+		got =
+		    json_loads((const char *)evbuffer_pullup(b, -1), JSON_REJECT_DUPLICATES, &err);
+		if (got == NULL)
+			fail_msg("rendered answer is not JSON: %s", err.text);
+		json_object_update(want, more);
+		if (!json_equal(got, want)) {
+			char *g = json_dumps(got, JSON_SORT_KEYS),
+			     *w = json_dumps(want, JSON_SORT_KEYS);
+			fail_msg("rendered:\n%s\nbuilt:\n%s", g, w);
+		}
+		assert_true(json_array_size(json_object_get(got, "candidates")) > 0 ||
+		            json_object_get(got, "fallback") != NULL);
+		json_decref(got);
+		json_decref(want);
+	}
+	json_decref(more);
+	evbuffer_free(b);
+}
+
+static void
+test_render_equals_resolve(void **state)
+{
+	static const int modes[] = {0, 1, 2};
+	struct resolve_facts f = facts_on("2026-03-01");
+	struct dir_snapshot *s;
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	f.surname = "Andersen";
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		crowd_mode = modes[i];
+		s = build_with(NULL, 70, crowd_fill);
+		assert_render_matches(s, &route_ur, &f);
+		dir_snapshot_unref(s);
+	}
+	crowd_mode = 0;
+
+	/* deputies standing in, the unavailable, target groups, absences with
+	 * and without an end, a warning, the myndighedssnit, a 422 */
+	s = build((const char *[NPEOPLE]){[MHA] = "tg:ung-social birthday:11-20",
+	                                  [BBE] = "birthday:14",
+	                                  [HHO] = "birthday:11-20",
+	                                  [DDA] = "birthday:1-31",
+	                                  [EER] = "surname:A-G"},
+	          0);
+	f.target_group = "ung-social";
+	f.surname = NULL;
+	assert_render_matches(s, &route_ur, &f);
+	f.employment = EMP_DISABILITY_PENSION;
+	struct resolve_route snit = route_ur;
+	snit.labour_market_department = "BSF";
+	snit.pension_department = "ÆHF";
+	assert_render_matches(s, &snit, &f);
+	struct resolve_route generic = {.code = "GENERISK"};
+	assert_render_matches(s, &generic, &f);
+	dir_snapshot_unref(s);
+}
+
 /* ---- the fallback ---- */
 
 static void
@@ -1090,6 +1321,8 @@ main(void)
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_candidate_fields),
 	    cmocka_unit_test(test_cap),
+	    cmocka_unit_test(test_crowd_ranking),
+	    cmocka_unit_test(test_render_equals_resolve),
 	    cmocka_unit_test(test_fallback),
 	    cmocka_unit_test(test_answer),
 	    cmocka_unit_test(test_missing_facts),
