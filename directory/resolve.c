@@ -968,8 +968,9 @@ dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
 
 	if (o == NULL)
 		return NULL;
-	json_array_foreach (cands, i, c)
+	json_array_foreach (cands, i, c) {
 		json_object_set_new(c, "person", dir_person_json_on(s, shown[i], f->date));
+	}
 	return o;
 }
 
