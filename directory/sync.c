@@ -132,7 +132,6 @@ static pthread_t thread;
 static bool running;
 static bool stop_requested;
 static bool wake_requested;
-static bool trim_requested;           /* the loop freed a snapshot: dir_snapshot_trim() */
 static struct dir_ldap_cfg *next_cfg; /* a reload's settings, for the thread */
 static struct dir_snapshot *pending;  /* built by the thread, for the loop */
 static int wake_pipe[2] = {-1, -1};
@@ -202,7 +201,6 @@ install(struct dir_snapshot *s)
 	 * thread's next wake. */
 	if (running && dir_snapshot_trim_due()) {
 		pthread_mutex_lock(&mu);
-		trim_requested = true;
 		pthread_cond_signal(&cond);
 		pthread_mutex_unlock(&mu);
 	}
@@ -987,8 +985,7 @@ thread_wait(double secs)
 	}
 	pthread_mutex_lock(&mu);
 	while (!stop_requested && !wake_requested) {
-		if (trim_requested) {
-			trim_requested = false;
+		if (dir_snapshot_trim_due()) {
 			pthread_mutex_unlock(&mu); /* the loop takes mu: not held for the trim */
 			dir_snapshot_trim();
 			pthread_mutex_lock(&mu);
