@@ -15,7 +15,7 @@ libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev libssl-de
 libcmocka-dev
 slapd ldap-utils
 postgresql postgresql-client
-python3 python3-pytest python3-requests python3-aiosmtpd
+python3 python3-pytest python3-pytest-xdist python3-requests python3-aiosmtpd python3-jsonschema
 curl procps valgrind clang-format clang libclang-rt-dev
 systemd man-db
 chromium
