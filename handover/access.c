@@ -1,10 +1,13 @@
 /*
- * access.c: which units a person acts for, and so which notes they see.
+ * access.c: who sees a note, and who acts on it (need to know).
  *
- * A caseworker acts for their own unit and every unit below it; a lead
- * also for each unit they lead and the units below that. A note is seen by
- * those who act for its sending or its receiving unit; everyone else gets
- * 404, as if it did not exist.
+ * A note is seen, and acted on for its side, by the members of its sending
+ * unit and of its receiving unit: the people placed in that unit itself,
+ * not in the units above it, and the unit's lead, who counts as a member.
+ * The receiving side sees it once it was first submitted. The lead of a
+ * unit above either unit reads it masked (the CPR number as DDMMYY-XXXX,
+ * the name as initials) and may not act on it. Everyone else gets 404, as
+ * if it did not exist (API.md, "Who sees a note").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +55,7 @@ add_subtree(const struct dir_snapshot *s, int u, bool *mark)
 }
 
 size_t
-ho_acting_units(const struct dir_snapshot *s, int person, int *out, size_t max)
+ho_visible_units(const struct dir_snapshot *s, int person, int *out, size_t max)
 {
 	bool *mark;
 	size_t n = 0;
@@ -61,7 +64,7 @@ ho_acting_units(const struct dir_snapshot *s, int person, int *out, size_t max)
 		return 0;
 	mark = xcalloc(s->nunits, sizeof(*mark));
 	if (s->persons[person].unit != DIR_NONE)
-		add_subtree(s, s->persons[person].unit, mark);
+		mark[s->persons[person].unit] = true;
 	for (size_t u = 0; u < s->nunits; u++)
 		if (s->units[u].lead == person)
 			add_subtree(s, (int)u, mark);
@@ -73,31 +76,72 @@ ho_acting_units(const struct dir_snapshot *s, int person, int *out, size_t max)
 }
 
 bool
-ho_acts_for(const struct dir_snapshot *s, int person, const char *unit_code)
+ho_member_of(const struct dir_snapshot *s, int person, const char *unit_code)
 {
 	int u;
-	const struct dir_person *p;
 
 	if (s == NULL || person == DIR_NONE || unit_code == NULL)
 		return false;
 	if ((u = dir_snapshot_find_unit(s, unit_code)) == DIR_NONE)
 		return false;
-	p = &s->persons[person];
-	if (p->unit != DIR_NONE && ho_unit_within(s, u, p->unit))
-		return true;
-	for (size_t l = 0; l < s->nunits; l++)
-		if (s->units[l].lead == person && ho_unit_within(s, u, (int)l))
+	return s->persons[person].unit == u || s->units[u].lead == person;
+}
+
+bool
+ho_leads_above(const struct dir_snapshot *s, int person, const char *unit_code)
+{
+	int u;
+
+	if (s == NULL || person == DIR_NONE || unit_code == NULL)
+		return false;
+	if ((u = dir_snapshot_find_unit(s, unit_code)) == DIR_NONE)
+		return false;
+	/* the units strictly above u, each led by someone (or no one) */
+	u = s->units[u].parent;
+	for (size_t hops = 0; u != DIR_NONE && hops <= s->nunits; hops++) {
+		if (s->units[u].lead == person)
 			return true;
+		u = s->units[u].parent;
+	}
 	return false;
 }
 
-/* A PostgreSQL text[] literal of the person's acting units: {"UR","UR-A"}.
+unsigned
+ho_note_access(const struct dir_snapshot *s, int person, const json_t *row)
+{
+	const char *from = ho_str(row, "sender_unit"), *to = ho_str(row, "receiver_unit");
+	bool submitted = ho_str(row, "first_submitted_at") != NULL;
+	unsigned a = 0;
+
+	if (ho_member_of(s, person, from))
+		a |= HO_ACCESS_SENDER;
+	if (submitted && ho_member_of(s, person, to))
+		a |= HO_ACCESS_RECEIVER;
+	if (a == 0 &&
+	    (ho_leads_above(s, person, from) || (submitted && ho_leads_above(s, person, to))))
+		a = HO_ACCESS_READ;
+	return a;
+}
+
+const char *
+ho_access_name(unsigned access)
+{
+	if ((access & HO_ACCESS_BOTH) == HO_ACCESS_BOTH)
+		return "both";
+	if (access & HO_ACCESS_SENDER)
+		return "sender";
+	if (access & HO_ACCESS_RECEIVER)
+		return "receiver";
+	return "read";
+}
+
+/* A PostgreSQL text[] literal of the person's visible units: {"UR","UR-A"}.
  * The caller frees it. */
 char *
-ho_acting_units_array(const struct dir_snapshot *s, int person)
+ho_visible_units_array(const struct dir_snapshot *s, int person)
 {
 	int units[512];
-	size_t n = ho_acting_units(s, person, units, sizeof(units) / sizeof(units[0]));
+	size_t n = ho_visible_units(s, person, units, sizeof(units) / sizeof(units[0]));
 	struct evbuffer *b = evbuffer_new();
 	char *out;
 

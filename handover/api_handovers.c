@@ -479,8 +479,9 @@ api_handovers_check(struct http_request *req)
 /* -- POST /api/v1/handovers ------------------------------------------------------------- */
 
 /* The sending unit a person files from for route r: their own unit when it
- * is within the route's sending unit, else a unit they lead that is, else
- * the sending unit itself when they lead a unit above it. */
+ * is within the route's sending unit, else a unit they lead that is. A lead
+ * of a unit above the sending unit reads its notes but does not act for it
+ * (need to know), so files none. */
 static const char *
 sending_unit(const struct dir_snapshot *s, int me, const struct ho_route *r)
 {
@@ -494,9 +495,6 @@ sending_unit(const struct dir_snapshot *s, int me, const struct ho_route *r)
 	for (size_t u = 0; u < s->nunits; u++)
 		if (s->units[u].lead == me && (from == DIR_NONE || ho_unit_within(s, (int)u, from)))
 			return s->units[u].code;
-	/* a lead above the sending unit acts for it */
-	if (from != DIR_NONE && ho_acts_for(s, me, r->from_unit))
-		return s->units[from].code;
 	return NULL;
 }
 
@@ -521,7 +519,9 @@ created(PGresult *res, const char *error, void *arg)
 	snprintf(loc, sizeof(loc), "/api/v1/handovers/%s", ho_str(row, "id"));
 	http_add_header(req, "ETag", etag);
 	http_add_header(req, "Location", loc);
-	http_respond_json(req, 201, ho_note_render(row, dir_current(), false, true)); /* masked */
+	http_respond_json(
+	    req, 201,
+	    ho_note_render(row, dir_current(), HO_ACCESS_SENDER, false, true)); /* masked */
 	json_decref(row);
 }
 
@@ -591,6 +591,7 @@ api_handovers_create(struct http_request *req)
 
 struct list_ctx {
 	struct http_request *req;
+	int me;
 	int limit;
 	char box[16];
 };
@@ -620,10 +621,18 @@ listed(PGresult *res, const char *error, void *arg)
 		json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
 		json_t *item;
 		char *text;
+		unsigned access;
 		if (row == NULL)
 			continue;
+		/* The units' notes: each as its reader may see it (a lead above
+		 * reads them masked); none, were the snapshot to change between
+		 * the query and its answer, that the reader no longer may see. */
+		if ((access = ho_note_access(s, ctx->me, row)) == 0) {
+			json_decref(row);
+			continue;
+		}
 		/* the item without its checks, then the checks as stored */
-		item = ho_note_render(row, s, false, false);
+		item = ho_note_render(row, s, access, false, false);
 		json_object_del(item, "checks");
 		text = json_dumps(item, JSON_COMPACT);
 		if (shown++)
@@ -742,10 +751,11 @@ api_handovers_list(struct http_request *req)
 	if ((s = dir_snapshot_or_fail(req)) == NULL)
 		return;
 	me = auth_person(req);
-	units = ho_acting_units_array(s, me);
+	units = ho_visible_units_array(s, me);
 	snprintf(limit_q, sizeof(limit_q), "%ld", limit + 1);
 	struct list_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = req;
+	ctx->me = me;
 	ctx->limit = (int)limit;
 	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
 	const char *params[6] = {
@@ -768,6 +778,7 @@ api_handovers_list(struct http_request *req)
 	    "'readback', h.readback, 'created_at', stafet_ts(h.created_at), 'updated_at', "
 	    "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
 	    "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
+	    "'first_submitted_at', stafet_ts(h.first_submitted_at), "
 	    "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
 	    "handover_flags_json(h.id))::text, h.failed_checks::text "
 	    "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest($1::text[]) AS u(code) "

@@ -11,10 +11,14 @@
  * If-Match request gets 412; otherwise the decision is made again on the
  * new state (at most three times).
  *
- * Who may: those who act for the note's sending unit, and — once it has
- * been submitted — those who act for its receiving unit. Everyone else
- * gets 404. Only the receiving side moves a note past "submitted"; the
- * sender edits only in "draft" and "returned".
+ * Who may (need to know, access.c): the members of the note's sending
+ * unit, and — once it has been submitted — of its receiving unit, each for
+ * their side; leads of a unit above either read it masked and may not act.
+ * Everyone else gets 404, decided right after the load and before anything
+ * in the request (its body, its If-Match) is judged, so no answer tells a
+ * note one may not see from one that does not exist. Only the receiving
+ * side moves a note past "submitted"; the sender edits only in "draft" and
+ * "returned".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +75,12 @@ struct op {
 	enum op_kind kind;
 	const struct action *act;
 	char id[40];
-	long if_match; /* -1: no If-Match */
+	long if_match;   /* -1: no If-Match */
+	unsigned access; /* HO_ACCESS_* of the caller, from the last load */
 	int tries;
 	json_t *row;
 	bool wrote_receive;
+	bool checked; /* the request itself was judged (after need to know) */
 };
 
 static void op_load(struct op *);
@@ -142,19 +148,6 @@ read_if_match(const struct http_request *req)
 	return weak ? IF_MATCH_NEVER : v;
 }
 
-static bool
-is_sender(const struct dir_snapshot *s, int me, const json_t *row)
-{
-	return ho_acts_for(s, me, ho_str(row, "sender_unit"));
-}
-
-static bool
-is_receiver(const struct dir_snapshot *s, int me, const json_t *row)
-{
-	return ho_str(row, "first_submitted_at") != NULL &&
-	       ho_acts_for(s, me, ho_str(row, "receiver_unit"));
-}
-
 static void
 respond_note(struct op *op, int status)
 {
@@ -162,11 +155,12 @@ respond_note(struct op *op, int status)
 	const struct dir_snapshot *s = dir_current();
 
 	set_etag(req, op->row);
-	/* The CPR number whole only in GET /handovers/{id} (API.md): a write's
-	 * answer masks it, as every other answer does. */
-	http_respond_json(
-	    req, status,
-	    ho_note_render(op->row, s, (req->head.method & (HTTP_GET | HTTP_HEAD)) != 0, true));
+	/* The CPR number whole only in GET /handovers/{id} (API.md), and only
+	 * for the note's two sides: a write's answer masks it, as every other
+	 * answer does. */
+	http_respond_json(req, status,
+	                  ho_note_render(op->row, s, op->access,
+	                                 (req->head.method & (HTTP_GET | HTTP_HEAD)) != 0, true));
 }
 
 /* -- writing ---------------------------------------------------------------------------- */
@@ -209,6 +203,11 @@ written(PGresult *res, const char *error, void *arg)
 	}
 	json_decref(op->row);
 	op->row = row;
+	/* After a forward the former receiving side no longer sees the note
+	 * whole: its answer is a reader's. */
+	if (auth_person(req) == DIR_NONE ||
+	    (op->access = ho_note_access(dir_current(), auth_person(req), row)) == 0)
+		op->access = HO_ACCESS_READ;
 	log_info("handovers: %s %s by %s, now %s (version %" JSON_INTEGER_FORMAT ")",
 	         ho_str(row, "ref"),
 	         op->kind == OP_PATCH ? "edit"
@@ -281,14 +280,14 @@ conflict(struct op *op, const char *what)
 }
 
 static void
-decide_get(struct op *op, const struct dir_snapshot *s, int me)
+decide_get(struct op *op)
 {
 	struct http_request *req = op->req;
 
 	/* HEAD is safe (RFC 9110): only a GET is the receiving unit's first read. */
 	if (!op->wrote_receive && req->head.method == HTTP_GET &&
-	    strcmp(ho_str(op->row, "status"), "submitted") == 0 && is_receiver(s, me, op->row) &&
-	    !is_sender(s, me, op->row)) {
+	    strcmp(ho_str(op->row, "status"), "submitted") == 0 &&
+	    (op->access & HO_ACCESS_BOTH) == HO_ACCESS_RECEIVER) {
 		op->wrote_receive = true;
 		op_write(op, "receive", json_pack("{s:s}", "status", "received"), NULL, NULL, NULL);
 		return;
@@ -531,11 +530,11 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 }
 
 static void
-decide_action(struct op *op, const struct dir_snapshot *s, int me)
+decide_action(struct op *op, const struct dir_snapshot *s)
 {
 	const struct action *a = op->act;
 	struct http_request *req = op->req;
-	bool allowed = a->receiver ? is_receiver(s, me, op->row) : is_sender(s, me, op->row);
+	bool allowed = (op->access & (a->receiver ? HO_ACCESS_RECEIVER : HO_ACCESS_SENDER)) != 0;
 	char detail[200];
 
 	if (!allowed) {
@@ -586,6 +585,7 @@ history_done(PGresult *res, const char *error, void *arg)
 	struct http_request *req = op->req;
 	const struct dir_snapshot *s = dir_current();
 	json_t *versions = json_array(), *events = json_array();
+	bool reader = !(op->access & HO_ACCESS_BOTH);
 
 	if (error || res == NULL) {
 		ho_answer_db_error(req, error);
@@ -605,6 +605,11 @@ history_done(PGresult *res, const char *error, void *arg)
 			if (ho_str(c, "cpr")) {
 				ho_cpr_mask(ho_str(c, "cpr"), masked);
 				json_object_set_new(c, "cpr", json_string(masked));
+			}
+			if (reader && ho_str(c, "name")) {
+				char initials[64];
+				ho_name_initials(ho_str(c, "name"), initials, sizeof(initials));
+				json_object_set_new(c, "name", json_string(initials));
 			}
 			json_t *v = json_pack(
 			    "{s:O, s:O, s:o, s:O, s:O}", "version", json_object_get(r, "version"),
@@ -652,6 +657,8 @@ decide_history(struct op *op)
 
 /* -- loading ---------------------------------------------------------------------------- */
 
+static bool op_check_request(struct op *);
+
 static void
 loaded(PGresult *res, const char *error, void *arg)
 {
@@ -670,18 +677,28 @@ loaded(PGresult *res, const char *error, void *arg)
 		return;
 	}
 	me = auth_person(req);
+	/* Need to know first: a reader above may not act, and so, as for
+	 * anyone who may not see the note, it does not exist for them. */
 	if (PQntuples(res) != 1 || (op->row = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL ||
-	    me == DIR_NONE || !(is_sender(s, me, op->row) || is_receiver(s, me, op->row))) {
+	    me == DIR_NONE || (op->access = ho_note_access(s, me, op->row)) == 0 ||
+	    (op->access == HO_ACCESS_READ && (op->kind == OP_PATCH || op->kind == OP_ACTION))) {
 		ho_answer_not_found(req);
 		op_free(op);
 		return;
 	}
+	if (!op->checked) {
+		if (!op_check_request(op)) {
+			op_free(op);
+			return;
+		}
+		op->checked = true;
+	}
 	switch (op->kind) {
 	case OP_GET:
-		decide_get(op, s, me);
+		decide_get(op);
 		break;
 	case OP_PATCH:
-		if (!is_sender(s, me, op->row)) {
+		if (!(op->access & HO_ACCESS_SENDER)) {
 			http_problem(req, 403, NULL,
 			             "Kun den afsendende enhed kan redigere notatet.");
 			op_free(op);
@@ -693,7 +710,7 @@ loaded(PGresult *res, const char *error, void *arg)
 		decide_history(op);
 		break;
 	case OP_ACTION:
-		decide_action(op, s, me);
+		decide_action(op, s);
 		break;
 	}
 }
@@ -731,14 +748,8 @@ op_new(struct http_request *req, enum op_kind kind)
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->kind = kind;
+	op->if_match = -1;
 	memcpy(op->id, id, 37);
-	/* Reads are not conditional on If-Match: only changes are. */
-	op->if_match = (kind == OP_GET || kind == OP_HISTORY) ? -1 : read_if_match(req);
-	if (op->if_match == -2) {
-		http_problem(req, 400, NULL, "If-Match must be an entity tag such as \"3\".");
-		free(op);
-		return NULL;
-	}
 	return op;
 }
 
@@ -765,20 +776,10 @@ api_handover_history(struct http_request *req)
 void
 api_handover_patch(struct http_request *req)
 {
-	static const char *const known[] = {"citizen", "receiver", "sections", "planned_date",
-	                                    NULL};
 	struct op *op;
 
-	if (!http_query_check(req, no_params) || !ho_body_object(req, known))
+	if (!http_query_check(req, no_params) || (op = op_new(req, OP_PATCH)) == NULL)
 		return;
-	if ((op = op_new(req, OP_PATCH)) == NULL)
-		return;
-	if (op->if_match == -1) {
-		free(op);
-		http_problem(req, 428, NULL,
-		             "Send If-Match med notatets ETag, så ingen ændring går tabt.");
-		return;
-	}
 	op_load(op);
 }
 
@@ -874,18 +875,69 @@ check_flags(struct http_request *req)
 	return true;
 }
 
+/* The request judged once the caller may see the note: If-Match, the
+ * body's fields. False after answering. */
+static bool
+op_check_request(struct op *op)
+{
+	static const char *const k_patch[] = {"citizen", "receiver", "sections", "planned_date",
+	                                      NULL};
+	static const char *const none[] = {NULL};
+	static const char *const k_return[] = {"flags", NULL};
+	static const char *const k_accept[] = {"readback", NULL};
+	static const char *const k_withdraw[] = {"reason", NULL};
+	static const char *const k_forward[] = {"unit", "reason", NULL};
+	struct http_request *req = op->req;
+	const char *const *known = none;
+	const char *name;
+
+	/* Reads are not conditional on If-Match: only changes are. */
+	if (op->kind == OP_GET || op->kind == OP_HISTORY)
+		return true;
+	if ((op->if_match = read_if_match(req)) == -2) {
+		http_problem(req, 400, NULL, "If-Match must be an entity tag such as \"3\".");
+		return false;
+	}
+	if (op->kind == OP_PATCH) {
+		if (!ho_body_object(req, k_patch))
+			return false;
+		if (op->if_match == -1) {
+			http_problem(req, 428, NULL,
+			             "Send If-Match med notatets ETag, så ingen ændring går tabt.");
+			return false;
+		}
+		return true;
+	}
+	name = op->act->name;
+	if (strcmp(name, "return") == 0)
+		known = k_return;
+	else if (strcmp(name, "accept") == 0)
+		known = k_accept;
+	else if (strcmp(name, "withdraw") == 0)
+		known = k_withdraw;
+	else if (strcmp(name, "forward") == 0)
+		known = k_forward;
+	if (req->json && !ho_body_object(req, known))
+		return false;
+	if (known == k_return && !check_flags(req))
+		return false;
+	if (known == k_accept && !body_text(req, "readback", TEXT_MAX, false, "Tilbagemeldingen"))
+		return false;
+	if (known == k_withdraw && !body_text(req, "reason", TEXT_MAX, false, "Begrundelsen"))
+		return false;
+	if (known == k_forward &&
+	    (!body_text(req, "unit", 64, true, "Angiv enheden") ||
+	     !body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse")))
+		return false;
+	return true;
+}
+
 /* POST /api/v1/handovers/{id}/{submit,return,accept,withdraw,forward} */
 void
 api_handover_action(struct http_request *req)
 {
 	const char *name = strrchr(req->head.path, '/') + 1;
 	const struct action *a = NULL;
-	static const char *const none[] = {NULL};
-	static const char *const k_return[] = {"flags", NULL};
-	static const char *const k_accept[] = {"readback", NULL};
-	static const char *const k_withdraw[] = {"reason", NULL};
-	static const char *const k_forward[] = {"unit", "reason", NULL};
-	const char *const *known = none;
 	struct op *op;
 
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
@@ -895,29 +947,7 @@ api_handover_action(struct http_request *req)
 		http_problem(req, 404, NULL, "No such resource.");
 		return;
 	}
-	if (!http_query_check(req, no_params))
-		return;
-	if (strcmp(a->name, "return") == 0)
-		known = k_return;
-	else if (strcmp(a->name, "accept") == 0)
-		known = k_accept;
-	else if (strcmp(a->name, "withdraw") == 0)
-		known = k_withdraw;
-	else if (strcmp(a->name, "forward") == 0)
-		known = k_forward;
-	if (req->json && !ho_body_object(req, known))
-		return;
-	if (known == k_return && !check_flags(req))
-		return;
-	if (known == k_accept && !body_text(req, "readback", TEXT_MAX, false, "Tilbagemeldingen"))
-		return;
-	if (known == k_withdraw && !body_text(req, "reason", TEXT_MAX, false, "Begrundelsen"))
-		return;
-	if (known == k_forward &&
-	    (!body_text(req, "unit", 64, true, "Angiv enheden") ||
-	     !body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse")))
-		return;
-	if ((op = op_new(req, OP_ACTION)) == NULL)
+	if (!http_query_check(req, no_params) || (op = op_new(req, OP_ACTION)) == NULL)
 		return;
 	op->act = a;
 	op_load(op);

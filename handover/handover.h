@@ -67,14 +67,30 @@ int ho_routes_import(const struct config *, char *const *files, int nfiles) WUR;
 int ho_routes_export(const struct config *) WUR;
 void ho_routes_metrics_render(struct evbuffer *);
 
-/* access.c: the units a person acts for (own unit, led units, and all
- * below them); a note is seen by those acting for its sending or receiving
- * unit. */
+/* access.c: need to know. A note's sending and receiving units (the units
+ * themselves: the people placed in them, and their leads) see and act for
+ * their side; the receiving side once it was first submitted. Leads of a
+ * unit above either read it masked and may not act (HO_ACCESS_READ);
+ * everyone else sees nothing (0: answer 404). */
+#define HO_ACCESS_SENDER   (1u << 0)
+#define HO_ACCESS_RECEIVER (1u << 1)
+#define HO_ACCESS_BOTH     (HO_ACCESS_SENDER | HO_ACCESS_RECEIVER)
+#define HO_ACCESS_READ     (1u << 2)
 bool ho_unit_within(const struct dir_snapshot *, int unit, int top);
 bool ho_unit_code_within(const struct dir_snapshot *, const char *code, const char *top);
-size_t ho_acting_units(const struct dir_snapshot *, int person, int *out, size_t max);
-bool ho_acts_for(const struct dir_snapshot *, int person, const char *unit_code);
-char *ho_acting_units_array(const struct dir_snapshot *, int person);
+/* Placed in the unit itself, or its lead. */
+bool ho_member_of(const struct dir_snapshot *, int person, const char *unit_code);
+/* Leads a unit strictly above the unit. */
+bool ho_leads_above(const struct dir_snapshot *, int person, const char *unit_code);
+/* The HO_ACCESS_* bits of a person for a row of handover_json(). */
+unsigned ho_note_access(const struct dir_snapshot *, int person, const json_t *row);
+/* "sender", "receiver", "both" or "read": the API's `access`. */
+const char *ho_access_name(unsigned access);
+/* The units whose notes a person may find in lists and reports: their own
+ * unit, the units they lead and every unit below those. */
+size_t ho_visible_units(const struct dir_snapshot *, int person, int *out, size_t max);
+/* The same as a PostgreSQL text[] literal; the caller frees it. */
+char *ho_visible_units_array(const struct dir_snapshot *, int person);
 
 /* workdays.c: Danish working days: not Saturday or Sunday, not a public
  * holiday (computed from Easter; Store Bededag up to and including 2023),
@@ -96,8 +112,13 @@ void api_reports_quality(struct http_request *);
 const char *ho_str(const json_t *, const char *key);
 json_t *ho_person_ref(const struct dir_snapshot *, const char *id);
 void ho_cpr_mask(const char *cpr, char out[12]);
-json_t *ho_note_render(const json_t *row, const struct dir_snapshot *, bool full_cpr,
-                       bool with_body);
+/* "Mette Hansen" -> "M. H.": the name a masked reader sees. */
+void ho_name_initials(const char *name, char *out, size_t size);
+/* The API's Handover for a caller with the HO_ACCESS_* bits `access`
+ * (HO_ACCESS_READ: CPR masked and the name as initials whatever full_cpr
+ * says); the caller owns it. */
+json_t *ho_note_render(const json_t *row, const struct dir_snapshot *, unsigned access,
+                       bool full_cpr, bool with_body);
 json_t *ho_recipients(const struct dir_snapshot *, const json_t *audience, const char *day);
 json_t *ho_alert(const struct dir_snapshot *, const char *event, json_t *audience);
 

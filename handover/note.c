@@ -58,8 +58,45 @@ str_or_null(const json_t *row, const char *key)
 	return v ? json_string(v) : json_null();
 }
 
+/* The first letter (a whole UTF-8 sequence) of each word and each part of
+ * a hyphenated word, each followed by a full stop: "Mette Hansen" gives
+ * "M. H.", "Hans-Peter Ørum" "H.-P. Ø.". Cut to fit `size`. */
+void
+ho_name_initials(const char *name, char *out, size_t size)
+{
+	size_t n = 0;
+	bool start = true;
+
+	if (size == 0)
+		return;
+	for (const unsigned char *c = (const unsigned char *)(name ? name : ""); *c; c++) {
+		if (*c == ' ' || *c == '\t' || *c == '-') {
+			if (*c == '-' && n > 0 && out[n - 1] == '.' && n + 1 < size)
+				out[n++] = '-';
+			start = true;
+			continue;
+		}
+		if (!start || (*c & 0xc0) == 0x80)
+			continue;
+		start = false;
+		size_t len = *c < 0x80 ? 1 : *c >= 0xf0 ? 4 : *c >= 0xe0 ? 3 : 2;
+		if (strnlen((const char *)c, len) < len)
+			break;
+		/* "X. " at most: the letter, the stop and a space */
+		if (n + len + 2 >= size)
+			break;
+		if (n > 0 && out[n - 1] == '.')
+			out[n++] = ' ';
+		memcpy(out + n, c, len);
+		n += len;
+		out[n++] = '.';
+		c += len - 1;
+	}
+	out[n] = '\0';
+}
+
 static json_t *
-render_citizen(const json_t *row, bool full_cpr)
+render_citizen(const json_t *row, bool full_cpr, bool initials)
 {
 	const json_t *c = json_object_get(row, "citizen");
 	const char *cpr = ho_str(c, "cpr"), *born = ho_str(c, "birthdate");
@@ -76,7 +113,13 @@ render_citizen(const json_t *row, bool full_cpr)
 		ho_cpr_mask(cpr, masked);
 		json_object_set_new(out, "cpr", json_string(masked));
 	}
-	json_object_set_new(out, "name", str_or_null(c, "name"));
+	if (initials && ho_str(c, "name")) {
+		char buf[64];
+		ho_name_initials(ho_str(c, "name"), buf, sizeof(buf));
+		json_object_set_new(out, "name", json_string(buf));
+	} else {
+		json_object_set_new(out, "name", str_or_null(c, "name"));
+	}
 	json_object_set_new(out, "birthdate", born ? json_string(born) : json_null());
 	if (born && planned)
 		age = ho_age_on(born, planned);
@@ -103,15 +146,19 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
 }
 
 /*
- * The API's Handover from a row of handover_json(). full_cpr: the note's
- * own view for its two units; with_body: the sections (the lists leave
- * them out, API.md's "Handover without sections"). The caller owns the result.
+ * The API's Handover from a row of handover_json(). access: the caller's
+ * HO_ACCESS_* bits (a reader above gets the CPR number masked and the name
+ * as initials); full_cpr: the note's own view for its two units; with_body:
+ * the sections (the lists leave them out, API.md's "Handover without
+ * sections"). The caller owns the result.
  */
 json_t *
-ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, bool with_body)
+ho_note_render(const json_t *row, const struct dir_snapshot *s, unsigned access, bool full_cpr,
+               bool with_body)
 {
 	json_t *o = json_object();
 	const json_t *v;
+	bool reader = !(access & HO_ACCESS_BOTH);
 
 	json_object_set_new(o, "id", str_or_null(row, "id"));
 	json_object_set_new(o, "ref", str_or_null(row, "ref"));
@@ -123,7 +170,8 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, bool full_cpr, b
 	    o, "template",
 	    json_pack("{s:o, s:I}", "code", str_or_null(row, "template"), "version",
 	              json_integer_value(json_object_get(row, "template_version"))));
-	json_object_set_new(o, "citizen", render_citizen(row, full_cpr));
+	json_object_set_new(o, "access", json_string(ho_access_name(access)));
+	json_object_set_new(o, "citizen", render_citizen(row, full_cpr && !reader, reader));
 	json_object_set_new(o, "sender",
 	                    json_pack("{s:o, s:o}", "person",
 	                              ho_person_ref(s, ho_str(row, "sender_person")), "unit",

@@ -486,7 +486,7 @@ api_reports_quality(struct http_request *req)
 			free(ctx);
 			return;
 		}
-		units = ho_acting_units_array(dir_current(), person);
+		units = ho_visible_units_array(dir_current(), person);
 	}
 	snprintf(limit, sizeof(limit), "%d", REPORT_NOTES_MAX + 1);
 	const char *params[5] = {ctx->from, ctx->to, rv, units, limit};

@@ -13,7 +13,7 @@ from tests.integration.test_auth import assert_problem, bearer, token_of
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
-HANDOVER_KEYS = {"id", "ref", "route", "status", "version", "template", "citizen", "sender",
+HANDOVER_KEYS = {"id", "access", "ref", "route", "status", "version", "template", "citizen", "sender",
                  "receiver", "planned_date", "sections", "checks", "completeness", "flags",
                  "readback", "created_at", "updated_at", "submitted_at", "received_at",
                  "decided_at"}

@@ -149,8 +149,10 @@ def create(env, user=None, status=201, **kw):
 
 
 def as_answered(h):
-    """A note as a write's answer shows it: the CPR number masked."""
+    """A note as a write's answer shows it: the CPR number masked, and
+    without `access` (which side the reader is on)."""
     out = json.loads(json.dumps(h))
+    out.pop("access", None)
     if out["citizen"].get("cpr"):
         out["citizen"]["cpr"] = masked(out["citizen"]["cpr"])
     return out
@@ -226,6 +228,13 @@ def audit_of(env, hid):
 
 def count(env, table, where="true"):
     return int(env.db.psql(f"SELECT count(*) FROM {table} WHERE {where};").strip())
+
+
+def initials(name):
+    """"Mette Hansen" -> "M. H.", "Hans-Peter Ørum" -> "H.-P. Ø.": what a
+    lead above the units reads for the citizen's name."""
+    return " ".join("-".join(part[0] + "." for part in word.split("-") if part)
+                    for word in name.split())
 
 
 def masked(cpr):
@@ -709,18 +718,36 @@ def test_unit_leads_act_for_their_units(env):
                                                      env.kmo.id, env.kmo.id]
 
 
-def test_leads_above_the_units_act_for_them(env):
-    """tlo leads BUF (above BUR), ojo leads BSF (above UR): each acts for
-    the units below, so tlo may file on BUR's route and ojo may decide."""
+def test_leads_above_the_units_read_masked_and_do_not_act(env):
+    """tlo leads BUF (above BUR), ojo leads BSF (above UR): each reads the
+    notes of the units below with the CPR number masked and the name as
+    initials (API.md, "Who sees a note"), and may neither file nor act:
+    an action is 404 for them, as for anyone who may not see the note."""
     h = create(env)
-    assert note_ok(env.api.get(env.tlo, h["id"]))["status"] == "draft"
-    r = env.api.create(env.tlo, note_body())
-    filed = note_ok(r, 201)
-    assert filed["sender"] == {"person": env.tlo.ref, "unit": "BUR"}
-    submit(env, filed, user=env.tlo)
-    got = note_ok(env.api.get(env.ojo, filed["id"]))
-    assert got["status"] == "received"
-    assert note_ok(env.api.act(env.ojo, filed["id"], "accept"))["status"] == "accepted"
+    seen = note_ok(env.api.get(env.tlo, h["id"]))
+    assert seen["status"] == "draft" and seen["access"] == "read"
+    assert seen["citizen"]["cpr"] == masked(h["citizen"]["cpr"])
+    assert seen["citizen"]["name"] == initials(h["citizen"]["name"])
+    assert seen["sections"] == h["sections"]
+    problem(env.api.create(env.tlo, note_body()), 403)
+    problem(env.api.patch(env.tlo, h["id"], {"planned_date": iso(planned(30))},
+                          if_match=h["version"]), 404)
+    for action in ("submit", "withdraw"):
+        problem(env.api.act(env.tlo, h["id"], action, BODIES.get(action)), 404)
+    hist = ok(env.api.history(env.tlo, h["id"]))
+    assert all(v["citizen"]["name"] == initials(h["citizen"]["name"])
+               for v in hist["versions"])
+    # ojo, above the receiving unit: not the draft, then the submitted note
+    # masked, and reading it does not receive it.
+    problem(env.api.get(env.ojo, h["id"]), 404)
+    sent = submit(env, h)
+    got = note_ok(env.api.get(env.ojo, h["id"]))
+    assert got["status"] == "submitted" and got["access"] == "read"
+    assert got["citizen"]["cpr"].endswith("-XXXX")
+    for action in ("accept", "return", "forward"):
+        problem(env.api.act(env.ojo, h["id"], action, BODIES.get(action)), 404)
+    after = current(env, h["id"])
+    assert after["status"] == "submitted" and after["version"] == sent["version"]
 
 
 def test_return_needs_good_flags(env):
@@ -766,6 +793,16 @@ def test_forward_to_another_unit(env):
     # UR lets go of it; Jobcenter Ung has it, and its first read receives it.
     problem(env.api.get(env.mha, hid), 404)
     problem(env.api.act(env.mha, hid, "accept"), 404)
+    # Nor does it learn where the note went: forwarding it again to the
+    # unit it now sits at, or with a body that could not be used, is the
+    # same 404 as for a note that does not exist (it said 422 "Notatet
+    # ligger allerede hos den enhed" before).
+    for action, b in (("forward", {"unit": "JC-UNG", "reason": "Igen."}),
+                      ("forward", {"unit": 5}), ("return", {"flags": "x"}),
+                      ("accept", {"readback": ["x"]}), ("withdraw", {"why": 1})):
+        problem(env.api.act(env.mha, hid, action, b), 404)
+        problem(env.api.act(env.mha, "00000000-0000-4000-8000-000000000000", action, b), 404)
+    problem(env.api.history(env.mha, hid), 404)
     got = note_ok(env.api.get(env.kfr, hid))
     assert got["status"] == "received" and got["version"] == out["version"] + 1
     assert got["citizen"]["cpr"] == h["citizen"]["cpr"]
