@@ -37,6 +37,7 @@ STEPS = [
     "return_with_flag",
     "sender_fixes_and_resubmits",
     "receiver_accepts",
+    "lead_above_reads_masked",
     "forward_to_other_unit",
     "quality_page",
     "settings_digest",

@@ -480,6 +480,27 @@ await step('receiver_accepts', async () => {
   await shot(page, '15-godkendt-historik');
 }, ['sender_fixes_and_resubmits']);
 
+await step('lead_above_reads_masked', async () => {
+  // tlo leads BUF, the department above BUR: he reads BUR's note with the
+  // CPR number masked and the name as initials, and is offered no action.
+  const tlo = await newUser(browser, 'tlo');
+  const { page } = tlo;
+  await page.goto(`${BASE}/#/notater/${shared.noteId}`);
+  await page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
+  await login(page, 'tlo');
+  await expectText(page.locator('.notice'), 'Du ser notatet som leder af en overordnet enhed', 'the reader notice');
+  await expectText(page.locator('.note-header'), `${CPR.slice(0, 6)}-XXXX`, 'masked CPR');
+  await expectText(page.locator('.note-header'), 'T. B.', 'initials');
+  const text = await page.locator('main').innerText();
+  assert(!text.includes(CPR), 'the whole CPR number is shown to a lead above');
+  assert(!text.includes(CITIZEN), 'the whole name is shown to a lead above');
+  for (const name of ['Træk notatet tilbage …', 'Godkend …', 'Returnér …', 'Videresend …', 'Send notatet']) {
+    assert(await page.getByRole('button', { name }).count() === 0, `a lead above is offered "${name}"`);
+  }
+  await shot(page, '15a-leder-ser-maskeret');
+  await tlo.context.close();
+}, ['receiver_accepts']);
+
 await step('forward_to_other_unit', async () => {
   // A second note, filed through the API from Søren's page (the form is
   // tested above), that Mette sends on to another unit with a reason.

@@ -87,14 +87,6 @@ export function canSeeQuality() {
   return hasRole('quality') || hasRole('lead');
 }
 
-/** The units one acts for: one's own and those one leads (and all below). */
-export function actsFor(code) {
-  const me = state.me;
-  if (!me || !code) return false;
-  if (me.unit && unitWithin(code, me.unit.code)) return true;
-  return roles().some((r) => r.role === 'lead' && r.unit && unitWithin(code, r.unit));
-}
-
 /** May the user file notes on this route (as the daemon decides it)? */
 export function canSend(route) {
   const me = state.me;

@@ -9,7 +9,7 @@ import { ApiError, get, patch, post, seg } from '../api.js';
 import { announce, clear, debounce, field, fmtDate, fmtDateTime, h, notice, replace, setFieldError, todayIso } from '../dom.js';
 import { FIXED_SECTIONS, STATUS } from '../labels.js';
 import { personLink } from '../people.js';
-import { actsFor, canSend, loadRoutes, loadTemplate, loadUnits, routeByCode, routeName, state, unitName, unitWithin } from '../state.js';
+import { canSend, loadRoutes, loadTemplate, loadUnits, routeByCode, routeName, state, unitName, unitWithin } from '../state.js';
 import { requiredBadge, sectionEditor, sectionValueView } from '../note/sections.js';
 import { renderHistory, renderReceiverActions, renderWithdraw } from '../note/actions.js';
 
@@ -139,8 +139,14 @@ class NoteView {
     if (message) msg.append(notice('success', message));
     this.holder.append(msg, noteHeader(note));
 
-    const isSender = actsFor(note.sender && note.sender.unit);
-    const isReceiver = note.status !== 'draft' && actsFor(note.receiver && note.receiver.unit);
+    // The daemon says which side the reader acts for (need to know): a lead
+    // of a unit above reads the note masked and may not act on it.
+    const isSender = note.access === 'sender' || note.access === 'both';
+    const isReceiver = note.status !== 'draft' && (note.access === 'receiver' || note.access === 'both');
+    if (note.access === 'read') {
+      this.holder.append(notice('info', h('p', {}, h('strong', {}, 'Du ser notatet som leder af en overordnet enhed. '),
+        'CPR-nummeret er skjult, og borgerens navn vises med forbogstaver. Kun den afsendende og den modtagende enhed kan handle på notatet.')));
+    }
     const editable = isSender && (note.status === 'draft' || note.status === 'returned');
     const open = (note.flags || []).filter((f) => !f.resolved);
 
