@@ -63,11 +63,12 @@ ho_visible_units(const struct dir_snapshot *s, int person, int *out, size_t max)
 	if (s == NULL || person == DIR_NONE || s->nunits == 0)
 		return 0;
 	mark = xcalloc(s->nunits, sizeof(*mark));
-	if (s->persons[person].unit != DIR_NONE)
-		mark[s->persons[person].unit] = true;
+	/* the led subtrees first: add_subtree stops at a unit already marked */
 	for (size_t u = 0; u < s->nunits; u++)
 		if (s->units[u].lead == person)
 			add_subtree(s, (int)u, mark);
+	if (s->persons[person].unit != DIR_NONE)
+		mark[s->persons[person].unit] = true;
 	for (size_t u = 0; u < s->nunits && n < max; u++)
 		if (mark[u])
 			out[n++] = (int)u;
