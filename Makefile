@@ -1,6 +1,8 @@
 # Stafet: build, test, demo and install.
 #   make            build build/stafetd
-#   make check      install missing Debian packages, build, run every test
+#   make check      install missing Debian packages, build, run the tests (about 15 min)
+#   make check-world  all of make check, and the plain-build, all-valgrind,
+#                   timed fuzzing and slow tests
 #   make demo       install what is missing, start a demo set-up, print the URL
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -43,7 +45,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan deps check unit demo demo-stop install clean format format-check bench FORCE
+.PHONY: all asan deps check check-world unit demo demo-stop install clean format format-check bench FORCE
 all: build/stafetd
 
 # The compiled-in paths follow PREFIX: rebuild when they change.
@@ -101,10 +103,15 @@ unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 deps:
 	@sh scripts/setup-deps.sh
 
-# Every test, plain and under ASan+UBSan; the last line is the total.
+# The tests in two tiers (scripts/check.sh, README "The two commands"); the
+# last line is the total.
 check: deps
 	$(MAKE) all asan unit
-	@bash scripts/check.sh
+	@bash scripts/check.sh check
+
+check-world: deps
+	$(MAKE) all asan unit
+	@bash scripts/check.sh world
 
 demo: deps
 	$(MAKE) all
@@ -141,8 +148,9 @@ install: all
 
 # ---- Fuzzing: libFuzzer harnesses in tests/fuzz/ (tests/fuzz/README.md) ----
 # Built with clang into build/fuzz/, apart from the gcc objects.
-#   make fuzz-check              every harness FUZZ_CHECK_TIME s (check.sh stage),
-#                                after replaying the seeds and tests/fuzz/regressions
+#   make fuzz-replay             replay the seeds and tests/fuzz/regressions (make check)
+#   make fuzz-check              the same, then every harness FUZZ_CHECK_TIME s
+#                                (make check-world)
 #   make fuzz FUZZ_TIME=3600     every harness that long; -j2 runs two at once;
 #                                the corpus grows in build/fuzz/corpus/NAME
 FUZZ_CC         ?= clang
@@ -154,7 +162,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS  := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS  := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS))
 
-.PHONY: fuzz fuzz-check fuzz-build $(addprefix fuzz-run-,$(FUZZ_NAMES))
+.PHONY: fuzz fuzz-check fuzz-replay fuzz-build $(addprefix fuzz-run-,$(FUZZ_NAMES))
 $(FUZZ_OBJS): build/flags
 
 build/fuzz/obj/%.o: %.c
@@ -173,6 +181,9 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz-check: fuzz-build
 	@bash tests/fuzz/run.sh check $(FUZZ_CHECK_TIME) $(FUZZ_NAMES)
+
+fuzz-replay: fuzz-build
+	@bash tests/fuzz/run.sh replay 0 $(FUZZ_NAMES)
 
 fuzz: $(addprefix fuzz-run-,$(FUZZ_NAMES))
 $(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: build/fuzz/fuzz_%

@@ -1,9 +1,27 @@
 #!/usr/bin/env bash
-# check.sh: every test, once with the normal build and once under
-# ASan+UBSan, and a format check. Runs all stages even when one fails, then
-# prints the total as the last line: "N passed, N failed".
+# check.sh TIER: the tests of one tier; runs all its stages even when one
+# fails, then prints the total as the last line: "N passed, N failed".
+#
+#   check  (make check, CI): unit tests plain and under ASan+UBSan, the
+#          format check, a replay of every fuzz regression and seed input,
+#          the integration tests once against the ASan+UBSan build of
+#          stafetd (two workers; tests marked slow left out), valgrind over
+#          a named, bounded subset, and the browser tests.
+#   world  (make check-world): all of that, but the slow tests too, timed
+#          fuzzing (FUZZ_CHECK_TIME seconds a harness), the integration tests
+#          against the plain build as well, and valgrind over every
+#          integration test that runs the daemon.
 set -u
 cd "$(dirname "$0")/.."
+
+TIER=${1:-check}
+case $TIER in
+check | world) ;;
+*)
+	echo "usage: check.sh check|world" >&2
+	exit 2
+	;;
+esac
 
 PY=/usr/bin/python3
 passed=0
@@ -74,36 +92,60 @@ asan_unit_tests() {
 
 stage "unit tests (ASan+UBSan)" count_cmocka asan_unit_tests
 stage "format" count_cmocka format_check
-# libFuzzer harnesses (tests/fuzz/): seeds and regressions replayed, then
-# each fuzzed a few seconds (about 60 s in all); one test per harness.
+# libFuzzer harnesses (tests/fuzz/): make check replays every regression and
+# seed input (no timed fuzzing); make check-world fuzzes each harness
+# FUZZ_CHECK_TIME seconds after the replay. One test per harness.
 fuzz_check() {
 	if ! command -v clang >/dev/null 2>&1; then
 		echo "clang not installed (make deps installs it)"
 		echo "[  FAILED  ] 1 test(s), listed below: fuzz-check"
 		return 1
 	fi
-	make -s fuzz-check
+	if [ "$TIER" = world ]; then
+		make -s fuzz-check
+	else
+		make -s fuzz-replay
+	fi
 }
 stage "fuzzing (libFuzzer)" count_cmocka fuzz_check
-stage "integration tests" count_pytest \
-	"$PY" -m pytest -q -p no:cacheprovider tests/integration
+
+# pytest-xdist: each worker starts its own slapd, PostgreSQL and SMTP sink
+# (session fixtures), and every test its own database and daemon.
+WORKERS=${CHECK_WORKERS:-2}
+PYTEST=("$PY" -m pytest -q -p no:cacheprovider -n "$WORKERS" --durations=20)
+SLOW=(-m "not slow")
+[ "$TIER" = world ] && SLOW=()
+
 stage "integration tests (ASan+UBSan)" count_pytest \
-	env STAFETD=build/asan/stafetd "$PY" -m pytest -q -p no:cacheprovider tests/integration
-# Every integration test that runs stafetd once more under valgrind
-# (memcheck, leaks included), but test_install (it builds and checks its own
-# binary) and test_demo (the demo's set-up script), which are about layout,
-# not the daemon's memory.
-stage "integration tests (valgrind)" count_pytest \
-	env STAFETD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
-	"$PY" -m pytest -q -p no:cacheprovider tests/integration/test_http.py \
-	tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
-	tests/integration/test_directory.py tests/integration/test_directory_ad.py \
-	tests/integration/test_directory_tls.py tests/integration/test_auth.py \
-	tests/integration/test_session_cache.py tests/integration/test_routes.py \
-	tests/integration/test_counterparts.py tests/integration/test_handovers.py \
-	tests/integration/test_reports.py tests/integration/test_alerts.py \
-	tests/integration/test_authz_matrix.py tests/integration/test_instances.py \
-	tests/integration/test_faults.py tests/integration/test_hostile.py
+	env STAFETD=build/asan/stafetd "${PYTEST[@]}" "${SLOW[@]}" tests/integration
+if [ "$TIER" = world ]; then
+	stage "integration tests (plain build)" count_pytest "${PYTEST[@]}" tests/integration
+fi
+
+VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
+if [ "$TIER" = world ]; then
+	# Every integration test that runs stafetd, once more under valgrind
+	# (memcheck, leaks included), but test_install (it builds and checks its
+	# own binary) and test_demo (the demo's set-up script), which are about
+	# layout, not the daemon's memory.
+	stage "integration tests (valgrind, all)" count_pytest \
+		env STAFETD_WRAPPER="$VALGRIND" "${PYTEST[@]}" tests/integration/test_http.py \
+		tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
+		tests/integration/test_directory.py tests/integration/test_directory_ad.py \
+		tests/integration/test_directory_tls.py tests/integration/test_auth.py \
+		tests/integration/test_session_cache.py tests/integration/test_routes.py \
+		tests/integration/test_counterparts.py tests/integration/test_handovers.py \
+		tests/integration/test_reports.py tests/integration/test_alerts.py \
+		tests/integration/test_authz_matrix.py tests/integration/test_instances.py \
+		tests/integration/test_faults.py tests/integration/test_hostile.py
+else
+	# A named, bounded subset under valgrind (about five minutes): start and
+	# stop, reload, the fault tests, login, and one whole handover life.
+	stage "integration tests (valgrind, subset)" count_pytest \
+		env STAFETD_WRAPPER="$VALGRIND" "${PYTEST[@]}" \
+		$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/valgrind-subset.txt)
+fi
+
 # The web UI in Debian's Chromium, driven by playwright-core (from the npm
 # registry, pinned by tests/browser/package-lock.json); screenshots of every
 # page land in build/screenshots/.
