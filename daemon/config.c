@@ -81,7 +81,8 @@ static const struct cfg_key keys[] = {
     {"http_max_connections", CFG_INT, OFF(http_max_connections), "1024", 1, 1000000, NULL, false,
      "open client connections at most"},
     {"http_header_timeout", CFG_DURATION, OFF(http_header_timeout), "10s", 0.1, 3600, NULL, false,
-     "time allowed to send a request's head, and between body reads"},
+     "time allowed for a request's head: from accept on a new connection, else from its first "
+     "byte; a body's base time"},
     {"http_idle_timeout", CFG_DURATION, OFF(http_idle_timeout), "60s", 0.1, 86400, NULL, false,
      "keep-alive connection idle time"},
     {"http_shutdown_grace", CFG_DURATION, OFF(http_shutdown_grace), "5s", 0, 600, NULL, false,

@@ -3,10 +3,11 @@
  *
  * Our own rather than evhttp, because every limit must answer as a JSON
  * problem (evhttp answers 413 in HTML) and the hostile cases need control
- * evhttp does not give: a deadline for the whole request head (slowloris), a
- * cap on open connections, a pause on EMFILE instead of spinning, and strict
- * framing. One request per connection is handled at a time; pipelined
- * requests wait in the input buffer until the response before them is out.
+ * evhttp does not give: a deadline for the whole request head (slowloris),
+ * running from accept on a new connection, a cap on open connections, a
+ * pause on EMFILE instead of spinning, and strict framing. One request per
+ * connection is handled at a time; pipelined requests wait in the input
+ * buffer until the response before them is out.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -79,6 +80,7 @@ struct http_conn {
 	size_t lingered;
 	size_t head_scanned;  /* head bytes already searched for its end */
 	double body_deadline; /* monotonic time the body must have arrived by */
+	bool kept_alive;      /* a response went out and the connection stayed open */
 	char peer[64];
 	TAILQ_ENTRY(http_conn) entry;
 };
@@ -433,7 +435,9 @@ conn_process(struct http_conn *c)
 				goto out;
 			c->state = CONN_HEAD;
 			c->head_scanned = 0;
-			conn_arm_timer(c, cfg()->http_header_timeout);
+			/* A new connection's head is due a header timeout after accept. */
+			if (c->kept_alive)
+				conn_arm_timer(c, cfg()->http_header_timeout);
 			break;
 		}
 		case CONN_HEAD:
@@ -619,7 +623,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->state = CONN_IDLE;
-	conn_arm_timer(c, cfg()->http_idle_timeout);
+	/* Its first head is due in the header timeout: silence holds no place for long. */
+	conn_arm_timer(c, cfg()->http_header_timeout);
 	if (nconns >= (size_t)cfg()->http_max_connections && !listener_paused) {
 		evconnlistener_disable(listener);
 		listener_paused = true;
@@ -837,6 +842,7 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 		return;
 	}
 	c->state = CONN_IDLE;
+	c->kept_alive = true;
 	conn_arm_timer(c, cfg()->http_idle_timeout);
 	bufferevent_enable(c->bev, EV_READ);
 	if (!c->in_read)

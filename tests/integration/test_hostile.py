@@ -813,8 +813,9 @@ def _open_many(d, n):
 
 def test_thousands_of_idle_connections(pg, tmp_path):
     """3000 connections that send nothing: a new client is still served at
-    once, the daemon's memory grows by little, and each idle one is closed
-    once http_idle_timeout has passed."""
+    once, the daemon's memory grows by little, and each is closed once
+    http_header_timeout has passed since accept (a new connection's first
+    request is due by then; http_idle_timeout is 60 s)."""
     n = 1000 if VALGRIND else 3000
     idle = 3.0 * SLOW
     old = raise_nofile(n + 1000)
@@ -823,7 +824,7 @@ def test_thousands_of_idle_connections(pg, tmp_path):
             pytest.skip("descriptor limit too low for this test")
         d, _ = make_daemon(tmp_path, pg, "idle", {
             "http_max_connections": str(n + 500),
-            "http_idle_timeout": f"{idle}s", "http_header_timeout": "60s",
+            "http_header_timeout": f"{idle}s", "http_idle_timeout": "60s",
             "db_pool_size": "1"})
         try:
             pid = daemon_pid(d)
@@ -840,7 +841,7 @@ def test_thousands_of_idle_connections(pg, tmp_path):
             cpu0 = cpu_seconds(pid)
             time.sleep(1)
             cpu_idle = cpu_seconds(pid) - cpu0
-            assert time.monotonic() - t0 < idle, "too slow to measure before the idle timeout"
+            assert time.monotonic() - t0 < idle, "too slow to measure before the header timeout"
             for s in socks:
                 s.setblocking(True)
             done = wait_closed(socks, t0 + idle + 10 * SLOW, origin=t0)
@@ -856,7 +857,7 @@ def test_thousands_of_idle_connections(pg, tmp_path):
                   f"-> {with_all} KiB with them ({(with_all - before) / held:.2f} KiB each) -> "
                   f"{after} KiB after; healthz {t_health * 1000:.0f} ms meanwhile; "
                   f"{cpu_idle:.2f} s CPU in 1 s holding them; closed {closed_first:.1f} to "
-                  f"{closed_after:.1f} s after the first connect (idle timeout {idle:.0f} s)")
+                  f"{closed_after:.1f} s after the first connect (header timeout {idle:.0f} s)")
             assert held >= n
             assert closed_first >= idle - 0.3, closed_first
             assert t_health < 3.0 * SLOW
@@ -874,20 +875,22 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
     """With http_max_connections = 200 and 400 clients connecting, the
     daemon never holds more than 200 (the rest wait in the kernel's
     backlog), stays idle on the CPU, logs the pause, and serves the waiting
-    ones as the idle timeout frees places."""
+    ones as the header timeout frees places (new connections that send
+    nothing)."""
     cap, n = 200, 400
     idle = 3.0 * SLOW
     old = raise_nofile(n + 1000)
     try:
         d, _ = make_daemon(tmp_path, pg, "capped", {
-            "http_max_connections": str(cap), "http_idle_timeout": f"{idle}s",
-            "http_header_timeout": "60s", "db_pool_size": "1"})
+            "http_max_connections": str(cap),
+            "http_header_timeout": f"{idle}s", "http_idle_timeout": "60s",
+            "db_pool_size": "1"})
         try:
             pid = daemon_pid(d)
             t0 = time.monotonic()
             socks = _open_many(d, n)
             assert d.wait_log("pausing accept", timeout=10 * SLOW), d.log()[-2000:]
-            # CPU while capped, well before the idle timeout cycles them.
+            # CPU while capped, well before the header timeout cycles them.
             time.sleep(0.3)
             cpu0 = cpu_seconds(pid)
             time.sleep(1)
@@ -895,7 +898,7 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
             assert time.monotonic() - t0 < idle, "too slow to measure while capped"
             held = len(os.listdir(f"/proc/{pid}/fd"))
             # A new client queues behind the flood; it is served once the
-            # idle timeout has cycled through the connections before it.
+            # header timeout has cycled through the connections before it.
             late = connect(d, timeout=60 * SLOW)
             late.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             t0 = time.monotonic()
