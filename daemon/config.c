@@ -80,6 +80,10 @@ static const struct cfg_key keys[] = {
      "largest request head (request line and headers)"},
     {"http_max_connections", CFG_INT, OFF(http_max_connections), "1024", 1, 1000000, NULL, false,
      "open client connections at most"},
+    {"http_max_connections_per_address", CFG_INT, OFF(http_max_connections_per_address), "64", 0,
+     1000000, NULL, false,
+     "open connections from one client address (IPv6: one /64) at most; more get 503; 0: no "
+     "limit"},
     {"http_header_timeout", CFG_DURATION, OFF(http_header_timeout), "10s", 0.1, 3600, NULL, false,
      "time allowed for a request's head: from accept on a new connection, else from its first "
      "byte; a body's base time"},

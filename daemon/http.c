@@ -4,10 +4,11 @@
  * Our own rather than evhttp, because every limit must answer as a JSON
  * problem (evhttp answers 413 in HTML) and the hostile cases need control
  * evhttp does not give: a deadline for the whole request head (slowloris),
- * running from accept on a new connection, a cap on open connections, a
- * pause on EMFILE instead of spinning, and strict framing. One request per
- * connection is handled at a time; pipelined requests wait in the input
- * buffer until the response before them is out.
+ * running from accept on a new connection, caps on open connections in all
+ * and per client address (http_peers.c), a pause on EMFILE instead of
+ * spinning, and strict framing. One request per connection is handled at a
+ * time; pipelined requests wait in the input buffer until the response
+ * before them is out.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -78,9 +79,10 @@ struct http_conn {
 	bool dead;            /* the socket is gone while a handler holds the request */
 	bool linger;          /* discard input for a while before closing */
 	size_t lingered;
-	size_t head_scanned;  /* head bytes already searched for its end */
-	double body_deadline; /* monotonic time the body must have arrived by */
-	bool kept_alive;      /* a response went out and the connection stayed open */
+	size_t head_scanned;       /* head bytes already searched for its end */
+	double body_deadline;      /* monotonic time the body must have arrived by */
+	bool kept_alive;           /* a response went out and the connection stayed open */
+	struct http_peer *counted; /* its address's count of open connections */
 	char peer[64];
 	TAILQ_ENTRY(http_conn) entry;
 };
@@ -99,6 +101,7 @@ static void conn_free(struct http_conn *);
 static void conn_readcb(struct bufferevent *, void *);
 static void make_request_id(char out[17]);
 static void conn_start_body(struct http_conn *, enum conn_state);
+static const char *http_date(void);
 
 static const struct config *
 cfg(void)
@@ -164,6 +167,7 @@ conn_free(struct http_conn *c)
 	request_free(c->req);
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	http_peers_close(c->counted);
 	free(c);
 	maybe_resume_listener();
 }
@@ -578,16 +582,56 @@ listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 	maybe_resume_listener();
 }
 
+/* Seconds a client over its address's limit is told to wait. */
+#define REFUSED_RETRY_AFTER 10
+
+/*
+ * Answers a connection over its address's limit with 503 and closes it at
+ * once, without a connection's state: a flood from one address costs no
+ * memory and holds no descriptor. The answer is one non-blocking write (it
+ * is far smaller than a socket's buffer); what the client sent already is
+ * read and dropped, so that the close sends a FIN rather than a reset that
+ * could destroy the answer.
+ */
+static void
+refuse_connection(evutil_socket_t fd)
+{
+	static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+	                           "\"status\":503,\"detail\":\"Too many connections from this "
+	                           "address.\"}";
+	char buf[512], sink[4096];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+	             "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %zu\r\n"
+	             "Content-Type: application/problem+json\r\nRetry-After: %d\r\n"
+	             "Connection: close\r\nCache-Control: no-store\r\n"
+	             "X-Content-Type-Options: nosniff\r\n\r\n%s",
+	             http_date(), sizeof(body) - 1, REFUSED_RETRY_AFTER, body);
+	if (n > 0 && (size_t)n < sizeof(buf) &&
+	    send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("http: answering a refused connection: %s", strerror(errno));
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	evutil_closesocket(fd);
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct http_conn *c;
+	struct http_peer *counted;
 	char addr[INET6_ADDRSTRLEN] = "?";
 	struct timeval wtv;
 	(void)l;
 	(void)salen;
 	(void)arg;
 
+	if (!http_peers_open(base, sa, &counted)) {
+		metrics_count("http_connections_refused_total");
+		refuse_connection(fd);
+		return;
+	}
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
 	else if (sa->sa_family == AF_INET6)
@@ -600,6 +644,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	if (sa->sa_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
+	c->counted = counted;
 	snprintf(c->peer, sizeof(c->peer), "%s", addr);
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(base, conn_timeoutcb, c);
@@ -611,6 +656,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 			evutil_closesocket(fd);
 		if (c->timer)
 			event_free(c->timer);
+		http_peers_close(counted);
 		free(c);
 		return;
 	}
@@ -703,6 +749,7 @@ http_server_stop_accepting(void)
 		event_free(resume_ev);
 		resume_ev = NULL;
 	}
+	http_peers_stop();
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, entry);
 		if (c->state == CONN_IDLE)
@@ -722,6 +769,7 @@ http_server_free_all(void)
 			c->state = CONN_CLOSING;
 		conn_free(c);
 	}
+	http_peers_free_all();
 }
 
 size_t

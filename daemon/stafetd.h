@@ -87,6 +87,7 @@ struct config {
 	size_t http_max_body;
 	size_t http_max_header;
 	int http_max_connections;
+	int http_max_connections_per_address; /* 0: no limit */
 	double http_header_timeout;
 	double http_idle_timeout;
 	double http_shutdown_grace;
@@ -273,6 +274,15 @@ const char *http_query_param(const struct http_request *, const char *name, char
 bool http_query_has(const struct http_request *, const char *name);
 bool http_query_check(struct http_request *, const char *const *allowed);
 void http_bad_param(struct http_request *, const char *field, const char *message);
+
+/* http_peers.c: open connections counted per client address. */
+struct http_peer;
+struct sockaddr;
+bool http_peers_open(struct event_base *, const struct sockaddr *, struct http_peer **) WUR;
+void http_peers_close(struct http_peer *);
+void http_peers_stop(void);
+void http_peers_free_all(void);
+size_t http_peers_count(void);
 
 /* router.c */
 enum route_flags {

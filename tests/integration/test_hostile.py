@@ -640,7 +640,8 @@ def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
     its first byte, while other clients are served all along."""
     timeout = 3.0 * SLOW
     d, _ = make_daemon(tmp_path, pg, "slowloris",
-                       {"http_header_timeout": f"{timeout}s", "http_idle_timeout": "60s"})
+                       {"http_header_timeout": f"{timeout}s", "http_idle_timeout": "60s",
+                        "http_max_connections_per_address": "0"})
     try:
         n = 100
         head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100
@@ -812,10 +813,11 @@ def _open_many(d, n):
 
 
 def test_thousands_of_idle_connections(pg, tmp_path):
-    """3000 connections that send nothing: a new client is still served at
-    once, the daemon's memory grows by little, and each is closed once
-    http_header_timeout has passed since accept (a new connection's first
-    request is due by then; http_idle_timeout is 60 s)."""
+    """3000 connections from one address (no cap per address) that send
+    nothing: a new client is still served at once, the daemon's memory
+    grows by little, and each is closed once http_header_timeout has
+    passed since accept (a new connection's first request is due by
+    then; http_idle_timeout is 60 s)."""
     n = 1000 if VALGRIND else 3000
     idle = 3.0 * SLOW
     old = raise_nofile(n + 1000)
@@ -823,7 +825,7 @@ def test_thousands_of_idle_connections(pg, tmp_path):
         if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < n + 200:
             pytest.skip("descriptor limit too low for this test")
         d, _ = make_daemon(tmp_path, pg, "idle", {
-            "http_max_connections": str(n + 500),
+            "http_max_connections": str(n + 500), "http_max_connections_per_address": "0",
             "http_header_timeout": f"{idle}s", "http_idle_timeout": "60s",
             "db_pool_size": "1"})
         try:
@@ -872,17 +874,17 @@ def test_thousands_of_idle_connections(pg, tmp_path):
 
 
 def test_connection_cap_holds_under_a_flood(pg, tmp_path):
-    """With http_max_connections = 200 and 400 clients connecting, the
-    daemon never holds more than 200 (the rest wait in the kernel's
-    backlog), stays idle on the CPU, logs the pause, and serves the waiting
-    ones as the header timeout frees places (new connections that send
-    nothing)."""
+    """With http_max_connections = 200 and 400 clients connecting from one
+    address (no cap per address), the daemon never holds more than 200
+    (the rest wait in the kernel's backlog), stays idle on the CPU, logs
+    the pause, and serves the waiting ones as the header timeout frees
+    places (new connections that send nothing)."""
     cap, n = 200, 400
     idle = 3.0 * SLOW
     old = raise_nofile(n + 1000)
     try:
         d, _ = make_daemon(tmp_path, pg, "capped", {
-            "http_max_connections": str(cap),
+            "http_max_connections": str(cap), "http_max_connections_per_address": "0",
             "http_header_timeout": f"{idle}s", "http_idle_timeout": "60s",
             "db_pool_size": "1"})
         try:
@@ -941,8 +943,9 @@ def test_emfile_pauses_accept_instead_of_spinning(pg, tmp_path):
     the daemon logs the pause, uses almost no CPU while saturated, and
     serves again once the clients have gone."""
     d, _ = make_daemon(tmp_path, pg, "emfile", {
-        "http_max_connections": "1000", "http_idle_timeout": "60s",
-        "http_header_timeout": "60s", "db_pool_size": "1"}, nofile=64)
+        "http_max_connections": "1000", "http_max_connections_per_address": "0",
+        "http_idle_timeout": "60s", "http_header_timeout": "60s", "db_pool_size": "1"},
+        nofile=64)
     try:
         pid = daemon_pid(d)
         socks = _open_many(d, 200)
