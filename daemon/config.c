@@ -152,7 +152,9 @@ static const struct cfg_key keys[] = {
      "the address users reach Stafet at (https://host[:port]); the Origin state-changing "
      "requests must carry"},
     {"http_tls_proxy", CFG_ENUM, OFF(http_tls_proxy), "no", 0, 0, no_yes, false,
-     "a TLS-terminating proxy is in front: session cookies are Secure"},
+     "a TLS-terminating proxy is in front: session cookies are Secure; needs public_url"},
+    {"http_hsts", CFG_DURATION, OFF(http_hsts), "365d", 0, 2 * 365 * 86400, NULL, false,
+     "max-age of the Strict-Transport-Security header sent with http_tls_proxy = yes; 0: none"},
     {"http_trusted_proxies", CFG_STRING, OFF(http_trusted_proxies), "", 0, 0, NULL, false,
      "proxy addresses (spaces) whose X-Forwarded-For names the client"},
     {"session_idle_timeout", CFG_DURATION, OFF(session_idle_timeout), "30min", 1, 30 * 86400, NULL,
@@ -665,6 +667,13 @@ config_load(const char *path, struct strlist *errors)
 		strlist_add(errors,
 		            "%s: public_url: '%s' is not http(s)://host[:port] without a path",
 		            path, cfg->public_url);
+	/* Behind a TLS proxy the origin is the operator's word, not a Host header's. */
+	if (cfg->http_tls_proxy && !*cfg->public_url)
+		strlist_add(errors,
+		            "%s: http_tls_proxy = yes needs public_url (the https:// address users "
+		            "reach Stafet at): without it the Origin check would trust the Host "
+		            "header",
+		            path);
 	if (*cfg->http_trusted_proxies &&
 	    auth_check_addresses(cfg->http_trusted_proxies, &why) == -1)
 		strlist_add(errors, "%s: http_trusted_proxies: %s", path, why);

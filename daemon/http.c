@@ -868,6 +868,11 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
 	if (!has_resp_header(req, "Cache-Control"))
 		evbuffer_add_printf(out, "Cache-Control: no-store\r\n");
+	/* Only behind TLS: browsers ignore it over http://, and it is a promise about https. */
+	if (cfg()->http_tls_proxy && cfg()->http_hsts >= 1)
+		evbuffer_add_printf(
+		    out, "Strict-Transport-Security: max-age=%lld; includeSubDomains\r\n",
+		    (long long)cfg()->http_hsts);
 	evbuffer_add_printf(out,
 	                    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
 	                    "X-Request-Id: %s\r\n",

@@ -117,6 +117,7 @@ struct config {
 	/* login and sessions */
 	char *public_url;
 	int http_tls_proxy;
+	double http_hsts; /* Strict-Transport-Security max-age behind TLS; 0: none */
 	char *http_trusted_proxies;
 	double session_idle_timeout;
 	double session_absolute_timeout;

@@ -1055,16 +1055,20 @@ def test_cookie_flags(d):
 
 
 def test_cookie_secure_behind_tls_proxy(slapd, db, stafetd, tmp_path):
-    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, http_tls_proxy="yes"))
+    # A TLS proxy needs public_url: the origin is never taken from Host there.
+    https_origin = "https://stafet.example.dk"
+    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, http_tls_proxy="yes",
+                                         public_url=f'"{https_origin}"'))
     r = login(d, "mha")
     assert r.status_code == 201
     _, _, attrs = session_cookie(r)
     assert attrs.get("secure") is True and attrs.get("httponly") is True
     assert attrs.get("samesite") == "Strict"
     token = r.json()["token"]
-    https_origin = "https://127.0.0.1:%d" % d.port
-    # The expected origin is https now.
+    # The expected origin is public_url's, not the Host's, in either scheme.
     assert_problem(delete_session(d, dict(cookie(token), Origin=d.url)), 403)
+    assert_problem(delete_session(d, dict(cookie(token),
+                                          Origin="https://127.0.0.1:%d" % d.port)), 403)
     assert me(d, cookie(token)).status_code == 200
     r = delete_session(d, dict(cookie(token), Origin=https_origin))
     assert r.status_code == 204, r.text

@@ -52,6 +52,44 @@ def test_healthz(d):
     assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def hsts_of_answers(d):
+    """The Strict-Transport-Security header (or None) of every kind of
+    answer: ok, problem, 404, static file, and one the parser refuses."""
+    answers = {
+        "healthz": requests.get(d.url + "/healthz"),
+        "session 422": requests.post(d.url + "/api/v1/session", json={}),
+        "404": requests.get(d.url + "/no/such/thing"),
+        "static": requests.get(d.url + "/"),
+    }
+    found = {k: r.headers.get("Strict-Transport-Security") for k, r in answers.items()}
+    head = raw(d, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head[:100]
+    lines = head.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")[1:]
+    hsts = [v.strip() for k, _, v in (h.partition(":") for h in lines)
+            if k.lower() == "strict-transport-security"]
+    found["400 from the parser"] = hsts[0] if hsts else None
+    return found
+
+
+def test_hsts_behind_a_tls_proxy_only(db, stafetd):
+    """Every answer carries HSTS behind a TLS proxy (http_tls_proxy = yes),
+    a year by default; plain HTTP and http_hsts = 0 send none."""
+    proxy = {"http_tls_proxy": "yes", "public_url": "https://stafet.kommune.example"}
+    d = stafetd(db=db, settings=proxy, name="proxy")
+    found = hsts_of_answers(d)
+    assert set(found.values()) == {"max-age=31536000; includeSubDomains"}, found
+    d.stop()
+    d = stafetd(db=db, settings=dict(proxy, http_hsts="30d"), name="month")
+    found = hsts_of_answers(d)
+    assert set(found.values()) == {"max-age=2592000; includeSubDomains"}, found
+    d.stop()
+    d = stafetd(db=db, settings=dict(proxy, http_hsts="0"), name="off")
+    assert set(hsts_of_answers(d).values()) == {None}
+    d.stop()
+    d = stafetd(db=db, name="plain")
+    assert set(hsts_of_answers(d).values()) == {None}
+
+
 def test_openapi_document(d):
     r = requests.get(d.url + "/openapi.json")
     assert r.status_code == 200

@@ -43,6 +43,27 @@ def test_secret_file_readable_by_others_is_refused(tmp_path):
     assert d.run("--check-config").returncode == 0
 
 
+def test_tls_proxy_without_public_url_is_refused(tmp_path):
+    """Behind a TLS proxy the Origin check must not fall back to the Host
+    header: --check-config and start-up refuse http_tls_proxy = yes without
+    public_url, naming both keys."""
+    d = Stafetd(tmp_path / "d", {"http_tls_proxy": "yes"})
+    r = d.run("--check-config")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "http_tls_proxy" in r.stderr and "public_url" in r.stderr, r.stderr
+    assert "configuration ok" not in r.stdout
+    d.start(wait=False)
+    d.proc.wait(timeout=20)
+    assert d.stop() == 1
+    assert "http_tls_proxy = yes needs public_url" in d.log()
+    d.settings["public_url"] = "https://stafet.kommune.example"
+    d.write_config()
+    r = d.run("--check-config")
+    assert r.returncode == 0, r.stderr
+    # plain HTTP without public_url stays allowed (the origin is http://Host)
+    assert Stafetd(tmp_path / "plain").run("--check-config").returncode == 0
+
+
 def test_usage_errors_exit_2(tmp_path):
     r = subprocess.run([binary(), "--no-such-option"], capture_output=True, text=True)
     assert r.returncode == 2

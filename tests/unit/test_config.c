@@ -1,6 +1,6 @@
 /*
  * test_config.c: the configuration parser: values, units, errors with line
- * numbers, secret files and their permissions.
+ * numbers, secret files and their permissions, and checks across keys.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +190,50 @@ test_units(void **state)
 	assert_int_equal(config_parse_size("99999999999999999999999", &s), -1);
 }
 
+/* Behind a TLS proxy the origin comes from public_url, never from Host. */
+static void
+test_tls_proxy_needs_public_url(void **state)
+{
+	(void)state;
+	struct strlist e = {0};
+	char *p = write_file("proxy.conf", "http_tls_proxy = yes\n", 0644);
+	assert_null(config_load(p, &e));
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, "http_tls_proxy = yes needs public_url"));
+	strlist_free(&e);
+	free(p);
+	p = write_file("proxy2.conf",
+	               "http_tls_proxy = yes\npublic_url = https://stafet.kommune.example\n", 0644);
+	struct config *c = config_load(p, &e);
+	assert_non_null(c);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(c->http_tls_proxy, 1);
+	config_free(c);
+	free(p);
+}
+
+/* http_hsts: a year by default, 0 for none, two years at most. */
+static void
+test_hsts(void **state)
+{
+	(void)state;
+	struct strlist e = {0};
+	struct config *c = config_defaults();
+	assert_true(c->http_hsts == 365 * 86400.0);
+	config_free(c);
+	char *p = write_file("hsts0.conf", "http_hsts = 0\n", 0644);
+	c = config_load(p, &e);
+	assert_non_null(c);
+	assert_true(c->http_hsts == 0);
+	config_free(c);
+	free(p);
+	p = write_file("hsts3y.conf", "http_hsts = 1096d\n", 0644);
+	assert_null(config_load(p, &e));
+	assert_true(has_error(&e, ":1: http_hsts"));
+	strlist_free(&e);
+	free(p);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -227,6 +271,8 @@ main(void)
 	    cmocka_unit_test(test_secret_file),
 	    cmocka_unit_test(test_conninfo_password_needs_private_file),
 	    cmocka_unit_test(test_units),
+	    cmocka_unit_test(test_tls_proxy_needs_public_url),
+	    cmocka_unit_test(test_hsts),
 	    cmocka_unit_test(test_missing_file),
 	};
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
