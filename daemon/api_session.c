@@ -8,7 +8,10 @@
  * login_failure_delay after the request came in, whether the username was
  * unknown, the password wrong or empty, or the account disabled; only the
  * audit log says which. Failures are counted per username and per client
- * address (ratelimit.c); a blocked key gets 429 without a bind.
+ * address (ratelimit.c); a blocked key gets 429 without a bind. A username
+ * counts by the name typed, folded alike for accounts and unknown names, so
+ * a 429 does not tell them apart; an account's failures also count on the
+ * account, so all of its logon names share one count.
  */
 #include <sys/queue.h>
 
@@ -32,7 +35,8 @@ struct login {
 	double started;
 	char person_id[128]; /* empty for an unknown username */
 	char username[USERNAME_MAX + 1];
-	char user_key[USERNAME_MAX + 8];
+	char user_key[USERNAME_MAX + 8]; /* the name as typed, folded */
+	char acct_key[USERNAME_MAX + 8]; /* the account's name; empty if none or the same */
 	char addr_key[96];
 	const char *override; /* the audit reason when the bind was a decoy */
 	char token[AUTH_TOKEN_LEN + 1];
@@ -114,11 +118,16 @@ login_failed(struct login *l, const char *reason)
 	double now = now_monotonic();
 	const char *id = *l->person_id ? l->person_id : NULL;
 	const char *name = *l->person_id ? l->username : NULL;
+	bool user_blocked;
 
 	metrics_count("login_failures_total");
 	audit_record(l->req, id, name, "login.failed", NULL, NULL, reason);
-	if (ratelimit_fail(l->user_key, now, c->login_failure_window, c->login_user_max_failures,
-	                   c->login_user_block)) {
+	user_blocked = ratelimit_fail(l->user_key, now, c->login_failure_window,
+	                              c->login_user_max_failures, c->login_user_block);
+	if (*l->acct_key && ratelimit_fail(l->acct_key, now, c->login_failure_window,
+	                                   c->login_user_max_failures, c->login_user_block))
+		user_blocked = true;
+	if (user_blocked) {
 		log_notice("login: a username blocked for %.0fs after %d failures (from %s)",
 		           c->login_user_block, c->login_user_max_failures, l->req->client);
 		metrics_count("login_blocks_total");
@@ -171,6 +180,8 @@ login_succeeded(struct login *l)
 	const char *params[5] = {hash, l->person_id, l->username, l->req->client, secs};
 
 	ratelimit_clear(l->user_key);
+	if (*l->acct_key)
+		ratelimit_clear(l->acct_key);
 	auth_token_new(l->token, hash);
 	snprintf(secs, sizeof(secs), "%.0f", c->session_absolute_timeout);
 	log_info("login: session opened for person %s from %s", l->person_id, l->req->client);
@@ -308,13 +319,21 @@ api_session_create(struct http_request *req)
 		l->override = "unknown user";
 	}
 	/*
-	 * Counted by the account, not by the spelling: uid, UPN and DOMAIN\uid
-	 * of one person share one counter.
+	 * Counted by the name as typed, folded the same way whether an account
+	 * has it or not (ratelimit_key), so the 429s cannot tell which names
+	 * are accounts; an account's failures count on the account too, so its
+	 * uid, a UPN whose local part differs, and DOMAIN\uid share one count.
 	 */
-	ratelimit_key(l->user_key, sizeof(l->user_key), 'u', l->username);
+	ratelimit_key(l->user_key, sizeof(l->user_key), 'u', user);
+	if (p != DIR_NONE) {
+		ratelimit_key(l->acct_key, sizeof(l->acct_key), 'u', l->username);
+		if (strcmp(l->acct_key, l->user_key) == 0)
+			*l->acct_key = '\0';
+	}
 	ratelimit_key(l->addr_key, sizeof(l->addr_key), 'a', req->client);
 	if ((wait = ratelimit_blocked(l->addr_key, now_monotonic())) > 0 ||
-	    (wait = ratelimit_blocked(l->user_key, now_monotonic())) > 0) {
+	    (wait = ratelimit_blocked(l->user_key, now_monotonic())) > 0 ||
+	    (*l->acct_key && (wait = ratelimit_blocked(l->acct_key, now_monotonic())) > 0)) {
 		metrics_count("login_refused_blocked_total");
 		answer_blocked(req, wait);
 		login_free(l);

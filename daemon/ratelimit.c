@@ -47,12 +47,17 @@ bucket_of(const char *key)
 }
 
 /*
- * The counting key for a username ('u', compared case-insensitively) or a
- * client address ('a', IPv6 cut to its /64).
+ * The counting key for a username ('u') or a client address ('a', IPv6 cut
+ * to its /64). A username is folded to its bare account name: case folded,
+ * without a DOMAIN\ prefix or an @domain suffix. The folding looks at the
+ * text alone, never at the directory, so "x\name" and "name@y" count with
+ * "name" whether or not an account is called that: which names share a
+ * counter must not tell which names are accounts.
  */
 void
 ratelimit_key(char *out, size_t outsz, char kind, const char *value)
 {
+	const char *end = value + strlen(value);
 	size_t o = 0;
 
 	if (kind == 'a' && strchr(value, ':')) {
@@ -69,9 +74,17 @@ ratelimit_key(char *out, size_t outsz, char kind, const char *value)
 		*out = '\0';
 		return;
 	}
+	if (kind == 'u') {
+		/* an empty remainder ("DOMAIN\\", "@domain") keeps the whole name */
+		const char *bs = strrchr(value, '\\'), *at;
+		if (bs && bs[1])
+			value = bs + 1;
+		if ((at = strchr(value, '@')) != NULL && at != value)
+			end = at;
+	}
 	out[o++] = kind;
 	out[o++] = ':';
-	for (const char *p = value; *p && o + 1 < outsz && o < RL_KEY_MAX; p++)
+	for (const char *p = value; p < end && o + 1 < outsz && o < RL_KEY_MAX; p++)
 		out[o++] = (char)tolower((unsigned char)*p);
 	out[o] = '\0';
 }

@@ -631,6 +631,35 @@ def test_ad_block_covers_both_logon_names(ad_slapd, db, stafetd, tmp_path):
         assert_problem(login(d, name), 429)
 
 
+def test_ad_block_with_a_upn_unlike_the_account_name(ad_slapd, db, stafetd, tmp_path):
+    """A UPN's local part often differs from the sAMAccountName. Failures
+    under the UPN count on the account (pka is blocked) and on the UPN's
+    bare name, just as they would for a UPN nobody has: the 429s do not
+    tell the two apart."""
+    out = ad_slapd.ldapsearch("-b", ad.USERS_DN, "(sAMAccountName=pka)", "dn").stdout
+    line = out.replace("\n ", "").splitlines()[0]
+    dn = (base64.b64decode(line[4:].strip()).decode() if line.startswith("dn::")
+          else line.split(":", 1)[1].strip())
+    ldapmodify(ad_slapd, dn, "replace: userPrincipalName\nuserPrincipalName: "
+               "p.kjaer@stafet.example")
+    try:
+        d = start(stafetd, db, ad_auth_settings(tmp_path, ad_slapd.uri,
+                                                login_user_max_failures="3",
+                                                login_user_block="15min"))
+        assert login(d, "p.kjaer@stafet.example").json()["user"]["username"] == "pka"
+        for upn in ("p.kjaer@stafet.example", "q.nobody@stafet.example"):
+            for i in range(3):
+                assert_problem(login(d, upn, "wrong%d" % i), 401)
+        for name in ("p.kjaer", "x\\P.KJAER", "p.kjaer@other.example",
+                     "q.nobody", "x\\Q.NOBODY", "q.nobody@other.example",
+                     "pka", "STAFET\\pka", "p.kjaer@stafet.example"):
+            assert_problem(login(d, name), 429)
+        assert login(d, "mha").status_code == 201
+    finally:
+        ldapmodify(ad_slapd, dn, "replace: userPrincipalName\nuserPrincipalName: "
+                   "pka@stafet.example")
+
+
 def test_ad_disabled_and_expired_after_sync(ad_slapd, db, stafetd, tmp_path):
     d = start(stafetd, db, ad_auth_settings(tmp_path, ad_slapd.uri))
     kni = ad_slapd.ldapsearch("-b", ad.USERS_DN, "(sAMAccountName=kni)", "dn").stdout
@@ -767,6 +796,41 @@ def test_user_block(slapd, db, stafetd, tmp_path):
     assert_problem(login(d, "sbo", "wrong6"), 401)
     assert login(d, "sbo").status_code == 201
     assert len(audit_rows(db, "login.blocked")) == 1
+
+
+def spellings(name):
+    """Ways to type one name: as is, a UPN, DOMAIN\\name, any prefix, any domain."""
+    return [name, name.upper() + "@stafet.example", "STAFET\\" + name, "x\\" + name.upper(),
+            name + "@other.example"]
+
+
+def blocked_spellings(d, name):
+    """The status of each spelling of name once name itself has failed
+    login_user_max_failures times (5, the default)."""
+    for i in range(5):
+        assert_problem(login(d, name, "wrong%d" % i), 401)
+    return {s: login(d, s).status_code for s in spellings(name)}
+
+
+def test_user_block_does_not_tell_accounts_from_unknown_names(slapd, db, stafetd, tmp_path):
+    """A blocked account and a blocked unknown name answer every spelling
+    alike: user@domain, DOMAIN\\user and x\\user share the name's count
+    whether or not an account is called that (a 401 for some spelling of a
+    blocked name would say "nobody is called this")."""
+    d = start(stafetd, db, auth_settings(
+        tmp_path, slapd.uri, login_user_block="15min", login_address_max_failures="1000"))
+    known = blocked_spellings(d, "sbo")
+    unknown = blocked_spellings(d, "ghost-nobody")
+    assert set(known.values()) == {429}, known
+    assert set(unknown.values()) == {429}, unknown
+    # Failures under the spellings count toward the bare name's block, alike.
+    for name in ("pka", "nobody-else"):
+        for s in spellings(name):
+            assert_problem(login(d, s, "bad"), 401)
+        assert_problem(login(d, name), 429)
+    # Other names are untouched.
+    assert login(d, "mha").status_code == 201
+    assert_problem(login(d, "ghost-third", "bad"), 401)
 
 
 def test_count_starts_over_after_a_block(slapd, db, stafetd, tmp_path):

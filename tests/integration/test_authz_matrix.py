@@ -1,54 +1,80 @@
-"""The authorization matrix: every endpoint the router serves, tried as
-every role, each answer compared with the table below (written from
-API.md, the contract; DESIGN.md "Security" where API.md is silent).
+"""The authorization matrix: every endpoint the router serves, tried by
+every relation a person can have to a note, each answer compared with the
+table below (written from API.md, the contract, and its "Who sees a note
+(need to know)"; DESIGN.md "Security" where API.md is silent).
 
-Roles (the demo directory, tests/fixtures/demo.ldif):
+Every note of the module goes from BUR to UR (route BUR-UR). BUR sits in
+the department BUF beside BUR-H; UR in BSF beside JC-UNG, JC-SYG and VSR.
+The roles, from the demo directory (tests/fixtures/demo.ldif), by their
+relation to such a note:
 
 - anonymous: no session at all;
-- other_unit: kfr, a caseworker of JC-UNG (neither side of the notes);
-- sender: sbo, a caseworker of BUR, the sending unit of route BUR-UR;
+- sender: sbo, a caseworker of BUR, the sending unit;
 - receiver: mha, a caseworker of UR, the receiving unit;
-- quality: lkj, in the quality group (and lead of ÆHF, no side of the notes);
-- admin: mxadm, a caseworker of JC-SYG in the admin group. The demo's own
-  admins (ano, tda) sit in BSF, above UR, so they act for the receiving
-  unit; the module adds this neutral admin to the shared slapd (removed
-  afterwards) so the column shows what the admin role itself grants;
-- lead: tlo, lead of BUF, the department above the sending unit (leads act
-  for the units below them; the API has no lead-only endpoint);
-- department: yst, a caseworker of BUF who leads nothing: a person acts
-  for their own unit and every unit below it (stafetd(8), access.c), so
-  yst acts for BUR like its own caseworkers. (So do the demo's admins ano
-  and tda, of BSF, for UR: by their unit, not by the admin group.)
+- sender_lead: pka, BUR's lead (its stafetLead), who counts as a member;
+- receiver_lead: kmo, UR's lead, the same on the receiving side;
+- lead_above_sender: tlo, BUF's lead: reads the note masked (the CPR number
+  as DDMMYY-XXXX, the name as initials) and acts on nothing;
+- lead_above_receiver: ojo, BSF's lead: the same, once the note was
+  submitted (a draft is 404 to the receiving side and those above it);
+- department: yst, placed directly in BUF (its stab) and leading nothing:
+  a member of BUF, not of BUR, so nothing (404 everywhere);
+- sibling: lbk, a caseworker of BUR-H, BUR's sibling under BUF;
+- other_department: aiv, a caseworker of VH in the third department, ÆHF;
+- quality: lkj, in the quality group (and lead of ÆHF): reports, not notes;
+- admin: mxadm, a caseworker of JC-SYG (UR's sibling) in the admin group,
+  whom the module adds to the shared slapd (removed afterwards), so the
+  column shows what the admin role itself grants. The demo's own admins
+  (ano, tda) sit in BSF's stab: test_parent_node_people_see_nothing.
 
-Every note of the module is on BUR-UR (BUR to UR). A note-scoped endpoint
-is tried on a note in each state (draft, submitted, received, returned,
-accepted, withdrawn). A cell is either denied (401, 403, 404), an allowed
-side's refusal of the state (409), or success (2xx). Denied and 409 cells
-run on the module's shared notes, and the database is compared before and
-after: such a request changes nothing. Success cells that change things
-run on fresh notes (and a fresh session, outbox row), so the order of the
-tests does not matter.
+pka and kmo are in the quality group too (the demo's leads who own quality
+figures): that changes no note cell, only their quality report, which then
+covers every note (test_quality_report_scope).
+
+A note-scoped endpoint is tried on a note in each state (draft, submitted,
+received, returned, accepted, withdrawn). A cell is either denied (401,
+403, 404), a side's refusal of the state (409), or success (2xx). Denied
+and 409 cells run on the module's shared notes, and the database is
+compared before and after: such a request changes nothing (not even the
+audit log); a denied 404 is the very answer a note that does not exist
+gets, and names neither the citizen nor the sender. Success cells that
+change things run on fresh notes (and a fresh session, outbox row), so the
+order of the tests does not matter. Whether a 200 is a member's or a
+reader's is the role's ACCESS: a member's note says `access` "sender" or
+"receiver" and shows the citizen whole; a reader's says "read", the CPR
+number masked and the name as initials (nowhere whole, not in the history
+either), and every read of a note or its history is audited.
 
 The table must cover every path and method of the served /openapi.json and
 of daemon/router.c: a new endpoint without a row fails
 test_table_covers_every_endpoint.
 
-Also here: dead tokens (expired, idle, logged out, never issued) are 401
-on every authenticated endpoint; a state-changing request authenticated by
-the session cookie without our Origin is 403 and changes nothing (with our
-Origin it is answered as by Bearer); the lists and the quality report show
-the notes only to those who may see them; a forward hands the note over
-(the former receiving unit gets 404) and never goes to the sending side.
+Also here: the lists (every box) and the quality report as each role sees
+them, checked against a model of the rule over every note in the database;
+a hostile body (wrong JSON types, missing or unknown fields, huge strings,
+stale or missing If-Match) to a note one may not see is 404 like the
+benign one, and a body the router refuses before any note is looked at is
+refused alike for a note that does not exist; the people placed directly
+in a department node see nothing; a forward hands the note over (the
+former receiving unit gets 404 for everything, a forward to where the note
+now sits included) and never goes to the sending side; dead tokens
+(expired, idle, logged out, never issued) are 401 on every authenticated
+endpoint; a state-changing request authenticated by the session cookie
+without our Origin is 403 and changes nothing (with our Origin it is
+answered as by Bearer).
 
-One daemon (its own database) serves the module: 313 tests, 30 s on the
-normal build (75 s when the machine is busy), 2 to 3 minutes with the
-ASan build or under valgrind."""
+One daemon (its own database) serves the module: 472 tests (the matrix
+itself 33 endpoints by 12 roles, 396 tests and 876 cells with the note
+endpoints in each of the 6 states), 47 s on the normal build on a busy
+2-core machine, 93 s with the ASan build."""
 
 import hashlib
 import json
 import os
 import re
 import secrets
+import sys
+import uuid
 
 import pytest
 import requests
@@ -62,19 +88,117 @@ from tests.integration.test_auth import (
 from tests.integration.test_directory import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
+import gen_demo_ldif as demo  # noqa: E402
+
 WRAPPED = bool(os.environ.get("STAFETD_WRAPPER", "").strip())
 TIMEOUT = 120 if WRAPPED else 30
 BASE = "dc=stafet,dc=example"
 PEOPLE = "ou=people," + BASE
 
-ROLES = ["anonymous", "other_unit", "sender", "receiver", "quality", "admin", "lead",
-         "department"]
-USERS = {"other_unit": "kfr", "sender": "sbo", "receiver": "mha", "quality": "lkj",
-         "admin": "mxadm", "lead": "tlo", "department": "yst"}
+ROLES = ["anonymous", "sender", "receiver", "sender_lead", "receiver_lead",
+         "lead_above_sender", "lead_above_receiver", "department", "sibling",
+         "other_department", "quality", "admin"]
+USERS = {"sender": "sbo", "receiver": "mha", "sender_lead": "pka", "receiver_lead": "kmo",
+         "lead_above_sender": "tlo", "lead_above_receiver": "ojo", "department": "yst",
+         "sibling": "lbk", "other_department": "aiv", "quality": "lkj", "admin": "mxadm"}
 NEUTRAL_ADMIN = ("mxadm", "Mads", "Xadmin", "JC-SYG", "BSF")
+# in the quality group: the quality role, and the demo's two leads who own figures
+QUALITY = {"quality", "sender_lead", "receiver_lead"}
 STATES = ["draft", "submitted", "received", "returned", "accepted", "withdrawn"]
-FORWARD_TO = "VSR"  # no unit of kfr, lkj, mxadm, tlo or yst
-DENIED = (401, 403, 404)
+SENDING, RECEIVING = "BUR", "UR"
+FORWARD_TO = "VSR"  # below BSF, like UR: ojo still reads a note forwarded there
+# Every note of the module is for this citizen (a fresh CPR number each):
+# three words, two of them starting with a Danish letter, so "the name as
+# initials" is "Ø. E. Å.", and no part of it is anywhere in the directory.
+CITIZEN_NAME = "Øssur Eskild Åkjærbo"
+NOWHERE = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))  # no such note
+
+# --- the directory, as the rule reads it ------------------------------------------------
+#
+# The demo's unit tree and who sits and leads where (tests/fixtures/
+# gen_demo_ldif.py, the source of demo.ldif), and the module's neutral
+# admin; the world fixture checks each role's /me against this.
+
+PARENT = {u.code: u.parent for u in demo.UNITS}
+
+
+def _places():
+    entries = demo.build()
+    unit_of, leads_of = {}, {}
+    for e in entries:
+        if e.dn.endswith("," + demo.PEOPLE_DN):
+            unit_of[e.first("uid")] = e.first("stafetUnitCode")
+        elif e.dn.endswith(demo.UNITS_DN) and e.first("stafetLead"):
+            lead = e.first("stafetLead").split(",", 1)[0].split("=", 1)[1]
+            leads_of.setdefault(lead, set()).add(e.first("stafetUnitCode"))
+    unit_of[NEUTRAL_ADMIN[0]] = NEUTRAL_ADMIN[3]
+    return unit_of, leads_of
+
+
+UNIT_OF, LEADS_OF = _places()
+# (unit, units led) of each role
+PLACES = {role: (UNIT_OF[uid], frozenset(LEADS_OF.get(uid, ()))) for role, uid in USERS.items()}
+
+
+def ancestors(unit):
+    out, u = [], PARENT[unit]
+    while u:
+        out.append(u)
+        u = PARENT[u]
+    return out
+
+
+def subtree(unit):
+    return {u for u in PARENT if u == unit or unit in ancestors(u)}
+
+
+def member(place, unit):
+    """Placed in the unit itself, or its lead."""
+    own, led = place
+    return unit == own or unit in led
+
+
+def leads_above(place, unit):
+    return bool(set(ancestors(unit)) & place[1])
+
+
+def model_access(place, sender_unit, receiver_unit, submitted):
+    """The rule: "sender", "receiver", "both", "read", or None (404)."""
+    s = member(place, sender_unit)
+    r = submitted and member(place, receiver_unit)
+    if s and r:
+        return "both"
+    if s or r:
+        return "sender" if s else "receiver"
+    if leads_above(place, sender_unit) or (submitted and leads_above(place, receiver_unit)):
+        return "read"
+    return None
+
+
+def visible_units(place):
+    """The units whose notes one finds in lists and reports: one's own
+    unit, the units one leads and every unit below those."""
+    own, led = place
+    out = {own}
+    for u in led:
+        out |= subtree(u)
+    return out
+
+
+# The relation each role's name promises, from the tree itself.
+assert PLACES["sender"] == (SENDING, frozenset())
+assert PLACES["receiver"] == (RECEIVING, frozenset())
+assert PLACES["sender_lead"] == (SENDING, {SENDING})
+assert PLACES["receiver_lead"] == (RECEIVING, {RECEIVING})
+assert PLACES["lead_above_sender"][1] == {PARENT[SENDING]}
+assert PLACES["lead_above_receiver"][1] == {PARENT[RECEIVING]}
+assert PLACES["department"] == (PARENT[SENDING], frozenset())
+assert PARENT[PLACES["sibling"][0]] == PARENT[SENDING] and not PLACES["sibling"][1]
+assert ancestors(PLACES["other_department"][0])[-1] not in (
+    ancestors(SENDING)[-1], ancestors(RECEIVING)[-1])
+assert PARENT[PLACES["admin"][0]] == PARENT[RECEIVING] and not PLACES["admin"][1]
+assert not (subtree(next(iter(PLACES["quality"][1]))) & {SENDING, RECEIVING, FORWARD_TO})
 
 # --- the table -------------------------------------------------------------------------
 #
@@ -82,21 +206,22 @@ DENIED = (401, 403, 404)
 # one per state in STATES order (a note's states as the sender sees them).
 #
 # From API.md: everything under /api/v1 but POST /session needs a session
-# (401); resources one may not see are 404, not 403 (so other units, the
-# quality role and admins get 404 for every note: DESIGN.md "Security" lets
-# quality see aggregates only); the sending unit edits, submits, withdraws;
-# the receiving unit returns, accepts, forwards; a transition the state
-# machine does not allow is 409. Where API.md is silent, the daemon's
-# sensible behaviour (listed in the report of issue 10 part 5):
-# - a draft is the sender's own: the receiving unit gets 404 until it is
-#   submitted;
-# - the receiving side calling a sender's action, or the sending side a
-#   receiver's, on a note it may see is 403 (API.md: who, not the code);
-# - filing a note on a route one is not the sending unit of is 403 (the
-#   routes themselves are public to every user);
-# - leads act for the units they lead and everything below, and everyone
-#   for their own unit and everything below: tlo and yst (BUF) for BUR,
-#   like its caseworkers;
+# (401); resources one may not see are 404, not 403. "Who sees a note":
+# the members of the sending and of the receiving unit (the unit itself,
+# not the units above it; its lead counts as a member) see and act for
+# their side, the receiving side once the note was first submitted; the
+# lead of a unit above either unit reads it (masked) and may not act, an
+# action being 404 for them as for anyone who may not see the note; the
+# quality role sees reports, not notes; anyone else 404 in every call. The
+# sending unit edits, submits, withdraws; the receiving unit returns,
+# accepts, forwards; a transition the state machine does not allow is 409.
+# Where API.md is silent, the daemon's sensible behaviour:
+# - a side calling the other side's action on a note it may see is 403
+#   (API.md: who, not the code);
+# - filing a note on a route is for the members of its sending unit and
+#   its lead: 403 for everyone else, a lead above it and the people placed
+#   in the department included (the routes themselves are public to every
+#   user);
 # - the audit log and the outbox are admins' (404 for the rest, as for
 #   anything one may not see).
 
@@ -115,11 +240,14 @@ def users(code, **others):
     return t
 
 
-def notes(sender, receiver):
-    """A note-scoped row: the three neutral roles 404, anonymous 401; the
-    lead and the department above the sending unit act as its sender."""
-    return {"anonymous": 401, "other_unit": 404, "quality": 404, "admin": 404,
-            "sender": sender, "receiver": receiver, "lead": sender, "department": sender}
+def notes(sender, receiver, above_sender=404, above_receiver=404):
+    """A note-scoped row: the members of each side (caseworker and lead)
+    as given, the leads above each side as given (404: may not act), every
+    other role 404, anonymous 401."""
+    t = users(404)
+    t.update(sender=sender, sender_lead=sender, receiver=receiver, receiver_lead=receiver,
+             lead_above_sender=above_sender, lead_above_receiver=above_receiver)
+    return t
 
 
 #                      draft submitted received returned accepted withdrawn
@@ -130,6 +258,9 @@ RECEIVER_ON_SENDERS = "404   403       403      403      403      403"
 SENDER_WITHDRAWS = "   200   200       200      200      409      409"
 RECEIVER_DECIDES = "   404   200       200      409      409      409"
 SENDER_ON_RECEIVERS = "403   403       403      403      403      403"
+# the leads above: the sending side's reads the draft, the receiving side's not
+ABOVE_SENDER_READS = SENDER_READS
+ABOVE_RECEIVER_READS = RECEIVER_READS
 
 TABLE = {
     # operations and the web UI: no authentication
@@ -155,16 +286,18 @@ TABLE = {
     "GET /api/v1/units/{code}": users(200),
     "GET /api/v1/routes": users(200),
     "POST /api/v1/counterparts": users(200),
-    # handovers: any user
+    # handovers: any user (the lists and the report by who one is: below)
     "GET /api/v1/templates/{route}": users(200),
     "POST /api/v1/handovers/check": users(200),
     "GET /api/v1/handovers": users(200),
     "GET /api/v1/reports/quality": users(200),
-    # filing: the route's sending unit (and those above it)
-    "POST /api/v1/handovers": users(403, sender=201, lead=201, department=201),
+    # filing: the members of the route's sending unit, its lead included
+    "POST /api/v1/handovers": users(403, sender=201, sender_lead=201),
     # one note
-    "GET /api/v1/handovers/{id}": notes(SENDER_READS, RECEIVER_READS),
-    "GET /api/v1/handovers/{id}/history": notes(SENDER_READS, RECEIVER_READS),
+    "GET /api/v1/handovers/{id}": notes(SENDER_READS, RECEIVER_READS,
+                                        ABOVE_SENDER_READS, ABOVE_RECEIVER_READS),
+    "GET /api/v1/handovers/{id}/history": notes(SENDER_READS, RECEIVER_READS,
+                                                ABOVE_SENDER_READS, ABOVE_RECEIVER_READS),
     "PATCH /api/v1/handovers/{id}": notes(SENDER_EDITS, RECEIVER_ON_SENDERS),
     "POST /api/v1/handovers/{id}/submit": notes(SENDER_EDITS, RECEIVER_ON_SENDERS),
     "POST /api/v1/handovers/{id}/withdraw": notes(SENDER_WITHDRAWS, RECEIVER_ON_SENDERS),
@@ -173,10 +306,28 @@ TABLE = {
     "POST /api/v1/handovers/{id}/forward": notes(SENDER_ON_RECEIVERS, RECEIVER_DECIDES),
 }
 
+# What a role's 200 of a note is: a member's of a side, or a reader's (masked).
+ACCESS = {"sender": "sender", "sender_lead": "sender", "receiver": "receiver",
+          "receiver_lead": "receiver", "lead_above_sender": "read",
+          "lead_above_receiver": "read"}
+# Whose first read of a submitted note receives it.
+RECEIVERS = {r for r, a in ACCESS.items() if a == "receiver"}
+# The shared notes (by state) each role finds in its lists, per box.
+ALL, FILED, NONE = set(STATES), set(STATES) - {"draft"}, set()
+LISTED = {role: {"outgoing": NONE, "incoming": NONE} for role in ROLES if role != "anonymous"}
+for _r in ("sender", "sender_lead", "lead_above_sender"):
+    LISTED[_r]["outgoing"] = ALL
+for _r in ("receiver", "receiver_lead", "lead_above_receiver"):
+    LISTED[_r]["incoming"] = FILED
+for _r in LISTED:
+    LISTED[_r]["all"] = LISTED[_r]["outgoing"] | LISTED[_r]["incoming"]
+
 PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /",
           "POST /api/v1/session"}
 # GETs with a side effect: the receiving unit's first read receives the note
 CHANGING_GETS = {"GET /api/v1/handovers/{id}"}
+NOTE_READS = {"GET /api/v1/handovers/{id}": "handover.read",
+              "GET /api/v1/handovers/{id}/history": "handover.history"}
 # what a successful action leaves the note in
 LEADS_TO = {"submit": "submitted", "return": "returned", "accept": "accepted",
             "withdraw": "withdrawn", "forward": "submitted"}
@@ -189,6 +340,8 @@ ACTION_BODIES = {
     "withdraw": {"reason": "Sagen er lukket."},
     "forward": {"unit": FORWARD_TO, "reason": "Den unge hører til Voksen Social."},
 }
+PATCH_BODY = {"sections": {"contingency": "Hvis den unge udebliver, så ring til "
+                                          "forældrene samme dag (rettet)."}}
 
 
 def is_note_scoped(endpoint):
@@ -213,6 +366,49 @@ def split(endpoint):
 
 
 CASES = [(e, r) for e in TABLE for r in ROLES]
+
+
+# --- what a reader may see of the citizen ------------------------------------------------
+
+
+def initials(name):
+    """"Mette Hansen" -> "M. H." (one initial per word)."""
+    return " ".join(w[0] + "." for w in name.split())
+
+
+def masked(cpr):
+    return cpr[:6] + "-XXXX"
+
+
+def text_of(body):
+    """Every string of a JSON answer, unescaped (the daemon may write
+    Danish letters as \\u escapes)."""
+    return json.dumps(body, ensure_ascii=False)
+
+
+def secrets_of(citizen):
+    """What a reader (or anyone denied) must never find: the name whole or
+    any word of it, the CPR number whole (with or without its dash)."""
+    name, cpr = citizen["name"], citizen["cpr"]
+    return [name, *name.split(), cpr, cpr.replace("-", "")]
+
+
+def assert_no_secrets(citizen, body, what):
+    text = text_of(body)
+    for s in secrets_of(citizen):
+        assert s not in text, (what, s, text[:2000])
+
+
+def assert_citizen(citizen, shown, access, whole_cpr):
+    """A note's citizen as a role with `access` sees it: a reader the CPR
+    number masked and the name as initials; a member the name whole, and
+    the CPR number whole only in the note's own view."""
+    if access == "read":
+        assert shown["cpr"] == masked(citizen["cpr"]), shown
+        assert shown["name"] == initials(citizen["name"]), shown
+    else:
+        assert shown["name"] == citizen["name"], shown
+        assert shown["cpr"] == (citizen["cpr"] if whole_cpr else masked(citizen["cpr"])), shown
 
 
 # --- the module's world ----------------------------------------------------------------
@@ -254,6 +450,7 @@ class World:
         self.api = Api(d)
         self.users = {}
         self.notes = {}  # state -> the shared note's id
+        self.citizens = {}  # note id -> its citizen as filed ({"cpr", "name"})
         self.people_id = None
 
     def user(self, role):
@@ -279,6 +476,25 @@ class World:
             "  WHERE expires_at > now() AND last_seen_at > now() - interval '1 day'), "
             "'audit', (SELECT count(*) FROM audit_log));")
 
+    def all_notes(self):
+        """Every note in the database, as the rule needs it."""
+        return self.db.query_json(
+            "SELECT coalesce(json_agg(json_build_object('id', id, 'route', route, "
+            "'sender_unit', sender_unit, 'receiver_unit', receiver_unit, "
+            "'submitted', first_submitted_at IS NOT NULL, 'citizen', citizen)), '[]') "
+            "FROM handovers;")
+
+    def audit_mark(self):
+        return self.db.query_json("SELECT coalesce(max(id), 0) FROM audit_log;")
+
+    def assert_audited(self, mark, username, action, hid):
+        """An audit row of `action` on the note by `username`, after mark
+        (written as the answer goes out, so it may trail it a little)."""
+        sql = ("SELECT count(*) FROM audit_log WHERE id > %d AND action = '%s' "
+               "AND actor_username = '%s' AND object_id = '%s';" % (mark, action, username, hid))
+        wait_until(lambda: self.db.query_json(sql), timeout=30 if WRAPPED else 10,
+                   what=f"the audit row of {username}'s {action} of {hid}")
+
     def dead_outbox_row(self):
         """A fresh dead outbox row (a note's alert given up on)."""
         h = self.note_in("submitted")
@@ -294,9 +510,12 @@ class World:
     def note_in(self, state):
         """A fresh BUR-UR note (filed by sbo) brought to `state` by sbo and mha."""
         api, sbo, mha = self.api, self.users["sender"], self.users["receiver"]
-        r = api.create(sbo, note_body(on=planned()))
+        body = note_body(on=planned())
+        body["citizen"]["name"] = CITIZEN_NAME
+        r = api.create(sbo, body)
         assert r.status_code == 201, r.text
         hid = r.json()["id"]
+        self.citizens[hid] = dict(body["citizen"])
         if state == "draft":
             return hid
         steps = [(sbo, "submit", None)]
@@ -329,27 +548,31 @@ class World:
 
     # --- one request -----------------------------------------------------------------
 
-    def call(self, endpoint, role, state=None, headers=None, fresh=False, method=None):
+    def call(self, endpoint, role, state=None, headers=None, fresh=False, method=None,
+             note=None):
         """Sends `endpoint` as `role`. For a note-scoped endpoint, on the
-        shared note in `state`, or a fresh one when `fresh`. Returns
-        (response, context) where context names what was acted on."""
+        shared note in `state`, a fresh one when `fresh`, or the note
+        `note` (an id) when given. Returns (response, context) where
+        context names what was acted on."""
         m, path = split(endpoint)
         m = method or m
         user = self.user(role)
         h = dict(user.headers)
         h.update(headers or {})
-        body, ctx = None, {}
+        body, ctx = None, {"username": user.username}
         if is_note_scoped(endpoint):
-            hid = self.note_in(state) if fresh else self.notes[state]
+            hid = note or (self.note_in(state) if fresh else self.notes[state])
             ctx["note"] = hid
             path = path.replace("{id}", hid)
             action = endpoint.rsplit("/", 1)[1]
             if m == "PATCH":
-                h["If-Match"] = '"%d"' % self.version(hid)
-                body = {"sections": {"contingency": "Hvis den unge udebliver, så ring til "
-                                                    "forældrene samme dag (rettet)."}}
+                version = self.version(hid) if hid in self.citizens else 1
+                h["If-Match"] = '"%d"' % version
+                body = PATCH_BODY
             elif action in ACTION_BODIES:
                 body = ACTION_BODIES[action]
+            if endpoint in NOTE_READS and role != "anonymous":
+                ctx["audit_mark"] = self.audit_mark()
         elif endpoint == "POST /api/v1/session":
             body = {"username": user.username or "sbo", "password": "demo"}
         elif endpoint == "DELETE /api/v1/session" and fresh and role != "anonymous":
@@ -373,6 +596,7 @@ class World:
                     "date": "2026-02-15"}
         elif endpoint in ("POST /api/v1/handovers", "POST /api/v1/handovers/check"):
             body = note_body(on=planned())
+            body["citizen"]["name"] = CITIZEN_NAME
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -380,6 +604,30 @@ class World:
         r = requests.request(m, self.d.url + path, headers=h, data=data, timeout=TIMEOUT,
                              allow_redirects=False)
         return r, ctx
+
+    def nowhere(self, endpoint, role, method=None):
+        """The answer to `endpoint` as `role` for a note that does not exist."""
+        r, _ = self.call(endpoint, role, note=NOWHERE, method=method)
+        return r
+
+    # --- lists ----------------------------------------------------------------------
+
+    def listed(self, role, box=None, session=None):
+        """Every item of GET /handovers (all pages) as `role` sees them."""
+        params = {"limit": 500}
+        if box:
+            params["box"] = box
+        items = []
+        while True:
+            r = (session or requests).get(self.d.url + "/api/v1/handovers",
+                                          headers=self.user(role).headers, params=params,
+                                          timeout=TIMEOUT)
+            assert r.status_code == 200, (role, box, r.status_code, r.text[:2000])
+            out = r.json()
+            items += out["items"]
+            if not out["next_cursor"]:
+                return items
+            params["cursor"] = out["next_cursor"]
 
 
 def login_token(d, username):
@@ -435,19 +683,16 @@ def world(pg, slapd, tmp_path_factory):
         w.people_id = sbo.id
         wait_until(lambda: w.api.template(sbo).status_code == 200,
                    what="the routes and templates loaded")
-        # Each role is what the module says it is.
+        # Each role is where the module says it is, and has the roles it says.
         for role, user in w.users.items():
             r = requests.get(d.url + "/api/v1/me", headers=user.headers, timeout=TIMEOUT)
-            roles = {x["role"] for x in r.json()["roles"]}
-            assert ("admin" in roles) == (role == "admin"), (role, roles)
-            assert ("quality" in roles) == (role == "quality"), (role, roles)
-        assert {x["unit"] for x in requests.get(
-            d.url + "/api/v1/me", headers=w.users["lead"].headers,
-            timeout=TIMEOUT).json()["roles"] if x["role"] == "lead"} == {"BUF"}
-        dept = requests.get(d.url + "/api/v1/me", headers=w.users["department"].headers,
-                            timeout=TIMEOUT).json()
-        assert dept["unit"]["code"] == "BUF" and [x["role"] for x in dept["roles"]] == \
-            ["caseworker"], dept["roles"]
+            me = r.json()
+            roles = {(x["role"], x["unit"]) for x in me["roles"]}
+            unit, led = PLACES[role]
+            assert me["unit"]["code"] == unit, (role, me["unit"])
+            assert {u for k, u in roles if k == "lead"} == led, (role, roles)
+            assert (("admin", None) in roles) == (role == "admin"), (role, roles)
+            assert (("quality", None) in roles) == (role in QUALITY), (role, roles)
         w.notes = {s: w.note_in(s) for s in STATES}
         w.shared_dead = w.dead_outbox_row()
         yield w
@@ -467,30 +712,70 @@ def assert_denied(r, code):
     return body
 
 
+def problem_of(r):
+    """A problem answer as it tells one note from another: all but `instance`."""
+    body = r.json()
+    body.pop("instance", None)
+    return r.status_code, body
+
+
+def assert_as_if_nowhere(w, r, endpoint, role, what, method=None, nowhere=None):
+    """A 404 for a note one may not see is the very answer a note that
+    does not exist gets."""
+    assert_denied(r, 404)
+    if nowhere is None:
+        nowhere = w.nowhere(endpoint, role, method=method)
+    assert problem_of(r) == problem_of(nowhere), (what, r.text, nowhere.text)
+
+
 def check_success(w, endpoint, role, code, state, r, ctx):
     """A 2xx cell: the exact code, and what it did."""
     assert r.status_code == code, (endpoint, role, state, r.status_code, r.text[:2000])
     method, path = split(endpoint)
     if is_note_scoped(endpoint):
         hid = ctx["note"]
+        citizen = w.citizens[hid]
+        access = ACCESS[role]
         action = path.rsplit("/", 1)[1]
         out = r.json()
         if endpoint == "GET /api/v1/handovers/{id}":
             assert out["id"] == hid
-            # the receiving unit's first read receives it; nobody else's does
-            want = "received" if (role == "receiver" and state == "submitted") else state
+            # the receiving unit's first read receives it; nobody else's
+            # does (a lead above it reads it and leaves it as it is)
+            want = "received" if (role in RECEIVERS and state == "submitted") else state
             assert out["status"] == want, (role, state, out["status"])
+            assert out["access"] == access, (role, state, out["access"])
+            assert_citizen(citizen, out["citizen"], access, whole_cpr=True)
+            if access == "read":
+                assert_no_secrets(citizen, out, (endpoint, role, state))
             assert w.status(hid) == want
         elif endpoint == "GET /api/v1/handovers/{id}/history":
             assert set(out) == {"versions", "events"}
-            assert out["events"], out
+            assert out["events"] and out["versions"], out
+            for v in out["versions"]:
+                assert_citizen(citizen, v["citizen"], access, whole_cpr=False)
+            if access == "read":
+                assert_no_secrets(citizen, out, (endpoint, role, state))
+            else:
+                assert citizen["cpr"] not in text_of(out)
         elif method == "PATCH":
             assert out["status"] == state and "(rettet)" in out["sections"]["contingency"]
+            assert out["access"] == access, (role, state, out["access"])
+            assert_citizen(citizen, out["citizen"], access, whole_cpr=False)
         else:
             assert out["status"] == LEADS_TO[action], (action, out["status"])
             assert w.status(hid) == LEADS_TO[action]
             if action == "forward":
+                # the note is no longer the forwarder's; the rule does not
+                # say which `access` the answer names, only that it is one
                 assert out["receiver"]["unit"] == FORWARD_TO
+                assert out["access"] in ("sender", "receiver", "both", "read"), out["access"]
+                assert_citizen(citizen, out["citizen"], out["access"], whole_cpr=False)
+            else:
+                assert out["access"] == access, (role, state, action, out["access"])
+                assert_citizen(citizen, out["citizen"], access, whole_cpr=False)
+        if endpoint in NOTE_READS and "audit_mark" in ctx:
+            w.assert_audited(ctx["audit_mark"], ctx["username"], NOTE_READS[endpoint], hid)
     elif endpoint == "DELETE /api/v1/session":
         r2 = requests.get(w.d.url + "/api/v1/me", headers=bearer(ctx["token"]),
                           timeout=TIMEOUT)
@@ -501,16 +786,10 @@ def check_success(w, endpoint, role, code, state, r, ctx):
         assert len(r.json()["token"]) == 43
     elif endpoint == "POST /api/v1/handovers":
         out = r.json()
-        assert out["status"] == "draft" and out["sender"]["unit"] == "BUR", out["sender"]
-
-
-def visible_notes(w, role):
-    """The shared notes a role finds in GET /handovers."""
-    r = requests.get(w.d.url + "/api/v1/handovers", headers=w.user(role).headers,
-                     params={"limit": 500}, timeout=TIMEOUT)
-    assert r.status_code == 200, r.text
-    ids = {i["id"] for i in r.json()["items"]}
-    return {s for s, hid in w.notes.items() if hid in ids}
+        assert out["status"] == "draft" and out["sender"]["unit"] == SENDING, out["sender"]
+        assert out["access"] == "sender", out["access"]
+        assert out["citizen"]["name"] == CITIZEN_NAME, out["citizen"]
+        assert out["citizen"]["cpr"].endswith("-XXXX"), out["citizen"]
 
 
 # --- the matrix ------------------------------------------------------------------------
@@ -528,14 +807,20 @@ def test_matrix(world, endpoint, role):
     # Denied, a 409, or a read that changes nothing: on the shared notes
     # (or row), and nothing changes.
     before = w.digest()
+    nowhere = None
     for state, code in shared:
         r, ctx = w.call(endpoint, role, state)
         if code >= 400:
             body = assert_denied(r, code)
             if code == 409:
                 assert state in body["detail"], body
-            for secret in (w.users["sender"].display_name, "Testborger"):
-                assert secret not in r.text, (secret, r.text)
+            if code == 404 and is_note_scoped(endpoint):
+                if nowhere is None:
+                    nowhere = w.nowhere(endpoint, role)
+                assert_as_if_nowhere(w, r, endpoint, role, state, nowhere=nowhere)
+            if "note" in ctx:
+                assert_no_secrets(w.citizens[ctx["note"]], body, (endpoint, role, state))
+            assert w.users["sender"].display_name not in text_of(body), body
         else:
             check_success(w, endpoint, role, code, state, r, ctx)
         if method == "GET":
@@ -546,8 +831,8 @@ def test_matrix(world, endpoint, role):
     if all(code >= 400 for _, code in shared):
         assert after == before, (endpoint, role)
     else:
-        # a successful read may leave an audit row (and the sender's reads
-        # in check_success do), nothing else
+        # a successful read leaves audit rows (checked in check_success),
+        # nothing else
         before.pop("audit"), after.pop("audit")
         assert after == before, (endpoint, role)
     # Successes that change things: each on a fresh note (session, row).
@@ -556,57 +841,349 @@ def test_matrix(world, endpoint, role):
         check_success(w, endpoint, role, code, state, r, ctx)
 
 
-def test_lists_show_only_ones_own_notes(world):
-    """GET /handovers: the sending side (and the lead above it) sees every
-    note; the receiving side every note but the draft; nobody else any."""
-    seen = {role: visible_notes(world, role) for role in ROLES if role != "anonymous"}
-    for role in ("sender", "lead", "department"):
-        assert seen[role] == set(STATES), role
-    assert seen["receiver"] == set(STATES) - {"draft"}
-    for role in ("other_unit", "quality", "admin"):
-        assert seen[role] == set(), role
+# --- lists and the quality report, against the rule over every note -----------------------
 
 
-def test_quality_report_scope(world):
-    """The quality role's report covers every note; the sides their own;
-    a unit with no notes gets no periods."""
+def expected_lists(w, role):
+    """{box: {note id: (access, note)}} by the rule, over every note."""
+    place = PLACES[role]
+    out = {"outgoing": {}, "incoming": {}}
+    for n in w.all_notes():
+        a = model_access(place, n["sender_unit"], n["receiver_unit"], n["submitted"])
+        if a is None:
+            continue
+        if member(place, n["sender_unit"]) or leads_above(place, n["sender_unit"]):
+            out["outgoing"][n["id"]] = (a, n)
+        if n["submitted"] and (member(place, n["receiver_unit"]) or
+                               leads_above(place, n["receiver_unit"])):
+            out["incoming"][n["id"]] = (a, n)
+    out["all"] = {**out["outgoing"], **out["incoming"]}
+    return out
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
+def test_lists_as_each_role_sees_them(world, role):
+    """GET /handovers, box=outgoing, incoming and none (all): the notes the
+    rule lets the role see, each once, newest change first, with `access`
+    as the rule says; the CPR number masked in every item, the name as
+    initials in a reader's. The shared notes as LISTED says."""
     w = world
+    want = expected_lists(w, role)
+    with requests.Session() as s:
+        for box in ("outgoing", "incoming", "all"):
+            items = w.listed(role, None if box == "all" else box, session=s)
+            ids = [i["id"] for i in items]
+            assert len(ids) == len(set(ids)), (role, box, ids)
+            assert set(ids) == set(want[box]), (role, box, sorted(set(ids) ^ set(want[box])))
+            stamps = [i["updated_at"] for i in items]
+            assert stamps == sorted(stamps, reverse=True), (role, box)
+            for i in items:
+                access, n = want[box][i["id"]]
+                assert i["access"] == access, (role, box, i["id"], i["access"], access)
+                assert_citizen(n["citizen"], i["citizen"], access, whole_cpr=False)
+                if access == "read":
+                    assert_no_secrets(n["citizen"], i, (role, box, i["id"]))
+            shared = {st for st, hid in w.notes.items() if hid in ids}
+            assert shared == LISTED[role][box], (role, box, shared)
 
-    def periods(role):
-        r = requests.get(w.d.url + "/api/v1/reports/quality", headers=w.user(role).headers,
-                         timeout=TIMEOUT)
-        assert r.status_code == 200, r.text
-        return r.json()["periods"]
-    for role in ("quality", "sender", "receiver", "lead", "department"):
-        got = periods(role)
-        assert got and {p["route"] for p in got} == {"BUR-UR"}, (role, got)
-        assert sum(p["filed"] for p in got) >= len(STATES) - 1, (role, got)
-    for role in ("other_unit", "admin"):
-        assert periods(role) == [], role
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
+def test_quality_report_scope(world, role):
+    """The quality role's report covers every note; anyone else's the notes
+    filed whose sending or receiving unit is one they sit in or lead, or
+    below one they lead: not, for a plain member, the units below their
+    own (yst of BUF sees nothing of BUR's). pka and kmo are in the quality
+    group, so theirs covers every note."""
+    w = world
+    r = requests.get(w.d.url + "/api/v1/reports/quality", headers=w.user(role).headers,
+                     timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    periods = r.json()["periods"]
+    got = {}
+    for p in periods:
+        got[p["route"]] = got.get(p["route"], 0) + p["filed"]
+    scope = None if role in QUALITY else visible_units(PLACES[role])
+    want = {}
+    for n in w.all_notes():
+        if n["submitted"] and (scope is None or n["sender_unit"] in scope or
+                               n["receiver_unit"] in scope):
+            want[n["route"]] = want.get(n["route"], 0) + 1
+    assert got == want, (role, got, want)
+    if role in ("department", "sibling", "other_department", "admin"):
+        assert periods == [], (role, periods)
+    else:
+        assert got.get("BUR-UR", 0) >= len(FILED), (role, got)
+
+
+# --- hostile bodies to a note one may not see ----------------------------------------------
+
+BIG = "ø" * 30000  # 60,000 bytes: within the 64 KiB a string may have
+
+
+def nested(depth):
+    v = 1
+    for _ in range(depth):
+        v = {"a": v}
+    return v
+
+
+COMMON_BODIES = [[], [{"unit": FORWARD_TO}], {"bogus": 1}, {BIG: 1}, {"x": nested(20)}]
+# Bodies that parse as JSON but no handler could use: wrong types, missing
+# and unknown fields, huge and empty strings, and for the receiving side's
+# actions the units a forward may not go to.
+HOSTILE_BODIES = {
+    "PATCH": COMMON_BODIES + [
+        {"sections": 5}, {"sections": {"contingency": "x" * 60000}},
+        {"sections": {"bogus": [BIG]}}, {"citizen": {"cpr": "010101-0000", "name": 7}},
+        {"planned_date": "1999-13-45"}, {"receiver": {"unit": SENDING}}],
+    "submit": COMMON_BODIES + [{"force": True}],
+    "return": COMMON_BODIES + [
+        {}, {"flags": "x"}, {"flags": []}, {"flags": [5]},
+        {"flags": [{"section": 5, "kind": "bogus", "comment": "x" * 60000}]},
+        {"flags": RETURN_FLAGS * 51}, {"flags": RETURN_FLAGS, "more": 1}],
+    "accept": COMMON_BODIES + [{"readback": 5}, {"readback": "x" * 60000}, {"readback": ""}],
+    "withdraw": COMMON_BODIES + [{"reason": 5}, {"reason": ""}, {"reason": BIG}],
+    "forward": COMMON_BODIES + [
+        {}, {"unit": 5, "reason": []}, {"unit": "NOPE", "reason": "x"},
+        {"unit": SENDING, "reason": "x"}, {"unit": PARENT[SENDING], "reason": "x"},
+        {"unit": RECEIVING, "reason": "x"}, {"unit": FORWARD_TO},
+        {"unit": FORWARD_TO, "reason": BIG}],
+}
+# Bodies the router refuses before any handler looks at a note: not JSON,
+# JSON but neither an object nor an array, not declared JSON, nested too
+# deep, a string over 64 KiB.
+ROUTER_BODIES = [(b"{", "application/json"), (b"\xff\xfe", "application/json"),
+                 (b"5", "application/json"), (b'"x"', "application/json"),
+                 (b"null", "application/json"), (b"true", "application/json"),
+                 (b'{"a":' * 40 + b"1" + b"}" * 40, "application/json"),
+                 (b'{"reason": "' + b"x" * 70000 + b'"}', "application/json"),
+                 (b'{"reason": "x"}', "text/plain")]
+NEEDS_BODY = {"PATCH", "return", "forward"}  # the others take none, too
+WRITES = [e for e in TABLE if is_note_scoped(e) and split(e)[0] != "GET"]
+
+
+def write_kind(endpoint):
+    return "PATCH" if split(endpoint)[0] == "PATCH" else endpoint.rsplit("/", 1)[1]
+
+
+def hostile_requests(endpoint):
+    """(what, body bytes or None, Content-Type, If-Match) to try: "current"
+    for the note's own version."""
+    kind = write_kind(endpoint)
+    benign = PATCH_BODY if kind == "PATCH" else ACTION_BODIES[kind]
+    benign = None if benign is None else json.dumps(benign).encode()
+    out = [(f"json {json.dumps(b)[:60]}", json.dumps(b, ensure_ascii=False).encode(),
+            "application/json", "current") for b in HOSTILE_BODIES[kind]]
+    # If-Match: stale, not an entity tag, a wildcard, and (PATCH) none
+    for tag in ('"999"', "garbage", "*", '"0"'):
+        out.append((f"If-Match {tag}", benign, "application/json", tag))
+    if kind == "PATCH":
+        out.append(("no If-Match", benign, "application/json", None))
+    return out
+
+
+def router_requests(endpoint):
+    out = [(f"raw {data[:30]!r} as {ctype}", data, ctype, "current")
+           for data, ctype in ROUTER_BODIES]
+    if write_kind(endpoint) in NEEDS_BODY:
+        out.append(("no body", None, None, "current"))
+    return out
+
+
+def send_raw(w, session, role, endpoint, hid, data, ctype, if_match, version=1):
+    """One request as `role` to the note `hid`; if_match "current" sends
+    `version` (the note's own), None none, else the value as given."""
+    m, path = split(endpoint)
+    h = dict(w.user(role).headers)
+    if ctype:
+        h["Content-Type"] = ctype
+    if if_match == "current":
+        h["If-Match"] = '"%d"' % version
+    elif if_match is not None:
+        h["If-Match"] = if_match
+    return session.request(m, w.d.url + path.replace("{id}", hid), headers=h, data=data,
+                           timeout=TIMEOUT)
+
+
+HOSTILE_ROLES = [r for r in ROLES if r != "anonymous" and
+                 any(code == 404 for e in WRITES for code in cell(e, r).values())]
+
+
+@pytest.mark.parametrize("role", HOSTILE_ROLES)
+def test_hostile_body_to_an_unseen_note_is_404(world, role):
+    """To a note the role may not see or act on (every 404 cell of PATCH
+    and the actions: a draft for the receiving side, every note for a lead
+    above or anyone else), a body that could not be used is the same 404,
+    the same answer as for a note that does not exist: the refusal comes
+    before anything in the request is judged. A body the router refuses
+    before any note is looked at gets the same answer for every note,
+    whether one may see it, or it exists, or not. Nothing changes."""
+    w = world
+    before = w.digest()
+    versions = {hid: w.version(hid) for hid in w.notes.values()}
+    with requests.Session() as s:
+        for endpoint in WRITES:
+            states = [st for st, code in cell(endpoint, role).items() if code == 404]
+            if not states:
+                continue
+            for reqs, must_404 in ((hostile_requests(endpoint), True),
+                                   (router_requests(endpoint), False)):
+                for what, data, ctype, tag in reqs:
+                    nowhere = send_raw(w, s, role, endpoint, NOWHERE, data, ctype, tag)
+                    if must_404:
+                        assert_denied(nowhere, 404)
+                    else:
+                        assert nowhere.status_code >= 400, (endpoint, what, nowhere.text)
+                    for st in states:
+                        hid = w.notes[st]
+                        r = send_raw(w, s, role, endpoint, hid, data, ctype, tag, versions[hid])
+                        assert r.headers.get("Content-Type", "").startswith(
+                            "application/problem+json"), (endpoint, st, what, r.text[:500])
+                        assert problem_of(r) == problem_of(nowhere), (
+                            endpoint, role, st, what, r.status_code, r.text[:500])
+    assert w.digest() == before, role
+
+
+# Who may make each write, and on a note in which state: the hostile
+# bodies must be refused to them (so the 404 above is no accident).
+MAY_WRITE = {"PATCH": ("sender", "draft"), "submit": ("sender", "draft"),
+             "withdraw": ("sender", "submitted"), "return": ("receiver", "received"),
+             "accept": ("receiver", "received"), "forward": ("receiver", "received")}
+
+
+def test_hostile_bodies_are_refused_to_those_who_may_write(world):
+    """The hostile bodies are what they claim: to a note the role may act
+    on, in a state that allows the write, each is refused (400, 412, 422,
+    428; not 404) and changes nothing. An If-Match of "*" is left out: it
+    may well match."""
+    w = world
+    with requests.Session() as s:
+        for endpoint in WRITES:
+            role, state = MAY_WRITE[write_kind(endpoint)]
+            assert cell(endpoint, role)[state] == 200, (endpoint, role, state)
+            hid = w.note_in(state)
+            version = w.version(hid)
+            before = w.digest()
+            for what, data, ctype, tag in hostile_requests(endpoint):
+                if tag == "*":
+                    continue
+                r = send_raw(w, s, role, endpoint, hid, data, ctype, tag, version)
+                assert r.status_code in (400, 412, 422, 428), (
+                    endpoint, role, what, r.status_code, r.text[:500])
+            assert w.digest() == before, endpoint
+
+
+# --- the people placed directly in a department ----------------------------------------------
+
+DEPARTMENT_PEOPLE = sorted(uid for uid, unit in UNIT_OF.items()
+                           if PARENT.get(unit, "") is None and not LEADS_OF.get(uid))
+
+
+def test_parent_node_people_see_nothing(world):
+    """The people placed directly in a department node who lead nothing
+    (the demo's stab teams: yst and spo in BUF, ano and tda in BSF, who
+    are also the demo's admins, tol and dan in ÆHF) are members of the
+    department, not of the units below it: every note is 404 to them, as
+    if it did not exist, their lists and quality reports are empty, and
+    they may not file on BUR's route."""
+    w = world
+    by_dept = {}
+    for uid in DEPARTMENT_PEOPLE:
+        by_dept.setdefault(UNIT_OF[uid], []).append(uid)
+    assert set(by_dept) == {u for u, p in PARENT.items() if p is None}, by_dept
+    assert {"yst", "ano", "tda"} <= set(DEPARTMENT_PEOPLE)
+    before = w.digest()
+    for uid in DEPARTMENT_PEOPLE:
+        u = User(w.d, uid)
+        assert u.unit == UNIT_OF[uid], (uid, u.unit)
+        w.users["_dept"] = u
+        try:
+            for endpoint in NOTE_READS:
+                nowhere = w.nowhere(endpoint, "_dept")
+                for st in STATES:
+                    r, _ = w.call(endpoint, "_dept", st)
+                    assert_as_if_nowhere(w, r, endpoint, "_dept", (uid, st), nowhere=nowhere)
+            for box in ("outgoing", "incoming", None):
+                assert w.listed("_dept", box) == [], (uid, box)
+            r = requests.get(w.d.url + "/api/v1/reports/quality", headers=u.headers,
+                             timeout=TIMEOUT)
+            assert r.status_code == 200 and r.json()["periods"] == [], (uid, r.text)
+            r, _ = w.call("POST /api/v1/handovers", "_dept")
+            assert_denied(r, 403)
+        finally:
+            del w.users["_dept"]
+    # their logins and reads leave sessions and audit rows, nothing else
+    after = w.digest()
+    for k in ("sessions", "audit"):
+        before.pop(k), after.pop(k)
+    assert after == before
+
+
+# --- forwarding --------------------------------------------------------------------------
 
 
 def test_forward_hands_the_note_over(world):
-    """After a forward the former receiving unit sees the note no more
-    (404, as any unit that is no side of it); the new one does, and its
-    first read receives it; the sender keeps it."""
+    """After UR forwards a note to VSR, UR (mha, and kmo who leads it) sees
+    it no more: 404 for the note, its history and every action, as for a
+    note that does not exist, a forward to the unit it now sits at (VSR)
+    included, which would otherwise say where the note went; nothing
+    changes, and it leaves their lists. BSF's lead, above VSR as above UR,
+    still reads it masked; the sending side keeps it. VSR's first read
+    receives it, and VSR decides on it."""
     w = world
-    api, mha, sbo = w.api, w.users["receiver"], w.users["sender"]
+    api, mha, kmo, sbo = w.api, w.users["receiver"], w.users["receiver_lead"], w.users["sender"]
     hid = w.note_in("received")
+    # while it is UR's, UR may be told it is at UR already
+    r = api.act(mha, hid, "forward", {"unit": RECEIVING, "reason": "Her er den."})
+    assert_denied(r, 422)
     r = api.act(mha, hid, "forward", ACTION_BODIES["forward"])
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200 and r.json()["receiver"]["unit"] == FORWARD_TO, r.text
     before = w.digest()
-    for r in (api.get(mha, hid), api.history(mha, hid),
-              api.act(mha, hid, "accept", ACTION_BODIES["accept"]),
-              api.act(mha, hid, "forward", {"unit": "JC-UNG", "reason": "Igen."})):
-        assert_denied(r, 404)
+    tries = [("GET /api/v1/handovers/{id}", None), ("GET /api/v1/handovers/{id}/history", None),
+             ("PATCH /api/v1/handovers/{id}", PATCH_BODY)]
+    tries += [(f"POST /api/v1/handovers/{{id}}/{a}", b) for a, b in ACTION_BODIES.items()]
+    tries += [("POST /api/v1/handovers/{id}/forward", {"unit": u, "reason": "Igen."})
+              for u in (FORWARD_TO, RECEIVING, "JC-UNG")]
+    version = w.version(hid)
+    with requests.Session() as s:
+        for role in ("receiver", "receiver_lead"):
+            for endpoint, body in tries:
+                data = None if body is None else json.dumps(body).encode()
+                ctype = "application/json" if data else None
+                tag = None if split(endpoint)[0] == "GET" else "current"
+                got = send_raw(w, s, role, endpoint, hid, data, ctype, tag, version)
+                nowhere = send_raw(w, s, role, endpoint, NOWHERE, data, ctype, tag)
+                assert_denied(got, 404)
+                assert problem_of(got) == problem_of(nowhere), (role, endpoint, body, got.text)
     assert w.digest() == before
+    for role in ("receiver", "receiver_lead"):
+        for box in ("outgoing", "incoming", None):
+            assert hid not in {i["id"] for i in w.listed(role, box)}, (role, box)
+    citizen = w.citizens[hid]
+    for role in ("lead_above_receiver", "lead_above_sender"):
+        r = w.api.get(w.users[role], hid)
+        assert r.status_code == 200, (role, r.text)
+        out = r.json()
+        assert out["status"] == "submitted" and out["access"] == "read", (role, out["status"])
+        assert_citizen(citizen, out["citizen"], "read", whole_cpr=True)
+        assert hid in {i["id"] for i in w.listed(role)}, role
+    for role in ("sibling", "department", "other_department", "quality", "admin"):
+        assert_denied(api.get(w.users[role], hid), 404)
     aar = User(w.d, "aar")  # a caseworker of VSR
+    assert aar.unit == FORWARD_TO
     r = api.get(aar, hid)
-    assert r.status_code == 200 and r.json()["status"] == "received", r.text
-    assert w.note(hid)["receiver"]["unit"] == FORWARD_TO
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["status"] == "received" and out["access"] == "receiver", out
+    assert_citizen(citizen, out["citizen"], "receiver", whole_cpr=True)
+    # VSR may be told it is at VSR already: it is theirs
+    assert_denied(api.act(aar, hid, "forward", {"unit": FORWARD_TO, "reason": "Her."}), 422)
     r = api.act(aar, hid, "accept", ACTION_BODIES["accept"])
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
-    assert_denied(api.get(w.users["other_unit"], hid), 404)
+    for user in (mha, kmo):
+        assert_denied(api.get(user, hid), 404)
+    out = w.note(hid)
+    assert out["receiver"]["unit"] == FORWARD_TO and out["access"] == "sender", out
     assert api.get(sbo, hid).status_code == 200
 
 
@@ -616,16 +1193,18 @@ def test_forward_never_to_the_sending_side(world):
     decide on its own note (sbo accepting what sbo filed), skipping the
     flags a return needs. 422 naming `unit`, and nothing changes."""
     w = world
-    mha = w.users["receiver"]
-    for state in ("submitted", "received"):
-        hid = w.notes[state]
-        before = w.digest()
-        for unit in ("BUR", "BUF"):
-            r = w.api.act(mha, hid, "forward", {"unit": unit, "reason": "Tilbage til afsender."})
-            body = assert_denied(r, 422)
-            assert [e["field"] for e in body["errors"]] == ["unit"], body
-            assert body["errors"][0]["code"] == "invalid", body
-        assert w.digest() == before, state
+    for role in ("receiver", "receiver_lead"):
+        user = w.users[role]
+        for state in ("submitted", "received"):
+            hid = w.notes[state]
+            before = w.digest()
+            for unit in (SENDING, PARENT[SENDING]):
+                r = w.api.act(user, hid, "forward", {"unit": unit,
+                                                     "reason": "Tilbage til afsender."})
+                body = assert_denied(r, 422)
+                assert [e["field"] for e in body["errors"]] == ["unit"], body
+                assert body["errors"][0]["code"] == "invalid", body
+            assert w.digest() == before, (role, state)
 
 
 # --- coverage: every endpoint has a row -------------------------------------------------
@@ -740,7 +1319,7 @@ def test_dead_session_is_401(world, dead_tokens, endpoint):
 
 def allowed_cell(endpoint):
     """(role, state, code) of a success cell: the first role that may."""
-    for role in ("sender", "receiver", "admin", "lead", "other_unit"):
+    for role in ("sender", "receiver", "admin", "lead_above_sender", "sibling"):
         c = cell(endpoint, role)
         for state, code in (c.items() if isinstance(c, dict) else [(None, c)]):
             if 200 <= code < 300:

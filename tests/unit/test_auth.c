@@ -247,6 +247,36 @@ test_ratelimit_keys(void **state)
 	assert_true(strlen(k) < sizeof(k));
 }
 
+/*
+ * A username's key is its bare name whatever the spelling, by the text
+ * alone: an unknown name folds exactly as an account's would, so which
+ * spellings share a block cannot tell accounts from unknown names.
+ */
+static void
+test_ratelimit_user_keys_fold_spellings(void **state)
+{
+	static const char *const spellings[] = {
+	    "ghost",         "GHOST",    "ghost@stafet.example", "Ghost@Other.Example",
+	    "STAFET\\ghost", "x\\ghost", "a\\b\\GHOST",          "STAFET\\ghost@stafet.example",
+	};
+	char k[400];
+	(void)state;
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		ratelimit_key(k, sizeof(k), 'u', spellings[i]);
+		assert_string_equal(k, "u:ghost");
+	}
+	/* nothing left after the cut: the whole name is the key */
+	ratelimit_key(k, sizeof(k), 'u', "STAFET\\");
+	assert_string_equal(k, "u:stafet\\");
+	ratelimit_key(k, sizeof(k), 'u', "@stafet.example");
+	assert_string_equal(k, "u:@stafet.example");
+	ratelimit_key(k, sizeof(k), 'u', "");
+	assert_string_equal(k, "u:");
+	/* an address is not folded as a name */
+	ratelimit_key(k, sizeof(k), 'a', "x\\y@z");
+	assert_string_equal(k, "a:x\\y@z");
+}
+
 static void
 test_ratelimit_blocks_and_releases(void **state)
 {
@@ -323,6 +353,7 @@ main(void)
 	    cmocka_unit_test(test_origin_check),
 	    cmocka_unit_test(test_client_address),
 	    cmocka_unit_test(test_ratelimit_keys),
+	    cmocka_unit_test(test_ratelimit_user_keys_fold_spellings),
 	    cmocka_unit_test(test_ratelimit_blocks_and_releases),
 	    cmocka_unit_test(test_ratelimit_window_slides),
 	    cmocka_unit_test(test_ratelimit_is_bounded),
