@@ -31,6 +31,9 @@ ALL_CFLAGS = $(STD) $(WARNINGS) $(CFLAGS) $(DEFS) -Idaemon -Idirectory -Ibuild/g
 LIBS       = $(PKG_LIBS) -lm -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# The ASan+UBSan build is the test build: its clock can be moved by a test
+# (daemon/clock.c). build/stafetd, which make install installs, cannot.
+TEST_DEFS := -DSTAFET_TEST_CLOCK
 
 SRCS     := $(wildcard daemon/*.c directory/*.c handover/*.c)
 MIGRATIONS := $(sort $(wildcard schema/sql/*.sql))
@@ -53,6 +56,10 @@ build/flags: FORCE
 	@mkdir -p build
 	@echo '$(DEFS) $(CFLAGS)' | cmp -s - $@ || echo '$(DEFS) $(CFLAGS)' > $@
 $(OBJS) $(SAN_OBJS): build/flags
+build/asan/flags: FORCE
+	@mkdir -p build/asan
+	@echo '$(SAN_FLAGS) $(TEST_DEFS)' | cmp -s - $@ || echo '$(SAN_FLAGS) $(TEST_DEFS)' > $@
+$(SAN_OBJS): build/asan/flags
 
 build/gen/migrations_gen.c: $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
@@ -81,7 +88,7 @@ build/obj/%.o: %.c
 
 build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(TEST_DEFS) -c $< -o $@
 
 build/stafetd: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LIBS)

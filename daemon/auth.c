@@ -373,14 +373,15 @@ struct auth_ctx {
  * than $3 seconds old, so most requests only read.
  */
 static const char lookup_sql[] =
-    "WITH s AS (SELECT id, person_id, username, expires_at, last_seen_at FROM sessions "
-    "  WHERE token_hash = $1::bytea AND expires_at > now() "
-    "    AND last_seen_at > now() - make_interval(secs => $2::float8)), "
-    "t AS (UPDATE sessions SET last_seen_at = now() FROM s "
-    "  WHERE sessions.id = s.id AND s.last_seen_at < now() - make_interval(secs => $3::float8)) "
+    "WITH n AS (SELECT now() + make_interval(secs => $4::float8) AS now), "
+    "s AS (SELECT id, person_id, username, expires_at, last_seen_at FROM sessions, n "
+    "  WHERE token_hash = $1::bytea AND expires_at > n.now "
+    "    AND last_seen_at > n.now - make_interval(secs => $2::float8)), "
+    "t AS (UPDATE sessions SET last_seen_at = n.now FROM s, n "
+    "  WHERE sessions.id = s.id AND s.last_seen_at < n.now - make_interval(secs => $3::float8)) "
     "SELECT id, person_id, username, extract(epoch FROM expires_at), "
-    "  CASE WHEN last_seen_at < now() - make_interval(secs => $3::float8) THEN 0 "
-    "  ELSE extract(epoch FROM now() - last_seen_at) END FROM s";
+    "  CASE WHEN last_seen_at < n.now - make_interval(secs => $3::float8) THEN 0 "
+    "  ELSE extract(epoch FROM n.now - last_seen_at) END FROM s, n";
 
 static void
 forget_session_done(PGresult *res, const char *error, void *arg)
@@ -456,8 +457,8 @@ static void
 lookup_db(struct http_request *req, http_handler next, const char *hash, double ttl)
 {
 	const struct config *c = config_current();
-	char idle[32], touch[32];
-	const char *params[3] = {hash, idle, touch};
+	char idle[32], touch[32], off[32];
+	const char *params[4] = {hash, idle, touch, clock_db_offset_param(off)};
 	struct auth_ctx *ctx;
 
 	snprintf(idle, sizeof(idle), "%.3f", c->session_idle_timeout);
@@ -468,7 +469,7 @@ lookup_db(struct http_request *req, http_handler next, const char *hash, double 
 	ctx->epoch = session_cache_epoch();
 	ctx->ttl = ttl;
 	snprintf(ctx->hash, sizeof(ctx->hash), "%s", hash);
-	if (db_query(lookup_sql, 3, params, lookup_done, ctx) == -1) {
+	if (db_query(lookup_sql, 4, params, lookup_done, ctx) == -1) {
 		free(ctx);
 		http_add_header(req, "Retry-After", "1");
 		http_problem(req, 503, NULL, "The session store is unavailable.");
@@ -619,16 +620,17 @@ janitor_done(PGresult *res, const char *error, void *arg)
 static void
 janitor_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char idle[32];
-	const char *p[1] = {idle};
+	char idle[32], off[32];
+	const char *p[2] = {idle, clock_db_offset_param(off)};
 	(void)fd;
 	(void)what;
 	(void)arg;
 	snprintf(idle, sizeof(idle), "%.3f", config_current()->session_idle_timeout);
 	if (db_available(NULL) &&
-	    db_query("DELETE FROM sessions WHERE expires_at < now() "
-	             "OR last_seen_at < now() - make_interval(secs => $1::float8)",
-	             1, p, janitor_done, NULL) == -1)
+	    db_query("DELETE FROM sessions WHERE expires_at < now() + make_interval(secs => "
+	             "$2::float8) OR last_seen_at < now() + make_interval(secs => $2::float8) - "
+	             "make_interval(secs => $1::float8)",
+	             2, p, janitor_done, NULL) == -1)
 		log_debug("auth: session sweep skipped: database unavailable");
 }
 

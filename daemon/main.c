@@ -212,7 +212,8 @@ main(int argc, char **argv)
 			config_print_keys();
 			return 0;
 		case 'V':
-			printf("stafetd %s (schema %d)\n", STAFET_VERSION, migrate_latest());
+			printf("stafetd %s (schema %d%s)\n", STAFET_VERSION, migrate_latest(),
+			       clock_is_test() ? ", test clock" : "");
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -255,11 +256,12 @@ main(int argc, char **argv)
 		return 1;
 
 	signal(SIGPIPE, SIG_IGN);
-	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	srandom((unsigned)clock_time() ^ (unsigned)getpid());
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	router_init();
 	metrics_init();
+	clock_init(base);
 	sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);
 	sig_term = evsignal_new(base, SIGTERM, signal_cb, NULL);
 	sig_int = evsignal_new(base, SIGINT, signal_cb, NULL);
@@ -293,6 +295,7 @@ main(int argc, char **argv)
 	sigaddset(&stop_sigs, SIGTERM);
 	sigaddset(&stop_sigs, SIGINT);
 	sigaddset(&stop_sigs, SIGHUP);
+	sigaddset(&stop_sigs, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
 	/* Logins still running are answered before the pool and connections go. */
 	dir_login_stop();
@@ -310,6 +313,7 @@ main(int argc, char **argv)
 	event_free(sig_hup);
 	event_free(sig_term);
 	event_free(sig_int);
+	clock_stop();
 	event_base_free(base);
 	config_set_current(NULL);
 	log_notice("stopped");

@@ -310,6 +310,36 @@ void metrics_init(void);
 void metrics_observe(const struct route *, const char *method, int status, double seconds);
 void metrics_count(const char *name);
 void metrics_render(struct evbuffer *);
+/* clock.c: the daemon's one clock (wall, monotonic, the Copenhagen date,
+ * and the offset its SQL adds to now()). A test build (STAFET_TEST_CLOCK)
+ * lets a test move it; a production build cannot be moved. */
+double clock_mono(void);
+double clock_wall(void);
+time_t clock_time(void);
+struct timeval clock_timeval(double secs);
+void clock_today(char out[11]);
+/* Seconds to add to PostgreSQL's now() (0 but in a moved test clock), as
+ * a query parameter written into buf. */
+double clock_db_offset(void);
+const char *clock_db_offset_param(char buf[32]);
+bool clock_is_test(void);
+/* The civil calendar on day numbers (days since 1970-01-01, proleptic
+ * Gregorian) and Copenhagen's time (CET, CEST by the EU rule: last Sunday
+ * of March to last Sunday of October, 01:00 UTC), independent of TZ. */
+long clock_floor_div(long a, long b);
+bool clock_leap(int year);
+int clock_month_days(int year, int month);
+long clock_days_from_civil(int y, int m, int d);
+void clock_civil_from_days(long days, int *y, int *m, int *d);
+/* ISO weekday of a day number: 1 Monday .. 7 Sunday. */
+int clock_weekday(long days);
+/* Copenhagen's offset from UTC at t in seconds (3600 or 7200), its date at
+ * t, and the minutes since local midnight there. */
+long clock_copenhagen_offset(time_t t);
+void clock_date_copenhagen(time_t t, char out[11]);
+int clock_minutes_copenhagen(time_t t);
+void clock_init(struct event_base *);
+void clock_stop(void);
 double now_monotonic(void);
 struct timeval timeval_of(double secs);
 double now_wall(void);

@@ -161,7 +161,8 @@ retry_later(struct pending *p, const char *why)
 		w = ob.retry_max;
 	w *= 0.75 + 0.5 * ((double)(random() % 1000) / 1000.0); /* jitter: ±25 % */
 	snprintf(id, sizeof(id), "%lld", p->id);
-	snprintf(wait, sizeof(wait), "%.3f", w);
+	/* from the daemon's clock (a moved test clock is ahead of now()) */
+	snprintf(wait, sizeof(wait), "%.3f", w + clock_db_offset());
 	log_notice("alerts: outbox %lld (%s) attempt %d failed, again in %.0fs: %s", p->id, p->ref,
 	           p->attempts, w, why);
 	write_result(
@@ -202,7 +203,7 @@ mail_done(struct smtp_mail *m)
 static void
 rfc5322_date(char out[64])
 {
-	time_t t = time(NULL);
+	time_t t = clock_time();
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 64, "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -348,26 +349,28 @@ claimed(PGresult *res, const char *error, void *arg)
 static void
 claim(void)
 {
-	char batch[16], lease[32];
-	const char *params[2] = {batch, lease};
+	char batch[16], lease[32], off[32];
+	const char *params[3] = {batch, lease, clock_db_offset_param(off)};
 
 	if (!ob.enabled || ob.claiming || ob.outstanding > 0)
 		return;
 	snprintf(batch, sizeof(batch), "%d", ob.batch);
 	snprintf(lease, sizeof(lease), "%.3f", ob.lease);
 	if (db_query(
-	        "WITH c AS (SELECT id FROM outbox WHERE state = 'pending' "
-	        "AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
-	        "ORDER BY next_attempt_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED), "
+	        "WITH n AS (SELECT now() + make_interval(secs => $3::float8) AS now), "
+	        "c AS (SELECT id FROM outbox, n WHERE state = 'pending' "
+	        "AND next_attempt_at <= n.now AND (lease_until IS NULL OR lease_until < n.now) "
+	        "ORDER BY next_attempt_at, id LIMIT $1::int FOR UPDATE OF outbox SKIP LOCKED), "
 	        "d AS (SELECT COALESCE(jsonb_agg(person_id), '[]') AS j FROM alert_preferences "
 	        "WHERE digest) "
-	        "UPDATE outbox o SET lease_until = now() + make_interval(secs => $2::float8), "
+	        "UPDATE outbox o SET lease_until = (SELECT now FROM n) + make_interval(secs => "
+	        "$2::float8), "
 	        "attempts = o.attempts + 1 FROM c WHERE o.id = c.id "
 	        "RETURNING o.id, o.event, o.audience::text, o.recipients::text, o.message_id, "
 	        "o.attempts, o.detail::text, (SELECT jsonb_build_object('id', h.id, 'ref', "
 	        "h.ref, 'route', h.route, 'status', h.status, 'planned_date', h.planned_date) "
 	        "FROM handovers h WHERE h.id = o.handover_id)::text, (SELECT j FROM d)::text",
-	        2, params, claimed, NULL) == 0)
+	        3, params, claimed, NULL) == 0)
 		ob.claiming = true;
 	else
 		arm(ob.poll);

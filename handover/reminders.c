@@ -165,7 +165,7 @@ reroute(const char *id, const char *ref, const char *version, const char *unit, 
 static void
 local_date(const char *epoch, char out[11])
 {
-	ho_date_copenhagen((time_t)strtoll(epoch, NULL, 10), out);
+	clock_date_copenhagen((time_t)strtoll(epoch, NULL, 10), out);
 }
 
 static json_t *
@@ -297,7 +297,7 @@ maybe_digests(const char *today)
 	char *day;
 
 	if (strcmp(rm.last_digest, today) == 0 ||
-	    ho_minutes_copenhagen(time(NULL)) < rm.digest_minutes)
+	    clock_minutes_copenhagen(clock_time()) < rm.digest_minutes)
 		return;
 	day = xstrdup(today);
 	const char *params[1] = {day};

@@ -457,7 +457,7 @@ api_reports_quality(struct http_request *req)
 	if (tv)
 		memcpy(ctx->to, tv, 11);
 	else
-		ho_date_copenhagen(time(NULL), ctx->to);
+		clock_date_copenhagen(clock_time(), ctx->to);
 	if (fv)
 		memcpy(ctx->from, fv, 11);
 	else if (ho_quarter_start(ctx->to, REPORT_QUARTERS, ctx->from) == -1)

@@ -27,52 +27,6 @@ struct holiday {
 	const char *name;
 };
 
-static long
-floor_div(long a, long b)
-{
-	long q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static bool
-leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-month_days(int y, int m)
-{
-	static const int n[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return m == 2 && leap(y) ? 29 : n[m - 1];
-}
-
-/* H. Hinnant's days_from_civil, for years >= 0. */
-static long
-days_from_civil(int y, int m, int d)
-{
-	long yy = m <= 2 ? y - 1 : y;
-	long era = yy / 400;
-	long yoe = yy - era * 400;
-	long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(long z, int *y, int *m, int *d)
-{
-	z += 719468;
-	long era = floor_div(z, 146097);
-	long doe = z - era * 146097;
-	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 static int
 parse_ymd(const char *s, int *y, int *m, int *d)
 {
@@ -85,7 +39,7 @@ parse_ymd(const char *s, int *y, int *m, int *d)
 	*m = (s[5] - '0') * 10 + (s[6] - '0');
 	*d = (s[8] - '0') * 10 + (s[9] - '0');
 	if (*y < HO_YEAR_MIN || *y > HO_YEAR_MAX || *m < 1 || *m > 12 || *d < 1 ||
-	    *d > month_days(*y, *m))
+	    *d > clock_month_days(*y, *m))
 		return -1;
 	return 0;
 }
@@ -114,7 +68,7 @@ ho_date_days(const char *date, long *days)
 	int y, m, d;
 	if (parse_ymd(date, &y, &m, &d) == -1)
 		return -1;
-	*days = days_from_civil(y, m, d);
+	*days = clock_days_from_civil(y, m, d);
 	return 0;
 }
 
@@ -122,19 +76,12 @@ int
 ho_date_from_days(long days, char out[11])
 {
 	int y, m, d;
-	if (days < days_from_civil(HO_YEAR_MIN, 1, 1) ||
-	    days > days_from_civil(HO_YEAR_MAX, 12, 31))
+	if (days < clock_days_from_civil(HO_YEAR_MIN, 1, 1) ||
+	    days > clock_days_from_civil(HO_YEAR_MAX, 12, 31))
 		return -1;
-	civil_from_days(days, &y, &m, &d);
+	clock_civil_from_days(days, &y, &m, &d);
 	put_date(out, y, m, d);
 	return 0;
-}
-
-int
-ho_weekday(long days)
-{
-	/* 1970-01-01 was a Thursday */
-	return (int)((days + 3) - floor_div(days + 3, 7) * 7) + 1;
 }
 
 int
@@ -171,8 +118,8 @@ year_holidays(int y, unsigned off, struct holiday *h)
 
 	if (ho_easter(y, &em, &ed) == -1)
 		return 0;
-	easter = days_from_civil(y, em, ed);
-	h[n++] = (struct holiday){days_from_civil(y, 1, 1), "nytårsdag"};
+	easter = clock_days_from_civil(y, em, ed);
+	h[n++] = (struct holiday){clock_days_from_civil(y, 1, 1), "nytårsdag"};
 	h[n++] = (struct holiday){easter - 3, "skærtorsdag"};
 	h[n++] = (struct holiday){easter - 2, "langfredag"};
 	h[n++] = (struct holiday){easter, "påskedag"};
@@ -183,15 +130,15 @@ year_holidays(int y, unsigned off, struct holiday *h)
 	h[n++] = (struct holiday){easter + 49, "pinsedag"};
 	h[n++] = (struct holiday){easter + 50, "2. pinsedag"};
 	/* Whit Monday can fall on 5 June (2017, 2028): counted once */
-	if ((off & HO_OFF_GRUNDLOVSDAG) && easter + 49 != days_from_civil(y, 6, 5) &&
-	    easter + 50 != days_from_civil(y, 6, 5))
-		h[n++] = (struct holiday){days_from_civil(y, 6, 5), "grundlovsdag"};
+	if ((off & HO_OFF_GRUNDLOVSDAG) && easter + 49 != clock_days_from_civil(y, 6, 5) &&
+	    easter + 50 != clock_days_from_civil(y, 6, 5))
+		h[n++] = (struct holiday){clock_days_from_civil(y, 6, 5), "grundlovsdag"};
 	if (off & HO_OFF_JULEAFTENSDAG)
-		h[n++] = (struct holiday){days_from_civil(y, 12, 24), "juleaftensdag"};
-	h[n++] = (struct holiday){days_from_civil(y, 12, 25), "juledag"};
-	h[n++] = (struct holiday){days_from_civil(y, 12, 26), "2. juledag"};
+		h[n++] = (struct holiday){clock_days_from_civil(y, 12, 24), "juleaftensdag"};
+	h[n++] = (struct holiday){clock_days_from_civil(y, 12, 25), "juledag"};
+	h[n++] = (struct holiday){clock_days_from_civil(y, 12, 26), "2. juledag"};
 	if (off & HO_OFF_NYTAARSAFTENSDAG)
-		h[n++] = (struct holiday){days_from_civil(y, 12, 31), "nytårsaftensdag"};
+		h[n++] = (struct holiday){clock_days_from_civil(y, 12, 31), "nytårsaftensdag"};
 	return n;
 }
 
@@ -202,7 +149,7 @@ holiday_of(long days, unsigned off)
 	int y, m, d;
 	size_t n;
 
-	civil_from_days(days, &y, &m, &d);
+	clock_civil_from_days(days, &y, &m, &d);
 	n = year_holidays(y, off, h);
 	for (size_t i = 0; i < n; i++)
 		if (h[i].days == days)
@@ -213,7 +160,7 @@ holiday_of(long days, unsigned off)
 static bool
 workday(long days, unsigned off)
 {
-	return ho_weekday(days) <= 5 && holiday_of(days, off) == NULL;
+	return clock_weekday(days) <= 5 && holiday_of(days, off) == NULL;
 }
 
 const char *
@@ -238,8 +185,8 @@ static long
 weekdays_before(long days)
 {
 	long n = days - 4;
-	long r = n - floor_div(n, 7) * 7;
-	return floor_div(n, 7) * 5 + (r < 5 ? r : 5);
+	long r = n - clock_floor_div(n, 7) * 7;
+	return clock_floor_div(n, 7) * 5 + (r < 5 ? r : 5);
 }
 
 int
@@ -253,13 +200,13 @@ ho_workdays_between(const char *from, const char *to, unsigned off)
 	if (b <= a)
 		return 0;
 	n = weekdays_before(b + 1) - weekdays_before(a + 1);
-	civil_from_days(a, &ya, &m, &d);
-	civil_from_days(b, &yb, &m, &d);
+	clock_civil_from_days(a, &ya, &m, &d);
+	clock_civil_from_days(b, &yb, &m, &d);
 	for (int y = ya; y <= yb; y++) {
 		struct holiday h[HOLIDAYS_MAX];
 		size_t nh = year_holidays(y, off, h);
 		for (size_t i = 0; i < nh; i++)
-			if (h[i].days > a && h[i].days <= b && ho_weekday(h[i].days) <= 5)
+			if (h[i].days > a && h[i].days <= b && clock_weekday(h[i].days) <= 5)
 				n--;
 	}
 	return (int)n;
@@ -268,7 +215,7 @@ ho_workdays_between(const char *from, const char *to, unsigned off)
 int
 ho_workdays_add(const char *date, int days, unsigned off, char out[11])
 {
-	long at, last = days_from_civil(HO_YEAR_MAX, 12, 31);
+	long at, last = clock_days_from_civil(HO_YEAR_MAX, 12, 31);
 
 	if (days < 0 || ho_date_days(date, &at) == -1)
 		return -1;
@@ -281,39 +228,6 @@ ho_workdays_add(const char *date, int days, unsigned off, char out[11])
 			days--;
 	}
 	return ho_date_from_days(at, out);
-}
-
-long
-ho_copenhagen_offset(time_t t)
-{
-	long utc_days = (long)floor_div((long)t, 86400);
-	long start, end;
-	int y, m, d;
-
-	civil_from_days(utc_days, &y, &m, &d);
-	/* the last Sunday of March and of October, at 01:00 UTC */
-	start = days_from_civil(y, 3, 31);
-	start -= ho_weekday(start) % 7;
-	end = days_from_civil(y, 10, 31);
-	end -= ho_weekday(end) % 7;
-	if ((long)t >= start * 86400 + 3600 && (long)t < end * 86400 + 3600)
-		return 7200;
-	return 3600;
-}
-
-void
-ho_date_copenhagen(time_t t, char out[11])
-{
-	int y, m, d;
-	civil_from_days(floor_div((long)t + ho_copenhagen_offset(t), 86400), &y, &m, &d);
-	put_date(out, y, m, d);
-}
-
-int
-ho_minutes_copenhagen(time_t t)
-{
-	long local = (long)t + ho_copenhagen_offset(t);
-	return (int)((local - floor_div(local, 86400) * 86400) / 60);
 }
 
 int

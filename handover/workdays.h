@@ -1,7 +1,8 @@
 /*
  * workdays.h: calendar arithmetic beyond handover.h's working days: day
- * numbers, Easter, the names of Danish holidays, the local date in
- * Copenhagen, quarters and the median the quality reports need. Pure
+ * numbers, Easter, the names of Danish holidays, quarters and the median the
+ * quality reports need (the civil calendar and Copenhagen's time are
+ * daemon/clock.c's). Pure
  * functions: no allocation, no time zone, no global state. Dates are
  * "YYYY-MM-DD" with years 1900-2200; anything else is a bad date.
  */
@@ -19,21 +20,12 @@
 int ho_date_days(const char *date, long *days);
 /* The date of a day number, within HO_YEAR_MIN..HO_YEAR_MAX; 0 or -1. */
 int ho_date_from_days(long days, char out[11]);
-/* ISO weekday of a day number: 1 Monday .. 7 Sunday. */
-int ho_weekday(long days);
 /* Easter Sunday of a year (anonymous Gregorian algorithm); 0 or -1. */
 int ho_easter(int year, int *month, int *day);
 /* The Danish name of the day off `date` is ("påskedag", "2. juledag",
  * "grundlovsdag" when HO_OFF_GRUNDLOVSDAG is in `off`, ...), whatever the
  * weekday; NULL for an ordinary day or a bad date. Static storage. */
 const char *ho_holiday_name(const char *date, unsigned off);
-/* The date in Copenhagen (CET, CEST by the EU rule: last Sunday of March to
- * last Sunday of October, 01:00 UTC) at an instant; independent of TZ. */
-void ho_date_copenhagen(time_t t, char out[11]);
-/* Copenhagen's offset from UTC at t, in seconds (3600 or 7200), and the
- * minutes since local midnight there. */
-long ho_copenhagen_offset(time_t t);
-int ho_minutes_copenhagen(time_t t);
 
 /* Quarter label of a date: "2026-Q3"; 0 or -1. */
 int ho_quarter_label(const char *date, char out[8]);

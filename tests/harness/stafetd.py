@@ -26,6 +26,28 @@ def binary():
     return os.environ.get("STAFETD") or os.path.join(REPO, "build", "stafetd")
 
 
+_TEST_CLOCK = {}
+
+
+def has_test_clock():
+    """Whether the binary under test is a test build whose clock a test may
+    move (daemon/clock.c: build/asan/stafetd; never build/stafetd)."""
+    b = binary()
+    if b not in _TEST_CLOCK:
+        r = subprocess.run([b, "-V"], capture_output=True, text=True, timeout=30)
+        _TEST_CLOCK[b] = "test clock" in r.stdout
+    return _TEST_CLOCK[b]
+
+
+def copenhagen_noon(date):
+    """The epoch second of 12:00 in Copenhagen on date (YYYY-MM-DD): 10:00
+    or 11:00 UTC; noon is on that date under either offset."""
+    import datetime
+    d = datetime.date.fromisoformat(date)
+    utc = datetime.datetime(d.year, d.month, d.day, 10, 30, tzinfo=datetime.timezone.utc)
+    return utc.timestamp()
+
+
 SUPPRESSIONS = os.path.join(REPO, "tests", "sanitizers")
 
 
@@ -80,6 +102,11 @@ class Stafetd:
         self.env = dict(os.environ)
         self.env.update(env or {})
         sanitizer_env(self.env)
+        # The test clock (a test build only; others ignore the variable):
+        # "WALL MONO" offsets in seconds, read at start and on SIGUSR2.
+        self.clock_path = os.path.join(self.workdir, "clock")
+        self.clock_offsets = [0.0, 0.0]
+        self.env["STAFET_TEST_CLOCK"] = self.clock_path
         self.proc = None
         self._log = None
         self.write_config()
@@ -187,3 +214,48 @@ class Stafetd:
                 return True
             time.sleep(0.05)
         return False
+
+    # --- the test clock (daemon/clock.c) -------------------------------------------
+
+    def _write_clock(self):
+        tmp = self.clock_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%.6f %.6f\n" % tuple(self.clock_offsets))
+        os.replace(tmp, self.clock_path)
+
+    def _move_clock(self, timeout=30):
+        """Writes the offsets and, if running, tells the daemon (SIGUSR2),
+        then waits until it says it moved: every timer the step reached
+        has been made due by then."""
+        if not has_test_clock():
+            import pytest
+            pytest.skip("needs a test build's clock (make check runs build/asan/stafetd)")
+        self._write_clock()
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        before = self.log().count("test clock: wall")
+        self.proc.send_signal(_signal.SIGUSR2)
+        deadline = time.monotonic() + timeout
+        while self.log().count("test clock: wall") <= before:
+            if time.monotonic() > deadline:
+                raise RuntimeError("stafetd did not move its clock:\n" + self.log()[-3000:])
+            time.sleep(0.01)
+
+    def advance(self, seconds):
+        """Moves the daemon's wall and monotonic clocks `seconds` ahead."""
+        assert seconds >= 0
+        self.clock_offsets[0] += seconds
+        self.clock_offsets[1] += seconds
+        self._move_clock()
+
+    def set_date(self, date):
+        """Sets the daemon's wall clock to noon in Copenhagen on date
+        (YYYY-MM-DD); the monotonic clock moves on by as much when that is
+        ahead (so timers due in between fire), else stays."""
+        wall = copenhagen_noon(date) - time.time()
+        step = wall - self.clock_offsets[0]
+        self.clock_offsets[0] = wall
+        if step > 0:
+            self.clock_offsets[1] += step
+        self._move_clock()
+

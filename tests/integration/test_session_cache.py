@@ -217,14 +217,16 @@ def test_the_cache_keeps_the_idle_clock_moving(d, db):
     token = token_of(d, "mha")
 
     def last_use():
-        return float(db.psql("SELECT extract(epoch FROM now() - last_seen_at) "
-                             "FROM sessions WHERE username = 'mha'"))
+        """Seconds since the row's last use, on the daemon's (test) clock."""
+        return float(db.psql("SELECT extract(epoch FROM now() + make_interval(secs => %f) "
+                             "- last_seen_at) FROM sessions WHERE username = 'mha'"
+                             % max(d.clock_offsets[0], 0)))
     db.psql("UPDATE sessions SET last_seen_at = now() - interval '25 seconds' "
             "WHERE username = 'mha'")
     assert me(d, bearer(token)).status_code == 200  # looked up, cached; not moved
     first = last_use()
     assert 25 <= first < 30, first
-    time.sleep(30 - first + 0.5)  # the row's clock is due now
+    d.advance(30 - first + 0.5)  # the row's clock is due now
     assert me(d, bearer(token)).status_code == 200  # looked up again, and moved
     # Kept for 30 s from the lookup, the row would say some 30 s here.
     age = last_use()
@@ -233,12 +235,14 @@ def test_the_cache_keeps_the_idle_clock_moving(d, db):
 
 def test_a_disabled_trigger_stops_the_cache(d, db):
     """The triggers are looked for every 10 s: disabled, or enabled only
-    for origin sessions (not ALWAYS), nothing is answered from memory."""
+    for origin sessions (not ALWAYS), nothing is answered from memory. The
+    test clock makes the next look (and the reconnect's backoff) due."""
     token = token_of(d, "mha")
     for _ in range(2):
         assert me(d, bearer(token)).status_code == 200
     db.psql("ALTER TABLE sessions ENABLE TRIGGER sessions_announce_end")
-    wait_until(lambda: not listening(d), timeout=40 if WRAPPED else 20,
+    d.advance(10)  # the next look for the triggers
+    wait_until(lambda: not listening(d), timeout=20 if WRAPPED else 5,
                what="the cache off")
     assert d.wait_log("triggers that announce session ends are gone")
     before = hits(d)
@@ -246,7 +250,9 @@ def test_a_disabled_trigger_stops_the_cache(d, db):
         assert me(d, bearer(token)).status_code == 200
     assert hits(d) == before
     db.psql("ALTER TABLE sessions ENABLE ALWAYS TRIGGER sessions_announce_end")
-    wait_until(lambda: listening(d), timeout=60 if WRAPPED else 30, what="the cache back")
+    # a schema without the triggers is tried again after 10 s (+25 % jitter)
+    d.advance(13)
+    wait_until(lambda: listening(d), timeout=20 if WRAPPED else 5, what="the cache back")
     for _ in range(3):
         assert me(d, bearer(token)).status_code == 200
     assert hits(d) > before

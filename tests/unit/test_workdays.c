@@ -321,13 +321,13 @@ test_weekday(void **state)
 	(void)state;
 	assert_int_equal(ho_date_days("1970-01-01", &d), 0);
 	assert_int_equal(d, 0);
-	assert_int_equal(ho_weekday(d), 4); /* Thursday */
+	assert_int_equal(clock_weekday(d), 4); /* Thursday */
 	assert_int_equal(ho_date_days("1900-01-01", &d), 0);
-	assert_int_equal(ho_weekday(d), 1); /* Monday */
+	assert_int_equal(clock_weekday(d), 1); /* Monday */
 	assert_int_equal(ho_date_days("2027-03-28", &d), 0);
-	assert_int_equal(ho_weekday(d), 7);
+	assert_int_equal(clock_weekday(d), 7);
 	assert_int_equal(ho_date_days("2200-12-31", &d), 0);
-	assert_int_equal(ho_weekday(d), 3); /* Wednesday */
+	assert_int_equal(clock_weekday(d), 3); /* Wednesday */
 }
 
 static void
@@ -354,7 +354,7 @@ test_copenhagen(void **state)
 	char out[11];
 	(void)state;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		ho_date_copenhagen((time_t)want[i].t, out);
+		clock_date_copenhagen((time_t)want[i].t, out);
 		if (strcmp(out, want[i].date) != 0)
 			fail_msg("copenhagen(%lld) = %s, want %s", want[i].t, out, want[i].date);
 	}
