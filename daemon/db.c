@@ -8,7 +8,9 @@
  * PQgetResult). Queries wait in a bounded queue for a free connection. When
  * no connection is up, a query fails at once, so a request gets its 503
  * fast instead of hanging; broken connections come back by themselves with
- * backoff and jitter.
+ * backoff and jitter. Why the database is unavailable is kept twice: in
+ * full (libpq's text, with host, port and role) for the log, and as a
+ * short reason without them for unauthenticated answers such as /readyz.
  */
 #include <sys/queue.h>
 
@@ -67,7 +69,8 @@ static struct {
 	double connect_timeout, query_timeout;
 	int queue_max;
 	unsigned generation;
-	char why[256];
+	char why[256];      /* the full reason, libpq's details included: for the log */
+	char reason[160];   /* the reason without connection details: for answers */
 	int schema_version; /* last seen; -1 unknown */
 	bool stopping;
 	unsigned long long queries, errors, connects, connect_failures, timeouts, rejected;
@@ -77,11 +80,17 @@ static void pc_connect(struct pconn *);
 static void pc_eventcb(evutil_socket_t, short, void *);
 static void pc_start_next(struct pconn *);
 
+/*
+ * Sets why the pool is unavailable: `reason` may be shown to anyone, so it
+ * holds no host, port, role or database name; `detail` (libpq's message,
+ * or NULL) is appended for the log only.
+ */
 static void
-set_why(const char *prefix, const char *detail)
+set_why(const char *reason, const char *detail)
 {
 	char buf[256];
-	snprintf(buf, sizeof(buf), "%s%s", prefix, detail ? detail : "");
+	snprintf(pool.reason, sizeof(pool.reason), "%s", reason);
+	snprintf(buf, sizeof(buf), "%s%s%s", reason, detail ? ": " : "", detail ? detail : "");
 	/* libpq messages end in newlines and may span lines. */
 	for (char *p = buf; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
@@ -216,7 +225,7 @@ pc_broken(struct pconn *c, const char *what)
 	const char *msg = c->pg ? PQerrorMessage(c->pg) : "";
 	if (c->state == PC_CONNECTING || c->state == PC_CHECKING)
 		pool.connect_failures++;
-	set_why("database unavailable: ", *msg ? msg : what);
+	set_why("database unavailable", *msg ? msg : what);
 	if (c->state != PC_CONNECTING || c->backoff <= BACKOFF_MIN)
 		log_warnx("db: connection %d: %s", c->id, pool.why);
 	pc_reset(c, pool.why, BACKOFF_MIN);
@@ -312,7 +321,7 @@ pc_schema_checked(struct pconn *c)
 	           strcmp(state, "42P01") == 0) {
 		version = 0; /* no schema_migrations table: nothing migrated */
 	} else {
-		set_why("database unavailable: ",
+		set_why("database unavailable",
 		        res ? PQresultErrorMessage(res) : "schema check failed");
 		PQclear(res);
 		log_warnx("db: connection %d: %s", c->id, pool.why);
@@ -336,7 +345,7 @@ pc_schema_checked(struct pconn *c)
 		if (pool.schema_version != version)
 			log_errx("db: %s", detail);
 		pool.schema_version = version;
-		set_why("", detail);
+		set_why(detail, NULL);
 		pool.connect_failures++;
 		pc_reset(c, pool.why, BACKOFF_SCHEMA);
 		return;
@@ -444,7 +453,7 @@ pc_timercb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case PC_CONNECTING:
 	case PC_CHECKING:
-		set_why("database unavailable: ", "connect timed out");
+		set_why("database unavailable", "connect timed out");
 		log_warnx("db: connection %d: %s", c->id, pool.why);
 		pool.connect_failures++;
 		pc_reset(c, pool.why, BACKOFF_MIN);
@@ -556,7 +565,7 @@ db_query(const char *sql, int nparams, const char *const *params, db_cb cb, void
 	}
 	if (pool.qlen >= pool.queue_max) {
 		pool.rejected++;
-		set_why("", "database busy: query queue full");
+		set_why("database busy: query queue full", NULL);
 		return -1;
 	}
 	j = job_new(sql, nparams, params, cb, arg);
@@ -565,13 +574,18 @@ db_query(const char *sql, int nparams, const char *const *params, db_cb cb, void
 	return 0;
 }
 
+/*
+ * True when a connection is up. Else `why` (if not NULL) gets a reason fit
+ * for any client, without connection details (those were logged when the
+ * connection failed); it stays valid until the pool's next change.
+ */
 bool
 db_available(const char **why)
 {
 	if (any_up())
 		return true;
 	if (why)
-		*why = pool.why[0] ? pool.why : "database unavailable: connecting";
+		*why = pool.reason[0] ? pool.reason : "database unavailable: connecting";
 	return false;
 }
 
@@ -645,7 +659,7 @@ db_pool_start(struct event_base *base, const struct config *cfg)
 	pool.schema_version = -1;
 	TAILQ_INIT(&pool.queue);
 	apply_config(cfg);
-	set_why("", "database unavailable: connecting");
+	set_why("database unavailable: connecting", NULL);
 	pool.n = cfg->db_pool_size;
 	pool.c = xcalloc((size_t)pool.n, sizeof(*pool.c));
 	for (int i = 0; i < pool.n; i++) {
@@ -697,7 +711,7 @@ db_pool_stop(void)
 	struct db_job *j;
 
 	pool.stopping = true;
-	set_why("", "stafetd is stopping");
+	set_why("stafetd is stopping", NULL);
 	while ((j = TAILQ_FIRST(&pool.queue)) != NULL) {
 		TAILQ_REMOVE(&pool.queue, j, entry);
 		pool.qlen--;

@@ -1,6 +1,8 @@
 /*
  * ops.c: the operations endpoints: liveness, readiness, metrics and the
- * OpenAPI document. None needs authentication and none shows personal data.
+ * OpenAPI document. None needs authentication and none shows personal data,
+ * nor where the database is: /readyz says "database unavailable", and the
+ * log says which host, port and role failed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +27,28 @@ not_ready(struct http_request *req, const char *why)
 	http_problem_json(req, p);
 }
 
+/* Logs a failed readiness query once per distinct error, not per probe. */
+static void
+log_query_error(const char *error)
+{
+	static char last[256];
+
+	if (strncmp(last, error, sizeof(last) - 1) == 0)
+		return;
+	snprintf(last, sizeof(last), "%s", error);
+	log_warnx("readyz: the database query failed: %s", error);
+}
+
 static void
 readyz_done(PGresult *res, const char *error, void *arg)
 {
 	struct http_request *req = arg;
+	const char *why = NULL;
 
 	if (res == NULL || error != NULL) {
-		not_ready(req, error ? error : "database query failed");
+		/* libpq's text names host, port and role: the log's, not the answer's */
+		log_query_error(error ? error : "no result");
+		not_ready(req, db_available(&why) ? "database query failed" : why);
 		return;
 	}
 	if (ho_routes_current() == NULL) {
@@ -72,10 +89,8 @@ ops_readyz(struct http_request *req)
 		not_ready(req, why);
 		return;
 	}
-	if (db_query("SELECT 1", 0, NULL, readyz_done, req) == -1) {
-		db_available(&why);
-		not_ready(req, why ? why : "database unavailable");
-	}
+	if (db_query("SELECT 1", 0, NULL, readyz_done, req) == -1)
+		not_ready(req, db_available(&why) ? "database busy: query queue full" : why);
 }
 
 void
