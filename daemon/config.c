@@ -224,8 +224,6 @@ static const struct cfg_key keys[] = {
      "days off besides the public holidays: grundlovsdag juleaftensdag nytaarsaftensdag"},
     {"digest_time", CFG_STRING, OFF(digest_time), "07:00", 0, 0, NULL, false,
      "local time (HH:MM) of the daily digest for those who chose one"},
-    {"clock_today", CFG_STRING, OFF(clock_today), "", 0, 0, NULL, false,
-     "pretend today is this date (YYYY-MM-DD); for tests only"},
 };
 #undef OFF
 
@@ -758,9 +756,6 @@ check_alert_keys(const struct config *cfg, const char *path, struct strlist *err
 	    !isdigit((unsigned char)cfg->digest_time[4]) ||
 	    sscanf(cfg->digest_time, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 23 || mm > 59)
 		strlist_add(errors, "%s: digest_time: '%s' is not HH:MM", path, cfg->digest_time);
-	if (*cfg->clock_today && !date_valid(cfg->clock_today, strlen(cfg->clock_today)))
-		strlist_add(errors, "%s: clock_today: '%s' is not a date (YYYY-MM-DD)", path,
-		            cfg->clock_today);
 }
 
 /* Lists the keys with their defaults, for --config-keys. */

@@ -152,7 +152,6 @@ struct config {
 	int reminder_draft_days;
 	char *days_off;
 	char *digest_time;
-	char *clock_today;
 };
 enum { SMTP_STARTTLS_NO, SMTP_STARTTLS_OPTIONAL, SMTP_STARTTLS_REQUIRED };
 enum { DIR_LAYOUT_OPENLDAP, DIR_LAYOUT_AD };

@@ -23,7 +23,8 @@
  * the planned date, the number of months. So a tick that finds it again
  * writes nothing, and two daemons write it once.
  *
- * "Today" is today_local(), which clock_today can pin for tests.
+ * "Today" is today_local(): the Copenhagen date of the daemon's clock
+ * (clock.c), which only a test build lets a test move.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,7 +351,7 @@ reminders_reconfigure(const struct config *c)
 	reminders_run_now();
 }
 
-/* Looks again now (SIGHUP: a changed clock_today takes effect at once). */
+/* Looks again now (SIGHUP: changed thresholds or days off take effect at once). */
 void
 reminders_run_now(void)
 {
