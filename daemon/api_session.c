@@ -176,8 +176,9 @@ static void
 login_succeeded(struct login *l)
 {
 	const struct config *c = config_current();
-	char hash[67], secs[32];
-	const char *params[5] = {hash, l->person_id, l->username, l->req->client, secs};
+	char hash[67], secs[32], off[32];
+	const char *params[6] = {hash,           l->person_id, l->username,
+	                         l->req->client, secs,         clock_db_offset_param(off)};
 
 	ratelimit_clear(l->user_key);
 	if (*l->acct_key)
@@ -186,15 +187,17 @@ login_succeeded(struct login *l)
 	snprintf(secs, sizeof(secs), "%.0f", c->session_absolute_timeout);
 	log_info("login: session opened for person %s from %s", l->person_id, l->req->client);
 	if (db_query(
-	        "WITH s AS (INSERT INTO sessions (token_hash, person_id, username, address, "
-	        "expires_at) VALUES ($1::bytea, $2, $3, $4, "
-	        "now() + make_interval(secs => $5::float8)) RETURNING id, expires_at), "
+	        "WITH n AS (SELECT now() + make_interval(secs => $6::float8) AS now), "
+	        "s AS (INSERT INTO sessions (token_hash, person_id, username, address, "
+	        "expires_at, last_seen_at) SELECT $1::bytea, $2, $3, $4, "
+	        "n.now + make_interval(secs => $5::float8), n.now FROM n "
+	        "RETURNING id, expires_at), "
 	        "a AS (INSERT INTO audit_log (actor_id, actor_username, address, action, "
 	        "object_type, object_id) SELECT $2, $3, $4, 'login', 'session', s.id::text "
 	        "FROM s) "
 	        "SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	        "ceil(extract(epoch FROM expires_at - now()))::bigint FROM s",
-	        5, params, session_stored, l) == -1) {
+	        "ceil(extract(epoch FROM expires_at - n.now))::bigint FROM s, n",
+	        6, params, session_stored, l) == -1) {
 		answer_unavailable(l->req,
 		                   "Log ind er ikke muligt lige nu: databasen svarer ikke.");
 		login_free(l);
