@@ -42,13 +42,14 @@ GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c build/gen/route_s
 LIB_SRCS := $(filter-out daemon/main.c,$(SRCS)) $(GEN)
 OBJS     := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
 SAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(SRCS) $(GEN))
+TEST_OBJS := $(patsubst %.c,build/test/obj/%.o,$(SRCS) $(GEN))
 LIB_OBJS := $(patsubst %.c,build/obj/%.o,$(LIB_SRCS))
 SAN_LIB_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan deps check check-world unit demo demo-stop install clean format format-check bench FORCE
+.PHONY: all asan testbuild deps check check-world unit demo demo-stop install clean format format-check bench FORCE
 all: build/stafetd
 
 # The compiled-in paths follow PREFIX: rebuild when they change.
@@ -60,6 +61,10 @@ build/asan/flags: FORCE
 	@mkdir -p build/asan
 	@echo '$(SAN_FLAGS) $(TEST_DEFS)' | cmp -s - $@ || echo '$(SAN_FLAGS) $(TEST_DEFS)' > $@
 $(SAN_OBJS): build/asan/flags
+build/test/flags: FORCE
+	@mkdir -p build/test
+	@echo '$(DEFS) $(CFLAGS) $(TEST_DEFS)' | cmp -s - $@ || echo '$(DEFS) $(CFLAGS) $(TEST_DEFS)' > $@
+$(TEST_OBJS): build/test/flags
 
 build/gen/migrations_gen.c: $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
@@ -90,12 +95,21 @@ build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(TEST_DEFS) -c $< -o $@
 
+# The plain build with the test clock, for the tests under valgrind.
+build/test/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -c $< -o $@
+
 build/stafetd: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LIBS)
 
 asan: build/asan/stafetd
 build/asan/stafetd: $(SAN_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJS) $(LIBS)
+
+testbuild: build/test/stafetd
+build/test/stafetd: $(TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJS) $(LIBS)
 
 build/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -113,11 +127,11 @@ deps:
 # The tests in two tiers (scripts/check.sh, README "The two commands"); the
 # last line is the total.
 check: deps
-	$(MAKE) all asan unit
+	$(MAKE) all asan testbuild unit
 	@bash scripts/check.sh check
 
 check-world: deps
-	$(MAKE) all asan unit
+	$(MAKE) all asan testbuild unit
 	@bash scripts/check.sh world
 
 demo: deps
@@ -208,4 +222,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(TEST_OBJS:.o=.d)

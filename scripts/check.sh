@@ -123,13 +123,16 @@ if [ "$TIER" = world ]; then
 fi
 
 VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
+# valgrind runs the plain build with the test clock (build/test/stafetd), so
+# the tests that move the daemon's clock run under it too.
 if [ "$TIER" = world ]; then
 	# Every integration test that runs stafetd, once more under valgrind
 	# (memcheck, leaks included), but test_install (it builds and checks its
 	# own binary) and test_demo (the demo's set-up script), which are about
 	# layout, not the daemon's memory.
 	stage "integration tests (valgrind, all)" count_pytest \
-		env STAFETD_WRAPPER="$VALGRIND" "${PYTEST[@]}" tests/integration/test_http.py \
+		env STAFETD=build/test/stafetd STAFETD_WRAPPER="$VALGRIND" "${PYTEST[@]}" \
+		tests/integration/test_http.py \
 		tests/integration/test_lifecycle.py tests/integration/test_readyz.py \
 		tests/integration/test_directory.py tests/integration/test_directory_ad.py \
 		tests/integration/test_directory_tls.py tests/integration/test_auth.py \
@@ -142,7 +145,7 @@ else
 	# A named, bounded subset under valgrind (about five minutes): start and
 	# stop, reload, the fault tests, login, and one whole handover life.
 	stage "integration tests (valgrind, subset)" count_pytest \
-		env STAFETD_WRAPPER="$VALGRIND" "${PYTEST[@]}" \
+		env STAFETD=build/test/stafetd STAFETD_WRAPPER="$VALGRIND" "${PYTEST[@]}" \
 		$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/valgrind-subset.txt)
 fi
 

@@ -775,7 +775,6 @@ def test_user_block(slapd, db, stafetd, tmp_path):
     assert_problem(login(d, "sbo", "wrong1"), 401)
     assert_problem(login(d, "SBO", "wrong2"), 401)  # the same username
     assert_problem(login(d, "Sbo", "wrong3"), 401)  # reaches the max: block starts
-    t0 = time.monotonic()
     r = login(d, "sbo")  # the real password, refused unseen
     assert_problem(r, 429)
     assert re.fullmatch(r"\d+", r.headers.get("Retry-After", "")), dict(r.headers)
@@ -788,7 +787,7 @@ def test_user_block(slapd, db, stafetd, tmp_path):
     assert len(rows) == 1 and rows[0]["detail"] == "user", rows
     # Blocked attempts are not tried and not counted.
     assert len(audit_rows(db, "login.failed")) == 3
-    time.sleep(max(0, 2.2 - (time.monotonic() - t0)))
+    d.advance(2.2)  # the block is over on the daemon's clock
     r = login(d, "sbo")
     assert r.status_code == 201, r.text
     # The success reset the count: two more failures do not block.
@@ -839,7 +838,7 @@ def test_count_starts_over_after_a_block(slapd, db, stafetd, tmp_path):
     assert_problem(login(d, "sbo", "x1"), 401)
     assert_problem(login(d, "sbo", "x2"), 401)
     assert_problem(login(d, "sbo", "x3"), 429)
-    time.sleep(2.3)
+    d.advance(2.3)
     assert_problem(login(d, "sbo", "x4"), 401)  # a fresh count, not blocked again at once
     assert_problem(login(d, "sbo", "x5"), 401)
     assert_problem(login(d, "sbo"), 429)
@@ -852,7 +851,7 @@ def test_failures_outside_the_window_do_not_count(slapd, db, stafetd, tmp_path):
         login_user_block="15min"))
     assert_problem(login(d, "sbo", "x1"), 401)
     assert_problem(login(d, "sbo", "x2"), 401)
-    time.sleep(2.5)
+    d.advance(2.5)
     assert_problem(login(d, "sbo", "x3"), 401)
     assert_problem(login(d, "sbo", "x4"), 401)
     assert login(d, "sbo").status_code == 201
@@ -869,14 +868,13 @@ def test_address_block_across_usernames(slapd, db, stafetd, tmp_path):
                                     ("ghost-2", "bad"))):
         r = login(d, user, pw, headers={"X-Forwarded-For": "198.51.100.%d" % (i + 1)})
         assert_problem(r, 401)
-    t0 = time.monotonic()
     r = login(d, "pka")
     assert_problem(r, 429)
     assert 1 <= int(r.headers["Retry-After"]) <= 2
     rows = wait_audit(db, lambda r: r["action"] == "login.blocked", "login.blocked row")
     assert rows[0]["detail"] == "address" and rows[0]["address"] == "127.0.0.1", rows
     assert len(audit_rows(db, "login.failed")) == 4
-    time.sleep(max(0, 2.2 - (time.monotonic() - t0)))
+    d.advance(2.2)
     assert login(d, "pka").status_code == 201
 
 
@@ -1038,36 +1036,39 @@ def test_logout_by_cookie(d):
 
 
 def test_idle_expiry(slapd, db, stafetd, tmp_path):
-    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, session_idle_timeout="2s"))
+    """On the daemon's (test) clock: use keeps a session alive past the idle
+    timeout; left unused for longer than it, the session is over."""
+    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, session_idle_timeout="15min"))
     token = token_of(d, "mha")
-    for _ in range(4):  # use keeps it alive past the idle timeout
-        time.sleep(1.0)
+    for _ in range(4):  # an hour of use, each request within 15 minutes
+        d.advance(14 * 60)
         assert me(d, bearer(token)).status_code == 200
-    time.sleep(3.0)
+    d.advance(15 * 60 + 1)
     assert_unauthorized(me(d, bearer(token)))
     assert_unauthorized(me(d, cookie(token)))
     assert me(d, bearer(token_of(d, "mha"))).status_code == 200
 
 
 def test_absolute_expiry(slapd, db, stafetd, tmp_path):
-    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, session_idle_timeout="2s",
-                                         session_absolute_timeout="3s"))
-    t0 = time.monotonic()
+    """On the daemon's (test) clock: a session in use all day ends at
+    session_absolute_timeout after the login."""
+    d = start(stafetd, db, auth_settings(tmp_path, slapd.uri, session_idle_timeout="1h",
+                                         session_absolute_timeout="8h"))
     now = datetime.datetime.now(datetime.timezone.utc)
     r = login(d, "mha")
     assert r.status_code == 201
     token = r.json()["token"]
     exp = parse_time(r.json()["expires_at"])
-    assert now + datetime.timedelta(seconds=2) <= exp <= now + datetime.timedelta(seconds=5)
+    hours8 = datetime.timedelta(hours=8)
+    assert now + hours8 - datetime.timedelta(seconds=5) <= exp <= now + hours8 + \
+        datetime.timedelta(seconds=5)
     _, _, attrs = session_cookie(r)
-    assert 1 <= int(attrs["max-age"]) <= 3, attrs
-    while time.monotonic() - t0 < 2.5:
+    assert 8 * 3600 - 5 <= int(attrs["max-age"]) <= 8 * 3600, attrs
+    for _ in range(9):  # 7.5 hours of use
+        d.advance(50 * 60)
         assert me(d, bearer(token)).status_code == 200
-        time.sleep(0.5)
-    while time.monotonic() - t0 < 3.6:
-        time.sleep(0.5)
-        r = me(d, bearer(token))
-    assert_unauthorized(r)
+    d.advance(31 * 60)  # 8 hours and a minute after the login
+    assert_unauthorized(me(d, bearer(token)))
 
 
 def test_timeouts_reject_bad_values(tmp_path, slapd):
@@ -1095,7 +1096,7 @@ def test_reload_applies_roles_and_idle_timeout(d, slapd):
     assert ("admin", None) in role_set(me(d, bearer(pka)).json())
     assert get(d, "/api/v1/audit", bearer(pka)).status_code == 200
     assert_problem(get(d, "/api/v1/audit", bearer(ano)), 404)
-    time.sleep(3)
+    d.advance(3)
     assert_unauthorized(me(d, bearer(ano)))
     # The daemon is whole after the reload: metrics answer, SIGTERM stops it.
     assert requests.get(d.url + "/metrics", timeout=10).status_code == 200
