@@ -129,6 +129,7 @@ def test_real_answers_are_checked(db, stafetd, openapi_responses):
         "application/json"]["schema"]
     schema["required"] = ["uptime"]
     real, guard.doc = guard.doc, OpenApi(strict)
+    violations = guard.violations
     try:
         with pytest.raises(AssertionError) as e:
             requests.get(d.url + "/healthz", timeout=10)
@@ -136,6 +137,6 @@ def test_real_answers_are_checked(db, stafetd, openapi_responses):
         guard.doc = real
         # deliberate: neither this test's failure nor the run's count
         guard.current = []
-        guard.violations -= 1
+        guard.violations = violations
     msg = str(e.value)
     assert "GET /healthz answered 200" in msg and "'uptime' is a required property" in msg, msg
