@@ -790,6 +790,9 @@ def test_forward_to_another_unit(env):
     out = note_ok(env.api.act(env.mha, hid, "forward", BODIES["forward"]))
     assert out["status"] == "submitted" and out["version"] == h["version"] + 1
     assert out["receiver"] == {"unit": "JC-UNG", "person": None}
+    # The forward's own answer is a reader's: UR no longer sees the note.
+    assert out["access"] == "read" and out["citizen"]["cpr"].endswith("-XXXX")
+    assert out["citizen"]["name"] == initials(h["citizen"]["name"])
     # UR lets go of it; Jobcenter Ung has it, and its first read receives it.
     problem(env.api.get(env.mha, hid), 404)
     problem(env.api.act(env.mha, hid, "accept"), 404)
