@@ -329,8 +329,9 @@ clock_step(evutil_socket_t sig, short what, void *arg)
 	atomic_store(&off_mono_ns, (int64_t)llround(mono * 1e9));
 	char today[11];
 	clock_today(today);
-	log_info("test clock: wall %+.3f s (today %s), monotonic %+.3f s; %zu timers fired", wall,
-	         today, mono, step > 0 ? step_timers(step) : (size_t)0);
+	log_always(LOG_LVL_INFO,
+	           "test clock: wall %+.3f s (today %s), monotonic %+.3f s; %zu timers fired", wall,
+	           today, mono, step > 0 ? step_timers(step) : (size_t)0);
 }
 
 static struct event *usr2;

@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,29 @@ pc_poll_connect(struct pconn *c)
 	}
 }
 
+/* libpq's notices and the server's asynchronous messages (a "FATAL:
+ * terminating connection" when PostgreSQL stops) go to our log with a
+ * level, not raw to stderr. */
+static void
+db_notice(void *arg, const char *message)
+{
+	char line[1024];
+	size_t n;
+
+	snprintf(line, sizeof(line), "%s", message ? message : "");
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	log_notice("%s: postgresql says: %s", (const char *)arg, line);
+}
+
+void
+db_notices_to_log(PGconn *pg, const char *who)
+{
+	if (pg)
+		PQsetNoticeProcessor(pg, db_notice, (void *)(uintptr_t)who);
+}
+
 static void
 pc_connect(struct pconn *c)
 {
@@ -400,6 +424,7 @@ pc_connect(struct pconn *c)
 	    PQconnectStartParams((const char *const *)pool.kw, (const char *const *)pool.val, 1);
 	if (c->pg == NULL)
 		fatalx("db: out of memory");
+	db_notices_to_log(c->pg, "db");
 	if (PQstatus(c->pg) == CONNECTION_BAD) {
 		pc_broken(c, "connect failed");
 		return;

@@ -317,5 +317,6 @@ main(int argc, char **argv)
 	event_base_free(base);
 	config_set_current(NULL);
 	log_notice("stopped");
+	log_flush();
 	return 0;
 }

@@ -34,6 +34,7 @@ db_connect_blocking(const struct config *cfg)
 	db_conn_params(cfg, &kw, &val);
 	pg = PQconnectdbParams((const char *const *)kw, (const char *const *)val, 1);
 	db_conn_params_free(kw, val);
+	db_notices_to_log(pg, "migrate");
 	return pg;
 }
 

@@ -558,6 +558,7 @@ sc_connect(void)
 	db_conn_params_free(kw, val);
 	if (sc.pg == NULL)
 		fatalx("session cache: out of memory");
+	db_notices_to_log(sc.pg, "session cache");
 	if (PQstatus(sc.pg) == CONNECTION_BAD) {
 		sc_reset("connect failed", SC_BACKOFF_MIN);
 		return;

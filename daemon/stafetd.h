@@ -48,6 +48,11 @@ void log_notice(const char *, ...) PRINTFLIKE(1, 2);
 void log_warn(const char *, ...) PRINTFLIKE(1, 2);
 void log_warnx(const char *, ...) PRINTFLIKE(1, 2);
 void log_errx(const char *, ...) PRINTFLIKE(1, 2);
+/* A line never held back as part of a burst (each is awaited by a test or
+ * an operator: the test clock's moves). */
+void log_always(int level, const char *, ...) PRINTFLIKE(2, 3);
+/* Writes the counts of bursts still held (at stop). */
+void log_flush(void);
 __attribute__((noreturn)) void fatal(const char *, ...) PRINTFLIKE(1, 2);
 __attribute__((noreturn)) void fatalx(const char *, ...) PRINTFLIKE(1, 2);
 
@@ -354,6 +359,8 @@ bool db_available(const char **why);
 void db_metrics_render(struct evbuffer *);
 void db_conn_params(const struct config *, char ***kw, char ***val);
 void db_conn_params_free(char **kw, char **val);
+/* Sends a connection's notices to the log, as "WHO: postgresql says: ...". */
+void db_notices_to_log(PGconn *, const char *who);
 
 /* migrate.c */
 struct migration {
