@@ -10,7 +10,7 @@ import json
 import pytest
 import requests
 
-from tests.harness.openapi_check import OpenApi
+from tests.harness.openapi_check import DOC_PATH, OpenApi
 
 ME = {"id": "3f1b6a52-5d0e-4c1a-9a57-2f0e8f5c7b11", "username": "mha"}
 
@@ -122,6 +122,10 @@ def test_real_answers_are_checked(db, stafetd, openapi_responses):
     assert requests.get(d.url + "/healthz", timeout=10).status_code == 200
     assert requests.head(d.url + "/api/v1/me", timeout=10).status_code == 401
     assert guard.checked == before + 2
+    # what the answers are held to is what the daemon serves (make embeds it)
+    with open(DOC_PATH, "rb") as f:
+        assert requests.get(d.url + "/openapi.json", timeout=10).content == f.read(), \
+            "build/stafetd serves another /openapi.json than docs/openapi.json: make"
 
     # The same answer against a document that wants another body.
     strict = copy.deepcopy(guard.doc.doc)
