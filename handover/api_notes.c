@@ -27,6 +27,7 @@
 #include "stafetd.h"
 #include "directory.h"
 #include "../handover/handover.h"
+#include "../handover/states.h"
 
 #define TEXT_MAX  4000
 #define FLAGS_MAX 50
@@ -34,46 +35,10 @@
 
 enum op_kind { OP_GET, OP_PATCH, OP_HISTORY, OP_ACTION };
 
-enum {
-	S_DRAFT = 1 << 0,
-	S_SUBMITTED = 1 << 1,
-	S_RECEIVED = 1 << 2,
-	S_RETURNED = 1 << 3,
-	S_ACCEPTED = 1 << 4,
-	S_WITHDRAWN = 1 << 5,
-};
-
-static const struct {
-	const char *name;
-	unsigned bit;
-	const char *label; /* Danish, for messages */
-} states[] = {
-    {"draft", S_DRAFT, "kladde"},         {"submitted", S_SUBMITTED, "sendt"},
-    {"received", S_RECEIVED, "modtaget"}, {"returned", S_RETURNED, "returneret"},
-    {"accepted", S_ACCEPTED, "godkendt"}, {"withdrawn", S_WITHDRAWN, "trukket tilbage"},
-};
-
-struct action {
-	const char *name;
-	unsigned from;    /* states it may start from */
-	bool receiver;    /* the receiving side acts; else the sending side */
-	const char *to;   /* the state it leads to */
-	const char *verb; /* Danish, for messages */
-};
-
-static const struct action actions[] = {
-    {"submit", S_DRAFT | S_RETURNED, false, "submitted", "sende"},
-    {"return", S_SUBMITTED | S_RECEIVED, true, "returned", "returnere"},
-    {"accept", S_SUBMITTED | S_RECEIVED, true, "accepted", "godkende"},
-    {"withdraw", S_DRAFT | S_SUBMITTED | S_RECEIVED | S_RETURNED, false, "withdrawn",
-     "trække tilbage"},
-    {"forward", S_SUBMITTED | S_RECEIVED, true, "submitted", "videresende"},
-};
-
 struct op {
 	struct http_request *req;
 	enum op_kind kind;
-	const struct action *act;
+	const struct ho_transition *act;
 	char id[40];
 	long if_match;   /* -1: no If-Match */
 	unsigned access; /* HO_ACCESS_* of the caller, from the last load */
@@ -90,24 +55,6 @@ op_free(struct op *op)
 {
 	json_decref(op->row);
 	free(op);
-}
-
-static unsigned
-state_bit(const char *name)
-{
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (name && strcmp(states[i].name, name) == 0)
-			return states[i].bit;
-	return 0;
-}
-
-static const char *
-state_label(const char *name)
-{
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (name && strcmp(states[i].name, name) == 0)
-			return states[i].label;
-	return "?";
 }
 
 static void
@@ -275,7 +222,7 @@ conflict(struct op *op, const char *what)
 	const char *st = ho_str(op->row, "status");
 	char detail[256];
 	snprintf(detail, sizeof(detail), "Notatet kan ikke %s, fordi det har status %s (%s).", what,
-	         st ? st : "?", state_label(st));
+	         st ? st : "?", ho_status_label(ho_status_of(st)));
 	http_problem(op->req, 409, NULL, detail);
 }
 
@@ -286,10 +233,14 @@ decide_get(struct op *op)
 
 	/* HEAD is safe (RFC 9110): only a GET is the receiving unit's first read. */
 	if (!op->wrote_receive && req->head.method == HTTP_GET &&
-	    strcmp(ho_str(op->row, "status"), "submitted") == 0 &&
+	    ho_transition_allowed(ho_transition(HO_ACT_RECEIVE),
+	                          ho_status_of(ho_str(op->row, "status"))) &&
 	    (op->access & HO_ACCESS_BOTH) == HO_ACCESS_RECEIVER) {
 		op->wrote_receive = true;
-		op_write(op, "receive", json_pack("{s:s}", "status", "received"), NULL, NULL, NULL);
+		op_write(
+		    op, "receive",
+		    json_pack("{s:s}", "status", ho_status_name(ho_transition(HO_ACT_RECEIVE)->to)),
+		    NULL, NULL, NULL);
 		return;
 	}
 	audit_record(req, req->auth.person_id, req->auth.username, "handover.read", "handover",
@@ -328,7 +279,8 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 	json_t *fields, *p, *doc, *checks;
 	int status, completeness, failed;
 
-	if (!(state_bit(ho_str(op->row, "status")) & (S_DRAFT | S_RETURNED))) {
+	if (!ho_transition_allowed(ho_transition(HO_ACT_EDIT),
+	                           ho_status_of(ho_str(op->row, "status")))) {
 		conflict(op, "redigeres");
 		op_free(op);
 		return;
@@ -445,8 +397,8 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 		json_array_append_new(outbox, ho_alert(s, resubmit ? "resubmitted" : "submitted",
 		                                       receiver_audience(op->row)));
 	op_write(op, "submit",
-	         json_pack("{s:s, s:o, s:i}", "status", "submitted", "checks", checks,
-	                   "completeness", completeness),
+	         json_pack("{s:s, s:o, s:i}", "status", ho_status_name(op->act->to), "checks",
+	                   checks, "completeness", completeness),
 	         NULL, NULL, outbox);
 }
 
@@ -491,7 +443,8 @@ decide_return(struct op *op, const struct dir_snapshot *s)
 	}
 	json_decref(p);
 	op_write(op, "return",
-	         json_pack("{s:s, s:s}", "status", "returned", "returned_by", req->auth.person_id),
+	         json_pack("{s:s, s:s}", "status", ho_status_name(op->act->to), "returned_by",
+	                   req->auth.person_id),
 	         NULL, out, json_pack("[o]", ho_alert(s, "returned", sender_audience(op->row))));
 }
 
@@ -521,8 +474,8 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 		return;
 	}
 	op_write(op, "forward",
-	         json_pack("{s:s, s:s, s:n}", "status", "submitted", "receiver_unit", unit,
-	                   "receiver_person"),
+	         json_pack("{s:s, s:s, s:n}", "status", ho_status_name(op->act->to),
+	                   "receiver_unit", unit, "receiver_person"),
 	         json_pack("{s:s, s:s, s:s}", "from_unit", ho_str(op->row, "receiver_unit"),
 	                   "to_unit", unit, "reason", reason),
 	         NULL,
@@ -530,21 +483,49 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 }
 
 static void
+decide_accept(struct op *op, const struct dir_snapshot *s)
+{
+	const char *rb = op->req->json ? ho_str(op->req->json, "readback") : NULL;
+	op_write(op, "accept",
+	         json_pack("{s:s, s:o}", "status", ho_status_name(op->act->to), "readback",
+	                   rb && *rb ? json_string(rb) : json_null()),
+	         rb && *rb ? json_pack("{s:b}", "readback", 1) : NULL, NULL,
+	         json_pack("[o]", ho_alert(s, "accepted", sender_audience(op->row))));
+}
+
+static void
+decide_withdraw(struct op *op, const struct dir_snapshot *s)
+{
+	const char *why = op->req->json ? ho_str(op->req->json, "reason") : NULL;
+	(void)s;
+	op_write(op, "withdraw", json_pack("{s:s}", "status", ho_status_name(op->act->to)),
+	         why ? json_pack("{s:s}", "reason", why) : NULL, NULL, NULL);
+}
+
+/* What each action of the table (states.c) writes, once its row allows it. */
+static void (*const decide[HO_NACTIONS])(struct op *, const struct dir_snapshot *) = {
+    [HO_ACT_SUBMIT] = decide_submit,   [HO_ACT_RETURN] = decide_return,
+    [HO_ACT_ACCEPT] = decide_accept,   [HO_ACT_WITHDRAW] = decide_withdraw,
+    [HO_ACT_FORWARD] = decide_forward,
+};
+
+static void
 decide_action(struct op *op, const struct dir_snapshot *s)
 {
-	const struct action *a = op->act;
+	const struct ho_transition *a = op->act;
 	struct http_request *req = op->req;
-	bool allowed = (op->access & (a->receiver ? HO_ACCESS_RECEIVER : HO_ACCESS_SENDER)) != 0;
+	bool receiver = a->side == HO_SIDE_RECEIVER;
+	bool allowed = (op->access & (receiver ? HO_ACCESS_RECEIVER : HO_ACCESS_SENDER)) != 0;
 	char detail[200];
 
 	if (!allowed) {
 		snprintf(detail, sizeof(detail), "Kun den %s enhed kan %s notatet.",
-		         a->receiver ? "modtagende" : "afsendende", a->verb);
+		         receiver ? "modtagende" : "afsendende", a->verb);
 		http_problem(req, 403, NULL, detail);
 		op_free(op);
 		return;
 	}
-	if (!(state_bit(ho_str(op->row, "status")) & a->from)) {
+	if (!ho_transition_allowed(a, ho_status_of(ho_str(op->row, "status")))) {
 		conflict(op, a->verb);
 		op_free(op);
 		return;
@@ -556,24 +537,7 @@ decide_action(struct op *op, const struct dir_snapshot *s)
 		op_free(op);
 		return;
 	}
-	if (strcmp(a->name, "submit") == 0) {
-		decide_submit(op, s);
-	} else if (strcmp(a->name, "return") == 0) {
-		decide_return(op, s);
-	} else if (strcmp(a->name, "accept") == 0) {
-		const char *rb = req->json ? ho_str(req->json, "readback") : NULL;
-		op_write(op, "accept",
-		         json_pack("{s:s, s:o}", "status", "accepted", "readback",
-		                   rb && *rb ? json_string(rb) : json_null()),
-		         rb && *rb ? json_pack("{s:b}", "readback", 1) : NULL, NULL,
-		         json_pack("[o]", ho_alert(s, "accepted", sender_audience(op->row))));
-	} else if (strcmp(a->name, "withdraw") == 0) {
-		const char *why = req->json ? ho_str(req->json, "reason") : NULL;
-		op_write(op, "withdraw", json_pack("{s:s}", "status", "withdrawn"),
-		         why ? json_pack("{s:s}", "reason", why) : NULL, NULL, NULL);
-	} else {
-		decide_forward(op, s);
-	}
+	decide[a->action](op, s);
 }
 
 /* -- history ---------------------------------------------------------------------------- */
@@ -880,16 +844,8 @@ check_flags(struct http_request *req)
 static bool
 op_check_request(struct op *op)
 {
-	static const char *const k_patch[] = {"citizen", "receiver", "sections", "planned_date",
-	                                      NULL};
-	static const char *const none[] = {NULL};
-	static const char *const k_return[] = {"flags", NULL};
-	static const char *const k_accept[] = {"readback", NULL};
-	static const char *const k_withdraw[] = {"reason", NULL};
-	static const char *const k_forward[] = {"unit", "reason", NULL};
 	struct http_request *req = op->req;
-	const char *const *known = none;
-	const char *name;
+	const struct ho_transition *t = op->kind == OP_PATCH ? ho_transition(HO_ACT_EDIT) : op->act;
 
 	/* Reads are not conditional on If-Match: only changes are. */
 	if (op->kind == OP_GET || op->kind == OP_HISTORY)
@@ -899,7 +855,7 @@ op_check_request(struct op *op)
 		return false;
 	}
 	if (op->kind == OP_PATCH) {
-		if (!ho_body_object(req, k_patch))
+		if (!ho_body_object(req, t->body))
 			return false;
 		if (op->if_match == -1) {
 			http_problem(req, 428, NULL,
@@ -908,41 +864,30 @@ op_check_request(struct op *op)
 		}
 		return true;
 	}
-	name = op->act->name;
-	if (strcmp(name, "return") == 0)
-		known = k_return;
-	else if (strcmp(name, "accept") == 0)
-		known = k_accept;
-	else if (strcmp(name, "withdraw") == 0)
-		known = k_withdraw;
-	else if (strcmp(name, "forward") == 0)
-		known = k_forward;
-	if (req->json && !ho_body_object(req, known))
+	if (req->json && !ho_body_object(req, t->body))
 		return false;
-	if (known == k_return && !check_flags(req))
-		return false;
-	if (known == k_accept && !body_text(req, "readback", TEXT_MAX, false, "Tilbagemeldingen"))
-		return false;
-	if (known == k_withdraw && !body_text(req, "reason", TEXT_MAX, false, "Begrundelsen"))
-		return false;
-	if (known == k_forward &&
-	    (!body_text(req, "unit", 64, true, "Angiv enheden") ||
-	     !body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse")))
-		return false;
-	return true;
+	switch (t->action) {
+	case HO_ACT_RETURN:
+		return check_flags(req);
+	case HO_ACT_ACCEPT:
+		return body_text(req, "readback", TEXT_MAX, false, "Tilbagemeldingen");
+	case HO_ACT_WITHDRAW:
+		return body_text(req, "reason", TEXT_MAX, false, "Begrundelsen");
+	case HO_ACT_FORWARD:
+		return body_text(req, "unit", 64, true, "Angiv enheden") &&
+		       body_text(req, "reason", TEXT_MAX, true, "Angiv en begrundelse");
+	default:
+		return true;
+	}
 }
 
 /* POST /api/v1/handovers/{id}/{submit,return,accept,withdraw,forward} */
 void
 api_handover_action(struct http_request *req)
 {
-	const char *name = strrchr(req->head.path, '/') + 1;
-	const struct action *a = NULL;
+	const struct ho_transition *a = ho_transition_named(strrchr(req->head.path, '/') + 1);
 	struct op *op;
 
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		if (strcmp(actions[i].name, name) == 0)
-			a = &actions[i];
 	if (a == NULL) {
 		http_problem(req, 404, NULL, "No such resource.");
 		return;
