@@ -192,4 +192,5 @@ metrics_render(struct evbuffer *b)
 	dir_metrics_render(b);
 	ho_routes_metrics_render(b);
 	alerts_metrics_render(b);
+	reminders_metrics_render(b);
 }

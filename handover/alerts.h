@@ -82,5 +82,6 @@ void reminders_start(struct event_base *, const struct config *);
 void reminders_reconfigure(const struct config *);
 void reminders_stop(void);
 void reminders_run_now(void);
+void reminders_metrics_render(struct evbuffer *);
 
 #endif

@@ -25,12 +25,18 @@
  *
  * "Today" is today_local(): the Copenhagen date of the daemon's clock
  * (clock.c), which only a test build lets a test move.
+ *
+ * A round is the digests, the read of the open notes and every reminder it
+ * writes; the next round starts reminder_interval after the last write is
+ * answered, and /metrics tells when the last whole round began (so a test
+ * that moved the clock knows when the daemon has judged the new day).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "stafetd.h"
@@ -43,12 +49,18 @@
 
 static struct {
 	struct event *timer;
-	bool running;
+	bool running;       /* a round is under way */
+	size_t outstanding; /* queries of the round not answered yet */
+	bool judged;        /* the round read and judged the open notes */
+	double started;     /* the round's start, on the daemon's wall clock */
+	double next;        /* seconds from the round's end to the next */
+	char today[11];     /* the round's day */
 	double interval;
 	int undecided, returned, draft;
 	unsigned off;
 	int digest_minutes; /* local time of day of the digest */
 	char last_digest[11];
+	double last_round; /* start of the last whole round that judged the notes */
 	unsigned long long written, runs, errors;
 } rm;
 
@@ -58,6 +70,21 @@ arm(double secs)
 	struct timeval tv = timeval_of(secs);
 	if (rm.timer)
 		evtimer_add(rm.timer, &tv);
+}
+
+/* One query of the round is answered (or was never sent); the last one
+ * ends the round. */
+static void
+round_part_done(void)
+{
+	if (rm.outstanding == 0 || --rm.outstanding > 0)
+		return;
+	rm.running = false;
+	if (rm.judged) {
+		rm.runs++;
+		rm.last_round = rm.started;
+	}
+	arm(rm.next);
 }
 
 static void
@@ -87,6 +114,7 @@ written(PGresult *res, const char *error, void *arg)
 		log_info("reminders: %s", what);
 	}
 	free(what);
+	round_part_done();
 }
 
 /* Writes one reminder unless its (note, kind, due point) was written. */
@@ -116,6 +144,8 @@ remind(const char *id, const char *ref, const char *kind, const char *point, jso
 	        6, params, written, what) == -1) {
 		rm.errors++;
 		free(what);
+	} else {
+		rm.outstanding++;
 	}
 	json_decref(audience);
 	json_decref(detail);
@@ -134,6 +164,7 @@ rerouted(PGresult *res, const char *error, void *arg)
 	else if (res && PQntuples(res) == 1)
 		log_notice("reminders: %s", what);
 	free(what);
+	round_part_done();
 }
 
 /* Moves a waiting note off a receiver (or unit) that is gone. */
@@ -158,6 +189,8 @@ reroute(const char *id, const char *ref, const char *version, const char *unit, 
 	             "$4::jsonb, $5::jsonb, NULL, $6::jsonb) w WHERE w IS NOT NULL",
 	             6, params, rerouted, what) == -1)
 		free(what);
+	else
+		rm.outstanding++;
 	free(head);
 	free(detail);
 	free(outbox);
@@ -254,27 +287,23 @@ static void
 candidates(PGresult *res, const char *error, void *arg)
 {
 	struct ho_route_set *set = ho_routes_current();
-	char today[11];
 	(void)arg;
 
-	rm.running = false;
-	arm(rm.interval);
 	if (error || res == NULL) {
 		rm.errors++;
 		log_warnx("reminders: reading the open notes: %s", error ? error : "no result");
-		return;
+	} else if (set != NULL && dir_current() != NULL) { /* else the next round */
+		/* Only a fresh, whole directory may move notes away from people. */
+		bool s_ok = !dir_stale() && dir_current()->npersons > 0;
+		rm.judged = true;
+		for (int i = 0; i < PQntuples(res); i++)
+			judge(res, i, set, rm.today, s_ok);
+		if (PQntuples(res) >= CANDIDATES_MAX)
+			log_warnx("reminders: more than %d open notes; the oldest changes wait a "
+			          "round",
+			          CANDIDATES_MAX);
 	}
-	if (set == NULL || dir_current() == NULL)
-		return; /* no routes or directory yet: the next tick */
-	rm.runs++;
-	today_local(today);
-	/* Only a fresh, whole directory may move notes away from people. */
-	bool s_ok = !dir_stale() && dir_current()->npersons > 0;
-	for (int i = 0; i < PQntuples(res); i++)
-		judge(res, i, set, today, s_ok);
-	if (PQntuples(res) >= CANDIDATES_MAX)
-		log_warnx("reminders: more than %d open notes; the oldest changes wait a tick",
-		          CANDIDATES_MAX);
+	round_part_done();
 }
 
 static void
@@ -290,6 +319,7 @@ digests_made(PGresult *res, const char *error, void *arg)
 			log_info("reminders: %s digest mails for %s", PQgetvalue(res, 0, 0), day);
 	}
 	free(day);
+	round_part_done();
 }
 
 static void
@@ -304,20 +334,26 @@ maybe_digests(const char *today)
 	const char *params[1] = {day};
 	if (db_query("SELECT alert_make_digests($1::date)", 1, params, digests_made, day) == -1)
 		free(day);
+	else
+		rm.outstanding++;
 }
 
 static void
 tick(evutil_socket_t fd, short what, void *arg)
 {
-	char today[11];
 	(void)fd;
 	(void)what;
 	(void)arg;
 
 	if (rm.running)
 		return;
-	today_local(today);
-	maybe_digests(today);
+	rm.running = true;
+	rm.judged = false;
+	rm.started = clock_wall();
+	rm.next = rm.interval;
+	today_local(rm.today);
+	rm.outstanding = 1; /* held until the read of the notes is sent */
+	maybe_digests(rm.today);
 	char limit[16];
 	snprintf(limit, sizeof(limit), "%d", CANDIDATES_MAX);
 	const char *params[1] = {limit};
@@ -327,11 +363,11 @@ tick(evutil_socket_t fd, short what, void *arg)
 	        "extract(epoch FROM decided_at)::bigint, planned_date, birthdate, version "
 	        "FROM handovers WHERE status IN ('draft', 'submitted', 'received', 'returned') "
 	        "ORDER BY updated_at DESC LIMIT $1::int",
-	        1, params, candidates, NULL) == -1) {
-		arm(rm.interval < 5 ? rm.interval : 5);
-		return;
-	}
-	rm.running = true;
+	        1, params, candidates, NULL) == 0)
+		rm.outstanding++;
+	else
+		rm.next = rm.interval < 5 ? rm.interval : 5;
+	round_part_done();
 }
 
 void
@@ -359,6 +395,24 @@ reminders_run_now(void)
 		evtimer_del(rm.timer);
 		arm(0);
 	}
+}
+
+void
+reminders_metrics_render(struct evbuffer *b)
+{
+	evbuffer_add_printf(
+	    b,
+	    "# HELP stafet_reminder_rounds_total Reminder rounds that judged every open note.\n"
+	    "# TYPE stafet_reminder_rounds_total counter\nstafet_reminder_rounds_total %llu\n"
+	    "# HELP stafet_reminder_last_round_timestamp_seconds Start of the last such round, "
+	    "its reminders written.\n"
+	    "# TYPE stafet_reminder_last_round_timestamp_seconds gauge\n"
+	    "stafet_reminder_last_round_timestamp_seconds %.6f\n"
+	    "# HELP stafet_reminders_written_total Reminders written by this daemon.\n"
+	    "# TYPE stafet_reminders_written_total counter\nstafet_reminders_written_total %llu\n"
+	    "# HELP stafet_reminder_errors_total Reminder reads and writes that failed.\n"
+	    "# TYPE stafet_reminder_errors_total counter\nstafet_reminder_errors_total %llu\n",
+	    rm.runs, rm.last_round, rm.written, rm.errors);
 }
 
 void
