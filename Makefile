@@ -26,7 +26,8 @@ STD      := -std=c11 -D_GNU_SOURCE
 DEFS     := -DSTAFET_SYSCONFDIR='"$(SYSCONFDIR)"' -DSTAFET_DATADIR='"$(DATADIR)"'
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(STD) $(WARNINGS) $(CFLAGS) $(DEFS) -Idaemon -Idirectory -Ibuild/gen $(PKG_CFLAGS) \
+ALL_CFLAGS = $(STD) $(WARNINGS) $(CFLAGS) $(DEFS) -Idaemon -Idirectory -Iauth -Ihandover -Iapi -Iapp \
+             -Ibuild/gen $(PKG_CFLAGS) \
              -pthread -MMD -MP
 LIBS       = $(PKG_LIBS) -lm -pthread
 
@@ -35,11 +36,14 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # (daemon/clock.c). build/stafetd, which make install installs, cannot.
 TEST_DEFS := -DSTAFET_TEST_CLOCK
 
-SRCS     := $(wildcard daemon/*.c directory/*.c handover/*.c)
+# The layers (DESIGN.md "Architecture"): daemon/ the core; directory/, auth/
+# and handover/ the domain; api/ the HTTP handlers; app/ the wiring.
+SRCS     := $(wildcard daemon/*.c directory/*.c auth/*.c handover/*.c api/*.c app/*.c)
+HDRS     := $(wildcard daemon/*.h directory/*.h auth/*.h handover/*.h api/*.h app/*.h)
 MIGRATIONS := $(sort $(wildcard schema/sql/*.sql))
 GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c build/gen/route_seeds_gen.c \
             build/gen/template_seeds_gen.c
-LIB_SRCS := $(filter-out daemon/main.c,$(SRCS)) $(GEN)
+LIB_SRCS := $(filter-out app/main.c,$(SRCS)) $(GEN)
 OBJS     := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
 SAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(SRCS) $(GEN))
 TEST_OBJS := $(patsubst %.c,build/test/obj/%.o,$(SRCS) $(GEN))
@@ -214,10 +218,10 @@ $(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: build/fuzz/fuzz_%
 # ---- end of fuzzing ----
 
 format:
-	clang-format -i $(SRCS) daemon/*.h $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/*.h
+	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(SRCS) daemon/*.h $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/*.h
+	clang-format --dry-run --Werror $(SRCS) $(HDRS) $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/*.h
 
 clean:
 	rm -rf build

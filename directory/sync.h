@@ -47,9 +47,9 @@ int dir_parse_uris(const char *, struct dir_server **, size_t *, const char **wh
 void dir_free_servers(struct dir_server *, size_t);
 LDAP *dir_ldap_open(const struct dir_ldap_cfg *, const char *uri, char *err, size_t errsz);
 LDAP *dir_ldap_connect(const struct dir_ldap_cfg *, int below, size_t *chosen, char *err,
-		       size_t errsz);
+                       size_t errsz);
 int dir_ldap_search(LDAP *, const struct dir_ldap_cfg *, const char *base, const char *filter,
-		    char **attrs, dir_entry_cb, void *arg, char *err, size_t errsz);
+                    char **attrs, dir_entry_cb, void *arg, char *err, size_t errsz);
 char *dir_ldap_first(LDAP *, LDAPMessage *, const char *attr);
 void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strv *);
 char *dir_guid_string(const unsigned char *, size_t);

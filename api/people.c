@@ -1,5 +1,5 @@
 /*
- * api.c: the directory endpoints of API.md: people (search and one), units
+ * people.c: the directory endpoints of API.md: people (search and one), units
  * (the tree and one with its members). They read the loop's current
  * snapshot only, never LDAP, and say how old it is and whether it is stale.
  */
@@ -18,142 +18,6 @@
 #define QUERY_MAX    (16 * 1024) /* a 10 KiB search term still gets an answer */
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
-
-static json_t *
-str_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-static json_t *
-person_ref(const struct dir_snapshot *s, int i)
-{
-	if (i == DIR_NONE)
-		return json_null();
-	return json_pack("{s:s, s:s}", "id", s->persons[i].id, "display_name",
-	                 s->persons[i].display_name);
-}
-
-static json_t *
-alloc_json(const struct dir_alloc *a)
-{
-	json_t *o = json_pack("{s:s}", "kind", a->kind);
-	if (strcmp(a->kind, "birthday") == 0) {
-		json_object_set_new(o, "from", json_integer(atoi(a->from)));
-		json_object_set_new(o, "to", json_integer(atoi(a->to ? a->to : a->from)));
-	} else if (a->to) {
-		json_object_set_new(o, "from", json_string(a->from));
-		json_object_set_new(o, "to", json_string(a->to));
-	} else {
-		json_object_set_new(o, "value", json_string(a->from));
-	}
-	return o;
-}
-
-/* An absence is shown while it lasts or lies ahead. */
-static bool
-absence_shown(const struct dir_person *p, const char *now)
-{
-	return *p->absent_from && (!*p->absent_until || strcmp(p->absent_until, now) > 0);
-}
-
-/* The API's Person, all but "absent", which depends on the day. */
-static json_t *
-person_json_base(const struct dir_snapshot *s, int i)
-{
-	const struct dir_person *p = &s->persons[i];
-	json_t *tg = json_array(), *al = json_array(), *unit = json_null();
-
-	for (size_t k = 0; k < p->ntarget_groups; k++)
-		json_array_append_new(tg, json_string(p->target_groups[k]));
-	for (size_t k = 0; k < p->nalloc; k++)
-		json_array_append_new(al, alloc_json(&p->alloc[k]));
-	if (p->unit != DIR_NONE) {
-		const struct dir_unit *u = &s->units[p->unit];
-		unit = json_pack("{s:s, s:s, s:o}", "code", u->code, "name", u->name, "department",
-		                 str_or_null(u->department));
-	}
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	                 "s:o, s:o}",
-	                 "id", p->id, "username", p->username, "display_name", p->display_name,
-	                 "given_name", str_or_null(p->given_name), "surname",
-	                 str_or_null(p->surname), "title", str_or_null(p->title), "email",
-	                 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
-	                 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
-	                 "target_groups", tg, "allocation", al, "deputy", person_ref(s, p->deputy),
-	                 "manager", person_ref(s, p->manager));
-}
-
-/* A person as the API shows them; the caller owns the object. */
-json_t *
-dir_person_json(const struct dir_snapshot *s, int i)
-{
-	char now[11];
-
-	today_local(now);
-	return dir_person_json_on(s, i, now);
-}
-
-/* The same, with "absent" as it stands on `date` (YYYY-MM-DD). */
-json_t *
-dir_person_json_on(const struct dir_snapshot *s, int i, const char *now)
-{
-	const struct dir_person *p = &s->persons[i];
-	json_t *o = person_json_base(s, i);
-
-	json_object_set_new(o, "absent",
-	                    absence_shown(p, now) ? json_pack("{s:s, s:o}", "from", p->absent_from,
-	                                                      "until", str_or_null(p->absent_until))
-	                                          : json_null());
-	return o;
-}
-
-/*
- * A person's JSON rendered once, when the snapshot is built (on the sync
- * thread): everything but "absent" and the closing brace. Searches then
- * copy bytes instead of building and dumping objects (which was 80 % of
- * a search's time). The caller frees.
- */
-char *
-dir_person_render(const struct dir_snapshot *s, int i, size_t *len)
-{
-	json_t *o = person_json_base(s, i);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
-		fatalx("directory: json_dumps");
-	*len = strlen(text) - 1; /* drop the "}" */
-	text[*len] = '\0';
-	return text;
-}
-
-/* Appends a person from their pre-rendered JSON, adding "absent". */
-void
-dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
-{
-	evbuffer_add(b, p->json, p->json_len);
-	if (absence_shown(p, now)) {
-		evbuffer_add_printf(b, ",\"absent\":{\"from\":\"%s\",\"until\":", p->absent_from);
-		if (*p->absent_until)
-			evbuffer_add_printf(b, "\"%s\"}}", p->absent_until);
-		else
-			evbuffer_add(b, "null}}", 6);
-	} else {
-		evbuffer_add(b, ",\"absent\":null}", 15);
-	}
-}
-
-json_t *
-dir_info_json(const struct dir_snapshot *s)
-{
-	char when[32];
-	time_t t = (time_t)dir_synced_at();
-	(void)s;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s, s:b}", "synced_at", when, "stale", dir_stale());
-}
 
 /* The snapshot to answer from, or NULL after answering 503/404 already. */
 const struct dir_snapshot *
@@ -312,33 +176,6 @@ api_people_get(struct http_request *req)
 	json_t *p = dir_person_json(s, i);
 	json_object_set_new(p, "directory", dir_info_json(s));
 	http_respond_json(req, 200, p);
-}
-
-json_t *
-dir_unit_json(const struct dir_snapshot *s, int i, bool tree)
-{
-	const struct dir_unit *u = &s->units[i];
-	json_t *o =
-	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "code", u->code, "name", u->name,
-	              "department", str_or_null(u->department), "parent",
-	              u->parent == DIR_NONE ? json_null() : json_string(s->units[u->parent].code),
-	              "mailbox", str_or_null(u->mailbox), "lead", person_ref(s, u->lead));
-	static const char *const aspects[] = {"responsible", "performing", "insight"};
-	json_t *kle = json_object();
-	for (int k = 0; k < 3; k++) {
-		json_t *a = json_array();
-		for (size_t j = 0; j < u->nkle[k]; j++)
-			json_array_append_new(a, json_string(u->kle[k][j]));
-		json_object_set_new(kle, aspects[k], a);
-	}
-	json_object_set_new(o, "kle", kle);
-	if (tree) {
-		json_t *children = json_array();
-		for (size_t c = 0; c < u->nchildren; c++)
-			json_array_append_new(children, dir_unit_json(s, u->children[c], true));
-		json_object_set_new(o, "children", children);
-	}
-	return o;
 }
 
 void
