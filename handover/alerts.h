@@ -71,6 +71,7 @@ const char *alert_event_label(const char *event);
 void alerts_start(struct event_base *, const struct config *);
 void alerts_reconfigure(const struct config *);
 void alerts_stop(void);
+void alerts_kick(void);
 void alerts_metrics_render(struct evbuffer *);
 void api_outbox_list(struct http_request *);
 void api_outbox_retry(struct http_request *);

@@ -769,3 +769,15 @@ ho_routes_export(const struct config *cfg)
 	free(text);
 	return 0;
 }
+
+/* A route by code, enabled or not (an old note's route may be disabled). */
+const struct ho_route *
+ho_route_find_any(const struct ho_route_set *set, const char *code)
+{
+	if (set == NULL || code == NULL)
+		return NULL;
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].code, code) == 0)
+			return &set->v[i];
+	return NULL;
+}
