@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "stafetd.h"
+#include "app.h"
 #include "../handover/handover.h"
 #include "../handover/alerts.h"
 
@@ -101,14 +102,9 @@ reload(void)
 	cfg->listen_host = xstrdup(old->listen_host);
 	cfg->listen_port = old->listen_port;
 	log_init(cfg->log_level, cfg->log_timestamps);
-	db_pool_reconfigure(cfg);
-	dir_sync_reconfigure(cfg);
-	dir_login_reconfigure(cfg);
+	modules_reconfigure(cfg, true);
 	config_set_current(cfg);
-	session_cache_reconfigure(cfg);
-	ho_routes_reconfigure(cfg);
-	alerts_reconfigure(cfg);
-	reminders_reconfigure(cfg);
+	modules_reconfigure(cfg, false);
 	log_notice("config: reloaded");
 	sd_notify_msg("READY=1");
 }
@@ -228,6 +224,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(LOG_LVL_INFO, LOG_TS_AUTO);
+	modules_init();
 	if ((cfg = config_load(path, &errors)) == NULL) {
 		for (size_t i = 0; i < errors.n; i++)
 			fprintf(stderr, "%s\n", errors.v[i]);
@@ -270,15 +267,7 @@ main(int argc, char **argv)
 		fatalx("cannot set up signal events");
 	if (http_server_start(base, cfg) == -1)
 		return 1;
-	db_pool_start(base, cfg);
-	session_cache_start(base, cfg);
-	dir_sync_start(base, cfg);
-	dir_login_start(base, cfg);
-	auth_start(base);
-	api_session_start(base);
-	ho_routes_start(base, cfg);
-	alerts_start(base, cfg);
-	reminders_start(base, cfg);
+	modules_start(base, cfg);
 	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
 	           migrate_latest());
 	sd_notify_msg("READY=1");
@@ -297,16 +286,9 @@ main(int argc, char **argv)
 	sigaddset(&stop_sigs, SIGHUP);
 	sigaddset(&stop_sigs, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
-	/* Logins still running are answered before the pool and connections go. */
-	dir_login_stop();
-	api_session_stop();
-	auth_stop();
-	reminders_stop();
-	alerts_stop();
-	ho_routes_stop();
-	dir_sync_stop();
-	session_cache_stop();
-	db_pool_stop();
+	/* Logins still running are answered before the pool and connections go
+	 * (the table's stop_first). */
+	modules_stop();
 	http_server_free_all();
 	if (shutdown_timer)
 		event_free(shutdown_timer);

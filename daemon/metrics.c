@@ -12,9 +12,6 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
-#include "../handover/workdays.h"
 
 #define MAX_ROUTES   64
 #define MAX_STATUS   24
@@ -46,6 +43,10 @@ static struct {
 } counters[MAX_COUNTERS];
 static int ncounters;
 static double started_at;
+/* The modules' own metrics (app/modules.c registers them). */
+#define MAX_RENDERERS 16
+static void (*renderers[MAX_RENDERERS])(struct evbuffer *);
+static size_t nrenderers;
 
 /* The old names of clock.c's functions, until every caller uses those. */
 double
@@ -187,10 +188,14 @@ metrics_render(struct evbuffer *b)
 	for (int i = 0; i < ncounters; i++)
 		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n",
 		                    counters[i].name, counters[i].name, counters[i].n);
-	db_metrics_render(b);
-	session_cache_metrics(b);
-	dir_metrics_render(b);
-	ho_routes_metrics_render(b);
-	alerts_metrics_render(b);
-	reminders_metrics_render(b);
+	for (size_t i = 0; i < nrenderers; i++)
+		renderers[i](b);
+}
+
+void
+metrics_add_renderer(void (*render)(struct evbuffer *))
+{
+	if (nrenderers == MAX_RENDERERS)
+		fatalx("metrics: more renderers than slots");
+	renderers[nrenderers++] = render;
 }

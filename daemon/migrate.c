@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
 
 /* Arbitrary, fixed: the advisory lock all stafetd migrators share. */
 #define MIGRATE_LOCK_KEY "7301460329"
@@ -36,6 +35,16 @@ db_connect_blocking(const struct config *cfg)
 	db_conn_params_free(kw, val);
 	db_notices_to_log(pg, "migrate");
 	return pg;
+}
+
+static const struct migrate_seed *seeds;
+static size_t nseeds;
+
+void
+migrate_set_seeds(const struct migrate_seed *v, size_t n)
+{
+	seeds = v;
+	nseeds = n;
 }
 
 static void
@@ -132,12 +141,13 @@ apply_one(PGconn *pg, const struct migration *m)
 		return -1;
 	}
 	PQclear(r);
-	/* 0003 made the routes table, 0004 the templates: what ships goes in with them. */
-	if ((m->version == 3 && ho_routes_seed(pg) == -1) ||
-	    (m->version == 4 && ho_templates_seed(pg) == -1)) {
-		PQclear(PQexec(pg, "ROLLBACK"));
-		return -1;
-	}
+	/* What the migration made is filled with what ships (the seeds the
+	 * wiring gives, app/modules.c), in the same transaction. */
+	for (size_t i = 0; i < nseeds; i++)
+		if (seeds[i].version == m->version && seeds[i].seed(pg) == -1) {
+			PQclear(PQexec(pg, "ROLLBACK"));
+			return -1;
+		}
 	if (exec_ok(
 	        pg,
 	        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",
@@ -187,10 +197,11 @@ migrate_run(const struct config *cfg)
 			goto out;
 		applied++;
 	}
-	/* Template versions shipped since migration 4 ran go in now; stored
-	 * versions are never changed. */
-	if (version >= 4 && ho_templates_seed(pg) == -1)
-		goto out;
+	/* Seeds that grow (template versions shipped since their migration
+	 * ran) go in now; what is stored is never changed. */
+	for (size_t i = 0; i < nseeds; i++)
+		if (seeds[i].every_run && version >= seeds[i].version && seeds[i].seed(pg) == -1)
+			goto out;
 	printf("schema at version %d (%d migration%s applied)\n", migrate_latest(), applied,
 	       applied == 1 ? "" : "s");
 	rc = 0;

@@ -314,6 +314,8 @@ void metrics_init(void);
 void metrics_observe(const struct route *, const char *method, int status, double seconds);
 void metrics_count(const char *name);
 void metrics_render(struct evbuffer *);
+/* A module's own metrics, rendered after the core's. */
+void metrics_add_renderer(void (*)(struct evbuffer *));
 /* clock.c: the daemon's one clock (wall, monotonic, the Copenhagen date,
  * and the offset its SQL adds to now()). A test build (STAFET_TEST_CLOCK)
  * lets a test move it; a production build cannot be moved. */
@@ -383,6 +385,15 @@ int migrate_latest(void);
 PGconn *db_connect_blocking(const struct config *);
 int migrate_run(const struct config *) WUR;
 int migrate_check_startup(const struct config *) WUR;
+/* Fills what migration `version` made (in its transaction); every_run: also
+ * at each later --migrate (what ships may have grown). 0 or -1. */
+struct migrate_seed {
+	int version;
+	const char *name;
+	int (*seed)(PGconn *);
+	bool every_run;
+};
+void migrate_set_seeds(const struct migrate_seed *, size_t);
 
 /* ops.c: health, readiness, metrics, the OpenAPI document. */
 void ops_healthz(struct http_request *);
