@@ -256,7 +256,7 @@ main(int argc, char **argv)
 	srandom((unsigned)clock_time() ^ (unsigned)getpid());
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	router_init();
+	app_routes_init();
 	metrics_init();
 	clock_init(base);
 	sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "stafetd.h"
-#include "resolve.h"
 
 #define CONFIG_MAX_LINE 4096
 #define SECRET_MAX      4096
@@ -598,6 +597,28 @@ check_file_secrecy(const struct config *cfg, int fd, const char *path, struct st
  * Loads and checks a whole file. Returns a new config (caller frees), or NULL
  * with every problem found added to `errors`.
  */
+/* Checks of values only a module can judge (an LDAP URI list), given by the
+ * wiring (app/modules.c): the engine names no module. */
+static const struct config_check *checks;
+static size_t nchecks;
+
+void
+config_set_checks(const struct config_check *v, size_t n)
+{
+	checks = v;
+	nchecks = n;
+}
+
+/* The value of a string key, or NULL for an unknown or other key. */
+static const char *
+config_string(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, name) == 0 && keys[i].type == CFG_STRING)
+			return *(char *const *)(const void *)((const char *)cfg + keys[i].offset);
+	return NULL;
+}
+
 struct config *
 config_load(const char *path, struct strlist *errors)
 {
@@ -657,11 +678,14 @@ config_load(const char *path, struct strlist *errors)
 	check_file_secrecy(cfg, fileno(f), path, errors);
 	fclose(f);
 	const char *why = NULL;
-	if (*cfg->ldap_uri && dir_check_uris(cfg->ldap_uri, &why) == -1)
-		strlist_add(errors, "%s: ldap_uri: %s", path, why);
+	for (size_t c = 0; c < nchecks; c++) {
+		const char *v = config_string(cfg, checks[c].key);
+		if (v && *v && checks[c].check(v, &why) == -1)
+			strlist_add(errors, "%s: %s: %s", path, checks[c].key, why);
+	}
 	if (*cfg->ldap_uri && !*cfg->directory_people_base)
 		strlist_add(errors, "%s: ldap_uri is set but directory_people_base is not", path);
-	if (*cfg->public_url && auth_parse_origin(cfg->public_url, NULL, 0) == -1)
+	if (*cfg->public_url && net_parse_origin(cfg->public_url, NULL, 0) == -1)
 		strlist_add(errors,
 		            "%s: public_url: '%s' is not http(s)://host[:port] without a path",
 		            path, cfg->public_url);
@@ -673,7 +697,7 @@ config_load(const char *path, struct strlist *errors)
 		            "header",
 		            path);
 	if (*cfg->http_trusted_proxies &&
-	    auth_check_addresses(cfg->http_trusted_proxies, &why) == -1)
+	    net_check_addresses(cfg->http_trusted_proxies, &why) == -1)
 		strlist_add(errors, "%s: http_trusted_proxies: %s", path, why);
 	if (*cfg->role_quality_group && strchr(cfg->role_quality_group, '=') == NULL)
 		strlist_add(errors, "%s: role_quality_group: '%s' is not a DN", path,

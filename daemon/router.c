@@ -1,5 +1,6 @@
 /*
- * router.c: the request dispatch table.
+ * router.c: the request dispatch engine; the table is the wiring's
+ * (app/routes.c).
  *
  * A pattern is a path whose "*" segments match any one segment. The table is
  * searched in order; a path that matches with the wrong method answers 405
@@ -14,50 +15,24 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
 
-static struct route routes[] = {
-    {HTTP_GET | HTTP_HEAD, "/healthz", ops_healthz, ROUTE_PUBLIC, 0},
-    {HTTP_GET | HTTP_HEAD, "/readyz", ops_readyz, ROUTE_PUBLIC, 0},
-    {HTTP_GET | HTTP_HEAD, "/metrics", ops_metrics, ROUTE_PUBLIC, 0},
-    {HTTP_GET | HTTP_HEAD, "/openapi.json", ops_openapi, ROUTE_PUBLIC, 0},
-    {HTTP_POST, "/api/v1/session", api_session_create, ROUTE_PUBLIC | ROUTE_JSON, 0},
-    {HTTP_DELETE, "/api/v1/session", api_session_delete, 0, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/me", api_me, 0, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/audit", api_audit_list, 0, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/people", api_people_list, ROUTE_DIRECTORY, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/people/*", api_people_get, ROUTE_DIRECTORY, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/units", api_units_list, ROUTE_DIRECTORY, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/units/*", api_units_get, ROUTE_DIRECTORY, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/routes", api_routes_list, 0, 0},
-    {HTTP_POST, "/api/v1/counterparts", api_counterparts, ROUTE_JSON, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/templates/*", api_templates_get, 0, 0},
-    {HTTP_POST, "/api/v1/handovers/check", api_handovers_check, ROUTE_JSON, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers", api_handovers_list, 0, 0},
-    {HTTP_POST, "/api/v1/handovers", api_handovers_create, ROUTE_JSON, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers/*", api_handover_get, 0, 0},
-    {HTTP_PATCH, "/api/v1/handovers/*", api_handover_patch, ROUTE_JSON, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers/*/history", api_handover_history, 0, 0},
-    {HTTP_POST, "/api/v1/handovers/*/submit", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
-    {HTTP_POST, "/api/v1/handovers/*/return", api_handover_action, ROUTE_JSON, 0},
-    {HTTP_POST, "/api/v1/handovers/*/accept", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
-    {HTTP_POST, "/api/v1/handovers/*/withdraw", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
-    {HTTP_POST, "/api/v1/handovers/*/forward", api_handover_action, ROUTE_JSON, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/reports/quality", api_reports_quality, 0, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/me/alerts", api_alert_settings_get, 0, 0},
-    {HTTP_PUT, "/api/v1/me/alerts", api_alert_settings_put, ROUTE_JSON, 0},
-    {HTTP_GET | HTTP_HEAD, "/api/v1/outbox", api_outbox_list, 0, 0},
-    {HTTP_POST, "/api/v1/outbox/*/retry", api_outbox_retry, 0, 0},
-    /* The web UI: everything else that is not under /api/. */
-    {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+/* The route table and the login check, given by the wiring (app/routes.c). */
+static struct route *routes;
+static size_t NROUTES;
+static void (*authenticate)(struct http_request *, http_handler next);
+static void (*client_address)(struct http_request *);
 
-/* Numbers the routes for the metrics tables. */
+/* The table, numbered for the metrics tables; the login check that runs
+ * before a route that is not public, and the function that sets the
+ * request's client address. */
 void
-router_init(void)
+router_init(struct route *table, size_t n, void (*login)(struct http_request *, http_handler),
+            void (*client)(struct http_request *))
 {
+	routes = table;
+	NROUTES = n;
+	authenticate = login;
+	client_address = client;
 	for (size_t i = 0; i < NROUTES; i++)
 		routes[i].index = (int)i;
 }
@@ -199,7 +174,7 @@ router_dispatch(struct http_request *req)
 {
 	const char *path = req->head.path;
 
-	auth_client_address(req);
+	client_address(req);
 
 	for (size_t i = 0; i < NROUTES; i++) {
 		const struct route *r = &routes[i];
@@ -208,7 +183,7 @@ router_dispatch(struct http_request *req)
 		req->route = r;
 		if (!(r->flags & ROUTE_PUBLIC) &&
 		    !((r->flags & ROUTE_DIRECTORY) && config_current()->directory_anonymous_read)) {
-			auth_authenticate(req, run_handler);
+			authenticate(req, run_handler);
 			return;
 		}
 		run_handler(req);
@@ -221,7 +196,7 @@ router_dispatch(struct http_request *req)
 	 * and the web UI's files answer at once.
 	 */
 	if (strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0) {
-		auth_authenticate(req, answer_unrouted);
+		authenticate(req, answer_unrouted);
 		return;
 	}
 	answer_unrouted(req);

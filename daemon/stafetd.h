@@ -160,6 +160,13 @@ struct config {
 };
 enum { SMTP_STARTTLS_NO, SMTP_STARTTLS_OPTIONAL, SMTP_STARTTLS_REQUIRED };
 enum { DIR_LAYOUT_OPENLDAP, DIR_LAYOUT_AD };
+/* A check of one string key's value that only a module can make: 0, or -1
+ * with why. */
+struct config_check {
+	const char *key;
+	int (*check)(const char *value, const char **why);
+};
+void config_set_checks(const struct config_check *, size_t);
 struct config *config_load(const char *path, struct strlist *errors) WUR;
 struct config *config_defaults(void);
 void config_free(struct config *);
@@ -304,7 +311,8 @@ struct route {
 	unsigned flags;
 	int index; /* slot in the metrics tables */
 };
-void router_init(void);
+void router_init(struct route *, size_t, void (*login)(struct http_request *, http_handler),
+                 void (*client_address)(struct http_request *));
 void router_dispatch(struct http_request *);
 size_t router_count(void);
 const struct route *router_get(size_t);
@@ -316,6 +324,15 @@ void metrics_count(const char *name);
 void metrics_render(struct evbuffer *);
 /* A module's own metrics, rendered after the core's. */
 void metrics_add_renderer(void (*)(struct evbuffer *));
+/* net.c: addresses and origins. An IPv4 or IPv6 address of n bytes (out
+ * gets 4 or 16 bytes); a list of them separated by spaces or commas (0, or
+ * -1 with why); whether addr is in such a list; "http(s)://host[:port]"
+ * to the form browsers send in Origin (out may be NULL to only check). */
+bool net_parse_ip(const char *s, size_t n, unsigned char out[16], int *family);
+int net_check_addresses(const char *list, const char **why) WUR;
+bool net_address_listed(const char *list, const char *addr);
+int net_parse_origin(const char *url, char *out, size_t outsz) WUR;
+
 /* clock.c: the daemon's one clock (wall, monotonic, the Copenhagen date,
  * and the offset its SQL adds to now()). A test build (STAFET_TEST_CLOCK)
  * lets a test move it; a production build cannot be moved. */
@@ -418,8 +435,7 @@ void auth_stop(void);
 void auth_token_new(char token[AUTH_TOKEN_LEN + 1], char hash_hex[67]);
 void auth_token_hash_hex(const char *token, size_t len, char hash_hex[67]);
 bool auth_token_wellformed(const char *, size_t);
-int auth_parse_origin(const char *url, char *out, size_t outsz) WUR;
-int auth_check_addresses(const char *list, const char **why) WUR;
+
 void auth_client_address(struct http_request *);
 bool auth_origin_allowed(const struct http_request *, bool required);
 void auth_set_cookie(struct http_request *, const char *token, long max_age);

@@ -23,6 +23,7 @@
 
 #include "fuzz_common.h"
 #include "../../daemon/http.c"
+#include "../../app/app.h"
 
 static struct event_base *evb;
 
@@ -34,8 +35,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_init(LOG_LVL_ERR + 1, LOG_TS_NO); /* quiet: access lines per run */
 	struct config *c = config_defaults();
 	config_set_current(c);
+	app_routes_init(); /* the route table, as the daemon's */
 	metrics_init();
-	router_init();
 	evb = event_base_new();
 	base = evb;
 	accepting = true;

@@ -69,7 +69,7 @@ static void
 check_origin(const char *in, const char *want)
 {
 	char out[256];
-	int rc = auth_parse_origin(in, out, sizeof(out));
+	int rc = net_parse_origin(in, out, sizeof(out));
 	if (want == NULL) {
 		if (rc != -1)
 			fail_msg("origin \"%s\" accepted as \"%s\"", in, out);
@@ -100,7 +100,7 @@ test_origins(void **state)
 	check_origin("null", (const char *)NULL);
 	check_origin("http://evil.example@stafet.example", (const char *)NULL);
 	check_origin("http://a b", (const char *)NULL);
-	assert_int_equal(auth_parse_origin("http://ok.example", NULL, 0), 0);
+	assert_int_equal(net_parse_origin("http://ok.example", NULL, 0), 0);
 }
 
 static void
@@ -108,11 +108,11 @@ test_address_lists(void **state)
 {
 	const char *why = NULL;
 	(void)state;
-	assert_int_equal(auth_check_addresses("127.0.0.1 ::1, 10.0.0.7", &why), 0);
-	assert_int_equal(auth_check_addresses("", &why), 0);
-	assert_int_equal(auth_check_addresses("127.0.0.1 proxy.example", &why), -1);
+	assert_int_equal(net_check_addresses("127.0.0.1 ::1, 10.0.0.7", &why), 0);
+	assert_int_equal(net_check_addresses("", &why), 0);
+	assert_int_equal(net_check_addresses("127.0.0.1 proxy.example", &why), -1);
 	assert_non_null(why);
-	assert_int_equal(auth_check_addresses("10.0.0.0/8", &why), -1);
+	assert_int_equal(net_check_addresses("10.0.0.0/8", &why), -1);
 }
 
 /* A request with the given headers (name, value pairs, NULL-ended). */
