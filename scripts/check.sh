@@ -92,6 +92,9 @@ asan_unit_tests() {
 
 stage "unit tests (ASan+UBSan)" count_cmocka asan_unit_tests
 stage "format" count_cmocka format_check
+# The layers (DESIGN.md "Architecture"): no object of a lower layer names a
+# symbol a higher one defines (scripts/layers.py prints each such pair).
+stage "layers" count_cmocka "$PY" scripts/layers.py build/obj
 # libFuzzer harnesses (tests/fuzz/): make check replays every regression and
 # seed input (no timed fuzzing); make check-world fuzzes each harness
 # FUZZ_CHECK_TIME seconds after the replay. One test per harness.
