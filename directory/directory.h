@@ -159,6 +159,9 @@ struct resolve_cache;
 void dir_resolve_cache_free(struct resolve_cache *);
 
 /* api.c */
+/* Away on `date` ("YYYY-MM-DD"): from the start date up to, not including,
+ * the end date (the day one is back); false for an empty date. Reads only. */
+bool dir_person_absent_on(const struct dir_person *, const char *date);
 json_t *dir_person_json(const struct dir_snapshot *, int);
 json_t *dir_person_json_on(const struct dir_snapshot *, int, const char *date);
 struct evbuffer;

@@ -228,8 +228,8 @@ sb_day(struct sb *b, const char *ymd, const char *date)
 		sb_printf(b, " %.4s", ymd);
 }
 
-static bool
-absent_on(const struct dir_person *p, const char *date)
+bool
+dir_person_absent_on(const struct dir_person *p, const char *date)
 {
 	return *p->absent_from && *date && strcmp(p->absent_from, date) <= 0 &&
 	       (!*p->absent_until || strcmp(date, p->absent_until) < 0);
@@ -666,9 +666,9 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		e->shown = cs[i].person;
 		e->available = true;
 		e->deputy = DIR_NONE;
-		if (absent_on(p, f->date)) {
+		if (dir_person_absent_on(p, f->date)) {
 			if (d < 0 || (size_t)d >= s->npersons || d == cs[i].person ||
-			    absent_on(&s->persons[d], f->date) || listed(shown, nshown, d)) {
+			    dir_person_absent_on(&s->persons[d], f->date) || listed(shown, nshown, d)) {
 				e->available = false;
 			} else {
 				e->deputy = d;
@@ -693,12 +693,12 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 			sb_printf(&b, "%s fordeler efter ", unit->name);
 			sb_rules(&b, s, e->c);
 			sb_printf(&b, " → %s.", p->display_name);
-			if (absent_on(p, f->date)) {
+			if (dir_person_absent_on(p, f->date)) {
 				sb_printf(&b, " ");
 				sb_absence(&b, p, f->date);
 				if (d < 0 || (size_t)d >= s->npersons || d == e->c->person)
 					sb_printf(&b, " og har ingen stedfortræder.");
-				else if (absent_on(&s->persons[d], f->date))
+				else if (dir_person_absent_on(&s->persons[d], f->date))
 					sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
 					          s->persons[d].display_name);
 				else if (e->deputy == DIR_NONE)

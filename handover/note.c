@@ -15,7 +15,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
+#include "handover.h"
 
 const char *
 ho_str(const json_t *o, const char *key)
@@ -204,15 +204,6 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, unsigned access,
 
 /* -- alert addressing ------------------------------------------------------------------ */
 
-/* Away on `day`: from the start date up to, not including, the end date
- * (the day one is back), as counterpart resolution judges it. */
-static bool
-absent_on(const struct dir_person *p, const char *day)
-{
-	return *p->absent_from && strcmp(p->absent_from, day) <= 0 &&
-	       (!*p->absent_until || strcmp(day, p->absent_until) < 0);
-}
-
 static void
 add_address(json_t *out, const char *email, const char *person, const char *unit,
             const char *deputy_for)
@@ -294,8 +285,8 @@ ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *
 		} else if (p != DIR_NONE && s->persons[p].email && *s->persons[p].email) {
 			const struct dir_person *pp = &s->persons[p];
 			add_address(out, pp->email, pp->id, NULL, NULL);
-			if (absent_on(pp, day) && pp->deputy != DIR_NONE &&
-			    !absent_on(&s->persons[pp->deputy], day))
+			if (dir_person_absent_on(pp, day) && pp->deputy != DIR_NONE &&
+			    !dir_person_absent_on(&s->persons[pp->deputy], day))
 				add_address(out, s->persons[pp->deputy].email,
 				            s->persons[pp->deputy].id, NULL, pp->id);
 		} else if (unit) {
