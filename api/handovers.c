@@ -19,7 +19,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
+#include "handover.h"
 
 #define NAME_MAX_LEN 200
 #define CODE_MAX_LEN 64

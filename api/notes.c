@@ -26,8 +26,8 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
-#include "../handover/states.h"
+#include "handover.h"
+#include "states.h"
 
 #define TEXT_MAX  4000
 #define FLAGS_MAX 50

@@ -10,7 +10,7 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
+#include "handover.h"
 
 void
 ops_healthz(struct http_request *req)

@@ -15,7 +15,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
+#include "handover.h"
 
 #define TEXT_MAX 200 /* surname, district, target group, kle */
 

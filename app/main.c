@@ -23,8 +23,8 @@
 
 #include "stafetd.h"
 #include "app.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
+#include "handover.h"
+#include "alerts.h"
 
 static struct event_base *base;
 static struct event *sig_hup, *sig_term, *sig_int, *shutdown_timer;

@@ -17,7 +17,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
+#include "handover.h"
 
 /* Is unit u the unit `top` or below it? Cycles in a broken tree end. */
 bool

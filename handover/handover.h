@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "../directory/resolve.h"
+#include "resolve.h"
 #include "checks.h"
 
 struct event_base;

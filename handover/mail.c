@@ -18,8 +18,8 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
+#include "handover.h"
+#include "alerts.h"
 
 static const struct {
 	const char *event;

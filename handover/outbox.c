@@ -27,8 +27,8 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
+#include "handover.h"
+#include "alerts.h"
 
 struct pending {
 	long long id;

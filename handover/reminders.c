@@ -41,9 +41,9 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
-#include "../handover/workdays.h"
+#include "handover.h"
+#include "alerts.h"
+#include "workdays.h"
 
 #define CANDIDATES_MAX 200000
 

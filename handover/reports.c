@@ -55,8 +55,8 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
-#include "../handover/workdays.h"
+#include "handover.h"
+#include "workdays.h"
 
 #define REPORT_NOTES_MAX 200000
 #define REPORT_SPAN_DAYS 3653 /* ten years, leap days included */

@@ -16,7 +16,7 @@
 #include <event2/event.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
+#include "handover.h"
 
 static const char *const kinds[] = {"birthday", "surname", "district", "target_group", NULL};
 

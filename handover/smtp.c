@@ -26,8 +26,8 @@
 #include <event2/event.h>
 
 #include "stafetd.h"
-#include "../handover/handover.h"
-#include "../handover/alerts.h"
+#include "handover.h"
+#include "alerts.h"
 
 TAILQ_HEAD(mail_list, smtp_mail);
 

@@ -17,8 +17,8 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "../handover/handover.h"
-#include "../handover/workdays.h"
+#include "handover.h"
+#include "workdays.h"
 
 #define HOLIDAYS_MAX 16 /* 11 public + 3 optional, with room */
 
