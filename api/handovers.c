@@ -72,7 +72,7 @@ ho_run_checks(const struct ho_template *t, const struct ho_route *r, const struc
 	ctx.receiving_department = u != DIR_NONE ? s->units[u].department : NULL;
 	ctx.labour_market_department = r ? r->labour_market : NULL;
 	ctx.pension_department = r ? r->pension : NULL;
-	today_local(ctx.today);
+	clock_today(ctx.today);
 	ctx.submit = submit;
 	return ho_checks_run(&ctx, completeness, failed);
 }

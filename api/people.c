@@ -126,7 +126,7 @@ api_people_list(struct http_request *req)
 	json_decref(items);
 	struct evbuffer *b = evbuffer_new();
 	char now[11];
-	today_local(now);
+	clock_today(now);
 	evbuffer_add(b, "{\"items\":[", 10);
 	for (int i = 0; i < n; i++) {
 		if (i > 0)

@@ -143,7 +143,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 			memcpy(f->date, json_string_value(v), 11);
 	}
 	if (!*f->date)
-		today_local(f->date);
+		clock_today(f->date);
 
 	if (citizen == NULL || json_object_size(citizen) == 0) {
 		json_problem_add_error(p, "citizen", "required",

@@ -98,13 +98,13 @@ deny_later(struct login *l)
 {
 	const struct config *c = config_current();
 	double wait = c->login_failure_delay * (1.0 + (double)(random() % 1000) / 10000.0) -
-	              (now_monotonic() - l->started);
+	              (clock_mono() - l->started);
 	if (wait <= 0 || base == NULL) {
 		answer_denied(l->req);
 		login_free(l);
 		return;
 	}
-	struct timeval tv = timeval_of(wait);
+	struct timeval tv = clock_timeval(wait);
 	l->delay = evtimer_new(base, delay_cb, l);
 	evtimer_add(l->delay, &tv);
 	TAILQ_INSERT_TAIL(&delayed, l, entry);
@@ -115,7 +115,7 @@ static void
 login_failed(struct login *l, const char *reason)
 {
 	const struct config *c = config_current();
-	double now = now_monotonic();
+	double now = clock_mono();
 	const char *id = *l->person_id ? l->person_id : NULL;
 	const char *name = *l->person_id ? l->username : NULL;
 	bool user_blocked;
@@ -302,7 +302,7 @@ api_session_create(struct http_request *req)
 
 	struct login *l = xcalloc(1, sizeof(*l));
 	l->req = req;
-	l->started = now_monotonic();
+	l->started = clock_mono();
 	/* a NUL inside the JSON string would cut the name short: such a name is nobody */
 	bool clean_user = strlen(user) == ulen;
 	snprintf(l->username, sizeof(l->username), "%s", user);
@@ -334,9 +334,9 @@ api_session_create(struct http_request *req)
 			*l->acct_key = '\0';
 	}
 	ratelimit_key(l->addr_key, sizeof(l->addr_key), 'a', req->client);
-	if ((wait = ratelimit_blocked(l->addr_key, now_monotonic())) > 0 ||
-	    (wait = ratelimit_blocked(l->user_key, now_monotonic())) > 0 ||
-	    (*l->acct_key && (wait = ratelimit_blocked(l->acct_key, now_monotonic())) > 0)) {
+	if ((wait = ratelimit_blocked(l->addr_key, clock_mono())) > 0 ||
+	    (wait = ratelimit_blocked(l->user_key, clock_mono())) > 0 ||
+	    (*l->acct_key && (wait = ratelimit_blocked(l->acct_key, clock_mono())) > 0)) {
 		metrics_count("login_refused_blocked_total");
 		answer_blocked(req, wait);
 		login_free(l);

@@ -117,7 +117,7 @@ shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 
-	if (http_server_idle() || now_monotonic() >= shutdown_deadline) {
+	if (http_server_idle() || clock_mono() >= shutdown_deadline) {
 		if (!http_server_idle())
 			log_warnx("stopping with %zu connections still busy",
 			          http_server_connections());
@@ -144,7 +144,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("stopping on signal %d", (int)sig);
 	sd_notify_msg("STOPPING=1");
 	http_server_stop_accepting();
-	shutdown_deadline = now_monotonic() + config_current()->http_shutdown_grace;
+	shutdown_deadline = clock_mono() + config_current()->http_shutdown_grace;
 	shutdown_timer = evtimer_new(base, shutdown_tick, NULL);
 	shutdown_tick(-1, 0, NULL);
 }

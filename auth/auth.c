@@ -525,7 +525,7 @@ janitor_cb(evutil_socket_t fd, short what, void *arg)
 void
 auth_start(struct event_base *base)
 {
-	struct timeval tv = timeval_of(JANITOR_INTERVAL);
+	struct timeval tv = clock_timeval(JANITOR_INTERVAL);
 	janitor_ev = event_new(base, -1, EV_PERSIST, janitor_cb, NULL);
 	event_add(janitor_ev, &tv);
 }

@@ -220,9 +220,9 @@ session_cache_get(const char *hash, double ttl, struct http_auth *out)
 		return false;
 	}
 	e = &sc.slots[slot_of(hash)];
-	now = now_monotonic();
+	now = clock_mono();
 	if (!e->used || strcmp(e->hash, hash) != 0 || now - e->verified >= fmin(e->ttl, ttl) ||
-	    now_wall() >= e->auth.expires_at) {
+	    clock_wall() >= e->auth.expires_at) {
 		sc.misses++;
 		return false;
 	}
@@ -241,7 +241,7 @@ session_cache_put(unsigned long long epoch, const char *hash, const struct http_
 	e = &sc.slots[slot_of(hash)];
 	e->used = true;
 	snprintf(e->hash, sizeof(e->hash), "%s", hash);
-	e->verified = now_monotonic();
+	e->verified = clock_mono();
 	e->ttl = ttl;
 	e->auth = *a;
 	e->auth.ok = false;
@@ -383,7 +383,7 @@ sc_watch(short what)
 static void
 sc_timer(double secs)
 {
-	struct timeval tv = timeval_of(secs);
+	struct timeval tv = clock_timeval(secs);
 	evtimer_add(sc.timer, &tv);
 }
 
@@ -584,7 +584,7 @@ session_cache_start(struct event_base *base, const struct config *cfg)
 	sc.recheck = event_new(base, -1, EV_PERSIST, sc_recheckcb, NULL);
 	if (sc.timer == NULL || sc.recheck == NULL)
 		fatalx("session cache: evtimer_new");
-	struct timeval every = timeval_of(SC_RECHECK);
+	struct timeval every = clock_timeval(SC_RECHECK);
 	event_add(sc.recheck, &every);
 	sc_connect();
 }

@@ -156,7 +156,7 @@ pc_arm(struct pconn *c, short what)
 static void
 pc_timer(struct pconn *c, double secs)
 {
-	struct timeval tv = timeval_of(secs);
+	struct timeval tv = clock_timeval(secs);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -527,7 +527,7 @@ static void
 pc_start_next(struct pconn *c)
 {
 	struct db_job *j;
-	double now = now_monotonic();
+	double now = clock_mono();
 
 	while ((j = TAILQ_FIRST(&pool.queue)) != NULL) {
 		TAILQ_REMOVE(&pool.queue, j, entry);
@@ -556,7 +556,7 @@ job_new(const char *sql, int nparams, const char *const *params, db_cb cb, void 
 		j->params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	j->cb = cb;
 	j->arg = arg;
-	j->deadline = now_monotonic() + pool.query_timeout;
+	j->deadline = clock_mono() + pool.query_timeout;
 	return j;
 }
 

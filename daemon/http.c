@@ -112,7 +112,7 @@ cfg(void)
 static void
 conn_arm_timer(struct http_conn *c, double secs)
 {
-	struct timeval tv = timeval_of(secs);
+	struct timeval tv = clock_timeval(secs);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -214,7 +214,7 @@ conn_fail(struct http_conn *c, int status, const char *why)
 	if (req == NULL) {
 		req = xcalloc(1, sizeof(*req));
 		req->conn = c;
-		req->started = now_monotonic();
+		req->started = clock_mono();
 		snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
 		make_request_id(req->id);
 		c->req = req;
@@ -285,7 +285,7 @@ conn_start_request(struct http_conn *c, size_t len)
 	int rc;
 
 	req->conn = c;
-	req->started = now_monotonic();
+	req->started = clock_mono();
 	snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
 	make_request_id(req->id);
 	c->req = req;
@@ -353,7 +353,7 @@ static void
 conn_start_body(struct http_conn *c, enum conn_state state)
 {
 	c->state = state;
-	c->body_deadline = now_monotonic() + cfg()->http_header_timeout;
+	c->body_deadline = clock_mono() + cfg()->http_header_timeout;
 	conn_arm_timer(c, cfg()->http_header_timeout);
 }
 
@@ -371,7 +371,7 @@ conn_take_body(struct http_conn *c, struct evbuffer *in)
 	if (n > 0) {
 		double left;
 		c->body_deadline += (double)n / BODY_MIN_RATE;
-		left = c->body_deadline - now_monotonic();
+		left = c->body_deadline - clock_mono();
 		conn_arm_timer(c, left > 0 ? left : 0);
 	}
 	return true;
@@ -665,7 +665,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	metrics_count("http_connections_total");
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
 	/* A client that stops reading our answer is dropped after a while. */
-	wtv = timeval_of(cfg()->http_idle_timeout);
+	wtv = clock_timeval(cfg()->http_idle_timeout);
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->state = CONN_IDLE;
@@ -687,7 +687,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
 		/* Out of descriptors: pause rather than spin on a ready socket. */
-		double now = now_monotonic();
+		double now = clock_mono();
 		if (now - emfile_logged > 10) {
 			log_warnx("http: accept: %s; pausing accept for 1s", strerror(err));
 			emfile_logged = now;
@@ -838,7 +838,7 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 	struct evbuffer *out;
 	size_t len = body ? evbuffer_get_length(body) : 0;
 	bool keep;
-	double elapsed = now_monotonic() - req->started;
+	double elapsed = clock_mono() - req->started;
 
 	if (req->responded)
 		fatalx("http: request %s answered twice", req->id);

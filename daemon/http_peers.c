@@ -243,15 +243,15 @@ log_timer_arm(void)
 
 	if (first == NULL || log_timer == NULL)
 		return;
-	wait = first->logged_at + PEER_LOG_WINDOW - now_monotonic();
-	tv = timeval_of(wait > 0 ? wait : 0);
+	wait = first->logged_at + PEER_LOG_WINDOW - clock_mono();
+	tv = clock_timeval(wait > 0 ? wait : 0);
 	evtimer_add(log_timer, &tv);
 }
 
 static void
 log_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	double now = now_monotonic();
+	double now = clock_mono();
 	struct http_peer *p;
 	(void)fd;
 	(void)what;
@@ -282,7 +282,7 @@ http_peers_open(struct event_base *evb, const struct sockaddr *sa, struct http_p
 		return true;
 	p = peer_find(key, true);
 	if (cap > 0 && p->open >= (unsigned)cap && !trusted_proxy(exact)) {
-		double now = now_monotonic();
+		double now = clock_mono();
 		if (p->in_log) {
 			p->refused++;
 			return false;
@@ -318,7 +318,7 @@ http_peers_close(struct http_peer *p)
 void
 http_peers_stop(void)
 {
-	double now = now_monotonic();
+	double now = clock_mono();
 	struct http_peer *p;
 
 	while ((p = TAILQ_FIRST(&refusal_log)) != NULL) {

@@ -48,37 +48,12 @@ static double started_at;
 static void (*renderers[MAX_RENDERERS])(struct evbuffer *);
 static size_t nrenderers;
 
-/* The old names of clock.c's functions, until every caller uses those. */
-double
-now_monotonic(void)
-{
-	return clock_mono();
-}
-
-struct timeval
-timeval_of(double secs)
-{
-	return clock_timeval(secs);
-}
-
-void
-today_local(char out[11])
-{
-	clock_today(out);
-}
-
-double
-now_wall(void)
-{
-	return clock_wall();
-}
-
 void
 metrics_init(void)
 {
 	if (router_count() >= MAX_ROUTES)
 		fatalx("metrics: more routes than slots");
-	started_at = now_wall();
+	started_at = clock_wall();
 }
 
 void

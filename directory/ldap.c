@@ -141,7 +141,7 @@ dir_ldap_open(const struct dir_ldap_cfg *cfg, const char *uri, char *err, size_t
 {
 	LDAP *ld = NULL;
 	int rc, version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
-	struct timeval ctv = timeval_of(cfg->connect_timeout), otv = timeval_of(cfg->timeout);
+	struct timeval ctv = clock_timeval(cfg->connect_timeout), otv = clock_timeval(cfg->timeout);
 	struct berval cred;
 	bool plain = strncmp(uri, "ldap://", 7) == 0;
 	/* the TLS callback's flag; the sync thread opens one handle at a time */
@@ -244,7 +244,7 @@ const char *
 dir_account_state(LDAP *ld, LDAPMessage *e, int layout)
 {
 	const char *why = NULL;
-	double now = now_wall();
+	double now = clock_wall();
 
 	if (layout == DIR_LAYOUT_AD) {
 		char *uac = dir_ldap_first(ld, e, "userAccountControl");
@@ -287,7 +287,7 @@ dir_ldap_search(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *base, cons
                 char **attrs, dir_entry_cb cb, void *arg, char *err, size_t errsz)
 {
 	struct berval *cookie = NULL;
-	struct timeval tv = timeval_of(cfg->timeout);
+	struct timeval tv = clock_timeval(cfg->timeout);
 	int rc;
 
 	do {

@@ -144,7 +144,7 @@ run_job(const struct dir_ldap_cfg *c, struct login_job *j, int slot)
 	size_t chosen;
 	const char *dn, *state = NULL;
 	LDAPMessage *res = NULL;
-	struct timeval tv = timeval_of(c->timeout);
+	struct timeval tv = clock_timeval(c->timeout);
 	struct berval cred;
 	int rc;
 	LDAP *ld;

@@ -83,7 +83,7 @@ dir_person_json(const struct dir_snapshot *s, int i)
 {
 	char now[11];
 
-	today_local(now);
+	clock_today(now);
 	return dir_person_json_on(s, i, now);
 }
 

@@ -379,7 +379,7 @@ load_saved(const char *path)
 	json_decref(doc);
 	install(dir_snapshot_build(&r, ++generation));
 	log_notice("directory: loaded saved snapshot from %s (%zu people, synced %.0f s ago)", path,
-	           current->npersons, now_wall() - current->synced_at);
+	           current->npersons, clock_wall() - current->synced_at);
 	dir_records_free(&r);
 }
 
@@ -894,10 +894,10 @@ publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen, boo
 		dir_snapshot_unref(old);
 	if (write(wake_pipe[1], "x", 1) == -1 && errno != EAGAIN)
 		log_warn("directory: wake the loop");
-	if (full || now_monotonic() - last_save >= SAVE_INTERVAL) {
+	if (full || clock_mono() - last_save >= SAVE_INTERVAL) {
 		save_records(cfg, r);
 		unsaved = false;
-		last_save = now_monotonic();
+		last_save = clock_mono();
 	} else {
 		unsaved = true;
 	}
@@ -1013,7 +1013,7 @@ sync_main(void *arg)
 	char err[512];
 
 	for (;;) {
-		double t0 = now_monotonic(), started = now_wall();
+		double t0 = clock_mono(), started = clock_wall();
 		bool full, ok = false;
 		int rc;
 
@@ -1093,7 +1093,7 @@ sync_main(void *arg)
 					publish(&recs, cfg, ++gen, true);
 					pthread_mutex_lock(&mu);
 					stats.full_syncs++;
-					stats.last_full_seconds = now_monotonic() - t0;
+					stats.last_full_seconds = clock_mono() - t0;
 					pthread_mutex_unlock(&mu);
 					ok = true;
 				} else {
@@ -1116,7 +1116,7 @@ sync_main(void *arg)
 						flush_unsaved(cfg, &recs);
 					pthread_mutex_lock(&mu);
 					stats.incremental_syncs++;
-					stats.last_incr_seconds = now_monotonic() - t0;
+					stats.last_incr_seconds = clock_mono() - t0;
 					pthread_mutex_unlock(&mu);
 					ok = true;
 				}
@@ -1250,7 +1250,7 @@ dir_metrics_render(struct evbuffer *b)
 	    "stafet_directory_save_errors_total %llu\n"
 	    "# HELP stafet_directory_server The LDAP server in use.\n"
 	    "# TYPE stafet_directory_server gauge\nstafet_directory_server{uri=\"%s\"} 1\n",
-	    current ? now_wall() - synced_at : -1.0, current ? current->npersons : 0,
+	    current ? clock_wall() - synced_at : -1.0, current ? current->npersons : 0,
 	    current ? current->nunits : 0, stats.failing || stats.last_success == 0,
 	    stats.last_full_seconds, stats.last_incr_seconds, stats.full_syncs,
 	    stats.incremental_syncs, stats.ldap_errors, stats.save_errors, stats.server);

@@ -301,7 +301,7 @@ json_t *
 ho_alert(const struct dir_snapshot *s, const char *event, json_t *audience)
 {
 	char day[11];
-	today_local(day);
+	clock_today(day);
 	return json_pack("{s:s, s:o, s:o}", "event", event, "recipients",
 	                 ho_recipients(s, audience, day), "audience", audience);
 }

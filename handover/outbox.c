@@ -58,7 +58,7 @@ static void claim(void);
 static void
 arm(double secs)
 {
-	struct timeval tv = timeval_of(secs);
+	struct timeval tv = clock_timeval(secs);
 	if (ob.timer)
 		evtimer_add(ob.timer, &tv);
 }
@@ -250,7 +250,7 @@ deliver_row(PGresult *res, int i, const struct dir_snapshot *s)
 	p->attempts = atoi(PQgetvalue(res, i, 5));
 	snprintf(p->ref, sizeof(p->ref), "%s",
 	         note && ho_str(note, "ref") ? ho_str(note, "ref") : "-");
-	today_local(today);
+	clock_today(today);
 	/* Who, as the directory says now; what was stored if it cannot say. */
 	rcpt = (s && strcmp(event, "digest") != 0) ? ho_recipients(s, audience, today) : NULL;
 	if (rcpt == NULL || json_array_size(rcpt) == 0) {

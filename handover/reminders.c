@@ -23,7 +23,7 @@
  * the planned date, the number of months. So a tick that finds it again
  * writes nothing, and two daemons write it once.
  *
- * "Today" is today_local(): the Copenhagen date of the daemon's clock
+ * "Today" is clock_today(): the Copenhagen date of the daemon's clock
  * (clock.c), which only a test build lets a test move.
  *
  * A round is the digests, the read of the open notes and every reminder it
@@ -67,7 +67,7 @@ static struct {
 static void
 arm(double secs)
 {
-	struct timeval tv = timeval_of(secs);
+	struct timeval tv = clock_timeval(secs);
 	if (rm.timer)
 		evtimer_add(rm.timer, &tv);
 }
@@ -126,7 +126,7 @@ remind(const char *id, const char *ref, const char *kind, const char *point, jso
 	char today[11], *aud, *rcpt, *det, *what;
 	json_t *recipients;
 
-	today_local(today);
+	clock_today(today);
 	recipients = ho_recipients(s, audience, today);
 	aud = json_dumps(audience, JSON_COMPACT);
 	rcpt = json_dumps(recipients, JSON_COMPACT);
@@ -175,7 +175,7 @@ reroute(const char *id, const char *ref, const char *version, const char *unit, 
 	char today[11], *what, *head, *detail, *outbox;
 	json_t *audience = json_pack("[{s:s}, {s:s}]", "unit", unit, "lead", unit);
 
-	today_local(today);
+	clock_today(today);
 	head = json_dumps(json_pack("{s:s, s:n}", "receiver_unit", unit, "receiver_person"),
 	                  JSON_COMPACT);
 	detail = json_dumps(json_pack("{s:s, s:s}", "reason", why, "to_unit", unit), JSON_COMPACT);
@@ -351,7 +351,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 	rm.judged = false;
 	rm.started = clock_wall();
 	rm.next = rm.interval;
-	today_local(rm.today);
+	clock_today(rm.today);
 	rm.outstanding = 1; /* held until the read of the notes is sent */
 	maybe_digests(rm.today);
 	char limit[16];

@@ -420,7 +420,7 @@ loaded(PGresult *res, const char *error, void *arg)
 	set = xcalloc(1, sizeof(*set));
 	set->refs = 1;
 	set->v = xcalloc(n ? n : 1, sizeof(*set->v));
-	set->loaded_at = now_wall();
+	set->loaded_at = clock_wall();
 	set->templates = xcalloc(n ? n : 1, sizeof(*set->templates));
 	for (size_t i = 0; i < n; i++) {
 		json_error_t jerr;
@@ -480,7 +480,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 static void
 arm(double secs)
 {
-	struct timeval tv = timeval_of(secs);
+	struct timeval tv = clock_timeval(secs);
 	if (st.timer)
 		evtimer_add(st.timer, &tv);
 }
