@@ -125,6 +125,23 @@ clock_month_days(int y, int m)
 	return m == 2 && clock_leap(y) ? 29 : n[m - 1];
 }
 
+bool
+clock_date_valid(const char *s, size_t len)
+{
+	int y, m, d;
+
+	if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (size_t i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	return y >= 1800 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 &&
+	       d <= clock_month_days(y, m);
+}
+
 /* H. Hinnant's days_from_civil, for years >= 0. */
 long
 clock_days_from_civil(int y, int m, int d)

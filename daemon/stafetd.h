@@ -352,6 +352,9 @@ bool clock_is_test(void);
 long clock_floor_div(long a, long b);
 bool clock_leap(int year);
 int clock_month_days(int year, int month);
+/* A date "YYYY-MM-DD" (exactly len 10, ASCII digits) that exists, in the
+ * years 1800-2199; true if so. */
+bool clock_date_valid(const char *s, size_t len);
 long clock_days_from_civil(int y, int m, int d);
 void clock_civil_from_days(long days, int *y, int *m, int *d);
 /* ISO weekday of a day number: 1 Monday .. 7 Sunday. */
@@ -363,6 +366,10 @@ void clock_date_copenhagen(time_t t, char out[11]);
 int clock_minutes_copenhagen(time_t t);
 void clock_init(struct event_base *);
 void clock_stop(void);
+double now_monotonic(void);
+struct timeval timeval_of(double secs);
+double now_wall(void);
+void today_local(char out[11]);
 
 /* db.c: the asynchronous PostgreSQL pool. */
 typedef void (*db_cb)(PGresult *res, const char *error, void *arg);

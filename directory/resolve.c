@@ -107,22 +107,6 @@ str_or_null(const char *s)
 
 /* ---- dates ---- */
 
-static bool
-leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static bool
-ymd_valid(int y, int m, int d)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m < 1 || m > 12 || d < 1)
-		return false;
-	return d <= days[m - 1] + (m == 2 && leap(y));
-}
-
 static int
 digits(const char *s, size_t n)
 {
@@ -130,20 +114,6 @@ digits(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (s[i] - '0');
 	return v;
-}
-
-bool
-date_valid(const char *s, size_t len)
-{
-	int y;
-
-	if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (size_t i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return false;
-	y = digits(s, 4);
-	return y >= 1800 && y <= 2199 && ymd_valid(y, digits(s + 5, 2), digits(s + 8, 2));
 }
 
 int
@@ -176,7 +146,7 @@ cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why)
 		year = (yy <= 36 ? 2000 : 1900) + yy;
 	else
 		year = (yy <= 57 ? 2000 : 1800) + yy;
-	if (!ymd_valid(year, mm, dd)) {
+	if (mm < 1 || mm > 12 || dd < 1 || dd > clock_month_days(year, mm)) {
 		explicit_wipe(d, sizeof(d));
 		*why = "CPR-nummeret indeholder ikke en gyldig dato.";
 		return -1;
@@ -219,7 +189,7 @@ sb_day(struct sb *b, const char *ymd, const char *date)
 	                                     "maj",       "juni",    "juli",     "august",
 	                                     "september", "oktober", "november", "december"};
 
-	if (!date_valid(ymd, strlen(ymd))) {
+	if (!clock_date_valid(ymd, strlen(ymd))) {
 		sb_printf(b, "%s", ymd);
 		return;
 	}
@@ -916,7 +886,7 @@ resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
 	json_object_set_new(ru, "reason", sb_json(&reason));
 	snit = myndighedssnit(s, r, f, u, warnings);
 
-	if (date_valid(f->birthdate, strlen(f->birthdate)))
+	if (clock_date_valid(f->birthdate, strlen(f->birthdate)))
 		z.day = digits(f->birthdate + 8, 2);
 	if (f->surname && *f->surname)
 		z.letter = rr_letter(f->surname);

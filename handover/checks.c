@@ -70,7 +70,7 @@ static void check_myndighedssnit(struct run *, const struct ho_tcheck *);
 static bool
 ymd(const char *s, int *y, int *m, int *d)
 {
-	if (s == NULL || !date_valid(s, strlen(s)))
+	if (s == NULL || !clock_date_valid(s, strlen(s)))
 		return false;
 	*y = atoi(s);
 	*m = (s[5] - '0') * 10 + (s[6] - '0');
@@ -137,7 +137,7 @@ ho_note_birthdate(const json_t *note, char out[11])
 	const json_t *citizen = json_object_get(note, "citizen");
 	const char *b = str(citizen, "birthdate"), *cpr = str(citizen, "cpr"), *why;
 
-	if (b && date_valid(b, strlen(b))) {
+	if (b && clock_date_valid(b, strlen(b))) {
 		memcpy(out, b, 11);
 		return 0;
 	}
@@ -303,7 +303,7 @@ section_filled(const struct ho_section *s, const json_t *v)
 	case HO_TEXT:
 		return ho_text_ok(json_string_value(v), s->min_length);
 	case HO_DATE:
-		return json_is_string(v) && date_valid(json_string_value(v), json_string_length(v));
+		return json_is_string(v) && clock_date_valid(json_string_value(v), json_string_length(v));
 	case HO_BOOLEAN:
 		return json_is_boolean(v);
 	case HO_CHOICE:
@@ -322,7 +322,7 @@ section_filled(const struct ho_section *s, const json_t *v)
 	}
 	case HO_DECISION: {
 		const char *d = str(v, "date");
-		return d && date_valid(d, strlen(d)) && ho_text_ok(str(v, "text"), s->min_length);
+		return d && clock_date_valid(d, strlen(d)) && ho_text_ok(str(v, "text"), s->min_length);
 	}
 	}
 	return false;
@@ -354,7 +354,7 @@ actions_ok(const json_t *actions)
 	json_array_foreach (actions, i, a) {
 		const char *due = str(a, "due");
 		if (!ho_text_ok(str(a, "action"), 1) || !ho_text_ok(str(a, "owner"), 1) ||
-		    due == NULL || !date_valid(due, strlen(due)))
+		    due == NULL || !clock_date_valid(due, strlen(due)))
 			return false;
 	}
 	return true;
@@ -370,7 +370,7 @@ consent_ok(const json_t *c)
 	if (basis == NULL)
 		return false;
 	if (strcmp(basis, "consent") == 0)
-		return date && date_valid(date, strlen(date)) && ho_text_ok(str(c, "purpose"), 1) &&
+		return date && clock_date_valid(date, strlen(date)) && ho_text_ok(str(c, "purpose"), 1) &&
 		       ho_text_ok(str(c, "recipients"), 1) &&
 		       !json_is_true(json_object_get(c, "withdrawn"));
 	if (strcmp(basis, "law") == 0)
@@ -409,7 +409,7 @@ deadline_ok(const json_t *v, enum sstate st, const char *deadline)
 	if (st != S_VALUE)
 		return false;
 	d = str(v, "date");
-	return d && date_valid(d, strlen(d)) && strcmp(d, deadline) <= 0;
+	return d && clock_date_valid(d, strlen(d)) && strcmp(d, deadline) <= 0;
 }
 
 static void
@@ -521,7 +521,7 @@ run_check(struct run *r, const struct ho_tcheck *c)
 		break;
 	case HO_CK_PLANNED_DATE_FUTURE:
 		/* advice while drafting, a block at submit */
-		if (r->have_planned && date_valid(ctx->today, strnlen(ctx->today, 11)))
+		if (r->have_planned && clock_date_valid(ctx->today, strnlen(ctx->today, 11)))
 			add(r, c->id, ctx->submit && c->error, c->section,
 			    strcmp(r->planned, ctx->today) >= 0, c->message);
 		break;
@@ -595,7 +595,7 @@ ho_checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_err
 	name = str(citizen, "name");
 	r.have_birth = ho_note_birthdate(ctx->note, r.birth) == 0;
 	pd = json_object_get(ctx->note, "planned_date");
-	if (json_is_string(pd) && date_valid(json_string_value(pd), json_string_length(pd))) {
+	if (json_is_string(pd) && clock_date_valid(json_string_value(pd), json_string_length(pd))) {
 		memcpy(r.planned, json_string_value(pd), 11);
 		r.have_planned = true;
 	}
@@ -724,7 +724,7 @@ check_fields(struct vstate *v, const struct ho_section *s, const json_t *obj,
 		} else if (fd->type == F_DATE) {
 			if (!json_is_string(val))
 				verr(v, true, f, "type", "Skal være en dato (ÅÅÅÅ-MM-DD).");
-			else if (!date_valid(json_string_value(val), json_string_length(val)))
+			else if (!clock_date_valid(json_string_value(val), json_string_length(val)))
 				verr(v, false, f, "invalid", "Datoen findes ikke (ÅÅÅÅ-MM-DD).");
 		} else
 			check_text(v, val, s->max_length, f);
@@ -827,7 +827,7 @@ check_section(struct vstate *v, const struct ho_section *s, const json_t *val, c
 	case HO_DATE:
 		if (!json_is_string(val))
 			verr(v, true, prefix, "type", "Skal være en dato (ÅÅÅÅ-MM-DD).");
-		else if (!date_valid(json_string_value(val), json_string_length(val)))
+		else if (!clock_date_valid(json_string_value(val), json_string_length(val)))
 			verr(v, false, prefix, "invalid", "Datoen findes ikke (ÅÅÅÅ-MM-DD).");
 		break;
 	case HO_BOOLEAN:

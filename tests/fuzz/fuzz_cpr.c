@@ -1,6 +1,6 @@
 /*
- * fuzz_cpr.c: the CPR number and date code: cpr_birthdate() and
- * date_valid() (directory/resolve.c), ho_cpr_mask() (handover/note.c),
+ * fuzz_cpr.c: the CPR number and date code: cpr_birthdate()
+ * (directory/resolve.c), clock_date_valid() (daemon/clock.c), ho_cpr_mask() (handover/note.c),
  * ho_note_birthdate(), ho_age_on() and ho_date_add_months()
  * (handover/checks.c). Held against a reference written from the CPR
  * office's century table, and to: a masked number never shows the last
@@ -95,7 +95,7 @@ check_dates(const char *a, const char *b, int months)
 {
 	int y, m, d, y2, m2, d2;
 	bool va = ref_date(a, strlen(a), &y, &m, &d), vb = ref_date(b, strlen(b), &y2, &m2, &d2);
-	FUZZ_ASSERT(date_valid(a, strlen(a)) == va);
+	FUZZ_ASSERT(clock_date_valid(a, strlen(a)) == va);
 	int age = ho_age_on(a, b);
 	if (!va || !vb) {
 		FUZZ_ASSERT(age == -1);
@@ -106,7 +106,7 @@ check_dates(const char *a, const char *b, int months)
 	char out[11], back[11];
 	if (ho_date_add_months(a, months, out) == 0) {
 		FUZZ_ASSERT(va);
-		FUZZ_ASSERT(date_valid(out, strlen(out)));
+		FUZZ_ASSERT(clock_date_valid(out, strlen(out)));
 		int oy, om, od;
 		FUZZ_ASSERT(ref_date(out, 10, &oy, &om, &od));
 		FUZZ_ASSERT(oy * 12 + om - (y * 12 + m) == months);
@@ -139,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		FUZZ_ASSERT(why == NULL);
 		FUZZ_ASSERT(strcmp(got, ref) == 0);
-		FUZZ_ASSERT(date_valid(got, strlen(got)));
+		FUZZ_ASSERT(clock_date_valid(got, strlen(got)));
 	} else {
 		FUZZ_ASSERT(why != NULL && strstr(why, "CPR-nummeret") != NULL);
 	}
@@ -154,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object_set_new(c, "birthdate", json_stringn_nocheck(born, strlen(born)));
 	char nb[11];
 	rc = ho_note_birthdate(note, nb);
-	if (date_valid(born, strlen(born))) {
+	if (clock_date_valid(born, strlen(born))) {
 		FUZZ_ASSERT(rc == 0 && strcmp(nb, born) == 0);
 	} else if (ref_cpr(cpr, strlen(cpr), ref) == 0) {
 		FUZZ_ASSERT(rc == 0 && strcmp(nb, ref) == 0);

@@ -1289,10 +1289,10 @@ test_date_valid(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (date_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+		if (clock_date_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
 			fail_msg("\"%s\": want %s", cases[i].s, cases[i].ok ? "valid" : "invalid");
-	assert_false(date_valid("2026-01-10x", 11));
-	assert_true(date_valid("2026-01-10x", 10));
+	assert_false(clock_date_valid("2026-01-10x", 11));
+	assert_true(clock_date_valid("2026-01-10x", 10));
 }
 
 static void
