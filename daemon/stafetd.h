@@ -366,10 +366,6 @@ void clock_date_copenhagen(time_t t, char out[11]);
 int clock_minutes_copenhagen(time_t t);
 void clock_init(struct event_base *);
 void clock_stop(void);
-double now_monotonic(void);
-struct timeval timeval_of(double secs);
-double now_wall(void);
-void today_local(char out[11]);
 
 /* db.c: the asynchronous PostgreSQL pool. */
 typedef void (*db_cb)(PGresult *res, const char *error, void *arg);
