@@ -178,6 +178,10 @@ int config_parse_size(const char *, size_t *) WUR;
 void config_print_keys(void);
 void config_report_restart_keys(const struct config *, const struct config *);
 
+/* utf8.c: strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past
+ * U+10FFFF. */
+bool utf8_valid(const char *, size_t);
+
 /* json.c */
 struct json_limits {
 	size_t max_depth;
@@ -189,7 +193,6 @@ enum json_check {
 	JSON_CHECK_DEPTH,
 	JSON_CHECK_STRING,
 };
-bool utf8_valid(const char *, size_t);
 enum json_check json_precheck(const char *, size_t, const struct json_limits *, size_t *offset);
 json_t *json_parse_limited(const char *, size_t, const struct json_limits *, int *status,
                            char *detail, size_t detailsz) WUR;

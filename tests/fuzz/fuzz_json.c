@@ -1,6 +1,6 @@
 /*
  * fuzz_json.c: the JSON body reader every handler's input goes through
- * (daemon/json.c): utf8_valid() against a reference decoder,
+ * (daemon/json.c, daemon/utf8.c): utf8_valid() against a reference decoder,
  * json_precheck()'s limits against the parsed value's real depth and string
  * lengths, json_parse_limited()'s answers (a 400 with a detail that is
  * itself valid JSON text), and json_unknown_fields()' problem document.
