@@ -32,6 +32,10 @@ void modules_start(struct event_base *, const struct config *);
 void modules_reconfigure(const struct config *, bool first);
 void modules_stop(void);
 
+/* config_keys.c: the key table, given to the config engine; before
+ * --config-keys or any load. */
+void app_config_keys_init(void);
+
 /* routes.c: the route table and the login check, given to the router. */
 void app_routes_init(void);
 

@@ -187,6 +187,7 @@ main(int argc, char **argv)
 	struct config *cfg;
 	int ch;
 
+	app_config_keys_init();
 	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

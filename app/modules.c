@@ -52,15 +52,9 @@ static const struct migrate_seed seeds[] = {
     {4, "templates", ho_templates_seed, true},
 };
 
-/* Values of the core's keys that a module judges. */
-static const struct config_check checks[] = {
-    {"ldap_uri", dir_check_uris},
-};
-
 void
 modules_init(void)
 {
-	config_set_checks(checks, sizeof(checks) / sizeof(checks[0]));
 	for (size_t i = 0; i < NMODULES; i++)
 		if (modules[i].metrics)
 			metrics_add_renderer(modules[i].metrics);

@@ -160,20 +160,42 @@ struct config {
 };
 enum { SMTP_STARTTLS_NO, SMTP_STARTTLS_OPTIONAL, SMTP_STARTTLS_REQUIRED };
 enum { DIR_LAYOUT_OPENLDAP, DIR_LAYOUT_AD };
-/* A check of one string key's value that only a module can make: 0, or -1
- * with why. */
-struct config_check {
-	const char *key;
-	int (*check)(const char *value, const char **why);
+/* The engine (config.c) parses and applies; the table of keys is the
+ * wiring's (app/config_keys.c), given with config_set_keys before any load. */
+enum cfg_type {
+	CFG_STRING,
+	CFG_LISTEN,
+	CFG_INT,
+	CFG_SIZE,
+	CFG_DURATION,
+	CFG_ENUM,
+	CFG_SECRET_FILE,
 };
-void config_set_checks(const struct config_check *, size_t);
+/* A check of one string key's final value: 0, or -1 with a sentence in `why`
+ * (the engine puts the file and the key before it). */
+typedef int cfg_check_fn(const char *value, char *why, size_t whysize);
+/* A check of keys that relate: adds "path: ..." to `errors`. */
+typedef void cfg_relation_fn(const struct config *, const char *path, struct strlist *errors);
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	double min, max;            /* CFG_INT, CFG_SIZE, CFG_DURATION */
+	const char *const *choices; /* CFG_ENUM: index is the value */
+	bool restart;               /* a change needs a restart, not a reload */
+	const char *help;
+	cfg_check_fn *check; /* CFG_STRING only; NULL: any value */
+};
+/* The tables are not copied: they must outlive every config. */
+void config_set_keys(const struct cfg_key *, size_t, cfg_relation_fn *const *relations,
+                     size_t nrelations);
 struct config *config_load(const char *path, struct strlist *errors) WUR;
 struct config *config_defaults(void);
 void config_free(struct config *);
 const struct config *config_current(void);
 void config_set_current(struct config *);
 int config_parse_duration(const char *, double *) WUR;
-int config_days_off(const char *list, unsigned *out) WUR;
 int config_parse_size(const char *, size_t *) WUR;
 void config_print_keys(void);
 void config_report_restart_keys(const struct config *, const struct config *);

@@ -73,6 +73,12 @@ void alerts_reconfigure(const struct config *);
 void alerts_stop(void);
 void alerts_kick(void);
 void alerts_metrics_render(struct evbuffer *);
+/* The alert keys' checks (app/config_keys.c's table): one value each, and
+ * those that relate. */
+int alerts_check_smtp_url(const char *, char *why, size_t);
+int alerts_check_smtp_from(const char *, char *why, size_t);
+int alerts_check_digest_time(const char *, char *why, size_t);
+void alerts_check_keys(const struct config *, const char *path, struct strlist *errors);
 void api_outbox_list(struct http_request *);
 void api_outbox_retry(struct http_request *);
 void api_alert_settings_get(struct http_request *);

@@ -16,6 +16,7 @@
  *
  * The outbox's and the alert settings' endpoints are api/alerts.c's.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,4 +503,47 @@ alerts_metrics_render(struct evbuffer *b)
 	    "stafet_alerts_write_errors_total %llu\n",
 	    ob.pending, ob.dead, ob.held, ob.oldest, ob.sent, ob.temporary, ob.permanent,
 	    ob.dead_lettered, ob.refused, ob.no_rcpt, ob.claimed, ob.write_errors);
+}
+
+/* The alert keys' values (app/config_keys.c's table). */
+int
+alerts_check_smtp_url(const char *v, char *why, size_t n)
+{
+	if (!*v || strncmp(v, "smtp://", 7) == 0 || strncmp(v, "smtps://", 8) == 0)
+		return 0;
+	snprintf(why, n, "'%s' is not smtp://host[:port] or smtps://host[:port]", v);
+	return -1;
+}
+
+int
+alerts_check_smtp_from(const char *v, char *why, size_t n)
+{
+	if (strchr(v, '@') != NULL && strpbrk(v, "<>\r\n ,;") == NULL)
+		return 0;
+	snprintf(why, n, "'%s' is not a plain address (user@host)", v);
+	return -1;
+}
+
+int
+alerts_check_digest_time(const char *v, char *why, size_t n)
+{
+	int hh, mm;
+	char tail;
+
+	if (strlen(v) == 5 && isdigit((unsigned char)v[0]) && isdigit((unsigned char)v[1]) &&
+	    v[2] == ':' && isdigit((unsigned char)v[3]) && isdigit((unsigned char)v[4]) &&
+	    sscanf(v, "%2d:%2d%c", &hh, &mm, &tail) == 2 && hh <= 23 && mm <= 59)
+		return 0;
+	snprintf(why, n, "'%s' is not HH:MM", v);
+	return -1;
+}
+
+/* The alert keys that relate. */
+void
+alerts_check_keys(const struct config *cfg, const char *path, struct strlist *errors)
+{
+	if (cfg->smtp_password && *cfg->smtp_password && !*cfg->smtp_username)
+		strlist_add(errors, "%s: smtp_password_file is set but smtp_username is not", path);
+	if (cfg->alert_retry_min > cfg->alert_retry_max)
+		strlist_add(errors, "%s: alert_retry_min must not exceed alert_retry_max", path);
 }

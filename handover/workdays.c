@@ -12,6 +12,8 @@
  * counting spans is arithmetic on weeks plus a pass over each year's dozen
  * holidays rather than a walk over every day.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +172,51 @@ ho_holiday_name(const char *date, unsigned off)
 	if (ho_date_days(date, &days) == -1)
 		return NULL;
 	return holiday_of(days, off);
+}
+
+/* The optional days off of `days_off` as HO_OFF_* bits; -1 on an unknown word. */
+int
+config_days_off(const char *list, unsigned *out)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} days[] = {{"grundlovsdag", HO_OFF_GRUNDLOVSDAG},
+	            {"juleaftensdag", HO_OFF_JULEAFTENSDAG},
+	            {"nytaarsaftensdag", HO_OFF_NYTAARSAFTENSDAG}};
+	char word[32];
+	*out = 0;
+	while (list && *list) {
+		size_t n = strcspn(list, " ,\t");
+		bool ok = false;
+		if (n > 0) {
+			if (n >= sizeof(word))
+				return -1;
+			memcpy(word, list, n);
+			word[n] = '\0';
+			for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++)
+				if (strcmp(word, days[i].name) == 0) {
+					*out |= days[i].bit;
+					ok = true;
+				}
+			if (!ok)
+				return -1;
+		}
+		list += n;
+		list += strspn(list, " ,\t");
+	}
+	return 0;
+}
+
+int
+ho_check_days_off(const char *v, char *why, size_t n)
+{
+	unsigned off;
+
+	if (config_days_off(v, &off) == 0)
+		return 0;
+	snprintf(why, n, "only grundlovsdag, juleaftensdag and nytaarsaftensdag may be named");
+	return -1;
 }
 
 bool

@@ -26,6 +26,11 @@ int ho_easter(int year, int *month, int *day);
  * "grundlovsdag" when HO_OFF_GRUNDLOVSDAG is in `off`, ...), whatever the
  * weekday; NULL for an ordinary day or a bad date. Static storage. */
 const char *ho_holiday_name(const char *date, unsigned off);
+/* The optional days off the `days_off` key names, as HO_OFF_* bits; 0, or
+ * -1 on a word that is none of them. */
+int config_days_off(const char *list, unsigned *out) __attribute__((warn_unused_result));
+/* The `days_off` key's check (app/config_keys.c's table). */
+int ho_check_days_off(const char *value, char *why, size_t whysize);
 
 /* Quarter label of a date: "2026-Q3"; 0 or -1. */
 int ho_quarter_label(const char *date, char out[8]);

@@ -14,6 +14,8 @@
 
 #include "fuzz_common.h"
 #include "stafetd.h"
+#include "workdays.h"
+#include "app.h"
 
 static int fd = -1;
 static char path[64];
@@ -72,6 +74,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init(LOG_LVL_ERR, LOG_TS_NO);
+	app_config_keys_init(); /* the key table, as the daemon's */
 	fd = memfd_create("stafetd.conf", 0);
 	FUZZ_ASSERT(fd >= 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

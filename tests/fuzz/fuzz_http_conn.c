@@ -33,6 +33,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init(LOG_LVL_ERR + 1, LOG_TS_NO); /* quiet: access lines per run */
+	app_config_keys_init();               /* the key table, as the daemon's */
 	struct config *c = config_defaults();
 	config_set_current(c);
 	app_routes_init(); /* the route table, as the daemon's */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
+#include "app.h"
 
 static void
 test_token_shape_and_uniqueness(void **state)
@@ -344,6 +345,7 @@ test_ratelimit_is_bounded(void **state)
 int
 main(void)
 {
+	app_config_keys_init(); /* the key table, as the daemon's */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_token_shape_and_uniqueness),
 	    cmocka_unit_test(test_token_hash_is_sha256),

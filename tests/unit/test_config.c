@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
+#include "app.h"
 
 static char dir[] = "/tmp/stafet-test-config-XXXXXX";
 
@@ -264,6 +265,7 @@ teardown(void **state)
 int
 main(void)
 {
+	app_config_keys_init(); /* the key table, as the daemon's */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_values),

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "stafetd.h"
+#include "app.h"
 
 static struct event_base *evb;
 
@@ -216,6 +217,7 @@ test_many_addresses(void **state)
 int
 main(void)
 {
+	app_config_keys_init(); /* the key table, as the daemon's */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cap_per_address),
 	    cmocka_unit_test(test_ipv6_counts_by_its_64),
