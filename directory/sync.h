@@ -1,6 +1,6 @@
 /*
  * sync.h: the directory sync thread and the LDAP connection code it uses.
- * Only sync.c and ldap.c include this; the rest of the daemon sees
+ * Only ldap.c and the sync's files (sync*.c) include this; the rest of the daemon sees
  * dir_current() and friends through stafetd.h.
  */
 #ifndef DIRECTORY_SYNC_H
@@ -57,7 +57,48 @@ const char *dir_account_state(LDAP *, LDAPMessage *, int layout);
 
 /* sync.c */
 bool dir_sync_stopping(void);
+
+/* sync_config.c: the layouts' defaults and the settings' copy. */
+/* A layout's attribute names and filters (see sync_config.c). */
+struct dir_layout {
+	const char *people_filter, *units_filter, *groups_filter;
+	const char *id, *username, *upn, *change, *member_of;
+	const char *unit, *target_groups, *allocation, *deputy, *absent_from, *absent_until;
+	const char *unit_code, *unit_name, *unit_department, *unit_mailbox, *unit_lead;
+	const char *kle[3];
+};
+/* The layout's row (DIR_LAYOUT_*); static, never freed. */
+const struct dir_layout *dir_layout_of(int layout);
+/* "group:PREFIX" → PREFIX, a pointer into `map`; NULL for a plain attribute. */
+const char *dir_group_prefix(const char *map);
+/* A new copy of what the sync needs from `c` (nothing of `c` is kept);
+ * the caller frees it with dir_ldap_cfg_free, which takes NULL. */
 struct dir_ldap_cfg *dir_ldap_cfg_new(const struct config *);
 void dir_ldap_cfg_free(struct dir_ldap_cfg *);
+
+/* sync_map.c: LDAP entries to records. */
+struct dir_load {
+	const struct dir_ldap_cfg *cfg;
+	struct dir_records *r;
+	double newest;    /* the highest change mark seen: modifyTimestamp s, or uSNChanged */
+	size_t changed;   /* entries new or different from the record held */
+	size_t skipped;   /* AD accounts disabled or expired */
+	bool full;        /* a full load into empty records: nothing to look up */
+	json_t *by_dn[3]; /* incremental: lowercased DN → record index, per kind */
+};
+/*
+ * Reads people, units and groups into l->r: all of them (`since` < 0), or
+ * those changed since the mark. Returns an LDAP result code, with err set
+ * on failure; the records read stay in l->r either way (owned by its
+ * owner). dir_load_done frees the run's lookup tables.
+ */
+int dir_sync_read(LDAP *, const struct dir_ldap_cfg *, double since, struct dir_load *, char *err,
+                  size_t errsz);
+void dir_load_done(struct dir_load *);
+
+/* sync_save.c: the disk cache. */
+/* 0, or -1 (logged). Nothing is kept of r. */
+int dir_records_save(const char *path, const struct dir_records *r) WUR;
+int dir_records_load(const char *path, struct dir_records *r) WUR;
 
 #endif

@@ -1,0 +1,460 @@
+/*
+ * sync_map.c: LDAP entries to records. Reads people, units and groups (all,
+ * or those changed since a mark) and maps each entry by the layout and the
+ * map_* keys into the records the sync holds; an incremental run updates
+ * the records in place, finding each by its DN.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "sync.h"
+
+/* GeneralizedTime "YYYYMMDDHHMMSS[.f]Z" ↔ seconds; 0 when unparsable. */
+static double
+gtime_parse(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || strlen(s) < 14 ||
+	    sscanf(s, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	           &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm);
+}
+
+static void
+gtime_format(double t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 16, "%Y%m%d%H%M%SZ", &tm);
+}
+
+enum { REC_PERSON, REC_UNIT, REC_GROUP };
+
+static char *
+dn_key(const char *dn)
+{
+	char *k = xstrdup(dn);
+	for (char *p = k; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+static const char *
+rec_dn(const struct dir_records *r, int kind, size_t i)
+{
+	return kind == REC_PERSON ? r->p[i].dn : kind == REC_UNIT ? r->u[i].dn : r->g[i].dn;
+}
+
+static size_t
+rec_count(const struct dir_records *r, int kind)
+{
+	return kind == REC_PERSON ? r->np : kind == REC_UNIT ? r->nu : r->ng;
+}
+
+/*
+ * The index of the record with this DN, or -1. An incremental run looks up
+ * every entry it reads (after a bulk change, tens of thousands), so the
+ * records get a hash table for the run; a full load starts empty and
+ * needs none.
+ */
+static long
+find_record(struct dir_load *l, int kind, const char *dn)
+{
+	if (l->full)
+		return -1;
+	if (l->by_dn[kind] == NULL) {
+		l->by_dn[kind] = json_object();
+		for (size_t i = 0; i < rec_count(l->r, kind); i++) {
+			if (rec_dn(l->r, kind, i) == NULL)
+				continue;
+			char *k = dn_key(rec_dn(l->r, kind, i));
+			json_object_set_new(l->by_dn[kind], k, json_integer((json_int_t)i));
+			free(k);
+		}
+	}
+	char *k = dn_key(dn);
+	json_t *v = json_object_get(l->by_dn[kind], k);
+	free(k);
+	return v ? (long)json_integer_value(v) : -1;
+}
+
+static void
+note_record(struct dir_load *l, int kind, const char *dn, size_t i)
+{
+	if (l->by_dn[kind] == NULL)
+		return;
+	char *k = dn_key(dn);
+	json_object_set_new(l->by_dn[kind], k, json_integer((json_int_t)i));
+	free(k);
+}
+
+void
+dir_load_done(struct dir_load *l)
+{
+	for (int k = 0; k < 3; k++) {
+		json_decref(l->by_dn[k]);
+		l->by_dn[k] = NULL;
+	}
+}
+
+static bool
+is_ad(const struct dir_load *l)
+{
+	return l->cfg->layout == DIR_LAYOUT_AD;
+}
+
+/*
+ * Notes an entry's change marks: the layout's change attribute moves the
+ * high-water mark; the record's `modified` (entryCSN, finer than a second,
+ * else the change attribute) tells whether it differs from the one held.
+ */
+static void
+note_entry(struct dir_load *l, LDAP *ld, LDAPMessage *e, const char *old_mark, const char *new_mark)
+{
+	char *v = dir_ldap_first(ld, e, is_ad(l) ? "uSNChanged" : "modifyTimestamp");
+	double t = is_ad(l) ? (v ? strtod(v, NULL) : 0) : gtime_parse(v);
+	free(v);
+	if (t > l->newest)
+		l->newest = t;
+	if (old_mark == NULL || new_mark == NULL || strcmp(old_mark, new_mark) != 0)
+		l->changed++;
+}
+
+static char *
+change_mark(const struct dir_load *l, LDAP *ld, LDAPMessage *e)
+{
+	char *m = dir_ldap_first(ld, e, "entryCSN");
+	if (m)
+		return m;
+	return dir_ldap_first(ld, e, is_ad(l) ? "uSNChanged" : "modifyTimestamp");
+}
+
+/* Values of an attribute, each split on ';' (AD packs lists into one value). */
+static void
+all_split(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
+{
+	struct strv raw = {0};
+	dir_ldap_all(ld, e, attr, &raw);
+	for (size_t i = 0; i < raw.n; i++) {
+		char *save = NULL;
+		for (char *t = strtok_r(raw.v[i], ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+			while (*t == ' ')
+				t++;
+			if (*t)
+				strv_add(out, t);
+		}
+	}
+	strv_free(&raw);
+}
+
+static char *
+entry_dn(LDAP *ld, LDAPMessage *e)
+{
+	char *dn = ldap_get_dn(ld, e), *copy = dn ? xstrdup(dn) : NULL;
+	ldap_memfree(dn);
+	return copy;
+}
+
+static char *
+entry_id(const struct dir_load *l, LDAP *ld, LDAPMessage *e)
+{
+	if (!is_ad(l))
+		return dir_ldap_first(ld, e, "entryUUID");
+	struct berval **v = ldap_get_values_len(ld, e, "objectGUID");
+	char *s =
+	    v && v[0] ? dir_guid_string((const unsigned char *)v[0]->bv_val, v[0]->bv_len) : NULL;
+	ldap_value_free_len(v);
+	return s;
+}
+
+/*
+ * The values of a multi-valued attribute, following AD's range retrieval:
+ * past 1,500 values AD answers "member;range=0-1499" and the rest must be
+ * asked for in further steps ("member;range=1500-*").
+ */
+static void
+all_ranged(LDAP *ld, LDAPMessage *e, const struct dir_ldap_cfg *cfg, const char *attr,
+           struct strv *out)
+{
+	BerElement *ber = NULL;
+	char *a, *dn = NULL, *next = NULL;
+	size_t alen = strlen(attr);
+
+	dir_ldap_all(ld, e, attr, out);
+	for (a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+		if (strncasecmp(a, attr, alen) == 0 && strncasecmp(a + alen, ";range=", 7) == 0) {
+			const char *dash = strchr(a + alen + 7, '-');
+			dir_ldap_all(ld, e, a, out);
+			if (dash && dash[1] != '*' && next == NULL)
+				xasprintf(&next, "%s;range=%llu-*", attr,
+				          strtoull(dash + 1, NULL, 10) + 1);
+		}
+		ldap_memfree(a);
+	}
+	ber_free(ber, 0);
+	dn = next ? ldap_get_dn(ld, e) : NULL;
+	for (int step = 0; next && dn && step < 10000; step++) {
+		char *attrs[] = {next, NULL};
+		LDAPMessage *res = NULL, *f;
+		struct timeval tv = {(time_t)cfg->timeout, 0};
+		char *more = NULL;
+		if (ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
+		                      NULL, &tv, 0, &res) != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			log_warnx("directory: range retrieval of %s stopped early", attr);
+			break;
+		}
+		if ((f = ldap_first_entry(ld, res)) != NULL) {
+			for (a = ldap_first_attribute(ld, f, &ber); a;
+			     a = ldap_next_attribute(ld, f, ber)) {
+				if (strncasecmp(a, attr, alen) == 0) {
+					const char *dash = strchr(a, '-');
+					dir_ldap_all(ld, f, a, out);
+					if (dash && dash[1] != '*' && more == NULL)
+						xasprintf(&more, "%s;range=%llu-*", attr,
+						          strtoull(dash + 1, NULL, 10) + 1);
+				}
+				ldap_memfree(a);
+			}
+			ber_free(ber, 0);
+		}
+		ldap_msgfree(res);
+		free(next);
+		next = more;
+	}
+	free(next);
+	ldap_memfree(dn);
+}
+
+static bool
+map_person(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_prec *p)
+{
+	const struct dir_ldap_cfg *c = l->cfg;
+	const struct dir_layout *lay = dir_layout_of(c->layout);
+
+	if (dir_account_state(ld, e, c->layout) != NULL)
+		return false; /* disabled or expired: left out */
+	p->dn = entry_dn(ld, e);
+	p->id = entry_id(l, ld, e);
+	p->username = dir_ldap_first(ld, e, lay->username);
+	p->upn = lay->upn ? dir_ldap_first(ld, e, lay->upn) : NULL;
+	p->display_name = dir_ldap_first(ld, e, "displayName");
+	if (p->display_name == NULL)
+		p->display_name = dir_ldap_first(ld, e, "cn");
+	p->given_name = dir_ldap_first(ld, e, "givenName");
+	p->surname = dir_ldap_first(ld, e, "sn");
+	p->title = dir_ldap_first(ld, e, "title");
+	p->email = dir_ldap_first(ld, e, "mail");
+	p->phone = dir_ldap_first(ld, e, "telephoneNumber");
+	p->mobile = dir_ldap_first(ld, e, "mobile");
+	p->office = dir_ldap_first(ld, e, "physicalDeliveryOfficeName");
+	if (!dir_group_prefix(c->map_unit))
+		p->unit_code = dir_ldap_first(ld, e, c->map_unit);
+	p->deputy_dn = dir_ldap_first(ld, e, c->map_deputy);
+	p->manager_dn = dir_ldap_first(ld, e, "manager");
+	p->absent_from = dir_ldap_first(ld, e, c->map_absent_from);
+	p->absent_until = dir_ldap_first(ld, e, c->map_absent_until);
+	p->modified = change_mark(l, ld, e);
+	if (!dir_group_prefix(c->map_target_groups))
+		dir_ldap_all(ld, e, c->map_target_groups, &p->target_groups);
+	all_split(ld, e, c->map_allocation, &p->allocation);
+	dir_ldap_all(ld, e, lay->member_of, &p->member_of);
+	return true;
+}
+
+static void
+map_unit(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
+{
+	const struct dir_ldap_cfg *c = l->cfg;
+	const struct dir_layout *lay = dir_layout_of(c->layout);
+	/* a unit group's code is its name less the prefix */
+	const char *prefix = dir_group_prefix(c->map_unit) ? dir_group_prefix(c->map_unit)
+	                                                   : dir_group_prefix(lay->unit_code);
+
+	u->dn = entry_dn(ld, e);
+	if (prefix) {
+		char *cn = dir_ldap_first(ld, e, "cn");
+		size_t n = strlen(prefix);
+		if (cn && strncasecmp(cn, prefix, n) == 0 && cn[n] != '\0')
+			u->code = xstrdup(cn + n);
+		free(cn);
+	} else {
+		u->code = dir_ldap_first(ld, e, lay->unit_code);
+	}
+	u->name = dir_ldap_first(ld, e, lay->unit_name);
+	if (u->name == NULL)
+		u->name = dir_ldap_first(ld, e, is_ad(l) ? "cn" : "ou");
+	u->department = lay->unit_department ? dir_ldap_first(ld, e, lay->unit_department) : NULL;
+	u->mailbox = dir_ldap_first(ld, e, lay->unit_mailbox);
+	u->lead_dn = dir_ldap_first(ld, e, lay->unit_lead);
+	u->modified = change_mark(l, ld, e);
+	for (int k = 0; k < 3; k++)
+		all_split(ld, e, lay->kle[k], &u->kle[k]);
+	if (is_ad(l)) {
+		all_ranged(ld, e, c, "member", &u->members);
+		dir_ldap_all(ld, e, lay->member_of, &u->member_of);
+	}
+}
+
+static void
+map_group(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_grec *g)
+{
+	g->dn = entry_dn(ld, e);
+	g->name = dir_ldap_first(ld, e, "cn");
+	g->modified = change_mark(l, ld, e);
+	all_ranged(ld, e, l->cfg, "member", &g->members);
+	dir_ldap_all(ld, e, "uniqueMember", &g->members);
+}
+
+/* Drops a held person record (an account disabled or expired since). */
+static void
+drop_person(struct dir_load *l, const char *dn)
+{
+	struct dir_records *r = l->r;
+	long i = dn ? find_record(l, REC_PERSON, dn) : -1;
+
+	if (i < 0)
+		return;
+	char *k = dn_key(dn);
+	json_object_del(l->by_dn[REC_PERSON], k);
+	free(k);
+	dir_prec_free(&r->p[i]);
+	r->p[i] = r->p[--r->np];
+	if ((size_t)i < r->np && r->p[i].dn)
+		note_record(l, REC_PERSON, r->p[i].dn, (size_t)i);
+	l->changed++;
+}
+
+static int
+person_cb(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct dir_load *l = arg;
+	struct dir_prec tmp = {0}, *p = NULL;
+	long i;
+
+	if (!map_person(l, ld, e, &tmp)) {
+		char *dn = entry_dn(ld, e);
+		drop_person(l, dn);
+		free(dn);
+		l->skipped++;
+		return 0;
+	}
+	if (tmp.dn == NULL) {
+		dir_prec_free(&tmp);
+		return 0;
+	}
+	if ((i = find_record(l, REC_PERSON, tmp.dn)) >= 0)
+		p = &l->r->p[i];
+	note_entry(l, ld, e, p ? p->modified : NULL, tmp.modified);
+	if (p) {
+		dir_prec_free(p);
+	} else {
+		p = dir_records_add_person(l->r);
+		note_record(l, REC_PERSON, tmp.dn, l->r->np - 1);
+	}
+	*p = tmp;
+	return 0;
+}
+
+static int
+unit_cb(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct dir_load *l = arg;
+	struct dir_urec tmp = {0}, *u = NULL;
+	long i;
+
+	map_unit(l, ld, e, &tmp);
+	if (tmp.dn == NULL) {
+		dir_urec_free(&tmp);
+		return 0;
+	}
+	if ((i = find_record(l, REC_UNIT, tmp.dn)) >= 0)
+		u = &l->r->u[i];
+	note_entry(l, ld, e, u ? u->modified : NULL, tmp.modified);
+	if (u) {
+		dir_urec_free(u);
+	} else {
+		u = dir_records_add_unit(l->r);
+		note_record(l, REC_UNIT, tmp.dn, l->r->nu - 1);
+	}
+	*u = tmp;
+	return 0;
+}
+
+static int
+group_cb(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct dir_load *l = arg;
+	struct dir_grec tmp = {0}, *g = NULL;
+	long i;
+
+	map_group(l, ld, e, &tmp);
+	if (tmp.dn == NULL) {
+		dir_grec_free(&tmp);
+		return 0;
+	}
+	if ((i = find_record(l, REC_GROUP, tmp.dn)) >= 0)
+		g = &l->r->g[i];
+	note_entry(l, ld, e, g ? g->modified : NULL, tmp.modified);
+	if (g) {
+		dir_grec_free(g);
+	} else {
+		g = dir_records_add_group(l->r);
+		note_record(l, REC_GROUP, tmp.dn, l->r->ng - 1);
+	}
+	*g = tmp;
+	return 0;
+}
+
+/*
+ * Reads people, units and groups into the load's records: all of them
+ * (`since` < 0), or those changed since the mark (OpenLDAP: modifyTimestamp
+ * at or after it, less the overlap; AD: uSNChanged above it). Returns an
+ * LDAP result code.
+ */
+int
+dir_sync_read(LDAP *ld, const struct dir_ldap_cfg *cfg, double since, struct dir_load *l, char *err,
+              size_t errsz)
+{
+	struct {
+		const char *base, *filter;
+		char **attrs;
+		dir_entry_cb cb;
+	} parts[] = {
+	    {cfg->units_base, cfg->units_filter, cfg->unit_attrs, unit_cb},
+	    {cfg->groups_base, cfg->groups_filter, cfg->group_attrs, group_cb},
+	    {cfg->people_base, cfg->people_filter, cfg->person_attrs, person_cb},
+	};
+	char since_cond[64] = "";
+	int rc = LDAP_SUCCESS;
+
+	if (since >= 0 && cfg->layout == DIR_LAYOUT_AD) {
+		snprintf(since_cond, sizeof(since_cond), "(uSNChanged>=%.0f)", since + 1);
+	} else if (since >= 0) {
+		char ts[16];
+		gtime_format(since - cfg->overlap, ts);
+		snprintf(since_cond, sizeof(since_cond), "(modifyTimestamp>=%s)", ts);
+	}
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc == LDAP_SUCCESS; i++) {
+		char *filter;
+		if (*since_cond)
+			xasprintf(&filter, "(&%s%s)", parts[i].filter, since_cond);
+		else
+			filter = xstrdup(parts[i].filter);
+		rc = dir_ldap_search(ld, cfg, parts[i].base, filter, parts[i].attrs, parts[i].cb, l,
+		                     err, errsz);
+		free(filter);
+	}
+	return rc;
+}

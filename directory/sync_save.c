@@ -1,0 +1,62 @@
+/*
+ * sync_save.c: the disk cache. The records behind the last snapshot are
+ * saved to a file (written whole, synced, then renamed in) and read back at
+ * start, so a restart while LDAP is down still answers, marked stale.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "sync.h"
+
+/* Writes the records to the snapshot file: whole, synced, then renamed in. */
+int
+dir_records_save(const char *path, const struct dir_records *r)
+{
+	char tmp[PATH_MAX];
+	json_t *doc;
+	int fd, rc;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	doc = dir_records_to_json(r);
+	rc = json_dump_file(doc, tmp, JSON_COMPACT);
+	json_decref(doc);
+	if (rc == 0 && (fd = open(tmp, O_RDONLY | O_CLOEXEC)) != -1) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	if (rc != 0 || rename(tmp, path) == -1) {
+		log_warn("directory: cannot save the snapshot to %s", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the saved records at `path` into `r` (which the caller frees with
+ * dir_records_free): 0, or -1 when there is none or it cannot be used
+ * (logged, unless the file is simply not there).
+ */
+int
+dir_records_load(const char *path, struct dir_records *r)
+{
+	json_error_t err;
+	json_t *doc;
+
+	if ((doc = json_load_file(path, 0, &err)) == NULL) {
+		if (access(path, F_OK) == 0)
+			log_warnx("directory: cannot read saved snapshot %s: %s", path, err.text);
+		return -1;
+	}
+	if (dir_records_from_json(doc, r) == -1) {
+		log_warnx("directory: saved snapshot %s has an unknown format; ignored", path);
+		json_decref(doc);
+		return -1;
+	}
+	json_decref(doc);
+	return 0;
+}
