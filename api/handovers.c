@@ -62,7 +62,7 @@ ho_run_checks(const struct ho_template *t, const struct ho_route *r, const struc
               const json_t *doc, bool submit, int *completeness, int *failed)
 {
 	struct ho_check_ctx ctx;
-	const char *unit = ho_str(json_object_get(doc, "receiver"), "unit");
+	const char *unit = json_str(json_object_get(doc, "receiver"), "unit");
 	int u = (s && unit) ? dir_snapshot_find_unit(s, unit) : DIR_NONE;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -142,8 +142,8 @@ read_citizen(json_t *c, bool strict, json_t *out, json_t *p, int *status)
 		size_t i;
 		json_t *e;
 		json_array_foreach (errs, i, e) {
-			json_problem_add_error(p, ho_str(e, "field"), "unknown",
-			                       ho_str(e, "message"));
+			json_problem_add_error(p, json_str(e, "field"), "unknown",
+			                       json_str(e, "message"));
 		}
 		*status = 400;
 		json_decref(unknown);
@@ -235,8 +235,8 @@ ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool 
 			json_t *errs = json_object_get(unknown, "errors"), *e;
 			size_t i;
 			json_array_foreach (errs, i, e) {
-				json_problem_add_error(p, ho_str(e, "field"), "unknown",
-				                       ho_str(e, "message"));
+				json_problem_add_error(p, json_str(e, "field"), "unknown",
+				                       json_str(e, "message"));
 			}
 			json_decref(unknown);
 			status = 400;
@@ -315,7 +315,8 @@ ho_check_doc(const json_t *row, const json_t *changes)
 {
 	json_t *doc = json_object();
 	const json_t *v, *sections = NULL;
-	const char *unit = ho_str(row, "receiver_unit"), *person = ho_str(row, "receiver_person");
+	const char *unit = json_str(row, "receiver_unit"),
+	           *person = json_str(row, "receiver_person");
 
 	v = changes ? json_object_get(changes, "citizen") : NULL;
 	if (v == NULL && row)
@@ -325,10 +326,10 @@ ho_check_doc(const json_t *row, const json_t *changes)
 	if (v == NULL && row)
 		v = json_object_get(row, "planned_date");
 	json_object_set_new(doc, "planned_date", v ? json_deep_copy(v) : json_null());
-	if (changes && ho_str(changes, "receiver_unit"))
-		unit = ho_str(changes, "receiver_unit");
+	if (changes && json_str(changes, "receiver_unit"))
+		unit = json_str(changes, "receiver_unit");
 	if (changes && json_object_get(changes, "receiver_person"))
-		person = ho_str(changes, "receiver_person");
+		person = json_str(changes, "receiver_person");
 	json_object_set_new(doc, "receiver",
 	                    json_pack("{s:o, s:o}", "unit", unit ? json_string(unit) : json_null(),
 	                              "person", person ? json_string(person) : json_null()));
@@ -501,10 +502,10 @@ created(PGresult *res, const char *error, void *arg)
 		ho_answer_db_error(req, "unreadable row");
 		return;
 	}
-	log_info("handovers: %s created by %s", ho_str(row, "ref"), req->auth.person_id);
+	log_info("handovers: %s created by %s", json_str(row, "ref"), req->auth.person_id);
 	snprintf(etag, sizeof(etag), "\"%" JSON_INTEGER_FORMAT "\"",
 	         json_integer_value(json_object_get(row, "version")));
-	snprintf(loc, sizeof(loc), "/api/v1/handovers/%s", ho_str(row, "id"));
+	snprintf(loc, sizeof(loc), "/api/v1/handovers/%s", json_str(row, "id"));
 	http_add_header(req, "ETag", etag);
 	http_add_header(req, "Location", loc);
 	http_respond_json(
@@ -543,8 +544,8 @@ api_handovers_create(struct http_request *req)
 	if (status != 400) {
 		if (!json_object_get(fields, "receiver_unit") && r->to_unit)
 			json_object_set_new(fields, "receiver_unit", json_string(r->to_unit));
-		int rc = ho_check_receiver(s, r, ho_str(fields, "receiver_unit"),
-		                           ho_str(fields, "receiver_person"), p);
+		int rc = ho_check_receiver(s, r, json_str(fields, "receiver_unit"),
+		                           json_str(fields, "receiver_person"), p);
 		if (rc && !status)
 			status = rc;
 	}
@@ -633,7 +634,7 @@ listed(PGresult *res, const char *error, void *arg)
 		if (n > ctx->limit && i == ctx->limit - 1)
 			snprintf(next, sizeof(next), "\"%" JSON_INTEGER_FORMAT ".%s\"",
 			         json_integer_value(json_object_get(row, "cursor")),
-			         ho_str(row, "id"));
+			         json_str(row, "id"));
 		json_decref(row);
 	}
 	evbuffer_add_printf(b, "],\"next_cursor\":%s}", *next ? next : "null");

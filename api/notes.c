@@ -156,11 +156,11 @@ written(PGresult *res, const char *error, void *arg)
 	    (op->access = ho_note_access(dir_current(), auth_person(req), row)) == 0)
 		op->access = HO_ACCESS_READ;
 	log_info("handovers: %s %s by %s, now %s (version %" JSON_INTEGER_FORMAT ")",
-	         ho_str(row, "ref"),
+	         json_str(row, "ref"),
 	         op->kind == OP_PATCH ? "edit"
 	         : op->act            ? op->act->name
 	                              : "receive",
-	         req->auth.person_id, ho_str(row, "status"),
+	         req->auth.person_id, json_str(row, "status"),
 	         json_integer_value(json_object_get(row, "version")));
 	if (op->kind == OP_GET)
 		audit_record(req, req->auth.person_id, req->auth.username, "handover.read",
@@ -219,7 +219,7 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 static void
 conflict(struct op *op, const char *what)
 {
-	const char *st = ho_str(op->row, "status");
+	const char *st = json_str(op->row, "status");
 	char detail[256];
 	snprintf(detail, sizeof(detail), "Notatet kan ikke %s, fordi det har status %s (%s).", what,
 	         st ? st : "?", ho_status_label(ho_status_of(st)));
@@ -234,7 +234,7 @@ decide_get(struct op *op)
 	/* HEAD is safe (RFC 9110): only a GET is the receiving unit's first read. */
 	if (!op->wrote_receive && req->head.method == HTTP_GET &&
 	    ho_transition_allowed(ho_transition(HO_ACT_RECEIVE),
-	                          ho_status_of(ho_str(op->row, "status"))) &&
+	                          ho_status_of(json_str(op->row, "status"))) &&
 	    (op->access & HO_ACCESS_BOTH) == HO_ACCESS_RECEIVER) {
 		op->wrote_receive = true;
 		op_write(
@@ -256,13 +256,13 @@ note_template(struct op *op, const struct ho_template **t, const struct ho_route
 	struct ho_route_set *set = ho_routes_or_fail(op->req);
 	if (set == NULL)
 		return false;
-	*r = ho_route_find_any(set, ho_str(op->row, "route"));
+	*r = ho_route_find_any(set, json_str(op->row, "route"));
 	*t =
-	    ho_template_find(set, ho_str(op->row, "template"),
+	    ho_template_find(set, json_str(op->row, "template"),
 	                     (int)json_integer_value(json_object_get(op->row, "template_version")));
 	if (*t == NULL) {
-		log_warnx("handovers: %s: template %s is not loaded", ho_str(op->row, "ref"),
-		          ho_str(op->row, "template"));
+		log_warnx("handovers: %s: template %s is not loaded", json_str(op->row, "ref"),
+		          json_str(op->row, "template"));
 		http_add_header(op->req, "Retry-After", "5");
 		http_problem(op->req, 503, NULL, "Notatets skabelon er ikke indlæst.");
 		return false;
@@ -280,7 +280,7 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 	int status, completeness, failed;
 
 	if (!ho_transition_allowed(ho_transition(HO_ACT_EDIT),
-	                           ho_status_of(ho_str(op->row, "status")))) {
+	                           ho_status_of(json_str(op->row, "status")))) {
 		conflict(op, "redigeres");
 		op_free(op);
 		return;
@@ -301,11 +301,11 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 	status = ho_read_note_fields(req->json, t, true, true, fields, p);
 	if (status != 400 && (json_object_get(fields, "receiver_unit") ||
 	                      json_object_get(fields, "receiver_person"))) {
-		const char *unit = ho_str(fields, "receiver_unit");
+		const char *unit = json_str(fields, "receiver_unit");
 		const char *person = json_object_get(fields, "receiver_person")
-		                         ? ho_str(fields, "receiver_person")
-		                         : ho_str(op->row, "receiver_person");
-		int rc = ho_check_receiver(s, r, unit ? unit : ho_str(op->row, "receiver_unit"),
+		                         ? json_str(fields, "receiver_person")
+		                         : json_str(op->row, "receiver_person");
+		int rc = ho_check_receiver(s, r, unit ? unit : json_str(op->row, "receiver_unit"),
 		                           person, p);
 		if (rc && !status)
 			status = rc;
@@ -331,7 +331,8 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 static json_t *
 receiver_audience(const json_t *row)
 {
-	const char *person = ho_str(row, "receiver_person"), *unit = ho_str(row, "receiver_unit");
+	const char *person = json_str(row, "receiver_person"),
+	           *unit = json_str(row, "receiver_unit");
 	if (person)
 		return json_pack("[{s:s, s:s}]", "person", person, "unit", unit);
 	return json_pack("[{s:s}]", "unit", unit);
@@ -340,8 +341,8 @@ receiver_audience(const json_t *row)
 static json_t *
 sender_audience(const json_t *row)
 {
-	return json_pack("[{s:s, s:s}]", "person", ho_str(row, "sender_person"), "unit",
-	                 ho_str(row, "sender_unit"));
+	return json_pack("[{s:s, s:s}]", "person", json_str(row, "sender_person"), "unit",
+	                 json_str(row, "sender_unit"));
 }
 
 static void
@@ -353,7 +354,7 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 	json_t *doc, *checks, *outbox, *c;
 	int completeness, failed;
 	size_t i;
-	bool resubmit = strcmp(ho_str(op->row, "status"), "returned") == 0;
+	bool resubmit = strcmp(json_str(op->row, "status"), "returned") == 0;
 
 	if (!note_template(op, &t, &r)) {
 		op_free(op);
@@ -367,18 +368,18 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 		                         "Ret fejlene i notatet, før det sendes.");
 		json_array_foreach (checks, i, c) {
 			if (json_is_true(json_object_get(c, "passed")) ||
-			    strcmp(ho_str(c, "severity") ? ho_str(c, "severity") : "", "error") !=
-			        0)
+			    strcmp(json_str(c, "severity") ? json_str(c, "severity") : "",
+			           "error") != 0)
 				continue;
 			char field[160];
-			const char *sec = ho_str(c, "section");
+			const char *sec = json_str(c, "section");
 			if (sec &&
 			    (strcmp(sec, "citizen") == 0 || strcmp(sec, "planned_date") == 0 ||
 			     strcmp(sec, "receiver") == 0))
 				snprintf(field, sizeof(field), "%s", sec);
 			else
 				snprintf(field, sizeof(field), "sections.%s", sec ? sec : "?");
-			json_problem_add_error(p, field, ho_str(c, "id"), ho_str(c, "message"));
+			json_problem_add_error(p, field, json_str(c, "id"), json_str(c, "message"));
 		}
 		json_object_set_new(p, "checks", checks);
 		json_object_set_new(p, "completeness", json_integer(completeness));
@@ -387,12 +388,12 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 		return;
 	}
 	outbox = json_array();
-	if (resubmit && ho_str(op->row, "returned_by"))
+	if (resubmit && json_str(op->row, "returned_by"))
 		json_array_append_new(
 		    outbox,
 		    ho_alert(s, "resubmitted",
-		             json_pack("[{s:s, s:s}]", "person", ho_str(op->row, "returned_by"),
-		                       "unit", ho_str(op->row, "receiver_unit"))));
+		             json_pack("[{s:s, s:s}]", "person", json_str(op->row, "returned_by"),
+		                       "unit", json_str(op->row, "receiver_unit"))));
 	else
 		json_array_append_new(outbox, ho_alert(s, resubmit ? "resubmitted" : "submitted",
 		                                       receiver_audience(op->row)));
@@ -426,14 +427,15 @@ decide_return(struct op *op, const struct dir_snapshot *s)
 	out = json_array();
 	json_array_foreach (flags, i, f) {
 		char field[64];
-		const char *sec = ho_str(f, "section");
+		const char *sec = json_str(f, "section");
 		snprintf(field, sizeof(field), "flags.%zu.section", i);
 		if (!flag_section_ok(t, sec))
 			json_problem_add_error(p, field, "unknown",
 			                       "Afsnittet findes ikke i skabelonen.");
 		json_array_append_new(
-		    out, json_pack("{s:s, s:s, s:s}", "section", sec, "kind", ho_str(f, "kind"),
-		                   "comment", ho_str(f, "comment") ? ho_str(f, "comment") : ""));
+		    out,
+		    json_pack("{s:s, s:s, s:s}", "section", sec, "kind", json_str(f, "kind"),
+		              "comment", json_str(f, "comment") ? json_str(f, "comment") : ""));
 	}
 	if (json_object_get(p, "errors")) {
 		json_decref(out);
@@ -452,20 +454,20 @@ static void
 decide_forward(struct op *op, const struct dir_snapshot *s)
 {
 	struct http_request *req = op->req;
-	const char *unit = ho_str(req->json, "unit"), *reason = ho_str(req->json, "reason");
-	const char *sender = ho_str(op->row, "sender_unit");
+	const char *unit = json_str(req->json, "unit"), *reason = json_str(req->json, "reason");
+	const char *sender = json_str(op->row, "sender_unit");
 	json_t *p;
 	/* The sending side would decide on its own note (and skip the flags a
 	 * return needs): not to the sending unit, one below it or one above it. */
 	bool own = ho_unit_code_within(s, unit, sender) || ho_unit_code_within(s, sender, unit);
 
 	if (dir_snapshot_find_unit(s, unit) == DIR_NONE ||
-	    strcmp(unit, ho_str(op->row, "receiver_unit")) == 0 || own) {
+	    strcmp(unit, json_str(op->row, "receiver_unit")) == 0 || own) {
 		p = json_problem(422, "Ugyldig enhed", "Notatet kan ikke videresendes dertil.");
 		json_problem_add_error(
 		    p, "unit", "invalid",
 		    dir_snapshot_find_unit(s, unit) == DIR_NONE ? "Enheden findes ikke."
-		    : strcmp(unit, ho_str(op->row, "receiver_unit")) == 0
+		    : strcmp(unit, json_str(op->row, "receiver_unit")) == 0
 		        ? "Notatet ligger allerede hos den enhed."
 		        : "Notatet kan ikke videresendes til den afsendende enhed. Send det retur "
 		          "i stedet.");
@@ -476,7 +478,7 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 	op_write(op, "forward",
 	         json_pack("{s:s, s:s, s:n}", "status", ho_status_name(op->act->to),
 	                   "receiver_unit", unit, "receiver_person"),
-	         json_pack("{s:s, s:s, s:s}", "from_unit", ho_str(op->row, "receiver_unit"),
+	         json_pack("{s:s, s:s, s:s}", "from_unit", json_str(op->row, "receiver_unit"),
 	                   "to_unit", unit, "reason", reason),
 	         NULL,
 	         json_pack("[o]", ho_alert(s, "forwarded", json_pack("[{s:s}]", "unit", unit))));
@@ -485,7 +487,7 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 static void
 decide_accept(struct op *op, const struct dir_snapshot *s)
 {
-	const char *rb = op->req->json ? ho_str(op->req->json, "readback") : NULL;
+	const char *rb = op->req->json ? json_str(op->req->json, "readback") : NULL;
 	op_write(op, "accept",
 	         json_pack("{s:s, s:o}", "status", ho_status_name(op->act->to), "readback",
 	                   rb && *rb ? json_string(rb) : json_null()),
@@ -496,7 +498,7 @@ decide_accept(struct op *op, const struct dir_snapshot *s)
 static void
 decide_withdraw(struct op *op, const struct dir_snapshot *s)
 {
-	const char *why = op->req->json ? ho_str(op->req->json, "reason") : NULL;
+	const char *why = op->req->json ? json_str(op->req->json, "reason") : NULL;
 	(void)s;
 	op_write(op, "withdraw", json_pack("{s:s}", "status", ho_status_name(op->act->to)),
 	         why ? json_pack("{s:s}", "reason", why) : NULL, NULL, NULL);
@@ -525,7 +527,7 @@ decide_action(struct op *op, const struct dir_snapshot *s)
 		op_free(op);
 		return;
 	}
-	if (!ho_transition_allowed(a, ho_status_of(ho_str(op->row, "status")))) {
+	if (!ho_transition_allowed(a, ho_status_of(json_str(op->row, "status")))) {
 		conflict(op, a->verb);
 		op_free(op);
 		return;
@@ -566,29 +568,29 @@ history_done(PGresult *res, const char *error, void *arg)
 			json_t *doc = json_object_get(r, "doc"),
 			       *c = json_object_get(doc, "citizen");
 			char masked[12];
-			if (ho_str(c, "cpr")) {
-				ho_cpr_mask(ho_str(c, "cpr"), masked);
+			if (json_str(c, "cpr")) {
+				ho_cpr_mask(json_str(c, "cpr"), masked);
 				json_object_set_new(c, "cpr", json_string(masked));
 			}
-			if (reader && ho_str(c, "name")) {
+			if (reader && json_str(c, "name")) {
 				char initials[64];
-				ho_name_initials(ho_str(c, "name"), initials, sizeof(initials));
+				ho_name_initials(json_str(c, "name"), initials, sizeof(initials));
 				json_object_set_new(c, "name", json_string(initials));
 			}
 			json_t *v = json_pack(
 			    "{s:O, s:O, s:o, s:O, s:O}", "version", json_object_get(r, "version"),
-			    "at", json_object_get(r, "at"), "by", ho_person_ref(s, ho_str(r, "by")),
-			    "status", json_object_get(r, "status"), "action",
-			    json_object_get(r, "action"));
+			    "at", json_object_get(r, "at"), "by",
+			    ho_person_ref(s, json_str(r, "by")), "status",
+			    json_object_get(r, "status"), "action", json_object_get(r, "action"));
 			json_object_update(v, doc);
 			json_array_append_new(versions, v);
 		} else {
 			json_array_append_new(events,
 			                      json_pack("{s:O, s:o, s:O, s:O, s:O, s:O, s:O}", "at",
 			                                json_object_get(r, "at"), "by",
-			                                ho_person_ref(s, ho_str(r, "by")), "action",
-			                                json_object_get(r, "action"), "from",
-			                                json_object_get(r, "from"), "to",
+			                                ho_person_ref(s, json_str(r, "by")),
+			                                "action", json_object_get(r, "action"),
+			                                "from", json_object_get(r, "from"), "to",
 			                                json_object_get(r, "to"), "version",
 			                                json_object_get(r, "version"), "detail",
 			                                json_object_get(r, "detail")));
@@ -807,8 +809,9 @@ check_flags(struct http_request *req)
 			continue;
 		}
 		if ((u = json_unknown_fields(f, known, NULL)) != NULL) {
-			snprintf(field, sizeof(field), "flags.%zu.%s", i,
-			         ho_str(json_array_get(json_object_get(u, "errors"), 0), "field"));
+			snprintf(
+			    field, sizeof(field), "flags.%zu.%s", i,
+			    json_str(json_array_get(json_object_get(u, "errors"), 0), "field"));
 			json_problem_add_error(p, field, "unknown", "Ukendt felt.");
 			json_object_set_new(p, "status", json_integer(400));
 			json_decref(u);

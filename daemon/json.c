@@ -222,3 +222,10 @@ json_problem_add_error(json_t *problem, const char *field, const char *code, con
 	json_array_append_new(
 	    errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
 }
+
+const char *
+json_str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}

@@ -222,6 +222,9 @@ json_t *json_problem(int status, const char *title, const char *detail);
 char *json_dump_compact(const json_t *);
 json_t *json_unknown_fields(json_t *, const char *const *allowed, const char *prefix);
 void json_problem_add_error(json_t *, const char *field, const char *code, const char *message);
+/* The string member `key` of an object, or NULL when it is missing, not a
+ * string or o is not an object; borrowed from o. */
+const char *json_str(const json_t *o, const char *key);
 
 /* http.c */
 enum http_method {

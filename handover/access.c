@@ -110,8 +110,8 @@ ho_leads_above(const struct dir_snapshot *s, int person, const char *unit_code)
 unsigned
 ho_note_access(const struct dir_snapshot *s, int person, const json_t *row)
 {
-	const char *from = ho_str(row, "sender_unit"), *to = ho_str(row, "receiver_unit");
-	bool submitted = ho_str(row, "first_submitted_at") != NULL;
+	const char *from = json_str(row, "sender_unit"), *to = json_str(row, "receiver_unit");
+	bool submitted = json_str(row, "first_submitted_at") != NULL;
 	unsigned a = 0;
 
 	if (ho_member_of(s, person, from))

@@ -107,9 +107,11 @@ int ho_workdays_add(const char *date, int days, unsigned off, char out[11]);
 
 /* reports.c */
 void api_reports_quality(struct http_request *);
+/* Median of n counts (the mean of the middle two for even n); sorts v in
+ * place. -1 when n is 0. */
+double ho_report_median(int *v, size_t n);
 
 /* note.c */
-const char *ho_str(const json_t *, const char *key);
 json_t *ho_person_ref(const struct dir_snapshot *, const char *id);
 void ho_cpr_mask(const char *cpr, char out[12]);
 /* "Mette Hansen" -> "M. H.": the name a masked reader sees. */

@@ -239,13 +239,13 @@ alert_mail_build(const struct alert_info *a, size_t *len)
 		    b, "Her er dagens hændelser på overdragelsesnotater, som du følger:"
 		       "\r\n\r\n");
 		json_array_foreach (items, i, it) {
-			const char *ev = ho_str(it, "event"), *fmt = alert_event_label(ev);
+			const char *ev = json_str(it, "event"), *fmt = alert_event_label(ev);
 			char line[256];
-			fill(line, sizeof(line), fmt, ho_str(it, "ref"));
+			fill(line, sizeof(line), fmt, json_str(it, "ref"));
 			evbuffer_add_printf(b, "- %s\r\n  Rute: %s. Status: %s.\r\n  ", line,
-			                    ho_str(it, "route") ? ho_str(it, "route") : "-",
-			                    status_label(ho_str(it, "status")));
-			link_line(b, a->base_url, ho_str(it, "id") ? ho_str(it, "id") : "");
+			                    json_str(it, "route") ? json_str(it, "route") : "-",
+			                    status_label(json_str(it, "status")));
+			link_line(b, a->base_url, json_str(it, "id") ? json_str(it, "id") : "");
 		}
 	} else {
 		evbuffer_add_printf(b, "%s\r\n\r\nReference: %s\r\nRute: %s\r\nStatus: %s\r\n",

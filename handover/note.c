@@ -17,13 +17,6 @@
 #include "directory.h"
 #include "handover.h"
 
-const char *
-ho_str(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* {"id", "display_name"} of a person id, display_name null when the person
  * has left the directory; json null for a NULL id. */
 json_t *
@@ -54,7 +47,7 @@ ho_cpr_mask(const char *cpr, char out[12])
 static json_t *
 str_or_null(const json_t *row, const char *key)
 {
-	const char *v = ho_str(row, key);
+	const char *v = json_str(row, key);
 	return v ? json_string(v) : json_null();
 }
 
@@ -99,8 +92,8 @@ static json_t *
 render_citizen(const json_t *row, bool full_cpr, bool initials)
 {
 	const json_t *c = json_object_get(row, "citizen");
-	const char *cpr = ho_str(c, "cpr"), *born = ho_str(c, "birthdate");
-	const char *planned = ho_str(row, "planned_date");
+	const char *cpr = json_str(c, "cpr"), *born = json_str(c, "birthdate");
+	const char *planned = json_str(row, "planned_date");
 	json_t *out = json_object();
 	char masked[12];
 	int age = -1;
@@ -113,9 +106,9 @@ render_citizen(const json_t *row, bool full_cpr, bool initials)
 		ho_cpr_mask(cpr, masked);
 		json_object_set_new(out, "cpr", json_string(masked));
 	}
-	if (initials && ho_str(c, "name")) {
+	if (initials && json_str(c, "name")) {
 		char buf[64];
-		ho_name_initials(ho_str(c, "name"), buf, sizeof(buf));
+		ho_name_initials(json_str(c, "name"), buf, sizeof(buf));
 		json_object_set_new(out, "name", json_string(buf));
 	} else {
 		json_object_set_new(out, "name", str_or_null(c, "name"));
@@ -139,7 +132,7 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
 		    out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section",
 		                   str_or_null(f, "section"), "kind", str_or_null(f, "kind"),
 		                   "comment", str_or_null(f, "comment"), "by",
-		                   ho_person_ref(s, ho_str(f, "by")), "at", str_or_null(f, "at"),
+		                   ho_person_ref(s, json_str(f, "by")), "at", str_or_null(f, "at"),
 		                   "resolved", json_is_true(json_object_get(f, "resolved"))));
 	}
 	return out;
@@ -174,11 +167,12 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, unsigned access,
 	json_object_set_new(o, "citizen", render_citizen(row, full_cpr && !reader, reader));
 	json_object_set_new(o, "sender",
 	                    json_pack("{s:o, s:o}", "person",
-	                              ho_person_ref(s, ho_str(row, "sender_person")), "unit",
+	                              ho_person_ref(s, json_str(row, "sender_person")), "unit",
 	                              str_or_null(row, "sender_unit")));
 	json_object_set_new(o, "receiver",
 	                    json_pack("{s:o, s:o}", "unit", str_or_null(row, "receiver_unit"),
-	                              "person", ho_person_ref(s, ho_str(row, "receiver_person"))));
+	                              "person",
+	                              ho_person_ref(s, json_str(row, "receiver_person"))));
 	json_object_set_new(o, "planned_date", str_or_null(row, "planned_date"));
 	if (with_body) {
 		v = json_object_get(row, "sections");
@@ -214,7 +208,7 @@ add_address(json_t *out, const char *email, const char *person, const char *unit
 	if (email == NULL || *email == '\0')
 		return;
 	json_array_foreach (out, i, r) {
-		if (strcasecmp(ho_str(r, "email"), email) == 0)
+		if (strcasecmp(json_str(r, "email"), email) == 0)
 			return; /* nobody twice */
 	}
 	json_array_append_new(out, json_pack("{s:s, s:o, s:o, s:o}", "email", email, "person",
@@ -277,11 +271,11 @@ ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *
 	if (s == NULL)
 		return out;
 	json_array_foreach (audience, i, a) {
-		const char *pid = ho_str(a, "person"), *unit = ho_str(a, "unit");
+		const char *pid = json_str(a, "person"), *unit = json_str(a, "unit");
 		int p = pid ? dir_snapshot_find_person(s, pid) : DIR_NONE;
 
-		if (ho_str(a, "lead")) {
-			add_lead(out, s, ho_str(a, "lead"));
+		if (json_str(a, "lead")) {
+			add_lead(out, s, json_str(a, "lead"));
 		} else if (p != DIR_NONE && s->persons[p].email && *s->persons[p].email) {
 			const struct dir_person *pp = &s->persons[p];
 			add_address(out, pp->email, pp->id, NULL, NULL);

@@ -250,7 +250,7 @@ deliver_row(PGresult *res, int i, const struct dir_snapshot *s)
 	p->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 	p->attempts = atoi(PQgetvalue(res, i, 5));
 	snprintf(p->ref, sizeof(p->ref), "%s",
-	         note && ho_str(note, "ref") ? ho_str(note, "ref") : "-");
+	         note && json_str(note, "ref") ? json_str(note, "ref") : "-");
 	clock_today(today);
 	/* Who, as the directory says now; what was stored if it cannot say. */
 	rcpt = (s && strcmp(event, "digest") != 0) ? ho_recipients(s, audience, today) : NULL;
@@ -260,7 +260,7 @@ deliver_row(PGresult *res, int i, const struct dir_snapshot *s)
 	}
 	to = xcalloc(json_array_size(rcpt) + 1, sizeof(*to));
 	json_array_foreach (rcpt, k, r) {
-		const char *email = ho_str(r, "email"), *person = ho_str(r, "person");
+		const char *email = json_str(r, "email"), *person = json_str(r, "person");
 		if (email == NULL)
 			continue;
 		if (strcmp(event, "digest") != 0 && person && in_list(digesters, person)) {
@@ -283,12 +283,12 @@ deliver_row(PGresult *res, int i, const struct dir_snapshot *s)
 	}
 	memset(&a, 0, sizeof(a));
 	a.event = event;
-	a.ref = note ? ho_str(note, "ref") : NULL;
-	a.note_id = note ? ho_str(note, "id") : NULL;
-	a.route = note ? ho_str(note, "route") : NULL;
-	a.status = note ? ho_str(note, "status") : NULL;
-	a.planned_date = note ? ho_str(note, "planned_date") : NULL;
-	a.due = detail ? ho_str(detail, "due") : NULL;
+	a.ref = note ? json_str(note, "ref") : NULL;
+	a.note_id = note ? json_str(note, "id") : NULL;
+	a.route = note ? json_str(note, "route") : NULL;
+	a.status = note ? json_str(note, "status") : NULL;
+	a.planned_date = note ? json_str(note, "planned_date") : NULL;
+	a.due = detail ? json_str(detail, "due") : NULL;
 	a.detail = detail;
 	a.message_id = PQgetvalue(res, i, 4);
 	a.base_url = ob.base_url;

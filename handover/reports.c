@@ -129,6 +129,24 @@ static const char report_sql[] =
     " SELECT 1, period, route, section, NULL, c, rn FROM f WHERE rn <= 5"
     ") u ORDER BY k, period, route COLLATE \"C\", r";
 
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+double
+ho_report_median(int *v, size_t n)
+{
+	if (n == 0)
+		return -1;
+	qsort(v, n, sizeof(*v), int_cmp);
+	if (n % 2)
+		return v[n / 2];
+	return ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+}
+
 static void
 report_free(struct report *r)
 {
@@ -255,7 +273,7 @@ report_json(struct report *r, const struct report_ctx *ctx)
 	for (size_t i = 0; i < r->n; i++) {
 		struct group *g = &r->v[i];
 		json_t *top = json_array(), *median;
-		double m = ho_median(g->days, g->ndays);
+		double m = ho_report_median(g->days, g->ndays);
 
 		if (g->ndays == 0)
 			median = json_null();
@@ -308,7 +326,7 @@ csv_row(struct evbuffer *b, struct group *g)
 	evbuffer_add_printf(b, ",%ld,%ld,%ld.%03ld,", g->filed, g->returned, milli / 1000,
 	                    milli % 1000);
 	if (g->ndays) {
-		double m = ho_median(g->days, g->ndays);
+		double m = ho_report_median(g->days, g->ndays);
 		if (m == (double)(long)m)
 			evbuffer_add_printf(b, "%ld", (long)m);
 		else

@@ -305,21 +305,3 @@ ho_quarter_start(const char *date, int back, char out[11])
 	put_date(out, q / 4, q % 4 * 3 + 1, 1);
 	return 0;
 }
-
-static int
-int_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-double
-ho_median(int *v, size_t n)
-{
-	if (n == 0)
-		return -1;
-	qsort(v, n, sizeof(*v), int_cmp);
-	if (n % 2)
-		return v[n / 2];
-	return ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
-}

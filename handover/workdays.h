@@ -37,8 +37,5 @@ int ho_quarter_label(const char *date, char out[8]);
 /* The first day of the quarter `back` quarters before the date's own
  * (0: its own quarter); 0 or -1 (bad date, or before HO_YEAR_MIN). */
 int ho_quarter_start(const char *date, int back, char out[11]);
-/* Median of n counts (the mean of the middle two for even n); sorts v in
- * place. -1 when n is 0. */
-double ho_median(int *v, size_t n);
 
 #endif
