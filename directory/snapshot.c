@@ -1,6 +1,6 @@
 /*
  * snapshot.c: builds an immutable directory snapshot from the records the
- * sync read, and saves and loads those records.
+ * sync read (records.c); its lookups are lookup.c's.
  *
  * All of a snapshot's strings live in one arena, so freeing a snapshot of
  * 50,000 people is a handful of free() calls. References (unit, deputy,
@@ -20,9 +20,9 @@
 
 #include "stafetd.h"
 #include "directory.h"
+#include "lookup.h"
 
-#define ARENA_CHUNK    (256 * 1024)
-#define RECORDS_FORMAT 1
+#define ARENA_CHUNK (256 * 1024)
 
 struct dir_arena {
 	struct dir_arena *next;
@@ -68,264 +68,6 @@ arena_free(struct dir_arena *a)
 		free(a);
 		a = next;
 	}
-}
-
-/* -- records ------------------------------------------------------------- */
-
-void
-strv_add(struct strv *v, const char *s)
-{
-	v->v = xrealloc(v->v, (v->n + 1) * sizeof(char *));
-	v->v[v->n++] = xstrdup(s);
-}
-
-void
-strv_free(struct strv *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->v[i]);
-	free(v->v);
-	v->v = NULL;
-	v->n = 0;
-}
-
-void
-dir_prec_free(struct dir_prec *p)
-{
-	char **fields[] = {&p->dn,           &p->id,         &p->username,   &p->upn,
-	                   &p->display_name, &p->given_name, &p->surname,    &p->title,
-	                   &p->email,        &p->phone,      &p->mobile,     &p->office,
-	                   &p->unit_code,    &p->deputy_dn,  &p->manager_dn, &p->absent_from,
-	                   &p->absent_until, &p->modified};
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		free(*fields[i]);
-		*fields[i] = NULL;
-	}
-	strv_free(&p->target_groups);
-	strv_free(&p->allocation);
-	strv_free(&p->member_of);
-}
-
-void
-dir_urec_free(struct dir_urec *u)
-{
-	char **fields[] = {&u->dn,      &u->code,    &u->name,      &u->department,
-	                   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		free(*fields[i]);
-		*fields[i] = NULL;
-	}
-	for (int k = 0; k < 3; k++)
-		strv_free(&u->kle[k]);
-	strv_free(&u->members);
-	strv_free(&u->member_of);
-}
-
-void
-dir_grec_free(struct dir_grec *g)
-{
-	free(g->dn);
-	free(g->name);
-	free(g->modified);
-	g->dn = g->name = g->modified = NULL;
-	strv_free(&g->members);
-}
-
-void
-dir_records_free(struct dir_records *r)
-{
-	for (size_t i = 0; i < r->np; i++)
-		dir_prec_free(&r->p[i]);
-	for (size_t i = 0; i < r->nu; i++)
-		dir_urec_free(&r->u[i]);
-	for (size_t i = 0; i < r->ng; i++)
-		dir_grec_free(&r->g[i]);
-	free(r->p);
-	free(r->u);
-	free(r->g);
-	memset(r, 0, sizeof(*r));
-}
-
-#define GROW(arr, n, cap)                                                                          \
-	do {                                                                                       \
-		if ((n) == (cap)) {                                                                \
-			(cap) = (cap) ? (cap)*2 : 64;                                              \
-			(arr) = xrealloc((arr), (cap) * sizeof(*(arr)));                           \
-		}                                                                                  \
-	} while (0)
-
-struct dir_prec *
-dir_records_add_person(struct dir_records *r)
-{
-	GROW(r->p, r->np, r->capp);
-	memset(&r->p[r->np], 0, sizeof(r->p[0]));
-	return &r->p[r->np++];
-}
-
-struct dir_urec *
-dir_records_add_unit(struct dir_records *r)
-{
-	GROW(r->u, r->nu, r->capu);
-	memset(&r->u[r->nu], 0, sizeof(r->u[0]));
-	return &r->u[r->nu++];
-}
-
-struct dir_grec *
-dir_records_add_group(struct dir_records *r)
-{
-	GROW(r->g, r->ng, r->capg);
-	memset(&r->g[r->ng], 0, sizeof(r->g[0]));
-	return &r->g[r->ng++];
-}
-
-/* -- lookups --------------------------------------------------------------- */
-
-static uint32_t
-hash_str(const char *s, bool fold)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (fold)
-			c = (unsigned char)tolower(c);
-		if (fold && c == ' ')
-			continue; /* "ou=a, dc=b" and "ou=a,dc=b" are one DN */
-		h = (h ^ c) * 16777619u;
-	}
-	return h;
-}
-
-/* DN equality as LDAP sees it for our purposes: ASCII case and spaces after commas. */
-static bool
-dn_equal(const char *a, const char *b)
-{
-	for (;;) {
-		while (*a == ' ')
-			a++;
-		while (*b == ' ')
-			b++;
-		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-			return false;
-		if (*a == '\0')
-			return true;
-		a++;
-		b++;
-	}
-}
-
-enum table_kind { T_ID, T_DN, T_USERNAME, T_UPN, T_UNIT };
-
-static const char *
-table_key(const struct dir_snapshot *s, enum table_kind k, int i)
-{
-	switch (k) {
-	case T_ID:
-		return s->persons[i].id;
-	case T_DN:
-		return s->persons[i].dn;
-	case T_USERNAME:
-		return s->persons[i].username;
-	case T_UPN:
-		return s->persons[i].upn;
-	case T_UNIT:
-		return s->units[i].code;
-	}
-	return NULL;
-}
-
-static bool
-key_equal(enum table_kind k, const char *a, const char *b)
-{
-	if (k == T_DN)
-		return dn_equal(a, b);
-	if (k == T_USERNAME || k == T_UPN)
-		return strcasecmp(a, b) == 0;
-	return strcmp(a, b) == 0;
-}
-
-static bool
-kind_folds(enum table_kind k)
-{
-	return k == T_DN || k == T_USERNAME || k == T_UPN;
-}
-
-static int *
-table_build(const struct dir_snapshot *s, enum table_kind k, size_t n)
-{
-	int *t = xmalloc(s->table_size * sizeof(int));
-	size_t mask = s->table_size - 1;
-
-	for (size_t i = 0; i < s->table_size; i++)
-		t[i] = DIR_NONE;
-	for (size_t i = 0; i < n; i++) {
-		const char *key = table_key(s, k, (int)i);
-		if (key == NULL || *key == '\0')
-			continue;
-		size_t h = hash_str(key, kind_folds(k)) & mask;
-		while (t[h] != DIR_NONE) {
-			if (key_equal(k, table_key(s, k, t[h]), key))
-				break; /* a duplicate: the first one wins */
-			h = (h + 1) & mask;
-		}
-		if (t[h] == DIR_NONE)
-			t[h] = (int)i;
-	}
-	return t;
-}
-
-static int
-table_find(const struct dir_snapshot *s, const int *t, enum table_kind k, const char *key)
-{
-	if (s == NULL || t == NULL || key == NULL)
-		return DIR_NONE;
-	size_t mask = s->table_size - 1;
-	size_t h = hash_str(key, kind_folds(k)) & mask;
-	while (t[h] != DIR_NONE) {
-		if (key_equal(k, table_key(s, k, t[h]), key))
-			return t[h];
-		h = (h + 1) & mask;
-	}
-	return DIR_NONE;
-}
-
-int
-dir_snapshot_find_person(const struct dir_snapshot *s, const char *id)
-{
-	return table_find(s, s ? s->id_table : NULL, T_ID, id);
-}
-
-int
-dir_snapshot_find_dn(const struct dir_snapshot *s, const char *dn)
-{
-	return table_find(s, s ? s->dn_table : NULL, T_DN, dn);
-}
-
-int
-dir_snapshot_find_username(const struct dir_snapshot *s, const char *username)
-{
-	return table_find(s, s ? s->username_table : NULL, T_USERNAME, username);
-}
-
-/* A login name: the username (uid, sAMAccountName), else the AD userPrincipalName. */
-int
-dir_snapshot_find_login(const struct dir_snapshot *s, const char *name)
-{
-	int i = dir_snapshot_find_username(s, name);
-	if (i == DIR_NONE && strchr(name, '@'))
-		i = table_find(s, s ? s->upn_table : NULL, T_UPN, name);
-	return i;
-}
-
-bool
-dir_dn_equal(const char *a, const char *b)
-{
-	return dn_equal(a, b);
-}
-
-int
-dir_snapshot_find_unit(const struct dir_snapshot *s, const char *code)
-{
-	return table_find(s, s ? s->unit_table : NULL, T_UNIT, code);
 }
 
 /* -- collation --------------------------------------------------------------- */
@@ -527,7 +269,7 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 				continue;
 			}
 			for (size_t h = 0; h < ng; h++) {
-				if (dn_equal(r->g[h].dn, mdn)) {
+				if (dir_dn_equal(r->g[h].dn, mdn)) {
 					parents[h] =
 					    xrealloc(parents[h], (nparents[h] + 1) * sizeof(int));
 					parents[h][nparents[h]++] = (int)g;
@@ -541,7 +283,7 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 			continue;
 		for (size_t m = 0; m < r->p[i].member_of.n; m++)
 			for (size_t h = 0; h < ng; h++)
-				if (dn_equal(r->g[h].dn, r->p[i].member_of.v[m])) {
+				if (dir_dn_equal(r->g[h].dn, r->p[i].member_of.v[m])) {
 					direct[p] =
 					    xrealloc(direct[p], (ndirect[p] + 1) * sizeof(int));
 					direct[p][ndirect[p]++] = (int)h;
@@ -610,7 +352,7 @@ static int
 unit_by_dn(const struct dir_snapshot *s, const char *dn, int self)
 {
 	for (size_t j = 0; j < s->nunits; j++)
-		if ((int)j != self && dn_equal(s->units[j].dn, dn))
+		if ((int)j != self && dir_dn_equal(s->units[j].dn, dn))
 			return (int)j;
 	return DIR_NONE;
 }
@@ -625,7 +367,7 @@ units_listing(const struct dir_snapshot *s, const struct dir_records *r, const s
 		if ((int)j == self)
 			continue;
 		for (size_t k = 0; k < m->n; k++)
-			if (dn_equal(m->v[k], dn))
+			if (dir_dn_equal(m->v[k], dn))
 				return (int)j;
 	}
 	return DIR_NONE;
@@ -648,9 +390,9 @@ ancestor_unit(const struct dir_snapshot *s, const int *unit_dn_table, size_t mas
 			continue;
 		}
 		p++;
-		size_t h = hash_str(p, true) & mask;
+		size_t h = dir_hash_str(p, true) & mask;
 		while (unit_dn_table[h] != DIR_NONE) {
-			if (dn_equal(s->units[unit_dn_table[h]].dn, p))
+			if (dir_dn_equal(s->units[unit_dn_table[h]].dn, p))
 				return unit_dn_table[h];
 			h = (h + 1) & mask;
 		}
@@ -741,11 +483,11 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	}
 	s->npersons = np;
 	s->table_size = pow2_at_least(2 * (np > s->nunits ? np : s->nunits) + 2);
-	s->id_table = table_build(s, T_ID, s->npersons);
-	s->dn_table = table_build(s, T_DN, s->npersons);
-	s->username_table = table_build(s, T_USERNAME, s->npersons);
-	s->upn_table = table_build(s, T_UPN, s->npersons);
-	s->unit_table = table_build(s, T_UNIT, s->nunits);
+	s->id_table = dir_table_build(s, T_ID, s->npersons);
+	s->dn_table = dir_table_build(s, T_DN, s->npersons);
+	s->username_table = dir_table_build(s, T_USERNAME, s->npersons);
+	s->upn_table = dir_table_build(s, T_UPN, s->npersons);
+	s->unit_table = dir_table_build(s, T_UNIT, s->nunits);
 
 	/* units: parents by DN ancestry (or an explicit parent DN), leads, departments */
 	mask = s->table_size - 1;
@@ -753,7 +495,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	for (size_t i = 0; i < s->table_size; i++)
 		unit_dn_table[i] = DIR_NONE;
 	for (size_t i = 0; i < s->nunits; i++) {
-		size_t h = hash_str(s->units[i].dn, true) & mask;
+		size_t h = dir_hash_str(s->units[i].dn, true) & mask;
 		while (unit_dn_table[h] != DIR_NONE)
 			h = (h + 1) & mask;
 		unit_dn_table[h] = (int)i;
@@ -914,179 +656,4 @@ dir_snapshot_trim(void)
 	malloc_trim(0);
 #endif
 	return true;
-}
-
-/* -- persistence --------------------------------------------------------------- */
-
-static void
-put_str(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
-
-static void
-put_strv(json_t *o, const char *k, const struct strv *v)
-{
-	if (v->n == 0)
-		return;
-	json_t *a = json_array();
-	for (size_t i = 0; i < v->n; i++)
-		json_array_append_new(a, json_string(v->v[i]));
-	json_object_set_new(o, k, a);
-}
-
-/* The caller owns the returned JSON. */
-json_t *
-dir_records_to_json(const struct dir_records *r)
-{
-	json_t *people = json_array(), *units = json_array(), *groups = json_array();
-
-	for (size_t i = 0; i < r->np; i++) {
-		const struct dir_prec *p = &r->p[i];
-		json_t *o = json_object();
-		put_str(o, "dn", p->dn);
-		put_str(o, "id", p->id);
-		put_str(o, "username", p->username);
-		put_str(o, "upn", p->upn);
-		put_str(o, "display_name", p->display_name);
-		put_str(o, "given_name", p->given_name);
-		put_str(o, "surname", p->surname);
-		put_str(o, "title", p->title);
-		put_str(o, "email", p->email);
-		put_str(o, "phone", p->phone);
-		put_str(o, "mobile", p->mobile);
-		put_str(o, "office", p->office);
-		put_str(o, "unit", p->unit_code);
-		put_str(o, "deputy", p->deputy_dn);
-		put_str(o, "manager", p->manager_dn);
-		put_str(o, "absent_from", p->absent_from);
-		put_str(o, "absent_until", p->absent_until);
-		put_str(o, "modified", p->modified);
-		put_strv(o, "target_groups", &p->target_groups);
-		put_strv(o, "allocation", &p->allocation);
-		put_strv(o, "member_of", &p->member_of);
-		json_array_append_new(people, o);
-	}
-	for (size_t i = 0; i < r->nu; i++) {
-		const struct dir_urec *u = &r->u[i];
-		json_t *o = json_object();
-		put_str(o, "dn", u->dn);
-		put_str(o, "code", u->code);
-		put_str(o, "name", u->name);
-		put_str(o, "department", u->department);
-		put_str(o, "mailbox", u->mailbox);
-		put_str(o, "lead", u->lead_dn);
-		put_str(o, "parent", u->parent_dn);
-		put_str(o, "modified", u->modified);
-		put_strv(o, "kle_responsible", &u->kle[0]);
-		put_strv(o, "kle_performing", &u->kle[1]);
-		put_strv(o, "kle_insight", &u->kle[2]);
-		put_strv(o, "members", &u->members);
-		put_strv(o, "member_of", &u->member_of);
-		json_array_append_new(units, o);
-	}
-	for (size_t i = 0; i < r->ng; i++) {
-		const struct dir_grec *g = &r->g[i];
-		json_t *o = json_object();
-		put_str(o, "dn", g->dn);
-		put_str(o, "name", g->name);
-		put_str(o, "modified", g->modified);
-		put_strv(o, "members", &g->members);
-		json_array_append_new(groups, o);
-	}
-	return json_pack("{s:i, s:f, s:s, s:s, s:o, s:o, s:o}", "format", RECORDS_FORMAT,
-	                 "synced_at", r->synced_at, "source", r->source, "target_group_prefix",
-	                 r->target_group_prefix, "people", people, "units", units, "groups",
-	                 groups);
-}
-
-static char *
-get_str(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
-}
-
-static void
-get_strv(json_t *o, const char *k, struct strv *out)
-{
-	json_t *a = json_object_get(o, k), *v;
-	size_t i;
-	json_array_foreach (a, i, v) {
-		if (json_is_string(v))
-			strv_add(out, json_string_value(v));
-	}
-}
-
-/* Loads records saved by dir_records_to_json(); returns -1 on a bad document. */
-int
-dir_records_from_json(json_t *doc, struct dir_records *r)
-{
-	json_t *a, *o;
-	size_t i;
-
-	memset(r, 0, sizeof(*r));
-	if (json_integer_value(json_object_get(doc, "format")) != RECORDS_FORMAT)
-		return -1;
-	r->synced_at = json_number_value(json_object_get(doc, "synced_at"));
-	snprintf(r->source, sizeof(r->source), "%s",
-	         json_string_value(json_object_get(doc, "source"))
-	             ? json_string_value(json_object_get(doc, "source"))
-	             : "");
-	snprintf(r->target_group_prefix, sizeof(r->target_group_prefix), "%s",
-	         json_string_value(json_object_get(doc, "target_group_prefix"))
-	             ? json_string_value(json_object_get(doc, "target_group_prefix"))
-	             : "");
-	a = json_object_get(doc, "people");
-	json_array_foreach (a, i, o) {
-		struct dir_prec *p = dir_records_add_person(r);
-		p->dn = get_str(o, "dn");
-		p->id = get_str(o, "id");
-		p->username = get_str(o, "username");
-		p->upn = get_str(o, "upn");
-		p->display_name = get_str(o, "display_name");
-		p->given_name = get_str(o, "given_name");
-		p->surname = get_str(o, "surname");
-		p->title = get_str(o, "title");
-		p->email = get_str(o, "email");
-		p->phone = get_str(o, "phone");
-		p->mobile = get_str(o, "mobile");
-		p->office = get_str(o, "office");
-		p->unit_code = get_str(o, "unit");
-		p->deputy_dn = get_str(o, "deputy");
-		p->manager_dn = get_str(o, "manager");
-		p->absent_from = get_str(o, "absent_from");
-		p->absent_until = get_str(o, "absent_until");
-		p->modified = get_str(o, "modified");
-		get_strv(o, "target_groups", &p->target_groups);
-		get_strv(o, "allocation", &p->allocation);
-		get_strv(o, "member_of", &p->member_of);
-	}
-	a = json_object_get(doc, "units");
-	json_array_foreach (a, i, o) {
-		struct dir_urec *u = dir_records_add_unit(r);
-		u->dn = get_str(o, "dn");
-		u->code = get_str(o, "code");
-		u->name = get_str(o, "name");
-		u->department = get_str(o, "department");
-		u->mailbox = get_str(o, "mailbox");
-		u->lead_dn = get_str(o, "lead");
-		u->parent_dn = get_str(o, "parent");
-		u->modified = get_str(o, "modified");
-		get_strv(o, "kle_responsible", &u->kle[0]);
-		get_strv(o, "kle_performing", &u->kle[1]);
-		get_strv(o, "kle_insight", &u->kle[2]);
-		get_strv(o, "members", &u->members);
-		get_strv(o, "member_of", &u->member_of);
-	}
-	a = json_object_get(doc, "groups");
-	json_array_foreach (a, i, o) {
-		struct dir_grec *g = dir_records_add_group(r);
-		g->dn = get_str(o, "dn");
-		g->name = get_str(o, "name");
-		g->modified = get_str(o, "modified");
-		get_strv(o, "members", &g->members);
-	}
-	return 0;
 }

@@ -1,0 +1,161 @@
+/*
+ * lookup.c: a snapshot's hash tables (open addressing over indexes) and the
+ * lookups by id, DN, username, userPrincipalName and unit code. DNs match
+ * case-insensitively (ASCII) and ignoring spaces after commas, as LDAP does
+ * for the attribute types in them; usernames case-insensitively.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "stafetd.h"
+#include "directory.h"
+#include "lookup.h"
+
+/* -- lookups --------------------------------------------------------------- */
+
+uint32_t
+dir_hash_str(const char *s, bool fold)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (fold)
+			c = (unsigned char)tolower(c);
+		if (fold && c == ' ')
+			continue; /* "ou=a, dc=b" and "ou=a,dc=b" are one DN */
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+/* DN equality as LDAP sees it for our purposes: ASCII case and spaces after commas. */
+static bool
+dn_equal(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		if (*a == '\0')
+			return true;
+		a++;
+		b++;
+	}
+}
+
+static const char *
+table_key(const struct dir_snapshot *s, enum dir_table_kind k, int i)
+{
+	switch (k) {
+	case T_ID:
+		return s->persons[i].id;
+	case T_DN:
+		return s->persons[i].dn;
+	case T_USERNAME:
+		return s->persons[i].username;
+	case T_UPN:
+		return s->persons[i].upn;
+	case T_UNIT:
+		return s->units[i].code;
+	}
+	return NULL;
+}
+
+static bool
+key_equal(enum dir_table_kind k, const char *a, const char *b)
+{
+	if (k == T_DN)
+		return dn_equal(a, b);
+	if (k == T_USERNAME || k == T_UPN)
+		return strcasecmp(a, b) == 0;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+kind_folds(enum dir_table_kind k)
+{
+	return k == T_DN || k == T_USERNAME || k == T_UPN;
+}
+
+int *
+dir_table_build(const struct dir_snapshot *s, enum dir_table_kind k, size_t n)
+{
+	int *t = xmalloc(s->table_size * sizeof(int));
+	size_t mask = s->table_size - 1;
+
+	for (size_t i = 0; i < s->table_size; i++)
+		t[i] = DIR_NONE;
+	for (size_t i = 0; i < n; i++) {
+		const char *key = table_key(s, k, (int)i);
+		if (key == NULL || *key == '\0')
+			continue;
+		size_t h = dir_hash_str(key, kind_folds(k)) & mask;
+		while (t[h] != DIR_NONE) {
+			if (key_equal(k, table_key(s, k, t[h]), key))
+				break; /* a duplicate: the first one wins */
+			h = (h + 1) & mask;
+		}
+		if (t[h] == DIR_NONE)
+			t[h] = (int)i;
+	}
+	return t;
+}
+
+static int
+table_find(const struct dir_snapshot *s, const int *t, enum dir_table_kind k, const char *key)
+{
+	if (s == NULL || t == NULL || key == NULL)
+		return DIR_NONE;
+	size_t mask = s->table_size - 1;
+	size_t h = dir_hash_str(key, kind_folds(k)) & mask;
+	while (t[h] != DIR_NONE) {
+		if (key_equal(k, table_key(s, k, t[h]), key))
+			return t[h];
+		h = (h + 1) & mask;
+	}
+	return DIR_NONE;
+}
+
+int
+dir_snapshot_find_person(const struct dir_snapshot *s, const char *id)
+{
+	return table_find(s, s ? s->id_table : NULL, T_ID, id);
+}
+
+int
+dir_snapshot_find_dn(const struct dir_snapshot *s, const char *dn)
+{
+	return table_find(s, s ? s->dn_table : NULL, T_DN, dn);
+}
+
+int
+dir_snapshot_find_username(const struct dir_snapshot *s, const char *username)
+{
+	return table_find(s, s ? s->username_table : NULL, T_USERNAME, username);
+}
+
+/* A login name: the username (uid, sAMAccountName), else the AD userPrincipalName. */
+int
+dir_snapshot_find_login(const struct dir_snapshot *s, const char *name)
+{
+	int i = dir_snapshot_find_username(s, name);
+	if (i == DIR_NONE && strchr(name, '@'))
+		i = table_find(s, s ? s->upn_table : NULL, T_UPN, name);
+	return i;
+}
+
+bool
+dir_dn_equal(const char *a, const char *b)
+{
+	return dn_equal(a, b);
+}
+
+int
+dir_snapshot_find_unit(const struct dir_snapshot *s, const char *code)
+{
+	return table_find(s, s ? s->unit_table : NULL, T_UNIT, code);
+}
