@@ -179,6 +179,10 @@ const struct dir_snapshot *dir_snapshot_or_fail(struct http_request *);
 
 /* fold.c: Danish-aware folding for search. */
 size_t dir_fold(const char *in, char *out, size_t outsz);
+/* The base letter (a-z) of a Latin-1 letter U+00C0..U+00FF as dir_fold
+ * gives it (é -> 'e', ø -> 'o', å -> 'a', ÿ -> 'y'); 0 when it folds to two
+ * letters (æ, þ, ß) or is no letter (×, ÷) or is outside the range. */
+char dir_fold_latin1_letter(unsigned int cp);
 size_t dir_tokenize(const char *folded, const char **tokens, size_t *lens, size_t max);
 
 /* index.c: the search index over a snapshot. */

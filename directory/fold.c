@@ -74,6 +74,17 @@ static const char latin1_letters[] = "aaaaaa*ceeeeiiii"  /* C0 À..Ï (C6 Æ) */
                                      "dnooooo ouuuuy**"; /* D0 Ð..ß (D7 ×, DE Þ, DF ß) */
 _Static_assert(sizeof(latin1_letters) == 0x20 + 1, "Latin-1 table covers U+00C0..U+00DF");
 
+char
+dir_fold_latin1_letter(unsigned int cp)
+{
+	char c;
+
+	if (cp < 0xc0 || cp > 0xff)
+		return 0;
+	c = cp == 0xff ? 'y' : latin1_letters[(cp - 0xc0) & 0x1f]; /* ÿ: its upper half is ß */
+	return c == '*' || c == ' ' ? 0 : c;
+}
+
 /*
  * Writes n bytes as one unit, after the owed space: a unit that does not fit
  * ends the output, so a multi-byte character is never cut.

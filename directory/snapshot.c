@@ -73,8 +73,9 @@ arena_free(struct dir_arena *a)
 /* -- collation --------------------------------------------------------------- */
 
 /*
- * A Danish sort key: case folded, accents dropped, and æ, ø, å after z as
- * in the Danish alphabet. Written into `out` (truncated at outsz).
+ * A Danish sort key: case folded, accents dropped by fold.c's letter table,
+ * and æ, ø, å after z as in the Danish alphabet. Written into `out`
+ * (truncated at outsz).
  */
 static void
 collate_key(const char *s, char *out, size_t outsz)
@@ -89,31 +90,13 @@ collate_key(const char *s, char *out, size_t outsz)
 			p++;
 			continue;
 		}
-		if (c == 0xc3 && p[1]) {
-			unsigned int d = p[1] | 0x20; /* lowercase within Latin-1 */
-			char k = 0;
-			if (d == 0xa6)
-				k = '{'; /* æ */
-			else if (d == 0xb8)
-				k = '|'; /* ø */
-			else if (d == 0xa5)
-				k = '}'; /* å */
-			else if (d >= 0xa0 && d <= 0xa4)
-				k = 'a';
-			else if (d == 0xa7)
-				k = 'c';
-			else if (d >= 0xa8 && d <= 0xab)
-				k = 'e';
-			else if (d >= 0xac && d <= 0xaf)
-				k = 'i';
-			else if (d == 0xb1)
-				k = 'n';
-			else if ((d >= 0xb2 && d <= 0xb6))
-				k = 'o';
-			else if (d >= 0xb9 && d <= 0xbc)
-				k = 'u';
-			else if (d == 0xbd || d == 0xbf)
-				k = 'y';
+		if (c == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf) {
+			/* U+00C0..U+00FF as its small letter: ß's byte falls on ÿ */
+			unsigned int cp = 0xe0 + (p[1] & 0x1f);
+			char k = cp == 0xe6 ? '{' : cp == 0xf8 ? '|' : cp == 0xe5 ? '}' : 0;
+			/* ð keeps its bytes, as the sort always had it */
+			if (k == 0 && cp != 0xf0)
+				k = dir_fold_latin1_letter(cp);
 			if (k) {
 				out[w++] = k;
 				p += 2;
