@@ -138,8 +138,7 @@ clock_date_valid(const char *s, size_t len)
 	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
 	m = (s[5] - '0') * 10 + (s[6] - '0');
 	d = (s[8] - '0') * 10 + (s[9] - '0');
-	return y >= 1800 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 &&
-	       d <= clock_month_days(y, m);
+	return y >= 1800 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 && d <= clock_month_days(y, m);
 }
 
 /* H. Hinnant's days_from_civil, for years >= 0. */

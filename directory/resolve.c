@@ -638,7 +638,8 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		e->deputy = DIR_NONE;
 		if (dir_person_absent_on(p, f->date)) {
 			if (d < 0 || (size_t)d >= s->npersons || d == cs[i].person ||
-			    dir_person_absent_on(&s->persons[d], f->date) || listed(shown, nshown, d)) {
+			    dir_person_absent_on(&s->persons[d], f->date) ||
+			    listed(shown, nshown, d)) {
 				e->available = false;
 			} else {
 				e->deputy = d;

@@ -303,7 +303,8 @@ section_filled(const struct ho_section *s, const json_t *v)
 	case HO_TEXT:
 		return ho_text_ok(json_string_value(v), s->min_length);
 	case HO_DATE:
-		return json_is_string(v) && clock_date_valid(json_string_value(v), json_string_length(v));
+		return json_is_string(v) &&
+		       clock_date_valid(json_string_value(v), json_string_length(v));
 	case HO_BOOLEAN:
 		return json_is_boolean(v);
 	case HO_CHOICE:
@@ -322,7 +323,8 @@ section_filled(const struct ho_section *s, const json_t *v)
 	}
 	case HO_DECISION: {
 		const char *d = str(v, "date");
-		return d && clock_date_valid(d, strlen(d)) && ho_text_ok(str(v, "text"), s->min_length);
+		return d && clock_date_valid(d, strlen(d)) &&
+		       ho_text_ok(str(v, "text"), s->min_length);
 	}
 	}
 	return false;
@@ -370,8 +372,8 @@ consent_ok(const json_t *c)
 	if (basis == NULL)
 		return false;
 	if (strcmp(basis, "consent") == 0)
-		return date && clock_date_valid(date, strlen(date)) && ho_text_ok(str(c, "purpose"), 1) &&
-		       ho_text_ok(str(c, "recipients"), 1) &&
+		return date && clock_date_valid(date, strlen(date)) &&
+		       ho_text_ok(str(c, "purpose"), 1) && ho_text_ok(str(c, "recipients"), 1) &&
 		       !json_is_true(json_object_get(c, "withdrawn"));
 	if (strcmp(basis, "law") == 0)
 		return ho_text_ok(str(c, "law_reference"), 1);
