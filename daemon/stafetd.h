@@ -65,12 +65,18 @@ char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
 void explicit_wipe(void *, size_t);
 
-/* strlist: a growable list of owned strings, used for error reports. */
+/*
+ * strlist: a growable list of owned strings (error reports, an attribute's
+ * values). Start from {0}. strlist_add appends a formatted string,
+ * strlist_push a copy of s (s stays the caller's); strlist_free frees every
+ * string and the array, and leaves an empty list.
+ */
 struct strlist {
 	char **v;
 	size_t n, cap;
 };
 void strlist_add(struct strlist *, const char *, ...) PRINTFLIKE(2, 3);
+void strlist_push(struct strlist *, const char *s);
 void strlist_free(struct strlist *);
 
 /* config.c */

@@ -74,6 +74,17 @@ explicit_wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+/* Appends s, which the list now owns. */
+static void
+strlist_take(struct strlist *l, char *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = s;
+}
+
 void
 strlist_add(struct strlist *l, const char *fmt, ...)
 {
@@ -84,11 +95,13 @@ strlist_add(struct strlist *l, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		fatal("vasprintf");
 	va_end(ap);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = s;
+	strlist_take(l, s);
+}
+
+void
+strlist_push(struct strlist *l, const char *s)
+{
+	strlist_take(l, xstrdup(s));
 }
 
 void

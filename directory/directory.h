@@ -98,24 +98,20 @@ struct dir_snapshot {
  * references still as DNs. The sync keeps the record set between runs and
  * builds each snapshot from it; the persisted snapshot file holds records.
  */
-struct strv {
-	char **v;
-	size_t n;
-};
 struct dir_prec {
 	char *dn, *id, *username, *upn, *display_name, *given_name, *surname, *title, *email,
 	    *phone, *mobile, *office, *unit_code, *deputy_dn, *manager_dn, *absent_from,
 	    *absent_until, *modified;
-	struct strv target_groups, allocation, member_of;
+	struct strlist target_groups, allocation, member_of;
 };
 struct dir_urec {
 	char *dn, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
-	struct strv kle[3];
-	struct strv members, member_of; /* AD: units are groups, nested for the tree */
+	struct strlist kle[3];
+	struct strlist members, member_of; /* AD: units are groups, nested for the tree */
 };
 struct dir_grec {
 	char *dn, *name, *modified;
-	struct strv members;
+	struct strlist members;
 };
 struct dir_records {
 	struct dir_prec *p;
@@ -128,8 +124,6 @@ struct dir_records {
 	char source[256];
 	char target_group_prefix[64]; /* AD: target groups are groups named so */
 };
-void strv_add(struct strv *, const char *);
-void strv_free(struct strv *);
 void dir_prec_free(struct dir_prec *);
 void dir_urec_free(struct dir_urec *);
 void dir_grec_free(struct dir_grec *);

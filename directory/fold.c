@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "stafetd.h"
 #include "directory.h"
 
 struct fold_out {

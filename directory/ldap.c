@@ -367,7 +367,7 @@ dir_ldap_first(LDAP *ld, LDAPMessage *e, const char *attr)
 
 /* Appends every (valid UTF-8) value of an attribute to `out`. */
 void
-dir_ldap_all(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
+dir_ldap_all(LDAP *ld, LDAPMessage *e, const char *attr, struct strlist *out)
 {
 	struct berval **v;
 
@@ -379,7 +379,7 @@ dir_ldap_all(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
 		    !utf8_valid(v[i]->bv_val, v[i]->bv_len))
 			continue;
 		char *s = xstrndup(v[i]->bv_val, v[i]->bv_len);
-		strv_add(out, s);
+		strlist_push(out, s);
 		free(s);
 	}
 	ldap_value_free_len(v);

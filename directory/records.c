@@ -14,23 +14,6 @@
 /* -- records ------------------------------------------------------------- */
 
 void
-strv_add(struct strv *v, const char *s)
-{
-	v->v = xrealloc(v->v, (v->n + 1) * sizeof(char *));
-	v->v[v->n++] = xstrdup(s);
-}
-
-void
-strv_free(struct strv *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->v[i]);
-	free(v->v);
-	v->v = NULL;
-	v->n = 0;
-}
-
-void
 dir_prec_free(struct dir_prec *p)
 {
 	char **fields[] = {&p->dn,           &p->id,         &p->username,   &p->upn,
@@ -42,9 +25,9 @@ dir_prec_free(struct dir_prec *p)
 		free(*fields[i]);
 		*fields[i] = NULL;
 	}
-	strv_free(&p->target_groups);
-	strv_free(&p->allocation);
-	strv_free(&p->member_of);
+	strlist_free(&p->target_groups);
+	strlist_free(&p->allocation);
+	strlist_free(&p->member_of);
 }
 
 void
@@ -57,9 +40,9 @@ dir_urec_free(struct dir_urec *u)
 		*fields[i] = NULL;
 	}
 	for (int k = 0; k < 3; k++)
-		strv_free(&u->kle[k]);
-	strv_free(&u->members);
-	strv_free(&u->member_of);
+		strlist_free(&u->kle[k]);
+	strlist_free(&u->members);
+	strlist_free(&u->member_of);
 }
 
 void
@@ -69,7 +52,7 @@ dir_grec_free(struct dir_grec *g)
 	free(g->name);
 	free(g->modified);
 	g->dn = g->name = g->modified = NULL;
-	strv_free(&g->members);
+	strlist_free(&g->members);
 }
 
 void
@@ -129,7 +112,7 @@ put_str(json_t *o, const char *k, const char *v)
 }
 
 static void
-put_strv(json_t *o, const char *k, const struct strv *v)
+put_strv(json_t *o, const char *k, const struct strlist *v)
 {
 	if (v->n == 0)
 		return;
@@ -212,13 +195,13 @@ get_str(json_t *o, const char *k)
 }
 
 static void
-get_strv(json_t *o, const char *k, struct strv *out)
+get_strv(json_t *o, const char *k, struct strlist *out)
 {
 	json_t *a = json_object_get(o, k), *v;
 	size_t i;
 	json_array_foreach (a, i, v) {
 		if (json_is_string(v))
-			strv_add(out, json_string_value(v));
+			strlist_push(out, json_string_value(v));
 	}
 }
 

@@ -179,7 +179,7 @@ dir_date_from_ldap(const char *v, char out[11])
 /* -- building ----------------------------------------------------------------- */
 
 static const char **
-arena_strv(struct dir_arena **a, const struct strv *v, size_t *n)
+arena_strv(struct dir_arena **a, const struct strlist *v, size_t *n)
 {
 	const char **out = arena_alloc(a, (v->n ? v->n : 1) * sizeof(char *));
 	for (size_t i = 0; i < v->n; i++)
@@ -346,7 +346,7 @@ units_listing(const struct dir_snapshot *s, const struct dir_records *r, const s
               const char *dn, int self)
 {
 	for (size_t j = 0; j < s->nunits; j++) {
-		const struct strv *m = &r->u[urec[j]].members;
+		const struct strlist *m = &r->u[urec[j]].members;
 		if ((int)j == self)
 			continue;
 		for (size_t k = 0; k < m->n; k++)
@@ -528,7 +528,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	}
 	/* AD without memberOf: the unit groups' member lists name the people */
 	for (size_t j = 0; j < s->nunits; j++) {
-		const struct strv *m = &r->u[urec[j]].members;
+		const struct strlist *m = &r->u[urec[j]].members;
 		for (size_t k = 0; k < m->n; k++) {
 			int p = dir_snapshot_find_dn(s, m->v[k]);
 			if (p != DIR_NONE && s->persons[p].unit == DIR_NONE)

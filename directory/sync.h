@@ -51,7 +51,7 @@ LDAP *dir_ldap_connect(const struct dir_ldap_cfg *, int below, size_t *chosen, c
 int dir_ldap_search(LDAP *, const struct dir_ldap_cfg *, const char *base, const char *filter,
                     char **attrs, dir_entry_cb, void *arg, char *err, size_t errsz);
 char *dir_ldap_first(LDAP *, LDAPMessage *, const char *attr);
-void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strv *);
+void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strlist *);
 char *dir_guid_string(const unsigned char *, size_t);
 const char *dir_account_state(LDAP *, LDAPMessage *, int layout);
 

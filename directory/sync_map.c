@@ -142,9 +142,9 @@ change_mark(const struct dir_load *l, LDAP *ld, LDAPMessage *e)
 
 /* Values of an attribute, each split on ';' (AD packs lists into one value). */
 static void
-all_split(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
+all_split(LDAP *ld, LDAPMessage *e, const char *attr, struct strlist *out)
 {
-	struct strv raw = {0};
+	struct strlist raw = {0};
 	dir_ldap_all(ld, e, attr, &raw);
 	for (size_t i = 0; i < raw.n; i++) {
 		char *save = NULL;
@@ -152,10 +152,10 @@ all_split(LDAP *ld, LDAPMessage *e, const char *attr, struct strv *out)
 			while (*t == ' ')
 				t++;
 			if (*t)
-				strv_add(out, t);
+				strlist_push(out, t);
 		}
 	}
-	strv_free(&raw);
+	strlist_free(&raw);
 }
 
 static char *
@@ -185,7 +185,7 @@ entry_id(const struct dir_load *l, LDAP *ld, LDAPMessage *e)
  */
 static void
 all_ranged(LDAP *ld, LDAPMessage *e, const struct dir_ldap_cfg *cfg, const char *attr,
-           struct strv *out)
+           struct strlist *out)
 {
 	BerElement *ber = NULL;
 	char *a, *dn = NULL, *next = NULL;

@@ -70,7 +70,7 @@ dn(const char *rdn, const char *name)
 }
 
 static void
-split(struct strv *v, const char *list)
+split(struct strlist *v, const char *list)
 {
 	char *copy, *tok, *save;
 
@@ -78,7 +78,7 @@ split(struct strv *v, const char *list)
 		return;
 	copy = xstrdup(list);
 	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-		strv_add(v, tok);
+		strlist_push(v, tok);
 	free(copy);
 }
 
@@ -111,7 +111,7 @@ build_with(const char *const rules[NPEOPLE], int extra, extra_fn fill)
 	}
 	for (int i = 0; i < NPEOPLE + extra; i++) {
 		struct dir_prec *p = dir_records_add_person(&r);
-		struct strv v = {0};
+		struct strlist v = {0};
 		char user[16], name[32];
 
 		if (i >= NPEOPLE) {
@@ -121,7 +121,7 @@ build_with(const char *const rules[NPEOPLE], int extra, extra_fn fill)
 			if (fill)
 				fill(i - NPEOPLE, p, name);
 			else
-				strv_add(&p->allocation, "birthday:1-31");
+				strlist_push(&p->allocation, "birthday:1-31");
 		} else {
 			snprintf(user, sizeof(user), "%s", people[i].user);
 			snprintf(name, sizeof(name), "%s", people[i].name);
@@ -140,11 +140,11 @@ build_with(const char *const rules[NPEOPLE], int extra, extra_fn fill)
 		p->display_name = xstrdup(name);
 		for (size_t k = 0; k < v.n; k++) {
 			if (strncmp(v.v[k], "tg:", 3) == 0)
-				strv_add(&p->target_groups, v.v[k] + 3);
+				strlist_push(&p->target_groups, v.v[k] + 3);
 			else
-				strv_add(&p->allocation, v.v[k]);
+				strlist_push(&p->allocation, v.v[k]);
 		}
-		strv_free(&v);
+		strlist_free(&v);
 	}
 	s = dir_snapshot_build(&r, 1);
 	dir_records_free(&r);
@@ -784,9 +784,9 @@ static void
 crowd_fill(int n, struct dir_prec *p, char name[32])
 {
 	crowd_name(n, name);
-	strv_add(&p->allocation, crowd_birthday[crowd_rule(n)]);
+	strlist_push(&p->allocation, crowd_birthday[crowd_rule(n)]);
 	if (n % 3 == 0)
-		strv_add(&p->allocation, "surname:A-Å");
+		strlist_push(&p->allocation, "surname:A-Å");
 	if (crowd_absent(n))
 		p->absent_from = xstrdup("2026-01-01");
 }
