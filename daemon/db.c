@@ -52,6 +52,7 @@ struct pconn {
 	int sock;
 	short want;
 	struct event *timer; /* connect or query deadline, or reconnect backoff */
+	double until;        /* the deadline on the real clock (clock_mono_real) */
 	double backoff;
 	struct db_job *job;
 	PGresult *result;
@@ -158,6 +159,16 @@ pc_timer(struct pconn *c, double secs)
 {
 	struct timeval tv = clock_timeval(secs);
 	evtimer_add(c->timer, &tv);
+}
+
+/* A connect's or a query's deadline: the server's time, which a test
+ * clock's step does not move (it fires the timer early; pc_timercb arms it
+ * again for what is left). */
+static void
+pc_deadline(struct pconn *c, double secs)
+{
+	c->until = clock_mono_real() + secs;
+	pc_timer(c, secs);
 }
 
 static bool
@@ -369,7 +380,7 @@ pc_send_check(struct pconn *c)
 		return;
 	}
 	c->flushing = true;
-	pc_timer(c, pool.connect_timeout);
+	pc_deadline(c, pool.connect_timeout);
 	pc_read_results(c, pc_schema_checked);
 }
 
@@ -430,7 +441,7 @@ pc_connect(struct pconn *c)
 		return;
 	}
 	c->state = PC_CONNECTING;
-	pc_timer(c, pool.connect_timeout);
+	pc_deadline(c, pool.connect_timeout);
 	pc_poll_connect(c);
 }
 
@@ -472,6 +483,11 @@ pc_timercb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if ((c->state == PC_CONNECTING || c->state == PC_CHECKING || c->state == PC_BUSY) &&
+	    c->until - clock_mono_real() > 0.001) {
+		pc_timer(c, c->until - clock_mono_real());
+		return;
+	}
 	switch (c->state) {
 	case PC_DOWN:
 		pc_connect(c);
@@ -508,7 +524,7 @@ pc_start(struct pconn *c, struct db_job *j)
 		return;
 	}
 	/* The server's statement_timeout should answer first; this is the backstop. */
-	pc_timer(c, pool.query_timeout + 1.0);
+	pc_deadline(c, pool.query_timeout + 1.0);
 	switch (PQflush(c->pg)) {
 	case -1:
 		pc_broken(c, "cannot send query");
@@ -527,7 +543,7 @@ static void
 pc_start_next(struct pconn *c)
 {
 	struct db_job *j;
-	double now = clock_mono();
+	double now = clock_mono_real();
 
 	while ((j = TAILQ_FIRST(&pool.queue)) != NULL) {
 		TAILQ_REMOVE(&pool.queue, j, entry);
@@ -556,7 +572,7 @@ job_new(const char *sql, int nparams, const char *const *params, db_cb cb, void 
 		j->params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	j->cb = cb;
 	j->arg = arg;
-	j->deadline = clock_mono() + pool.query_timeout;
+	j->deadline = clock_mono_real() + pool.query_timeout;
 	return j;
 }
 

@@ -371,6 +371,7 @@ int net_parse_origin(const char *url, char *out, size_t outsz) WUR;
  * and the offset its SQL adds to now()). A test build (STAFET_TEST_CLOCK)
  * lets a test move it; a production build cannot be moved. */
 double clock_mono(void);
+double clock_mono_real(void);
 double clock_wall(void);
 time_t clock_time(void);
 struct timeval clock_timeval(double secs);
