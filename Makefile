@@ -115,13 +115,69 @@ testbuild: build/test/stafetd
 build/test/stafetd: $(TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJS) $(LIBS)
 
-build/tests/%: tests/unit/%.c $(LIB_OBJS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS) -lcmocka
+# Unit tests link the files they test and what those need, no more
+# (DESIGN.md: unit tests beside the logic, linking only it and the core).
+# Each layer is an archive (build/unit/lib<layer>.a): the linker takes from
+# it only the members a test's undefined symbols name, so test_fold links
+# fold.o and log.o, and a file split in two breaks no list. A test links its
+# files and the archives of their layer and those below, no higher: a call
+# upward from a lower layer's test fails its link. The libraries are taken
+# --as-needed: a test that pulls in no libpq code does not load libpq.
+# A test not listed here links every object (LIB_OBJS).
+UNIT_test_log        := daemon/log
+UNIT_test_clock      := daemon/clock
+UNIT_test_json       := daemon/json
+UNIT_test_http_parse := daemon/http_parse
+UNIT_test_http_peers := daemon/http_peers app/config_keys
+UNIT_test_config     := daemon/config app/config_keys
+UNIT_test_fold       := directory/fold
+UNIT_test_index      := directory/index
+UNIT_test_resolve    := directory/resolve directory/resolve_rules
+UNIT_test_snapshot   := directory/snapshot
+UNIT_test_auth       := auth/auth app/config_keys
+UNIT_test_access     := handover/access
+UNIT_test_checks     := handover/checks
+UNIT_test_mail       := handover/mail
+UNIT_test_states     := handover/states
+UNIT_test_workdays   := handover/workdays
+# From the top: a layer and those below it (scripts/layers.py's order).
+UNIT_LAYERS := app api handover auth directory daemon
+UNIT_BELOW_app       := app api handover auth directory daemon
+UNIT_BELOW_api       := api handover auth directory daemon
+UNIT_BELOW_handover  := handover auth directory daemon
+UNIT_BELOW_auth      := auth directory daemon
+UNIT_BELOW_directory := directory daemon
+UNIT_BELOW_daemon    := daemon
+unit_layer_srcs = $(filter $(1)/% $(if $(filter daemon,$(1)),build/gen/%),$(LIB_SRCS))
+unit_top = $(firstword $(foreach l,$(UNIT_LAYERS),$(if $(filter $(l)/%,$(UNIT_$(1))),$(l))))
+# $(1): object folder, $(2): archive folder, $(3): test name
+unit_prereqs = $(if $(UNIT_$(3)),$(patsubst %,$(1)/%.o,$(UNIT_$(3))) \
+               $(patsubst %,$(2)/lib%.a,$(UNIT_BELOW_$(call unit_top,$(3)))),\
+               $(patsubst %.c,$(1)/%.o,$(LIB_SRCS)))
 
-build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJS)
+define unit_archive
+build/unit/lib$(1).a: $$(patsubst %.c,build/obj/%.o,$$(call unit_layer_srcs,$(1)))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/asan/unit/lib$(1).a: $$(patsubst %.c,build/asan/obj/%.o,$$(call unit_layer_srcs,$(1)))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(UNIT_LAYERS),$(eval $(call unit_archive,$(l))))
+$(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),\
+  $(eval build/tests/$(t): $(call unit_prereqs,build/obj,build/unit,$(t)))\
+  $(eval build/asan/tests/$(t): $(call unit_prereqs,build/asan/obj,build/asan/unit,$(t))))
+
+build/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(filter %.o %.a,$^) -Wl,--as-needed $(LIBS) -lcmocka
+
+build/asan/tests/%: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(filter %.o %.a,$^) -Wl,--as-needed $(LIBS) \
+		-lcmocka
 
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
