@@ -93,6 +93,11 @@ def alert_settings(smtp_port, **extra):
         "alert_retry_max": "1s",
         "reminder_interval": "0.2s",
         "db_connect_timeout": "10s",  # a busy machine (sanitizers, other suites)
+        # The demo directory does not change here: the defaults, not
+        # test_directory's reload in full every 3 s (under ASan each full
+        # load costs ~0.8 s of CPU, a quarter of a core per idle daemon).
+        "directory_refresh_interval": "60s",
+        "directory_reconcile_interval": "1h",
     }
     s.update(extra)
     return s
@@ -112,12 +117,19 @@ class Env:
             return users[name]
         raise AttributeError(name)
 
-    def at(self, day):
+    def to(self, day):
         """Sets the daemon's date (a test build; else the test is skipped)
-        and waits for the reminder round of that day; logs everyone in
-        again if their sessions ended (a move ahead reaches their expiry,
-        and the janitor's sweep runs at the step)."""
+        once no alert is pending, so that each day's alerts go on their day
+        (the recipients are judged when a mail is sent: absences, deputies),
+        and waits for the reminder round of the new day."""
+        outbox_idle(self.db)
         to_date(self.d, day)
+
+    def at(self, day):
+        """to(day), and everyone logged in again if their sessions ended (a
+        move ahead reaches their expiry, and the janitor's sweep runs at
+        the step)."""
+        self.to(day)
         first = next(iter(self.users.values()))
         if requests.get(self.d.url + API + "/me", headers=first.headers,
                         timeout=10).status_code == 401:
@@ -147,7 +159,8 @@ def start_daemon(pg, slapd, tmp, daemon_env=None, **extra):
     d.migrate()
     d.start()
     try:
-        wait_until(lambda: ready(d), what="stafetd ready (database and first snapshot)")
+        wait_until(lambda: ready(d), timeout=20 * SLOW,
+                   what="stafetd ready (database and first snapshot)")
     except BaseException:
         d.stop()
         raise
@@ -159,7 +172,7 @@ def start_env(pg, slapd, tmp, sink_port, names, sink=None, daemon_env=None, **ex
     try:
         env = Env(d, db, sink, names)
         user = next(iter(env.users.values()))
-        wait_until(lambda: env.api.template(user).status_code == 200,
+        wait_until(lambda: env.api.template(user).status_code == 200, timeout=20 * SLOW,
                    what="the routes and templates loaded")
         return env
     except BaseException:
@@ -391,7 +404,7 @@ def env(pg, slapd, tmp_path_factory):
         # A day in the past: the database's clock stays the real one (the
         # offset never goes below 0), so sessions and retries run as ever.
         if has_test_clock():
-            to_date(e.d, ABSENT_DAY)
+            e.to(ABSENT_DAY)
         yield e
     finally:
         e.d.stop()
@@ -497,14 +510,17 @@ def test_smtp_outage_loses_nothing(env):
 
 def gauge(d, ok_, what):
     """Waits for stafet_outbox_pending to satisfy ok_. The outbox gauges are
-    read every 10 s: a test build's clock is moved on to the next read each
-    time the gauge is not there yet; a production build's waits for it."""
-    def done():
-        if ok_(metric(d, "stafet_outbox_pending")):
-            return True
-        pass_time(d, 10)
-        return False
-    wait_until(done, timeout=15 * SLOW, what=what)
+    read every 10 s: a test build's clock is moved on to the next read when
+    the gauge is not there yet (at most once a second, giving the read time
+    to answer); a production build's waits for it."""
+    deadline = time.monotonic() + 15 * SLOW
+    moved = 0
+    while not ok_(metric(d, "stafet_outbox_pending")):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() - moved >= 1:
+            pass_time(d, 10)
+            moved = time.monotonic()
+        time.sleep(0.02)
 
 
 def put_alerts(env, user, data=None, json_body=None, params=None):
@@ -547,7 +563,7 @@ def digest_made(db, day):
 
 def test_daily_digest(env):
     mha, akh = env.mha, env.akh
-    to_date(env.d, ABSENT_DAY)  # (the fixture's day; a production build skips)
+    env.to(ABSENT_DAY)  # (the fixture's day; a production build skips)
     # Today's digest was made at the first round of the day (digest_time
     # 00:00): what is held now waits for tomorrow's.
     poll(lambda: digest_made(env.db, ABSENT_DAY), 10 * SLOW, "the digest run of the day")
@@ -573,7 +589,7 @@ def test_daily_digest(env):
         assert not [m for m in mails(env.sink) if m.event == "digest"]
 
         # The next day's first round makes the digest.
-        to_date(env.d, "2026-02-17")
+        env.to("2026-02-17")
         assert digest_made(env.db, "2026-02-17")
         outbox_idle(env.db)
         digests = [m for m in mails(env.sink) if m.event == "digest"]
@@ -590,14 +606,14 @@ def test_daily_digest(env):
             "SELECT coalesce(json_agg(digest_id), '[]') FROM digest_items;")
         assert items == [row[0]["id"]] * 2, items
         # a day more: nothing held, no second digest of it
-        to_date(env.d, "2026-02-18")
+        env.to("2026-02-18")
         assert digest_made(env.db, "2026-02-18")
         outbox_idle(env.db)
         assert len([m for m in mails(env.sink) if m.event == "digest"]) == 1
     finally:
         put_alerts(env, akh, json_body={"digest": False})
         if has_test_clock():
-            to_date(env.d, ABSENT_DAY)
+            env.to(ABSENT_DAY)
 
 
 def test_cpr_guard_refuses_the_mail_and_counts_it(env):
@@ -881,9 +897,9 @@ def test_two_daemons_one_database_send_each_alert_once(pg, slapd, tmp_path_facto
         settings.update(env.db.settings())
         second = Stafetd(tmp / "b" / "stafetd", settings)
         second.start()
-        wait_until(lambda: ready(second), what="the second daemon ready")
+        wait_until(lambda: ready(second), timeout=20 * SLOW, what="the second daemon ready")
         api2 = Api(second)
-        wait_until(lambda: api2.template(env.sbo).status_code == 200,
+        wait_until(lambda: api2.template(env.sbo).status_code == 200, timeout=20 * SLOW,
                    what="the second daemon's routes")
         drafts = [note_ok((env.api if i % 2 else api2).create(env.sbo, private_body()), 201)
                   for i in range(40)]
@@ -996,7 +1012,7 @@ def test_reminders_over_easter_2027(remind_env):
     first = {}
     note_of = {"undecided": u, "draft_due": dft, "before_18": b18}
     for day in days("2027-03-22", "2027-04-02"):
-        to_date(env.d, day)  # the day's round has written what is due
+        env.to(day)  # the day's round has written what is due
         expect = {"undecided": day >= "2027-04-01", "draft_due": day >= "2027-03-23",
                   "before_18": day >= "2027-03-28"}
         for kind, due in expect.items():
@@ -1009,7 +1025,7 @@ def test_reminders_over_easter_2027(remind_env):
 
     # The 3-month point: 28 June; the 6-month one is not written again.
     for day, n in (("2027-06-27", 1), ("2027-06-28", 2), ("2027-06-29", 2)):
-        to_date(env.d, day)
+        env.to(day)
         got = reminders_of(env.db, b18["id"], "before_18")
         assert sorted(g["point"] for g in got) == (["6"] if n == 1 else ["3", "6"]), (day, got)
 
@@ -1047,7 +1063,7 @@ def test_reminder_rows_point_at_their_outbox_rows(remind_env):
     env.at(BEFORE_ALL)
     u = file_note(env)
     set_time(env.db, u["id"], "submitted_at", "2027-03-22 12:00")
-    to_date(env.d, "2027-04-01")
+    env.to("2027-04-01")
     assert len(reminders_of(env.db, u["id"], "undecided")) == 1
     rows = env.db.query_json(
         "SELECT coalesce(json_agg(json_build_object('kind', r.kind, 'outbox_id', r.outbox_id, "
@@ -1073,7 +1089,7 @@ def step_returned(env, h, plan):
     """plan: [(day, reminded?)]; returns the day it was first written."""
     first = None
     for day, due in plan:
-        to_date(env.d, day)
+        env.to(day)
         got = reminders_of(env.db, h["id"], "returned_waiting")
         assert len(got) == (1 if due else 0), (day, got)
         if due and first is None:
@@ -1123,7 +1139,7 @@ def test_working_days_count_from_the_copenhagen_date(remind_env):
     u = file_note(env)
     set_time(env.db, u["id"], "submitted_at", "2027-03-22 00:30")
     for day, due in (("2027-03-30", False), ("2027-03-31", False), ("2027-04-01", True)):
-        to_date(env.d, day)
+        env.to(day)
         got = reminders_of(env.db, u["id"], "undecided")
         assert [g["point"] for g in got] == (["2027-03-22 UR"] if due else []), (day, got)
     wait_delivered(env.db, [u["id"]], count=2)

@@ -17,7 +17,7 @@ SMTP sink, as behind a load balancer.
 import collections
 import contextlib
 import os
-import subprocess
+import signal
 import threading
 import time
 
@@ -221,42 +221,47 @@ def metric(d, name):
     raise AssertionError(f"no {name} in /metrics")
 
 
+def reload_both(pair, **changes):
+    """Rewrites both configs with `changes` (None removes a key) and sends
+    both SIGHUP; waits until both say they reloaded."""
+    before = [d.log().count("config: reloaded") for d in (pair.a, pair.b)]
+    for d in (pair.a, pair.b):
+        for k, v in changes.items():
+            if v is None:
+                d.settings.pop(k, None)
+            else:
+                d.settings[k] = v
+        d.write_config()
+        d.signal(signal.SIGHUP)
+    for d, n in zip((pair.a, pair.b), before):
+        wait_until(lambda: d.log().count("config: reloaded") > n, timeout=10 * SLOW,
+                   what="the reload")
+
+
 @contextlib.contextmanager
-def outbox_locked(db):
-    """Holds the outbox locked (EXCLUSIVE: reads go on, every claim and
-    write waits) in a transaction of the database's owner role."""
-    with open(db.password_file) as f:
-        password = f.read().strip()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["PGPASSWORD"] = password
-    p = subprocess.Popen(
-        [os.path.join(db.server.bindir, "psql"), "-X", "-q", "-A", "-t", "-v",
-         "ON_ERROR_STOP=1", "-h", db.server.host, "-p", str(db.server.port), "-U", db.user,
-         "-d", db.name], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=env)
+def alerts_held(pair):
+    """Neither daemon claims from the outbox while the body runs: once no
+    alert is pending, smtp_url is unset on both (a reload), and set again
+    after. For moving the clocks: they move one after the other, and a
+    lease taken by a daemon still on the old day, or by a claim it sent
+    then (the claim carries its clock), has ended on the new day: the other
+    daemon would claim the alert and send it again."""
+    outbox_idle(pair.db)
+    smtp = pair.a.settings["smtp_url"]
+    reload_both(pair, smtp_url=None)
     try:
-        p.stdin.write("BEGIN;\nLOCK TABLE outbox IN EXCLUSIVE MODE;\nSELECT 'locked';\n")
-        p.stdin.flush()
-        line = p.stdout.readline()
-        assert line.strip() == "locked", (line, p.poll())
         yield
     finally:
-        out, err = p.communicate("COMMIT;\n", timeout=60)
-        assert p.returncode == 0, err
+        reload_both(pair, smtp_url=smtp)
 
 
 def date_both(pair, day):
-    """Sets both daemons' dates (a test build; else the test is skipped)
-    and waits for each one's reminder round of the day, its writes done.
-    The outbox is locked while the two clocks move one after the other: a
-    daemon still on the old day must not claim what the other writes, for
-    a lease taken on the old day has ended on the new one, and the other
-    would send it again."""
-    outbox_idle(pair.db)  # and no mail in flight on a lease of the old day
+    """Sets both daemons' dates (a test build; else the test is skipped),
+    inside alerts_held, and waits for each one's reminder round of the day,
+    its writes done."""
     before = time.time()
-    with outbox_locked(pair.db):
-        for d in (pair.a, pair.b):
-            d.set_date(day)
+    for d in (pair.a, pair.b):
+        d.set_date(day)
     for d in (pair.a, pair.b):
         judged_since(d, before + d.clock_offsets[0])
 
@@ -287,9 +292,11 @@ def test_reminders_and_digest_not_doubled(pair):
             reminder_round(d)  # both have looked at the notes as they are now
         assert db.psql("SELECT count(*) FROM reminders;").strip() == "0"
 
-        # Both clocks move together, twice: every reminder due then, once.
+        # Both clocks move together, twice: every reminder due then, once;
+        # each day's alerts go once both clocks are on it.
         for day in ("2027-04-01", "2027-04-02"):
-            date_both(pair, day)  # both daemons' rounds of the day done
+            with alerts_held(pair):
+                date_both(pair, day)  # both daemons' rounds of the day done
             assert db.psql(f"SELECT count(*) FROM reminders WHERE handover_id = "
                            f"'{u['id']}' AND kind = 'undecided';").strip() == "1", day
             assert db.psql(f"SELECT count(*) FROM digest_runs WHERE day = "
@@ -335,7 +342,8 @@ def test_reminders_and_digest_not_doubled(pair):
 def back_to_the_past(pair):
     """Both clocks back to a day in the past, everyone logged in again (the
     sessions ended with the move ahead), akh's digest off."""
-    date_both(pair, BACK_DAY)
+    with alerts_held(pair):
+        date_both(pair, BACK_DAY)
     pair.users = {n: User(pair.a, n) for n in pair.users}
     assert ok(put_alerts(pair_env(pair.a), pair.users["akh"], json_body={"digest": False})) \
         == {"digest": False}
