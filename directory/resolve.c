@@ -116,71 +116,6 @@ digits(const char *s, size_t n)
 	return v;
 }
 
-int
-cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why)
-{
-	char d[10];
-	int dd, mm, yy, seventh, year;
-	size_t n = 0;
-
-	*why = "CPR-nummeret skal have 10 cifre.";
-	if (cpr == NULL || (len != 10 && len != 11))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (len == 11 && i == 6) {
-			if (cpr[i] != '-')
-				return -1;
-			continue;
-		}
-		if (!isdigit((unsigned char)cpr[i]))
-			return -1;
-		d[n++] = cpr[i];
-	}
-	dd = digits(d, 2);
-	mm = digits(d + 2, 2);
-	yy = digits(d + 4, 2);
-	seventh = d[6] - '0';
-	if (seventh <= 3)
-		year = 1900 + yy;
-	else if (seventh == 4 || seventh == 9)
-		year = (yy <= 36 ? 2000 : 1900) + yy;
-	else
-		year = (yy <= 57 ? 2000 : 1800) + yy;
-	if (mm < 1 || mm > 12 || dd < 1 || dd > clock_month_days(year, mm)) {
-		explicit_wipe(d, sizeof(d));
-		*why = "CPR-nummeret indeholder ikke en gyldig dato.";
-		return -1;
-	}
-	snprintf(out, 11, "%04u-%.2s-%.2s", (unsigned)year % 10000u, d + 2, d);
-	explicit_wipe(d, sizeof(d)); /* the copy of the number goes too */
-	*why = NULL;
-	return 0;
-}
-
-enum resolve_employment
-resolve_employment_parse(const char *s)
-{
-	static const struct {
-		const char *name;
-		enum resolve_employment e;
-	} tab[] = {
-	    {"job", EMP_JOB},
-	    {"education", EMP_EDUCATION},
-	    {"employment_case", EMP_EMPLOYMENT_CASE},
-	    {"education_case", EMP_EDUCATION_CASE},
-	    {"pension_assessment", EMP_PENSION_ASSESSMENT},
-	    {"disability_pension", EMP_DISABILITY_PENSION},
-	    {"old_age_pension", EMP_OLD_AGE_PENSION},
-	};
-
-	if (s == NULL)
-		return EMP_UNKNOWN;
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (strcmp(s, tab[i].name) == 0)
-			return tab[i].e;
-	return EMP_UNKNOWN;
-}
-
 /* "3. marts", with the year when it is not the year of date. */
 static void
 sb_day(struct sb *b, const char *ymd, const char *date)
@@ -574,25 +509,13 @@ listed(const int *v, size_t n, int p)
 	return false;
 }
 
-/*
- * Ranks the candidates in unit u: allocation order, deputies standing in
- * for the absent, the unavailable last. Returns the "candidates" array.
- * Entries are worked out in rank order only until MAX_CANDIDATES are
- * available (no later one could be shown), and a reason is written only
- * for an entry that is shown.
- */
-static json_t *
-candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
-           const struct citizen *z, int shown_out[MAX_CANDIDATES])
+/* Judges every member of the unit; the matching ones, in cs, with the best
+ * RANK_FIRST in rank order (*sorted of them). Returns their number. */
+static size_t
+judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct citizen *z,
+              struct cand *cs, size_t *sorted)
 {
-	const struct dir_unit *unit = &s->units[u];
-	struct resolve_cache *rc = rr_of(s);
-	const struct cunit *cu = &rc->units[u];
-	struct cand *cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*cs));
-	struct entry *es;
-	int *shown;
-	size_t nc = 0, ne = 0, nshown = 0, navail = 0, sorted;
-	json_t *out = json_array();
+	size_t nc = 0;
 	struct znums zn = {
 	    z->district ? rr_name_number(rc, z->district, false) : -1,
 	    z->group ? rr_name_number(rc, z->group, false) : -1,
@@ -609,14 +532,25 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		if (judge(cu, m, z, &zn, c))
 			nc++;
 	}
-	/* Rank order is needed only as far as the walk below goes: the best few
+	/* Rank order is needed only as far as the walk goes: the best few
 	 * first, the rest sorted only if the walk gets there. */
-	sorted = nc < RANK_FIRST ? nc : RANK_FIRST;
-	select_best(cs, nc, sorted);
-	qsort(cs, sorted, sizeof(*cs), cand_cmp);
+	*sorted = nc < RANK_FIRST ? nc : RANK_FIRST;
+	select_best(cs, nc, *sorted);
+	qsort(cs, *sorted, sizeof(*cs), cand_cmp);
+	return nc;
+}
 
-	es = xmalloc((nc ? nc : 1) * sizeof(*es));
-	shown = xmalloc((nc ? nc : 1) * sizeof(int));
+/*
+ * Walks the candidates in rank order into entries: a deputy stands in for
+ * the absent, once; stops when MAX_CANDIDATES are available. Returns the
+ * number of entries.
+ */
+static size_t
+walk_entries(const struct dir_snapshot *s, const char *date, struct cand *cs, size_t nc,
+             size_t sorted, struct entry *es, int *shown)
+{
+	size_t ne = 0, nshown = 0, navail = 0;
+
 	for (size_t i = 0; i < nc && navail < MAX_CANDIDATES; i++) {
 		const struct dir_person *p;
 		struct entry *e;
@@ -636,9 +570,9 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		e->shown = cs[i].person;
 		e->available = true;
 		e->deputy = DIR_NONE;
-		if (dir_person_absent_on(p, f->date)) {
+		if (dir_person_absent_on(p, date)) {
 			if (d < 0 || (size_t)d >= s->npersons || d == cs[i].person ||
-			    dir_person_absent_on(&s->persons[d], f->date) ||
+			    dir_person_absent_on(&s->persons[d], date) ||
 			    listed(shown, nshown, d)) {
 				e->available = false;
 			} else {
@@ -649,48 +583,73 @@ candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
 		shown[nshown++] = e->shown;
 		navail += e->available;
 	}
+	return ne;
+}
+
+/* One shown entry as the answer's candidate, with its Danish reason. */
+static json_t *
+entry_json(const struct dir_snapshot *s, const struct dir_unit *unit, const char *date,
+           const struct entry *e, size_t rank)
+{
+	const struct dir_person *p = &s->persons[e->c->person];
+	int d = p->deputy;
+	struct sb b = {0};
+	json_t *o;
+
+	sb_printf(&b, "%s fordeler efter ", unit->name);
+	sb_rules(&b, s, e->c);
+	sb_printf(&b, " → %s.", p->display_name);
+	if (dir_person_absent_on(p, date)) {
+		sb_printf(&b, " ");
+		sb_absence(&b, p, date);
+		if (d < 0 || (size_t)d >= s->npersons || d == e->c->person)
+			sb_printf(&b, " og har ingen stedfortræder.");
+		else if (dir_person_absent_on(&s->persons[d], date))
+			sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
+			          s->persons[d].display_name);
+		else if (e->deputy == DIR_NONE)
+			sb_printf(&b, "; stedfortræderen %s står allerede højere på listen.",
+			          s->persons[d].display_name);
+		else
+			sb_printf(&b, "; stedfortræderen er %s.", s->persons[d].display_name);
+	}
+	o = json_object();
+	json_object_set_new(o, "rank", json_integer((json_int_t)rank));
+	json_object_set_new(o, "reason", sb_json(&b));
+	json_object_set_new(o, "available", json_boolean(e->available));
+	json_object_set_new(o, "acting_for",
+	                    e->deputy != DIR_NONE ? person_ref(s, e->c->person) : json_null());
+	return o;
+}
+
+/*
+ * Ranks the candidates in unit u: allocation order, deputies standing in
+ * for the absent, the unavailable last. Returns the "candidates" array.
+ * Entries are worked out in rank order only until MAX_CANDIDATES are
+ * available (no later one could be shown), and a reason is written only
+ * for an entry that is shown.
+ */
+static json_t *
+candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
+           const struct citizen *z, int shown_out[MAX_CANDIDATES])
+{
+	struct resolve_cache *rc = rr_of(s);
+	const struct cunit *cu = &rc->units[u];
+	struct cand *cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*cs));
+	size_t sorted, nc = judge_members(rc, cu, z, cs, &sorted);
+	struct entry *es = xmalloc((nc ? nc : 1) * sizeof(*es));
+	int *shown = xmalloc((nc ? nc : 1) * sizeof(int));
+	size_t ne = walk_entries(s, f->date, cs, nc, sorted, es, shown);
+	json_t *out = json_array();
 
 	/* available first, each group in rank order */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < ne && json_array_size(out) < MAX_CANDIDATES; i++) {
-			const struct entry *e = &es[i];
-			const struct dir_person *p = &s->persons[e->c->person];
-			int d = p->deputy;
-			struct sb b = {0};
-			json_t *o;
-
-			if (e->available != (pass == 0))
+			if (es[i].available != (pass == 0))
 				continue;
-			sb_printf(&b, "%s fordeler efter ", unit->name);
-			sb_rules(&b, s, e->c);
-			sb_printf(&b, " → %s.", p->display_name);
-			if (dir_person_absent_on(p, f->date)) {
-				sb_printf(&b, " ");
-				sb_absence(&b, p, f->date);
-				if (d < 0 || (size_t)d >= s->npersons || d == e->c->person)
-					sb_printf(&b, " og har ingen stedfortræder.");
-				else if (dir_person_absent_on(&s->persons[d], f->date))
-					sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
-					          s->persons[d].display_name);
-				else if (e->deputy == DIR_NONE)
-					sb_printf(
-					    &b,
-					    "; stedfortræderen %s står allerede højere på listen.",
-					    s->persons[d].display_name);
-				else
-					sb_printf(&b, "; stedfortræderen er %s.",
-					          s->persons[d].display_name);
-			}
-			o = json_object();
-			shown_out[json_array_size(out)] = e->shown; /* "person": the caller's */
-			json_object_set_new(o, "rank",
-			                    json_integer((json_int_t)json_array_size(out) + 1));
-			json_object_set_new(o, "reason", sb_json(&b));
-			json_object_set_new(o, "available", json_boolean(e->available));
-			json_object_set_new(o, "acting_for",
-			                    e->deputy != DIR_NONE ? person_ref(s, e->c->person)
-			                                          : json_null());
-			json_array_append_new(out, o);
+			shown_out[json_array_size(out)] = es[i].shown; /* "person": the caller's */
+			json_array_append_new(out, entry_json(s, &s->units[u], f->date, &es[i],
+			                                      json_array_size(out) + 1));
 		}
 	free(es);
 	free(shown);

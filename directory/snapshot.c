@@ -222,42 +222,43 @@ cmp_str_ptr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/*
- * Nested group membership: for each person, every group reachable from the
- * groups that list them (or that their memberOf names), through groups
- * listed as members of other groups. Cycles are cut by a visited mark.
- */
-static void
-resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
-{
-	size_t ng = r->ng;
-	/* parents[g]: groups that list group g as a member */
-	int **parents = xcalloc(ng ? ng : 1, sizeof(int *));
-	size_t *nparents = xcalloc(ng ? ng : 1, sizeof(size_t));
-	int **direct = xcalloc(s->npersons ? s->npersons : 1, sizeof(int *));
-	size_t *ndirect = xcalloc(s->npersons ? s->npersons : 1, sizeof(size_t));
-	unsigned *mark = xcalloc(ng ? ng : 1, sizeof(unsigned));
-	int *stack = xmalloc((ng ? ng : 1) * sizeof(int));
-	const char **found = xmalloc((ng ? ng : 1) * sizeof(char *));
-	const char **found_names = xmalloc((ng ? ng : 1) * sizeof(char *));
+/* Who is in which group, as the records list it. */
+struct group_graph {
+	size_t ng;
+	int **parents; /* parents[g]: groups that list group g as a member */
+	size_t *nparents;
+	int **direct; /* direct[p]: groups that list person p, or that p's memberOf names */
+	size_t *ndirect;
+};
 
+static void
+int_push(int **v, size_t *n, int x)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(int));
+	(*v)[(*n)++] = x;
+}
+
+static void
+group_graph_read(struct group_graph *gg, const struct dir_snapshot *s, const struct dir_records *r)
+{
+	size_t ng = gg->ng = r->ng;
+
+	gg->parents = xcalloc(ng ? ng : 1, sizeof(int *));
+	gg->nparents = xcalloc(ng ? ng : 1, sizeof(size_t));
+	gg->direct = xcalloc(s->npersons ? s->npersons : 1, sizeof(int *));
+	gg->ndirect = xcalloc(s->npersons ? s->npersons : 1, sizeof(size_t));
 	/* Group DNs are few (hundreds); a linear DN match per member is fine. */
 	for (size_t g = 0; g < ng; g++) {
 		for (size_t m = 0; m < r->g[g].members.n; m++) {
 			const char *mdn = r->g[g].members.v[m];
 			int p = dir_snapshot_find_dn(s, mdn);
 			if (p != DIR_NONE) {
-				direct[p] = xrealloc(direct[p], (ndirect[p] + 1) * sizeof(int));
-				direct[p][ndirect[p]++] = (int)g;
+				int_push(&gg->direct[p], &gg->ndirect[p], (int)g);
 				continue;
 			}
-			for (size_t h = 0; h < ng; h++) {
-				if (dir_dn_equal(r->g[h].dn, mdn)) {
-					parents[h] =
-					    xrealloc(parents[h], (nparents[h] + 1) * sizeof(int));
-					parents[h][nparents[h]++] = (int)g;
-				}
-			}
+			for (size_t h = 0; h < ng; h++)
+				if (dir_dn_equal(r->g[h].dn, mdn))
+					int_push(&gg->parents[h], &gg->nparents[h], (int)g);
 		}
 	}
 	for (size_t i = 0; i < r->np; i++) {
@@ -266,49 +267,81 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 			continue;
 		for (size_t m = 0; m < r->p[i].member_of.n; m++)
 			for (size_t h = 0; h < ng; h++)
-				if (dir_dn_equal(r->g[h].dn, r->p[i].member_of.v[m])) {
-					direct[p] =
-					    xrealloc(direct[p], (ndirect[p] + 1) * sizeof(int));
-					direct[p][ndirect[p]++] = (int)h;
-				}
+				if (dir_dn_equal(r->g[h].dn, r->p[i].member_of.v[m]))
+					int_push(&gg->direct[p], &gg->ndirect[p], (int)h);
 	}
+}
+
+static void
+group_graph_free(struct group_graph *gg)
+{
+	for (size_t g = 0; g < gg->ng; g++)
+		free(gg->parents[g]);
+	free(gg->parents);
+	free(gg->nparents);
+	free(gg->direct);
+	free(gg->ndirect);
+}
+
+/* AD: target groups are the groups named with the prefix, nested too. */
+static void
+add_prefixed_target_groups(struct dir_snapshot *s, struct dir_person *dp, const char *prefix,
+                           const char **names, size_t n)
+{
+	size_t plen = strlen(prefix), ntg;
+
+	if (plen == 0 || n == 0)
+		return;
+	const char **tg = arena_alloc(&s->arena, (dp->ntarget_groups + n) * sizeof(char *));
+	memcpy(tg, dp->target_groups, dp->ntarget_groups * sizeof(char *));
+	ntg = dp->ntarget_groups;
+	for (size_t k = 0; k < n; k++) {
+		const char *name = names[k];
+		if (name && strncasecmp(name, prefix, plen) == 0 && name[plen] != '\0')
+			tg[ntg++] = arena_str(&s->arena, name + plen);
+	}
+	dp->target_groups = tg;
+	dp->ntarget_groups = ntg;
+}
+
+/*
+ * Nested group membership: for each person, every group reachable from the
+ * groups that list them (or that their memberOf names), through groups
+ * listed as members of other groups. Cycles are cut by a visited mark.
+ */
+static void
+resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
+{
+	struct group_graph gg;
+	size_t ng = r->ng;
+	unsigned *mark = xcalloc(ng ? ng : 1, sizeof(unsigned));
+	int *stack = xmalloc((ng ? ng : 1) * sizeof(int));
+	const char **found = xmalloc((ng ? ng : 1) * sizeof(char *));
+	const char **found_names = xmalloc((ng ? ng : 1) * sizeof(char *));
+
+	group_graph_read(&gg, s, r);
 	for (size_t p = 0; p < s->npersons; p++) {
 		size_t nfound = 0, sp = 0;
 		unsigned stamp = (unsigned)p + 1;
-		for (size_t d = 0; d < ndirect[p]; d++) {
-			if (mark[direct[p][d]] != stamp) {
-				mark[direct[p][d]] = stamp;
-				stack[sp++] = direct[p][d];
+		for (size_t d = 0; d < gg.ndirect[p]; d++) {
+			if (mark[gg.direct[p][d]] != stamp) {
+				mark[gg.direct[p][d]] = stamp;
+				stack[sp++] = gg.direct[p][d];
 			}
 		}
 		while (sp > 0) {
 			int g = stack[--sp];
 			found_names[nfound] = r->g[g].name;
 			found[nfound++] = r->g[g].dn;
-			for (size_t k = 0; k < nparents[g]; k++) {
-				if (mark[parents[g][k]] != stamp) {
-					mark[parents[g][k]] = stamp;
-					stack[sp++] = parents[g][k];
+			for (size_t k = 0; k < gg.nparents[g]; k++) {
+				if (mark[gg.parents[g][k]] != stamp) {
+					mark[gg.parents[g][k]] = stamp;
+					stack[sp++] = gg.parents[g][k];
 				}
 			}
 		}
-		/* AD: target groups are the groups named with the prefix, nested too */
-		size_t plen = strlen(r->target_group_prefix), ntg = 0;
-		if (plen > 0 && nfound > 0) {
-			struct dir_person *dp = &s->persons[p];
-			const char **tg =
-			    arena_alloc(&s->arena, (dp->ntarget_groups + nfound) * sizeof(char *));
-			memcpy(tg, dp->target_groups, dp->ntarget_groups * sizeof(char *));
-			ntg = dp->ntarget_groups;
-			for (size_t k = 0; k < nfound; k++) {
-				const char *name = found_names[k];
-				if (name && strncasecmp(name, r->target_group_prefix, plen) == 0 &&
-				    name[plen] != '\0')
-					tg[ntg++] = arena_str(&s->arena, name + plen);
-			}
-			dp->target_groups = tg;
-			dp->ntarget_groups = ntg;
-		}
+		add_prefixed_target_groups(s, &s->persons[p], r->target_group_prefix, found_names,
+		                           nfound);
 		if (nfound > 1)
 			qsort(found, nfound, sizeof(char *), cmp_str_ptr);
 		s->persons[p].groups =
@@ -316,14 +349,9 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 		for (size_t k = 0; k < nfound; k++)
 			s->persons[p].groups[k] = arena_str(&s->arena, found[k]);
 		s->persons[p].ngroups = nfound;
-		free(direct[p]);
+		free(gg.direct[p]);
 	}
-	for (size_t g = 0; g < ng; g++)
-		free(parents[g]);
-	free(parents);
-	free(nparents);
-	free(direct);
-	free(ndirect);
+	group_graph_free(&gg);
 	free(mark);
 	free(stack);
 	free(found);
@@ -392,27 +420,10 @@ pow2_at_least(size_t n)
 	return s;
 }
 
-/*
- * Builds a snapshot from records (which are copied; the caller keeps them).
- * Persons without a username or id are skipped.
- */
-struct dir_snapshot *
-dir_snapshot_build(const struct dir_records *r, uint64_t generation)
+/* Copies the units that have a code and a DN; urec[i]: unit i's record. */
+static void
+copy_units(struct dir_snapshot *s, const struct dir_records *r, size_t *urec)
 {
-	struct dir_snapshot *s = xcalloc(1, sizeof(*s));
-	size_t np = 0, mask;
-	int *unit_dn_table;
-	/* the record each unit and person came from */
-	size_t *urec = xmalloc((r->nu ? r->nu : 1) * sizeof(size_t));
-	size_t *prec = xmalloc((r->np ? r->np : 1) * sizeof(size_t));
-
-	s->refs = 1;
-	s->generation = generation;
-	s->synced_at = r->synced_at;
-	snprintf(s->source, sizeof(s->source), "%s", r->source);
-	s->persons = xcalloc(r->np ? r->np : 1, sizeof(*s->persons));
-	s->units = xcalloc(r->nu ? r->nu : 1, sizeof(*s->units));
-
 	for (size_t i = 0; i < r->nu; i++) {
 		const struct dir_urec *u = &r->u[i];
 		struct dir_unit *d = &s->units[s->nunits];
@@ -428,53 +439,64 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		d->parent = d->lead = DIR_NONE;
 		urec[s->nunits++] = i;
 	}
+}
+
+static void
+copy_person(struct dir_snapshot *s, const struct dir_prec *p, struct dir_person *d)
+{
+	d->id = arena_str(&s->arena, p->id);
+	d->dn = arena_str(&s->arena, p->dn);
+	d->username = arena_str(&s->arena, p->username);
+	d->upn = arena_str(&s->arena, p->upn);
+	d->given_name = arena_str(&s->arena, p->given_name);
+	d->surname = arena_str(&s->arena, p->surname);
+	if (p->display_name) {
+		d->display_name = arena_str(&s->arena, p->display_name);
+	} else {
+		char name[512];
+		snprintf(name, sizeof(name), "%s%s%s", p->given_name ? p->given_name : "",
+		         p->given_name && p->surname ? " " : "", p->surname ? p->surname : "");
+		d->display_name = arena_str(&s->arena, *name ? name : p->username);
+	}
+	d->title = arena_str(&s->arena, p->title);
+	d->email = arena_str(&s->arena, p->email);
+	d->phone = arena_str(&s->arena, p->phone);
+	d->mobile = arena_str(&s->arena, p->mobile);
+	d->office = arena_str(&s->arena, p->office);
+	d->target_groups = arena_strv(&s->arena, &p->target_groups, &d->ntarget_groups);
+	d->alloc =
+	    arena_alloc(&s->arena, (p->allocation.n ? p->allocation.n : 1) * sizeof(*d->alloc));
+	for (size_t k = 0; k < p->allocation.n; k++)
+		if (parse_alloc(&s->arena, p->allocation.v[k], &d->alloc[d->nalloc]))
+			d->nalloc++;
+	dir_date_from_ldap(p->absent_from, d->absent_from);
+	dir_date_from_ldap(p->absent_until, d->absent_until);
+	d->unit = d->deputy = d->manager = DIR_NONE;
+}
+
+/* Copies the persons that have an id, a username and a DN; prec[i]: person i's record. */
+static void
+copy_persons(struct dir_snapshot *s, const struct dir_records *r, size_t *prec)
+{
+	size_t np = 0;
+
 	for (size_t i = 0; i < r->np; i++) {
 		const struct dir_prec *p = &r->p[i];
-		struct dir_person *d = &s->persons[np];
 		if (p->id == NULL || p->username == NULL || p->dn == NULL)
 			continue;
-		d->id = arena_str(&s->arena, p->id);
-		d->dn = arena_str(&s->arena, p->dn);
-		d->username = arena_str(&s->arena, p->username);
-		d->upn = arena_str(&s->arena, p->upn);
-		d->given_name = arena_str(&s->arena, p->given_name);
-		d->surname = arena_str(&s->arena, p->surname);
-		if (p->display_name) {
-			d->display_name = arena_str(&s->arena, p->display_name);
-		} else {
-			char name[512];
-			snprintf(name, sizeof(name), "%s%s%s", p->given_name ? p->given_name : "",
-			         p->given_name && p->surname ? " " : "",
-			         p->surname ? p->surname : "");
-			d->display_name = arena_str(&s->arena, *name ? name : p->username);
-		}
-		d->title = arena_str(&s->arena, p->title);
-		d->email = arena_str(&s->arena, p->email);
-		d->phone = arena_str(&s->arena, p->phone);
-		d->mobile = arena_str(&s->arena, p->mobile);
-		d->office = arena_str(&s->arena, p->office);
-		d->target_groups = arena_strv(&s->arena, &p->target_groups, &d->ntarget_groups);
-		d->alloc = arena_alloc(&s->arena,
-		                       (p->allocation.n ? p->allocation.n : 1) * sizeof(*d->alloc));
-		for (size_t k = 0; k < p->allocation.n; k++)
-			if (parse_alloc(&s->arena, p->allocation.v[k], &d->alloc[d->nalloc]))
-				d->nalloc++;
-		dir_date_from_ldap(p->absent_from, d->absent_from);
-		dir_date_from_ldap(p->absent_until, d->absent_until);
-		d->unit = d->deputy = d->manager = DIR_NONE;
+		copy_person(s, p, &s->persons[np]);
 		prec[np++] = i;
 	}
 	s->npersons = np;
-	s->table_size = pow2_at_least(2 * (np > s->nunits ? np : s->nunits) + 2);
-	s->id_table = dir_table_build(s, T_ID, s->npersons);
-	s->dn_table = dir_table_build(s, T_DN, s->npersons);
-	s->username_table = dir_table_build(s, T_USERNAME, s->npersons);
-	s->upn_table = dir_table_build(s, T_UPN, s->npersons);
-	s->unit_table = dir_table_build(s, T_UNIT, s->nunits);
+}
 
-	/* units: parents by DN ancestry (or an explicit parent DN), leads, departments */
-	mask = s->table_size - 1;
-	unit_dn_table = xmalloc(s->table_size * sizeof(int));
+/* Units: parents by DN ancestry (or an explicit parent DN), leads, departments. */
+static void
+link_units(struct dir_snapshot *s, const struct dir_records *r, const size_t *urec)
+{
+	size_t mask = s->table_size - 1;
+	int *unit_dn_table = xmalloc(s->table_size * sizeof(int));
+
 	for (size_t i = 0; i < s->table_size; i++)
 		unit_dn_table[i] = DIR_NONE;
 	for (size_t i = 0; i < s->nunits; i++) {
@@ -510,7 +532,13 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 			top = s->units[top].parent;
 		d->department = s->units[top].code;
 	}
-	/* persons: unit, deputy, manager (a DN, or for AD-style data a username) */
+}
+
+/* Persons: unit, deputy, manager (a DN, or for AD-style data a username). */
+static void
+link_persons(struct dir_snapshot *s, const struct dir_records *r, const size_t *urec,
+             const size_t *prec)
+{
 	for (size_t i = 0; i < s->npersons; i++) {
 		struct dir_person *d = &s->persons[i];
 		size_t ri = prec[i];
@@ -535,12 +563,14 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 				s->persons[p].unit = (int)j;
 		}
 	}
-	free(urec);
-	free(prec);
-	resolve_groups(s, r);
+}
 
-	/* orders: people by name; unit members by name; unit children by code */
+/* Orders: people by name; unit members by name; unit children by code. */
+static void
+sort_orders(struct dir_snapshot *s)
+{
 	struct name_sort ns = {s, xmalloc((s->npersons ? s->npersons : 1) * sizeof(*ns.keys))};
+
 	for (size_t i = 0; i < s->npersons; i++)
 		collate_key(s->persons[i].display_name, ns.keys[i], sizeof(ns.keys[i]));
 	s->by_name = xmalloc((s->npersons ? s->npersons : 1) * sizeof(int));
@@ -569,8 +599,12 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 			qsort_r(s->units[i].children, s->units[i].nchildren, sizeof(int),
 			        cmp_unit_code, s);
 	free(ns.keys);
+}
 
-	s->index = dir_index_build(s);
+/* Each person's answer, rendered once and kept in the arena. */
+static void
+render_people(struct dir_snapshot *s)
+{
 	for (size_t i = 0; i < s->npersons; i++) {
 		size_t len;
 		char *text = dir_person_render(s, (int)i, &len);
@@ -580,6 +614,42 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 		s->persons[i].json = copy;
 		s->persons[i].json_len = len;
 	}
+}
+
+/*
+ * Builds a snapshot from records (which are copied; the caller keeps them).
+ * Persons without a username or id are skipped.
+ */
+struct dir_snapshot *
+dir_snapshot_build(const struct dir_records *r, uint64_t generation)
+{
+	struct dir_snapshot *s = xcalloc(1, sizeof(*s));
+	/* the record each unit and person came from */
+	size_t *urec = xmalloc((r->nu ? r->nu : 1) * sizeof(size_t));
+	size_t *prec = xmalloc((r->np ? r->np : 1) * sizeof(size_t));
+
+	s->refs = 1;
+	s->generation = generation;
+	s->synced_at = r->synced_at;
+	snprintf(s->source, sizeof(s->source), "%s", r->source);
+	s->persons = xcalloc(r->np ? r->np : 1, sizeof(*s->persons));
+	s->units = xcalloc(r->nu ? r->nu : 1, sizeof(*s->units));
+	copy_units(s, r, urec);
+	copy_persons(s, r, prec);
+	s->table_size = pow2_at_least(2 * (s->npersons > s->nunits ? s->npersons : s->nunits) + 2);
+	s->id_table = dir_table_build(s, T_ID, s->npersons);
+	s->dn_table = dir_table_build(s, T_DN, s->npersons);
+	s->username_table = dir_table_build(s, T_USERNAME, s->npersons);
+	s->upn_table = dir_table_build(s, T_UPN, s->npersons);
+	s->unit_table = dir_table_build(s, T_UNIT, s->nunits);
+	link_units(s, r, urec);
+	link_persons(s, r, urec, prec);
+	free(urec);
+	free(prec);
+	resolve_groups(s, r);
+	sort_orders(s);
+	s->index = dir_index_build(s);
+	render_people(s);
 	return s;
 }
 
