@@ -124,59 +124,97 @@ struct dir_records {
 	char source[256];
 	char target_group_prefix[64]; /* AD: target groups are groups named so */
 };
+/* records.c. A record owns its strings and lists; the *_free functions free
+ * them and leave the record empty (the record itself is the caller's). */
 void dir_prec_free(struct dir_prec *);
 void dir_urec_free(struct dir_urec *);
 void dir_grec_free(struct dir_grec *);
+/* Frees every record and the arrays; r itself is the caller's. */
 void dir_records_free(struct dir_records *);
+/* A new zeroed record at the end of r, owned by r: what the caller puts in
+ * it (malloc'd strings, strlists) r frees. The pointer is valid only until
+ * the next add. */
 struct dir_prec *dir_records_add_person(struct dir_records *);
 struct dir_urec *dir_records_add_unit(struct dir_records *);
 struct dir_grec *dir_records_add_group(struct dir_records *);
+/* A new JSON document of the records (the saved file's format); the caller
+ * owns it (json_decref). r is only read. */
+json_t *dir_records_to_json(const struct dir_records *);
+/* Fills r (overwritten, not freed first) from a document of that format;
+ * 0, or -1 for another format. Either way r owns what it holds and the
+ * caller frees it with dir_records_free; nothing of doc is kept. */
+int dir_records_from_json(json_t *, struct dir_records *);
 
 /* snapshot.c */
+/* A new snapshot holding one reference, which the caller owns (give it back
+ * with dir_snapshot_unref). The records are copied: the caller keeps them. */
 struct dir_snapshot *dir_snapshot_build(const struct dir_records *, uint64_t generation);
+/* One more reference, for the caller (loop thread only). */
 void dir_snapshot_ref(struct dir_snapshot *);
+/* Gives one reference back; the last frees the snapshot and everything
+ * pointing into it. NULL is a no-op. */
 void dir_snapshot_unref(struct dir_snapshot *);
+/* Whether a freed snapshot's pages wait to be given back; dir_snapshot_trim
+ * gives them back (slow: the sync thread's) and says whether any waited. */
 bool dir_snapshot_trim_due(void);
 bool dir_snapshot_trim(void);
+/* "20260303000000Z" or "2026-03-03..." as "2026-03-03" written into out;
+ * returns out, or NULL (out empty) when v is not a date. v is only read. */
+char *dir_date_from_ldap(const char *generalized, char out[11]);
+
+/* lookup.c. An index into s->persons (s->units), or DIR_NONE; nothing is
+ * allocated, and the index is valid as long as the caller's reference to
+ * s. s and the key may be NULL (DIR_NONE). */
 int dir_snapshot_find_person(const struct dir_snapshot *, const char *id);
 int dir_snapshot_find_dn(const struct dir_snapshot *, const char *dn);
 int dir_snapshot_find_username(const struct dir_snapshot *, const char *username);
+/* By username, else (a name with '@') by userPrincipalName. */
 int dir_snapshot_find_login(const struct dir_snapshot *, const char *name);
-bool dir_dn_equal(const char *, const char *);
 int dir_snapshot_find_unit(const struct dir_snapshot *, const char *code);
-json_t *dir_records_to_json(const struct dir_records *);
-int dir_records_from_json(json_t *, struct dir_records *);
-char *dir_date_from_ldap(const char *generalized, char out[11]);
+/* DN equality: ASCII case and spaces after commas ignored. */
+bool dir_dn_equal(const char *, const char *);
 
 /* resolve.c */
 struct resolve_cache;
+/* Frees a snapshot's resolution cache (dir_snapshot_unref calls it); NULL is a no-op. */
 void dir_resolve_cache_free(struct resolve_cache *);
 
-/* api.c */
 /* Away on `date` ("YYYY-MM-DD"): from the start date up to, not including,
  * the end date (the day one is back); false for an empty date. Reads only. */
 bool dir_person_absent_on(const struct dir_person *, const char *date);
+
+/* render.c: people and units as the API shows them. */
+/* Person i as a new JSON object, "absent" as it stands today (or on
+ * `date`, YYYY-MM-DD); the caller owns it. */
 json_t *dir_person_json(const struct dir_snapshot *, int);
 json_t *dir_person_json_on(const struct dir_snapshot *, int, const char *date);
 struct evbuffer;
-/* The same from the pre-rendered JSON (p->json), appended to b. */
+/* The same from the pre-rendered JSON (p->json), appended to b (copied). */
 void dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *date);
+/* Person i's pre-rendered JSON text: a new malloc'd string (the caller
+ * frees it), its length in *len. */
 char *dir_person_render(const struct dir_snapshot *, int, size_t *len);
 /* A unit as the API shows it (with its subtree when tree); the caller owns it. */
 json_t *dir_unit_json(const struct dir_snapshot *, int, bool tree);
-/* {"synced_at", "stale"} for answers from the snapshot. */
+/* {"synced_at", "stale"} for answers from the snapshot: a new object, the caller's. */
 json_t *dir_info_json(const struct dir_snapshot *);
 /* The current snapshot, or NULL after answering 503 (none configured or
- * not read yet). */
+ * not read yet). Borrowed: valid while the request's handler runs on the
+ * loop (a new one is swapped in only between events); take a reference
+ * (dir_snapshot_ref) to keep it longer. */
 struct http_request;
 const struct dir_snapshot *dir_snapshot_or_fail(struct http_request *);
 
 /* fold.c: Danish-aware folding for search. */
+/* Folds in into the caller's out (outsz bytes, NUL-terminated when
+ * outsz > 0); returns the length written. in may be NULL. */
 size_t dir_fold(const char *in, char *out, size_t outsz);
 /* The base letter (a-z) of a Latin-1 letter U+00C0..U+00FF as dir_fold
  * gives it (é -> 'e', ø -> 'o', å -> 'a', ÿ -> 'y'); 0 when it folds to two
  * letters (æ, þ, ß) or is no letter (×, ÷) or is outside the range. */
 char dir_fold_latin1_letter(unsigned int cp);
+/* Splits a folded string into at most max words: tokens[i] points into
+ * folded (nothing is allocated; not NUL-terminated), lens[i] its length. */
 size_t dir_tokenize(const char *folded, const char **tokens, size_t *lens, size_t max);
 
 /* index.c: the search index over a snapshot. */
@@ -188,6 +226,9 @@ struct dir_query {
 	size_t limit;
 	const char *cursor; /* opaque, from a previous page, or NULL */
 };
+/* A new index over s (s is read, not kept); the caller owns it and frees it
+ * with dir_index_free (which takes NULL), usually by storing it in
+ * s->index. NULL only for a snapshot too large to index. */
 struct dir_index *dir_index_build(const struct dir_snapshot *);
 void dir_index_free(struct dir_index *);
 /* Fills out[] with up to q->limit person indexes; *next gets a malloc'd
