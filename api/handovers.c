@@ -173,7 +173,7 @@ read_citizen(json_t *c, bool strict, json_t *out, json_t *p, int *status)
 		json_object_set_new(cit, "name", json_string(name));
 	else if (strict)
 		value_error(p, status, "citizen.name", "required", "Angiv borgerens navn.");
-	if (born && !date_valid(born, strlen(born))) {
+	if (born && !clock_date_valid(born, strlen(born))) {
 		value_error(p, status, "citizen.birthdate", "invalid",
 		            "Fødselsdatoen skal være en gyldig dato (ÅÅÅÅ-MM-DD).");
 		born = NULL;
@@ -219,7 +219,7 @@ ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool 
 			json_object_set_new(out, "planned_date", json_null());
 		} else if (!json_is_string(v)) {
 			shape_error(p, &status, "planned_date", "Skal være en dato (ÅÅÅÅ-MM-DD).");
-		} else if (!date_valid(json_string_value(v), json_string_length(v))) {
+		} else if (!clock_date_valid(json_string_value(v), json_string_length(v))) {
 			value_error(p, &status, "planned_date", "invalid",
 			            "Den planlagte dato skal være en gyldig dato (ÅÅÅÅ-MM-DD).");
 		} else {

@@ -136,7 +136,8 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	}
 	v = json_object_get(body, "date");
 	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || !date_valid(json_string_value(v), json_string_length(v)))
+		if (!json_is_string(v) ||
+		    !clock_date_valid(json_string_value(v), json_string_length(v)))
 			json_problem_add_error(p, "date", "invalid",
 			                       "Datoen skal være en gyldig dato (ÅÅÅÅ-MM-DD).");
 		else
@@ -152,7 +153,8 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	}
 	v = json_object_get(citizen, "birthdate");
 	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || !date_valid(json_string_value(v), json_string_length(v)))
+		if (!json_is_string(v) ||
+		    !clock_date_valid(json_string_value(v), json_string_length(v)))
 			json_problem_add_error(
 			    p, "citizen.birthdate", "invalid",
 			    "Fødselsdatoen skal være en gyldig dato (ÅÅÅÅ-MM-DD).");

@@ -94,14 +94,6 @@ int dir_resolve_render(const struct dir_snapshot *, const struct resolve_route *
  */
 int cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why);
 
-/* The old name of clock_date_valid (daemon/clock.c), kept while api/ still
- * calls it; to go once its call sites say clock_date_valid. */
-static inline bool
-date_valid(const char *s, size_t len)
-{
-	return clock_date_valid(s, len);
-}
-
 /* Parses an employment_status value of API.md; EMP_UNKNOWN if not one. */
 enum resolve_employment resolve_employment_parse(const char *);
 
