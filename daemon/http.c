@@ -416,154 +416,212 @@ trailer_line_ok(const char *line, size_t n)
 	return true;
 }
 
+/* What a step of the parse leaves to conn_process: another step, a wait for
+ * more input (or for the handler), or nothing (the connection is freed). */
+enum conn_step { STEP_AGAIN, STEP_WAIT, STEP_GONE };
+
+static enum conn_step
+step_idle(struct http_conn *c, struct evbuffer *in)
+{
+	unsigned char ch;
+
+	/* Tolerate stray CRLFs between requests (RFC 9112 2.2). */
+	while (evbuffer_copyout(in, &ch, 1) == 1 && (ch == '\r' || ch == '\n'))
+		evbuffer_drain(in, 1);
+	if (evbuffer_get_length(in) == 0)
+		return STEP_WAIT;
+	c->state = CONN_HEAD;
+	c->head_scanned = 0;
+	/* A new connection's head is due a header timeout after accept. */
+	if (c->kept_alive)
+		conn_arm_timer(c, cfg()->http_header_timeout);
+	return STEP_AGAIN;
+}
+
+static enum conn_step
+step_head(struct http_conn *c, struct evbuffer *in)
+{
+	size_t n = find_head_end(in, &c->head_scanned);
+
+	if (n == 0) {
+		if (evbuffer_get_length(in) > cfg()->http_max_header)
+			conn_fail(c, 431, "request head larger than the limit");
+		return STEP_WAIT;
+	}
+	if (n > cfg()->http_max_header) {
+		conn_fail(c, 431, "request head larger than the limit");
+		return STEP_WAIT;
+	}
+	conn_start_request(c, n);
+	return STEP_AGAIN;
+}
+
+/* A Content-Length body (whole: dispatched), or one chunk's data (whole:
+ * its CRLF is next). */
+static enum conn_step
+step_body(struct http_conn *c, struct evbuffer *in, bool chunk)
+{
+	if (!conn_take_body(c, in)) {
+		conn_fail(c, 413, "request body larger than the limit");
+		return STEP_WAIT;
+	}
+	if (c->remaining > 0)
+		return STEP_WAIT;
+	if (chunk)
+		c->state = CONN_CHUNK_END;
+	else
+		conn_dispatch(c);
+	return STEP_AGAIN;
+}
+
+static enum conn_step
+step_chunk_size(struct http_conn *c, struct evbuffer *in)
+{
+	uint64_t size;
+	size_t n;
+	/* CRLF only: a bare LF is where parsers disagree on framing. */
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
+	const char *ext;
+
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CHUNK_LINE_MAX)
+			conn_fail(c, 400, "chunk size line too long");
+		return STEP_WAIT;
+	}
+	if (n > CHUNK_LINE_MAX || http_decode_chunk_size(line, n, &size) == -1 ||
+	    !chunk_tail_ok(line, n)) {
+		free(line);
+		conn_fail(c, 400, "malformed chunk size");
+		return STEP_WAIT;
+	}
+	ext = memchr(line, ';', n);
+	c->ext_bytes += ext ? n - (size_t)(ext - line) : 0;
+	free(line);
+	if (c->ext_bytes > CHUNK_EXT_MAX) {
+		conn_fail(c, 400, "chunk extensions too long");
+		return STEP_WAIT;
+	}
+	c->framing_bytes += n + 2;
+	if (c->framing_bytes > CHUNK_FRAMING_FREE + evbuffer_get_length(c->req->body)) {
+		conn_fail(c, 400, "chunked framing too large");
+		return STEP_WAIT;
+	}
+	if (size > cfg()->http_max_body ||
+	    evbuffer_get_length(c->req->body) + size > cfg()->http_max_body) {
+		conn_fail(c, 413, "request body larger than the limit");
+		return STEP_WAIT;
+	}
+	c->remaining = size;
+	c->state = size == 0 ? CONN_TRAILER : CONN_CHUNK_DATA;
+	return STEP_AGAIN;
+}
+
+static enum conn_step
+step_chunk_end(struct http_conn *c, struct evbuffer *in)
+{
+	size_t n;
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
+
+	if (line == NULL) {
+		if (evbuffer_get_length(in) >= 2)
+			conn_fail(c, 400, "malformed chunked body");
+		return STEP_WAIT;
+	}
+	free(line);
+	if (n != 0) {
+		conn_fail(c, 400, "malformed chunked body");
+		return STEP_WAIT;
+	}
+	c->state = CONN_CHUNK_SIZE;
+	return STEP_AGAIN;
+}
+
+static enum conn_step
+step_trailer(struct http_conn *c, struct evbuffer *in)
+{
+	size_t n;
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
+
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > TRAILER_MAX)
+			conn_fail(c, 431, "trailer too large");
+		return STEP_WAIT;
+	}
+	/* Trailer fields are dropped, but only well-formed ones. */
+	if (n > 0 && !trailer_line_ok(line, n)) {
+		free(line);
+		conn_fail(c, 400, "malformed trailer field");
+		return STEP_WAIT;
+	}
+	free(line);
+	c->trailer_bytes += n + 2;
+	if (c->trailer_bytes > TRAILER_MAX) {
+		conn_fail(c, 431, "trailer too large");
+		return STEP_WAIT;
+	}
+	if (n == 0)
+		conn_dispatch(c);
+	return STEP_AGAIN;
+}
+
+static enum conn_step
+step_linger(struct http_conn *c, struct evbuffer *in)
+{
+	c->lingered += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->lingered > LINGER_MAX_BYTES) {
+		c->in_read = false;
+		conn_free(c);
+		return STEP_GONE;
+	}
+	return STEP_WAIT;
+}
+
 /* Advances the parse state as far as the buffered input allows. */
 static void
 conn_process(struct http_conn *c)
 {
 	struct evbuffer *in;
-	size_t n;
-	char *line;
+	enum conn_step st = STEP_AGAIN;
 
 	if (c->bev == NULL)
 		return;
 	in = bufferevent_get_input(c->bev);
 	c->in_read = true;
-	for (;;) {
+	while (st == STEP_AGAIN) {
 		switch (c->state) {
-		case CONN_IDLE: {
-			/* Tolerate stray CRLFs between requests (RFC 9112 2.2). */
-			unsigned char ch;
-			while (evbuffer_copyout(in, &ch, 1) == 1 && (ch == '\r' || ch == '\n'))
-				evbuffer_drain(in, 1);
-			if (evbuffer_get_length(in) == 0)
-				goto out;
-			c->state = CONN_HEAD;
-			c->head_scanned = 0;
-			/* A new connection's head is due a header timeout after accept. */
-			if (c->kept_alive)
-				conn_arm_timer(c, cfg()->http_header_timeout);
+		case CONN_IDLE:
+			st = step_idle(c, in);
 			break;
-		}
 		case CONN_HEAD:
-			n = find_head_end(in, &c->head_scanned);
-			if (n == 0) {
-				if (evbuffer_get_length(in) > cfg()->http_max_header)
-					conn_fail(c, 431, "request head larger than the limit");
-				goto out;
-			}
-			if (n > cfg()->http_max_header) {
-				conn_fail(c, 431, "request head larger than the limit");
-				goto out;
-			}
-			conn_start_request(c, n);
+			st = step_head(c, in);
 			break;
 		case CONN_BODY:
-			if (!conn_take_body(c, in)) {
-				conn_fail(c, 413, "request body larger than the limit");
-				goto out;
-			}
-			if (c->remaining > 0)
-				goto out;
-			conn_dispatch(c);
+			st = step_body(c, in, false);
 			break;
-		case CONN_CHUNK_SIZE: {
-			uint64_t size;
-			/* CRLF only: a bare LF is where parsers disagree on framing. */
-			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
-			if (line == NULL) {
-				if (evbuffer_get_length(in) > CHUNK_LINE_MAX)
-					conn_fail(c, 400, "chunk size line too long");
-				goto out;
-			}
-			if (n > CHUNK_LINE_MAX || http_decode_chunk_size(line, n, &size) == -1 ||
-			    !chunk_tail_ok(line, n)) {
-				free(line);
-				conn_fail(c, 400, "malformed chunk size");
-				goto out;
-			}
-			const char *ext = memchr(line, ';', n);
-			c->ext_bytes += ext ? n - (size_t)(ext - line) : 0;
-			free(line);
-			if (c->ext_bytes > CHUNK_EXT_MAX) {
-				conn_fail(c, 400, "chunk extensions too long");
-				goto out;
-			}
-			c->framing_bytes += n + 2;
-			if (c->framing_bytes >
-			    CHUNK_FRAMING_FREE + evbuffer_get_length(c->req->body)) {
-				conn_fail(c, 400, "chunked framing too large");
-				goto out;
-			}
-			if (size > cfg()->http_max_body ||
-			    evbuffer_get_length(c->req->body) + size > cfg()->http_max_body) {
-				conn_fail(c, 413, "request body larger than the limit");
-				goto out;
-			}
-			c->remaining = size;
-			c->state = size == 0 ? CONN_TRAILER : CONN_CHUNK_DATA;
+		case CONN_CHUNK_SIZE:
+			st = step_chunk_size(c, in);
 			break;
-		}
 		case CONN_CHUNK_DATA:
-			if (!conn_take_body(c, in)) {
-				conn_fail(c, 413, "request body larger than the limit");
-				goto out;
-			}
-			if (c->remaining > 0)
-				goto out;
-			c->state = CONN_CHUNK_END;
+			st = step_body(c, in, true);
 			break;
 		case CONN_CHUNK_END:
-			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
-			if (line == NULL) {
-				if (evbuffer_get_length(in) >= 2)
-					conn_fail(c, 400, "malformed chunked body");
-				goto out;
-			}
-			free(line);
-			if (n != 0) {
-				conn_fail(c, 400, "malformed chunked body");
-				goto out;
-			}
-			c->state = CONN_CHUNK_SIZE;
+			st = step_chunk_end(c, in);
 			break;
 		case CONN_TRAILER:
-			line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
-			if (line == NULL) {
-				if (evbuffer_get_length(in) > TRAILER_MAX)
-					conn_fail(c, 431, "trailer too large");
-				goto out;
-			}
-			/* Trailer fields are dropped, but only well-formed ones. */
-			if (n > 0 && !trailer_line_ok(line, n)) {
-				free(line);
-				conn_fail(c, 400, "malformed trailer field");
-				goto out;
-			}
-			free(line);
-			c->trailer_bytes += n + 2;
-			if (c->trailer_bytes > TRAILER_MAX) {
-				conn_fail(c, 431, "trailer too large");
-				goto out;
-			}
-			if (n == 0)
-				conn_dispatch(c);
+			st = step_trailer(c, in);
 			break;
 		case CONN_LINGER:
-			c->lingered += evbuffer_get_length(in);
-			evbuffer_drain(in, evbuffer_get_length(in));
-			if (c->lingered > LINGER_MAX_BYTES) {
-				c->in_read = false;
-				conn_free(c);
-				return;
-			}
-			goto out;
+			st = step_linger(c, in);
+			break;
 		case CONN_HANDLING:
 		case CONN_CLOSING:
-			goto out;
+			st = STEP_WAIT;
+			break;
 		}
 	}
-out:
-	c->in_read = false;
+	if (st != STEP_GONE)
+		c->in_read = false;
 }
 
 static void

@@ -226,29 +226,15 @@ split_target(struct http_head *h, size_t len, const char **why)
 	return 0;
 }
 
-/*
- * Parses a request head: `len` bytes ending in the empty line. Returns 0, or
- * the HTTP status to answer with `why` set. On success `h` owns a buffer the
- * caller releases with http_head_free().
- */
-int
-http_parse_head(const char *data, size_t len, struct http_head *h, const char **why)
+/* No NUL byte, and every line ends in CRLF: a proxy that splits only there
+ * reads a bare LF as part of a field, where we would see a new one. */
+static int
+check_head_bytes(const char *data, size_t len, const char **why)
 {
-	char *p, *end, *line;
-	const char *te, *cl, *conn;
-	int rc;
-
-	memset(h, 0, sizeof(*h));
-	/* Room to copy the path out of the target without touching headers. */
-	h->buf = xmalloc(len + 1 + HTTP_MAX_TARGET + 2);
-	memcpy(h->buf, data, len);
-	h->buf[len] = '\0';
 	if (memchr(data, '\0', len) != NULL) {
 		*why = "NUL byte in request head";
 		return 400;
 	}
-	/* Lines end in CRLF: a proxy that splits only there reads a bare LF
-	 * as part of a field, where we would see a new one. */
 	for (const char *lf = memchr(data, '\n', len); lf != NULL;
 	     lf = memchr(lf + 1, '\n', len - (size_t)(lf + 1 - data))) {
 		if (lf == data || lf[-1] != '\r') {
@@ -256,69 +242,96 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 			return 400;
 		}
 	}
-	p = h->buf;
-	end = h->buf + len;
-	/* request line */
-	line = p;
-	if ((p = strchr(p, '\n')) == NULL) {
-		*why = "unterminated request line";
+	return 0;
+}
+
+/* Cuts the line at p (CRLF or LF) in place: returns it and sets *next past
+ * its end, or NULL when no line ending is left. */
+static char *
+cut_line(char *p, char **next)
+{
+	char *nl = strchr(p, '\n');
+
+	if (nl == NULL)
+		return NULL;
+	*nl = '\0';
+	if (nl > p && nl[-1] == '\r')
+		nl[-1] = '\0';
+	*next = nl + 1;
+	return p;
+}
+
+/* One "name: value" line, split in place and added to h's headers: the name
+ * a token, the value trimmed and without control characters. */
+static int
+parse_header_line(char *line, struct http_head *h, const char **why)
+{
+	char *colon, *v, *ve;
+
+	if (*line == ' ' || *line == '\t') {
+		*why = "obsolete header line folding";
 		return 400;
 	}
-	*p++ = '\0';
-	if (p - line >= 2 && p[-2] == '\r')
-		p[-2] = '\0';
-	if ((rc = parse_request_line(line, h, why)) != 0)
-		return rc;
-	/* headers */
-	while (p < end) {
-		char *nl = strchr(p, '\n'), *colon, *v, *ve;
-		if (nl == NULL)
-			break;
-		*nl = '\0';
-		if (nl > p && nl[-1] == '\r')
-			nl[-1] = '\0';
-		line = p;
-		p = nl + 1;
-		if (*line == '\0')
-			break;
-		if (*line == ' ' || *line == '\t') {
-			*why = "obsolete header line folding";
-			return 400;
-		}
-		if ((colon = strchr(line, ':')) == NULL || colon == line) {
-			*why = "malformed header line";
-			return 400;
-		}
-		*colon = '\0';
-		for (char *c = line; *c; c++) {
-			if (!is_tchar((unsigned char)*c)) {
-				*why = "invalid header name";
-				return 400;
-			}
-		}
-		v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		ve = v + strlen(v);
-		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-			*--ve = '\0';
-		for (char *c = v; *c; c++) {
-			if ((unsigned char)*c < 0x20 && *c != '\t') {
-				*why = "control character in header value";
-				return 400;
-			}
-		}
-		if (h->nheaders == HTTP_MAX_HEADERS) {
-			*why = "too many header fields";
-			return 431;
-		}
-		h->headers[h->nheaders].name = line;
-		h->headers[h->nheaders].value = v;
-		h->nheaders++;
+	if ((colon = strchr(line, ':')) == NULL || colon == line) {
+		*why = "malformed header line";
+		return 400;
 	}
-	/* framing: Content-Length and Transfer-Encoding */
-	te = http_head_get(h, "Transfer-Encoding");
-	cl = NULL;
+	*colon = '\0';
+	for (char *c = line; *c; c++) {
+		if (!is_tchar((unsigned char)*c)) {
+			*why = "invalid header name";
+			return 400;
+		}
+	}
+	v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	ve = v + strlen(v);
+	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+		*--ve = '\0';
+	for (char *c = v; *c; c++) {
+		if ((unsigned char)*c < 0x20 && *c != '\t') {
+			*why = "control character in header value";
+			return 400;
+		}
+	}
+	if (h->nheaders == HTTP_MAX_HEADERS) {
+		*why = "too many header fields";
+		return 431;
+	}
+	h->headers[h->nheaders].name = line;
+	h->headers[h->nheaders].value = v;
+	h->nheaders++;
+	return 0;
+}
+
+/* Content-Length as a number, all its headers agreeing. */
+static int
+parse_content_length(const char *cl, struct http_head *h, const char **why)
+{
+	char *e;
+
+	if (!isdigit((unsigned char)*cl)) {
+		*why = "malformed Content-Length";
+		return 400;
+	}
+	errno = 0;
+	h->content_length = strtoull(cl, &e, 10);
+	if (*e != '\0' || errno != 0) {
+		*why = "malformed Content-Length";
+		return 400;
+	}
+	h->has_length = true;
+	return 0;
+}
+
+/* The body's framing: one Transfer-Encoding (chunked, HTTP/1.1) or
+ * Content-Length headers that agree, never both. */
+static int
+check_framing(struct http_head *h, const char **why)
+{
+	const char *te = http_head_get(h, "Transfer-Encoding"), *cl = NULL;
+
 	for (int i = 0; i < h->nheaders; i++) {
 		/* a proxy may act on another one ("chunked" then "identity") */
 		if (te && h->headers[i].value != te &&
@@ -349,25 +362,20 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 		}
 		h->chunked = true;
 	}
-	if (cl) {
-		char *e;
-		if (!isdigit((unsigned char)*cl)) {
-			*why = "malformed Content-Length";
-			return 400;
-		}
-		errno = 0;
-		h->content_length = strtoull(cl, &e, 10);
-		if (*e != '\0' || errno != 0) {
-			*why = "malformed Content-Length";
-			return 400;
-		}
-		h->has_length = true;
-	}
+	return cl ? parse_content_length(cl, h, why) : 0;
+}
+
+/* Host (exactly one on HTTP/1.1, RFC 9112 3.2; the Origin check compares
+ * with it), keep-alive and Expect. */
+static int
+check_host_and_options(struct http_head *h, const char **why)
+{
+	const char *conn, *expect;
+
 	if (h->minor_version == 1 && http_head_get(h, "Host") == NULL) {
 		*why = "missing Host header";
 		return 400;
 	}
-	/* RFC 9112 3.2; the Origin check compares with Host */
 	for (int i = 0, hosts = 0; i < h->nheaders; i++) {
 		if (strcasecmp(h->headers[i].name, "Host") == 0 && ++hosts > 1) {
 			*why = "more than one Host header";
@@ -379,7 +387,7 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 		h->keep_alive = !(conn && has_token(conn, "close"));
 	else
 		h->keep_alive = conn && has_token(conn, "keep-alive");
-	const char *expect = http_head_get(h, "Expect");
+	expect = http_head_get(h, "Expect");
 	if (expect) {
 		if (strcasecmp(expect, "100-continue") != 0) {
 			*why = "unsupported Expect";
@@ -387,6 +395,41 @@ http_parse_head(const char *data, size_t len, struct http_head *h, const char **
 		}
 		h->expect_continue = h->minor_version == 1;
 	}
+	return 0;
+}
+
+/*
+ * Parses a request head: `len` bytes ending in the empty line. Returns 0, or
+ * the HTTP status to answer with `why` set. On success `h` owns a buffer the
+ * caller releases with http_head_free() (on failure too: h->buf is set
+ * first).
+ */
+int
+http_parse_head(const char *data, size_t len, struct http_head *h, const char **why)
+{
+	char *p, *end, *line;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	/* Room to copy the path out of the target without touching headers. */
+	h->buf = xmalloc(len + 1 + HTTP_MAX_TARGET + 2);
+	memcpy(h->buf, data, len);
+	h->buf[len] = '\0';
+	if ((rc = check_head_bytes(data, len, why)) != 0)
+		return rc;
+	p = h->buf;
+	end = h->buf + len;
+	if ((line = cut_line(p, &p)) == NULL) {
+		*why = "unterminated request line";
+		return 400;
+	}
+	if ((rc = parse_request_line(line, h, why)) != 0)
+		return rc;
+	while (p < end && (line = cut_line(p, &p)) != NULL && *line != '\0')
+		if ((rc = parse_header_line(line, h, why)) != 0)
+			return rc;
+	if ((rc = check_framing(h, why)) != 0 || (rc = check_host_and_options(h, why)) != 0)
+		return rc;
 	return split_target(h, len, why);
 }
 
