@@ -668,96 +668,73 @@ ho_uuid_ok(const char *s)
 	return s && uuid_ok(s);
 }
 
-void
-api_handovers_list(struct http_request *req)
+/* ?status=a,b as a PostgreSQL array literal "{a,b}" in arr (empty when none
+ * is given); false when a status is unknown, the answer sent. */
+static bool
+list_statuses_param(struct http_request *req, char status_s[128], char arr[160])
 {
-	static const char *const known[] = {"box", "status", "route", "limit", "cursor", NULL};
-	char box[16] = "", status_s[128] = "", route[72] = "", limit_s[16] = "", cursor[96] = "";
-	char statuses_arr[160] = "", limit_q[16], *units, *dot;
-	const char *cur_us = NULL, *cur_id = NULL;
-	const struct dir_snapshot *s;
-	long limit = 50;
-	int me;
+	char *tok, *save = NULL;
 
-	if (!http_query_check(req, known))
-		return;
-	if ((http_query_has(req, "box") && !http_query_param(req, "box", box, sizeof(box))) ||
-	    (*box && strcmp(box, "incoming") != 0 && strcmp(box, "outgoing") != 0)) {
-		http_bad_param(req, "box", "Skal være incoming eller outgoing.");
-		return;
+	if (!http_query_has(req, "status"))
+		return true;
+	if (!http_query_param(req, "status", status_s, 128)) {
+		http_bad_param(req, "status", "Ugyldig status.");
+		return false;
 	}
-	if (http_query_has(req, "status")) {
-		char *tok, *save = NULL;
-		if (!http_query_param(req, "status", status_s, sizeof(status_s))) {
-			http_bad_param(req, "status", "Ugyldig status.");
-			return;
+	strcpy(arr, "{");
+	for (tok = strtok_r(status_s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool ok = false;
+		for (size_t i = 0; statuses[i]; i++)
+			ok = ok || strcmp(tok, statuses[i]) == 0;
+		if (!ok) {
+			http_bad_param(req, "status",
+			               "Ukendt status; brug draft, submitted, received, returned, "
+			               "accepted eller withdrawn (flere adskilt af komma).");
+			return false;
 		}
-		strcpy(statuses_arr, "{");
-		for (tok = strtok_r(status_s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			bool ok = false;
-			for (size_t i = 0; statuses[i]; i++)
-				ok = ok || strcmp(tok, statuses[i]) == 0;
-			if (!ok) {
-				http_bad_param(
-				    req, "status",
-				    "Ukendt status; brug draft, submitted, received, returned, "
-				    "accepted eller withdrawn (flere adskilt af komma).");
-				return;
-			}
-			if (strlen(statuses_arr) > 1)
-				strcat(statuses_arr, ",");
-			strcat(statuses_arr, tok);
-		}
-		strcat(statuses_arr, "}");
-		if (strcmp(statuses_arr, "{}") == 0)
-			*statuses_arr = '\0';
+		if (strlen(arr) > 1)
+			strcat(arr, ",");
+		strcat(arr, tok);
 	}
-	if (http_query_has(req, "route") &&
-	    (!http_query_param(req, "route", route, sizeof(route)) || strlen(route) > 64)) {
-		http_bad_param(req, "route", "Ugyldig rute.");
-		return;
+	strcat(arr, "}");
+	if (strcmp(arr, "{}") == 0)
+		*arr = '\0';
+	return true;
+}
+
+/* ?cursor=MICROSECONDS.UUID, split in place into *us and *id (left NULL when
+ * there is none); false when malformed, the answer sent. */
+static bool
+list_cursor_param(struct http_request *req, char cursor[96], const char **us, const char **id)
+{
+	char *dot;
+
+	if (!http_query_has(req, "cursor"))
+		return true;
+	if (!http_query_param(req, "cursor", cursor, 96) || (dot = strchr(cursor, '.')) == NULL ||
+	    dot == cursor || strspn(cursor, "0123456789") != (size_t)(dot - cursor) ||
+	    dot - cursor > 18 || !uuid_ok(dot + 1)) {
+		http_bad_param(req, "cursor", "Ugyldig markør.");
+		return false;
 	}
-	if (http_query_has(req, "limit")) {
-		char *end;
-		if (!http_query_param(req, "limit", limit_s, sizeof(limit_s)) ||
-		    (limit = strtol(limit_s, &end, 10), *end) || limit < 1 || limit > 500) {
-			http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
-			return;
-		}
-	}
-	if (http_query_has(req, "cursor")) {
-		if (!http_query_param(req, "cursor", cursor, sizeof(cursor)) ||
-		    (dot = strchr(cursor, '.')) == NULL || dot == cursor ||
-		    strspn(cursor, "0123456789") != (size_t)(dot - cursor) || dot - cursor > 18 ||
-		    !uuid_ok(dot + 1)) {
-			http_bad_param(req, "cursor", "Ugyldig markør.");
-			return;
-		}
-		*dot = '\0';
-		cur_us = cursor;
-		cur_id = dot + 1;
-	}
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
-		return;
-	me = auth_person(req);
-	units = ho_visible_units_array(s, me);
-	snprintf(limit_q, sizeof(limit_q), "%ld", limit + 1);
-	struct list_ctx *ctx = xcalloc(1, sizeof(*ctx));
-	ctx->req = req;
-	ctx->me = me;
-	ctx->limit = (int)limit;
-	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
-	const char *params[6] = {
-	    units,  *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
-	    limit_q};
-	/*
-	 * Per unit, the newest notes of its box by that box's index, each scan
-	 * stopping after a page (a "= ANY" over the units would read and sort
-	 * the whole box); then the newest page of those. Only the columns the
-	 * list shows are read: not the sections nor all the checks (whose
-	 * detoasting would cost more than all the rest), but the checks that
-	 * did not pass, put into the answer as stored text.
-	 */
+	*dot = '\0';
+	*us = cursor;
+	*id = dot + 1;
+	return true;
+}
+
+/*
+ * The list's query for a box ("incoming", "outgoing" or "all"); the caller
+ * frees it. Per unit, the newest notes of its box by that box's index, each
+ * scan stopping after a page (a "= ANY" over the units would read and sort
+ * the whole box); then the newest page of those. Only the columns the list
+ * shows are read: not the sections nor all the checks (whose detoasting
+ * would cost more than all the rest), but the checks that did not pass, put
+ * into the answer as stored text.
+ */
+static char *
+list_sql(const char *box)
+{
 	static const char *const sql_head =
 	    "SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route, 'template', "
 	    "h.template, 'template_version', h.template_version, 'status', h.status, 'version', "
@@ -787,13 +764,66 @@ api_handovers_list(struct http_request *req)
 	static const char *const out_scan =
 	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code ";
 	char *sql;
-	if (strcmp(ctx->box, "incoming") == 0)
+
+	if (strcmp(box, "incoming") == 0)
 		xasprintf(&sql, "%s%s%s%s", sql_head, in_scan, sql_filter, sql_tail);
-	else if (strcmp(ctx->box, "outgoing") == 0)
+	else if (strcmp(box, "outgoing") == 0)
 		xasprintf(&sql, "%s%s%s%s", sql_head, out_scan, sql_filter, sql_tail);
 	else
 		xasprintf(&sql, "%s%s%s UNION ALL %s%s%s", sql_head, in_scan, sql_filter, out_scan,
 		          sql_filter, sql_tail);
+	return sql;
+}
+
+void
+api_handovers_list(struct http_request *req)
+{
+	static const char *const known[] = {"box", "status", "route", "limit", "cursor", NULL};
+	char box[16] = "", status_s[128] = "", route[72] = "", limit_s[16] = "", cursor[96] = "";
+	char statuses_arr[160] = "", limit_q[16], *units, *sql;
+	const char *cur_us = NULL, *cur_id = NULL;
+	const struct dir_snapshot *s;
+	long limit = 50;
+	int me;
+
+	if (!http_query_check(req, known))
+		return;
+	if ((http_query_has(req, "box") && !http_query_param(req, "box", box, sizeof(box))) ||
+	    (*box && strcmp(box, "incoming") != 0 && strcmp(box, "outgoing") != 0)) {
+		http_bad_param(req, "box", "Skal være incoming eller outgoing.");
+		return;
+	}
+	if (!list_statuses_param(req, status_s, statuses_arr))
+		return;
+	if (http_query_has(req, "route") &&
+	    (!http_query_param(req, "route", route, sizeof(route)) || strlen(route) > 64)) {
+		http_bad_param(req, "route", "Ugyldig rute.");
+		return;
+	}
+	if (http_query_has(req, "limit")) {
+		char *end;
+		if (!http_query_param(req, "limit", limit_s, sizeof(limit_s)) ||
+		    (limit = strtol(limit_s, &end, 10), *end) || limit < 1 || limit > 500) {
+			http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+			return;
+		}
+	}
+	if (!list_cursor_param(req, cursor, &cur_us, &cur_id))
+		return;
+	if ((s = dir_snapshot_or_fail(req)) == NULL)
+		return;
+	me = auth_person(req);
+	units = ho_visible_units_array(s, me);
+	snprintf(limit_q, sizeof(limit_q), "%ld", limit + 1);
+	struct list_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	ctx->req = req;
+	ctx->me = me;
+	ctx->limit = (int)limit;
+	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
+	const char *params[6] = {
+	    units,  *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
+	    limit_q};
+	sql = list_sql(ctx->box);
 	if (db_query(sql, 6, params, listed, ctx) == -1) {
 		free(ctx);
 		ho_answer_db_error(req, "unavailable");

@@ -449,37 +449,16 @@ required_message(const struct ho_template *t, struct ho_section *s)
 		fatalx("xasprintf");
 }
 
+/* The check's section: the kind's fixed one, or one of the template's of
+ * the kind the check reads (c->section_i). Takes `section` (freed or kept
+ * in c). */
 static int
-parse_check(struct ho_template *t, json_t *o, struct ho_tcheck *c, char *err, size_t errsz)
+check_section(struct ho_template *t, struct ho_tcheck *c, size_t k, char *section,
+              const char *where, char *err, size_t errsz)
 {
-	char where[128];
-	const char *kind, *sev;
-	size_t k = SIZE_MAX, plen = strlen(t->id_prefix);
-	char *section = NULL;
+	const char *kind = check_kinds[k].name;
+	const struct ho_section *s;
 
-	if (!json_is_object(o))
-		return fail(err, errsz, "check %zu is not an object", t->nchecks);
-	if (get_string(o, "id", true, &c->id, "check", err, errsz) < 0)
-		return -1;
-	snprintf(where, sizeof(where), "check \"%.96s\"", c->id);
-	if (strncmp(c->id, t->id_prefix, plen) != 0 || c->id[plen] != '.' || strlen(c->id) > 200)
-		return fail(err, errsz, "%s: an id starts with \"%s.\"", where, t->id_prefix);
-	if (unknown_field(o, tcheck_fields, where, err, errsz) < 0)
-		return -1;
-	kind = json_string_value(json_object_get(o, "kind"));
-	for (size_t i = 0; kind && i < sizeof(check_kinds) / sizeof(check_kinds[0]); i++)
-		if (strcmp(check_kinds[i].name, kind) == 0)
-			k = i;
-	if (k == SIZE_MAX)
-		return fail(err, errsz, "%s: unknown kind \"%.32s\"", where, kind ? kind : "");
-	c->kind = check_kinds[k].kind;
-	sev = json_string_value(json_object_get(o, "severity"));
-	if (sev == NULL || (strcmp(sev, "error") != 0 && strcmp(sev, "warning") != 0))
-		return fail(err, errsz, "%s: severity is \"error\" or \"warning\"", where);
-	c->error = strcmp(sev, "error") == 0;
-	if (get_string(o, "message", true, &c->message, where, err, errsz) < 0 ||
-	    get_string(o, "section", false, &section, where, err, errsz) < 0)
-		return -1;
 	if (check_kinds[k].fixed_section) {
 		if (section && strcmp(section, check_kinds[k].fixed_section) != 0) {
 			free(section);
@@ -488,23 +467,31 @@ parse_check(struct ho_template *t, json_t *o, struct ho_tcheck *c, char *err, si
 		}
 		free(section);
 		c->section = xstrdup(check_kinds[k].fixed_section);
-	} else {
-		const struct ho_section *s;
-		if (section == NULL)
-			return fail(err, errsz, "%s: \"section\" is needed", where);
-		c->section = section;
-		s = ho_template_section(t, section, &c->section_i);
-		if (s == NULL)
-			return fail(err, errsz, "%s: unknown section \"%.64s\"", where, section);
-		if (s->kind != check_kinds[k].section_kind)
-			return fail(err, errsz, "%s: section \"%.64s\" is not of the kind %s needs",
-			            where, section, kind);
+		return 0;
 	}
+	if (section == NULL)
+		return fail(err, errsz, "%s: \"section\" is needed", where);
+	c->section = section;
+	s = ho_template_section(t, section, &c->section_i);
+	if (s == NULL)
+		return fail(err, errsz, "%s: unknown section \"%.64s\"", where, section);
+	if (s->kind != check_kinds[k].section_kind)
+		return fail(err, errsz, "%s: section \"%.64s\" is not of the kind %s needs", where,
+		            section, kind);
+	return 0;
+}
+
+/* The parameters the kind takes (age, months, months_before,
+ * message_unknown), with the kind's defaults; any other is an error. */
+static int
+check_params(json_t *o, struct ho_tcheck *c, size_t k, const char *where, char *err, size_t errsz)
+{
 	if (((json_object_get(o, "age") && !(check_kinds[k].params & P_AGE)) ||
 	     (json_object_get(o, "months") && !(check_kinds[k].params & P_MONTHS)) ||
 	     (json_object_get(o, "months_before") && !(check_kinds[k].params & P_MONTHS_BEFORE)) ||
 	     (json_object_get(o, "message_unknown") && !(check_kinds[k].params & P_UNKNOWN_MSG))))
-		return fail(err, errsz, "%s: a parameter %s does not take", where, kind);
+		return fail(err, errsz, "%s: a parameter %s does not take", where,
+		            check_kinds[k].name);
 	c->age = check_kinds[k].age;
 	c->months = check_kinds[k].months;
 	if (get_int(o, "age", 0, 30, &c->age, where, err, errsz) < 0 ||
@@ -515,7 +502,15 @@ parse_check(struct ho_template *t, json_t *o, struct ho_tcheck *c, char *err, si
 		c->months = -c->months;
 	if (get_string(o, "message_unknown", false, &c->message_unknown, where, err, errsz) < 0)
 		return -1;
+	return 0;
+}
 
+/* What a kind prepares once at load: the age window in its message, one
+ * result per goal area, the employment statuses its options must name. */
+static int
+check_kind_setup(struct ho_template *t, struct ho_tcheck *c, const char *where, char *err,
+                 size_t errsz)
+{
 	switch (c->kind) {
 	case HO_CK_AGE_WINDOW: {
 		char num[16], *m;
@@ -554,6 +549,43 @@ parse_check(struct ho_template *t, json_t *o, struct ho_tcheck *c, char *err, si
 		break;
 	}
 	return 0;
+}
+
+static int
+parse_check(struct ho_template *t, json_t *o, struct ho_tcheck *c, char *err, size_t errsz)
+{
+	char where[128];
+	const char *kind, *sev;
+	size_t k = SIZE_MAX, plen = strlen(t->id_prefix);
+	char *section = NULL;
+
+	if (!json_is_object(o))
+		return fail(err, errsz, "check %zu is not an object", t->nchecks);
+	if (get_string(o, "id", true, &c->id, "check", err, errsz) < 0)
+		return -1;
+	snprintf(where, sizeof(where), "check \"%.96s\"", c->id);
+	if (strncmp(c->id, t->id_prefix, plen) != 0 || c->id[plen] != '.' || strlen(c->id) > 200)
+		return fail(err, errsz, "%s: an id starts with \"%s.\"", where, t->id_prefix);
+	if (unknown_field(o, tcheck_fields, where, err, errsz) < 0)
+		return -1;
+	kind = json_string_value(json_object_get(o, "kind"));
+	for (size_t i = 0; kind && i < sizeof(check_kinds) / sizeof(check_kinds[0]); i++)
+		if (strcmp(check_kinds[i].name, kind) == 0)
+			k = i;
+	if (k == SIZE_MAX)
+		return fail(err, errsz, "%s: unknown kind \"%.32s\"", where, kind ? kind : "");
+	c->kind = check_kinds[k].kind;
+	sev = json_string_value(json_object_get(o, "severity"));
+	if (sev == NULL || (strcmp(sev, "error") != 0 && strcmp(sev, "warning") != 0))
+		return fail(err, errsz, "%s: severity is \"error\" or \"warning\"", where);
+	c->error = strcmp(sev, "error") == 0;
+	if (get_string(o, "message", true, &c->message, where, err, errsz) < 0 ||
+	    get_string(o, "section", false, &section, where, err, errsz) < 0)
+		return -1;
+	if (check_section(t, c, k, section, where, err, errsz) < 0 ||
+	    check_params(o, c, k, where, err, errsz) < 0)
+		return -1;
+	return check_kind_setup(t, c, where, err, errsz);
 }
 
 /* Every result id a template can give is distinct. */
