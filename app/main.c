@@ -167,8 +167,16 @@ usage(FILE *f)
 	           "  -h, --help          print this help and exit\n");
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks for. */
+struct options {
+	const char *path;
+	bool check, migrate, import_routes, export_routes;
+};
+
+/* Reads the options into o; returns -1 to go on, or the exit status of what
+ * was answered already (--config-keys, --version, --help, a usage error). */
+static int
+parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -181,29 +189,24 @@ main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *path = STAFET_SYSCONFDIR "/stafetd.conf";
-	bool check = false, migrate = false, import_routes = false, export_routes = false;
-	struct strlist errors = {0};
-	struct config *cfg;
 	int ch;
 
-	app_config_keys_init();
 	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			o->path = optarg;
 			break;
 		case 'C':
-			check = true;
+			o->check = true;
 			break;
 		case 'M':
-			migrate = true;
+			o->migrate = true;
 			break;
 		case 'I':
-			import_routes = true;
+			o->import_routes = true;
 			break;
 		case 'E':
-			export_routes = true;
+			o->export_routes = true;
 			break;
 		case 'K':
 			config_print_keys();
@@ -220,61 +223,58 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((optind != argc) != import_routes || (import_routes && export_routes)) {
+	if ((optind != argc) != o->import_routes || (o->import_routes && o->export_routes)) {
 		usage(stderr);
 		return 2;
 	}
-	log_init(LOG_LVL_INFO, LOG_TS_AUTO);
-	modules_init();
-	if ((cfg = config_load(path, &errors)) == NULL) {
-		for (size_t i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.v[i]);
-		strlist_free(&errors);
-		return 1;
-	}
-	if (check) {
+	return -1;
+}
+
+/* The one-shot commands on a loaded configuration (--check-config,
+ * --migrate, --import-routes, --export-routes): -1 when none was asked for
+ * and the daemon is to run, else the exit status. */
+static int
+run_command(struct config *cfg, const struct options *o, int argc, char **argv)
+{
+	int rc;
+
+	if (o->check) {
 		printf("configuration ok\n");
 		config_free(cfg);
 		return 0;
 	}
 	config_set_current(cfg);
 	log_init(cfg->log_level, cfg->log_timestamps);
-	if (migrate) {
-		int rc = migrate_run(cfg);
+	if (o->migrate) {
+		rc = migrate_run(cfg);
 		config_set_current(NULL);
 		return rc == 0 ? 0 : 1;
 	}
-	if (import_routes || export_routes) {
-		int rc = import_routes ? ho_routes_import(cfg, argv + optind, argc - optind)
-		                       : ho_routes_export(cfg);
+	if (o->import_routes || o->export_routes) {
+		rc = o->import_routes ? ho_routes_import(cfg, argv + optind, argc - optind)
+		                      : ho_routes_export(cfg);
 		config_set_current(NULL);
 		return rc == 0 ? 0 : 1;
 	}
-	if (migrate_check_startup(cfg) == -1)
-		return 1;
+	return -1;
+}
 
-	signal(SIGPIPE, SIG_IGN);
-	srandom((unsigned)clock_time() ^ (unsigned)getpid());
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	app_routes_init();
-	metrics_init();
-	clock_init(base);
+static void
+signals_start(void)
+{
 	sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);
 	sig_term = evsignal_new(base, SIGTERM, signal_cb, NULL);
 	sig_int = evsignal_new(base, SIGINT, signal_cb, NULL);
 	if (!sig_hup || !sig_term || !sig_int || evsignal_add(sig_hup, NULL) == -1 ||
 	    evsignal_add(sig_term, NULL) == -1 || evsignal_add(sig_int, NULL) == -1)
 		fatalx("cannot set up signal events");
-	if (http_server_start(base, cfg) == -1)
-		return 1;
-	modules_start(base, cfg);
-	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
-	           migrate_latest());
-	sd_notify_msg("READY=1");
+}
 
-	event_base_dispatch(base);
-
+/* After the loop: the modules, connections, events and config go, in that
+ * order. */
+static void
+teardown(void)
+{
 	/*
 	 * A second SIGTERM during teardown must not kill us with a signal
 	 * status: freeing the signal events restores the default actions, so
@@ -301,5 +301,48 @@ main(int argc, char **argv)
 	config_set_current(NULL);
 	log_notice("stopped");
 	log_flush();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {.path = STAFET_SYSCONFDIR "/stafetd.conf"};
+	struct strlist errors = {0};
+	struct config *cfg;
+	int rc;
+
+	app_config_keys_init();
+	if ((rc = parse_options(argc, argv, &o)) != -1)
+		return rc;
+	log_init(LOG_LVL_INFO, LOG_TS_AUTO);
+	modules_init();
+	if ((cfg = config_load(o.path, &errors)) == NULL) {
+		for (size_t i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.v[i]);
+		strlist_free(&errors);
+		return 1;
+	}
+	if ((rc = run_command(cfg, &o, argc, argv)) != -1)
+		return rc;
+	if (migrate_check_startup(cfg) == -1)
+		return 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)clock_time() ^ (unsigned)getpid());
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	app_routes_init();
+	metrics_init();
+	clock_init(base);
+	signals_start();
+	if (http_server_start(base, cfg) == -1)
+		return 1;
+	modules_start(base, cfg);
+	log_notice("stafetd %s started (pid %d, schema %d)", STAFET_VERSION, (int)getpid(),
+	           migrate_latest());
+	sd_notify_msg("READY=1");
+
+	event_base_dispatch(base);
+	teardown();
 	return 0;
 }
