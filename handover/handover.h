@@ -49,11 +49,19 @@ struct ho_route_set {
 
 /* routes.c */
 #define HO_ROUTE_KINDS "birthday, surname, district, target_group"
+/* Fills the route from doc (borrowed): it owns copies of the strings and a
+ * reference of its own to doc's "rules"; release with ho_route_clear().
+ * On -1 (err says why) nothing is left to release. */
 int ho_route_from_json(json_t *doc, struct ho_route *, char *err, size_t errsz) WUR;
+/* Frees what the route owns and zeroes it; not the struct itself. */
 void ho_route_clear(struct ho_route *);
+/* A new object the caller owns; it holds its own reference to the rules. */
 json_t *ho_route_to_json(const struct ho_route *);
+/* Fills the view with pointers into the route: valid while the route is. */
 void ho_route_resolve_view(const struct ho_route *, struct resolve_route *);
+/* Borrowed from the set (valid while the set is); NULL if none. */
 const struct ho_route *ho_route_find(const struct ho_route_set *, const char *code);
+/* Borrowed: valid until the loop runs again; NULL before the first load. */
 struct ho_route_set *ho_routes_current(void);
 void ho_routes_start(struct event_base *, const struct config *);
 void ho_routes_reconfigure(const struct config *);
@@ -61,8 +69,10 @@ void ho_routes_reload(void);
 void ho_routes_stop(void);
 int ho_routes_seed(PGconn *) WUR;
 int ho_templates_seed(PGconn *) WUR;
+/* Borrowed from the set (valid while the set is); NULL if not loaded. */
 const struct ho_template *ho_template_find(const struct ho_route_set *, const char *code,
                                            int version);
+/* The file names are borrowed; 0 or -1. */
 int ho_routes_import(const struct config *, char *const *files, int nfiles) WUR;
 int ho_routes_export(const struct config *) WUR;
 void ho_routes_metrics_render(struct evbuffer *);
@@ -112,7 +122,10 @@ void api_reports_quality(struct http_request *);
 double ho_report_median(int *v, size_t n);
 
 /* note.c */
+/* {"id", "display_name"}: a new object (json null for a NULL id) the caller
+ * owns; id is copied. */
 json_t *ho_person_ref(const struct dir_snapshot *, const char *id);
+/* Writes the masked CPR number into the caller's out. */
 void ho_cpr_mask(const char *cpr, char out[12]);
 /* "Mette Hansen" -> "M. H.": the name a masked reader sees. */
 void ho_name_initials(const char *name, char *out, size_t size);
@@ -121,21 +134,33 @@ void ho_name_initials(const char *name, char *out, size_t size);
  * says); the caller owns it. */
 json_t *ho_note_render(const json_t *row, const struct dir_snapshot *, unsigned access,
                        bool full_cpr, bool with_body);
+/* The addresses of an alert's audience (borrowed) on day: a new array the
+ * caller owns. */
 json_t *ho_recipients(const struct dir_snapshot *, const json_t *audience, const char *day);
+/* An outbox entry: a new object the caller owns. Steals the reference to
+ * audience (the entry holds it: do not decref it after the call); event is
+ * copied. */
 json_t *ho_alert(const struct dir_snapshot *, const char *event, json_t *audience);
 
 /* api_handovers.c: shared with api_notes.c */
 void ho_answer_db_error(struct http_request *, const char *error);
 void ho_answer_not_found(struct http_request *);
+/* ho_routes_current(), borrowed the same way, or NULL after answering 503. */
 struct ho_route_set *ho_routes_or_fail(struct http_request *);
+/* Borrowed from the set, enabled or not; NULL if none. */
 const struct ho_route *ho_route_find_any(const struct ho_route_set *, const char *code);
+/* The checks' results on doc (borrowed): a new array the caller owns. */
 json_t *ho_run_checks(const struct ho_template *, const struct ho_route *,
                       const struct dir_snapshot *, const json_t *doc, bool submit,
                       int *completeness, int *failed);
+/* Reads body (borrowed) into out, which takes references of its own to the
+ * values it keeps; errors are added to problem. 0, 400 or 422. */
 int ho_read_note_fields(json_t *body, const struct ho_template *, bool patch, bool strict,
                         json_t *out, json_t *problem);
 int ho_check_receiver(const struct dir_snapshot *, const struct ho_route *, const char *unit,
                       const char *person, json_t *problem);
+/* The document the checks read, from row with changes laid over it (both
+ * borrowed, either may be NULL): a new object the caller owns. */
 json_t *ho_check_doc(const json_t *row, const json_t *changes);
 bool ho_uuid_ok(const char *);
 bool ho_body_object(struct http_request *, const char *const *known);
