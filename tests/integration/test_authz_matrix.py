@@ -46,7 +46,7 @@ number masked and the name as initials (nowhere whole, not in the history
 either), and every read of a note or its history is audited.
 
 The table must cover every path and method of the served /openapi.json and
-of daemon/router.c: a new endpoint without a row fails
+of app/routes.c (the route table): a new endpoint without a row fails
 test_table_covers_every_endpoint.
 
 Also here: the lists (every box) and the quality report as each role sees
@@ -1214,8 +1214,8 @@ def test_forward_never_to_the_sending_side(world):
 
 
 def router_endpoints():
-    """{"METHOD /pattern"} of daemon/router.c's table ("*" as in the table)."""
-    with open(os.path.join(REPO, "daemon", "router.c"), encoding="utf-8") as f:
+    """{"METHOD /pattern"} of app/routes.c's table ("*" as in the table)."""
+    with open(os.path.join(REPO, "app", "routes.c"), encoding="utf-8") as f:
         src = f.read()
     table = src[src.index("static struct route routes[]"):]
     table = table[:table.index("};")]
@@ -1244,7 +1244,7 @@ def test_table_covers_every_endpoint(world):
     assert not undocumented, f"rows for endpoints /openapi.json lacks: {sorted(undocumented)}"
     routed = router_endpoints()
     rows = {starred(e) for e in TABLE}
-    assert routed == rows, (f"router.c without a row: {sorted(routed - rows)}; "
+    assert routed == rows, (f"app/routes.c without a row: {sorted(routed - rows)}; "
                             f"rows not routed: {sorted(rows - routed)}")
     for e in TABLE:
         assert set(TABLE[e]) == set(ROLES), e

@@ -146,7 +146,7 @@ def test_route_is_wired(env):
     d, _, tokens = env
     r = report(d, tokens["kmo"])
     if r.status_code == 404:
-        pytest.skip("GET /api/v1/reports/quality is not routed yet (daemon/router.c)")
+        pytest.skip("GET /api/v1/reports/quality is not routed yet (app/routes.c)")
     assert r.status_code == 200, r.text
 
 
