@@ -12,7 +12,7 @@ SMTP sink, as behind a load balancer.
     very next request there is 401, though the session was cached;
   - reminders and the daily digest, with both daemons' clocks (the test
     clock of a test build, daemon/clock.c) moved together: each reminder
-    written and mailed once, one digest."""
+    written and mailed once, a digest a day at most."""
 
 import collections
 import contextlib
