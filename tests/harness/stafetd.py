@@ -248,6 +248,31 @@ class Stafetd:
         self.clock_offsets[1] += seconds
         self._move_clock()
 
+    def mono(self):
+        """The daemon's monotonic clock as the test sees it: the real one
+        plus what advance() and set_date() added. For measuring, on any
+        build, how long the daemon took by its own clock."""
+        return time.monotonic() + self.clock_offsets[1]
+
+    def let_pass(self, seconds):
+        """Lets `seconds` pass for the daemon: a test build's clock moves
+        (advance), so its timers due by then fire at once; a build whose
+        clock cannot move (build/stafetd) is given the time for real. For a
+        test of what the daemon does, or must not do yet, after a time of
+        its own (a header timeout, a reload interval) on either build."""
+        if has_test_clock():
+            self.advance(seconds)
+        else:
+            time.sleep(seconds)
+
+    def hurry(self, seconds):
+        """Makes what the daemon would do in `seconds` of its own time (a
+        backoff, a retry, a timeout) happen now on a test build (advance);
+        does nothing on a build whose clock cannot move. For a test that
+        then waits for it on a condition, which holds on either build."""
+        if has_test_clock():
+            self.advance(seconds)
+
     def set_date(self, date):
         """Sets the daemon's wall clock to noon in Copenhagen on date
         (YYYY-MM-DD); the monotonic clock moves on by as much when that is
