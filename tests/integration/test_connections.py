@@ -9,7 +9,6 @@ Clients other than the flooding one connect from 127.0.0.2 (all of
 127.0.0.0/8 is loopback on Linux), so the daemon tells them apart."""
 
 import json
-import os
 import re
 import resource
 import socket
@@ -17,12 +16,13 @@ import time
 
 import pytest
 
+from tests.harness.common import wait_peer_read
 from tests.harness.stafetd import Stafetd
 from tests.integration.conftest import Database
 from tests.integration.test_directory import wait_until
 from tests.integration.test_hostile import (PROBLEM, SLOW, WRAPPED, connect, exchange,
-                                            make_daemon, raise_nofile, readable, responses,
-                                            wait_closed)
+                                            make_daemon, none_closed, open_gauge, raise_nofile,
+                                            reach, readable, responses, wait_closed)
 
 OTHER = "127.0.0.2"
 PER_ADDRESS_LINE = "the limit per address"
@@ -149,8 +149,14 @@ def test_a_silent_new_connection_is_closed_at_the_header_timeout(pg, tmp_path):
                        {"http_header_timeout": f"{header}s", "http_idle_timeout": "60s"})
     try:
         socks = [connect(d) for _ in range(3)]
-        t0 = time.monotonic()
-        done = wait_closed(socks, t0 + header + 5 * SLOW, origin=t0)
+        # Times are the daemon's (d.mono): the header timeout comes at once
+        # on a test build's clock, for real on a plain build.
+        t0 = d.mono()
+        wait_until(lambda: open_gauge(d) >= 4, timeout=10 * SLOW, what="3 connections accepted")
+        reach(d, t0 + header - 0.3)
+        assert none_closed(socks), "a silent connection closed before the header timeout"
+        reach(d, t0 + header + 0.1)
+        done = wait_closed(socks, t0 + header + 5 * SLOW, origin=t0, clock=d.mono)
         assert len(done) == len(socks), (
             f"{len(socks) - len(done)} silent connections still open {header + 5 * SLOW:.0f} s "
             f"after accept (header timeout {header:.0f} s, idle timeout 60 s)")
@@ -175,10 +181,17 @@ def test_the_header_timeout_of_a_new_connection_runs_from_accept(pg, tmp_path):
                        {"http_header_timeout": f"{header}s", "http_idle_timeout": "60s"})
     try:
         s = connect(d)
-        t0 = time.monotonic()
-        time.sleep(0.8 * header)
+        # Times are the daemon's (d.mono): its clock is moved on a test
+        # build, waited for on a plain build.
+        t0 = d.mono()
+        wait_until(lambda: open_gauge(d) >= 2, timeout=10 * SLOW, what="the connection accepted")
+        reach(d, t0 + 0.8 * header)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the head is not finished
-        done = wait_closed([s], t0 + 3 * header, origin=t0)
+        wait_peer_read(s)
+        reach(d, t0 + header - 0.3)
+        assert none_closed([s]), "cut before the header timeout"
+        reach(d, t0 + header + 0.1)
+        done = wait_closed([s], t0 + 3 * header, origin=t0, clock=d.mono)
         assert s in done, "the unfinished head was never cut"
         when, answer = done[s]
         s.close()
@@ -202,13 +215,17 @@ def test_keep_alive_connections_keep_the_idle_timeout_between_requests(pg, tmp_p
         request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         s.sendall(request)
         assert read_response(s)[0] == 200
-        time.sleep(2.5 * header)
-        assert not readable([s], 0), "the keep-alive connection was closed between requests"
+        d.let_pass(2.5 * header)  # at once on a test build's clock, for real on a plain one
+        assert none_closed([s]), "the keep-alive connection was closed between requests"
         s.sendall(request)
         assert read_response(s)[0] == 200
         s.sendall(b"GET /healthz HTTP/1.1\r\n")
-        t0 = time.monotonic()
-        done = wait_closed([s], t0 + header + 5 * SLOW, origin=t0)
+        t0 = d.mono()
+        wait_peer_read(s)  # its first byte read: the head's timeout runs
+        reach(d, t0 + header - 0.3)
+        assert none_closed([s]), "an unfinished head cut before the header timeout"
+        reach(d, t0 + header + 0.1)
+        done = wait_closed([s], t0 + header + 5 * SLOW, origin=t0, clock=d.mono)
         assert s in done, "an unfinished head on a keep-alive connection was never cut"
         when, answer = done[s]
         s.close()
@@ -245,7 +262,7 @@ def test_one_address_cannot_take_every_connection(pg, tmp_path):
                 status, answer = request_from(d, "/healthz", timeout=2 * SLOW)
                 assert status == 200, answer[:300]
                 took.append(time.monotonic() - t)
-                time.sleep(0.05)
+                time.sleep(0.05)  # probes spread over the flood's refusals: real time
             done = collect_closed(socks, n - cap, time.monotonic() + 30 * SLOW)
             refused_in = time.monotonic() - t0
             assert len(done) == n - cap, f"{len(done)} of {n - cap} refused by the deadline"

@@ -18,6 +18,7 @@ import time
 import pytest
 import requests
 
+from tests.harness.common import wait_peer_read
 from tests.harness.stafetd import Stafetd
 from tests.integration.conftest import Database
 from tests.integration.handover_helpers import User, note_body
@@ -162,14 +163,15 @@ def readable(socks, timeout):
     return [by_fd[fd] for fd, _ in p.poll(max(0, timeout) * 1000)]
 
 
-def wait_closed(socks, deadline, origin=None):
+def wait_closed(socks, deadline, origin=None, clock=time.monotonic):
     """Waits until the server closed each socket (EOF or reset, after any
     answer); returns {socket: (seconds since origin (default: now), bytes
-    received)} for the ones closed by the deadline."""
-    start = time.monotonic() if origin is None else origin
+    received)} for the ones closed by the deadline. deadline and origin
+    are times of `clock`: the test's, or the daemon's (Stafetd.mono)."""
+    start = clock() if origin is None else origin
     pending = {s: b"" for s in socks}
     done = {}
-    while pending and time.monotonic() < deadline:
+    while pending and clock() < deadline:
         for s in readable(list(pending), 0.1):
             try:
                 chunk = s.recv(65536)
@@ -178,8 +180,37 @@ def wait_closed(socks, deadline, origin=None):
             if chunk:
                 pending[s] += chunk
                 continue
-            done[s] = (time.monotonic() - start, pending.pop(s))
+            done[s] = (clock() - start, pending.pop(s))
     return done
+
+
+def reach(d, when):
+    """Lets the daemon's clock (d.mono()) reach `when`: a test build's at
+    once, firing every timer due by then (a header timeout is the daemon's
+    own timer), a plain build's by waiting for real."""
+    left = when - d.mono()
+    if left > 0:
+        d.let_pass(left)
+
+
+def none_closed(socks):
+    """Whether the server has neither answered nor closed any of socks,
+    given a moment to act on a timer that just fired."""
+    return not readable(socks, 0.05)
+
+
+def wait_asleep(pid, timeout=10):
+    """Waits until the process's main thread sleeps (its event loop waits
+    for something to do) at three looks 10 ms apart: whatever work the
+    last events brought is done."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 3:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        quiet = quiet + 1 if state == "S" else 0
+        assert time.monotonic() < deadline, f"process {pid} never idle (state {state})"
+        time.sleep(0.01)
 
 
 def make_daemon(tmp, pg, name, settings=None, nofile=None, env=None):
@@ -648,12 +679,17 @@ def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
         socks = [connect(d) for _ in range(n)]
         for s in socks:
             s.setblocking(False)
-        start = time.monotonic()
+        # Times are the daemon's (d.mono): a test build's clock moves half a
+        # second a byte at once, a plain build's for real.
+        start = d.mono()
+        # accepted, so their header timers run before the clock moves
+        wait_until(lambda: open_gauge(d) >= n + 1, timeout=30 * SLOW,
+                   what=f"{n} connections accepted")
         served = []
         pos = 0
         answers = {s: b"" for s in socks}
         closed_at = {}
-        while time.monotonic() - start < timeout + 4 * SLOW and len(closed_at) < n:
+        while d.mono() - start < timeout + 4 * SLOW and len(closed_at) < n:
             for s in socks:
                 if s in closed_at:
                     continue
@@ -665,13 +701,14 @@ def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
             t0 = time.monotonic()
             r = requests.get(d.url + "/healthz", timeout=10 * SLOW)
             assert r.status_code == 200
-            served.append((time.monotonic() - t0, time.monotonic() - start))
-            step_end = time.monotonic() + 0.5
-            while time.monotonic() < step_end:
+            served.append((time.monotonic() - t0, d.mono() - start))
+            reach(d, start + 0.5 * pos)
+            while True:
                 live = [s for s in socks if s not in closed_at]
-                if not live:
+                ready_now = readable(live, 0.05) if live else []
+                if not ready_now:
                     break
-                for s in readable(live, step_end - time.monotonic()):
+                for s in ready_now:
                     try:
                         chunk = s.recv(4096)
                     except ConnectionResetError:
@@ -679,7 +716,7 @@ def test_slowloris_heads_are_cut_at_the_header_timeout(pg, tmp_path):
                     if chunk:
                         answers[s] += chunk
                     else:
-                        closed_at[s] = time.monotonic() - start
+                        closed_at[s] = d.mono() - start
         assert len(closed_at) == n, f"{n - len(closed_at)} slow connections still open"
         for s in socks:
             assert answers[s].startswith(b"HTTP/1.1 408 "), answers[s][:200]
@@ -716,8 +753,15 @@ def test_slow_and_stalled_bodies_are_cut(pg, tmp_path):
             s = connect(d)
             s.sendall(data)
             socks.append(s)
-        sent = time.monotonic()
-        done = wait_closed(socks, sent + timeout + 5 * SLOW, origin=sent)
+        # Times are the daemon's: a test build's clock is moved to the
+        # timeout (just before it, then past it), a plain build's waited.
+        sent = d.mono()
+        for s in socks:
+            wait_peer_read(s)  # read: the body's timer runs from here
+        reach(d, sent + timeout - 0.3)
+        assert none_closed(socks), "a stalled body cut before the timeout"
+        reach(d, sent + timeout + 0.1)
+        done = wait_closed(socks, sent + timeout + 5 * SLOW, origin=sent, clock=d.mono)
         assert len(done) == len(socks), "stalled bodies left open"
         for s in socks:
             when, answer = done[s]
@@ -746,29 +790,34 @@ def test_slow_drip_bodies_are_cut_and_steady_ones_served(pg, tmp_path):
             s = connect(d)
             s.sendall(head)
             socks.append(s)
-        started = time.monotonic()
+        # Times are the daemon's (d.mono): a drip every sixth of the
+        # timeout of its clock, moved at once on a test build, waited for
+        # real on a plain one.
+        started = d.mono()
         # The old rule (a fresh timeout per read) kept these open for good.
         got = {s: b"" for s in socks}
         closed = {}
-        next_drip = started
-        while len(closed) < len(socks) and time.monotonic() < started + timeout + 5 * SLOW:
-            if time.monotonic() >= next_drip:
-                next_drip += timeout / 6
-                for s, (_, drip) in zip(socks, drips):
-                    if s not in closed:
-                        try:
-                            s.sendall(drip)
-                        except OSError:
-                            pass
-            for s in readable([s for s in socks if s not in closed], 0.02):
-                try:
-                    chunk = s.recv(65536)
-                except (ConnectionResetError, BlockingIOError):
-                    chunk = b""
-                if chunk:
-                    got[s] += chunk
-                else:
-                    closed[s] = (time.monotonic() - started, got[s])
+        drips_sent = 0
+        while len(closed) < len(socks) and d.mono() < started + timeout + 5 * SLOW:
+            for s, (_, drip) in zip(socks, drips):
+                if s not in closed:
+                    try:
+                        s.sendall(drip)
+                        wait_peer_read(s)
+                    except OSError:
+                        pass
+            drips_sent += 1
+            reach(d, started + drips_sent * timeout / 6)
+            while ready_now := readable([s for s in socks if s not in closed], 0.05):
+                for s in ready_now:
+                    try:
+                        chunk = s.recv(65536)
+                    except (ConnectionResetError, BlockingIOError):
+                        chunk = b""
+                    if chunk:
+                        got[s] += chunk
+                    else:
+                        closed[s] = (d.mono() - started, got[s])
         assert len(closed) == len(socks), "a dripping body was never cut"
         for s in socks:
             when, answer = closed[s]
@@ -779,11 +828,12 @@ def test_slow_drip_bodies_are_cut_and_steady_ones_served(pg, tmp_path):
         body = json.dumps({"username": "x" * 4000 * SLOW, "password": "y"}).encode()
         s = connect(d, timeout=30 * SLOW)
         s.sendall(POST + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
-        t0 = time.monotonic()
+        t0 = d.mono()
         for i in range(0, len(body), 250):
             s.sendall(body[i:i + 250])
-            time.sleep(0.1)
-        assert time.monotonic() - t0 > timeout
+            wait_peer_read(s)
+            d.let_pass(0.1)  # 250 bytes each tenth of a second of the daemon's clock
+        assert d.mono() - t0 > timeout
         answer = b""
         while chunk := s.recv(65536):
             answer += chunk
@@ -791,7 +841,7 @@ def test_slow_drip_bodies_are_cut_and_steady_ones_served(pg, tmp_path):
         status = int(answer.split(b" ", 2)[1])
         assert status != 408, answer[:300]  # the login's own answer
         print(f"slow drip: cut after {when:.2f} s (timeout {timeout} s); "
-              f"{len(body)} bytes over {time.monotonic() - t0:.1f} s served ({status})")
+              f"{len(body)} bytes over {d.mono() - t0:.1f} s served ({status})")
     finally:
         d.stop()
 
@@ -832,21 +882,27 @@ def test_thousands_of_idle_connections(pg, tmp_path):
             pid = daemon_pid(d)
             healthz_time(d)
             before = rss_kib(pid)
-            t0 = time.monotonic()
+            # Times are the daemon's (d.mono): the header timeout comes at
+            # once on a test build's clock, for real on a plain build.
+            t0 = d.mono()
             socks = _open_many(d, n)
             wait_until(lambda: open_gauge(d) >= n, timeout=30 * SLOW,
                        what=f"{n} connections accepted")
-            opened = time.monotonic() - t0
+            opened = d.mono() - t0
             held = open_gauge(d) - 1
             with_all = rss_kib(pid)
             t_health = healthz_time(d)
             cpu0 = cpu_seconds(pid)
-            time.sleep(1)
+            time.sleep(1)  # the window CPU use is measured over: real time
             cpu_idle = cpu_seconds(pid) - cpu0
-            assert time.monotonic() - t0 < idle, "too slow to measure before the header timeout"
+            assert d.mono() - t0 < idle, "too slow to measure before the header timeout"
             for s in socks:
                 s.setblocking(True)
-            done = wait_closed(socks, t0 + idle + 10 * SLOW, origin=t0)
+            if d.mono() < t0 + idle - 0.3:  # (else the machine was slower than that)
+                reach(d, t0 + idle - 0.3)
+                assert none_closed(socks), "idle connections closed before the header timeout"
+            reach(d, t0 + idle + 0.1)
+            done = wait_closed(socks, t0 + idle + 10 * SLOW, origin=t0, clock=d.mono)
             closed_first = min(t for t, _ in done.values()) if done else None
             closed_after = max(t for t, _ in done.values()) if done else None
             assert len(done) == n, f"{n - len(done)} idle connections still open"
@@ -892,10 +948,11 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
             t0 = time.monotonic()
             socks = _open_many(d, n)
             assert d.wait_log("pausing accept", timeout=10 * SLOW), d.log()[-2000:]
-            # CPU while capped, well before the header timeout cycles them.
-            time.sleep(0.3)
+            # CPU while capped, well before the header timeout cycles them:
+            # once the accepting is done, over a second of real time.
+            wait_asleep(pid)
             cpu0 = cpu_seconds(pid)
-            time.sleep(1)
+            time.sleep(1)  # the window CPU use is measured over: real time
             cpu_held = cpu_seconds(pid) - cpu0
             assert time.monotonic() - t0 < idle, "too slow to measure while capped"
             held = len(os.listdir(f"/proc/{pid}/fd"))
@@ -907,6 +964,7 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
             answer = b""
             peak_gauge = 0
             late.setblocking(False)
+            quiet_since = time.monotonic()
             while time.monotonic() - t0 < 60 * SLOW:
                 if readable([late], 0.2):
                     chunk = late.recv(4096)
@@ -915,6 +973,11 @@ def test_connection_cap_holds_under_a_flood(pg, tmp_path):
                         break
                 fds = len(os.listdir(f"/proc/{pid}/fd"))
                 peak_gauge = max(peak_gauge, fds)
+                # A test build's clock brings the header timeout of the
+                # connections held (and of each batch accepted after) at once.
+                if time.monotonic() - quiet_since > 0.5:
+                    d.hurry(idle)
+                    quiet_since = time.monotonic()
             waited = time.monotonic() - t0
             late.close()
             assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
@@ -950,10 +1013,10 @@ def test_emfile_pauses_accept_instead_of_spinning(pg, tmp_path):
         pid = daemon_pid(d)
         socks = _open_many(d, 200)
         assert d.wait_log("Too many open files", timeout=10 * SLOW), d.log()[-2000:]
-        time.sleep(0.5)
+        wait_asleep(pid)  # accept paused, the descriptors it could take taken
         fds = len(os.listdir(f"/proc/{pid}/fd"))
         cpu0 = cpu_seconds(pid)
-        time.sleep(2)
+        time.sleep(2)  # the window CPU use is measured over: real time, pauses included
         cpu = cpu_seconds(pid) - cpu0
         log = d.log()
         pauses = log.count("pausing accept for 1s")
