@@ -155,6 +155,14 @@ def slow_calls(records, bound=BOUND):
     return [r for r in records if r[2] - r[1] > bound or not isinstance(r[3], int)]
 
 
+def answered(load, kinds, since=0.0, n=3, status=None):
+    """Whether each of the kinds of call has been answered n times, by
+    calls begun at `since` (monotonic) or later, with `status` if given."""
+    recs = load.snapshot()
+    return all(sum(1 for r in recs if r[0] == k and r[1] >= since
+                   and (status is None or r[3] == status)) >= n for k in kinds)
+
+
 # --- the state of notes in SQL ---------------------------------------------------------
 
 NOTE_STATE_SQL = """
@@ -371,7 +379,8 @@ def test_postgres_restart_under_load(slapd, tmp_path):
             load.add("get", get_note, 0.01)
             load.add("submit", submit, 0.05)
             load.add("submit", submit, 0.05)
-            time.sleep(1.5)
+            wait_until(lambda: answered(load, ("list", "get", "submit"), n=5),
+                       timeout=30 * SLOW, what="the load under way")
             before = load.snapshot()
             assert before and all(r[3] == 200 for r in before), \
                 [r for r in before if r[3] != 200][:5]
@@ -383,7 +392,14 @@ def test_postgres_restart_under_load(slapd, tmp_path):
                 requests.get(d.url + "/readyz", timeout=BOUND)), timeout=10,
                 what="/readyz 503")
             assert "database" in r.json()["detail"], r.text
-            time.sleep(3)
+            # Down a while: every kind of call has met the outage (503) a few
+            # times, and the pool has tried to reconnect and failed twice a
+            # connection (db_pool_size 4) -- and /readyz still says 503.
+            failures = metric_value(d, "stafet_db_connect_failures_total")
+            wait_until(lambda: answered(load, ("list", "get", "submit"), since=t_down + 0.2,
+                                        n=5, status=503)
+                       and metric_value(d, "stafet_db_connect_failures_total") >= failures + 8,
+                       timeout=30 * SLOW, what="503s of every kind and failed reconnects")
             r = requests.get(d.url + "/readyz", timeout=BOUND)
             assert r.status_code == 503, r.text
             t_start = time.monotonic()
@@ -400,7 +416,9 @@ def test_postgres_restart_under_load(slapd, tmp_path):
                 time.sleep(0.05)
             ready_at = wait_until(lambda: ready(d) and time.monotonic(), timeout=30 * SLOW,
                                   what="/readyz 200 again")
-            time.sleep(2)
+            # lists and reads go on after it (the submits may have run out)
+            wait_until(lambda: answered(load, ("list", "get"), since=ready_at + 0.5, n=5),
+                       timeout=30 * SLOW, what="calls after /readyz said 200")
             records = load.stop()
             load = None
         finally:
@@ -506,7 +524,8 @@ def test_ldap_outage_under_load(tmp_path, pg):
         load.add("people", search, 0.02)
         load.add("counterparts", counterparts, 0.02)
         load.add("me", me, 0.05)
-        time.sleep(1)
+        wait_until(lambda: answered(load, ("people", "counterparts", "me")),
+                   timeout=30 * SLOW, what="the load under way")
         assert stale and not stale[-1][1]
 
         one.stop()
@@ -537,7 +556,9 @@ def test_ldap_outage_under_load(tmp_path, pg):
         wait_until(lambda: stale[-1][1] is False and stale[-1][0] > t_up, timeout=30 * SLOW,
                    what="fresh answers again")
         fresh_back = next(t for t, s in stale if t > t_up and not s) - t_up
-        time.sleep(0.5)
+        t_fresh = time.monotonic()
+        wait_until(lambda: answered(load, ("people", "counterparts", "me"), since=t_fresh),
+                   timeout=30 * SLOW, what="calls after the answers were fresh again")
         records = load.stop()
         load = None
         assert not slow_calls(records), slow_calls(records)[:5]
@@ -592,7 +613,10 @@ def test_smtp_outage_under_concurrent_submits(pg, slapd, tmp_path):
         sink.start()
         rows = wait_delivered(db, ids, count=n, timeout=60)
         delivered = time.monotonic() - t_up
-        time.sleep(1.0 * SLOW)  # a second copy would come now
+        # a second copy would be on its way now: wait until every row the
+        # daemon claimed has its result, so none is in flight
+        wait_until(lambda: nothing_in_flight(d), timeout=30 * SLOW,
+                   what="every claimed alert's result")
         records = load.stop()
         load = None
         got = check_once_each(sink, rows)
@@ -618,6 +642,21 @@ def metric_value(d, name):
         if line.startswith(name + " "):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"no {name} in /metrics")
+
+
+def nothing_in_flight(d):
+    """Every outbox row the daemon claimed has come back with an outcome
+    (stafet_alerts_claimed_total against stafet_alerts_total; "dead" is
+    counted among the failures already)."""
+    text = requests.get(d.url + "/metrics", timeout=BOUND).text
+    claimed, outcomes = None, 0
+    for line in text.splitlines():
+        if line.startswith("stafet_alerts_claimed_total "):
+            claimed = float(line.split()[1])
+        elif line.startswith("stafet_alerts_total{") and 'outcome="dead"' not in line:
+            outcomes += float(line.split()[1])
+    assert claimed is not None, "no stafet_alerts_claimed_total in /metrics"
+    return claimed == outcomes
 
 
 @pytest.fixture
@@ -656,7 +695,11 @@ def fill(path):
 
 def test_snapshot_disk_full(pg, slapd, tmp_path, tiny_fs):
     snap = os.path.join(tiny_fs, "directory.json")
-    d, db = start_daemon(pg, slapd.uri, tmp_path, directory_snapshot_file=snap)
+    # A reconcile (a full read, saved whole) every second, the shortest
+    # there is, at refreshes a quarter second apart: the saves this test
+    # waits for come one after the other.
+    d, db = start_daemon(pg, slapd.uri, tmp_path, directory_snapshot_file=snap,
+                         directory_reconcile_interval="1s", directory_refresh_interval="0.25s")
     try:
         sbo = User(d, "sbo")
         wait_until(lambda: os.path.exists(snap), timeout=15 * SLOW, what="the first save")
@@ -668,33 +711,49 @@ def test_snapshot_disk_full(pg, slapd, tmp_path, tiny_fs):
         errors0 = metric_value(d, "stafet_directory_save_errors_total")
         assert errors0 == 0
 
-        filler = fill(tiny_fs)
-        # The next reconcile (every 3 s) saves the whole snapshot, and fails.
-        wait_until(lambda: d.wait_log("cannot save the snapshot", timeout=0.1),
-                   timeout=20 * SLOW, what="the failed save logged")
+        # The next reconcile saves the whole snapshot, and fails. The disk is
+        # kept full until then: a save that was under way while it filled
+        # gives the old copy's room back when it is renamed in.
+        def full_and_failed():
+            fill(tiny_fs)
+            return d.wait_log("cannot save the snapshot", timeout=0.1)
+        wait_until(full_and_failed, timeout=20 * SLOW, what="the failed save logged")
+        filler = os.path.join(tiny_fs, "filler")
         line = next(x for x in d.log().splitlines() if "cannot save the snapshot" in x)
         assert snap in line and "No space left on device" in line, line
-        wait_until(lambda: metric_value(d, "stafet_directory_save_errors_total") >= 2,
+        with open(snap) as f:
+            kept = f.read()  # the last save that went through: `first`, or one after it
+        assert json.loads(kept) and "Søren Bøgh" in kept
+        failed_once = metric_value(d, "stafet_directory_save_errors_total")
+        wait_until(lambda: metric_value(d, "stafet_directory_save_errors_total") > failed_once,
                    timeout=20 * SLOW, what="the save tried again (and failed again)")
         # The old file is untouched, no temporary file is left, and searches go on.
         with open(snap) as f:
-            assert f.read() == first
-        assert sorted(os.listdir(tiny_fs)) == ["directory.json", "filler"]
+            assert f.read() == kept
+        # (between two saves: one under way has its temporary file there)
+        wait_until(lambda: sorted(os.listdir(tiny_fs)) == ["directory.json", "filler"],
+                   timeout=10 * SLOW, what="no temporary file left")
         r = requests.get(d.url + API + "/people", headers=sbo.headers, params={"q": "soren"},
                          timeout=BOUND)
         assert r.status_code == 200 and r.json()["directory"]["stale"] is False, r.text
         assert requests.get(d.url + "/readyz", timeout=BOUND).status_code == 200
         assert d.proc.poll() is None
 
-        os.unlink(filler)
-        failed = metric_value(d, "stafet_directory_save_errors_total")
         mtime = os.stat(snap).st_mtime_ns
+        os.unlink(filler)
         wait_until(lambda: os.stat(snap).st_mtime_ns != mtime, timeout=20 * SLOW,
                    what="the snapshot saved again once there is room")
+        # saves run one at a time: every failed one came before that save
+        failed = metric_value(d, "stafet_directory_save_errors_total")
         with open(snap) as f:
             again = json.load(f)
         assert type(again) is type(saved) and len(json.dumps(again)) > 1000
-        time.sleep(4)  # one more reconcile: no new failures
+        # one more reconcile, begun after that save: no new failures (a
+        # full sync is counted after its save, so the second one counted
+        # from here has begun after the save seen)
+        syncs = metric_value(d, "stafet_directory_full_syncs_total")
+        wait_until(lambda: metric_value(d, "stafet_directory_full_syncs_total") >= syncs + 2,
+                   timeout=20 * SLOW, what="one more reconcile")
         assert metric_value(d, "stafet_directory_save_errors_total") == failed
         figure(f"Snapshot disk full (tmpfs, ENOSPC): {int(failed)} failed saves logged, "
                "the old file kept whole, searches 200 throughout, saved again at the "
