@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 
+from tests.harness.common import unread_at_port
 from tests.harness.slapd import Slapd
 
 PEOPLE = "ou=people,dc=stafet,dc=example"
@@ -205,6 +206,10 @@ title: Teamleder
                    == "Teamleder", what="changed title")
     finally:
         slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
+    # A deletion shows at the next reconcile (3 s): the sync judges that by
+    # the daemon's clock, which a test build moves on at once; the refresh
+    # after that (a second at most, on the real clock) is the reconcile.
+    d.hurry(3)
     wait_until(lambda: requests.get(d.url + "/api/v1/people/" + pid).status_code == 404,
                what="deletion after reconcile")
 
@@ -213,7 +218,10 @@ def test_failover_stale_and_saved_snapshot(own_slapd, tmp_path, db, stafetd):
     second = Slapd(str(tmp_path / "slapd2"))
     second.start()
     try:
-        settings = directory_settings(tmp_path, f"{own_slapd.uri} {second.uri}")
+        # refreshes (and tries after a failure) a quarter second apart: the
+        # sync sees each server go and come back quickly
+        settings = directory_settings(tmp_path, f"{own_slapd.uri} {second.uri}",
+                                      directory_refresh_interval="0.25s")
         settings.update(db.settings())
         d = stafetd(settings=settings)
         wait_until(lambda: loaded(d), what="first snapshot")
@@ -305,7 +313,10 @@ def test_stop_is_not_held_by_a_hung_ldap_server(own_slapd, db, stafetd, tmp_path
     wait_until(lambda: loaded(d), what="first snapshot")
     own_slapd.pause()
     try:
-        time.sleep(2.5)  # the next refresh is now stuck waiting for an answer
+        # the next refresh (a second at most) is stuck: its request sits
+        # unread at the hung server
+        wait_until(lambda: unread_at_port(own_slapd.port) > 0,
+                   what="a request waiting at the hung server")
         started = time.monotonic()
         assert d.stop() == 0
         assert time.monotonic() - started < 15, "stop waited for ldap_timeout"

@@ -21,9 +21,9 @@ from tests.harness.tls import make_ca, make_server_cert
 from tests.integration.test_directory import (SERVICE_DN, directory_settings, loaded, names,
                                               people, wait_until)
 
-# How long a refused server must keep the directory unloaded: a few rounds
-# of directory_refresh_interval = 1s (failures back off from 1s too).
-NEVER_LOADS_SECONDS = 4
+# How long a refused server must keep the directory unloaded: this many
+# rounds of the sync, each one refused (stafet_directory_ldap_errors_total).
+NEVER_LOADS_ROUNDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,11 @@ class SlapdLog:
 
 
 def tls_settings(tmp_path, uri, ca, **extra):
-    """directory_settings, but the way production runs: TLS required."""
-    s = {"ldap_starttls": "yes", "ldap_allow_plaintext": "no", "ldap_ca_file": f'"{ca}"'}
+    """directory_settings, but the way production runs: TLS required. A
+    failed round is tried again within directory_refresh_interval, here a
+    quarter of a second: the refusals come quickly."""
+    s = {"ldap_starttls": "yes", "ldap_allow_plaintext": "no", "ldap_ca_file": f'"{ca}"',
+         "directory_refresh_interval": "0.25s"}
     s.update(extra)
     return directory_settings(tmp_path, uri, **s)
 
@@ -103,18 +106,28 @@ def assert_loads(d):
                what="readyz 200 once the database and the routes are in too")
 
 
-def assert_never_loads(d, seconds=NEVER_LOADS_SECONDS):
-    """readyz 503 (because of the directory) and people 503, all along."""
-    deadline = time.monotonic() + seconds
-    rounds = 0
-    while time.monotonic() < deadline or rounds == 0:
+def ldap_errors(d):
+    m = re.search(r"^stafet_directory_ldap_errors_total (\d+)$",
+                  requests.get(d.url + "/metrics", timeout=10).text, re.MULTILINE)
+    assert m, "no stafet_directory_ldap_errors_total in /metrics"
+    return int(m.group(1))
+
+
+def assert_never_loads(d, rounds=NEVER_LOADS_ROUNDS):
+    """readyz 503 (because of the directory) and people 503, all along
+    `rounds` failed rounds of the sync."""
+    deadline = time.monotonic() + 30
+    while True:
+        failed = ldap_errors(d)  # the answers below come after these rounds
         r = requests.get(d.url + "/readyz", timeout=10)
         assert r.status_code == 503, (r.status_code, r.text, d.log())
         assert "directory" in r.json()["detail"], r.text
         r = requests.get(d.url + "/api/v1/people", params={"q": "soren"}, timeout=10)
         assert r.status_code == 503, (r.status_code, r.text, d.log())
-        rounds += 1
-        time.sleep(0.2)
+        if failed >= rounds:
+            break
+        assert time.monotonic() < deadline, f"only {failed} rounds of the sync in 30 s"
+        time.sleep(0.1)
 
 
 def wait_log_line(d, pattern, timeout=10):
