@@ -64,9 +64,14 @@ def sanitizer_env(env):
     """ASan/LSan/UBSan options for a sanitizer build (harmless otherwise).
     The slow unwinder walks through liblber/libldap, which have no frame
     pointers: without it a leak inside them shows no stafetd frame at all,
-    and lsan.supp could not tell libldap's own leak from one of ours."""
+    and lsan.supp could not tell libldap's own leak from one of ours.
+    It runs at every malloc, so its depth is kept to 8 frames (ASan's
+    default is 30): the daemon runs about twice as fast (test_faults'
+    SIGKILL test: 22 s -> 12 s), and libldap's leak still shows the frame
+    lsan.supp names (test_notice_of_disconnection fails at 5, passes at 6)."""
     env.setdefault("ASAN_OPTIONS",
-                   "detect_leaks=1:abort_on_error=0:exitcode=86:fast_unwind_on_malloc=0")
+                   "detect_leaks=1:abort_on_error=0:exitcode=86:fast_unwind_on_malloc=0:"
+                   "malloc_context_size=8")
     env.setdefault("LSAN_OPTIONS",
                    "suppressions=" + os.path.join(SUPPRESSIONS, "lsan.supp") +
                    ":print_suppressions=0")
