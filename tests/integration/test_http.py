@@ -75,19 +75,19 @@ def test_hsts_behind_a_tls_proxy_only(db, stafetd):
     """Every answer carries HSTS behind a TLS proxy (http_tls_proxy = yes),
     a year by default; plain HTTP and http_hsts = 0 send none."""
     proxy = {"http_tls_proxy": "yes", "public_url": "https://stafet.kommune.example"}
-    d = stafetd(db=db, settings=proxy, name="proxy")
-    found = hsts_of_answers(d)
-    assert set(found.values()) == {"max-age=31536000; includeSubDomains"}, found
-    d.stop()
-    d = stafetd(db=db, settings=dict(proxy, http_hsts="30d"), name="month")
-    found = hsts_of_answers(d)
-    assert set(found.values()) == {"max-age=2592000; includeSubDomains"}, found
-    d.stop()
-    d = stafetd(db=db, settings=dict(proxy, http_hsts="0"), name="off")
-    assert set(hsts_of_answers(d).values()) == {None}
-    d.stop()
-    d = stafetd(db=db, name="plain")
-    assert set(hsts_of_answers(d).values()) == {None}
+    cases = [("proxy", proxy, "max-age=31536000; includeSubDomains"),
+             ("month", dict(proxy, http_hsts="30d"), "max-age=2592000; includeSubDomains"),
+             ("off", dict(proxy, http_hsts="0"), None),
+             ("plain", {}, None)]
+    # four daemons side by side on one database, migrated once
+    daemons = [stafetd(db=db, settings=settings, name=name, migrate=i == 0, start=False)
+               for i, (name, settings, _) in enumerate(cases)]
+    for d in daemons:
+        d.start(wait=False)
+    for d, (name, _, want) in zip(daemons, cases):
+        d.wait_healthy()
+        found = hsts_of_answers(d)
+        assert set(found.values()) == {want}, (name, found)
 
 
 def test_openapi_document(d):

@@ -56,6 +56,7 @@ def test_readyz_follows_postgres(own_pg, tmp_path, stafetd):
     assert requests.get(d.url + "/healthz").status_code == 200
 
     own_pg.start()
+    d.hurry(2.5)  # the pool's reconnect backoff (2 s at most, +25 %): at once on the test clock
     wait_status(d.url + "/readyz", 200, 15)
     assert d.proc.pid == pid and d.proc.poll() is None
     m = requests.get(d.url + "/metrics").text
