@@ -143,7 +143,8 @@ if [ "$TIER" = world ]; then
 		tests/integration/test_counterparts.py tests/integration/test_handovers.py \
 		tests/integration/test_reports.py tests/integration/test_alerts.py \
 		tests/integration/test_authz_matrix.py tests/integration/test_instances.py \
-		tests/integration/test_faults.py tests/integration/test_hostile.py
+		tests/integration/test_faults.py tests/integration/test_hostile.py \
+		tests/integration/test_connections.py
 else
 	# A named, bounded subset under valgrind (about five minutes): start and
 	# stop, reload, the fault tests, login, and one whole handover life.
