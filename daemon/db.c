@@ -15,7 +15,6 @@
 #include <sys/queue.h>
 
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,29 +403,6 @@ pc_poll_connect(struct pconn *c)
 	}
 }
 
-/* libpq's notices and the server's asynchronous messages (a "FATAL:
- * terminating connection" when PostgreSQL stops) go to our log with a
- * level, not raw to stderr. */
-static void
-db_notice(void *arg, const char *message)
-{
-	char line[1024];
-	size_t n;
-
-	snprintf(line, sizeof(line), "%s", message ? message : "");
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	log_notice("%s: postgresql says: %s", (const char *)arg, line);
-}
-
-void
-db_notices_to_log(PGconn *pg, const char *who)
-{
-	if (pg)
-		PQsetNoticeProcessor(pg, db_notice, (void *)(uintptr_t)who);
-}
-
 static void
 pc_connect(struct pconn *c)
 {
@@ -635,48 +611,6 @@ free_params(void)
 {
 	db_conn_params_free(pool.kw, pool.val);
 	pool.kw = pool.val = NULL;
-}
-
-/* Frees keyword arrays from db_conn_params(), wiping the password. */
-void
-db_conn_params_free(char **kw, char **val)
-{
-	if (kw == NULL)
-		return;
-	for (int i = 0; kw[i]; i++) {
-		if (strcmp(kw[i], "password") == 0)
-			explicit_wipe(val[i], strlen(val[i]));
-		free(kw[i]);
-		free(val[i]);
-	}
-	free(kw);
-	free(val);
-}
-
-/*
- * The libpq keyword arrays for a configuration: the conninfo string expanded
- * as dbname, then the password from its file, then our defaults.
- */
-void
-db_conn_params(const struct config *cfg, char ***kw, char ***val)
-{
-	char **k = xcalloc(6, sizeof(char *)), **v = xcalloc(6, sizeof(char *));
-	int n = 0;
-	char buf[32];
-
-	k[n] = xstrdup("dbname");
-	v[n++] = xstrdup(cfg->db_conninfo);
-	if (cfg->db_password) {
-		k[n] = xstrdup("password");
-		v[n++] = xstrdup(cfg->db_password);
-	}
-	snprintf(buf, sizeof(buf), "%d", (int)ceil(cfg->db_connect_timeout));
-	k[n] = xstrdup("connect_timeout");
-	v[n++] = xstrdup(buf);
-	k[n] = xstrdup("fallback_application_name");
-	v[n++] = xstrdup("stafetd");
-	*kw = k;
-	*val = v;
 }
 
 static void

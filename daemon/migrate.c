@@ -22,21 +22,6 @@ migrate_latest(void)
 	return migrations_count ? migrations[migrations_count - 1].version : 0;
 }
 
-/* A blocking connection for the one-shot commands (--migrate,
- * --import-routes, ...) that run before any loop; check its status. */
-PGconn *
-db_connect_blocking(const struct config *cfg)
-{
-	char **kw, **val;
-	PGconn *pg;
-
-	db_conn_params(cfg, &kw, &val);
-	pg = PQconnectdbParams((const char *const *)kw, (const char *const *)val, 1);
-	db_conn_params_free(kw, val);
-	db_notices_to_log(pg, "migrate");
-	return pg;
-}
-
 static const struct migrate_seed *seeds;
 static size_t nseeds;
 

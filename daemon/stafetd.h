@@ -410,10 +410,14 @@ void db_pool_stop(void);
 int db_query(const char *sql, int nparams, const char *const *params, db_cb, void *arg) WUR;
 bool db_available(const char **why);
 void db_metrics_render(struct evbuffer *);
+
+/* db_conn.c: connecting to PostgreSQL (the pool, the migrations, the
+ * session cache). */
 void db_conn_params(const struct config *, char ***kw, char ***val);
 void db_conn_params_free(char **kw, char **val);
 /* Sends a connection's notices to the log, as "WHO: postgresql says: ...". */
 void db_notices_to_log(PGconn *, const char *who);
+PGconn *db_connect_blocking(const struct config *);
 
 /* migrate.c */
 struct migration {
@@ -433,7 +437,6 @@ extern const size_t route_seeds_count;
 extern const struct embedded_file template_seeds[]; /* schema/templates/NAME.json */
 extern const size_t template_seeds_count;
 int migrate_latest(void);
-PGconn *db_connect_blocking(const struct config *);
 int migrate_run(const struct config *) WUR;
 int migrate_check_startup(const struct config *) WUR;
 /* Fills what migration `version` made (in its transaction); every_run: also
