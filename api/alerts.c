@@ -14,6 +14,8 @@
 #include "directory.h"
 #include "handover.h"
 #include "alerts.h"
+#include "auth.h"
+#include "api.h"
 
 /* -- GET /api/v1/outbox, POST /api/v1/outbox/{id}/retry (admins) ------------------------ */
 
@@ -26,7 +28,7 @@ outbox_listed(PGresult *res, const char *error, void *arg)
 
 	if (error || res == NULL) {
 		json_decref(items);
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		return;
 	}
 	n = PQntuples(res);
@@ -94,7 +96,7 @@ api_outbox_list(struct http_request *req)
 	        "o.handover_id WHERE ($1::text IS NULL OR o.state = $1) AND ($2::bigint IS NULL "
 	        "OR o.id < $2::bigint) ORDER BY o.id DESC LIMIT $3::int + 1",
 	        3, params, outbox_listed, req) == -1)
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 }
 
 static void
@@ -103,7 +105,7 @@ retried(PGresult *res, const char *error, void *arg)
 	struct http_request *req = arg;
 	json_t *o;
 	if (error || res == NULL) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		return;
 	}
 	if (PQntuples(res) != 1 || (o = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL) {
@@ -111,7 +113,7 @@ retried(PGresult *res, const char *error, void *arg)
 		return;
 	}
 	http_respond_json(req, 200, o);
-	alerts_kick();
+	outbox_kick();
 }
 
 void
@@ -141,7 +143,7 @@ api_outbox_retry(struct http_request *req)
 	        "'outbox.retry', 'outbox', id::text FROM u) "
 	        "SELECT jsonb_build_object('id', id, 'state', state)::text FROM u",
 	        4, params, retried, req) == -1)
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 }
 
 /* -- GET/PUT /api/v1/me/alerts ---------------------------------------------------------- */
@@ -151,7 +153,7 @@ settings_done(PGresult *res, const char *error, void *arg)
 {
 	struct http_request *req = arg;
 	if (error || res == NULL) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		return;
 	}
 	bool digest = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -167,7 +169,7 @@ api_alert_settings_get(struct http_request *req)
 		return;
 	if (db_query("SELECT digest FROM alert_preferences WHERE person_id = $1", 1, params,
 	             settings_done, req) == -1)
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 }
 
 void
@@ -177,7 +179,7 @@ api_alert_settings_put(struct http_request *req)
 	static const char *const known[] = {"digest", NULL};
 	json_t *p, *v;
 
-	if (!http_query_check(req, none) || !ho_body_object(req, known))
+	if (!http_query_check(req, none) || !answer_body_object(req, known))
 		return;
 	v = json_object_get(req->json, "digest");
 	if (!json_is_boolean(v)) {
@@ -191,5 +193,5 @@ api_alert_settings_put(struct http_request *req)
 	             "ON CONFLICT (person_id) DO UPDATE SET digest = EXCLUDED.digest, updated_at = "
 	             "now() RETURNING digest",
 	             2, params, settings_done, req) == -1)
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 }

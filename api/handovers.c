@@ -1,8 +1,8 @@
 /*
- * api_handovers.c: the handover collection (API.md "Handovers"): a route's
+ * handovers.c: the handover collection (API.md "Handovers"): a route's
  * template, live checks of a draft, filing a new note, and the incoming
  * and outgoing boxes. What a single note does (read, edit, move through
- * its states, history) is api_notes.c; both share the reading of a note's
+ * its states, history) is notes.c; both share the reading of a note's
  * fields from a request body, here.
  *
  * Structure errors in a body (unknown fields, wrong JSON types) answer
@@ -20,6 +20,8 @@
 #include "stafetd.h"
 #include "directory.h"
 #include "handover.h"
+#include "auth.h"
+#include "api.h"
 
 #define NAME_MAX_LEN 200
 #define CODE_MAX_LEN 64
@@ -27,10 +29,10 @@
 
 static const char *const no_params[] = {NULL};
 
-/* -- shared with api_notes.c ----------------------------------------------------------- */
+/* -- shared with notes.c --------------------------------------------------------------- */
 
 void
-ho_answer_db_error(struct http_request *req, const char *error)
+answer_db_error(struct http_request *req, const char *error)
 {
 	log_warnx("handovers: database: %s", error ? error : "no result");
 	http_add_header(req, "Retry-After", "1");
@@ -38,16 +40,16 @@ ho_answer_db_error(struct http_request *req, const char *error)
 }
 
 void
-ho_answer_not_found(struct http_request *req)
+answer_not_found(struct http_request *req)
 {
 	http_problem(req, 404, NULL, "Notatet findes ikke.");
 }
 
 /* The routes and templates, or NULL after answering 503. */
 struct ho_route_set *
-ho_routes_or_fail(struct http_request *req)
+answer_routes_or_fail(struct http_request *req)
 {
-	struct ho_route_set *set = ho_routes_current();
+	struct ho_route_set *set = routes_current();
 	if (set == NULL) {
 		http_add_header(req, "Retry-After", "5");
 		http_problem(req, 503, NULL, "Ruterne er ikke læst fra databasen endnu.");
@@ -58,12 +60,13 @@ ho_routes_or_fail(struct http_request *req)
 /* Runs the template's checks on doc ({"citizen", "planned_date",
  * "receiver", "sections"}); the caller owns the array. */
 json_t *
-ho_run_checks(const struct ho_template *t, const struct ho_route *r, const struct dir_snapshot *s,
-              const json_t *doc, bool submit, int *completeness, int *failed)
+api_handovers_run_checks(const struct ho_template *t, const struct ho_route *r,
+                         const struct dir_snapshot *s, const json_t *doc, bool submit,
+                         int *completeness, int *failed)
 {
 	struct ho_check_ctx ctx;
 	const char *unit = json_str(json_object_get(doc, "receiver"), "unit");
-	int u = (s && unit) ? dir_snapshot_find_unit(s, unit) : DIR_NONE;
+	int u = (s && unit) ? dir_lookup_unit(s, unit) : DIR_NONE;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.tmpl = t;
@@ -74,7 +77,7 @@ ho_run_checks(const struct ho_template *t, const struct ho_route *r, const struc
 	ctx.pension_department = r ? r->pension : NULL;
 	clock_today(ctx.today);
 	ctx.submit = submit;
-	return ho_checks_run(&ctx, completeness, failed);
+	return checks_run(&ctx, completeness, failed);
 }
 
 static bool
@@ -153,7 +156,7 @@ read_citizen(json_t *c, bool strict, json_t *out, json_t *p, int *status)
 	opt_text(c, "birthdate", "citizen.birthdate", 10, false, p, status, &born);
 	if (cpr) {
 		const char *why = NULL;
-		if (cpr_birthdate(cpr, strlen(cpr), from_cpr, &why) == -1) {
+		if (dir_citizen_birthdate(cpr, strlen(cpr), from_cpr, &why) == -1) {
 			if (strict)
 				value_error(p, status, "citizen.cpr", "invalid", why);
 			json_object_set_new(cit, "cpr", json_string(cpr));
@@ -202,8 +205,8 @@ read_citizen(json_t *c, bool strict, json_t *out, json_t *p, int *status)
  * Returns 0, or 400/422 with the errors added to p.
  */
 int
-ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool strict, json_t *out,
-                    json_t *p)
+api_handovers_read_fields(json_t *body, const struct ho_template *t, bool patch, bool strict,
+                          json_t *out, json_t *p)
 {
 	int status = 0;
 	json_t *v;
@@ -255,7 +258,7 @@ ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool 
 		if (!json_is_object(v)) {
 			shape_error(p, &status, "sections", "Skal være et objekt.");
 		} else if (t) {
-			int rc = ho_sections_validate(t, v, patch, p);
+			int rc = checks_sections_validate(t, v, patch, p);
 			if (rc == 400 || (rc == 422 && status != 400))
 				status = rc;
 			if (rc == 0)
@@ -271,8 +274,8 @@ ho_read_note_fields(json_t *body, const struct ho_template *t, bool patch, bool 
  * directory and within the unit. Returns 0 or 422 (errors added to p).
  */
 int
-ho_check_receiver(const struct dir_snapshot *s, const struct ho_route *r, const char *unit,
-                  const char *person, json_t *p)
+api_handovers_check_receiver(const struct dir_snapshot *s, const struct ho_route *r,
+                             const char *unit, const char *person, json_t *p)
 {
 	int status = 0;
 	int pi;
@@ -283,23 +286,22 @@ ho_check_receiver(const struct dir_snapshot *s, const struct ho_route *r, const 
 		    "Angiv den modtagende enhed (ruten har ingen fast modtager).");
 		return 422;
 	}
-	if (dir_snapshot_find_unit(s, unit) == DIR_NONE) {
+	if (dir_lookup_unit(s, unit) == DIR_NONE) {
 		json_problem_add_error(p, "receiver.unit", "unknown", "Enheden findes ikke.");
 		return 422;
 	}
-	if (r && r->to_unit && !ho_unit_code_within(s, unit, r->to_unit)) {
+	if (r && r->to_unit && !access_unit_code_within(s, unit, r->to_unit)) {
 		json_problem_add_error(p, "receiver.unit", "outside_route",
 		                       "Enheden hører ikke under rutens modtagende enhed.");
 		status = 422;
 	}
 	if (person) {
-		if ((pi = dir_snapshot_find_person(s, person)) == DIR_NONE) {
+		if ((pi = dir_lookup_person(s, person)) == DIR_NONE) {
 			json_problem_add_error(p, "receiver.person", "unknown",
 			                       "Modtageren findes ikke i kataloget.");
 			status = 422;
 		} else if (s->persons[pi].unit == DIR_NONE ||
-		           !ho_unit_within(s, s->persons[pi].unit,
-		                           dir_snapshot_find_unit(s, unit))) {
+		           !access_unit_within(s, s->persons[pi].unit, dir_lookup_unit(s, unit))) {
 			json_problem_add_error(p, "receiver.person", "outside_unit",
 			                       "Modtageren hører ikke til den modtagende enhed.");
 			status = 422;
@@ -311,7 +313,7 @@ ho_check_receiver(const struct dir_snapshot *s, const struct ho_route *r, const 
 /* The document the checks read, from a stored row with `changes` laid
  * over it (either may be NULL). The caller owns it. */
 json_t *
-ho_check_doc(const json_t *row, const json_t *changes)
+api_handovers_check_doc(const json_t *row, const json_t *changes)
 {
 	json_t *doc = json_object();
 	const json_t *v, *sections = NULL;
@@ -364,20 +366,20 @@ api_templates_get(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((set = ho_routes_or_fail(req)) == NULL)
+	if ((set = answer_routes_or_fail(req)) == NULL)
 		return;
-	if ((r = ho_route_find(set, code)) == NULL) {
+	if ((r = routes_find(set, code)) == NULL) {
 		http_problem(req, 404, NULL, "Ruten findes ikke.");
 		return;
 	}
-	if ((t = ho_template_find(set, r->template, r->template_version)) == NULL) {
+	if ((t = routes_template_find(set, r->template, r->template_version)) == NULL) {
 		log_warnx("handovers: route %s: template %s version %d is not loaded", r->code,
 		          r->template, r->template_version);
 		http_add_header(req, "Retry-After", "5");
 		http_problem(req, 503, NULL, "Rutens skabelon er ikke indlæst.");
 		return;
 	}
-	doc = json_deep_copy(ho_template_json(t));
+	doc = json_deep_copy(template_json(t));
 	json_object_set_new(doc, "route", json_string(r->code));
 	http_respond_json(req, 200, doc);
 }
@@ -400,14 +402,14 @@ read_route(struct http_request *req, struct ho_route_set *set, const struct ho_r
 		http_problem_json(req, p);
 		return false;
 	}
-	if (!json_is_string(v) || (*r = ho_route_find(set, json_string_value(v))) == NULL) {
+	if (!json_is_string(v) || (*r = routes_find(set, json_string_value(v))) == NULL) {
 		p = json_problem(422, "Ukendt rute", "Ruten findes ikke.");
 		json_problem_add_error(p, "route", v ? "unknown" : "required",
 		                       "Angiv en rute fra listen over ruter (GET /api/v1/routes).");
 		http_problem_json(req, p);
 		return false;
 	}
-	if ((*t = ho_template_find(set, (*r)->template, (*r)->template_version)) == NULL) {
+	if ((*t = routes_template_find(set, (*r)->template, (*r)->template_version)) == NULL) {
 		http_add_header(req, "Retry-After", "5");
 		http_problem(req, 503, NULL, "Rutens skabelon er ikke indlæst.");
 		return false;
@@ -418,7 +420,7 @@ read_route(struct http_request *req, struct ho_route_set *set, const struct ho_r
 /* The body is a JSON object holding only `known` fields; false after
  * answering 400. */
 bool
-ho_body_object(struct http_request *req, const char *const *known)
+answer_body_object(struct http_request *req, const char *const *known)
 {
 	json_t *p;
 	if (!json_is_object(req->json)) {
@@ -441,13 +443,13 @@ api_handovers_check(struct http_request *req)
 	json_t *fields, *p, *doc, *checks;
 	int status, completeness, failed;
 
-	if (!http_query_check(req, no_params) || !ho_body_object(req, body_fields))
+	if (!http_query_check(req, no_params) || !answer_body_object(req, body_fields))
 		return;
-	if ((set = ho_routes_or_fail(req)) == NULL || !read_route(req, set, &r, &t))
+	if ((set = answer_routes_or_fail(req)) == NULL || !read_route(req, set, &r, &t))
 		return;
 	fields = json_object();
 	p = json_problem(422, "Ugyldige felter", "Notatets felter kan ikke bruges.");
-	if ((status = ho_read_note_fields(req->json, t, false, false, fields, p)) != 0) {
+	if ((status = api_handovers_read_fields(req->json, t, false, false, fields, p)) != 0) {
 		json_object_set_new(p, "status", json_integer(status));
 		http_problem_json(req, p);
 		json_decref(fields);
@@ -456,8 +458,9 @@ api_handovers_check(struct http_request *req)
 	json_decref(p);
 	if (!json_object_get(fields, "receiver_unit") && r->to_unit)
 		json_object_set_new(fields, "receiver_unit", json_string(r->to_unit));
-	doc = ho_check_doc(NULL, fields);
-	checks = ho_run_checks(t, r, dir_current(), doc, false, &completeness, &failed);
+	doc = api_handovers_check_doc(NULL, fields);
+	checks =
+	    api_handovers_run_checks(t, r, dir_sync_current(), doc, false, &completeness, &failed);
 	json_decref(doc);
 	json_decref(fields);
 	http_respond_json(req, 200,
@@ -475,14 +478,15 @@ static const char *
 sending_unit(const struct dir_snapshot *s, int me, const struct ho_route *r)
 {
 	const struct dir_person *p = &s->persons[me];
-	int from = r->from_unit ? dir_snapshot_find_unit(s, r->from_unit) : DIR_NONE;
+	int from = r->from_unit ? dir_lookup_unit(s, r->from_unit) : DIR_NONE;
 
 	if (r->from_unit && from == DIR_NONE)
 		return NULL;
-	if (p->unit != DIR_NONE && (from == DIR_NONE || ho_unit_within(s, p->unit, from)))
+	if (p->unit != DIR_NONE && (from == DIR_NONE || access_unit_within(s, p->unit, from)))
 		return s->units[p->unit].code;
 	for (size_t u = 0; u < s->nunits; u++)
-		if (s->units[u].lead == me && (from == DIR_NONE || ho_unit_within(s, (int)u, from)))
+		if (s->units[u].lead == me &&
+		    (from == DIR_NONE || access_unit_within(s, (int)u, from)))
 			return s->units[u].code;
 	return NULL;
 }
@@ -495,11 +499,11 @@ created(PGresult *res, const char *error, void *arg)
 	char etag[32], loc[128];
 
 	if (error || res == NULL || PQntuples(res) != 1) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		return;
 	}
 	if ((row = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL) {
-		ho_answer_db_error(req, "unreadable row");
+		answer_db_error(req, "unreadable row");
 		return;
 	}
 	log_info("handovers: %s created by %s", json_str(row, "ref"), req->auth.person_id);
@@ -510,7 +514,7 @@ created(PGresult *res, const char *error, void *arg)
 	http_add_header(req, "Location", loc);
 	http_respond_json(
 	    req, 201,
-	    ho_note_render(row, dir_current(), HO_ACCESS_SENDER, false, true)); /* masked */
+	    note_render(row, dir_sync_current(), HO_ACCESS_SENDER, false, true)); /* masked */
 	json_decref(row);
 }
 
@@ -526,11 +530,11 @@ api_handovers_create(struct http_request *req)
 	int status, completeness, failed, me;
 	char *text;
 
-	if (!http_query_check(req, no_params) || !ho_body_object(req, body_fields))
+	if (!http_query_check(req, no_params) || !answer_body_object(req, body_fields))
 		return;
-	if ((set = ho_routes_or_fail(req)) == NULL || !read_route(req, set, &r, &t))
+	if ((set = answer_routes_or_fail(req)) == NULL || !read_route(req, set, &r, &t))
 		return;
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
 	if ((me = auth_person(req)) == DIR_NONE || (from = sending_unit(s, me, r)) == NULL) {
 		http_problem(
@@ -540,12 +544,12 @@ api_handovers_create(struct http_request *req)
 	}
 	fields = json_object();
 	p = json_problem(422, "Ugyldige felter", "Notatets felter kan ikke bruges.");
-	status = ho_read_note_fields(req->json, t, false, true, fields, p);
+	status = api_handovers_read_fields(req->json, t, false, true, fields, p);
 	if (status != 400) {
 		if (!json_object_get(fields, "receiver_unit") && r->to_unit)
 			json_object_set_new(fields, "receiver_unit", json_string(r->to_unit));
-		int rc = ho_check_receiver(s, r, json_str(fields, "receiver_unit"),
-		                           json_str(fields, "receiver_person"), p);
+		int rc = api_handovers_check_receiver(s, r, json_str(fields, "receiver_unit"),
+		                                      json_str(fields, "receiver_person"), p);
 		if (rc && !status)
 			status = rc;
 	}
@@ -556,12 +560,12 @@ api_handovers_create(struct http_request *req)
 		return;
 	}
 	json_decref(p);
-	doc = ho_check_doc(NULL, fields);
-	checks = ho_run_checks(t, r, s, doc, false, &completeness, &failed);
+	doc = api_handovers_check_doc(NULL, fields);
+	checks = api_handovers_run_checks(t, r, s, doc, false, &completeness, &failed);
 	json_decref(doc);
 	json_object_set_new(fields, "route", json_string(r->code));
-	json_object_set_new(fields, "template", json_string(ho_template_code(t)));
-	json_object_set_new(fields, "template_version", json_integer(ho_template_version(t)));
+	json_object_set_new(fields, "template", json_string(template_code(t)));
+	json_object_set_new(fields, "template_version", json_integer(template_version_of(t)));
 	json_object_set_new(fields, "sender_unit", json_string(from));
 	json_object_set_new(fields, "checks", checks);
 	json_object_set_new(fields, "completeness", json_integer(completeness));
@@ -572,7 +576,7 @@ api_handovers_create(struct http_request *req)
 	if (db_query("SELECT handover_json(h, true)::text FROM handover_create($1::jsonb, $2, $3, "
 	             "$4) h",
 	             4, params, created, req) == -1)
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 	free(text);
 }
 
@@ -593,13 +597,13 @@ listed(PGresult *res, const char *error, void *arg)
 {
 	struct list_ctx *ctx = arg;
 	struct http_request *req = ctx->req;
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	struct evbuffer *b;
 	char next[96] = "";
 	int n;
 
 	if (error || res == NULL) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		free(ctx);
 		return;
 	}
@@ -616,12 +620,12 @@ listed(PGresult *res, const char *error, void *arg)
 		/* The units' notes: each as its reader may see it (a lead above
 		 * reads them masked); none, were the snapshot to change between
 		 * the query and its answer, that the reader no longer may see. */
-		if ((access = ho_note_access(s, ctx->me, row)) == 0) {
+		if ((access = access_of_note(s, ctx->me, row)) == 0) {
 			json_decref(row);
 			continue;
 		}
 		/* the item without its checks, then the checks as stored */
-		item = ho_note_render(row, s, access, false, false);
+		item = note_render(row, s, access, false, false);
 		json_object_del(item, "checks");
 		text = json_dumps(item, JSON_COMPACT);
 		if (shown++)
@@ -663,7 +667,7 @@ uuid_ok(const char *s)
 }
 
 bool
-ho_uuid_ok(const char *s)
+answer_uuid_ok(const char *s)
 {
 	return s && uuid_ok(s);
 }
@@ -810,10 +814,10 @@ api_handovers_list(struct http_request *req)
 	}
 	if (!list_cursor_param(req, cursor, &cur_us, &cur_id))
 		return;
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
 	me = auth_person(req);
-	units = ho_visible_units_array(s, me);
+	units = access_visible_units_array(s, me);
 	snprintf(limit_q, sizeof(limit_q), "%ld", limit + 1);
 	struct list_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = req;
@@ -826,7 +830,7 @@ api_handovers_list(struct http_request *req)
 	sql = list_sql(ctx->box);
 	if (db_query(sql, 6, params, listed, ctx) == -1) {
 		free(ctx);
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 	}
 	free(sql);
 	free(units);

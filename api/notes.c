@@ -1,5 +1,5 @@
 /*
- * api_notes.c: one handover note: read it (the receiving unit's first read
+ * notes.c: one handover note: read it (the receiving unit's first read
  * moves it to "received"), edit it (If-Match), move it through its states
  * (submit, return, accept, withdraw, forward), and read its history.
  *
@@ -28,6 +28,8 @@
 #include "directory.h"
 #include "handover.h"
 #include "states.h"
+#include "auth.h"
+#include "api.h"
 
 #define TEXT_MAX  4000
 #define FLAGS_MAX 50
@@ -38,7 +40,7 @@ enum op_kind { OP_GET, OP_PATCH, OP_HISTORY, OP_ACTION };
 struct op {
 	struct http_request *req;
 	enum op_kind kind;
-	const struct ho_transition *act;
+	const struct states_transition *act;
 	char id[40];
 	long if_match;   /* -1: no If-Match */
 	unsigned access; /* HO_ACCESS_* of the caller, from the last load */
@@ -99,15 +101,15 @@ static void
 respond_note(struct op *op, int status)
 {
 	struct http_request *req = op->req;
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 
 	set_etag(req, op->row);
 	/* The CPR number whole only in GET /handovers/{id} (API.md), and only
 	 * for the note's two sides: a write's answer masks it, as every other
 	 * answer does. */
 	http_respond_json(req, status,
-	                  ho_note_render(op->row, s, op->access,
-	                                 (req->head.method & (HTTP_GET | HTTP_HEAD)) != 0, true));
+	                  note_render(op->row, s, op->access,
+	                              (req->head.method & (HTTP_GET | HTTP_HEAD)) != 0, true));
 }
 
 /* -- writing ---------------------------------------------------------------------------- */
@@ -120,7 +122,7 @@ written(PGresult *res, const char *error, void *arg)
 	json_t *row;
 
 	if (error || res == NULL) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		op_free(op);
 		return;
 	}
@@ -144,7 +146,7 @@ written(PGresult *res, const char *error, void *arg)
 		return;
 	}
 	if ((row = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL) {
-		ho_answer_db_error(req, "unreadable row");
+		answer_db_error(req, "unreadable row");
 		op_free(op);
 		return;
 	}
@@ -153,7 +155,7 @@ written(PGresult *res, const char *error, void *arg)
 	/* After a forward the former receiving side no longer sees the note
 	 * whole: its answer is a reader's. */
 	if (auth_person(req) == DIR_NONE ||
-	    (op->access = ho_note_access(dir_current(), auth_person(req), row)) == 0)
+	    (op->access = access_of_note(dir_sync_current(), auth_person(req), row)) == 0)
 		op->access = HO_ACCESS_READ;
 	log_info("handovers: %s %s by %s, now %s (version %" JSON_INTEGER_FORMAT ")",
 	         json_str(row, "ref"),
@@ -205,7 +207,7 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 	if (db_query("SELECT w::text FROM handover_write($1::uuid, $2::int, $3, $4, $5, $6, "
 	             "$7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w WHERE w IS NOT NULL",
 	             10, params, written, op) == -1) {
-		ho_answer_db_error(req, "unavailable");
+		answer_db_error(req, "unavailable");
 		op_free(op);
 	}
 	free(h);
@@ -222,7 +224,7 @@ conflict(struct op *op, const char *what)
 	const char *st = json_str(op->row, "status");
 	char detail[256];
 	snprintf(detail, sizeof(detail), "Notatet kan ikke %s, fordi det har status %s (%s).", what,
-	         st ? st : "?", ho_status_label(ho_status_of(st)));
+	         st ? st : "?", states_label(states_of(st)));
 	http_problem(op->req, 409, NULL, detail);
 }
 
@@ -233,14 +235,14 @@ decide_get(struct op *op)
 
 	/* HEAD is safe (RFC 9110): only a GET is the receiving unit's first read. */
 	if (!op->wrote_receive && req->head.method == HTTP_GET &&
-	    ho_transition_allowed(ho_transition(HO_ACT_RECEIVE),
-	                          ho_status_of(json_str(op->row, "status"))) &&
+	    states_allowed(states_transition(HO_ACT_RECEIVE),
+	                   states_of(json_str(op->row, "status"))) &&
 	    (op->access & HO_ACCESS_BOTH) == HO_ACCESS_RECEIVER) {
 		op->wrote_receive = true;
-		op_write(
-		    op, "receive",
-		    json_pack("{s:s}", "status", ho_status_name(ho_transition(HO_ACT_RECEIVE)->to)),
-		    NULL, NULL, NULL);
+		op_write(op, "receive",
+		         json_pack("{s:s}", "status",
+		                   states_name(states_transition(HO_ACT_RECEIVE)->to)),
+		         NULL, NULL, NULL);
 		return;
 	}
 	audit_record(req, req->auth.person_id, req->auth.username, "handover.read", "handover",
@@ -253,13 +255,13 @@ decide_get(struct op *op)
 static bool
 note_template(struct op *op, const struct ho_template **t, const struct ho_route **r)
 {
-	struct ho_route_set *set = ho_routes_or_fail(op->req);
+	struct ho_route_set *set = answer_routes_or_fail(op->req);
 	if (set == NULL)
 		return false;
-	*r = ho_route_find_any(set, json_str(op->row, "route"));
-	*t =
-	    ho_template_find(set, json_str(op->row, "template"),
-	                     (int)json_integer_value(json_object_get(op->row, "template_version")));
+	*r = routes_find_any(set, json_str(op->row, "route"));
+	*t = routes_template_find(
+	    set, json_str(op->row, "template"),
+	    (int)json_integer_value(json_object_get(op->row, "template_version")));
 	if (*t == NULL) {
 		log_warnx("handovers: %s: template %s is not loaded", json_str(op->row, "ref"),
 		          json_str(op->row, "template"));
@@ -279,8 +281,8 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 	json_t *fields, *p, *doc, *checks;
 	int status, completeness, failed;
 
-	if (!ho_transition_allowed(ho_transition(HO_ACT_EDIT),
-	                           ho_status_of(json_str(op->row, "status")))) {
+	if (!states_allowed(states_transition(HO_ACT_EDIT),
+	                    states_of(json_str(op->row, "status")))) {
 		conflict(op, "redigeres");
 		op_free(op);
 		return;
@@ -298,15 +300,15 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 	}
 	fields = json_object();
 	p = json_problem(422, "Ugyldige felter", "Notatets felter kan ikke bruges.");
-	status = ho_read_note_fields(req->json, t, true, true, fields, p);
+	status = api_handovers_read_fields(req->json, t, true, true, fields, p);
 	if (status != 400 && (json_object_get(fields, "receiver_unit") ||
 	                      json_object_get(fields, "receiver_person"))) {
 		const char *unit = json_str(fields, "receiver_unit");
 		const char *person = json_object_get(fields, "receiver_person")
 		                         ? json_str(fields, "receiver_person")
 		                         : json_str(op->row, "receiver_person");
-		int rc = ho_check_receiver(s, r, unit ? unit : json_str(op->row, "receiver_unit"),
-		                           person, p);
+		int rc = api_handovers_check_receiver(
+		    s, r, unit ? unit : json_str(op->row, "receiver_unit"), person, p);
 		if (rc && !status)
 			status = rc;
 	}
@@ -318,8 +320,8 @@ decide_patch(struct op *op, const struct dir_snapshot *s)
 		return;
 	}
 	json_decref(p);
-	doc = ho_check_doc(op->row, fields);
-	checks = ho_run_checks(t, r, s, doc, false, &completeness, &failed);
+	doc = api_handovers_check_doc(op->row, fields);
+	checks = api_handovers_run_checks(t, r, s, doc, false, &completeness, &failed);
 	json_object_set(fields, "sections", json_object_get(doc, "sections"));
 	json_decref(doc);
 	json_object_set_new(fields, "checks", checks);
@@ -360,8 +362,8 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 		op_free(op);
 		return;
 	}
-	doc = ho_check_doc(op->row, NULL);
-	checks = ho_run_checks(t, r, s, doc, true, &completeness, &failed);
+	doc = api_handovers_check_doc(op->row, NULL);
+	checks = api_handovers_run_checks(t, r, s, doc, true, &completeness, &failed);
 	json_decref(doc);
 	if (failed > 0) {
 		json_t *p = json_problem(422, "Notatet kan ikke sendes",
@@ -391,15 +393,15 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 	if (resubmit && json_str(op->row, "returned_by"))
 		json_array_append_new(
 		    outbox,
-		    ho_alert(s, "resubmitted",
-		             json_pack("[{s:s, s:s}]", "person", json_str(op->row, "returned_by"),
-		                       "unit", json_str(op->row, "receiver_unit"))));
+		    note_alert(s, "resubmitted",
+		               json_pack("[{s:s, s:s}]", "person", json_str(op->row, "returned_by"),
+		                         "unit", json_str(op->row, "receiver_unit"))));
 	else
-		json_array_append_new(outbox, ho_alert(s, resubmit ? "resubmitted" : "submitted",
-		                                       receiver_audience(op->row)));
+		json_array_append_new(outbox, note_alert(s, resubmit ? "resubmitted" : "submitted",
+		                                         receiver_audience(op->row)));
 	op_write(op, "submit",
-	         json_pack("{s:s, s:o, s:i}", "status", ho_status_name(op->act->to), "checks",
-	                   checks, "completeness", completeness),
+	         json_pack("{s:s, s:o, s:i}", "status", states_name(op->act->to), "checks", checks,
+	                   "completeness", completeness),
 	         NULL, NULL, outbox);
 }
 
@@ -407,7 +409,7 @@ static bool
 flag_section_ok(const struct ho_template *t, const char *sec)
 {
 	return strcmp(sec, "citizen") == 0 || strcmp(sec, "planned_date") == 0 ||
-	       strcmp(sec, "receiver") == 0 || ho_template_has_section(t, sec);
+	       strcmp(sec, "receiver") == 0 || template_has_section(t, sec);
 }
 
 static void
@@ -445,9 +447,9 @@ decide_return(struct op *op, const struct dir_snapshot *s)
 	}
 	json_decref(p);
 	op_write(op, "return",
-	         json_pack("{s:s, s:s}", "status", ho_status_name(op->act->to), "returned_by",
+	         json_pack("{s:s, s:s}", "status", states_name(op->act->to), "returned_by",
 	                   req->auth.person_id),
-	         NULL, out, json_pack("[o]", ho_alert(s, "returned", sender_audience(op->row))));
+	         NULL, out, json_pack("[o]", note_alert(s, "returned", sender_audience(op->row))));
 }
 
 static void
@@ -459,14 +461,15 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 	json_t *p;
 	/* The sending side would decide on its own note (and skip the flags a
 	 * return needs): not to the sending unit, one below it or one above it. */
-	bool own = ho_unit_code_within(s, unit, sender) || ho_unit_code_within(s, sender, unit);
+	bool own =
+	    access_unit_code_within(s, unit, sender) || access_unit_code_within(s, sender, unit);
 
-	if (dir_snapshot_find_unit(s, unit) == DIR_NONE ||
+	if (dir_lookup_unit(s, unit) == DIR_NONE ||
 	    strcmp(unit, json_str(op->row, "receiver_unit")) == 0 || own) {
 		p = json_problem(422, "Ugyldig enhed", "Notatet kan ikke videresendes dertil.");
 		json_problem_add_error(
 		    p, "unit", "invalid",
-		    dir_snapshot_find_unit(s, unit) == DIR_NONE ? "Enheden findes ikke."
+		    dir_lookup_unit(s, unit) == DIR_NONE ? "Enheden findes ikke."
 		    : strcmp(unit, json_str(op->row, "receiver_unit")) == 0
 		        ? "Notatet ligger allerede hos den enhed."
 		        : "Notatet kan ikke videresendes til den afsendende enhed. Send det retur "
@@ -476,12 +479,12 @@ decide_forward(struct op *op, const struct dir_snapshot *s)
 		return;
 	}
 	op_write(op, "forward",
-	         json_pack("{s:s, s:s, s:n}", "status", ho_status_name(op->act->to),
-	                   "receiver_unit", unit, "receiver_person"),
+	         json_pack("{s:s, s:s, s:n}", "status", states_name(op->act->to), "receiver_unit",
+	                   unit, "receiver_person"),
 	         json_pack("{s:s, s:s, s:s}", "from_unit", json_str(op->row, "receiver_unit"),
 	                   "to_unit", unit, "reason", reason),
 	         NULL,
-	         json_pack("[o]", ho_alert(s, "forwarded", json_pack("[{s:s}]", "unit", unit))));
+	         json_pack("[o]", note_alert(s, "forwarded", json_pack("[{s:s}]", "unit", unit))));
 }
 
 static void
@@ -489,10 +492,10 @@ decide_accept(struct op *op, const struct dir_snapshot *s)
 {
 	const char *rb = op->req->json ? json_str(op->req->json, "readback") : NULL;
 	op_write(op, "accept",
-	         json_pack("{s:s, s:o}", "status", ho_status_name(op->act->to), "readback",
+	         json_pack("{s:s, s:o}", "status", states_name(op->act->to), "readback",
 	                   rb && *rb ? json_string(rb) : json_null()),
 	         rb && *rb ? json_pack("{s:b}", "readback", 1) : NULL, NULL,
-	         json_pack("[o]", ho_alert(s, "accepted", sender_audience(op->row))));
+	         json_pack("[o]", note_alert(s, "accepted", sender_audience(op->row))));
 }
 
 static void
@@ -500,7 +503,7 @@ decide_withdraw(struct op *op, const struct dir_snapshot *s)
 {
 	const char *why = op->req->json ? json_str(op->req->json, "reason") : NULL;
 	(void)s;
-	op_write(op, "withdraw", json_pack("{s:s}", "status", ho_status_name(op->act->to)),
+	op_write(op, "withdraw", json_pack("{s:s}", "status", states_name(op->act->to)),
 	         why ? json_pack("{s:s}", "reason", why) : NULL, NULL, NULL);
 }
 
@@ -514,7 +517,7 @@ static void (*const decide[HO_NACTIONS])(struct op *, const struct dir_snapshot 
 static void
 decide_action(struct op *op, const struct dir_snapshot *s)
 {
-	const struct ho_transition *a = op->act;
+	const struct states_transition *a = op->act;
 	struct http_request *req = op->req;
 	bool receiver = a->side == HO_SIDE_RECEIVER;
 	bool allowed = (op->access & (receiver ? HO_ACCESS_RECEIVER : HO_ACCESS_SENDER)) != 0;
@@ -527,7 +530,7 @@ decide_action(struct op *op, const struct dir_snapshot *s)
 		op_free(op);
 		return;
 	}
-	if (!ho_transition_allowed(a, ho_status_of(json_str(op->row, "status")))) {
+	if (!states_allowed(a, states_of(json_str(op->row, "status")))) {
 		conflict(op, a->verb);
 		op_free(op);
 		return;
@@ -549,12 +552,12 @@ history_done(PGresult *res, const char *error, void *arg)
 {
 	struct op *op = arg;
 	struct http_request *req = op->req;
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	json_t *versions = json_array(), *events = json_array();
 	bool reader = !(op->access & HO_ACCESS_BOTH);
 
 	if (error || res == NULL) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		json_decref(versions);
 		json_decref(events);
 		op_free(op);
@@ -569,18 +572,18 @@ history_done(PGresult *res, const char *error, void *arg)
 			       *c = json_object_get(doc, "citizen");
 			char masked[12];
 			if (json_str(c, "cpr")) {
-				ho_cpr_mask(json_str(c, "cpr"), masked);
+				note_cpr_mask(json_str(c, "cpr"), masked);
 				json_object_set_new(c, "cpr", json_string(masked));
 			}
 			if (reader && json_str(c, "name")) {
 				char initials[64];
-				ho_name_initials(json_str(c, "name"), initials, sizeof(initials));
+				note_name_initials(json_str(c, "name"), initials, sizeof(initials));
 				json_object_set_new(c, "name", json_string(initials));
 			}
 			json_t *v = json_pack(
 			    "{s:O, s:O, s:o, s:O, s:O}", "version", json_object_get(r, "version"),
 			    "at", json_object_get(r, "at"), "by",
-			    ho_person_ref(s, json_str(r, "by")), "status",
+			    note_person_ref(s, json_str(r, "by")), "status",
 			    json_object_get(r, "status"), "action", json_object_get(r, "action"));
 			json_object_update(v, doc);
 			json_array_append_new(versions, v);
@@ -588,7 +591,7 @@ history_done(PGresult *res, const char *error, void *arg)
 			json_array_append_new(events,
 			                      json_pack("{s:O, s:o, s:O, s:O, s:O, s:O, s:O}", "at",
 			                                json_object_get(r, "at"), "by",
-			                                ho_person_ref(s, json_str(r, "by")),
+			                                note_person_ref(s, json_str(r, "by")),
 			                                "action", json_object_get(r, "action"),
 			                                "from", json_object_get(r, "from"), "to",
 			                                json_object_get(r, "to"), "version",
@@ -616,7 +619,7 @@ decide_history(struct op *op)
 	             "'version', version, 'detail', detail)::text, id "
 	             "FROM handover_events WHERE handover_id = $1::uuid ORDER BY 1 DESC, 3",
 	             1, params, history_done, op) == -1) {
-		ho_answer_db_error(op->req, "unavailable");
+		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}
 }
@@ -634,11 +637,11 @@ loaded(PGresult *res, const char *error, void *arg)
 	int me;
 
 	if (error || res == NULL) {
-		ho_answer_db_error(req, error);
+		answer_db_error(req, error);
 		op_free(op);
 		return;
 	}
-	if ((s = dir_snapshot_or_fail(req)) == NULL) {
+	if ((s = answer_snapshot_or_fail(req)) == NULL) {
 		op_free(op);
 		return;
 	}
@@ -646,9 +649,9 @@ loaded(PGresult *res, const char *error, void *arg)
 	/* Need to know first: a reader above may not act, and so, as for
 	 * anyone who may not see the note, it does not exist for them. */
 	if (PQntuples(res) != 1 || (op->row = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL ||
-	    me == DIR_NONE || (op->access = ho_note_access(s, me, op->row)) == 0 ||
+	    me == DIR_NONE || (op->access = access_of_note(s, me, op->row)) == 0 ||
 	    (op->access == HO_ACCESS_READ && (op->kind == OP_PATCH || op->kind == OP_ACTION))) {
-		ho_answer_not_found(req);
+		answer_not_found(req);
 		op_free(op);
 		return;
 	}
@@ -687,7 +690,7 @@ op_load(struct op *op)
 	const char *params[1] = {op->id};
 	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid", 1,
 	             params, loaded, op) == -1) {
-		ho_answer_db_error(op->req, "unavailable");
+		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}
 }
@@ -702,13 +705,13 @@ op_new(struct http_request *req, enum op_kind kind)
 	char id[40];
 
 	if (n != 36) {
-		ho_answer_not_found(req);
+		answer_not_found(req);
 		return NULL;
 	}
 	memcpy(id, rest, 36);
 	id[36] = '\0';
-	if (!ho_uuid_ok(id)) {
-		ho_answer_not_found(req);
+	if (!answer_uuid_ok(id)) {
+		answer_not_found(req);
 		return NULL;
 	}
 	op = xcalloc(1, sizeof(*op));
@@ -848,7 +851,8 @@ static bool
 op_check_request(struct op *op)
 {
 	struct http_request *req = op->req;
-	const struct ho_transition *t = op->kind == OP_PATCH ? ho_transition(HO_ACT_EDIT) : op->act;
+	const struct states_transition *t =
+	    op->kind == OP_PATCH ? states_transition(HO_ACT_EDIT) : op->act;
 
 	/* Reads are not conditional on If-Match: only changes are. */
 	if (op->kind == OP_GET || op->kind == OP_HISTORY)
@@ -858,7 +862,7 @@ op_check_request(struct op *op)
 		return false;
 	}
 	if (op->kind == OP_PATCH) {
-		if (!ho_body_object(req, t->body))
+		if (!answer_body_object(req, t->body))
 			return false;
 		if (op->if_match == -1) {
 			http_problem(req, 428, NULL,
@@ -867,7 +871,7 @@ op_check_request(struct op *op)
 		}
 		return true;
 	}
-	if (req->json && !ho_body_object(req, t->body))
+	if (req->json && !answer_body_object(req, t->body))
 		return false;
 	switch (t->action) {
 	case HO_ACT_RETURN:
@@ -888,7 +892,8 @@ op_check_request(struct op *op)
 void
 api_handover_action(struct http_request *req)
 {
-	const struct ho_transition *a = ho_transition_named(strrchr(req->head.path, '/') + 1);
+	const struct states_transition *a =
+	    states_transition_named(strrchr(req->head.path, '/') + 1);
 	struct op *op;
 
 	if (a == NULL) {

@@ -11,6 +11,7 @@
 
 #include "stafetd.h"
 #include "handover.h"
+#include "api.h"
 
 void
 ops_healthz(struct http_request *req)
@@ -51,7 +52,7 @@ readyz_done(PGresult *res, const char *error, void *arg)
 		not_ready(req, db_available(&why) ? "database query failed" : why);
 		return;
 	}
-	if (ho_routes_current() == NULL) {
+	if (routes_current() == NULL) {
 		/* the database answers, but the routes and templates are not read yet */
 		json_t *p =
 		    json_problem(503, "Not ready", "routes: not loaded from the database yet");
@@ -63,9 +64,9 @@ readyz_done(PGresult *res, const char *error, void *arg)
 		return;
 	}
 	json_t *checks = json_pack("{s:s, s:s}", "database", "ok", "routes", "ok");
-	if (dir_configured())
+	if (dir_sync_configured())
 		json_object_set_new(checks, "directory",
-		                    json_string(dir_stale() ? "stale snapshot" : "ok"));
+		                    json_string(dir_sync_stale() ? "stale snapshot" : "ok"));
 	http_respond_json(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 
@@ -77,7 +78,7 @@ ops_readyz(struct http_request *req)
 {
 	const char *why = NULL;
 
-	if (dir_configured() && dir_current() == NULL) {
+	if (dir_sync_configured() && dir_sync_current() == NULL) {
 		json_t *p = json_problem(503, "Not ready", "directory: no snapshot loaded yet");
 		json_object_set_new(p, "checks",
 		                    json_pack("{s:s}", "directory", "no snapshot yet"));

@@ -14,6 +14,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
+#include "api.h"
 
 #define QUERY_MAX    (16 * 1024) /* a 10 KiB search term still gets an answer */
 #define LIST_DEFAULT 50
@@ -21,11 +22,11 @@
 
 /* The snapshot to answer from, or NULL after answering 503/404 already. */
 const struct dir_snapshot *
-dir_snapshot_or_fail(struct http_request *req)
+answer_snapshot_or_fail(struct http_request *req)
 {
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 
-	if (!dir_configured()) {
+	if (!dir_sync_configured()) {
 		http_problem(req, 503, "Directory not configured",
 		             "Der er ikke konfigureret et LDAP-katalog.");
 		return NULL;
@@ -98,7 +99,7 @@ api_people_list(struct http_request *req)
 	    !param_text(req, "target_group", tbuf, sizeof(tbuf), &tg) ||
 	    !param_text(req, "cursor", cbuf, sizeof(cbuf), &cursor))
 		return;
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
 	memset(&dq, 0, sizeof(dq));
 	dq.q = q;
@@ -108,15 +109,15 @@ api_people_list(struct http_request *req)
 	dq.limit = limit;
 	dq.cursor = cursor;
 	items = json_array();
-	if (unit && (dq.unit = dir_snapshot_find_unit(s, unit)) == DIR_NONE) {
+	if (unit && (dq.unit = dir_lookup_unit(s, unit)) == DIR_NONE) {
 		/* An unknown unit matches nobody; it is not an error to ask. */
 		http_respond_json(req, 200,
 		                  json_pack("{s:o, s:n, s:o}", "items", items, "next_cursor",
-		                            "directory", dir_info_json(s)));
+		                            "directory", dir_render_info(s)));
 		return;
 	}
 	out = xmalloc(limit * sizeof(int));
-	n = dir_search(s, &dq, out, &next);
+	n = dir_index_search(s, &dq, out, &next);
 	if (n < 0) {
 		free(out);
 		json_decref(items);
@@ -131,7 +132,7 @@ api_people_list(struct http_request *req)
 	for (int i = 0; i < n; i++) {
 		if (i > 0)
 			evbuffer_add(b, ",", 1);
-		dir_person_append(b, &s->persons[out[i]], now);
+		dir_render_person_append(b, &s->persons[out[i]], now);
 	}
 	free(out);
 	/* the cursor is made of [0-9a-f.] only: nothing to escape */
@@ -139,7 +140,7 @@ api_people_list(struct http_request *req)
 		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\",\"directory\":", next);
 	else
 		evbuffer_add_printf(b, "],\"next_cursor\":null,\"directory\":");
-	json_t *info = dir_info_json(s);
+	json_t *info = dir_render_info(s);
 	char *info_text = json_dump_compact(info);
 	json_decref(info);
 	evbuffer_add_printf(b, "%s}", info_text);
@@ -167,14 +168,14 @@ api_people_get(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
-	if ((i = dir_snapshot_find_person(s, last_segment(req))) == DIR_NONE) {
+	if ((i = dir_lookup_person(s, last_segment(req))) == DIR_NONE) {
 		http_problem(req, 404, NULL, "No such person.");
 		return;
 	}
-	json_t *p = dir_person_json(s, i);
-	json_object_set_new(p, "directory", dir_info_json(s));
+	json_t *p = dir_render_person_json(s, i);
+	json_object_set_new(p, "directory", dir_render_info(s));
 	http_respond_json(req, 200, p);
 }
 
@@ -186,14 +187,14 @@ api_units_list(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
 	items = json_array();
 	for (size_t i = 0; i < s->nunits; i++)
 		if (s->units[i].parent == DIR_NONE)
-			json_array_append_new(items, dir_unit_json(s, (int)i, true));
+			json_array_append_new(items, dir_render_unit(s, (int)i, true));
 	http_respond_json(req, 200,
-	                  json_pack("{s:o, s:o}", "items", items, "directory", dir_info_json(s)));
+	                  json_pack("{s:o, s:o}", "items", items, "directory", dir_render_info(s)));
 }
 
 void
@@ -205,22 +206,22 @@ api_units_get(struct http_request *req)
 
 	if (!http_query_check(req, no_params))
 		return;
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
-	if ((i = dir_snapshot_find_unit(s, last_segment(req))) == DIR_NONE) {
+	if ((i = dir_lookup_unit(s, last_segment(req))) == DIR_NONE) {
 		http_problem(req, 404, NULL, "No such unit.");
 		return;
 	}
-	o = dir_unit_json(s, i, false);
+	o = dir_render_unit(s, i, false);
 	members = json_array();
 	for (size_t m = 0; m < s->units[i].nmembers; m++)
-		json_array_append_new(members, dir_person_json(s, s->units[i].members[m]));
+		json_array_append_new(members, dir_render_person_json(s, s->units[i].members[m]));
 	json_object_set_new(o, "members", members);
 	json_t *children = json_array();
 	for (size_t c = 0; c < s->units[i].nchildren; c++)
 		json_array_append_new(children,
 		                      json_string(s->units[s->units[i].children[c]].code));
 	json_object_set_new(o, "children", children);
-	json_object_set_new(o, "directory", dir_info_json(s));
+	json_object_set_new(o, "directory", dir_render_info(s));
 	http_respond_json(req, 200, o);
 }

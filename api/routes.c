@@ -1,5 +1,5 @@
 /*
- * api_routes.c: GET /api/v1/routes and POST /api/v1/counterparts (API.md).
+ * routes.c: GET /api/v1/routes and POST /api/v1/counterparts (API.md).
  * Both answer from memory: the routes in force (routes.c) and the
  * directory snapshot; resolution itself is directory/resolve.c. A CPR
  * number in a request is turned into a birth date, wiped from the parsed
@@ -16,6 +16,8 @@
 #include "stafetd.h"
 #include "directory.h"
 #include "handover.h"
+#include "auth.h"
+#include "api.h"
 
 #define TEXT_MAX 200 /* surname, district, target group, kle */
 
@@ -24,7 +26,7 @@ static const char *const no_params[] = {NULL};
 static struct ho_route_set *
 routes_or_fail(struct http_request *req)
 {
-	struct ho_route_set *set = ho_routes_current();
+	struct ho_route_set *set = routes_current();
 	if (set == NULL) {
 		http_add_header(req, "Retry-After", "5");
 		http_problem(req, 503, NULL,
@@ -49,7 +51,7 @@ api_routes_list(struct http_request *req)
 		json_t *o;
 		if (!r->enabled)
 			continue;
-		o = ho_route_to_json(r);
+		o = routes_to_json(r);
 		json_object_del(o, "enabled");
 		json_array_append_new(items, o);
 	}
@@ -171,8 +173,8 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 			json_problem_add_error(p, "citizen.cpr", "type", "Skal være en tekst.");
 		} else {
 			char born[11];
-			int rc =
-			    cpr_birthdate(json_string_value(v), json_string_length(v), born, &why);
+			int rc = dir_citizen_birthdate(json_string_value(v), json_string_length(v),
+			                               born, &why);
 			/* The number has done its work: gone from memory now. */
 			explicit_wipe((char *)(uintptr_t)json_string_value(v),
 			              json_string_length(v));
@@ -203,7 +205,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 			f->placed = json_is_true(v) ? 1 : 0;
 	}
 	if (text_field(citizen, "employment_status", "citizen.employment_status", p, &s) && s &&
-	    (f->employment = resolve_employment_parse(s)) == EMP_UNKNOWN)
+	    (f->employment = dir_citizen_employment_parse(s)) == EMP_UNKNOWN)
 		json_problem_add_error(p, "citizen.employment_status", "invalid",
 		                       "Ukendt beskæftigelsesstatus; brug job, education, "
 		                       "employment_case, education_case, pension_assessment, "
@@ -235,7 +237,7 @@ api_counterparts(struct http_request *req)
 		return;
 	if ((set = routes_or_fail(req)) == NULL)
 		return;
-	if ((route = ho_route_find(set, code)) == NULL) {
+	if ((route = routes_find(set, code)) == NULL) {
 		json_t *p = json_problem(422, "Ukendt rute", "Ruten findes ikke.");
 		json_problem_add_error(
 		    p, "route", "unknown",
@@ -243,11 +245,11 @@ api_counterparts(struct http_request *req)
 		http_problem_json(req, p);
 		return;
 	}
-	if ((s = dir_snapshot_or_fail(req)) == NULL)
+	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
 	f.caller = auth_person(req);
-	ho_route_resolve_view(route, &rr);
-	answer = json_pack("{s:o}", "directory", dir_info_json(s));
+	routes_resolve_view(route, &rr);
+	answer = json_pack("{s:o}", "directory", dir_render_info(s));
 	b = evbuffer_new();
 	if (b == NULL)
 		fatalx("counterparts: evbuffer_new");

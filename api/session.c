@@ -1,5 +1,5 @@
 /*
- * api_session.c: logging in and out, and who one is.
+ * session.c: logging in and out, and who one is.
  *
  * POST /api/v1/session finds the username in the directory snapshot, has a
  * worker bind to LDAP as that account (directory/login.c), and on success
@@ -24,6 +24,8 @@
 
 #include "stafetd.h"
 #include "directory.h"
+#include "auth.h"
+#include "api.h"
 
 #define USERNAME_MAX 256
 #define PASSWORD_MAX 1024
@@ -148,7 +150,7 @@ session_stored(PGresult *res, const char *error, void *arg)
 {
 	struct login *l = arg;
 	struct http_request *req = l->req;
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	int p;
 
 	if (error || res == NULL || PQntuples(res) != 1) {
@@ -157,14 +159,14 @@ session_stored(PGresult *res, const char *error, void *arg)
 		login_free(l);
 		return;
 	}
-	if (s == NULL || (p = dir_snapshot_find_person(s, l->person_id)) == DIR_NONE) {
+	if (s == NULL || (p = dir_lookup_person(s, l->person_id)) == DIR_NONE) {
 		answer_denied(req);
 		login_free(l);
 		return;
 	}
 	long max_age = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	metrics_count("logins_total");
-	json_t *user = dir_person_json(s, p);
+	json_t *user = dir_render_person_json(s, p);
 	auth_set_cookie(req, l->token, max_age);
 	http_respond_json(req, 201,
 	                  json_pack("{s:s, s:s, s:o}", "token", l->token, "expires_at",
@@ -276,7 +278,7 @@ void
 api_session_create(struct http_request *req)
 {
 	const struct config *c = config_current();
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	const char *user, *pass;
 	size_t ulen, plen;
 	long wait;
@@ -290,7 +292,7 @@ api_session_create(struct http_request *req)
 		             "Login must come from Stafet's own pages (Origin).");
 		goto wipe;
 	}
-	if (!dir_configured()) {
+	if (!dir_sync_configured()) {
 		answer_unavailable(
 		    req, "Log ind er ikke muligt: der er ikke konfigureret et LDAP-katalog.");
 		goto wipe;
@@ -307,11 +309,11 @@ api_session_create(struct http_request *req)
 	bool clean_user = strlen(user) == ulen;
 	snprintf(l->username, sizeof(l->username), "%s", user);
 	if (clean_user && ulen > 0) {
-		p = dir_snapshot_find_login(s, user);
+		p = dir_lookup_login(s, user);
 		/* Windows habit: DOMAIN\user is the user's sAMAccountName */
 		const char *bs = strrchr(user, '\\');
 		if (p == DIR_NONE && bs && bs[1] && c->directory_layout == DIR_LAYOUT_AD)
-			p = dir_snapshot_find_login(s, bs + 1);
+			p = dir_lookup_login(s, bs + 1);
 	}
 	const char *dn = NULL;
 	if (p != DIR_NONE) {
@@ -407,7 +409,7 @@ void
 api_me(struct http_request *req)
 {
 	static const char *const none[] = {NULL};
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	int p = auth_person(req);
 	char expires[32];
 
@@ -421,7 +423,7 @@ api_me(struct http_request *req)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_t *o = dir_person_json(s, p);
+	json_t *o = dir_render_person_json(s, p);
 	json_object_set_new(o, "roles", auth_roles_json(s, p));
 	json_object_set_new(o, "session",
 	                    json_pack("{s:s, s:s}", "expires_at", expires, "via",

@@ -5,7 +5,7 @@
  * man page stafetd.conf(5) documents the same table. The engine
  * (daemon/config.c) parses and applies; a module judges its own keys' values
  * (the directory its LDAP URIs, the alerts their SMTP keys) and those that
- * relate (check_relations here, alerts_check_keys).
+ * relate (check_relations here, outbox_check_keys).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@ static int
 check_ldap_uris(const char *v, char *why, size_t n)
 {
 	const char *w = "";
-	if (!*v || dir_check_uris(v, &w) == 0)
+	if (!*v || dir_ldap_check_uris(v, &w) == 0)
 		return 0;
 	snprintf(why, n, "%s", w);
 	return -1;
@@ -204,7 +204,7 @@ static const struct cfg_key keys[] = {
     {"smtp_url", CFG_STRING, OFF(smtp_url), "", 0, 0, NULL, false,
      "the SMTP relay: smtp://host[:port] (STARTTLS per smtp_starttls) or smtps://host[:port]; "
      "empty: alerts wait in the outbox",
-     alerts_check_smtp_url},
+     outbox_check_smtp_url},
     {"smtp_starttls", CFG_ENUM, OFF(smtp_starttls), "required", 0, 0, starttls_modes, false,
      "STARTTLS on smtp:// (no, optional, required)", NULL},
     {"smtp_ca_file", CFG_STRING, OFF(smtp_ca_file), "", 0, 0, NULL, false,
@@ -214,7 +214,7 @@ static const struct cfg_key keys[] = {
     {"smtp_password_file", CFG_SECRET_FILE, OFF(smtp_password), "", 0, 0, NULL, false,
      "file holding the SMTP AUTH password", NULL},
     {"smtp_from", CFG_STRING, OFF(smtp_from), "stafet@localhost", 0, 0, NULL, false,
-     "the sender address of alerts", alerts_check_smtp_from},
+     "the sender address of alerts", outbox_check_smtp_from},
     {"smtp_timeout", CFG_DURATION, OFF(smtp_timeout), "30s", 0.1, 600, NULL, false,
      "time allowed to connect to the relay and for each mail", NULL},
     {"alert_batch", CFG_INT, OFF(alert_batch), "50", 1, 1000, NULL, false,
@@ -239,9 +239,9 @@ static const struct cfg_key keys[] = {
      "working days before the planned date at which a draft is reminded of", NULL},
     {"days_off", CFG_STRING, OFF(days_off), "", 0, 0, NULL, false,
      "days off besides the public holidays: grundlovsdag juleaftensdag nytaarsaftensdag",
-     ho_check_days_off},
+     workdays_check_days_off},
     {"digest_time", CFG_STRING, OFF(digest_time), "07:00", 0, 0, NULL, false,
-     "local time (HH:MM) of the daily digest for those who chose one", alerts_check_digest_time},
+     "local time (HH:MM) of the daily digest for those who chose one", outbox_check_digest_time},
 };
 #undef OFF
 
@@ -264,7 +264,7 @@ check_relations(const struct config *cfg, const char *path, struct strlist *erro
 		strlist_add(errors, "%s: db_queue_max must be at least db_pool_size", path);
 }
 
-static cfg_relation_fn *const relations[] = {check_relations, alerts_check_keys};
+static cfg_relation_fn *const relations[] = {check_relations, outbox_check_keys};
 
 void
 app_config_keys_init(void)

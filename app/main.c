@@ -90,7 +90,7 @@ reload(void)
 		report_errors(&errors);
 		log_errx("config: reload failed; keeping the old configuration");
 		strlist_free(&errors);
-		ho_routes_reload(); /* the routes table is read again all the same */
+		routes_reload(); /* the routes table is read again all the same */
 		sd_notify_msg("READY=1");
 		return;
 	}
@@ -251,8 +251,8 @@ run_command(struct config *cfg, const struct options *o, int argc, char **argv)
 		return rc == 0 ? 0 : 1;
 	}
 	if (o->import_routes || o->export_routes) {
-		rc = o->import_routes ? ho_routes_import(cfg, argv + optind, argc - optind)
-		                      : ho_routes_export(cfg);
+		rc = o->import_routes ? routes_import(cfg, argv + optind, argc - optind)
+		                      : routes_export(cfg);
 		config_set_current(NULL);
 		return rc == 0 ? 0 : 1;
 	}

@@ -10,6 +10,8 @@
 #include "directory.h"
 #include "handover.h"
 #include "alerts.h"
+#include "auth.h"
+#include "api.h"
 #include "app.h"
 
 static void
@@ -32,13 +34,12 @@ static const struct module modules[] = {
     {"session cache", session_cache_start, false, session_cache_reconfigure, false,
      session_cache_stop, session_cache_metrics},
     {"directory", dir_sync_start, true, dir_sync_reconfigure, false, dir_sync_stop,
-     dir_metrics_render},
+     dir_sync_metrics_render},
     {"directory logins", dir_login_start, true, dir_login_reconfigure, true, dir_login_stop, NULL},
     {"sessions", auth_start_any, false, NULL, false, auth_stop, NULL},
     {"logins", api_session_start_any, false, NULL, true, api_session_stop, NULL},
-    {"routes", ho_routes_start, false, ho_routes_reconfigure, false, ho_routes_stop,
-     ho_routes_metrics_render},
-    {"alerts", alerts_start, false, alerts_reconfigure, false, alerts_stop, alerts_metrics_render},
+    {"routes", routes_start, false, routes_reconfigure, false, routes_stop, routes_metrics_render},
+    {"alerts", outbox_start, false, outbox_reconfigure, false, outbox_stop, outbox_metrics_render},
     {"reminders", reminders_start, false, reminders_reconfigure, false, reminders_stop,
      reminders_metrics_render},
 };
@@ -48,8 +49,8 @@ static const struct module modules[] = {
  * with 0003, the templates with 0004 (and templates shipped since, at every
  * --migrate). */
 static const struct migrate_seed seeds[] = {
-    {3, "routes", ho_routes_seed, false},
-    {4, "templates", ho_templates_seed, true},
+    {3, "routes", routes_seed, false},
+    {4, "templates", routes_templates_seed, true},
 };
 
 void

@@ -9,6 +9,8 @@
 #include "directory.h"
 #include "handover.h"
 #include "alerts.h"
+#include "auth.h"
+#include "api.h"
 #include "app.h"
 
 static struct route routes[] = {

@@ -28,6 +28,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
+#include "auth.h"
 
 #define JANITOR_INTERVAL 300.0 /* seconds between sweeps of ended sessions */
 
@@ -284,14 +285,14 @@ forget_session_done(PGresult *res, const char *error, void *arg)
 static void
 session_found(struct http_request *req, http_handler next)
 {
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 
 	if (s == NULL) {
 		http_add_header(req, "Retry-After", "1");
 		http_problem(req, 503, NULL, "The directory is not loaded yet.");
 		return;
 	}
-	if (dir_snapshot_find_person(s, req->auth.person_id) == DIR_NONE) {
+	if (dir_lookup_person(s, req->auth.person_id) == DIR_NONE) {
 		/* Gone from the directory (left, or disabled): the session ends. */
 		char id[32];
 		const char *p[1] = {id};
@@ -425,7 +426,7 @@ auth_person(const struct http_request *req)
 {
 	if (!req->auth.ok)
 		return DIR_NONE;
-	return dir_snapshot_find_person(dir_current(), req->auth.person_id);
+	return dir_lookup_person(dir_sync_current(), req->auth.person_id);
 }
 
 static bool
@@ -434,7 +435,7 @@ in_group(const struct dir_person *p, const char *dn)
 	if (dn == NULL || *dn == '\0')
 		return false;
 	for (size_t i = 0; i < p->ngroups; i++)
-		if (dir_dn_equal(p->groups[i], dn))
+		if (dir_lookup_dn_equal(p->groups[i], dn))
 			return true;
 	return false;
 }
@@ -464,7 +465,7 @@ has_role(const struct dir_snapshot *s, int person, enum auth_role role)
 bool
 auth_has_role(const struct http_request *req, enum auth_role role)
 {
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	int p = auth_person(req);
 	return p != DIR_NONE && has_role(s, p, role);
 }

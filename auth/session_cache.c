@@ -46,6 +46,7 @@
 #include <libpq-fe.h>
 
 #include "stafetd.h"
+#include "auth.h"
 
 #define SC_SLOTS         8192 /* direct-mapped: a colliding session replaces the older */
 #define SC_BACKOFF_MIN   0.1

@@ -72,7 +72,7 @@ TARGETS = {
 }
 
 # GET /api/v1/handovers?box=incoming&limit=50: the SELECT stafetd sends
-# (handover/api_handovers.c), with mha's acting units ({UR}) and no status
+# (api/handovers.c), with mha's acting units ({UR}) and no status
 # or route filter; :cur_us/:cur_id only on the cursor page. A copy: when
 # stafetd's changes, change this too (the driver checks that both return
 # the same notes in the same order, not that the text is the same).

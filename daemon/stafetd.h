@@ -348,11 +348,10 @@ struct route {
 void router_init(struct route *, size_t, void (*login)(struct http_request *, http_handler),
                  void (*client_address)(struct http_request *));
 void router_dispatch(struct http_request *);
-size_t router_count(void);
-const struct route *router_get(size_t);
-
-/* metrics.c */
+/* metrics.c: knows no other part of the daemon; they register with it. */
 void metrics_init(void);
+void metrics_routes(size_t n);
+void metrics_add_gauge(const char *name, const char *help, size_t (*read)(void));
 void metrics_observe(const struct route *, const char *method, int status, double seconds);
 void metrics_count(const char *name);
 void metrics_render(struct evbuffer *);
@@ -449,11 +448,6 @@ struct migrate_seed {
 };
 void migrate_set_seeds(const struct migrate_seed *, size_t);
 
-/* ops.c: health, readiness, metrics, the OpenAPI document. */
-void ops_healthz(struct http_request *);
-void ops_readyz(struct http_request *);
-void ops_metrics(struct http_request *);
-void ops_openapi(struct http_request *);
 extern const char openapi_json[];
 extern const size_t openapi_json_len;
 
@@ -462,41 +456,6 @@ void static_serve(struct http_request *);
 const char *static_content_type(const char *path);
 bool static_path_ok(const char *path);
 
-struct dir_snapshot;
-
-/* auth.c: tokens, sessions, origins, client addresses, roles. */
-#define AUTH_TOKEN_LEN 43 /* 256 bits, base64url without padding */
-enum auth_role { ROLE_CASEWORKER, ROLE_LEAD, ROLE_QUALITY, ROLE_ADMIN };
-void auth_start(struct event_base *);
-void auth_stop(void);
-void auth_token_new(char token[AUTH_TOKEN_LEN + 1], char hash_hex[67]);
-void auth_token_hash_hex(const char *token, size_t len, char hash_hex[67]);
-bool auth_token_wellformed(const char *, size_t);
-
-void auth_client_address(struct http_request *);
-bool auth_origin_allowed(const struct http_request *, bool required);
-void auth_set_cookie(struct http_request *, const char *token, long max_age);
-void auth_authenticate(struct http_request *, http_handler next);
-int auth_person(const struct http_request *);
-bool auth_has_role(const struct http_request *, enum auth_role);
-json_t *auth_roles_json(const struct dir_snapshot *, int person);
-void auth_unauthorized(struct http_request *, const char *detail);
-
-/* session_cache.c: sessions kept in memory while session ends are heard. */
-void session_cache_start(struct event_base *, const struct config *);
-void session_cache_reconfigure(const struct config *);
-void session_cache_stop(void);
-bool session_cache_get(const char *hash_hex, double ttl, struct http_auth *out) WUR;
-void session_cache_put(unsigned long long epoch, const char *hash_hex, const struct http_auth *,
-                       double ttl);
-void session_cache_forget(long long session_id);
-typedef void (*session_confirmed_cb)(struct http_request *, http_handler, const char *hash_hex,
-                                     double ttl, bool alive);
-void session_cache_confirm(struct http_request *, http_handler, const char *hash_hex, double ttl,
-                           session_confirmed_cb);
-unsigned long long session_cache_epoch(void);
-void session_cache_metrics(struct evbuffer *);
-
 /* ratelimit.c: failed-login counters, in memory. */
 void ratelimit_key(char *out, size_t outsz, char kind, const char *value);
 long ratelimit_blocked(const char *key, double now);
@@ -504,46 +463,6 @@ bool ratelimit_fail(const char *key, double now, double window, int max, double 
 void ratelimit_clear(const char *key);
 void ratelimit_reset_all(void);
 size_t ratelimit_entries(void);
-
-/* audit.c: the append-only audit log. */
-void audit_record(const struct http_request *, const char *actor_id, const char *actor_username,
-                  const char *action, const char *object_type, const char *object_id,
-                  const char *detail);
-void api_audit_list(struct http_request *);
-
-/* api_session.c */
-void api_session_create(struct http_request *);
-void api_session_delete(struct http_request *);
-void api_me(struct http_request *);
-void api_session_start(struct event_base *);
-void api_session_stop(void);
-
-/* directory/login.c: LDAP binds as users, on worker threads. */
-enum dir_login_result { DIR_LOGIN_OK, DIR_LOGIN_DENIED, DIR_LOGIN_UNAVAILABLE };
-typedef void (*dir_login_cb)(enum dir_login_result, const char *reason, void *arg);
-void dir_login_start(struct event_base *, const struct config *);
-void dir_login_reconfigure(const struct config *);
-void dir_login_stop(void);
-int dir_login_submit(const char *dn, const char *password, size_t pwlen, dir_login_cb,
-                     void *arg) WUR;
-
-/* directory/sync.c: the directory mirror as the loop sees it. */
-struct dir_snapshot;
-void dir_sync_start(struct event_base *, const struct config *);
-void dir_sync_reconfigure(const struct config *);
-void dir_sync_stop(void);
-bool dir_configured(void);
-int dir_check_uris(const char *, const char **why) WUR;
-struct dir_snapshot *dir_current(void);
-bool dir_stale(void);
-double dir_synced_at(void);
-void dir_metrics_render(struct evbuffer *);
-
-/* directory/api.c */
-void api_people_list(struct http_request *);
-void api_people_get(struct http_request *);
-void api_units_list(struct http_request *);
-void api_units_get(struct http_request *);
 
 /* main.c */
 struct event_base *stafetd_base(void);

@@ -21,7 +21,7 @@ digits(const char *s, size_t n)
 }
 
 int
-cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why)
+dir_citizen_birthdate(const char *cpr, size_t len, char out[11], const char **why)
 {
 	char d[10];
 	int dd, mm, yy, seventh, year;
@@ -62,7 +62,7 @@ cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why)
 }
 
 enum resolve_employment
-resolve_employment_parse(const char *s)
+dir_citizen_employment_parse(const char *s)
 {
 	static const struct {
 		const char *name;

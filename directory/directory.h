@@ -126,9 +126,9 @@ struct dir_records {
 };
 /* records.c. A record owns its strings and lists; the *_free functions free
  * them and leave the record empty (the record itself is the caller's). */
-void dir_prec_free(struct dir_prec *);
-void dir_urec_free(struct dir_urec *);
-void dir_grec_free(struct dir_grec *);
+void dir_records_free_person(struct dir_prec *);
+void dir_records_free_unit(struct dir_urec *);
+void dir_records_free_group(struct dir_grec *);
 /* Frees every record and the arrays; r itself is the caller's. */
 void dir_records_free(struct dir_records *);
 /* A new zeroed record at the end of r, owned by r: what the caller puts in
@@ -160,50 +160,44 @@ bool dir_snapshot_trim_due(void);
 bool dir_snapshot_trim(void);
 /* "20260303000000Z" or "2026-03-03..." as "2026-03-03" written into out;
  * returns out, or NULL (out empty) when v is not a date. v is only read. */
-char *dir_date_from_ldap(const char *generalized, char out[11]);
+char *dir_snapshot_date_from_ldap(const char *generalized, char out[11]);
 
 /* lookup.c. An index into s->persons (s->units), or DIR_NONE; nothing is
  * allocated, and the index is valid as long as the caller's reference to
  * s. s and the key may be NULL (DIR_NONE). */
-int dir_snapshot_find_person(const struct dir_snapshot *, const char *id);
-int dir_snapshot_find_dn(const struct dir_snapshot *, const char *dn);
-int dir_snapshot_find_username(const struct dir_snapshot *, const char *username);
+int dir_lookup_person(const struct dir_snapshot *, const char *id);
+int dir_lookup_dn(const struct dir_snapshot *, const char *dn);
+int dir_lookup_username(const struct dir_snapshot *, const char *username);
 /* By username, else (a name with '@') by userPrincipalName. */
-int dir_snapshot_find_login(const struct dir_snapshot *, const char *name);
-int dir_snapshot_find_unit(const struct dir_snapshot *, const char *code);
+int dir_lookup_login(const struct dir_snapshot *, const char *name);
+int dir_lookup_unit(const struct dir_snapshot *, const char *code);
 /* DN equality: ASCII case and spaces after commas ignored. */
-bool dir_dn_equal(const char *, const char *);
+bool dir_lookup_dn_equal(const char *, const char *);
 
 /* resolve.c */
 struct resolve_cache;
 /* Frees a snapshot's resolution cache (dir_snapshot_unref calls it); NULL is a no-op. */
-void dir_resolve_cache_free(struct resolve_cache *);
+void dir_rules_cache_free(struct resolve_cache *);
 
 /* Away on `date` ("YYYY-MM-DD"): from the start date up to, not including,
  * the end date (the day one is back); false for an empty date. Reads only. */
-bool dir_person_absent_on(const struct dir_person *, const char *date);
+bool dir_resolve_absent_on(const struct dir_person *, const char *date);
 
 /* render.c: people and units as the API shows them. */
 /* Person i as a new JSON object, "absent" as it stands today (or on
  * `date`, YYYY-MM-DD); the caller owns it. */
-json_t *dir_person_json(const struct dir_snapshot *, int);
-json_t *dir_person_json_on(const struct dir_snapshot *, int, const char *date);
+json_t *dir_render_person_json(const struct dir_snapshot *, int);
+json_t *dir_render_person_json_on(const struct dir_snapshot *, int, const char *date);
 struct evbuffer;
 /* The same from the pre-rendered JSON (p->json), appended to b (copied). */
-void dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *date);
+void dir_render_person_append(struct evbuffer *b, const struct dir_person *p, const char *date);
 /* Person i's pre-rendered JSON text: a new malloc'd string (the caller
  * frees it), its length in *len. */
-char *dir_person_render(const struct dir_snapshot *, int, size_t *len);
+char *dir_render_person(const struct dir_snapshot *, int, size_t *len);
 /* A unit as the API shows it (with its subtree when tree); the caller owns it. */
-json_t *dir_unit_json(const struct dir_snapshot *, int, bool tree);
+json_t *dir_render_unit(const struct dir_snapshot *, int, bool tree);
 /* {"synced_at", "stale"} for answers from the snapshot: a new object, the caller's. */
-json_t *dir_info_json(const struct dir_snapshot *);
-/* The current snapshot, or NULL after answering 503 (none configured or
- * not read yet). Borrowed: valid while the request's handler runs on the
- * loop (a new one is swapped in only between events); take a reference
- * (dir_snapshot_ref) to keep it longer. */
-struct http_request;
-const struct dir_snapshot *dir_snapshot_or_fail(struct http_request *);
+json_t *dir_render_info(const struct dir_snapshot *);
 
 /* fold.c: Danish-aware folding for search. */
 /* Folds in into the caller's out (outsz bytes, NUL-terminated when
@@ -215,7 +209,7 @@ size_t dir_fold(const char *in, char *out, size_t outsz);
 char dir_fold_latin1_letter(unsigned int cp);
 /* Splits a folded string into at most max words: tokens[i] points into
  * folded (nothing is allocated; not NUL-terminated), lens[i] its length. */
-size_t dir_tokenize(const char *folded, const char **tokens, size_t *lens, size_t max);
+size_t dir_fold_tokens(const char *folded, const char **tokens, size_t *lens, size_t max);
 
 /* index.c: the search index over a snapshot. */
 struct dir_query {
@@ -233,6 +227,27 @@ struct dir_index *dir_index_build(const struct dir_snapshot *);
 void dir_index_free(struct dir_index *);
 /* Fills out[] with up to q->limit person indexes; *next gets a malloc'd
  * cursor or NULL at the end. Returns the count, or -1 for a bad cursor. */
-int dir_search(const struct dir_snapshot *, const struct dir_query *, int *out, char **next);
+int dir_index_search(const struct dir_snapshot *, const struct dir_query *, int *out, char **next);
+
+/* login.c: LDAP binds as users, on worker threads. */
+enum dir_login_result { DIR_LOGIN_OK, DIR_LOGIN_DENIED, DIR_LOGIN_UNAVAILABLE };
+typedef void (*dir_login_cb)(enum dir_login_result, const char *reason, void *arg);
+void dir_login_start(struct event_base *, const struct config *);
+void dir_login_reconfigure(const struct config *);
+void dir_login_stop(void);
+int dir_login_submit(const char *dn, const char *password, size_t pwlen, dir_login_cb,
+                     void *arg) WUR;
+
+/* sync.c: the directory mirror as the loop sees it. */
+struct dir_snapshot;
+void dir_sync_start(struct event_base *, const struct config *);
+void dir_sync_reconfigure(const struct config *);
+void dir_sync_stop(void);
+bool dir_sync_configured(void);
+int dir_ldap_check_uris(const char *, const char **why) WUR;
+struct dir_snapshot *dir_sync_current(void);
+bool dir_sync_stale(void);
+double dir_sync_synced_at(void);
+void dir_sync_metrics_render(struct evbuffer *);
 
 #endif

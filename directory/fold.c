@@ -331,7 +331,7 @@ dir_fold(const char *in, char *out, size_t outsz)
  * Words past max are ignored. Returns the number of words.
  */
 size_t
-dir_tokenize(const char *folded, const char **tokens, size_t *lens, size_t max)
+dir_fold_tokens(const char *folded, const char **tokens, size_t *lens, size_t max)
 {
 	const char *s = folded, *start;
 	size_t n = 0;

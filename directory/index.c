@@ -672,7 +672,7 @@ query_words(const char *q, char **buf, struct qword *w)
 		return 0;
 	*buf = xmalloc(strlen(q) + 1);
 	dir_fold(q, *buf, strlen(q) + 1);
-	n = dir_tokenize(*buf, tok, len, MAX_WORDS);
+	n = dir_fold_tokens(*buf, tok, len, MAX_WORDS);
 	for (size_t i = 0; i < n; i++) {
 		if (len[i] > MAX_WORD_LEN)
 			return -1;
@@ -774,7 +774,7 @@ search_all(const struct dir_index *ix, const struct dir_snapshot *snap, const st
  * (unknown unit, a word over 64 bytes) gives 0, never an error.
  */
 int
-dir_search(const struct dir_snapshot *snap, const struct dir_query *q, int *out, char **next)
+dir_index_search(const struct dir_snapshot *snap, const struct dir_query *q, int *out, char **next)
 {
 	struct dir_index *tmp = NULL;
 	const struct dir_index *ix;

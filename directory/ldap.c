@@ -26,7 +26,7 @@
  * `why` for a URI libldap does not accept or a scheme we do not speak.
  */
 int
-dir_parse_uris(const char *spec, struct dir_server **out, size_t *n, const char **why)
+dir_ldap_parse_uris(const char *spec, struct dir_server **out, size_t *n, const char **why)
 {
 	char *copy = xstrdup(spec), *save = NULL, *level;
 	int prio = 0;
@@ -68,7 +68,7 @@ dir_parse_uris(const char *spec, struct dir_server **out, size_t *n, const char 
 	return 0;
 fail:
 	free(copy);
-	dir_free_servers(*out, *n);
+	dir_ldap_free_servers(*out, *n);
 	*out = NULL;
 	*n = 0;
 	return -1;
@@ -76,18 +76,18 @@ fail:
 
 /* For --check-config: is the URI list usable? */
 int
-dir_check_uris(const char *spec, const char **why)
+dir_ldap_check_uris(const char *spec, const char **why)
 {
 	struct dir_server *s;
 	size_t n;
-	if (dir_parse_uris(spec, &s, &n, why) == -1)
+	if (dir_ldap_parse_uris(spec, &s, &n, why) == -1)
 		return -1;
-	dir_free_servers(s, n);
+	dir_ldap_free_servers(s, n);
 	return 0;
 }
 
 void
-dir_free_servers(struct dir_server *s, size_t n)
+dir_ldap_free_servers(struct dir_server *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(s[i].uri);
@@ -241,7 +241,7 @@ dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char
  * shadowExpire in days since 1970 (0 is ambiguous in shadow(5): never).
  */
 const char *
-dir_account_state(LDAP *ld, LDAPMessage *e, int layout)
+dir_ldap_account_state(LDAP *ld, LDAPMessage *e, int layout)
 {
 	const char *why = NULL;
 	double now = clock_wall();
@@ -390,7 +390,7 @@ dir_ldap_all(LDAP *ld, LDAPMessage *e, const char *attr, struct strlist *out)
  * usual UUID string. Returns NULL when the value is not 16 bytes.
  */
 char *
-dir_guid_string(const unsigned char *b, size_t len)
+dir_ldap_guid_string(const unsigned char *b, size_t len)
 {
 	char *s;
 	if (len != 16)

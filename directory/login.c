@@ -83,7 +83,7 @@ static void
 shared_unref(struct shared_cfg *s)
 {
 	if (s && --s->refs == 0) {
-		dir_ldap_cfg_free(s->c);
+		dir_cfg_free(s->c);
 		free(s);
 	}
 }
@@ -166,7 +166,7 @@ run_job(const struct dir_ldap_cfg *c, struct login_job *j, int slot)
 	    &tv, 1, &res);
 	if (rc == LDAP_SUCCESS) {
 		LDAPMessage *e = ldap_first_entry(ld, res);
-		state = e ? dir_account_state(ld, e, c->layout) : "no longer in the directory";
+		state = e ? dir_ldap_account_state(ld, e, c->layout) : "no longer in the directory";
 	} else if (rc == LDAP_NO_SUCH_OBJECT) {
 		state = j->dn ? "no longer in the directory" : "unknown user";
 	} else if (unreachable(rc)) {
@@ -304,7 +304,7 @@ dir_login_start(struct event_base *base, const struct config *c)
 	event_add(done_ev, NULL);
 	shared = xcalloc(1, sizeof(*shared));
 	shared->refs = 1;
-	shared->c = dir_ldap_cfg_new(c);
+	shared->c = dir_cfg_new(c);
 	queue_max = (size_t)c->login_queue_max;
 	stopping = false;
 	for (int i = 0; i < c->login_workers && i < MAX_WORKERS; i++) {
@@ -323,7 +323,7 @@ dir_login_reconfigure(const struct config *c)
 		return;
 	struct shared_cfg *s = xcalloc(1, sizeof(*s));
 	s->refs = 1;
-	s->c = dir_ldap_cfg_new(c);
+	s->c = dir_cfg_new(c);
 	pthread_mutex_lock(&mu);
 	shared_unref(shared);
 	shared = s;

@@ -15,7 +15,7 @@
 /* -- lookups --------------------------------------------------------------- */
 
 uint32_t
-dir_hash_str(const char *s, bool fold)
+dir_lookup_hash(const char *s, bool fold)
 {
 	uint32_t h = 2166136261u;
 	for (; *s; s++) {
@@ -82,7 +82,7 @@ kind_folds(enum dir_table_kind k)
 }
 
 int *
-dir_table_build(const struct dir_snapshot *s, enum dir_table_kind k, size_t n)
+dir_lookup_table_build(const struct dir_snapshot *s, enum dir_table_kind k, size_t n)
 {
 	int *t = xmalloc(s->table_size * sizeof(int));
 	size_t mask = s->table_size - 1;
@@ -93,7 +93,7 @@ dir_table_build(const struct dir_snapshot *s, enum dir_table_kind k, size_t n)
 		const char *key = table_key(s, k, (int)i);
 		if (key == NULL || *key == '\0')
 			continue;
-		size_t h = dir_hash_str(key, kind_folds(k)) & mask;
+		size_t h = dir_lookup_hash(key, kind_folds(k)) & mask;
 		while (t[h] != DIR_NONE) {
 			if (key_equal(k, table_key(s, k, t[h]), key))
 				break; /* a duplicate: the first one wins */
@@ -111,7 +111,7 @@ table_find(const struct dir_snapshot *s, const int *t, enum dir_table_kind k, co
 	if (s == NULL || t == NULL || key == NULL)
 		return DIR_NONE;
 	size_t mask = s->table_size - 1;
-	size_t h = dir_hash_str(key, kind_folds(k)) & mask;
+	size_t h = dir_lookup_hash(key, kind_folds(k)) & mask;
 	while (t[h] != DIR_NONE) {
 		if (key_equal(k, table_key(s, k, t[h]), key))
 			return t[h];
@@ -121,41 +121,41 @@ table_find(const struct dir_snapshot *s, const int *t, enum dir_table_kind k, co
 }
 
 int
-dir_snapshot_find_person(const struct dir_snapshot *s, const char *id)
+dir_lookup_person(const struct dir_snapshot *s, const char *id)
 {
 	return table_find(s, s ? s->id_table : NULL, T_ID, id);
 }
 
 int
-dir_snapshot_find_dn(const struct dir_snapshot *s, const char *dn)
+dir_lookup_dn(const struct dir_snapshot *s, const char *dn)
 {
 	return table_find(s, s ? s->dn_table : NULL, T_DN, dn);
 }
 
 int
-dir_snapshot_find_username(const struct dir_snapshot *s, const char *username)
+dir_lookup_username(const struct dir_snapshot *s, const char *username)
 {
 	return table_find(s, s ? s->username_table : NULL, T_USERNAME, username);
 }
 
 /* A login name: the username (uid, sAMAccountName), else the AD userPrincipalName. */
 int
-dir_snapshot_find_login(const struct dir_snapshot *s, const char *name)
+dir_lookup_login(const struct dir_snapshot *s, const char *name)
 {
-	int i = dir_snapshot_find_username(s, name);
+	int i = dir_lookup_username(s, name);
 	if (i == DIR_NONE && strchr(name, '@'))
 		i = table_find(s, s ? s->upn_table : NULL, T_UPN, name);
 	return i;
 }
 
 bool
-dir_dn_equal(const char *a, const char *b)
+dir_lookup_dn_equal(const char *a, const char *b)
 {
 	return dn_equal(a, b);
 }
 
 int
-dir_snapshot_find_unit(const struct dir_snapshot *s, const char *code)
+dir_lookup_unit(const struct dir_snapshot *s, const char *code)
 {
 	return table_find(s, s ? s->unit_table : NULL, T_UNIT, code);
 }

@@ -14,7 +14,7 @@
 /* -- records ------------------------------------------------------------- */
 
 void
-dir_prec_free(struct dir_prec *p)
+dir_records_free_person(struct dir_prec *p)
 {
 	char **fields[] = {&p->dn,           &p->id,         &p->username,   &p->upn,
 	                   &p->display_name, &p->given_name, &p->surname,    &p->title,
@@ -31,7 +31,7 @@ dir_prec_free(struct dir_prec *p)
 }
 
 void
-dir_urec_free(struct dir_urec *u)
+dir_records_free_unit(struct dir_urec *u)
 {
 	char **fields[] = {&u->dn,      &u->code,    &u->name,      &u->department,
 	                   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
@@ -46,7 +46,7 @@ dir_urec_free(struct dir_urec *u)
 }
 
 void
-dir_grec_free(struct dir_grec *g)
+dir_records_free_group(struct dir_grec *g)
 {
 	free(g->dn);
 	free(g->name);
@@ -59,11 +59,11 @@ void
 dir_records_free(struct dir_records *r)
 {
 	for (size_t i = 0; i < r->np; i++)
-		dir_prec_free(&r->p[i]);
+		dir_records_free_person(&r->p[i]);
 	for (size_t i = 0; i < r->nu; i++)
-		dir_urec_free(&r->u[i]);
+		dir_records_free_unit(&r->u[i]);
 	for (size_t i = 0; i < r->ng; i++)
-		dir_grec_free(&r->g[i]);
+		dir_records_free_group(&r->g[i]);
 	free(r->p);
 	free(r->u);
 	free(r->g);

@@ -79,17 +79,17 @@ person_json_base(const struct dir_snapshot *s, int i)
 
 /* A person as the API shows them; the caller owns the object. */
 json_t *
-dir_person_json(const struct dir_snapshot *s, int i)
+dir_render_person_json(const struct dir_snapshot *s, int i)
 {
 	char now[11];
 
 	clock_today(now);
-	return dir_person_json_on(s, i, now);
+	return dir_render_person_json_on(s, i, now);
 }
 
 /* The same, with "absent" as it stands on `date` (YYYY-MM-DD). */
 json_t *
-dir_person_json_on(const struct dir_snapshot *s, int i, const char *now)
+dir_render_person_json_on(const struct dir_snapshot *s, int i, const char *now)
 {
 	const struct dir_person *p = &s->persons[i];
 	json_t *o = person_json_base(s, i);
@@ -108,7 +108,7 @@ dir_person_json_on(const struct dir_snapshot *s, int i, const char *now)
  * a search's time). The caller frees.
  */
 char *
-dir_person_render(const struct dir_snapshot *s, int i, size_t *len)
+dir_render_person(const struct dir_snapshot *s, int i, size_t *len)
 {
 	json_t *o = person_json_base(s, i);
 	char *text = json_dumps(o, JSON_COMPACT);
@@ -122,7 +122,7 @@ dir_person_render(const struct dir_snapshot *s, int i, size_t *len)
 
 /* Appends a person from their pre-rendered JSON, adding "absent". */
 void
-dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
+dir_render_person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
 {
 	evbuffer_add(b, p->json, p->json_len);
 	if (absence_shown(p, now)) {
@@ -137,19 +137,19 @@ dir_person_append(struct evbuffer *b, const struct dir_person *p, const char *no
 }
 
 json_t *
-dir_info_json(const struct dir_snapshot *s)
+dir_render_info(const struct dir_snapshot *s)
 {
 	char when[32];
-	time_t t = (time_t)dir_synced_at();
+	time_t t = (time_t)dir_sync_synced_at();
 	(void)s;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s, s:b}", "synced_at", when, "stale", dir_stale());
+	return json_pack("{s:s, s:b}", "synced_at", when, "stale", dir_sync_stale());
 }
 
 json_t *
-dir_unit_json(const struct dir_snapshot *s, int i, bool tree)
+dir_render_unit(const struct dir_snapshot *s, int i, bool tree)
 {
 	const struct dir_unit *u = &s->units[i];
 	json_t *o =
@@ -169,7 +169,7 @@ dir_unit_json(const struct dir_snapshot *s, int i, bool tree)
 	if (tree) {
 		json_t *children = json_array();
 		for (size_t c = 0; c < u->nchildren; c++)
-			json_array_append_new(children, dir_unit_json(s, u->children[c], true));
+			json_array_append_new(children, dir_render_unit(s, u->children[c], true));
 		json_object_set_new(o, "children", children);
 	}
 	return o;

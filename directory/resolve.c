@@ -134,7 +134,7 @@ sb_day(struct sb *b, const char *ymd, const char *date)
 }
 
 bool
-dir_person_absent_on(const struct dir_person *p, const char *date)
+dir_resolve_absent_on(const struct dir_person *p, const char *date)
 {
 	return *p->absent_from && *date && strcmp(p->absent_from, date) <= 0 &&
 	       (!*p->absent_until || strcmp(date, p->absent_until) < 0);
@@ -242,7 +242,7 @@ receiving_unit(const struct dir_snapshot *s, const struct resolve_route *r, cons
 	int to = DIR_NONE, u = DIR_NONE, from = DIR_NONE, aspect;
 	struct sb m = {0};
 
-	if (r->to_unit && (to = dir_snapshot_find_unit(s, r->to_unit)) == DIR_NONE) {
+	if (r->to_unit && (to = dir_lookup_unit(s, r->to_unit)) == DIR_NONE) {
 		sb_printf(&m, "Ruten %s sender til enheden %s, som ikke findes i kataloget.", code,
 		          r->to_unit);
 		*problem = problem_422("route", "unit_missing", m.s);
@@ -291,7 +291,7 @@ kind_allowed(const struct resolve_route *r, int kind)
 	if (r->nallocation == 0)
 		return true;
 	for (size_t i = 0; i < r->nallocation; i++)
-		if (r->allocation[i] && strcmp(r->allocation[i], rr_kind_names[kind]) == 0)
+		if (r->allocation[i] && strcmp(r->allocation[i], dir_rules_kind_names[kind]) == 0)
 			return true;
 	return false;
 }
@@ -470,7 +470,7 @@ sb_rules(struct sb *b, const struct dir_snapshot *s, const struct cand *c)
 				sb_printf(b, "efternavn %s", a->from);
 			break;
 		case K_BIRTHDAY:
-			rr_rule_width(K_BIRTHDAY, a, &lo, &hi);
+			dir_rules_width(K_BIRTHDAY, a, &lo, &hi);
 			if (hi != lo)
 				sb_printf(b, "fødselsdag %d.–%d.", lo, hi);
 			else
@@ -517,9 +517,9 @@ judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct cit
 {
 	size_t nc = 0;
 	struct znums zn = {
-	    z->district ? rr_name_number(rc, z->district, false) : -1,
-	    z->group ? rr_name_number(rc, z->group, false) : -1,
-	    z->not_in_group ? rr_name_number(rc, z->not_in_group, false) : -1,
+	    z->district ? dir_rules_name_number(rc, z->district, false) : -1,
+	    z->group ? dir_rules_name_number(rc, z->group, false) : -1,
+	    z->not_in_group ? dir_rules_name_number(rc, z->not_in_group, false) : -1,
 	};
 
 	for (size_t i = 0; i < cu->n; i++) {
@@ -570,9 +570,9 @@ walk_entries(const struct dir_snapshot *s, const char *date, struct cand *cs, si
 		e->shown = cs[i].person;
 		e->available = true;
 		e->deputy = DIR_NONE;
-		if (dir_person_absent_on(p, date)) {
+		if (dir_resolve_absent_on(p, date)) {
 			if (d < 0 || (size_t)d >= s->npersons || d == cs[i].person ||
-			    dir_person_absent_on(&s->persons[d], date) ||
+			    dir_resolve_absent_on(&s->persons[d], date) ||
 			    listed(shown, nshown, d)) {
 				e->available = false;
 			} else {
@@ -599,12 +599,12 @@ entry_json(const struct dir_snapshot *s, const struct dir_unit *unit, const char
 	sb_printf(&b, "%s fordeler efter ", unit->name);
 	sb_rules(&b, s, e->c);
 	sb_printf(&b, " → %s.", p->display_name);
-	if (dir_person_absent_on(p, date)) {
+	if (dir_resolve_absent_on(p, date)) {
 		sb_printf(&b, " ");
 		sb_absence(&b, p, date);
 		if (d < 0 || (size_t)d >= s->npersons || d == e->c->person)
 			sb_printf(&b, " og har ingen stedfortræder.");
-		else if (dir_person_absent_on(&s->persons[d], date))
+		else if (dir_resolve_absent_on(&s->persons[d], date))
 			sb_printf(&b, ", og stedfortræderen %s er også fraværende.",
 			          s->persons[d].display_name);
 		else if (e->deputy == DIR_NONE)
@@ -633,7 +633,7 @@ static json_t *
 candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
            const struct citizen *z, int shown_out[MAX_CANDIDATES])
 {
-	struct resolve_cache *rc = rr_of(s);
+	struct resolve_cache *rc = dir_rules_of(s);
 	const struct cunit *cu = &rc->units[u];
 	struct cand *cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*cs));
 	size_t sorted, nc = judge_members(rc, cu, z, cs, &sorted);
@@ -662,7 +662,7 @@ static void
 missing_facts(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
               const struct citizen *z, json_t *warnings)
 {
-	unsigned uses = rr_of(s)->units[u].uses & z->allowed;
+	unsigned uses = dir_rules_of(s)->units[u].uses & z->allowed;
 	const char *name = s->units[u].name;
 	struct sb b = {0};
 
@@ -835,7 +835,7 @@ resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
 		json_decref(warnings);
 		return NULL;
 	}
-	ru = dir_unit_json(s, u, false);
+	ru = dir_render_unit(s, u, false);
 	{
 		json_t *children = json_array(); /* codes, as GET /units/{code} has them */
 		for (size_t c = 0; c < s->units[u].nchildren; c++)
@@ -849,15 +849,15 @@ resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
 	if (clock_date_valid(f->birthdate, strlen(f->birthdate)))
 		z.day = digits(f->birthdate + 8, 2);
 	if (f->surname && *f->surname)
-		z.letter = rr_letter(f->surname);
+		z.letter = dir_rules_letter(f->surname);
 	if (f->district && *f->district)
-		z.district = fdistrict = rr_folded(f->district);
+		z.district = fdistrict = dir_rules_folded(f->district);
 	if (f->target_group && *f->target_group)
-		z.group = fgroup = rr_folded(f->target_group);
+		z.group = fgroup = dir_rules_folded(f->target_group);
 	else if (r->placed_target_group && f->placed == 1)
-		z.group = fgroup = rr_folded(r->placed_target_group);
+		z.group = fgroup = dir_rules_folded(r->placed_target_group);
 	else if (r->placed_target_group && f->placed == 0)
-		z.not_in_group = fgroup = rr_folded(r->placed_target_group);
+		z.not_in_group = fgroup = dir_rules_folded(r->placed_target_group);
 	for (int k = 0; k < NKINDS; k++)
 		if (kind_allowed(r, k))
 			z.allowed |= 1u << k;
@@ -899,7 +899,7 @@ dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
 	if (o == NULL)
 		return NULL;
 	json_array_foreach (cands, i, c) {
-		json_object_set_new(c, "person", dir_person_json_on(s, shown[i], f->date));
+		json_object_set_new(c, "person", dir_render_person_json_on(s, shown[i], f->date));
 	}
 	return o;
 }
@@ -938,7 +938,7 @@ dir_resolve_render(const struct dir_snapshot *s, const struct resolve_route *r,
 	evbuffer_add(b, "{\"candidates\":[", 15);
 	json_array_foreach (cands, i, c) {
 		evbuffer_add_printf(b, "%s{\"person\":", i ? "," : "");
-		dir_person_append(b, &s->persons[shown[i]], f->date);
+		dir_render_person_append(b, &s->persons[shown[i]], f->date);
 		evbuffer_add(b, ",", 1);
 		append_members(b, c);
 		evbuffer_add(b, "}", 1);

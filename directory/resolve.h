@@ -92,9 +92,9 @@ int dir_resolve_render(const struct dir_snapshot *, const struct resolve_route *
  * 2007 need not satisfy it). Writes YYYY-MM-DD and returns 0, or returns
  * -1 with *why set to a Danish message.
  */
-int cpr_birthdate(const char *cpr, size_t len, char out[11], const char **why);
+int dir_citizen_birthdate(const char *cpr, size_t len, char out[11], const char **why);
 
 /* Parses an employment_status value of API.md; EMP_UNKNOWN if not one. */
-enum resolve_employment resolve_employment_parse(const char *);
+enum resolve_employment dir_citizen_employment_parse(const char *);
 
 #endif

@@ -14,7 +14,8 @@
 #include "directory.h"
 #include "resolve_rules.h"
 
-const char *const rr_kind_names[NKINDS] = {"target_group", "district", "surname", "birthday"};
+const char *const dir_rules_kind_names[NKINDS] = {"target_group", "district", "surname",
+                                                  "birthday"};
 
 /* ---- reading a rule ---- */
 
@@ -53,7 +54,7 @@ utf8_next(const unsigned char **p)
  * E, ü as Y, ö as Ø, ä as Æ, precomposed or with a combining mark.
  */
 int
-rr_letter(const char *name)
+dir_rules_letter(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
 	long c;
@@ -120,7 +121,7 @@ rule_day(const char *s)
 
 /* The width of a range rule in units of 1/(31*29); -1 if it is malformed. */
 long
-rr_rule_width(int kind, const struct dir_alloc *a, int *lo, int *hi)
+dir_rules_width(int kind, const struct dir_alloc *a, int *lo, int *hi)
 {
 	if (kind == K_BIRTHDAY) {
 		*lo = rule_day(a->from);
@@ -129,8 +130,8 @@ rr_rule_width(int kind, const struct dir_alloc *a, int *lo, int *hi)
 			return -1;
 		return (long)(*hi - *lo + 1) * DANISH_LETTERS;
 	}
-	*lo = rr_letter(a->from);
-	*hi = a->to ? rr_letter(a->to) : *lo;
+	*lo = dir_rules_letter(a->from);
+	*hi = a->to ? dir_rules_letter(a->to) : *lo;
 	if (*lo == NO_LETTER || *hi == NO_LETTER || *hi < *lo)
 		return -1;
 	return (long)(*hi - *lo + 1) * BIRTHDAY_DAYS;
@@ -139,7 +140,7 @@ rr_rule_width(int kind, const struct dir_alloc *a, int *lo, int *hi)
 /* ---- the compiled rules ---- */
 
 char *
-rr_folded(const char *s)
+dir_rules_folded(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *f = xmalloc(n);
@@ -157,7 +158,7 @@ name_hash(const char *s)
 }
 
 int
-rr_name_number(struct resolve_cache *rc, const char *f, bool add)
+dir_rules_name_number(struct resolve_cache *rc, const char *f, bool add)
 {
 	size_t i;
 
@@ -195,10 +196,10 @@ rr_name_number(struct resolve_cache *rc, const char *f, bool add)
 static int
 folded_number(struct resolve_cache *rc, const char *s, bool add)
 {
-	char *f = rr_folded(s);
+	char *f = dir_rules_folded(s);
 	int v;
 
-	v = *f ? rr_name_number(rc, f, add) : -1;
+	v = *f ? dir_rules_name_number(rc, f, add) : -1;
 	free(f);
 	return v;
 }
@@ -207,13 +208,13 @@ static int
 kind_of(const char *name)
 {
 	for (int k = 0; k < NKINDS; k++)
-		if (name && strcmp(name, rr_kind_names[k]) == 0)
+		if (name && strcmp(name, dir_rules_kind_names[k]) == 0)
 			return k;
 	return -1;
 }
 
 void
-dir_resolve_cache_free(struct resolve_cache *rc)
+dir_rules_cache_free(struct resolve_cache *rc)
 {
 	if (rc == NULL)
 		return;
@@ -251,7 +252,7 @@ compile_person(struct resolve_cache *rc, const struct dir_person *p, struct cuni
 		if (kind == K_DISTRICT) {
 			if ((cr.district = folded_number(rc, a->from, true)) < 0)
 				continue;
-		} else if ((cr.width = rr_rule_width(kind, a, &cr.lo, &cr.hi)) < 0) {
+		} else if ((cr.width = dir_rules_width(kind, a, &cr.lo, &cr.hi)) < 0) {
 			continue; /* a rule we cannot read says nothing */
 		}
 		if (*nrules == *rcap) {
@@ -312,7 +313,7 @@ cache_build(const struct dir_snapshot *s)
 }
 
 struct resolve_cache *
-rr_of(const struct dir_snapshot *s)
+dir_rules_of(const struct dir_snapshot *s)
 {
 	if (s->resolve_cache == NULL)
 		((struct dir_snapshot *)(uintptr_t)s)->resolve_cache = cache_build(s);

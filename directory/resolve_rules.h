@@ -16,7 +16,7 @@
 
 /* Allocation kinds, in the order a reason names them. */
 enum kind { K_TARGET_GROUP, K_DISTRICT, K_SURNAME, K_BIRTHDAY, NKINDS };
-extern const char *const rr_kind_names[NKINDS];
+extern const char *const dir_rules_kind_names[NKINDS];
 
 /*
  * The snapshot's allocation rules compiled once (on the first resolution
@@ -60,14 +60,14 @@ struct resolve_cache {
 };
 
 /* The Danish alphabet position (A=0 .. Å=28) a name sorts by; NO_LETTER if none. */
-int rr_letter(const char *name);
+int dir_rules_letter(const char *name);
 /* A range rule's days or letters and its width in 1/(31*29); -1 if malformed. */
-long rr_rule_width(int kind, const struct dir_alloc *a, int *lo, int *hi);
+long dir_rules_width(int kind, const struct dir_alloc *a, int *lo, int *hi);
 /* s folded (dir_fold), in a new string. */
-char *rr_folded(const char *s);
+char *dir_rules_folded(const char *s);
 /* A folded name's number; with add, a new one is numbered; else -2. */
-int rr_name_number(struct resolve_cache *, const char *folded, bool add);
+int dir_rules_name_number(struct resolve_cache *, const char *folded, bool add);
 /* The snapshot's compiled rules; built on first use (loop thread only). */
-struct resolve_cache *rr_of(const struct dir_snapshot *);
+struct resolve_cache *dir_rules_of(const struct dir_snapshot *);
 
 #endif

@@ -149,11 +149,11 @@ all_digits(const char *v, size_t n)
  * "20260303000000Z" (GeneralizedTime, also AD's "20260303000000.0Z") or
  * "2026-03-03" (AD's extensionAttributes; anything may follow) →
  * "2026-03-03". Every byte of out is checked, as it goes into JSON
- * unescaped (dir_person_append). Returns out, or NULL (out empty) when the
+ * unescaped (dir_render_person_append). Returns out, or NULL (out empty) when the
  * value is not a date.
  */
 char *
-dir_date_from_ldap(const char *v, char out[11])
+dir_snapshot_date_from_ldap(const char *v, char out[11])
 {
 	out[0] = '\0';
 	if (v == NULL)
@@ -251,23 +251,23 @@ group_graph_read(struct group_graph *gg, const struct dir_snapshot *s, const str
 	for (size_t g = 0; g < ng; g++) {
 		for (size_t m = 0; m < r->g[g].members.n; m++) {
 			const char *mdn = r->g[g].members.v[m];
-			int p = dir_snapshot_find_dn(s, mdn);
+			int p = dir_lookup_dn(s, mdn);
 			if (p != DIR_NONE) {
 				int_push(&gg->direct[p], &gg->ndirect[p], (int)g);
 				continue;
 			}
 			for (size_t h = 0; h < ng; h++)
-				if (dir_dn_equal(r->g[h].dn, mdn))
+				if (dir_lookup_dn_equal(r->g[h].dn, mdn))
 					int_push(&gg->parents[h], &gg->nparents[h], (int)g);
 		}
 	}
 	for (size_t i = 0; i < r->np; i++) {
-		int p = dir_snapshot_find_dn(s, r->p[i].dn);
+		int p = dir_lookup_dn(s, r->p[i].dn);
 		if (p == DIR_NONE)
 			continue;
 		for (size_t m = 0; m < r->p[i].member_of.n; m++)
 			for (size_t h = 0; h < ng; h++)
-				if (dir_dn_equal(r->g[h].dn, r->p[i].member_of.v[m]))
+				if (dir_lookup_dn_equal(r->g[h].dn, r->p[i].member_of.v[m]))
 					int_push(&gg->direct[p], &gg->ndirect[p], (int)h);
 	}
 }
@@ -363,7 +363,7 @@ static int
 unit_by_dn(const struct dir_snapshot *s, const char *dn, int self)
 {
 	for (size_t j = 0; j < s->nunits; j++)
-		if ((int)j != self && dir_dn_equal(s->units[j].dn, dn))
+		if ((int)j != self && dir_lookup_dn_equal(s->units[j].dn, dn))
 			return (int)j;
 	return DIR_NONE;
 }
@@ -378,7 +378,7 @@ units_listing(const struct dir_snapshot *s, const struct dir_records *r, const s
 		if ((int)j == self)
 			continue;
 		for (size_t k = 0; k < m->n; k++)
-			if (dir_dn_equal(m->v[k], dn))
+			if (dir_lookup_dn_equal(m->v[k], dn))
 				return (int)j;
 	}
 	return DIR_NONE;
@@ -401,9 +401,9 @@ ancestor_unit(const struct dir_snapshot *s, const int *unit_dn_table, size_t mas
 			continue;
 		}
 		p++;
-		size_t h = dir_hash_str(p, true) & mask;
+		size_t h = dir_lookup_hash(p, true) & mask;
 		while (unit_dn_table[h] != DIR_NONE) {
-			if (dir_dn_equal(s->units[unit_dn_table[h]].dn, p))
+			if (dir_lookup_dn_equal(s->units[unit_dn_table[h]].dn, p))
 				return unit_dn_table[h];
 			h = (h + 1) & mask;
 		}
@@ -469,8 +469,8 @@ copy_person(struct dir_snapshot *s, const struct dir_prec *p, struct dir_person 
 	for (size_t k = 0; k < p->allocation.n; k++)
 		if (parse_alloc(&s->arena, p->allocation.v[k], &d->alloc[d->nalloc]))
 			d->nalloc++;
-	dir_date_from_ldap(p->absent_from, d->absent_from);
-	dir_date_from_ldap(p->absent_until, d->absent_until);
+	dir_snapshot_date_from_ldap(p->absent_from, d->absent_from);
+	dir_snapshot_date_from_ldap(p->absent_until, d->absent_until);
 	d->unit = d->deputy = d->manager = DIR_NONE;
 }
 
@@ -500,7 +500,7 @@ link_units(struct dir_snapshot *s, const struct dir_records *r, const size_t *ur
 	for (size_t i = 0; i < s->table_size; i++)
 		unit_dn_table[i] = DIR_NONE;
 	for (size_t i = 0; i < s->nunits; i++) {
-		size_t h = dir_hash_str(s->units[i].dn, true) & mask;
+		size_t h = dir_lookup_hash(s->units[i].dn, true) & mask;
 		while (unit_dn_table[h] != DIR_NONE)
 			h = (h + 1) & mask;
 		unit_dn_table[h] = (int)i;
@@ -520,7 +520,7 @@ link_units(struct dir_snapshot *s, const struct dir_records *r, const size_t *ur
 		} else {
 			d->parent = ancestor_unit(s, unit_dn_table, mask, d->dn);
 		}
-		d->lead = dir_snapshot_find_dn(s, r->u[ri].lead_dn);
+		d->lead = dir_lookup_dn(s, r->u[ri].lead_dn);
 	}
 	free(unit_dn_table);
 	for (size_t i = 0; i < s->nunits; i++) {
@@ -542,13 +542,13 @@ link_persons(struct dir_snapshot *s, const struct dir_records *r, const size_t *
 	for (size_t i = 0; i < s->npersons; i++) {
 		struct dir_person *d = &s->persons[i];
 		size_t ri = prec[i];
-		d->unit = dir_snapshot_find_unit(s, r->p[ri].unit_code);
+		d->unit = dir_lookup_unit(s, r->p[ri].unit_code);
 		for (size_t k = 0; d->unit == DIR_NONE && k < r->p[ri].member_of.n; k++)
 			d->unit = unit_by_dn(s, r->p[ri].member_of.v[k], DIR_NONE);
-		d->deputy = dir_snapshot_find_dn(s, r->p[ri].deputy_dn);
+		d->deputy = dir_lookup_dn(s, r->p[ri].deputy_dn);
 		if (d->deputy == DIR_NONE)
-			d->deputy = dir_snapshot_find_username(s, r->p[ri].deputy_dn);
-		d->manager = dir_snapshot_find_dn(s, r->p[ri].manager_dn);
+			d->deputy = dir_lookup_username(s, r->p[ri].deputy_dn);
+		d->manager = dir_lookup_dn(s, r->p[ri].manager_dn);
 		if (d->deputy == (int)i)
 			d->deputy = DIR_NONE;
 		if (d->manager == (int)i)
@@ -558,7 +558,7 @@ link_persons(struct dir_snapshot *s, const struct dir_records *r, const size_t *
 	for (size_t j = 0; j < s->nunits; j++) {
 		const struct strlist *m = &r->u[urec[j]].members;
 		for (size_t k = 0; k < m->n; k++) {
-			int p = dir_snapshot_find_dn(s, m->v[k]);
+			int p = dir_lookup_dn(s, m->v[k]);
 			if (p != DIR_NONE && s->persons[p].unit == DIR_NONE)
 				s->persons[p].unit = (int)j;
 		}
@@ -607,7 +607,7 @@ render_people(struct dir_snapshot *s)
 {
 	for (size_t i = 0; i < s->npersons; i++) {
 		size_t len;
-		char *text = dir_person_render(s, (int)i, &len);
+		char *text = dir_render_person(s, (int)i, &len);
 		char *copy = arena_alloc(&s->arena, len + 1);
 		memcpy(copy, text, len + 1);
 		free(text);
@@ -637,11 +637,11 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	copy_units(s, r, urec);
 	copy_persons(s, r, prec);
 	s->table_size = pow2_at_least(2 * (s->npersons > s->nunits ? s->npersons : s->nunits) + 2);
-	s->id_table = dir_table_build(s, T_ID, s->npersons);
-	s->dn_table = dir_table_build(s, T_DN, s->npersons);
-	s->username_table = dir_table_build(s, T_USERNAME, s->npersons);
-	s->upn_table = dir_table_build(s, T_UPN, s->npersons);
-	s->unit_table = dir_table_build(s, T_UNIT, s->nunits);
+	s->id_table = dir_lookup_table_build(s, T_ID, s->npersons);
+	s->dn_table = dir_lookup_table_build(s, T_DN, s->npersons);
+	s->username_table = dir_lookup_table_build(s, T_USERNAME, s->npersons);
+	s->upn_table = dir_lookup_table_build(s, T_UPN, s->npersons);
+	s->unit_table = dir_lookup_table_build(s, T_UNIT, s->nunits);
 	link_units(s, r, urec);
 	link_persons(s, r, urec, prec);
 	free(urec);
@@ -668,7 +668,7 @@ dir_snapshot_unref(struct dir_snapshot *s)
 	if (s == NULL || --s->refs > 0)
 		return;
 	dir_index_free(s->index);
-	dir_resolve_cache_free(s->resolve_cache);
+	dir_rules_cache_free(s->resolve_cache);
 	for (size_t i = 0; i < s->nunits; i++) {
 		free(s->units[i].children);
 		free(s->units[i].members);

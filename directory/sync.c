@@ -66,13 +66,13 @@ static bool configured;
 static uint64_t generation;
 
 struct dir_snapshot *
-dir_current(void)
+dir_sync_current(void)
 {
 	return current;
 }
 
 bool
-dir_configured(void)
+dir_sync_configured(void)
 {
 	return configured;
 }
@@ -83,7 +83,7 @@ dir_configured(void)
  * nothing changed publishes no snapshot but still confirms the one in use.
  */
 double
-dir_synced_at(void)
+dir_sync_synced_at(void)
 {
 	double t = current ? current->synced_at : 0;
 	pthread_mutex_lock(&mu);
@@ -95,7 +95,7 @@ dir_synced_at(void)
 }
 
 bool
-dir_stale(void)
+dir_sync_stale(void)
 {
 	bool stale;
 	pthread_mutex_lock(&mu);
@@ -147,7 +147,7 @@ load_saved(const char *path)
 {
 	struct dir_records r;
 
-	if (path == NULL || dir_records_load(path, &r) == -1)
+	if (path == NULL || dir_save_load(path, &r) == -1)
 		return;
 	install(dir_snapshot_build(&r, ++generation));
 	log_notice("directory: loaded saved snapshot from %s (%zu people, synced %.0f s ago)", path,
@@ -163,7 +163,7 @@ static bool unsaved; /* a published change not yet in the file (sync thread only
 static void
 save_records(const struct dir_ldap_cfg *cfg, const struct dir_records *r)
 {
-	if (cfg->snapshot_file == NULL || dir_records_save(cfg->snapshot_file, r) == 0)
+	if (cfg->snapshot_file == NULL || dir_save_write(cfg->snapshot_file, r) == 0)
 		return;
 	pthread_mutex_lock(&mu);
 	stats.save_errors++;
@@ -322,7 +322,7 @@ take_settings(struct syncer *y, double started)
 
 	pthread_mutex_lock(&mu);
 	if (next_cfg) {
-		dir_ldap_cfg_free(y->cfg);
+		dir_cfg_free(y->cfg);
 		y->cfg = next_cfg;
 		next_cfg = NULL;
 		reconfigured = true;
@@ -392,9 +392,9 @@ sync_full(struct syncer *y, double t0, double started)
 	const struct dir_ldap_cfg *cfg = y->cfg;
 	struct dir_records fresh = {0};
 	struct dir_load l = {cfg, &fresh, 0, 0, 0, true, {NULL}};
-	int rc = dir_sync_read(y->ld, cfg, -1, &l, y->err, sizeof(y->err));
+	int rc = dir_map_read(y->ld, cfg, -1, &l, y->err, sizeof(y->err));
 
-	dir_load_done(&l);
+	dir_map_load_done(&l);
 	if (rc != LDAP_SUCCESS) {
 		dir_records_free(&fresh);
 		return false;
@@ -407,9 +407,9 @@ sync_full(struct syncer *y, double t0, double started)
 	y->recs.synced_at = started;
 	y->full_server = y->server;
 	snprintf(y->recs.source, sizeof(y->recs.source), "%s", cfg->servers[y->server].uri);
-	if (dir_group_prefix(cfg->map_target_groups))
+	if (dir_cfg_group_prefix(cfg->map_target_groups))
 		snprintf(y->recs.target_group_prefix, sizeof(y->recs.target_group_prefix), "%s",
-		         dir_group_prefix(cfg->map_target_groups));
+		         dir_cfg_group_prefix(cfg->map_target_groups));
 	publish(&y->recs, cfg, ++y->gen, true);
 	pthread_mutex_lock(&mu);
 	stats.full_syncs++;
@@ -424,9 +424,9 @@ sync_incremental(struct syncer *y, double t0, double started)
 {
 	const struct dir_ldap_cfg *cfg = y->cfg;
 	struct dir_load l = {cfg, &y->recs, y->newest, 0, 0, false, {NULL}};
-	int rc = dir_sync_read(y->ld, cfg, y->newest, &l, y->err, sizeof(y->err));
+	int rc = dir_map_read(y->ld, cfg, y->newest, &l, y->err, sizeof(y->err));
 
-	dir_load_done(&l);
+	dir_map_load_done(&l);
 	if (rc != LDAP_SUCCESS)
 		return false;
 	/* Entries in the overlap window come back every time;
@@ -505,7 +505,7 @@ sync_main(void *arg)
 	if (unsaved && y.have)
 		flush_unsaved(y.cfg, &y.recs);
 	dir_records_free(&y.recs);
-	dir_ldap_cfg_free(y.cfg);
+	dir_cfg_free(y.cfg);
 	return NULL;
 }
 
@@ -522,7 +522,7 @@ dir_sync_start(struct event_base *base, const struct config *c)
 		fatal("directory: pipe");
 	wake_ev = event_new(base, wake_pipe[0], EV_READ | EV_PERSIST, wake_cb, NULL);
 	event_add(wake_ev, NULL);
-	struct dir_ldap_cfg *cfg = dir_ldap_cfg_new(c);
+	struct dir_ldap_cfg *cfg = dir_cfg_new(c);
 	if (pthread_create(&thread, NULL, sync_main, cfg) != 0)
 		fatalx("directory: cannot start the sync thread");
 	running = true;
@@ -538,8 +538,8 @@ dir_sync_reconfigure(const struct config *c)
 		return;
 	}
 	pthread_mutex_lock(&mu);
-	dir_ldap_cfg_free(next_cfg);
-	next_cfg = dir_ldap_cfg_new(c);
+	dir_cfg_free(next_cfg);
+	next_cfg = dir_cfg_new(c);
 	wake_requested = true;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&mu);
@@ -558,7 +558,7 @@ dir_sync_stop(void)
 		/* A connect in progress still ends within ldap_connect_timeout. */
 		pthread_join(thread, NULL);
 		running = false;
-		dir_ldap_cfg_free(next_cfg);
+		dir_cfg_free(next_cfg);
 		next_cfg = NULL;
 		dir_snapshot_unref(pending);
 		pending = NULL;
@@ -576,11 +576,11 @@ dir_sync_stop(void)
 }
 
 void
-dir_metrics_render(struct evbuffer *b)
+dir_sync_metrics_render(struct evbuffer *b)
 {
 	if (!configured)
 		return;
-	double synced_at = dir_synced_at();
+	double synced_at = dir_sync_synced_at();
 	pthread_mutex_lock(&mu);
 	evbuffer_add_printf(
 	    b,

@@ -1,7 +1,7 @@
 /*
  * sync.h: the directory sync thread and the LDAP connection code it uses.
  * Only ldap.c and the sync's files (sync*.c) include this; the rest of the daemon sees
- * dir_current() and friends through stafetd.h.
+ * dir_sync_current() and friends through stafetd.h.
  */
 #ifndef DIRECTORY_SYNC_H
 #define DIRECTORY_SYNC_H
@@ -43,8 +43,8 @@ struct dir_ldap_cfg {
 typedef int (*dir_entry_cb)(LDAP *, LDAPMessage *, void *);
 
 /* ldap.c */
-int dir_parse_uris(const char *, struct dir_server **, size_t *, const char **why);
-void dir_free_servers(struct dir_server *, size_t);
+int dir_ldap_parse_uris(const char *, struct dir_server **, size_t *, const char **why);
+void dir_ldap_free_servers(struct dir_server *, size_t);
 LDAP *dir_ldap_open(const struct dir_ldap_cfg *, const char *uri, char *err, size_t errsz);
 LDAP *dir_ldap_connect(const struct dir_ldap_cfg *, int below, size_t *chosen, char *err,
                        size_t errsz);
@@ -52,8 +52,8 @@ int dir_ldap_search(LDAP *, const struct dir_ldap_cfg *, const char *base, const
                     char **attrs, dir_entry_cb, void *arg, char *err, size_t errsz);
 char *dir_ldap_first(LDAP *, LDAPMessage *, const char *attr);
 void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strlist *);
-char *dir_guid_string(const unsigned char *, size_t);
-const char *dir_account_state(LDAP *, LDAPMessage *, int layout);
+char *dir_ldap_guid_string(const unsigned char *, size_t);
+const char *dir_ldap_account_state(LDAP *, LDAPMessage *, int layout);
 
 /* sync.c */
 bool dir_sync_stopping(void);
@@ -68,13 +68,13 @@ struct dir_layout {
 	const char *kle[3];
 };
 /* The layout's row (DIR_LAYOUT_*); static, never freed. */
-const struct dir_layout *dir_layout_of(int layout);
+const struct dir_layout *dir_cfg_layout_of(int layout);
 /* "group:PREFIX" → PREFIX, a pointer into `map`; NULL for a plain attribute. */
-const char *dir_group_prefix(const char *map);
+const char *dir_cfg_group_prefix(const char *map);
 /* A new copy of what the sync needs from `c` (nothing of `c` is kept);
- * the caller frees it with dir_ldap_cfg_free, which takes NULL. */
-struct dir_ldap_cfg *dir_ldap_cfg_new(const struct config *);
-void dir_ldap_cfg_free(struct dir_ldap_cfg *);
+ * the caller frees it with dir_cfg_free, which takes NULL. */
+struct dir_ldap_cfg *dir_cfg_new(const struct config *);
+void dir_cfg_free(struct dir_ldap_cfg *);
 
 /* sync_map.c: LDAP entries to records. */
 struct dir_load {
@@ -90,15 +90,15 @@ struct dir_load {
  * Reads people, units and groups into l->r: all of them (`since` < 0), or
  * those changed since the mark. Returns an LDAP result code, with err set
  * on failure; the records read stay in l->r either way (owned by its
- * owner). dir_load_done frees the run's lookup tables.
+ * owner). dir_map_load_done frees the run's lookup tables.
  */
-int dir_sync_read(LDAP *, const struct dir_ldap_cfg *, double since, struct dir_load *, char *err,
-                  size_t errsz);
-void dir_load_done(struct dir_load *);
+int dir_map_read(LDAP *, const struct dir_ldap_cfg *, double since, struct dir_load *, char *err,
+                 size_t errsz);
+void dir_map_load_done(struct dir_load *);
 
 /* sync_save.c: the disk cache. */
 /* 0, or -1 (logged). Nothing is kept of r. */
-int dir_records_save(const char *path, const struct dir_records *r) WUR;
-int dir_records_load(const char *path, struct dir_records *r) WUR;
+int dir_save_write(const char *path, const struct dir_records *r) WUR;
+int dir_save_load(const char *path, struct dir_records *r) WUR;
 
 #endif

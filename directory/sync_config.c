@@ -64,7 +64,7 @@ static const struct dir_layout layouts[] = {
 
 /* "group:PREFIX" → PREFIX; NULL for a plain attribute. */
 const char *
-dir_group_prefix(const char *map)
+dir_cfg_group_prefix(const char *map)
 {
 	return map && strncmp(map, "group:", 6) == 0 ? map + 6 : NULL;
 }
@@ -72,7 +72,7 @@ dir_group_prefix(const char *map)
 static void
 attrs_add(char ***v, size_t *n, const char *a)
 {
-	if (a == NULL || *a == '\0' || dir_group_prefix(a))
+	if (a == NULL || *a == '\0' || dir_cfg_group_prefix(a))
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (strcasecmp((*v)[i], a) == 0)
@@ -91,7 +91,7 @@ attrs_free(char **v)
 }
 
 const struct dir_layout *
-dir_layout_of(int layout)
+dir_cfg_layout_of(int layout)
 {
 	return &layouts[layout];
 }
@@ -104,12 +104,12 @@ dup_or_null(const char *s)
 
 /* A copy of what the LDAP code needs from the configuration; see sync.h. */
 struct dir_ldap_cfg *
-dir_ldap_cfg_new(const struct config *c)
+dir_cfg_new(const struct config *c)
 {
 	struct dir_ldap_cfg *d = xcalloc(1, sizeof(*d));
 	const char *why = NULL;
 
-	if (dir_parse_uris(c->ldap_uri, &d->servers, &d->nservers, &why) == -1)
+	if (dir_ldap_parse_uris(c->ldap_uri, &d->servers, &d->nservers, &why) == -1)
 		log_warnx("directory: ldap_uri: %s", why); /* --check-config said so too */
 	d->starttls = c->ldap_starttls;
 	d->allow_plaintext = c->ldap_allow_plaintext;
@@ -196,11 +196,11 @@ dir_ldap_cfg_new(const struct config *c)
 }
 
 void
-dir_ldap_cfg_free(struct dir_ldap_cfg *d)
+dir_cfg_free(struct dir_ldap_cfg *d)
 {
 	if (d == NULL)
 		return;
-	dir_free_servers(d->servers, d->nservers);
+	dir_ldap_free_servers(d->servers, d->nservers);
 	if (d->bind_password)
 		explicit_wipe(d->bind_password, strlen(d->bind_password));
 	free(d->bind_password);

@@ -100,7 +100,7 @@ note_record(struct dir_load *l, int kind, const char *dn, size_t i)
 }
 
 void
-dir_load_done(struct dir_load *l)
+dir_map_load_done(struct dir_load *l)
 {
 	for (int k = 0; k < 3; k++) {
 		json_decref(l->by_dn[k]);
@@ -172,8 +172,9 @@ entry_id(const struct dir_load *l, LDAP *ld, LDAPMessage *e)
 	if (!is_ad(l))
 		return dir_ldap_first(ld, e, "entryUUID");
 	struct berval **v = ldap_get_values_len(ld, e, "objectGUID");
-	char *s =
-	    v && v[0] ? dir_guid_string((const unsigned char *)v[0]->bv_val, v[0]->bv_len) : NULL;
+	char *s = v && v[0]
+	              ? dir_ldap_guid_string((const unsigned char *)v[0]->bv_val, v[0]->bv_len)
+	              : NULL;
 	ldap_value_free_len(v);
 	return s;
 }
@@ -241,9 +242,9 @@ static bool
 map_person(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_prec *p)
 {
 	const struct dir_ldap_cfg *c = l->cfg;
-	const struct dir_layout *lay = dir_layout_of(c->layout);
+	const struct dir_layout *lay = dir_cfg_layout_of(c->layout);
 
-	if (dir_account_state(ld, e, c->layout) != NULL)
+	if (dir_ldap_account_state(ld, e, c->layout) != NULL)
 		return false; /* disabled or expired: left out */
 	p->dn = entry_dn(ld, e);
 	p->id = entry_id(l, ld, e);
@@ -259,14 +260,14 @@ map_person(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_prec *p)
 	p->phone = dir_ldap_first(ld, e, "telephoneNumber");
 	p->mobile = dir_ldap_first(ld, e, "mobile");
 	p->office = dir_ldap_first(ld, e, "physicalDeliveryOfficeName");
-	if (!dir_group_prefix(c->map_unit))
+	if (!dir_cfg_group_prefix(c->map_unit))
 		p->unit_code = dir_ldap_first(ld, e, c->map_unit);
 	p->deputy_dn = dir_ldap_first(ld, e, c->map_deputy);
 	p->manager_dn = dir_ldap_first(ld, e, "manager");
 	p->absent_from = dir_ldap_first(ld, e, c->map_absent_from);
 	p->absent_until = dir_ldap_first(ld, e, c->map_absent_until);
 	p->modified = change_mark(l, ld, e);
-	if (!dir_group_prefix(c->map_target_groups))
+	if (!dir_cfg_group_prefix(c->map_target_groups))
 		dir_ldap_all(ld, e, c->map_target_groups, &p->target_groups);
 	all_split(ld, e, c->map_allocation, &p->allocation);
 	dir_ldap_all(ld, e, lay->member_of, &p->member_of);
@@ -277,10 +278,11 @@ static void
 map_unit(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 {
 	const struct dir_ldap_cfg *c = l->cfg;
-	const struct dir_layout *lay = dir_layout_of(c->layout);
+	const struct dir_layout *lay = dir_cfg_layout_of(c->layout);
 	/* a unit group's code is its name less the prefix */
-	const char *prefix = dir_group_prefix(c->map_unit) ? dir_group_prefix(c->map_unit)
-	                                                   : dir_group_prefix(lay->unit_code);
+	const char *prefix = dir_cfg_group_prefix(c->map_unit)
+	                         ? dir_cfg_group_prefix(c->map_unit)
+	                         : dir_cfg_group_prefix(lay->unit_code);
 
 	u->dn = entry_dn(ld, e);
 	if (prefix) {
@@ -329,7 +331,7 @@ drop_person(struct dir_load *l, const char *dn)
 	char *k = dn_key(dn);
 	json_object_del(l->by_dn[REC_PERSON], k);
 	free(k);
-	dir_prec_free(&r->p[i]);
+	dir_records_free_person(&r->p[i]);
 	r->p[i] = r->p[--r->np];
 	if ((size_t)i < r->np && r->p[i].dn)
 		note_record(l, REC_PERSON, r->p[i].dn, (size_t)i);
@@ -351,14 +353,14 @@ person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 		return 0;
 	}
 	if (tmp.dn == NULL) {
-		dir_prec_free(&tmp);
+		dir_records_free_person(&tmp);
 		return 0;
 	}
 	if ((i = find_record(l, REC_PERSON, tmp.dn)) >= 0)
 		p = &l->r->p[i];
 	note_entry(l, ld, e, p ? p->modified : NULL, tmp.modified);
 	if (p) {
-		dir_prec_free(p);
+		dir_records_free_person(p);
 	} else {
 		p = dir_records_add_person(l->r);
 		note_record(l, REC_PERSON, tmp.dn, l->r->np - 1);
@@ -376,14 +378,14 @@ unit_cb(LDAP *ld, LDAPMessage *e, void *arg)
 
 	map_unit(l, ld, e, &tmp);
 	if (tmp.dn == NULL) {
-		dir_urec_free(&tmp);
+		dir_records_free_unit(&tmp);
 		return 0;
 	}
 	if ((i = find_record(l, REC_UNIT, tmp.dn)) >= 0)
 		u = &l->r->u[i];
 	note_entry(l, ld, e, u ? u->modified : NULL, tmp.modified);
 	if (u) {
-		dir_urec_free(u);
+		dir_records_free_unit(u);
 	} else {
 		u = dir_records_add_unit(l->r);
 		note_record(l, REC_UNIT, tmp.dn, l->r->nu - 1);
@@ -401,14 +403,14 @@ group_cb(LDAP *ld, LDAPMessage *e, void *arg)
 
 	map_group(l, ld, e, &tmp);
 	if (tmp.dn == NULL) {
-		dir_grec_free(&tmp);
+		dir_records_free_group(&tmp);
 		return 0;
 	}
 	if ((i = find_record(l, REC_GROUP, tmp.dn)) >= 0)
 		g = &l->r->g[i];
 	note_entry(l, ld, e, g ? g->modified : NULL, tmp.modified);
 	if (g) {
-		dir_grec_free(g);
+		dir_records_free_group(g);
 	} else {
 		g = dir_records_add_group(l->r);
 		note_record(l, REC_GROUP, tmp.dn, l->r->ng - 1);
@@ -424,8 +426,8 @@ group_cb(LDAP *ld, LDAPMessage *e, void *arg)
  * LDAP result code.
  */
 int
-dir_sync_read(LDAP *ld, const struct dir_ldap_cfg *cfg, double since, struct dir_load *l, char *err,
-              size_t errsz)
+dir_map_read(LDAP *ld, const struct dir_ldap_cfg *cfg, double since, struct dir_load *l, char *err,
+             size_t errsz)
 {
 	struct {
 		const char *base, *filter;

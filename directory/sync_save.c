@@ -14,7 +14,7 @@
 
 /* Writes the records to the snapshot file: whole, synced, then renamed in. */
 int
-dir_records_save(const char *path, const struct dir_records *r)
+dir_save_write(const char *path, const struct dir_records *r)
 {
 	char tmp[PATH_MAX];
 	json_t *doc;
@@ -42,7 +42,7 @@ dir_records_save(const char *path, const struct dir_records *r)
  * (logged, unless the file is simply not there).
  */
 int
-dir_records_load(const char *path, struct dir_records *r)
+dir_save_load(const char *path, struct dir_records *r)
 {
 	json_error_t err;
 	json_t *doc;

@@ -21,7 +21,7 @@
 
 /* Is unit u the unit `top` or below it? Cycles in a broken tree end. */
 bool
-ho_unit_within(const struct dir_snapshot *s, int u, int top)
+access_unit_within(const struct dir_snapshot *s, int u, int top)
 {
 	for (size_t hops = 0; u != DIR_NONE && hops <= s->nunits; hops++) {
 		if (u == top)
@@ -32,16 +32,16 @@ ho_unit_within(const struct dir_snapshot *s, int u, int top)
 }
 
 bool
-ho_unit_code_within(const struct dir_snapshot *s, const char *code, const char *top)
+access_unit_code_within(const struct dir_snapshot *s, const char *code, const char *top)
 {
 	int u, t;
 	if (code == NULL || top == NULL)
 		return false;
 	if (strcmp(code, top) == 0)
 		return true;
-	u = dir_snapshot_find_unit(s, code);
-	t = dir_snapshot_find_unit(s, top);
-	return u != DIR_NONE && t != DIR_NONE && ho_unit_within(s, u, t);
+	u = dir_lookup_unit(s, code);
+	t = dir_lookup_unit(s, top);
+	return u != DIR_NONE && t != DIR_NONE && access_unit_within(s, u, t);
 }
 
 static void
@@ -55,7 +55,7 @@ add_subtree(const struct dir_snapshot *s, int u, bool *mark)
 }
 
 size_t
-ho_visible_units(const struct dir_snapshot *s, int person, int *out, size_t max)
+access_visible_units(const struct dir_snapshot *s, int person, int *out, size_t max)
 {
 	bool *mark;
 	size_t n = 0;
@@ -77,25 +77,25 @@ ho_visible_units(const struct dir_snapshot *s, int person, int *out, size_t max)
 }
 
 bool
-ho_member_of(const struct dir_snapshot *s, int person, const char *unit_code)
+access_member_of(const struct dir_snapshot *s, int person, const char *unit_code)
 {
 	int u;
 
 	if (s == NULL || person == DIR_NONE || unit_code == NULL)
 		return false;
-	if ((u = dir_snapshot_find_unit(s, unit_code)) == DIR_NONE)
+	if ((u = dir_lookup_unit(s, unit_code)) == DIR_NONE)
 		return false;
 	return s->persons[person].unit == u || s->units[u].lead == person;
 }
 
 bool
-ho_leads_above(const struct dir_snapshot *s, int person, const char *unit_code)
+access_leads_above(const struct dir_snapshot *s, int person, const char *unit_code)
 {
 	int u;
 
 	if (s == NULL || person == DIR_NONE || unit_code == NULL)
 		return false;
-	if ((u = dir_snapshot_find_unit(s, unit_code)) == DIR_NONE)
+	if ((u = dir_lookup_unit(s, unit_code)) == DIR_NONE)
 		return false;
 	/* the units strictly above u, each led by someone (or no one) */
 	u = s->units[u].parent;
@@ -108,24 +108,24 @@ ho_leads_above(const struct dir_snapshot *s, int person, const char *unit_code)
 }
 
 unsigned
-ho_note_access(const struct dir_snapshot *s, int person, const json_t *row)
+access_of_note(const struct dir_snapshot *s, int person, const json_t *row)
 {
 	const char *from = json_str(row, "sender_unit"), *to = json_str(row, "receiver_unit");
 	bool submitted = json_str(row, "first_submitted_at") != NULL;
 	unsigned a = 0;
 
-	if (ho_member_of(s, person, from))
+	if (access_member_of(s, person, from))
 		a |= HO_ACCESS_SENDER;
-	if (submitted && ho_member_of(s, person, to))
+	if (submitted && access_member_of(s, person, to))
 		a |= HO_ACCESS_RECEIVER;
-	if (a == 0 &&
-	    (ho_leads_above(s, person, from) || (submitted && ho_leads_above(s, person, to))))
+	if (a == 0 && (access_leads_above(s, person, from) ||
+	               (submitted && access_leads_above(s, person, to))))
 		a = HO_ACCESS_READ;
 	return a;
 }
 
 const char *
-ho_access_name(unsigned access)
+access_name(unsigned access)
 {
 	if ((access & HO_ACCESS_BOTH) == HO_ACCESS_BOTH)
 		return "both";
@@ -139,10 +139,10 @@ ho_access_name(unsigned access)
 /* A PostgreSQL text[] literal of the person's visible units: {"UR","UR-A"}.
  * The caller frees it. */
 char *
-ho_visible_units_array(const struct dir_snapshot *s, int person)
+access_visible_units_array(const struct dir_snapshot *s, int person)
 {
 	int units[512];
-	size_t n = ho_visible_units(s, person, units, sizeof(units) / sizeof(units[0]));
+	size_t n = access_visible_units(s, person, units, sizeof(units) / sizeof(units[0]));
 	struct evbuffer *b = evbuffer_new();
 	char *out;
 

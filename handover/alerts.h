@@ -60,29 +60,25 @@ struct alert_info {
 	const char *date; /* RFC 5322 date */
 };
 /* The whole message (headers and body, CRLF); the caller frees it. */
-char *alert_mail_build(const struct alert_info *, size_t *len);
+char *mail_build(const struct alert_info *, size_t *len);
 /* True if the text holds anything shaped like a CPR number (six digits, an
  * optional hyphen, four digits, not part of a longer run of digits);
  * UUIDs are not looked into. */
-bool alert_text_has_cpr(const char *text, size_t len);
-const char *alert_event_label(const char *event);
+bool mail_text_has_cpr(const char *text, size_t len);
+const char *mail_event_label(const char *event);
 
 /* outbox.c */
-void alerts_start(struct event_base *, const struct config *);
-void alerts_reconfigure(const struct config *);
-void alerts_stop(void);
-void alerts_kick(void);
-void alerts_metrics_render(struct evbuffer *);
+void outbox_start(struct event_base *, const struct config *);
+void outbox_reconfigure(const struct config *);
+void outbox_stop(void);
+void outbox_kick(void);
+void outbox_metrics_render(struct evbuffer *);
 /* The alert keys' checks (app/config_keys.c's table): one value each, and
  * those that relate. */
-int alerts_check_smtp_url(const char *, char *why, size_t);
-int alerts_check_smtp_from(const char *, char *why, size_t);
-int alerts_check_digest_time(const char *, char *why, size_t);
-void alerts_check_keys(const struct config *, const char *path, struct strlist *errors);
-void api_outbox_list(struct http_request *);
-void api_outbox_retry(struct http_request *);
-void api_alert_settings_get(struct http_request *);
-void api_alert_settings_put(struct http_request *);
+int outbox_check_smtp_url(const char *, char *why, size_t);
+int outbox_check_smtp_from(const char *, char *why, size_t);
+int outbox_check_digest_time(const char *, char *why, size_t);
+void outbox_check_keys(const struct config *, const char *path, struct strlist *errors);
 
 /* reminders.c */
 void reminders_start(struct event_base *, const struct config *);

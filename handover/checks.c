@@ -88,7 +88,7 @@ days_in_month(int y, int m)
 }
 
 int
-ho_age_on(const char *birthdate, const char *date)
+checks_age_on(const char *birthdate, const char *date)
 {
 	int by, bm, bd, y, m, d, age;
 
@@ -103,7 +103,7 @@ ho_age_on(const char *birthdate, const char *date)
 }
 
 int
-ho_date_add_months(const char *date, int months, char out[11])
+checks_date_add_months(const char *date, int months, char out[11])
 {
 	int y, m, d;
 	long total;
@@ -132,7 +132,7 @@ ho_date_add_months(const char *date, int months, char out[11])
 }
 
 int
-ho_note_birthdate(const json_t *note, char out[11])
+checks_note_birthdate(const json_t *note, char out[11])
 {
 	const json_t *citizen = json_object_get(note, "citizen");
 	const char *b = str(citizen, "birthdate"), *cpr = str(citizen, "cpr"), *why;
@@ -141,7 +141,7 @@ ho_note_birthdate(const json_t *note, char out[11])
 		memcpy(out, b, 11);
 		return 0;
 	}
-	if (cpr && cpr_birthdate(cpr, strlen(cpr), out, &why) == 0)
+	if (cpr && dir_citizen_birthdate(cpr, strlen(cpr), out, &why) == 0)
 		return 0;
 	return -1;
 }
@@ -149,7 +149,7 @@ ho_note_birthdate(const json_t *note, char out[11])
 /* ---- text ---- */
 
 size_t
-ho_utf8_chars(const char *s, size_t len)
+checks_utf8_chars(const char *s, size_t len)
 {
 	size_t n = 0;
 
@@ -175,7 +175,7 @@ trim(const char *s, const char **start, size_t *len)
 }
 
 bool
-ho_text_placeholder(const char *s)
+checks_text_placeholder(const char *s)
 {
 	const char *p;
 	size_t n, w = 0;
@@ -216,15 +216,15 @@ ho_text_placeholder(const char *s)
 }
 
 bool
-ho_text_ok(const char *s, size_t min)
+checks_text_ok(const char *s, size_t min)
 {
 	const char *p;
 	size_t n;
 
-	if (s == NULL || ho_text_placeholder(s))
+	if (s == NULL || checks_text_placeholder(s))
 		return false;
 	trim(s, &p, &n);
-	return ho_utf8_chars(p, n) >= (min ? min : 1);
+	return checks_utf8_chars(p, n) >= (min ? min : 1);
 }
 
 static const char *
@@ -301,7 +301,7 @@ section_filled(const struct ho_section *s, const json_t *v)
 {
 	switch (s->kind) {
 	case HO_TEXT:
-		return ho_text_ok(json_string_value(v), s->min_length);
+		return checks_text_ok(json_string_value(v), s->min_length);
 	case HO_DATE:
 		return json_is_string(v) &&
 		       clock_date_valid(json_string_value(v), json_string_length(v));
@@ -324,7 +324,7 @@ section_filled(const struct ho_section *s, const json_t *v)
 	case HO_DECISION: {
 		const char *d = str(v, "date");
 		return d && clock_date_valid(d, strlen(d)) &&
-		       ho_text_ok(str(v, "text"), s->min_length);
+		       checks_text_ok(str(v, "text"), s->min_length);
 	}
 	}
 	return false;
@@ -338,8 +338,8 @@ goals_area_ok(const json_t *goals, const char *area)
 
 	json_array_foreach (goals, i, g) {
 		const char *a = str(g, "area");
-		if (a && strcmp(a, area) == 0 && ho_text_ok(str(g, "goal"), 1) &&
-		    ho_text_ok(str(g, "timeframe"), 1))
+		if (a && strcmp(a, area) == 0 && checks_text_ok(str(g, "goal"), 1) &&
+		    checks_text_ok(str(g, "timeframe"), 1))
 			return true;
 	}
 	return false;
@@ -355,7 +355,7 @@ actions_ok(const json_t *actions)
 		return false;
 	json_array_foreach (actions, i, a) {
 		const char *due = str(a, "due");
-		if (!ho_text_ok(str(a, "action"), 1) || !ho_text_ok(str(a, "owner"), 1) ||
+		if (!checks_text_ok(str(a, "action"), 1) || !checks_text_ok(str(a, "owner"), 1) ||
 		    due == NULL || !clock_date_valid(due, strlen(due)))
 			return false;
 	}
@@ -373,12 +373,13 @@ consent_ok(const json_t *c)
 		return false;
 	if (strcmp(basis, "consent") == 0)
 		return date && clock_date_valid(date, strlen(date)) &&
-		       ho_text_ok(str(c, "purpose"), 1) && ho_text_ok(str(c, "recipients"), 1) &&
+		       checks_text_ok(str(c, "purpose"), 1) &&
+		       checks_text_ok(str(c, "recipients"), 1) &&
 		       !json_is_true(json_object_get(c, "withdrawn"));
 	if (strcmp(basis, "law") == 0)
-		return ho_text_ok(str(c, "law_reference"), 1);
+		return checks_text_ok(str(c, "law_reference"), 1);
 	if (strcmp(basis, "significant_importance") == 0)
-		return ho_text_ok(str(c, "purpose"), 1);
+		return checks_text_ok(str(c, "purpose"), 1);
 	return false;
 }
 
@@ -391,9 +392,9 @@ benefits_ok(const json_t *benefits)
 	if (!json_is_array(benefits) || json_array_size(benefits) == 0)
 		return false;
 	json_array_foreach (benefits, i, b) {
-		if (!ho_text_ok(str(b, "child_benefit"), 1))
+		if (!checks_text_ok(str(b, "child_benefit"), 1))
 			return false;
-		if (!ho_text_ok(str(b, "adult_benefit"), 1) &&
+		if (!checks_text_ok(str(b, "adult_benefit"), 1) &&
 		    !json_is_true(json_object_get(b, "ends_without_successor")))
 			return false;
 	}
@@ -407,7 +408,7 @@ deadline_ok(const json_t *v, enum sstate st, const char *deadline)
 	const char *d;
 
 	if (st == S_EMPTY)
-		return ho_text_ok(str(v, "comment"), 1);
+		return checks_text_ok(str(v, "comment"), 1);
 	if (st != S_VALUE)
 		return false;
 	d = str(v, "date");
@@ -427,7 +428,7 @@ check_receiver(struct run *r, const struct ho_tcheck *c)
 
 	if (dir == NULL || pid == NULL || *pid == '\0')
 		return;
-	p = dir_snapshot_find_person(dir, pid);
+	p = dir_lookup_person(dir, pid);
 	if (p < 0 || (size_t)p >= dir->npersons) {
 		add(r, c->id, c->error, c->section, false,
 		    c->message_unknown ? c->message_unknown
@@ -438,7 +439,7 @@ check_receiver(struct run *r, const struct ho_tcheck *c)
 		add(r, c->id, c->error, c->section, true, c->message);
 		return;
 	}
-	u = dir_snapshot_find_unit(dir, ucode);
+	u = dir_lookup_unit(dir, ucode);
 	at = dir->persons[p].unit;
 	/* the person's unit or one above it is the receiving unit */
 	for (size_t hops = 0; u >= 0 && at >= 0 && (size_t)at < dir->nunits && hops <= dir->nunits;
@@ -462,7 +463,7 @@ check_myndighedssnit(struct run *r, const struct ho_tcheck *c)
 
 	if (!section_filled(s, v) || r->ctx->receiving_department == NULL)
 		return;
-	switch (resolve_employment_parse(json_string_value(v))) {
+	switch (dir_citizen_employment_parse(json_string_value(v))) {
 	case EMP_JOB:
 	case EMP_EDUCATION:
 	case EMP_EMPLOYMENT_CASE:
@@ -481,7 +482,7 @@ check_myndighedssnit(struct run *r, const struct ho_tcheck *c)
 	if (dept == NULL)
 		return;
 	/* {department} is the code of the department that holds the case */
-	msg = ho_subst(c->message, "department", dept);
+	msg = template_subst(c->message, "department", dept);
 	add(r, c->id, c->error, c->section, strcmp(dept, r->ctx->receiving_department) == 0, msg);
 	free(msg);
 }
@@ -510,10 +511,11 @@ run_check(struct run *r, const struct ho_tcheck *c)
 	case HO_CK_CPR_VALID:
 		if (cpr && *cpr)
 			add(r, c->id, c->error, c->section,
-			    cpr_birthdate(cpr, strlen(cpr), date, &why) == 0, c->message);
+			    dir_citizen_birthdate(cpr, strlen(cpr), date, &why) == 0, c->message);
 		break;
 	case HO_CK_CPR_MATCHES_BIRTHDATE:
-		if (cpr && birth && *birth && cpr_birthdate(cpr, strlen(cpr), date, &why) == 0)
+		if (cpr && birth && *birth &&
+		    dir_citizen_birthdate(cpr, strlen(cpr), date, &why) == 0)
 			add(r, c->id, c->error, c->section, strcmp(date, birth) == 0, c->message);
 		break;
 	case HO_CK_AGE_WINDOW:
@@ -529,7 +531,7 @@ run_check(struct run *r, const struct ho_tcheck *c)
 		break;
 	case HO_CK_PLANNED_BEFORE_AGE:
 		if (r->have_birth && r->have_planned &&
-		    ho_date_add_months(r->birth, 12 * c->age, limit) == 0)
+		    checks_date_add_months(r->birth, 12 * c->age, limit) == 0)
 			add(r, c->id, c->error, c->section, strcmp(r->planned, limit) <= 0,
 			    c->message);
 		break;
@@ -561,13 +563,13 @@ run_check(struct run *r, const struct ho_tcheck *c)
 	case HO_CK_UNGEPLAN_DEADLINE:
 		/* from the age (16) on: the decision by the birthday + months */
 		if (s && section_required(r, s) && r->have_birth && r->age >= c->age &&
-		    ho_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
+		    checks_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
 			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message);
 		break;
 	case HO_CK_SUPPORT_DEADLINE:
 		/* when the section is required (placed): by the birthday - months */
 		if (s && section_required(r, s) && r->have_birth &&
-		    ho_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
+		    checks_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
 			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message);
 		break;
 	case HO_CK_MYNDIGHEDSSNIT:
@@ -577,7 +579,7 @@ run_check(struct run *r, const struct ho_tcheck *c)
 }
 
 json_t *
-ho_checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_errors)
+checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_errors)
 {
 	struct run r = {0};
 	const json_t *citizen, *pd;
@@ -595,16 +597,16 @@ ho_checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_err
 	citizen = json_object_get(ctx->note, "citizen");
 	cpr = str(citizen, "cpr");
 	name = str(citizen, "name");
-	r.have_birth = ho_note_birthdate(ctx->note, r.birth) == 0;
+	r.have_birth = checks_note_birthdate(ctx->note, r.birth) == 0;
 	pd = json_object_get(ctx->note, "planned_date");
 	if (json_is_string(pd) && clock_date_valid(json_string_value(pd), json_string_length(pd))) {
 		memcpy(r.planned, json_string_value(pd), 11);
 		r.have_planned = true;
 	}
 	if (r.have_birth && r.have_planned)
-		r.age = ho_age_on(r.birth, r.planned);
+		r.age = checks_age_on(r.birth, r.planned);
 
-	add(&r, r.t->citizen_id, true, "citizen", cpr && *cpr && ho_text_ok(name, 1),
+	add(&r, r.t->citizen_id, true, "citizen", cpr && *cpr && checks_text_ok(name, 1),
 	    "Borgerens CPR-nummer og navn skal udfyldes.");
 	add(&r, r.t->planned_id, true, "planned_date", r.have_planned,
 	    "Den planlagte overdragelsesdato skal udfyldes med en gyldig dato (ÅÅÅÅ-MM-DD).");
@@ -887,8 +889,8 @@ check_section(struct vstate *v, const struct ho_section *s, const json_t *val, c
 }
 
 int
-ho_sections_validate(const struct ho_template *t, const json_t *sections, bool allow_null,
-                     json_t *problem)
+checks_sections_validate(const struct ho_template *t, const json_t *sections, bool allow_null,
+                         json_t *problem)
 {
 	struct vstate v = {problem, false, false, 0};
 	const char *key;
@@ -900,7 +902,7 @@ ho_sections_validate(const struct ho_template *t, const json_t *sections, bool a
 		return 400;
 	}
 	json_object_foreach (unconst(sections), key, val) {
-		const struct ho_section *s = ho_template_section(t, key, NULL);
+		const struct ho_section *s = template_section(t, key, NULL);
 		if (xasprintf(&prefix, "sections.%s", key) < 0)
 			fatalx("xasprintf");
 		if (s == NULL)

@@ -1,7 +1,7 @@
 /*
  * checks.h: handover templates (the JSON files in schema/templates/, their
  * format in schema/templates/README.md) and the quality checks of DESIGN.md run
- * against a note. Pure: no I/O but ho_template_load(), nothing kept
+ * against a note. Pure: no I/O but template_load(), nothing kept
  * between calls, and no personal data in any message it writes.
  */
 #ifndef HO_CHECKS_H
@@ -25,17 +25,17 @@ struct ho_template; /* opaque: a parsed, validated template */
  * operators) on any error: an unknown field or kind, a duplicate key or
  * check id, a required_if naming an unknown section, and so on.
  */
-struct ho_template *ho_template_parse(json_t *doc, char *err, size_t errsz) HO_WUR;
+struct ho_template *template_parse(json_t *doc, char *err, size_t errsz) HO_WUR;
 /* Reads and parses a template file; NULL with `err` filled. */
-struct ho_template *ho_template_load(const char *path, char *err, size_t errsz) HO_WUR;
-void ho_template_free(struct ho_template *); /* NULL is a no-op */
-const char *ho_template_code(const struct ho_template *);
-int ho_template_version(const struct ho_template *);
-const char *ho_template_name(const struct ho_template *);
-const char *ho_template_id_prefix(const struct ho_template *);
+struct ho_template *template_load(const char *path, char *err, size_t errsz) HO_WUR;
+void template_free(struct ho_template *); /* NULL is a no-op */
+const char *template_code(const struct ho_template *);
+int template_version_of(const struct ho_template *);
+const char *template_name(const struct ho_template *);
+const char *template_id_prefix(const struct ho_template *);
 /* Borrowed: the document as loaded, for GET /templates/{route}. */
-json_t *ho_template_json(const struct ho_template *);
-bool ho_template_has_section(const struct ho_template *, const char *key);
+json_t *template_json(const struct ho_template *);
+bool template_has_section(const struct ho_template *, const char *key);
 
 /*
  * Checks the shape of a note's "sections" object against the template.
@@ -52,8 +52,8 @@ bool ho_template_has_section(const struct ho_template *, const char *key);
  * A null section value is accepted only when `allow_null` (a PATCH
  * removing the section).
  */
-int ho_sections_validate(const struct ho_template *, const json_t *sections, bool allow_null,
-                         json_t *problem) HO_WUR;
+int checks_sections_validate(const struct ho_template *, const json_t *sections, bool allow_null,
+                             json_t *problem) HO_WUR;
 
 /* checks.c */
 
@@ -81,27 +81,27 @@ struct ho_check_ctx {
  * floor(100 * passed / listed) (100 when none is listed), *failed_errors
  * the number of failed error-severity results. Either pointer may be NULL.
  */
-json_t *ho_checks_run(const struct ho_check_ctx *, int *completeness, int *failed_errors);
+json_t *checks_run(const struct ho_check_ctx *, int *completeness, int *failed_errors);
 
 /*
  * Age in whole years on `date` of someone born on `birthdate` (both
  * YYYY-MM-DD); -1 on bad input or a date before the birth. Leap-day
  * birthdays turn a year older on 1 March in non-leap years.
  */
-int ho_age_on(const char *birthdate, const char *date);
+int checks_age_on(const char *birthdate, const char *date);
 
 /* date + months (may be negative), the day clamped to the month's end,
  * as YYYY-MM-DD into out. 0, or -1 on bad input or a year out of range. */
-int ho_date_add_months(const char *date, int months, char out[11]) HO_WUR;
+int checks_date_add_months(const char *date, int months, char out[11]) HO_WUR;
 
 /* The citizen's birth date from a note: citizen.birthdate when it is a
  * valid date, else the one in citizen.cpr. 0, or -1 when neither gives one. */
-int ho_note_birthdate(const json_t *note, char out[11]) HO_WUR;
+int checks_note_birthdate(const json_t *note, char out[11]) HO_WUR;
 
 /* True when a text, trimmed and with trailing punctuation dropped, is a
  * placeholder ("-", "n/a", "se journal", "følger", "xx", "ukendt", ...)
  * or empty. */
-bool ho_text_placeholder(const char *);
+bool checks_text_placeholder(const char *);
 
 #ifdef HO_TEMPLATE_INTERNAL
 /* The parsed template: shared by template.c and checks.c only. */
@@ -189,13 +189,13 @@ struct ho_template {
 	char *citizen_id, *planned_id;
 };
 
-const struct ho_section *ho_template_section(const struct ho_template *, const char *key,
-                                             size_t *index);
-size_t ho_utf8_chars(const char *, size_t);
+const struct ho_section *template_section(const struct ho_template *, const char *key,
+                                          size_t *index);
+size_t checks_utf8_chars(const char *, size_t);
 /* A text that is not a placeholder and has at least `min` characters. */
-bool ho_text_ok(const char *, size_t min);
+bool checks_text_ok(const char *, size_t min);
 /* A copy of msg with every "{name}" replaced by value; the caller frees it. */
-char *ho_subst(const char *msg, const char *name, const char *value);
+char *template_subst(const char *msg, const char *name, const char *value);
 #endif
 
 #endif

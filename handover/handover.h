@@ -50,32 +50,32 @@ struct ho_route_set {
 /* routes.c */
 #define HO_ROUTE_KINDS "birthday, surname, district, target_group"
 /* Fills the route from doc (borrowed): it owns copies of the strings and a
- * reference of its own to doc's "rules"; release with ho_route_clear().
+ * reference of its own to doc's "rules"; release with routes_clear().
  * On -1 (err says why) nothing is left to release. */
-int ho_route_from_json(json_t *doc, struct ho_route *, char *err, size_t errsz) WUR;
+int routes_from_json(json_t *doc, struct ho_route *, char *err, size_t errsz) WUR;
 /* Frees what the route owns and zeroes it; not the struct itself. */
-void ho_route_clear(struct ho_route *);
+void routes_clear(struct ho_route *);
 /* A new object the caller owns; it holds its own reference to the rules. */
-json_t *ho_route_to_json(const struct ho_route *);
+json_t *routes_to_json(const struct ho_route *);
 /* Fills the view with pointers into the route: valid while the route is. */
-void ho_route_resolve_view(const struct ho_route *, struct resolve_route *);
+void routes_resolve_view(const struct ho_route *, struct resolve_route *);
 /* Borrowed from the set (valid while the set is); NULL if none. */
-const struct ho_route *ho_route_find(const struct ho_route_set *, const char *code);
+const struct ho_route *routes_find(const struct ho_route_set *, const char *code);
 /* Borrowed: valid until the loop runs again; NULL before the first load. */
-struct ho_route_set *ho_routes_current(void);
-void ho_routes_start(struct event_base *, const struct config *);
-void ho_routes_reconfigure(const struct config *);
-void ho_routes_reload(void);
-void ho_routes_stop(void);
-int ho_routes_seed(PGconn *) WUR;
-int ho_templates_seed(PGconn *) WUR;
+struct ho_route_set *routes_current(void);
+void routes_start(struct event_base *, const struct config *);
+void routes_reconfigure(const struct config *);
+void routes_reload(void);
+void routes_stop(void);
+int routes_seed(PGconn *) WUR;
+int routes_templates_seed(PGconn *) WUR;
 /* Borrowed from the set (valid while the set is); NULL if not loaded. */
-const struct ho_template *ho_template_find(const struct ho_route_set *, const char *code,
-                                           int version);
+const struct ho_template *routes_template_find(const struct ho_route_set *, const char *code,
+                                               int version);
 /* The file names are borrowed; 0 or -1. */
-int ho_routes_import(const struct config *, char *const *files, int nfiles) WUR;
-int ho_routes_export(const struct config *) WUR;
-void ho_routes_metrics_render(struct evbuffer *);
+int routes_import(const struct config *, char *const *files, int nfiles) WUR;
+int routes_export(const struct config *) WUR;
+void routes_metrics_render(struct evbuffer *);
 
 /* access.c: need to know. A note's sending and receiving units (the units
  * themselves: the people placed in them, and their leads) see and act for
@@ -86,21 +86,21 @@ void ho_routes_metrics_render(struct evbuffer *);
 #define HO_ACCESS_RECEIVER (1u << 1)
 #define HO_ACCESS_BOTH     (HO_ACCESS_SENDER | HO_ACCESS_RECEIVER)
 #define HO_ACCESS_READ     (1u << 2)
-bool ho_unit_within(const struct dir_snapshot *, int unit, int top);
-bool ho_unit_code_within(const struct dir_snapshot *, const char *code, const char *top);
+bool access_unit_within(const struct dir_snapshot *, int unit, int top);
+bool access_unit_code_within(const struct dir_snapshot *, const char *code, const char *top);
 /* Placed in the unit itself, or its lead. */
-bool ho_member_of(const struct dir_snapshot *, int person, const char *unit_code);
+bool access_member_of(const struct dir_snapshot *, int person, const char *unit_code);
 /* Leads a unit strictly above the unit. */
-bool ho_leads_above(const struct dir_snapshot *, int person, const char *unit_code);
+bool access_leads_above(const struct dir_snapshot *, int person, const char *unit_code);
 /* The HO_ACCESS_* bits of a person for a row of handover_json(). */
-unsigned ho_note_access(const struct dir_snapshot *, int person, const json_t *row);
+unsigned access_of_note(const struct dir_snapshot *, int person, const json_t *row);
 /* "sender", "receiver", "both" or "read": the API's `access`. */
-const char *ho_access_name(unsigned access);
+const char *access_name(unsigned access);
 /* The units whose notes a person may find in lists and reports: their own
  * unit, the units they lead and every unit below those. */
-size_t ho_visible_units(const struct dir_snapshot *, int person, int *out, size_t max);
+size_t access_visible_units(const struct dir_snapshot *, int person, int *out, size_t max);
 /* The same as a PostgreSQL text[] literal; the caller frees it. */
-char *ho_visible_units_array(const struct dir_snapshot *, int person);
+char *access_visible_units_array(const struct dir_snapshot *, int person);
 
 /* workdays.c: Danish working days: not Saturday or Sunday, not a public
  * holiday (computed from Easter; Store Bededag up to and including 2023),
@@ -108,75 +108,36 @@ char *ho_visible_units_array(const struct dir_snapshot *, int person);
 #define HO_OFF_GRUNDLOVSDAG     (1u << 0) /* 5 June */
 #define HO_OFF_JULEAFTENSDAG    (1u << 1) /* 24 December */
 #define HO_OFF_NYTAARSAFTENSDAG (1u << 2) /* 31 December */
-bool ho_is_workday(const char *date, unsigned off);
+bool workdays_is_workday(const char *date, unsigned off);
 /* Working days after `from` up to and including `to` (0 when to <= from);
  * -1 on a bad date. */
-int ho_workdays_between(const char *from, const char *to, unsigned off);
+int workdays_between(const char *from, const char *to, unsigned off);
 /* The date `days` working days after `date` (days >= 0); 0 or -1. */
-int ho_workdays_add(const char *date, int days, unsigned off, char out[11]);
+int workdays_add(const char *date, int days, unsigned off, char out[11]);
 
-/* reports.c */
-void api_reports_quality(struct http_request *);
-/* Median of n counts (the mean of the middle two for even n); sorts v in
- * place. -1 when n is 0. */
-double ho_report_median(int *v, size_t n);
+/* routes.c */
+/* Borrowed from the set, enabled or not; NULL if none. */
+const struct ho_route *routes_find_any(const struct ho_route_set *, const char *code);
 
 /* note.c */
 /* {"id", "display_name"}: a new object (json null for a NULL id) the caller
  * owns; id is copied. */
-json_t *ho_person_ref(const struct dir_snapshot *, const char *id);
+json_t *note_person_ref(const struct dir_snapshot *, const char *id);
 /* Writes the masked CPR number into the caller's out. */
-void ho_cpr_mask(const char *cpr, char out[12]);
+void note_cpr_mask(const char *cpr, char out[12]);
 /* "Mette Hansen" -> "M. H.": the name a masked reader sees. */
-void ho_name_initials(const char *name, char *out, size_t size);
+void note_name_initials(const char *name, char *out, size_t size);
 /* The API's Handover for a caller with the HO_ACCESS_* bits `access`
  * (HO_ACCESS_READ: CPR masked and the name as initials whatever full_cpr
  * says); the caller owns it. */
-json_t *ho_note_render(const json_t *row, const struct dir_snapshot *, unsigned access,
-                       bool full_cpr, bool with_body);
+json_t *note_render(const json_t *row, const struct dir_snapshot *, unsigned access, bool full_cpr,
+                    bool with_body);
 /* The addresses of an alert's audience (borrowed) on day: a new array the
  * caller owns. */
-json_t *ho_recipients(const struct dir_snapshot *, const json_t *audience, const char *day);
+json_t *note_recipients(const struct dir_snapshot *, const json_t *audience, const char *day);
 /* An outbox entry: a new object the caller owns. Steals the reference to
  * audience (the entry holds it: do not decref it after the call); event is
  * copied. */
-json_t *ho_alert(const struct dir_snapshot *, const char *event, json_t *audience);
-
-/* api_handovers.c: shared with api_notes.c */
-void ho_answer_db_error(struct http_request *, const char *error);
-void ho_answer_not_found(struct http_request *);
-/* ho_routes_current(), borrowed the same way, or NULL after answering 503. */
-struct ho_route_set *ho_routes_or_fail(struct http_request *);
-/* Borrowed from the set, enabled or not; NULL if none. */
-const struct ho_route *ho_route_find_any(const struct ho_route_set *, const char *code);
-/* The checks' results on doc (borrowed): a new array the caller owns. */
-json_t *ho_run_checks(const struct ho_template *, const struct ho_route *,
-                      const struct dir_snapshot *, const json_t *doc, bool submit,
-                      int *completeness, int *failed);
-/* Reads body (borrowed) into out, which takes references of its own to the
- * values it keeps; errors are added to problem. 0, 400 or 422. */
-int ho_read_note_fields(json_t *body, const struct ho_template *, bool patch, bool strict,
-                        json_t *out, json_t *problem);
-int ho_check_receiver(const struct dir_snapshot *, const struct ho_route *, const char *unit,
-                      const char *person, json_t *problem);
-/* The document the checks read, from row with changes laid over it (both
- * borrowed, either may be NULL): a new object the caller owns. */
-json_t *ho_check_doc(const json_t *row, const json_t *changes);
-bool ho_uuid_ok(const char *);
-bool ho_body_object(struct http_request *, const char *const *known);
-
-/* api_handovers.c, api_notes.c: the handlers */
-void api_templates_get(struct http_request *);
-void api_handovers_check(struct http_request *);
-void api_handovers_create(struct http_request *);
-void api_handovers_list(struct http_request *);
-void api_handover_get(struct http_request *);
-void api_handover_patch(struct http_request *);
-void api_handover_history(struct http_request *);
-void api_handover_action(struct http_request *);
-
-/* api_routes.c */
-void api_routes_list(struct http_request *);
-void api_counterparts(struct http_request *);
+json_t *note_alert(const struct dir_snapshot *, const char *event, json_t *audience);
 
 #endif

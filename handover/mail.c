@@ -5,7 +5,7 @@
  * reference number, the route, the status, a due date and a link. It never
  * holds a CPR number, a name or any text of the note: unencrypted mail may
  * not carry sensitive personal data. The builder only ever gets those
- * harmless facts; as a last guard, alert_text_has_cpr() refuses any text
+ * harmless facts; as a last guard, mail_text_has_cpr() refuses any text
  * with something shaped like a CPR number in it.
  *
  * Mails are plain text, UTF-8, 8bit (so what is sent is what is scanned),
@@ -59,7 +59,7 @@ static const struct {
 };
 
 const char *
-alert_event_label(const char *event)
+mail_event_label(const char *event)
 {
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (event && strcmp(events[i].event, event) == 0)
@@ -120,7 +120,7 @@ digit(char c)
 }
 
 bool
-alert_text_has_cpr(const char *t, size_t len)
+mail_text_has_cpr(const char *t, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		size_t u;
@@ -201,7 +201,7 @@ link_line(struct evbuffer *b, const char *base, const char *id)
 }
 
 char *
-alert_mail_build(const struct alert_info *a, size_t *len)
+mail_build(const struct alert_info *a, size_t *len)
 {
 	struct evbuffer *b = evbuffer_new();
 	char subject[256];
@@ -212,7 +212,7 @@ alert_mail_build(const struct alert_info *a, size_t *len)
 		snprintf(subject, sizeof(subject), "Dagens overdragelser i Stafet (%zu)",
 		         json_array_size(json_object_get(a->detail, "items")));
 	} else {
-		const char *fmt = alert_event_label(a->event);
+		const char *fmt = mail_event_label(a->event);
 		for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 			if (strcmp(events[i].event, a->event) == 0)
 				text = events[i].text;
@@ -239,7 +239,7 @@ alert_mail_build(const struct alert_info *a, size_t *len)
 		    b, "Her er dagens hændelser på overdragelsesnotater, som du følger:"
 		       "\r\n\r\n");
 		json_array_foreach (items, i, it) {
-			const char *ev = json_str(it, "event"), *fmt = alert_event_label(ev);
+			const char *ev = json_str(it, "event"), *fmt = mail_event_label(ev);
 			char line[256];
 			fill(line, sizeof(line), fmt, json_str(it, "ref"));
 			evbuffer_add_printf(b, "- %s\r\n  Rute: %s. Status: %s.\r\n  ", line,

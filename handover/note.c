@@ -20,12 +20,12 @@
 /* {"id", "display_name"} of a person id, display_name null when the person
  * has left the directory; json null for a NULL id. */
 json_t *
-ho_person_ref(const struct dir_snapshot *s, const char *id)
+note_person_ref(const struct dir_snapshot *s, const char *id)
 {
 	int p;
 	if (id == NULL)
 		return json_null();
-	p = s ? dir_snapshot_find_person(s, id) : DIR_NONE;
+	p = s ? dir_lookup_person(s, id) : DIR_NONE;
 	return json_pack("{s:s, s:o}", "id", id, "display_name",
 	                 p == DIR_NONE ? json_null() : json_string(s->persons[p].display_name));
 }
@@ -33,7 +33,7 @@ ho_person_ref(const struct dir_snapshot *s, const char *id)
 /* "140308-XXXX": the date part, never the serial. Anything not shaped like
  * a CPR number is masked whole. */
 void
-ho_cpr_mask(const char *cpr, char out[12])
+note_cpr_mask(const char *cpr, char out[12])
 {
 	size_t n = cpr ? strlen(cpr) : 0;
 	if ((n == 10 || (n == 11 && cpr[6] == '-')) && strspn(cpr, "0123456789") >= 6) {
@@ -55,7 +55,7 @@ str_or_null(const json_t *row, const char *key)
  * a hyphenated word, each followed by a full stop: "Mette Hansen" gives
  * "M. H.", "Hans-Peter Ørum" "H.-P. Ø.". Cut to fit `size`. */
 void
-ho_name_initials(const char *name, char *out, size_t size)
+note_name_initials(const char *name, char *out, size_t size)
 {
 	size_t n = 0;
 	bool start = true;
@@ -103,19 +103,19 @@ render_citizen(const json_t *row, bool full_cpr, bool initials)
 	} else if (full_cpr) {
 		json_object_set_new(out, "cpr", json_string(cpr));
 	} else {
-		ho_cpr_mask(cpr, masked);
+		note_cpr_mask(cpr, masked);
 		json_object_set_new(out, "cpr", json_string(masked));
 	}
 	if (initials && json_str(c, "name")) {
 		char buf[64];
-		ho_name_initials(json_str(c, "name"), buf, sizeof(buf));
+		note_name_initials(json_str(c, "name"), buf, sizeof(buf));
 		json_object_set_new(out, "name", json_string(buf));
 	} else {
 		json_object_set_new(out, "name", str_or_null(c, "name"));
 	}
 	json_object_set_new(out, "birthdate", born ? json_string(born) : json_null());
 	if (born && planned)
-		age = ho_age_on(born, planned);
+		age = checks_age_on(born, planned);
 	json_object_set_new(out, "age_at_handover", age >= 0 ? json_integer(age) : json_null());
 	return out;
 }
@@ -128,12 +128,13 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
 	size_t i;
 
 	json_array_foreach (flags, i, f) {
-		json_array_append_new(
-		    out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section",
-		                   str_or_null(f, "section"), "kind", str_or_null(f, "kind"),
-		                   "comment", str_or_null(f, "comment"), "by",
-		                   ho_person_ref(s, json_str(f, "by")), "at", str_or_null(f, "at"),
-		                   "resolved", json_is_true(json_object_get(f, "resolved"))));
+		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section",
+		                                     str_or_null(f, "section"), "kind",
+		                                     str_or_null(f, "kind"), "comment",
+		                                     str_or_null(f, "comment"), "by",
+		                                     note_person_ref(s, json_str(f, "by")), "at",
+		                                     str_or_null(f, "at"), "resolved",
+		                                     json_is_true(json_object_get(f, "resolved"))));
 	}
 	return out;
 }
@@ -146,8 +147,8 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
  * sections"). The caller owns the result.
  */
 json_t *
-ho_note_render(const json_t *row, const struct dir_snapshot *s, unsigned access, bool full_cpr,
-               bool with_body)
+note_render(const json_t *row, const struct dir_snapshot *s, unsigned access, bool full_cpr,
+            bool with_body)
 {
 	json_t *o = json_object();
 	const json_t *v;
@@ -163,16 +164,16 @@ ho_note_render(const json_t *row, const struct dir_snapshot *s, unsigned access,
 	    o, "template",
 	    json_pack("{s:o, s:I}", "code", str_or_null(row, "template"), "version",
 	              json_integer_value(json_object_get(row, "template_version"))));
-	json_object_set_new(o, "access", json_string(ho_access_name(access)));
+	json_object_set_new(o, "access", json_string(access_name(access)));
 	json_object_set_new(o, "citizen", render_citizen(row, full_cpr && !reader, reader));
 	json_object_set_new(o, "sender",
 	                    json_pack("{s:o, s:o}", "person",
-	                              ho_person_ref(s, json_str(row, "sender_person")), "unit",
+	                              note_person_ref(s, json_str(row, "sender_person")), "unit",
 	                              str_or_null(row, "sender_unit")));
 	json_object_set_new(o, "receiver",
 	                    json_pack("{s:o, s:o}", "unit", str_or_null(row, "receiver_unit"),
 	                              "person",
-	                              ho_person_ref(s, json_str(row, "receiver_person"))));
+	                              note_person_ref(s, json_str(row, "receiver_person"))));
 	json_object_set_new(o, "planned_date", str_or_null(row, "planned_date"));
 	if (with_body) {
 		v = json_object_get(row, "sections");
@@ -221,7 +222,7 @@ add_address(json_t *out, const char *email, const char *person, const char *unit
 static void
 add_unit(json_t *out, const struct dir_snapshot *s, const char *code)
 {
-	int u = dir_snapshot_find_unit(s, code);
+	int u = dir_lookup_unit(s, code);
 	for (size_t hops = 0; u != DIR_NONE && hops <= s->nunits; hops++) {
 		const struct dir_unit *un = &s->units[u];
 		if (un->mailbox && *un->mailbox) {
@@ -241,7 +242,7 @@ add_unit(json_t *out, const struct dir_snapshot *s, const char *code)
 static void
 add_lead(json_t *out, const struct dir_snapshot *s, const char *code)
 {
-	int u = dir_snapshot_find_unit(s, code);
+	int u = dir_lookup_unit(s, code);
 	for (size_t hops = 0; u != DIR_NONE && hops <= s->nunits; hops++) {
 		const struct dir_unit *un = &s->units[u];
 		if (un->lead != DIR_NONE && s->persons[un->lead].email) {
@@ -262,7 +263,7 @@ add_lead(json_t *out, const struct dir_snapshot *s, const char *code)
  * the result.
  */
 json_t *
-ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *day)
+note_recipients(const struct dir_snapshot *s, const json_t *audience, const char *day)
 {
 	json_t *out = json_array();
 	const json_t *a;
@@ -272,15 +273,15 @@ ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *
 		return out;
 	json_array_foreach (audience, i, a) {
 		const char *pid = json_str(a, "person"), *unit = json_str(a, "unit");
-		int p = pid ? dir_snapshot_find_person(s, pid) : DIR_NONE;
+		int p = pid ? dir_lookup_person(s, pid) : DIR_NONE;
 
 		if (json_str(a, "lead")) {
 			add_lead(out, s, json_str(a, "lead"));
 		} else if (p != DIR_NONE && s->persons[p].email && *s->persons[p].email) {
 			const struct dir_person *pp = &s->persons[p];
 			add_address(out, pp->email, pp->id, NULL, NULL);
-			if (dir_person_absent_on(pp, day) && pp->deputy != DIR_NONE &&
-			    !dir_person_absent_on(&s->persons[pp->deputy], day))
+			if (dir_resolve_absent_on(pp, day) && pp->deputy != DIR_NONE &&
+			    !dir_resolve_absent_on(&s->persons[pp->deputy], day))
 				add_address(out, s->persons[pp->deputy].email,
 				            s->persons[pp->deputy].id, NULL, pp->id);
 		} else if (unit) {
@@ -292,10 +293,10 @@ ho_recipients(const struct dir_snapshot *s, const json_t *audience, const char *
 
 /* One outbox entry: {"event", "audience", "recipients"}. */
 json_t *
-ho_alert(const struct dir_snapshot *s, const char *event, json_t *audience)
+note_alert(const struct dir_snapshot *s, const char *event, json_t *audience)
 {
 	char day[11];
 	clock_today(day);
 	return json_pack("{s:s, s:o, s:o}", "event", event, "recipients",
-	                 ho_recipients(s, audience, day), "audience", audience);
+	                 note_recipients(s, audience, day), "audience", audience);
 }

@@ -66,7 +66,7 @@ arm(double secs)
 
 /* Looks for due rows now (an admin's retry made one due). */
 void
-alerts_kick(void)
+outbox_kick(void)
 {
 	arm(0);
 }
@@ -253,7 +253,7 @@ deliver_row(PGresult *res, int i, const struct dir_snapshot *s)
 	         note && json_str(note, "ref") ? json_str(note, "ref") : "-");
 	clock_today(today);
 	/* Who, as the directory says now; what was stored if it cannot say. */
-	rcpt = (s && strcmp(event, "digest") != 0) ? ho_recipients(s, audience, today) : NULL;
+	rcpt = (s && strcmp(event, "digest") != 0) ? note_recipients(s, audience, today) : NULL;
 	if (rcpt == NULL || json_array_size(rcpt) == 0) {
 		json_decref(rcpt);
 		rcpt = json_is_array(stored) ? json_incref(stored) : json_array();
@@ -297,8 +297,8 @@ deliver_row(PGresult *res, int i, const struct dir_snapshot *s)
 	a.nto = n;
 	rfc5322_date(date);
 	a.date = date;
-	data = alert_mail_build(&a, &len);
-	if (alert_text_has_cpr(data, len)) {
+	data = mail_build(&a, &len);
+	if (mail_text_has_cpr(data, len)) {
 		/* Never the number itself in the log: only that it was there. */
 		ob.refused++;
 		metrics_count("alerts_cpr_refused_total");
@@ -329,7 +329,7 @@ out:
 static void
 claimed(PGresult *res, const char *error, void *arg)
 {
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	int n;
 	(void)arg;
 
@@ -427,7 +427,7 @@ gauge_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-alerts_start(struct event_base *base, const struct config *c)
+outbox_start(struct event_base *base, const struct config *c)
 {
 	struct timeval tv = {1, 0};
 	ob.base = base;
@@ -444,7 +444,7 @@ alerts_start(struct event_base *base, const struct config *c)
 }
 
 void
-alerts_reconfigure(const struct config *c)
+outbox_reconfigure(const struct config *c)
 {
 	bool was = ob.enabled;
 	settings(c);
@@ -464,7 +464,7 @@ pending_free(void *arg)
 }
 
 void
-alerts_stop(void)
+outbox_stop(void)
 {
 	smtp_stop(pending_free);
 	if (ob.timer)
@@ -475,7 +475,7 @@ alerts_stop(void)
 }
 
 void
-alerts_metrics_render(struct evbuffer *b)
+outbox_metrics_render(struct evbuffer *b)
 {
 	evbuffer_add_printf(
 	    b,
@@ -507,7 +507,7 @@ alerts_metrics_render(struct evbuffer *b)
 
 /* The alert keys' values (app/config_keys.c's table). */
 int
-alerts_check_smtp_url(const char *v, char *why, size_t n)
+outbox_check_smtp_url(const char *v, char *why, size_t n)
 {
 	if (!*v || strncmp(v, "smtp://", 7) == 0 || strncmp(v, "smtps://", 8) == 0)
 		return 0;
@@ -516,7 +516,7 @@ alerts_check_smtp_url(const char *v, char *why, size_t n)
 }
 
 int
-alerts_check_smtp_from(const char *v, char *why, size_t n)
+outbox_check_smtp_from(const char *v, char *why, size_t n)
 {
 	if (strchr(v, '@') != NULL && strpbrk(v, "<>\r\n ,;") == NULL)
 		return 0;
@@ -525,7 +525,7 @@ alerts_check_smtp_from(const char *v, char *why, size_t n)
 }
 
 int
-alerts_check_digest_time(const char *v, char *why, size_t n)
+outbox_check_digest_time(const char *v, char *why, size_t n)
 {
 	int hh, mm;
 	char tail;
@@ -540,7 +540,7 @@ alerts_check_digest_time(const char *v, char *why, size_t n)
 
 /* The alert keys that relate. */
 void
-alerts_check_keys(const struct config *cfg, const char *path, struct strlist *errors)
+outbox_check_keys(const struct config *cfg, const char *path, struct strlist *errors)
 {
 	if (cfg->smtp_password && *cfg->smtp_password && !*cfg->smtp_username)
 		strlist_add(errors, "%s: smtp_password_file is set but smtp_username is not", path);

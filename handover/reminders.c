@@ -95,7 +95,7 @@ settings(const struct config *c)
 	rm.undecided = c->reminder_undecided_days;
 	rm.returned = c->reminder_returned_days;
 	rm.draft = c->reminder_draft_days;
-	if (config_days_off(c->days_off, &rm.off) == -1)
+	if (workdays_days_off(c->days_off, &rm.off) == -1)
 		rm.off = 0;
 	if (sscanf(c->digest_time, "%d:%d", &hh, &mm) != 2)
 		hh = 7, mm = 0;
@@ -122,12 +122,12 @@ static void
 remind(const char *id, const char *ref, const char *kind, const char *point, json_t *audience,
        json_t *detail)
 {
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	char today[11], *aud, *rcpt, *det, *what;
 	json_t *recipients;
 
 	clock_today(today);
-	recipients = ho_recipients(s, audience, today);
+	recipients = note_recipients(s, audience, today);
 	aud = json_dumps(audience, JSON_COMPACT);
 	rcpt = json_dumps(recipients, JSON_COMPACT);
 	det = json_dumps(detail, JSON_COMPACT);
@@ -171,7 +171,7 @@ rerouted(PGresult *res, const char *error, void *arg)
 static void
 reroute(const char *id, const char *ref, const char *version, const char *unit, const char *why)
 {
-	const struct dir_snapshot *s = dir_current();
+	const struct dir_snapshot *s = dir_sync_current();
 	char today[11], *what, *head, *detail, *outbox;
 	json_t *audience = json_pack("[{s:s}, {s:s}]", "unit", unit, "lead", unit);
 
@@ -180,7 +180,7 @@ reroute(const char *id, const char *ref, const char *version, const char *unit, 
 	                  JSON_COMPACT);
 	detail = json_dumps(json_pack("{s:s, s:s}", "reason", why, "to_unit", unit), JSON_COMPACT);
 	outbox = json_dumps(json_pack("[{s:s, s:O, s:o}]", "event", "rerouted", "audience",
-	                              audience, "recipients", ho_recipients(s, audience, today)),
+	                              audience, "recipients", note_recipients(s, audience, today)),
 	                    JSON_COMPACT);
 	json_decref(audience);
 	xasprintf(&what, "%s moved to unit %s (%s)", ref, unit, why);
@@ -221,18 +221,18 @@ judge(PGresult *res, int i, const struct ho_route_set *set, const char *today, b
 	const char *sender = PQgetvalue(res, i, 4), *sunit = PQgetvalue(res, i, 5);
 	const char *runit = PQgetvalue(res, i, 6);
 	const char *rperson = PQgetisnull(res, i, 7) ? NULL : PQgetvalue(res, i, 7);
-	const struct ho_route *r = ho_route_find_any(set, PQgetvalue(res, i, 2));
+	const struct ho_route *r = routes_find_any(set, PQgetvalue(res, i, 2));
 	char day[11], due[11];
 
 	if ((strcmp(status, "submitted") == 0 || strcmp(status, "received") == 0) && s_ok) {
-		const struct dir_snapshot *s = dir_current();
-		if (dir_snapshot_find_unit(s, runit) == DIR_NONE) {
+		const struct dir_snapshot *s = dir_sync_current();
+		if (dir_lookup_unit(s, runit) == DIR_NONE) {
 			if (r && r->to_unit && strcmp(r->to_unit, runit) != 0 &&
-			    dir_snapshot_find_unit(s, r->to_unit) != DIR_NONE)
+			    dir_lookup_unit(s, r->to_unit) != DIR_NONE)
 				reroute(id, ref, PQgetvalue(res, i, 12), r->to_unit, "unit_gone");
 			return;
 		}
-		if (rperson && dir_snapshot_find_person(s, rperson) == DIR_NONE) {
+		if (rperson && dir_lookup_person(s, rperson) == DIR_NONE) {
 			reroute(id, ref, PQgetvalue(res, i, 12), runit, "receiver_left");
 			return;
 		}
@@ -242,7 +242,7 @@ judge(PGresult *res, int i, const struct ho_route_set *set, const char *today, b
 		if (PQgetisnull(res, i, 8))
 			return;
 		local_date(PQgetvalue(res, i, 8), day);
-		if (ho_workdays_add(day, n, rm.off, due) == 0 && strcmp(today, due) >= 0) {
+		if (workdays_add(day, n, rm.off, due) == 0 && strcmp(today, due) >= 0) {
 			char point[96];
 			snprintf(point, sizeof(point), "%s %s", day, runit);
 			remind(id, ref, "undecided", point,
@@ -254,14 +254,14 @@ judge(PGresult *res, int i, const struct ho_route_set *set, const char *today, b
 		if (PQgetisnull(res, i, 9))
 			return;
 		local_date(PQgetvalue(res, i, 9), day);
-		if (ho_workdays_add(day, n, rm.off, due) == 0 && strcmp(today, due) >= 0)
+		if (workdays_add(day, n, rm.off, due) == 0 && strcmp(today, due) >= 0)
 			remind(id, ref, "returned_waiting", day,
 			       json_pack("[o]", party(sender, sunit)),
 			       json_pack("{s:s}", "due", due));
 	} else if (strcmp(status, "draft") == 0 && !PQgetisnull(res, i, 10)) {
 		int n = r && r->draft_days ? r->draft_days : rm.draft;
 		const char *planned = PQgetvalue(res, i, 10);
-		int left = ho_workdays_between(today, planned, rm.off);
+		int left = workdays_between(today, planned, rm.off);
 		if (left >= 0 && left <= n)
 			remind(id, ref, "draft_due", planned,
 			       json_pack("[o]", party(sender, sunit)),
@@ -272,7 +272,7 @@ judge(PGresult *res, int i, const struct ho_route_set *set, const char *today, b
 		for (size_t k = 0; k < r->nmonths_before_18; k++) {
 			char point[16];
 			int m = r->months_before_18[k];
-			if (ho_date_add_months(PQgetvalue(res, i, 11), 18 * 12 - m, due) != 0 ||
+			if (checks_date_add_months(PQgetvalue(res, i, 11), 18 * 12 - m, due) != 0 ||
 			    strcmp(today, due) < 0)
 				continue;
 			snprintf(point, sizeof(point), "%d", m);
@@ -286,15 +286,15 @@ judge(PGresult *res, int i, const struct ho_route_set *set, const char *today, b
 static void
 candidates(PGresult *res, const char *error, void *arg)
 {
-	struct ho_route_set *set = ho_routes_current();
+	struct ho_route_set *set = routes_current();
 	(void)arg;
 
 	if (error || res == NULL) {
 		rm.errors++;
 		log_warnx("reminders: reading the open notes: %s", error ? error : "no result");
-	} else if (set != NULL && dir_current() != NULL) { /* else the next round */
+	} else if (set != NULL && dir_sync_current() != NULL) { /* else the next round */
 		/* Only a fresh, whole directory may move notes away from people. */
-		bool s_ok = !dir_stale() && dir_current()->npersons > 0;
+		bool s_ok = !dir_sync_stale() && dir_sync_current()->npersons > 0;
 		rm.judged = true;
 		for (int i = 0; i < PQntuples(res); i++)
 			judge(res, i, set, rm.today, s_ok);

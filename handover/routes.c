@@ -27,7 +27,7 @@ dup_or_null(const char *s)
 }
 
 void
-ho_route_clear(struct ho_route *r)
+routes_clear(struct ho_route *r)
 {
 	free(r->code);
 	free(r->name);
@@ -230,7 +230,7 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
  * for the operator).
  */
 int
-ho_route_from_json(json_t *doc, struct ho_route *r, char *err, size_t errsz)
+routes_from_json(json_t *doc, struct ho_route *r, char *err, size_t errsz)
 {
 	static const char *const allowed[] = {
 	    "code", "name",  "from_unit", "to_unit", "template", "template_version",
@@ -276,7 +276,7 @@ ho_route_from_json(json_t *doc, struct ho_route *r, char *err, size_t errsz)
 		json_incref(rules);
 	r->rules = rules;
 	if (rules_from_json(rules, r, err, errsz) == -1) {
-		ho_route_clear(r);
+		routes_clear(r);
 		return -1;
 	}
 	r->code = xstrdup(code);
@@ -296,7 +296,7 @@ str_or_null(const char *s)
 
 /* The route as GET /routes and --export-routes show it. */
 json_t *
-ho_route_to_json(const struct ho_route *r)
+routes_to_json(const struct ho_route *r)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:O, s:b}", "code", r->code, "name",
 	                 r->name, "from_unit", str_or_null(r->from_unit), "to_unit",
@@ -307,7 +307,7 @@ ho_route_to_json(const struct ho_route *r)
 
 /* What resolution needs of the route; points into it. */
 void
-ho_route_resolve_view(const struct ho_route *r, struct resolve_route *out)
+routes_resolve_view(const struct ho_route *r, struct resolve_route *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->code = r->code;
@@ -324,7 +324,7 @@ ho_route_resolve_view(const struct ho_route *r, struct resolve_route *out)
 
 /* An enabled route by code, case-insensitively; NULL if none. */
 const struct ho_route *
-ho_route_find(const struct ho_route_set *set, const char *code)
+routes_find(const struct ho_route_set *set, const char *code)
 {
 	if (set == NULL || code == NULL)
 		return NULL;
@@ -350,23 +350,23 @@ static void
 set_free(struct ho_route_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
-		ho_route_clear(&set->v[i]);
+		routes_clear(&set->v[i]);
 	free(set->v);
 	for (size_t i = 0; i < set->ntemplates; i++)
-		ho_template_free(set->templates[i]);
+		template_free(set->templates[i]);
 	free(set->templates);
 	free(set);
 }
 
 /* A template by code and version; NULL if not loaded. */
 const struct ho_template *
-ho_template_find(const struct ho_route_set *set, const char *code, int version)
+routes_template_find(const struct ho_route_set *set, const char *code, int version)
 {
 	if (set == NULL || code == NULL)
 		return NULL;
 	for (size_t i = 0; i < set->ntemplates; i++)
-		if (ho_template_version(set->templates[i]) == version &&
-		    strcmp(ho_template_code(set->templates[i]), code) == 0)
+		if (template_version_of(set->templates[i]) == version &&
+		    strcmp(template_code(set->templates[i]), code) == 0)
 			return set->templates[i];
 	return NULL;
 }
@@ -374,7 +374,7 @@ ho_template_find(const struct ho_route_set *set, const char *code, int version)
 /* The routes in force, or NULL before the first load. Borrowed: valid
  * until the loop runs again (handlers answer synchronously). */
 struct ho_route_set *
-ho_routes_current(void)
+routes_current(void)
 {
 	return st.current;
 }
@@ -431,7 +431,7 @@ loaded(PGresult *res, const char *error, void *arg)
 			continue;
 		}
 		if (*PQgetvalue(res, (int)i, 0) == 't') {
-			struct ho_template *t = ho_template_parse(doc, err, sizeof(err));
+			struct ho_template *t = template_parse(doc, err, sizeof(err));
 			if (t == NULL) {
 				json_t *code = json_object_get(doc, "code");
 				log_warnx("routes: template %s left out: %s",
@@ -441,7 +441,7 @@ loaded(PGresult *res, const char *error, void *arg)
 			} else {
 				set->templates[set->ntemplates++] = t;
 			}
-		} else if (ho_route_from_json(doc, &set->v[set->n], err, sizeof(err)) == -1) {
+		} else if (routes_from_json(doc, &set->v[set->n], err, sizeof(err)) == -1) {
 			json_t *code = json_object_get(doc, "code");
 			log_warnx("routes: route %s left out: %s",
 			          json_is_string(code) ? json_string_value(code) : "?", err);
@@ -486,7 +486,7 @@ arm(double secs)
 }
 
 void
-ho_routes_start(struct event_base *base, const struct config *cfg)
+routes_start(struct event_base *base, const struct config *cfg)
 {
 	st.base = base;
 	st.interval = cfg->routes_reload_interval;
@@ -497,15 +497,15 @@ ho_routes_start(struct event_base *base, const struct config *cfg)
 }
 
 void
-ho_routes_reconfigure(const struct config *cfg)
+routes_reconfigure(const struct config *cfg)
 {
 	st.interval = cfg->routes_reload_interval;
-	ho_routes_reload();
+	routes_reload();
 }
 
 /* Reads the table again now (SIGHUP). */
 void
-ho_routes_reload(void)
+routes_reload(void)
 {
 	if (st.timer && !st.loading) {
 		evtimer_del(st.timer);
@@ -514,7 +514,7 @@ ho_routes_reload(void)
 }
 
 void
-ho_routes_stop(void)
+routes_stop(void)
 {
 	if (st.timer)
 		event_free(st.timer);
@@ -525,7 +525,7 @@ ho_routes_stop(void)
 }
 
 void
-ho_routes_metrics_render(struct evbuffer *b)
+routes_metrics_render(struct evbuffer *b)
 {
 	evbuffer_add_printf(b,
 	                    "# HELP stafet_routes Routes in force.\n"
@@ -580,7 +580,7 @@ store(PGconn *pg, const struct ho_route *r, bool replace, const char *what)
 /* The shipped routes (the files in schema/routes/), in migration 0003's
  * transaction: a route an operator later deletes stays deleted. */
 int
-ho_routes_seed(PGconn *pg)
+routes_seed(PGconn *pg)
 {
 	for (size_t i = 0; i < route_seeds_count; i++) {
 		json_error_t jerr;
@@ -589,14 +589,14 @@ ho_routes_seed(PGconn *pg)
 		json_t *doc = json_loads(route_seeds[i].text, 0, &jerr);
 		int rc;
 
-		if (doc == NULL || ho_route_from_json(doc, &r, err, sizeof(err)) == -1) {
+		if (doc == NULL || routes_from_json(doc, &r, err, sizeof(err)) == -1) {
 			log_errx("routes: seed %s: %s", route_seeds[i].name, doc ? err : jerr.text);
 			json_decref(doc);
 			return -1;
 		}
 		json_decref(doc);
 		rc = store(pg, &r, false, "seed");
-		ho_route_clear(&r);
+		routes_clear(&r);
 		if (rc == -1)
 			return -1;
 	}
@@ -609,7 +609,7 @@ ho_routes_seed(PGconn *pg)
  * missing: a stored version is never changed.
  */
 int
-ho_templates_seed(PGconn *pg)
+routes_templates_seed(PGconn *pg)
 {
 	for (size_t i = 0; i < template_seeds_count; i++) {
 		json_error_t jerr;
@@ -618,19 +618,19 @@ ho_templates_seed(PGconn *pg)
 		struct ho_template *t;
 		PGresult *r;
 
-		if (doc == NULL || (t = ho_template_parse(doc, err, sizeof(err))) == NULL) {
+		if (doc == NULL || (t = template_parse(doc, err, sizeof(err))) == NULL) {
 			log_errx("templates: seed %s: %s", template_seeds[i].name,
 			         doc ? err : jerr.text);
 			json_decref(doc);
 			return -1;
 		}
-		snprintf(ver, sizeof(ver), "%d", ho_template_version(t));
-		const char *p[3] = {ho_template_code(t), ver, template_seeds[i].text};
+		snprintf(ver, sizeof(ver), "%d", template_version_of(t));
+		const char *p[3] = {template_code(t), ver, template_seeds[i].text};
 		r = PQexecParams(pg,
 		                 "INSERT INTO templates (code, version, body) VALUES ($1, $2, $3) "
 		                 "ON CONFLICT (code, version) DO NOTHING",
 		                 3, NULL, p, NULL, NULL, 0);
-		ho_template_free(t);
+		template_free(t);
 		json_decref(doc);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			log_errx("templates: seed %s: %s", template_seeds[i].name,
@@ -662,7 +662,7 @@ connect_blocking(const struct config *cfg)
  * they are stored in one transaction, replacing routes of the same code.
  */
 int
-ho_routes_import(const struct config *cfg, char *const *files, int nfiles)
+routes_import(const struct config *cfg, char *const *files, int nfiles)
 {
 	struct ho_route *v = NULL;
 	size_t n = 0, cap = 0;
@@ -690,7 +690,7 @@ ho_routes_import(const struct config *cfg, char *const *files, int nfiles)
 				cap = cap ? cap * 2 : 8;
 				v = xrealloc(v, cap * sizeof(*v));
 			}
-			if (ho_route_from_json(one, &v[n], err, sizeof(err)) == -1) {
+			if (routes_from_json(one, &v[n], err, sizeof(err)) == -1) {
 				log_errx("routes: %s: route %zu: %s", files[f], i + 1, err);
 				bad++;
 			} else {
@@ -725,7 +725,7 @@ ho_routes_import(const struct config *cfg, char *const *files, int nfiles)
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
-		ho_route_clear(&v[i]);
+		routes_clear(&v[i]);
 	free(v);
 	if (pg)
 		PQfinish(pg);
@@ -734,7 +734,7 @@ out:
 
 /* `stafetd --export-routes`: every route, as a JSON list on stdout. */
 int
-ho_routes_export(const struct config *cfg)
+routes_export(const struct config *cfg)
 {
 	PGconn *pg = connect_blocking(cfg);
 	PGresult *res;
@@ -772,7 +772,7 @@ ho_routes_export(const struct config *cfg)
 
 /* A route by code, enabled or not (an old note's route may be disabled). */
 const struct ho_route *
-ho_route_find_any(const struct ho_route_set *set, const char *code)
+routes_find_any(const struct ho_route_set *set, const char *code)
 {
 	if (set == NULL || code == NULL)
 		return NULL;

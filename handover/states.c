@@ -30,7 +30,7 @@ static const char *const forward_body[] = {"unit", "reason", NULL};
 /*
  * action      from                           side      to            body
  */
-static const struct ho_transition table[HO_NACTIONS] = {
+static const struct states_transition table[HO_NACTIONS] = {
     [HO_ACT_EDIT] = {HO_ACT_EDIT, "edit", HO_FROM(HO_DRAFT) | HO_FROM(HO_RETURNED), HO_SIDE_SENDER,
                      HO_STATUS_NONE, "redigere", edit_body, NULL,
                      "the changed fields, the checks and the completeness; a version"},
@@ -56,14 +56,14 @@ static const struct ho_transition table[HO_NACTIONS] = {
                         "an event"},
 };
 
-const struct ho_transition *
-ho_transition(enum ho_action a)
+const struct states_transition *
+states_transition(enum ho_action a)
 {
 	return (unsigned)a < HO_NACTIONS ? &table[a] : NULL;
 }
 
-const struct ho_transition *
-ho_transition_named(const char *name)
+const struct states_transition *
+states_transition_named(const char *name)
 {
 	for (size_t i = 0; name && i < HO_NACTIONS; i++)
 		if (i != HO_ACT_EDIT && i != HO_ACT_RECEIVE && strcmp(table[i].name, name) == 0)
@@ -72,13 +72,13 @@ ho_transition_named(const char *name)
 }
 
 bool
-ho_transition_allowed(const struct ho_transition *t, enum ho_status s)
+states_allowed(const struct states_transition *t, enum ho_status s)
 {
 	return t && (unsigned)s < HO_NSTATUS && (t->from & HO_FROM(s)) != 0;
 }
 
 enum ho_status
-ho_status_of(const char *name)
+states_of(const char *name)
 {
 	for (int i = 0; name && i < HO_NSTATUS; i++)
 		if (strcmp(statuses[i].name, name) == 0)
@@ -87,13 +87,13 @@ ho_status_of(const char *name)
 }
 
 const char *
-ho_status_name(enum ho_status s)
+states_name(enum ho_status s)
 {
 	return (unsigned)s < HO_NSTATUS ? statuses[s].name : "?";
 }
 
 const char *
-ho_status_label(enum ho_status s)
+states_label(enum ho_status s)
 {
 	return (unsigned)s < HO_NSTATUS ? statuses[s].label : "?";
 }

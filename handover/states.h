@@ -2,7 +2,7 @@
  * states.h: the handover note's state machine as one table: for each
  * action, the states it may start from, the side that may take it, the
  * state it leads to, what its body may carry, and what it writes. The
- * API's handlers (api_notes.c) look an action up here and do what its row
+ * API's handlers (api/notes.c) look an action up here and do what its row
  * says; nothing beside the table decides which move is legal.
  */
 #ifndef HO_STATES_H
@@ -36,7 +36,7 @@ enum ho_side { HO_SIDE_SENDER, HO_SIDE_RECEIVER };
 
 #define HO_FROM(s) (1u << (s))
 
-struct ho_transition {
+struct states_transition {
 	enum ho_action action;
 	const char *name;        /* in the URL and the event log */
 	unsigned from;           /* HO_FROM() of the states it starts from */
@@ -50,15 +50,15 @@ struct ho_transition {
 
 /* The row of an action; of an action's name (NULL when there is none, or
  * when it is no call of its own: receive, edit). */
-const struct ho_transition *ho_transition(enum ho_action);
-const struct ho_transition *ho_transition_named(const char *name);
+const struct states_transition *states_transition(enum ho_action);
+const struct states_transition *states_transition_named(const char *name);
 /* May the action start from this state? */
-bool ho_transition_allowed(const struct ho_transition *, enum ho_status);
+bool states_allowed(const struct states_transition *, enum ho_status);
 
 /* "draft" -> HO_DRAFT (HO_STATUS_NONE for anything else), and back; the
  * Danish label of a state ("kladde"). */
-enum ho_status ho_status_of(const char *name);
-const char *ho_status_name(enum ho_status);
-const char *ho_status_label(enum ho_status);
+enum ho_status states_of(const char *name);
+const char *states_name(enum ho_status);
+const char *states_label(enum ho_status);
 
 #endif

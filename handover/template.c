@@ -166,7 +166,7 @@ get_int(json_t *obj, const char *field, int lo, int hi, int *out, const char *wh
 
 /* A copy of msg with every "{name}" replaced by value; the caller frees it. */
 char *
-ho_subst(const char *msg, const char *name, const char *value)
+template_subst(const char *msg, const char *name, const char *value)
 {
 	char pat[40];
 	size_t plen, vlen = strlen(value), n = 0;
@@ -346,7 +346,7 @@ parse_condition(struct ho_template *t, struct ho_section *s, json_t *c, char *er
 	eq = json_object_get(c, "equals");
 	if (key == NULL || eq == NULL)
 		return fail(err, errsz, "%s: needs \"section\" and \"equals\"", where);
-	ref = ho_template_section(t, key, &s->cond_section);
+	ref = template_section(t, key, &s->cond_section);
 	if (ref == NULL)
 		return fail(err, errsz, "%s: unknown section \"%.64s\"", where, key);
 	if (ref == s)
@@ -472,7 +472,7 @@ check_section(struct ho_template *t, struct ho_tcheck *c, size_t k, char *sectio
 	if (section == NULL)
 		return fail(err, errsz, "%s: \"section\" is needed", where);
 	c->section = section;
-	s = ho_template_section(t, section, &c->section_i);
+	s = template_section(t, section, &c->section_i);
 	if (s == NULL)
 		return fail(err, errsz, "%s: unknown section \"%.64s\"", where, section);
 	if (s->kind != check_kinds[k].section_kind)
@@ -517,10 +517,10 @@ check_kind_setup(struct ho_template *t, struct ho_tcheck *c, const char *where, 
 		if (!t->has_age_window)
 			return fail(err, errsz, "%s: the template has no age_window", where);
 		snprintf(num, sizeof(num), "%d", t->age_min);
-		m = ho_subst(c->message, "min", num);
+		m = template_subst(c->message, "min", num);
 		free(c->message);
 		snprintf(num, sizeof(num), "%d", t->age_max);
-		c->message = ho_subst(m, "max", num);
+		c->message = template_subst(m, "max", num);
 		free(m);
 		break;
 	}
@@ -531,7 +531,8 @@ check_kind_setup(struct ho_template *t, struct ho_tcheck *c, const char *where, 
 		for (size_t i = 0; i < s->noptions; i++) {
 			if (xasprintf(&c->area_ids[i], "%s.%s", c->id, s->options[i].value) < 0)
 				fatalx("xasprintf");
-			c->area_messages[i] = ho_subst(c->message, "area", s->options[i].label);
+			c->area_messages[i] =
+			    template_subst(c->message, "area", s->options[i].label);
 			c->nareas++;
 		}
 		break;
@@ -539,7 +540,7 @@ check_kind_setup(struct ho_template *t, struct ho_tcheck *c, const char *where, 
 	case HO_CK_MYNDIGHEDSSNIT: {
 		const struct ho_section *s = &t->sections[c->section_i];
 		for (size_t i = 0; i < s->noptions; i++)
-			if (resolve_employment_parse(s->options[i].value) == EMP_UNKNOWN)
+			if (dir_citizen_employment_parse(s->options[i].value) == EMP_UNKNOWN)
 				return fail(err, errsz,
 				            "%s: option \"%.64s\" is not an employment status",
 				            where, s->options[i].value);
@@ -617,7 +618,7 @@ ids_unique(const struct ho_template *t, char *err, size_t errsz)
 }
 
 struct ho_template *
-ho_template_parse(json_t *doc, char *err, size_t errsz)
+template_parse(json_t *doc, char *err, size_t errsz)
 {
 	struct ho_template *t;
 	json_t *v, *o;
@@ -710,12 +711,12 @@ ho_template_parse(json_t *doc, char *err, size_t errsz)
 		fatalx("json_deep_copy");
 	return t;
 bad:
-	ho_template_free(t);
+	template_free(t);
 	return NULL;
 }
 
 struct ho_template *
-ho_template_load(const char *path, char *err, size_t errsz)
+template_load(const char *path, char *err, size_t errsz)
 {
 	json_error_t je;
 	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -725,13 +726,13 @@ ho_template_load(const char *path, char *err, size_t errsz)
 		fail(err, errsz, "%s:%d: %s", path, je.line, je.text);
 		return NULL;
 	}
-	t = ho_template_parse(doc, err, errsz);
+	t = template_parse(doc, err, errsz);
 	json_decref(doc);
 	return t;
 }
 
 void
-ho_template_free(struct ho_template *t)
+template_free(struct ho_template *t)
 {
 	if (t == NULL)
 		return;
@@ -776,37 +777,37 @@ ho_template_free(struct ho_template *t)
 }
 
 const char *
-ho_template_code(const struct ho_template *t)
+template_code(const struct ho_template *t)
 {
 	return t->code;
 }
 
 int
-ho_template_version(const struct ho_template *t)
+template_version_of(const struct ho_template *t)
 {
 	return t->version;
 }
 
 const char *
-ho_template_name(const struct ho_template *t)
+template_name(const struct ho_template *t)
 {
 	return t->name;
 }
 
 const char *
-ho_template_id_prefix(const struct ho_template *t)
+template_id_prefix(const struct ho_template *t)
 {
 	return t->id_prefix;
 }
 
 json_t *
-ho_template_json(const struct ho_template *t)
+template_json(const struct ho_template *t)
 {
 	return t->doc;
 }
 
 const struct ho_section *
-ho_template_section(const struct ho_template *t, const char *key, size_t *index)
+template_section(const struct ho_template *t, const char *key, size_t *index)
 {
 	for (size_t i = 0; key && i < t->nsections; i++)
 		if (t->sections[i].key && strcmp(t->sections[i].key, key) == 0) {
@@ -818,7 +819,7 @@ ho_template_section(const struct ho_template *t, const char *key, size_t *index)
 }
 
 bool
-ho_template_has_section(const struct ho_template *t, const char *key)
+template_has_section(const struct ho_template *t, const char *key)
 {
-	return ho_template_section(t, key, NULL) != NULL;
+	return template_section(t, key, NULL) != NULL;
 }

@@ -65,7 +65,7 @@ put_date(char out[11], int y, int m, int d)
 }
 
 int
-ho_date_days(const char *date, long *days)
+workdays_date_days(const char *date, long *days)
 {
 	int y, m, d;
 	if (parse_ymd(date, &y, &m, &d) == -1)
@@ -75,7 +75,7 @@ ho_date_days(const char *date, long *days)
 }
 
 int
-ho_date_from_days(long days, char out[11])
+workdays_date_from_days(long days, char out[11])
 {
 	int y, m, d;
 	if (days < clock_days_from_civil(HO_YEAR_MIN, 1, 1) ||
@@ -87,7 +87,7 @@ ho_date_from_days(long days, char out[11])
 }
 
 int
-ho_easter(int year, int *month, int *day)
+workdays_easter(int year, int *month, int *day)
 {
 	int a, b, c, d, e, f, g, h, i, k, l, m;
 
@@ -118,7 +118,7 @@ year_holidays(int y, unsigned off, struct holiday *h)
 	long easter;
 	size_t n = 0;
 
-	if (ho_easter(y, &em, &ed) == -1)
+	if (workdays_easter(y, &em, &ed) == -1)
 		return 0;
 	easter = clock_days_from_civil(y, em, ed);
 	h[n++] = (struct holiday){clock_days_from_civil(y, 1, 1), "nytårsdag"};
@@ -166,17 +166,17 @@ workday(long days, unsigned off)
 }
 
 const char *
-ho_holiday_name(const char *date, unsigned off)
+workdays_holiday_name(const char *date, unsigned off)
 {
 	long days;
-	if (ho_date_days(date, &days) == -1)
+	if (workdays_date_days(date, &days) == -1)
 		return NULL;
 	return holiday_of(days, off);
 }
 
 /* The optional days off of `days_off` as HO_OFF_* bits; -1 on an unknown word. */
 int
-config_days_off(const char *list, unsigned *out)
+workdays_days_off(const char *list, unsigned *out)
 {
 	static const struct {
 		const char *name;
@@ -209,21 +209,21 @@ config_days_off(const char *list, unsigned *out)
 }
 
 int
-ho_check_days_off(const char *v, char *why, size_t n)
+workdays_check_days_off(const char *v, char *why, size_t n)
 {
 	unsigned off;
 
-	if (config_days_off(v, &off) == 0)
+	if (workdays_days_off(v, &off) == 0)
 		return 0;
 	snprintf(why, n, "only grundlovsdag, juleaftensdag and nytaarsaftensdag may be named");
 	return -1;
 }
 
 bool
-ho_is_workday(const char *date, unsigned off)
+workdays_is_workday(const char *date, unsigned off)
 {
 	long days;
-	return ho_date_days(date, &days) == 0 && workday(days, off);
+	return workdays_date_days(date, &days) == 0 && workday(days, off);
 }
 
 /* Monday to Friday among the day numbers before `days`, counted from a
@@ -237,12 +237,12 @@ weekdays_before(long days)
 }
 
 int
-ho_workdays_between(const char *from, const char *to, unsigned off)
+workdays_between(const char *from, const char *to, unsigned off)
 {
 	long a, b, n;
 	int ya, yb, m, d;
 
-	if (ho_date_days(from, &a) == -1 || ho_date_days(to, &b) == -1)
+	if (workdays_date_days(from, &a) == -1 || workdays_date_days(to, &b) == -1)
 		return -1;
 	if (b <= a)
 		return 0;
@@ -260,11 +260,11 @@ ho_workdays_between(const char *from, const char *to, unsigned off)
 }
 
 int
-ho_workdays_add(const char *date, int days, unsigned off, char out[11])
+workdays_add(const char *date, int days, unsigned off, char out[11])
 {
 	long at, last = clock_days_from_civil(HO_YEAR_MAX, 12, 31);
 
-	if (days < 0 || ho_date_days(date, &at) == -1)
+	if (days < 0 || workdays_date_days(date, &at) == -1)
 		return -1;
 	if ((long)days > last - at)
 		return -1; /* past HO_YEAR_MAX whatever the holidays */
@@ -274,11 +274,11 @@ ho_workdays_add(const char *date, int days, unsigned off, char out[11])
 		if (workday(at, off))
 			days--;
 	}
-	return ho_date_from_days(at, out);
+	return workdays_date_from_days(at, out);
 }
 
 int
-ho_quarter_label(const char *date, char out[8])
+workdays_quarter_label(const char *date, char out[8])
 {
 	char buf[11];
 	int y, m, d;
@@ -293,7 +293,7 @@ ho_quarter_label(const char *date, char out[8])
 }
 
 int
-ho_quarter_start(const char *date, int back, char out[11])
+workdays_quarter_start(const char *date, int back, char out[11])
 {
 	int y, m, d, q;
 	if (back < 0 || back > 4 * (HO_YEAR_MAX - HO_YEAR_MIN + 1) ||

@@ -3,7 +3,7 @@
 
 From the object files' defined and undefined symbols (nm), fails when a
 file of a lower layer names a symbol defined in a higher one, and prints
-each offending pair: "daemon/metrics.o -> dir_metrics_render
+each offending pair: "daemon/metrics.o -> dir_sync_metrics_render
 (directory/sync.o)".
 
     0 daemon/     the core

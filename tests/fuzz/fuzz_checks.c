@@ -1,8 +1,8 @@
 /*
  * fuzz_checks.c: a fuzzed note body judged against the real templates
  * (schema/templates/, compiled in as the daemon seeds them): the
- * handlers' reader ho_read_note_fields() with ho_sections_validate(), then
- * every quality check (ho_checks_run()) against a small directory. The
+ * handlers' reader api_handovers_read_fields() with checks_sections_validate(), then
+ * every quality check (checks_run()) against a small directory. The
  * first byte picks the template and the mode (patch, strict, submit), the
  * rest is the body.
  *
@@ -14,9 +14,10 @@
  */
 #include "fuzz_common.h"
 #include "stafetd.h"
-#include "../../directory/directory.h"
-#include "../../handover/checks.h"
-#include "../../handover/handover.h"
+#include "directory.h"
+#include "checks.h"
+#include "handover.h"
+#include "api.h"
 
 #define MAX_TEMPLATES 16
 
@@ -78,7 +79,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		char err[256];
 		json_t *doc = json_loads(template_seeds[i].text, JSON_REJECT_DUPLICATES, &je);
 		FUZZ_ASSERT(doc != NULL);
-		tmpl[ntmpl] = ho_template_parse(doc, err, sizeof(err));
+		tmpl[ntmpl] = template_parse(doc, err, sizeof(err));
 		FUZZ_ASSERT(tmpl[ntmpl] != NULL);
 		tmpl_text[ntmpl] = json_dumps(doc, 0);
 		json_decref(doc);
@@ -106,7 +107,7 @@ collect(const json_t *j, const char *tt, struct secrets *s)
 		const char *t = json_string_value(j);
 		/* long enough not to turn up by chance, and not the template's own words */
 		if (json_string_length(j) >= 10 && strlen(t) == json_string_length(j) &&
-		    strstr(tt, t) == NULL && !ho_text_placeholder(t) && s->n < 64)
+		    strstr(tt, t) == NULL && !checks_text_placeholder(t) && s->n < 64)
 			s->v[s->n++] = t;
 	} else if (json_is_object(j)) {
 		json_object_foreach ((json_t *)(uintptr_t)j, key, v)
@@ -158,7 +159,7 @@ static void
 check_results(const struct ho_template *t, json_t *res, int completeness, int failed,
               const struct secrets *s)
 {
-	const char *prefix = ho_template_id_prefix(t);
+	const char *prefix = template_id_prefix(t);
 	size_t n = json_array_size(res), passed = 0, ferr = 0, i;
 	json_t *r;
 
@@ -208,7 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the handlers' reader */
 	if (json_is_object(body)) {
 		json_t *out = json_object(), *p = json_problem(400, NULL, NULL);
-		status = ho_read_note_fields(body, t, patch, strict, out, p);
+		status = api_handovers_read_fields(body, t, patch, strict, out, p);
 		check_problem(p, status, &sec);
 		json_decref(out);
 		json_decref(p);
@@ -216,7 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *sections = json_object_get(body, "sections");
 		if (sections) {
 			p = json_problem(400, NULL, NULL);
-			status = ho_sections_validate(t, sections, patch, p);
+			status = checks_sections_validate(t, sections, patch, p);
 			check_problem(p, status, &sec);
 			json_decref(p);
 		}
@@ -234,7 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(ctx.today, sizeof(ctx.today), "%s", "2026-05-01");
 	ctx.submit = submit;
 	int completeness = -1, failed = -1;
-	json_t *res = ho_checks_run(&ctx, &completeness, &failed);
+	json_t *res = checks_run(&ctx, &completeness, &failed);
 	check_results(t, res, completeness, failed, &sec);
 	json_decref(res);
 	json_decref(body);

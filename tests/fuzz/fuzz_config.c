@@ -64,7 +64,7 @@ check_values(const char *s)
 			FUZZ_ASSERT(d == (double)atol(s));
 	}
 	unsigned off = 12345;
-	if (config_days_off(s, &off) == 0)
+	if (workdays_days_off(s, &off) == 0)
 		FUZZ_ASSERT(off < 8);
 }
 

@@ -1,7 +1,7 @@
 /*
- * fuzz_cpr.c: the CPR number and date code: cpr_birthdate()
- * (directory/resolve.c), clock_date_valid() (daemon/clock.c), ho_cpr_mask() (handover/note.c),
- * ho_note_birthdate(), ho_age_on() and ho_date_add_months()
+ * fuzz_cpr.c: the CPR number and date code: dir_citizen_birthdate()
+ * (directory/resolve.c), clock_date_valid() (daemon/clock.c), note_cpr_mask() (handover/note.c),
+ * checks_note_birthdate(), checks_age_on() and checks_date_add_months()
  * (handover/checks.c). Held against a reference written from the CPR
  * office's century table, and to: a masked number never shows the last
  * four digits, months added and taken away again give the date back
@@ -11,9 +11,9 @@
 
 #include "fuzz_common.h"
 #include "stafetd.h"
-#include "../../directory/resolve.h"
-#include "../../handover/checks.h"
-#include "../../handover/handover.h"
+#include "resolve.h"
+#include "checks.h"
+#include "handover.h"
 
 static bool
 leap(int y)
@@ -80,7 +80,7 @@ check_mask(const char *s)
 {
 	char out[12];
 	memset(out, '!', sizeof(out));
-	ho_cpr_mask(s, out);
+	note_cpr_mask(s, out);
 	FUZZ_ASSERT(strlen(out) == 11);
 	FUZZ_ASSERT(strcmp(out + 6, "-XXXX") == 0);
 	if (strncmp(out, "XXXXXX", 6) != 0) {
@@ -96,7 +96,7 @@ check_dates(const char *a, const char *b, int months)
 	int y, m, d, y2, m2, d2;
 	bool va = ref_date(a, strlen(a), &y, &m, &d), vb = ref_date(b, strlen(b), &y2, &m2, &d2);
 	FUZZ_ASSERT(clock_date_valid(a, strlen(a)) == va);
-	int age = ho_age_on(a, b);
+	int age = checks_age_on(a, b);
 	if (!va || !vb) {
 		FUZZ_ASSERT(age == -1);
 	} else {
@@ -104,18 +104,18 @@ check_dates(const char *a, const char *b, int months)
 		FUZZ_ASSERT(age == (ref < 0 ? -1 : ref));
 	}
 	char out[11], back[11];
-	if (ho_date_add_months(a, months, out) == 0) {
+	if (checks_date_add_months(a, months, out) == 0) {
 		FUZZ_ASSERT(va);
 		FUZZ_ASSERT(clock_date_valid(out, strlen(out)));
 		int oy, om, od;
 		FUZZ_ASSERT(ref_date(out, 10, &oy, &om, &od));
 		FUZZ_ASSERT(oy * 12 + om - (y * 12 + m) == months);
 		FUZZ_ASSERT(od == (d < mdays(oy, om) ? d : mdays(oy, om)));
-		FUZZ_ASSERT(ho_date_add_months(out, -months, back) == 0);
+		FUZZ_ASSERT(checks_date_add_months(out, -months, back) == 0);
 		if (d <= 28)
 			FUZZ_ASSERT(strcmp(back, a) == 0);
 		if (months >= 0 && months % 12 == 0) {
-			int k = months / 12, got = ho_age_on(a, out);
+			int k = months / 12, got = checks_age_on(a, out);
 			FUZZ_ASSERT(got == k || (got == k - 1 && m == 2 && d == 29));
 		}
 	} else if (va) {
@@ -134,7 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why = (const char *)1;
 
 	/* the whole input as a CPR number (NULs included) */
-	int rc = cpr_birthdate((const char *)data, size, got, &why);
+	int rc = dir_citizen_birthdate((const char *)data, size, got, &why);
 	FUZZ_ASSERT(rc == ref_cpr((const char *)data, size, ref));
 	if (rc == 0) {
 		FUZZ_ASSERT(why == NULL);
@@ -153,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object_set_new(c, "cpr", json_stringn_nocheck(cpr, strlen(cpr)));
 	json_object_set_new(c, "birthdate", json_stringn_nocheck(born, strlen(born)));
 	char nb[11];
-	rc = ho_note_birthdate(note, nb);
+	rc = checks_note_birthdate(note, nb);
 	if (clock_date_valid(born, strlen(born))) {
 		FUZZ_ASSERT(rc == 0 && strcmp(nb, born) == 0);
 	} else if (ref_cpr(cpr, strlen(cpr), ref) == 0) {

@@ -17,7 +17,7 @@
 
 #include "fuzz_common.h"
 #include "stafetd.h"
-#include "../../directory/directory.h"
+#include "directory.h"
 
 /* RFC 4514 section 2.4: escape what a DN value must not hold bare. */
 static char *
@@ -85,7 +85,7 @@ check_fold(const char *s)
 		FUZZ_ASSERT(dir_fold(full, again, sizeof(again)) <= n);
 	const char *tok[8];
 	size_t lens[8];
-	size_t k = dir_tokenize(full, tok, lens, 8);
+	size_t k = dir_fold_tokens(full, tok, lens, 8);
 	FUZZ_ASSERT(k <= 8);
 	for (size_t i = 0; i < k; i++) {
 		FUZZ_ASSERT(tok[i] >= full && tok[i] + lens[i] <= full + n && lens[i] > 0);
@@ -121,14 +121,14 @@ check_snapshot(const char *a, const char *b)
 	struct dir_snapshot *s = dir_snapshot_build(&r, 7);
 	dir_records_free(&r);
 
-	int ui = dir_snapshot_find_unit(s, "U"), ci = dir_snapshot_find_unit(s, "C");
+	int ui = dir_lookup_unit(s, "U"), ci = dir_lookup_unit(s, "C");
 	FUZZ_ASSERT(ui != DIR_NONE && ci != DIR_NONE);
 	/* the child's parent is the unit its DN names after the first RDN */
 	FUZZ_ASSERT(s->units[ci].parent == ui);
-	FUZZ_ASSERT(dir_dn_equal(a, a) && dir_dn_equal(child, child));
+	FUZZ_ASSERT(dir_lookup_dn_equal(a, a) && dir_lookup_dn_equal(child, child));
 	char *ra = respell(pdn);
-	FUZZ_ASSERT(dir_dn_equal(pdn, ra) && dir_dn_equal(ra, pdn));
-	int pi = dir_snapshot_find_dn(s, ra);
+	FUZZ_ASSERT(dir_lookup_dn_equal(pdn, ra) && dir_lookup_dn_equal(ra, pdn));
+	int pi = dir_lookup_dn(s, ra);
 	FUZZ_ASSERT(pi != DIR_NONE && strcmp(s->persons[pi].id, "p-1") == 0);
 	FUZZ_ASSERT(s->persons[pi].unit == ci);
 	free(ra);
@@ -136,7 +136,7 @@ check_snapshot(const char *a, const char *b)
 		char *up = xstrdup(a);
 		for (char *c = up; *c; c++)
 			*c = (char)toupper((unsigned char)*c);
-		FUZZ_ASSERT(dir_snapshot_find_login(s, up) == pi);
+		FUZZ_ASSERT(dir_lookup_login(s, up) == pi);
 		free(up);
 	}
 
@@ -144,7 +144,7 @@ check_snapshot(const char *a, const char *b)
 	int out[4];
 	char *next = NULL;
 	struct dir_query q = {b, DIR_NONE, NULL, NULL, 4, b};
-	int got = dir_search(s, &q, out, &next);
+	int got = dir_index_search(s, &q, out, &next);
 	FUZZ_ASSERT(got >= -1 && got <= 4);
 	if (got == -1)
 		FUZZ_ASSERT(next == NULL);
@@ -154,12 +154,12 @@ check_snapshot(const char *a, const char *b)
 	q.cursor = NULL;
 	q.limit = 1;
 	next = NULL;
-	got = dir_search(s, &q, out, &next);
+	got = dir_index_search(s, &q, out, &next);
 	FUZZ_ASSERT(got == 0 || got == 1);
 	if (next) {
 		q.cursor = next;
 		char *next2 = NULL;
-		FUZZ_ASSERT(dir_search(s, &q, out, &next2) >= 0);
+		FUZZ_ASSERT(dir_index_search(s, &q, out, &next2) >= 0);
 		free(next2);
 		free(next);
 	}

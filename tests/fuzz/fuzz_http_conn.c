@@ -23,7 +23,7 @@
 
 #include "fuzz_common.h"
 #include "../../daemon/http.c"
-#include "../../app/app.h"
+#include "app.h"
 
 static struct event_base *evb;
 

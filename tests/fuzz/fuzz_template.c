@@ -1,6 +1,6 @@
 /*
  * fuzz_template.c: the template loader (handover/template.c) on fuzzed
- * documents, through the file reader ho_template_load() as the daemon's
+ * documents, through the file reader template_load() as the daemon's
  * --migrate seeding and the routes reload use it. A template it takes
  * gives back the document it read, knows each of its sections, loads the
  * same from its own text, and runs its checks on an empty and a null note;
@@ -12,7 +12,7 @@
 
 #include "fuzz_common.h"
 #include "stafetd.h"
-#include "../../handover/checks.h"
+#include "checks.h"
 
 static int fd = -1;
 static char path[64];
@@ -40,7 +40,7 @@ run_checks(const struct ho_template *t, json_t *note)
 	ctx.note = note;
 	snprintf(ctx.today, sizeof(ctx.today), "%s", "2026-05-01");
 	ctx.submit = true;
-	json_t *res = ho_checks_run(&ctx, &completeness, &failed);
+	json_t *res = checks_run(&ctx, &completeness, &failed);
 	FUZZ_ASSERT(json_is_array(res) && json_array_size(res) >= 2);
 	FUZZ_ASSERT(completeness >= 0 && completeness <= 100);
 	FUZZ_ASSERT(failed >= 0 && (size_t)failed <= json_array_size(res));
@@ -55,36 +55,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(ftruncate(fd, 0) == 0);
 	FUZZ_ASSERT(pwrite(fd, data, size, 0) == (ssize_t)size);
 	memset(err, 'X', sizeof(err));
-	struct ho_template *t = ho_template_load(path, err, sizeof(err));
+	struct ho_template *t = template_load(path, err, sizeof(err));
 	if (t == NULL) {
 		FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		return 0;
 	}
-	const char *code = ho_template_code(t), *name = ho_template_name(t);
-	const char *prefix = ho_template_id_prefix(t);
+	const char *code = template_code(t), *name = template_name(t);
+	const char *prefix = template_id_prefix(t);
 	FUZZ_ASSERT(code && *code && name && *name && prefix && *prefix);
-	FUZZ_ASSERT(ho_template_version(t) >= 1);
+	FUZZ_ASSERT(template_version_of(t) >= 1);
 
 	/* the document it keeps is the one read */
 	json_error_t je;
 	json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
-	FUZZ_ASSERT(doc != NULL && json_equal(doc, ho_template_json(t)));
+	FUZZ_ASSERT(doc != NULL && json_equal(doc, template_json(t)));
 	json_t *sections = json_object_get(doc, "sections"), *s;
 	size_t i;
 	FUZZ_ASSERT(json_is_array(sections));
 	json_array_foreach (sections, i, s)
-		FUZZ_ASSERT(
-		    ho_template_has_section(t, json_string_value(json_object_get(s, "key"))));
-	FUZZ_ASSERT(!ho_template_has_section(t, "no such section \xc3\xa6"));
+		FUZZ_ASSERT(template_has_section(t, json_string_value(json_object_get(s, "key"))));
+	FUZZ_ASSERT(!template_has_section(t, "no such section \xc3\xa6"));
 
 	/* its own text loads to the same template */
-	char *text = json_dumps(ho_template_json(t), JSON_COMPACT);
+	char *text = json_dumps(template_json(t), JSON_COMPACT);
 	json_t *again = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-	struct ho_template *t2 = ho_template_parse(again, err, sizeof(err));
+	struct ho_template *t2 = template_parse(again, err, sizeof(err));
 	FUZZ_ASSERT(t2 != NULL);
-	FUZZ_ASSERT(strcmp(ho_template_code(t2), code) == 0);
-	FUZZ_ASSERT(ho_template_version(t2) == ho_template_version(t));
-	ho_template_free(t2);
+	FUZZ_ASSERT(strcmp(template_code(t2), code) == 0);
+	FUZZ_ASSERT(template_version_of(t2) == template_version_of(t));
+	template_free(t2);
 	json_decref(again);
 	free(text);
 
@@ -94,6 +93,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(empty);
 	run_checks(t, NULL);
 	json_decref(doc);
-	ho_template_free(t);
+	template_free(t);
 	return 0;
 }

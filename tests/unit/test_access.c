@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
-#include "../../directory/directory.h"
-#include "../../handover/handover.h"
+#include "directory.h"
+#include "handover.h"
 
 static char *
 dn(const char *rdn, const char *name)
@@ -92,7 +92,7 @@ person(const struct dir_snapshot *s, const char *user)
 	int p;
 
 	snprintf(id, sizeof(id), "id-%s", user);
-	p = dir_snapshot_find_person(s, id);
+	p = dir_lookup_person(s, id);
 	assert_int_not_equal(p, DIR_NONE);
 	return p;
 }
@@ -134,13 +134,13 @@ test_note_access(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int p = person(s, cases[i].user);
-		if (ho_note_access(s, p, draft) != cases[i].draft ||
-		    ho_note_access(s, p, sent) != cases[i].submitted)
+		if (access_of_note(s, p, draft) != cases[i].draft ||
+		    access_of_note(s, p, sent) != cases[i].submitted)
 			fail_msg("%s: draft %u (want %u), submitted %u (want %u)", cases[i].user,
-			         ho_note_access(s, p, draft), cases[i].draft,
-			         ho_note_access(s, p, sent), cases[i].submitted);
+			         access_of_note(s, p, draft), cases[i].draft,
+			         access_of_note(s, p, sent), cases[i].submitted);
 	}
-	assert_int_equal(ho_note_access(s, DIR_NONE, sent), 0);
+	assert_int_equal(access_of_note(s, DIR_NONE, sent), 0);
 	json_decref(draft);
 	json_decref(sent);
 	dir_snapshot_unref(s);
@@ -156,17 +156,17 @@ test_both_sides_and_below(void **state)
 	json_t *inside = note("UR", "JC", true), *below = note("BUR", "UR-A", true);
 
 	(void)state;
-	assert_int_equal(ho_note_access(s, person(s, "mha"), inside), HO_ACCESS_SENDER);
-	assert_int_equal(ho_note_access(s, person(s, "kfr"), inside), HO_ACCESS_RECEIVER);
-	assert_int_equal(ho_note_access(s, person(s, "ojo"), inside), HO_ACCESS_READ);
-	assert_string_equal(ho_access_name(HO_ACCESS_BOTH), "both");
-	assert_string_equal(ho_access_name(HO_ACCESS_SENDER), "sender");
-	assert_string_equal(ho_access_name(HO_ACCESS_RECEIVER), "receiver");
-	assert_string_equal(ho_access_name(HO_ACCESS_READ), "read");
-	assert_int_equal(ho_note_access(s, person(s, "uaa"), below), HO_ACCESS_RECEIVER);
-	assert_int_equal(ho_note_access(s, person(s, "mha"), below), 0);
-	assert_int_equal(ho_note_access(s, person(s, "kmo"), below), HO_ACCESS_READ);
-	assert_int_equal(ho_note_access(s, person(s, "ojo"), below), HO_ACCESS_READ);
+	assert_int_equal(access_of_note(s, person(s, "mha"), inside), HO_ACCESS_SENDER);
+	assert_int_equal(access_of_note(s, person(s, "kfr"), inside), HO_ACCESS_RECEIVER);
+	assert_int_equal(access_of_note(s, person(s, "ojo"), inside), HO_ACCESS_READ);
+	assert_string_equal(access_name(HO_ACCESS_BOTH), "both");
+	assert_string_equal(access_name(HO_ACCESS_SENDER), "sender");
+	assert_string_equal(access_name(HO_ACCESS_RECEIVER), "receiver");
+	assert_string_equal(access_name(HO_ACCESS_READ), "read");
+	assert_int_equal(access_of_note(s, person(s, "uaa"), below), HO_ACCESS_RECEIVER);
+	assert_int_equal(access_of_note(s, person(s, "mha"), below), 0);
+	assert_int_equal(access_of_note(s, person(s, "kmo"), below), HO_ACCESS_READ);
+	assert_int_equal(access_of_note(s, person(s, "ojo"), below), HO_ACCESS_READ);
 	json_decref(inside);
 	json_decref(below);
 	dir_snapshot_unref(s);
@@ -175,7 +175,7 @@ test_both_sides_and_below(void **state)
 static void
 expect_units(const struct dir_snapshot *s, const char *user, const char *want)
 {
-	char *got = ho_visible_units_array(s, person(s, user));
+	char *got = access_visible_units_array(s, person(s, user));
 	if (strcmp(got, want) != 0)
 		fail_msg("%s: %s, want %s", user, got, want);
 	free(got);
@@ -194,12 +194,12 @@ test_visible_units(void **state)
 	expect_units(s, "kmo", "{\"UR\",\"UR-A\"}");
 	expect_units(s, "tlo", "{\"BUF\",\"BUR\",\"BUR-H\"}");
 	expect_units(s, "ojo", "{\"BSF\",\"UR\",\"UR-A\",\"JC\"}");
-	assert_false(ho_member_of(s, person(s, "yst"), "BUR"));
-	assert_true(ho_member_of(s, person(s, "pka"), "BUR"));
-	assert_false(ho_leads_above(s, person(s, "pka"), "BUR"));
-	assert_true(ho_leads_above(s, person(s, "tlo"), "BUR"));
-	assert_false(ho_leads_above(s, person(s, "tlo"), "UR"));
-	assert_false(ho_member_of(s, person(s, "sbo"), "NOPE"));
+	assert_false(access_member_of(s, person(s, "yst"), "BUR"));
+	assert_true(access_member_of(s, person(s, "pka"), "BUR"));
+	assert_false(access_leads_above(s, person(s, "pka"), "BUR"));
+	assert_true(access_leads_above(s, person(s, "tlo"), "BUR"));
+	assert_false(access_leads_above(s, person(s, "tlo"), "UR"));
+	assert_false(access_member_of(s, person(s, "sbo"), "NOPE"));
 	dir_snapshot_unref(s);
 }
 
@@ -208,7 +208,7 @@ expect_initials(const char *name, size_t size, const char *want)
 {
 	char out[64];
 	assert_true(size <= sizeof(out));
-	ho_name_initials(name, out, size);
+	note_name_initials(name, out, size);
 	assert_string_equal(out, want);
 }
 

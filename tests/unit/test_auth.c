@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
+#include "auth.h"
 #include "app.h"
 
 static void

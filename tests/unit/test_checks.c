@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
-#include "../../directory/directory.h"
-#include "../../handover/checks.h"
+#include "directory.h"
+#include "checks.h"
 
 enum { T_BUR_UR, T_BURH, T_MYND, T_GEN, NTEMPLATES };
 static const char *const template_files[NTEMPLATES] = {
@@ -84,7 +84,7 @@ static json_t *
 run(const struct ho_check_ctx *c, int *completeness, int *failed)
 {
 	int comp, fe;
-	json_t *res = ho_checks_run(c, &comp, &fe);
+	json_t *res = checks_run(c, &comp, &fe);
 
 	assert_non_null(res);
 	assert_true(json_is_array(res));
@@ -279,7 +279,7 @@ setup(void **state)
 
 	(void)state;
 	for (int i = 0; i < NTEMPLATES; i++) {
-		tmpl[i] = ho_template_load(template_files[i], err, sizeof(err));
+		tmpl[i] = template_load(template_files[i], err, sizeof(err));
 		if (tmpl[i] == NULL) {
 			fprintf(stderr, "%s: %s\n", template_files[i], err);
 			return -1;
@@ -293,7 +293,7 @@ teardown(void **state)
 {
 	(void)state;
 	for (int i = 0; i < NTEMPLATES; i++)
-		ho_template_free(tmpl[i]);
+		template_free(tmpl[i]);
 	return 0;
 }
 
@@ -311,24 +311,24 @@ test_templates_load(void **state)
 	(void)state;
 	for (int i = 0; i < NTEMPLATES; i++) {
 		assert_non_null(tmpl[i]);
-		assert_string_equal(ho_template_code(tmpl[i]), codes[i]);
-		assert_string_equal(ho_template_id_prefix(tmpl[i]), prefixes[i]);
-		assert_int_equal(ho_template_version(tmpl[i]), 1);
-		assert_non_null(ho_template_name(tmpl[i]));
-		assert_true(json_is_object(ho_template_json(tmpl[i])));
-		assert_true(ho_template_has_section(tmpl[i], "situation"));
-		assert_true(ho_template_has_section(tmpl[i], "consent"));
-		assert_true(ho_template_has_section(tmpl[i], "actions"));
-		assert_false(ho_template_has_section(tmpl[i], "citizen"));
+		assert_string_equal(template_code(tmpl[i]), codes[i]);
+		assert_string_equal(template_id_prefix(tmpl[i]), prefixes[i]);
+		assert_int_equal(template_version_of(tmpl[i]), 1);
+		assert_non_null(template_name(tmpl[i]));
+		assert_true(json_is_object(template_json(tmpl[i])));
+		assert_true(template_has_section(tmpl[i], "situation"));
+		assert_true(template_has_section(tmpl[i], "consent"));
+		assert_true(template_has_section(tmpl[i], "actions"));
+		assert_false(template_has_section(tmpl[i], "citizen"));
 	}
 	for (size_t i = 0; i < sizeof(bur_ur_keys) / sizeof(bur_ur_keys[0]); i++)
-		assert_true(ho_template_has_section(tmpl[T_BUR_UR], bur_ur_keys[i]));
+		assert_true(template_has_section(tmpl[T_BUR_UR], bur_ur_keys[i]));
 	assert_int_equal(
-	    json_array_size(json_object_get(ho_template_json(tmpl[T_BUR_UR]), "sections")),
+	    json_array_size(json_object_get(template_json(tmpl[T_BUR_UR]), "sections")),
 	    sizeof(bur_ur_keys) / sizeof(bur_ur_keys[0]));
-	assert_true(ho_template_has_section(tmpl[T_BURH], "meeting_16"));
-	assert_true(ho_template_has_section(tmpl[T_BURH], "benefits"));
-	assert_true(ho_template_has_section(tmpl[T_MYND], "employment_status"));
+	assert_true(template_has_section(tmpl[T_BURH], "meeting_16"));
+	assert_true(template_has_section(tmpl[T_BURH], "benefits"));
+	assert_true(template_has_section(tmpl[T_MYND], "employment_status"));
 }
 
 /* A valid template with one part replaced; must be refused. */
@@ -345,7 +345,7 @@ refused(const char *sections, const char *checks, const char *why)
 	              sections, checks) < 0)
 		fail();
 	doc = J(text);
-	t = ho_template_parse(doc, err, sizeof(err));
+	t = template_parse(doc, err, sizeof(err));
 	if (t != NULL)
 		fail_msg("accepted: %s", why);
 	assert_true(err[0] != '\0');
@@ -371,9 +371,9 @@ test_bad_templates(void **state)
 	        " \"sections\": [{\"key\": \"a\", \"label\": \"A\", \"kind\": \"text\","
 	        "  \"required_if\": {\"section\": \"p\", \"equals\": true}},"
 	        " {\"key\": \"p\", \"label\": \"P\", \"kind\": \"boolean\"}], \"checks\": []}");
-	t = ho_template_parse(doc, err, sizeof(err));
+	t = template_parse(doc, err, sizeof(err));
 	assert_non_null(t);
-	ho_template_free(t);
+	template_free(t);
 	json_decref(doc);
 
 	refused("[{\"key\": \"a\", \"label\": \"A\", \"kind\": \"essay\"}]", "[]", "unknown kind");
@@ -441,9 +441,9 @@ test_bad_templates(void **state)
 	        "a parameter the kind does not take");
 
 	doc = J("[1, 2]");
-	assert_null(ho_template_parse(doc, err, sizeof(err)));
+	assert_null(template_parse(doc, err, sizeof(err)));
 	json_decref(doc);
-	assert_null(ho_template_load("schema/templates/does-not-exist.json", err, sizeof(err)));
+	assert_null(template_load("schema/templates/does-not-exist.json", err, sizeof(err)));
 }
 
 /* ---- notes ---- */
@@ -493,8 +493,8 @@ test_complete_notes(void **state)
 		c.labour_market_department = "BSF";
 		c.pension_department = "ÆHF";
 		c.submit = true;
-		assert_int_equal(ho_sections_validate(tmpl[t], json_object_get(note, "sections"),
-		                                      false, problem),
+		assert_int_equal(checks_sections_validate(
+		                     tmpl[t], json_object_get(note, "sections"), false, problem),
 		                 0);
 		res = run(&c, &comp, &fe);
 		json_array_foreach (res, i, r) {
@@ -654,13 +654,13 @@ test_placeholders(void **state)
 	            "[{\"action\": \"Møde\", \"owner\": \"-\", \"due\": \"2026-07-01\"}]");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.actions.complete"), 0);
 
-	assert_true(ho_text_placeholder("n/a."));
-	assert_true(ho_text_placeholder(" Se journalen "));
-	assert_true(ho_text_placeholder("--"));
-	assert_true(ho_text_placeholder(NULL));
-	assert_false(ho_text_placeholder("Ja"));
-	assert_false(ho_text_placeholder("Se journal fra 2019 om anbringelsen"));
-	assert_false(ho_text_placeholder("ukendt adresse"));
+	assert_true(checks_text_placeholder("n/a."));
+	assert_true(checks_text_placeholder(" Se journalen "));
+	assert_true(checks_text_placeholder("--"));
+	assert_true(checks_text_placeholder(NULL));
+	assert_false(checks_text_placeholder("Ja"));
+	assert_false(checks_text_placeholder("Se journal fra 2019 om anbringelsen"));
+	assert_false(checks_text_placeholder("ukendt adresse"));
 	json_decref(note);
 }
 
@@ -673,14 +673,14 @@ test_empty_reasons(void **state)
 	s = J("{\"education_plan\": {\"empty_reason\": \"ikke relevant\", \"comment\": \"Har "
 	      "job.\"}}");
 	p = json_object();
-	assert_int_equal(ho_sections_validate(tmpl[T_BUR_UR], s, false, p), 0);
+	assert_int_equal(checks_sections_validate(tmpl[T_BUR_UR], s, false, p), 0);
 	assert_null(json_object_get(p, "errors"));
 	json_decref(s);
 	json_decref(p);
 
 	s = J("{\"education_plan\": {\"empty_reason\": \"borgeren ønsker det ikke oplyst\"}}");
 	p = json_object();
-	assert_int_equal(ho_sections_validate(tmpl[T_BUR_UR], s, false, p), 422);
+	assert_int_equal(checks_sections_validate(tmpl[T_BUR_UR], s, false, p), 422);
 	err = json_array_get(json_object_get(p, "errors"), 0);
 	assert_string_equal(json_string_value(json_object_get(err, "field")),
 	                    "sections.education_plan.empty_reason");
@@ -691,14 +691,14 @@ test_empty_reasons(void **state)
 	/* a section with no reasons at all */
 	s = J("{\"situation\": {\"empty_reason\": \"ikke oplyst\"}}");
 	p = json_object();
-	assert_int_equal(ho_sections_validate(tmpl[T_BUR_UR], s, false, p), 422);
+	assert_int_equal(checks_sections_validate(tmpl[T_BUR_UR], s, false, p), 422);
 	json_decref(s);
 	json_decref(p);
 
 	/* anything but a comment beside the reason is structure */
 	s = J("{\"education_plan\": {\"empty_reason\": \"ikke relevant\", \"why\": \"x\"}}");
 	p = json_object();
-	assert_int_equal(ho_sections_validate(tmpl[T_BUR_UR], s, false, p), 400);
+	assert_int_equal(checks_sections_validate(tmpl[T_BUR_UR], s, false, p), 400);
 	json_decref(s);
 	json_decref(p);
 
@@ -726,7 +726,7 @@ static void
 shape(const char *sections, bool allow_null, int status, const char *field, const char *code)
 {
 	json_t *s = J(sections), *p = json_problem(400, NULL, NULL);
-	int rc = ho_sections_validate(tmpl[T_BUR_UR], s, allow_null, p);
+	int rc = checks_sections_validate(tmpl[T_BUR_UR], s, allow_null, p);
 
 	if (rc != status)
 		fail_msg("%s: %d, not %d", sections, rc, status);
@@ -798,7 +798,7 @@ test_shape(void **state)
 	/* MYND: a choice among the options */
 	{
 		json_t *s = J("{\"employment_status\": \"unemployed\"}"), *p = json_object();
-		assert_int_equal(ho_sections_validate(tmpl[T_MYND], s, false, p), 422);
+		assert_int_equal(checks_sections_validate(tmpl[T_MYND], s, false, p), 422);
 		assert_string_equal(first_error(p, "field"), "sections.employment_status");
 		json_decref(s);
 		json_decref(p);
@@ -897,7 +897,7 @@ test_cpr(void **state)
 	set_citizen(note, "1403094123", NULL);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.planned_date.age"), 1);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.citizen.birthdate"), -1);
-	assert_int_equal(ho_note_birthdate(note, b), 0);
+	assert_int_equal(checks_note_birthdate(note, b), 0);
 	assert_string_equal(b, "2009-03-14");
 	/* no number: the citizen is incomplete, and the number check is not listed */
 	set_citizen(note, NULL, "2009-03-14");
@@ -1249,19 +1249,19 @@ static void
 test_age_on(void **state)
 {
 	(void)state;
-	assert_int_equal(ho_age_on("2009-03-14", "2026-03-13"), 16);
-	assert_int_equal(ho_age_on("2009-03-14", "2026-03-14"), 17);
-	assert_int_equal(ho_age_on("2008-02-29", "2009-02-28"), 0);
-	assert_int_equal(ho_age_on("2008-02-29", "2009-03-01"), 1);
-	assert_int_equal(ho_age_on("2008-02-29", "2026-02-28"), 17);
-	assert_int_equal(ho_age_on("2008-02-29", "2026-03-01"), 18);
-	assert_int_equal(ho_age_on("2008-02-29", "2024-02-29"), 16);
-	assert_int_equal(ho_age_on("2008-02-29", "2024-02-28"), 15);
-	assert_int_equal(ho_age_on("2009-03-14", "2009-03-14"), 0);
-	assert_int_equal(ho_age_on("2009-03-14", "2009-03-13"), -1);
-	assert_int_equal(ho_age_on("2009-02-30", "2026-01-01"), -1);
-	assert_int_equal(ho_age_on("2009-03-14", "26-01-01"), -1);
-	assert_int_equal(ho_age_on(NULL, "2026-01-01"), -1);
+	assert_int_equal(checks_age_on("2009-03-14", "2026-03-13"), 16);
+	assert_int_equal(checks_age_on("2009-03-14", "2026-03-14"), 17);
+	assert_int_equal(checks_age_on("2008-02-29", "2009-02-28"), 0);
+	assert_int_equal(checks_age_on("2008-02-29", "2009-03-01"), 1);
+	assert_int_equal(checks_age_on("2008-02-29", "2026-02-28"), 17);
+	assert_int_equal(checks_age_on("2008-02-29", "2026-03-01"), 18);
+	assert_int_equal(checks_age_on("2008-02-29", "2024-02-29"), 16);
+	assert_int_equal(checks_age_on("2008-02-29", "2024-02-28"), 15);
+	assert_int_equal(checks_age_on("2009-03-14", "2009-03-14"), 0);
+	assert_int_equal(checks_age_on("2009-03-14", "2009-03-13"), -1);
+	assert_int_equal(checks_age_on("2009-02-30", "2026-01-01"), -1);
+	assert_int_equal(checks_age_on("2009-03-14", "26-01-01"), -1);
+	assert_int_equal(checks_age_on(NULL, "2026-01-01"), -1);
 }
 
 static void
@@ -1270,27 +1270,27 @@ test_add_months(void **state)
 	char out[11];
 
 	(void)state;
-	assert_int_equal(ho_date_add_months("2024-01-31", 1, out), 0);
+	assert_int_equal(checks_date_add_months("2024-01-31", 1, out), 0);
 	assert_string_equal(out, "2024-02-29");
-	assert_int_equal(ho_date_add_months("2023-01-31", 1, out), 0);
+	assert_int_equal(checks_date_add_months("2023-01-31", 1, out), 0);
 	assert_string_equal(out, "2023-02-28");
-	assert_int_equal(ho_date_add_months("2024-03-31", -1, out), 0);
+	assert_int_equal(checks_date_add_months("2024-03-31", -1, out), 0);
 	assert_string_equal(out, "2024-02-29");
-	assert_int_equal(ho_date_add_months("2025-11-15", 3, out), 0);
+	assert_int_equal(checks_date_add_months("2025-11-15", 3, out), 0);
 	assert_string_equal(out, "2026-02-15");
-	assert_int_equal(ho_date_add_months("2026-03-14", -6, out), 0);
+	assert_int_equal(checks_date_add_months("2026-03-14", -6, out), 0);
 	assert_string_equal(out, "2025-09-14");
-	assert_int_equal(ho_date_add_months("2025-01-01", -1, out), 0);
+	assert_int_equal(checks_date_add_months("2025-01-01", -1, out), 0);
 	assert_string_equal(out, "2024-12-01");
-	assert_int_equal(ho_date_add_months("2009-03-14", 12 * 18 - 6, out), 0);
+	assert_int_equal(checks_date_add_months("2009-03-14", 12 * 18 - 6, out), 0);
 	assert_string_equal(out, "2026-09-14");
-	assert_int_equal(ho_date_add_months("2008-02-29", 12 * 16 + 3, out), 0);
+	assert_int_equal(checks_date_add_months("2008-02-29", 12 * 16 + 3, out), 0);
 	assert_string_equal(out, "2024-05-29");
-	assert_int_equal(ho_date_add_months("2024-05-31", 0, out), 0);
+	assert_int_equal(checks_date_add_months("2024-05-31", 0, out), 0);
 	assert_string_equal(out, "2024-05-31");
-	assert_int_equal(ho_date_add_months("2024-02-30", 1, out), -1);
-	assert_int_equal(ho_date_add_months("2199-12-01", 1, out), -1);
-	assert_int_equal(ho_date_add_months("", 1, out), -1);
+	assert_int_equal(checks_date_add_months("2024-02-30", 1, out), -1);
+	assert_int_equal(checks_date_add_months("2199-12-01", 1, out), -1);
+	assert_int_equal(checks_date_add_months("", 1, out), -1);
 }
 
 int

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
-#include "../../directory/directory.h"
+#include "directory.h"
 
 static void
 check_fold(const char *in, const char *want)
@@ -202,20 +202,20 @@ test_tokenize(void **state)
 	const char *tok[4];
 	size_t len[4];
 
-	assert_int_equal(dir_tokenize("", tok, len, 4), 0);
-	assert_int_equal(dir_tokenize("   ", tok, len, 4), 0);
-	assert_int_equal(dir_tokenize(NULL, tok, len, 4), 0);
-	assert_int_equal(dir_tokenize("mette hansen", tok, len, 4), 2);
+	assert_int_equal(dir_fold_tokens("", tok, len, 4), 0);
+	assert_int_equal(dir_fold_tokens("   ", tok, len, 4), 0);
+	assert_int_equal(dir_fold_tokens(NULL, tok, len, 4), 0);
+	assert_int_equal(dir_fold_tokens("mette hansen", tok, len, 4), 2);
 	assert_int_equal(len[0], 5);
 	assert_memory_equal(tok[0], "mette", 5);
 	assert_int_equal(len[1], 6);
 	assert_memory_equal(tok[1], "hansen", 6);
-	assert_int_equal(dir_tokenize("  a  bc d e f g ", tok, len, 4), 4);
+	assert_int_equal(dir_fold_tokens("  a  bc d e f g ", tok, len, 4), 4);
 	assert_memory_equal(tok[1], "bc", 2);
 	assert_int_equal(len[1], 2);
 	assert_memory_equal(tok[3], "e", 1);
-	assert_int_equal(dir_tokenize("a b", tok, len, 0), 0);
-	assert_int_equal(dir_tokenize("a b", tok, NULL, 1), 1);
+	assert_int_equal(dir_fold_tokens("a b", tok, len, 0), 0);
+	assert_int_equal(dir_fold_tokens("a b", tok, NULL, 1), 1);
 }
 
 int

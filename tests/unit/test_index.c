@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
-#include "../../directory/directory.h"
+#include "directory.h"
 
 #define MAXP 32
 
@@ -166,7 +166,7 @@ search(struct fixture *fx, const char *q, int unit, const char *dep, const char 
 {
 	struct dir_query dq = {q, unit, dep, tg, limit, cursor};
 	char *dummy = NULL;
-	int n = dir_search(&fx->snap, &dq, out, next ? next : &dummy);
+	int n = dir_index_search(&fx->snap, &dq, out, next ? next : &dummy);
 	free(dummy);
 	return n;
 }
@@ -343,12 +343,12 @@ test_hostile(void **state)
 	/* nothing to find, no snapshot, no limit */
 	struct dir_query dq = {"han", DIR_NONE, NULL, NULL, 0, NULL};
 	char *next = (char *)1;
-	assert_int_equal(dir_search(&fx->snap, &dq, out, &next), 0);
+	assert_int_equal(dir_index_search(&fx->snap, &dq, out, &next), 0);
 	assert_null(next);
 	dq.limit = 10;
-	assert_int_equal(dir_search(NULL, &dq, out, &next), 0);
-	assert_int_equal(dir_search(&fx->snap, NULL, out, &next), 0);
-	assert_int_equal(dir_search(&fx->snap, &dq, out, NULL), 4);
+	assert_int_equal(dir_index_search(NULL, &dq, out, &next), 0);
+	assert_int_equal(dir_index_search(&fx->snap, NULL, out, &next), 0);
+	assert_int_equal(dir_index_search(&fx->snap, &dq, out, NULL), 4);
 }
 
 static void
@@ -361,16 +361,16 @@ test_no_index(void **state)
 	char *next;
 
 	copy.index = NULL;
-	assert_int_equal(dir_search(&copy, &dq, out, &next), 4);
+	assert_int_equal(dir_index_search(&copy, &dq, out, &next), 4);
 	assert_int_equal(out[0], 5);
 	assert_null(next);
 
 	struct dir_snapshot empty = {0};
 	empty.index = dir_index_build(&empty);
 	assert_non_null(empty.index);
-	assert_int_equal(dir_search(&empty, &dq, out, &next), 0);
+	assert_int_equal(dir_index_search(&empty, &dq, out, &next), 0);
 	dq.q = NULL;
-	assert_int_equal(dir_search(&empty, &dq, out, &next), 0);
+	assert_int_equal(dir_index_search(&empty, &dq, out, &next), 0);
 	dir_index_free(empty.index);
 	dir_index_free(NULL);
 }
@@ -529,7 +529,7 @@ ref_word(const struct dir_snapshot *s, size_t p, const char *w, size_t wl)
 		if (fields[f] == NULL)
 			continue;
 		dir_fold(fields[f], buf, sizeof(buf));
-		n = dir_tokenize(buf, tok, len, 64);
+		n = dir_fold_tokens(buf, tok, len, 64);
 		for (size_t i = 0; i < n; i++) {
 			if (len[i] < wl || memcmp(tok[i], w, wl) != 0)
 				continue;
@@ -564,7 +564,7 @@ ref_search(const struct dir_snapshot *s, const struct dir_query *q, int *out)
 	int n = 0;
 
 	dir_fold(q->q, buf, sizeof(buf));
-	nw = dir_tokenize(buf, tok, len, 8);
+	nw = dir_fold_tokens(buf, tok, len, 8);
 	for (size_t r = 0; r < s->npersons; r++) {
 		size_t p = (size_t)s->by_name[r];
 		const struct dir_person *x = &s->persons[p];
@@ -672,7 +672,7 @@ test_random_against_reference(void **state)
 			dq.q = NULL;
 		}
 		char *next = NULL;
-		int n = dir_search(&s, &dq, got, &next);
+		int n = dir_index_search(&s, &dq, got, &next);
 		assert_null(next);
 		if (n != nwant || memcmp(got, want, (size_t)n * sizeof(int)) != 0)
 			fail_msg("\"%s\": %d results, reference %d", q, n, nwant);
@@ -684,7 +684,7 @@ test_random_against_reference(void **state)
 		dq.limit = limit;
 		do {
 			dq.cursor = cursor;
-			int k = dir_search(&s, &dq, page, &next);
+			int k = dir_index_search(&s, &dq, page, &next);
 			assert_true(k >= 0 && total + k <= nwant);
 			memcpy(got + total, page, (size_t)k * sizeof(int));
 			total += k;

@@ -1,10 +1,10 @@
 /*
  * test_mail.c: the text of an alert (mail.c) and the last guard before it
- * leaves. alert_text_has_cpr(): CPR shapes with a hyphen, a space or
+ * leaves. mail_text_has_cpr(): CPR shapes with a hyphen, a space or
  * nothing between the parts, anywhere in a text, but not inside longer runs
  * of digits; UUIDs (Message-IDs, links) are not looked into; dates,
  * reference numbers and times are no CPR numbers; the length is obeyed.
- * alert_mail_build(): the headers (From, To, Date, Message-ID, an RFC 2047
+ * mail_build(): the headers (From, To, Date, Message-ID, an RFC 2047
  * Subject that decodes to the Danish text, in encoded words of whole
  * characters on lines of at most 76 characters, MIME, Auto-Submitted), CRLF line
  * ends only, the body's facts (reference, route, status label, planned
@@ -23,22 +23,22 @@
 #include <cmocka.h>
 
 #include "stafetd.h"
-#include "../../handover/handover.h"
-#include "../../handover/alerts.h"
+#include "handover.h"
+#include "alerts.h"
 
-/* ---- alert_text_has_cpr ---- */
+/* ---- mail_text_has_cpr ---- */
 
 static bool
 has_cpr(const char *s)
 {
-	return alert_text_has_cpr(s, strlen(s));
+	return mail_text_has_cpr(s, strlen(s));
 }
 
 static void
 want_cpr(const char *s, bool want)
 {
 	if (has_cpr(s) != want)
-		fail_msg("alert_text_has_cpr(\"%s\") = %d, want %d", s, !want, want);
+		fail_msg("mail_text_has_cpr(\"%s\") = %d, want %d", s, !want, want);
 }
 
 static void
@@ -127,25 +127,25 @@ test_cpr_length_is_obeyed(void **state)
 	(void)state;
 	/* not NUL-terminated where the length ends */
 	memcpy(buf, "0101901234XXXX", 14);
-	assert_true(alert_text_has_cpr(buf, 10));
-	assert_false(alert_text_has_cpr(buf, 9));
+	assert_true(mail_text_has_cpr(buf, 10));
+	assert_false(mail_text_has_cpr(buf, 9));
 	memcpy(buf, "010190-1234", 11);
-	assert_false(alert_text_has_cpr(buf, 10));
-	assert_true(alert_text_has_cpr(buf, 11));
+	assert_false(mail_text_has_cpr(buf, 10));
+	assert_true(mail_text_has_cpr(buf, 11));
 	/* what lies past the length does not make a run longer */
 	memcpy(buf, "01019012345", 11);
-	assert_true(alert_text_has_cpr(buf, 10));
-	assert_false(alert_text_has_cpr(buf, 11));
+	assert_true(mail_text_has_cpr(buf, 10));
+	assert_false(mail_text_has_cpr(buf, 11));
 	/* a NUL inside the text is just a character */
 	memcpy(buf,
 	       "ab\0"
 	       "010190-1234",
 	       14);
-	assert_true(alert_text_has_cpr(buf, 14));
-	assert_false(alert_text_has_cpr(NULL, 0));
+	assert_true(mail_text_has_cpr(buf, 14));
+	assert_false(mail_text_has_cpr(NULL, 0));
 }
 
-/* ---- alert_mail_build ---- */
+/* ---- mail_build ---- */
 
 static const char *const two_to[] = {"mha@stafet.example", "akh@stafet.example"};
 static const char *const one_to[] = {"ur@stafet.example"};
@@ -176,7 +176,7 @@ info(const char *event)
 static char *
 build(const struct alert_info *a, size_t *len)
 {
-	char *m = alert_mail_build(a, len);
+	char *m = mail_build(a, len);
 	assert_non_null(m);
 	assert_int_equal(strlen(m), *len);
 	return m;
@@ -486,10 +486,10 @@ test_subjects(void **state)
 		assert_crlf(m, len);
 		free(s);
 		free(m);
-		assert_non_null(alert_event_label(cases[i].event));
+		assert_non_null(mail_event_label(cases[i].event));
 	}
-	assert_null(alert_event_label("no-such-event"));
-	assert_null(alert_event_label(NULL));
+	assert_null(mail_event_label("no-such-event"));
+	assert_null(mail_event_label(NULL));
 }
 
 /* RFC 2047 section 2: "each line of a header field that contains one or
@@ -554,7 +554,7 @@ test_body_facts(void **state)
 	assert_non_null(strstr(body, "Planlagt overdragelse: 2026-06-30\r\n"));
 	assert_non_null(strstr(body, "Frist: 2027-04-01\r\n"));
 	assert_non_null(strstr(body, "https://stafet.kommune.example/#/notater/" NOTE_ID "\r\n"));
-	assert_false(alert_text_has_cpr(m, len));
+	assert_false(mail_text_has_cpr(m, len));
 	free(head);
 	free(m);
 	json_decref(detail);
@@ -606,7 +606,7 @@ test_no_personal_data_from_detail(void **state)
 	assert_null(strstr(m, "Zacharias"));
 	assert_null(strstr(m, "Ørnebjerg"));
 	assert_null(strstr(m, "hemmelig"));
-	assert_false(alert_text_has_cpr(m, len));
+	assert_false(mail_text_has_cpr(m, len));
 	assert_non_null(strstr(m, "Frist: 2027-01-04\r\n"));
 	free(m);
 	json_decref(detail);
@@ -677,7 +677,7 @@ test_digest(void **state)
 	/* the digest has no single reference, and no name from an item */
 	assert_null(strstr(body, "Reference:"));
 	assert_null(strstr(m, "Zacharias"));
-	assert_false(alert_text_has_cpr(m, len));
+	assert_false(mail_text_has_cpr(m, len));
 	free(head);
 	free(m);
 	json_decref(detail);
@@ -710,7 +710,7 @@ test_every_event_builds_clean(void **state)
 		a.due = "2026-12-31";
 		m = build(&a, &len);
 		assert_crlf(m, len);
-		if (alert_text_has_cpr(m, len))
+		if (mail_text_has_cpr(m, len))
 			fail_msg("%s: the mail itself looks like it holds a CPR number", events[i]);
 		char *s = decoded_subject(m);
 		assert_non_null(strstr(s, "STF-2026-000123"));

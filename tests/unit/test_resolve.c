@@ -18,8 +18,8 @@
 #include <event2/buffer.h>
 
 #include "stafetd.h"
-#include "../../directory/directory.h"
-#include "../../directory/resolve.h"
+#include "directory.h"
+#include "resolve.h"
 
 /* ---- the directory ---- */
 
@@ -988,7 +988,7 @@ test_fallback(void **state)
 	json_decref(a);
 
 	/* never the caller themself: the next lead up */
-	f.caller = dir_snapshot_find_username(s, "llu");
+	f.caller = dir_lookup_username(s, "llu");
 	a = resolve_ok(s, &route_ur, &f);
 	fb = json_object_get(a, "fallback");
 	lead = json_object_get(fb, "lead");
@@ -1017,7 +1017,7 @@ test_fallback(void **state)
 	json_decref(a);
 
 	/* the caller leads the top: no lead at all */
-	f.caller = dir_snapshot_find_username(s, "kmo");
+	f.caller = dir_lookup_username(s, "kmo");
 	a = resolve_ok(s, &jc, &f);
 	fb = json_object_get(a, "fallback");
 	assert_true(json_is_null(json_object_get(fb, "lead")));
@@ -1038,7 +1038,7 @@ test_answer(void **state)
 	json_t *a, *citizen, *ru;
 	(void)state;
 
-	assert_int_equal(cpr_birthdate("140310-4321", 11, f.birthdate, &why), 0);
+	assert_int_equal(dir_citizen_birthdate("140310-4321", 11, f.birthdate, &why), 0);
 	a = resolve_ok(s, &route_ur, &f);
 	assert_string_equal(str_at(a, "route"), "BUR-UR");
 	assert_string_equal(str_at(a, "date"), "2026-03-01");
@@ -1247,7 +1247,7 @@ test_cpr(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[11] = "";
 		const char *why = NULL;
-		int rc = cpr_birthdate(cases[i].cpr, strlen(cases[i].cpr), out, &why);
+		int rc = dir_citizen_birthdate(cases[i].cpr, strlen(cases[i].cpr), out, &why);
 
 		if (strcmp(cases[i].want, "len") == 0 || strcmp(cases[i].want, "date") == 0) {
 			if (rc != -1)
@@ -1266,9 +1266,9 @@ test_cpr(void **state)
 	/* the length given counts, not the NUL */
 	char out[11];
 	const char *why;
-	assert_int_equal(cpr_birthdate("0101001234XYZ", 10, out, &why), 0);
+	assert_int_equal(dir_citizen_birthdate("0101001234XYZ", 10, out, &why), 0);
 	assert_string_equal(out, "1900-01-01");
-	assert_int_equal(cpr_birthdate(NULL, 0, out, &why), -1);
+	assert_int_equal(dir_citizen_birthdate(NULL, 0, out, &why), -1);
 }
 
 static void
@@ -1299,16 +1299,18 @@ static void
 test_employment_parse(void **state)
 {
 	(void)state;
-	assert_int_equal(resolve_employment_parse("job"), EMP_JOB);
-	assert_int_equal(resolve_employment_parse("education"), EMP_EDUCATION);
-	assert_int_equal(resolve_employment_parse("employment_case"), EMP_EMPLOYMENT_CASE);
-	assert_int_equal(resolve_employment_parse("education_case"), EMP_EDUCATION_CASE);
-	assert_int_equal(resolve_employment_parse("pension_assessment"), EMP_PENSION_ASSESSMENT);
-	assert_int_equal(resolve_employment_parse("disability_pension"), EMP_DISABILITY_PENSION);
-	assert_int_equal(resolve_employment_parse("old_age_pension"), EMP_OLD_AGE_PENSION);
-	assert_int_equal(resolve_employment_parse("Job"), EMP_UNKNOWN);
-	assert_int_equal(resolve_employment_parse(""), EMP_UNKNOWN);
-	assert_int_equal(resolve_employment_parse(NULL), EMP_UNKNOWN);
+	assert_int_equal(dir_citizen_employment_parse("job"), EMP_JOB);
+	assert_int_equal(dir_citizen_employment_parse("education"), EMP_EDUCATION);
+	assert_int_equal(dir_citizen_employment_parse("employment_case"), EMP_EMPLOYMENT_CASE);
+	assert_int_equal(dir_citizen_employment_parse("education_case"), EMP_EDUCATION_CASE);
+	assert_int_equal(dir_citizen_employment_parse("pension_assessment"),
+	                 EMP_PENSION_ASSESSMENT);
+	assert_int_equal(dir_citizen_employment_parse("disability_pension"),
+	                 EMP_DISABILITY_PENSION);
+	assert_int_equal(dir_citizen_employment_parse("old_age_pension"), EMP_OLD_AGE_PENSION);
+	assert_int_equal(dir_citizen_employment_parse("Job"), EMP_UNKNOWN);
+	assert_int_equal(dir_citizen_employment_parse(""), EMP_UNKNOWN);
+	assert_int_equal(dir_citizen_employment_parse(NULL), EMP_UNKNOWN);
 }
 
 int

@@ -19,7 +19,7 @@
 #endif
 
 #include "stafetd.h"
-#include "../../directory/directory.h"
+#include "directory.h"
 
 static void
 test_dates_accepted(void **state)
@@ -37,7 +37,7 @@ test_dates_accepted(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		char *r = dir_date_from_ldap(ok[i].in, out);
+		char *r = dir_snapshot_date_from_ldap(ok[i].in, out);
 		if (r != out || strcmp(out, ok[i].out) != 0)
 			fail_msg("%s gave \"%s\"", ok[i].in, out);
 	}
@@ -74,15 +74,15 @@ test_dates_hostile(void **state)
 	char out[11];
 
 	(void)state;
-	assert_null(dir_date_from_ldap(NULL, out));
+	assert_null(dir_snapshot_date_from_ldap(NULL, out));
 	assert_string_equal(out, "");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) - 1; i++) {
 		memset(out, 'x', sizeof(out));
-		if (dir_date_from_ldap(bad[i], out) != NULL || out[0] != '\0')
+		if (dir_snapshot_date_from_ldap(bad[i], out) != NULL || out[0] != '\0')
 			fail_msg("\"%s\" taken as \"%s\"", bad[i], out);
 	}
 	/* What follows a date is ignored, not copied. */
-	assert_non_null(dir_date_from_ldap(bad[sizeof(bad) / sizeof(bad[0]) - 1], out));
+	assert_non_null(dir_snapshot_date_from_ldap(bad[sizeof(bad) / sizeof(bad[0]) - 1], out));
 	assert_string_equal(out, "2026-01-01");
 }
 
@@ -128,9 +128,9 @@ test_person_json_with_hostile_absence(void **state)
 		int k;
 
 		snprintf(id, sizeof(id), "id-%zu", i);
-		k = dir_snapshot_find_person(s, id);
+		k = dir_lookup_person(s, id);
 		assert_int_not_equal(k, DIR_NONE);
-		dir_person_append(b, &s->persons[k], "2026-03-03");
+		dir_render_person_append(b, &s->persons[k], "2026-03-03");
 		evbuffer_add(b, "", 1);
 		o = json_loads((const char *)evbuffer_pullup(b, -1), 0, &err);
 		if (o == NULL)

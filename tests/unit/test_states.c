@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../handover/states.h"
+#include "states.h"
 
 /* The moves: for each action, a row of six, in the order draft, submitted,
  * received, returned, accepted, withdrawn; 1 where the action may start. */
@@ -67,20 +67,19 @@ test_the_whole_table(void **state)
 {
 	(void)state;
 	for (int a = 0; a < HO_NACTIONS; a++) {
-		const struct ho_transition *t = ho_transition((enum ho_action)a);
+		const struct states_transition *t = states_transition((enum ho_action)a);
 		assert_non_null(t);
 		assert_int_equal(t->action, a);
 		assert_string_equal(t->name, want[a].name);
 		assert_int_equal(t->side, want[a].side);
 		for (int s = 0; s < HO_NSTATUS; s++)
-			if (ho_transition_allowed(t, (enum ho_status)s) != (want[a].from[s] == 1))
-				fail_msg("%s from %s: %d", t->name,
-				         ho_status_name((enum ho_status)s),
-				         ho_transition_allowed(t, (enum ho_status)s));
+			if (states_allowed(t, (enum ho_status)s) != (want[a].from[s] == 1))
+				fail_msg("%s from %s: %d", t->name, states_name((enum ho_status)s),
+				         states_allowed(t, (enum ho_status)s));
 		if (want[a].to == NULL)
 			assert_int_equal(t->to, HO_STATUS_NONE);
 		else
-			assert_string_equal(ho_status_name(t->to), want[a].to);
+			assert_string_equal(states_name(t->to), want[a].to);
 		size_t n = 0;
 		for (; t->body && t->body[n]; n++)
 			assert_string_equal(t->body[n], want[a].body[n]);
@@ -92,13 +91,13 @@ test_the_whole_table(void **state)
 		assert_non_null(t->verb);
 		assert_non_null(t->writes);
 		/* the URL names only the actions that are calls of their own */
-		assert_true((ho_transition_named(t->name) == t) == want[a].own_call);
+		assert_true((states_transition_named(t->name) == t) == want[a].own_call);
 	}
-	assert_null(ho_transition((enum ho_action)HO_NACTIONS));
-	assert_null(ho_transition_named("delete"));
-	assert_null(ho_transition_named(NULL));
-	assert_false(ho_transition_allowed(NULL, HO_DRAFT));
-	assert_false(ho_transition_allowed(ho_transition(HO_ACT_SUBMIT), HO_STATUS_NONE));
+	assert_null(states_transition((enum ho_action)HO_NACTIONS));
+	assert_null(states_transition_named("delete"));
+	assert_null(states_transition_named(NULL));
+	assert_false(states_allowed(NULL, HO_DRAFT));
+	assert_false(states_allowed(states_transition(HO_ACT_SUBMIT), HO_STATUS_NONE));
 }
 
 /* Nothing leaves an accepted or withdrawn note; every state but draft is
@@ -109,9 +108,9 @@ test_the_machine(void **state)
 	bool reached[HO_NSTATUS] = {0};
 	(void)state;
 	for (int a = 0; a < HO_NACTIONS; a++) {
-		const struct ho_transition *t = ho_transition((enum ho_action)a);
-		assert_false(ho_transition_allowed(t, HO_ACCEPTED));
-		assert_false(ho_transition_allowed(t, HO_WITHDRAWN));
+		const struct states_transition *t = states_transition((enum ho_action)a);
+		assert_false(states_allowed(t, HO_ACCEPTED));
+		assert_false(states_allowed(t, HO_WITHDRAWN));
 		if (t->to != HO_STATUS_NONE)
 			reached[t->to] = true;
 		if (t->to == HO_WITHDRAWN)
@@ -133,13 +132,13 @@ test_status_names(void **state)
 	                                               "returneret", "godkendt", "trukket tilbage"};
 	(void)state;
 	for (int s = 0; s < HO_NSTATUS; s++) {
-		assert_int_equal(ho_status_of(names[s]), s);
-		assert_string_equal(ho_status_name((enum ho_status)s), names[s]);
-		assert_string_equal(ho_status_label((enum ho_status)s), labels[s]);
+		assert_int_equal(states_of(names[s]), s);
+		assert_string_equal(states_name((enum ho_status)s), names[s]);
+		assert_string_equal(states_label((enum ho_status)s), labels[s]);
 	}
-	assert_int_equal(ho_status_of("Draft"), HO_STATUS_NONE);
-	assert_int_equal(ho_status_of(NULL), HO_STATUS_NONE);
-	assert_string_equal(ho_status_name(HO_STATUS_NONE), "?");
+	assert_int_equal(states_of("Draft"), HO_STATUS_NONE);
+	assert_int_equal(states_of(NULL), HO_STATUS_NONE);
+	assert_string_equal(states_name(HO_STATUS_NONE), "?");
 }
 
 int

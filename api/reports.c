@@ -21,7 +21,7 @@
  *   filed is 0); median_working_days_to_accept, the median over the notes
  *   now accepted of the Danish working days after the filing date up to and
  *   including the accept date (decided_at), both local dates, without the
- *   optional days off (ho_workdays_between; the mean of the middle two for
+ *   optional days off (workdays_between; the mean of the middle two for
  *   an even count, so it may end in .5), null when none is accepted;
  *   top_flagged_sections, up to 5 {section, count} counting every flag ever
  *   set on those notes (resolved or not), count descending, then section
@@ -57,6 +57,8 @@
 #include "directory.h"
 #include "handover.h"
 #include "workdays.h"
+#include "auth.h"
+#include "api.h"
 
 #define REPORT_NOTES_MAX 200000
 #define REPORT_SPAN_DAYS 3653 /* ten years, leap days included */
@@ -137,7 +139,7 @@ int_cmp(const void *a, const void *b)
 }
 
 double
-ho_report_median(int *v, size_t n)
+reports_median(int *v, size_t n)
 {
 	if (n == 0)
 		return -1;
@@ -223,7 +225,7 @@ report_build(PGresult *res, struct report *r)
 	unsigned off = 0;
 
 	/* the municipality's optional days off count as not working */
-	if (config_current() && config_days_off(config_current()->days_off, &off) == -1)
+	if (config_current() && workdays_days_off(config_current()->days_off, &off) == -1)
 		off = 0;
 
 	for (i = 0; i < n && *PQgetvalue(res, i, 0) == '0'; i++) {
@@ -236,7 +238,7 @@ report_build(PGresult *res, struct report *r)
 		notes += count;
 		if (!PQgetisnull(res, i, 4)) {
 			int days =
-			    ho_workdays_between(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), off);
+			    workdays_between(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), off);
 			if (days >= 0) /* else accepted after 2200: left out */
 				add_days(g, days, count);
 		}
@@ -273,7 +275,7 @@ report_json(struct report *r, const struct report_ctx *ctx)
 	for (size_t i = 0; i < r->n; i++) {
 		struct group *g = &r->v[i];
 		json_t *top = json_array(), *median;
-		double m = ho_report_median(g->days, g->ndays);
+		double m = reports_median(g->days, g->ndays);
 
 		if (g->ndays == 0)
 			median = json_null();
@@ -326,7 +328,7 @@ csv_row(struct evbuffer *b, struct group *g)
 	evbuffer_add_printf(b, ",%ld,%ld,%ld.%03ld,", g->filed, g->returned, milli / 1000,
 	                    milli % 1000);
 	if (g->ndays) {
-		double m = ho_report_median(g->days, g->ndays);
+		double m = reports_median(g->days, g->ndays);
 		if (m == (double)(long)m)
 			evbuffer_add_printf(b, "%ld", (long)m);
 		else
@@ -420,7 +422,7 @@ date_param(struct http_request *req, const char *name, char buf[16], const char 
 	v = http_query_param(req, name, buf, 16);
 	if (v && *v == '\0')
 		return true;
-	if (v == NULL || ho_date_days(v, days) == -1) {
+	if (v == NULL || workdays_date_days(v, days) == -1) {
 		http_bad_param(req, name, "Skal være en gyldig dato ÅÅÅÅ-MM-DD (år 1900-2200).");
 		return false;
 	}
@@ -478,9 +480,10 @@ api_reports_quality(struct http_request *req)
 		clock_date_copenhagen(clock_time(), ctx->to);
 	if (fv)
 		memcpy(ctx->from, fv, 11);
-	else if (ho_quarter_start(ctx->to, REPORT_QUARTERS, ctx->from) == -1)
+	else if (workdays_quarter_start(ctx->to, REPORT_QUARTERS, ctx->from) == -1)
 		memcpy(ctx->from, "1900-01-01", 11);
-	if (ho_date_days(ctx->from, &from_d) == -1 || ho_date_days(ctx->to, &to_d) == -1) {
+	if (workdays_date_days(ctx->from, &from_d) == -1 ||
+	    workdays_date_days(ctx->to, &to_d) == -1) {
 		free(ctx); /* today outside 1900-2200: a clock gone wrong */
 		http_problem(req, 500, NULL, "The server's clock is out of range.");
 		return;
@@ -504,7 +507,7 @@ api_reports_quality(struct http_request *req)
 			free(ctx);
 			return;
 		}
-		units = ho_visible_units_array(dir_current(), person);
+		units = access_visible_units_array(dir_sync_current(), person);
 	}
 	snprintf(limit, sizeof(limit), "%d", REPORT_NOTES_MAX + 1);
 	const char *params[5] = {ctx->from, ctx->to, rv, units, limit};

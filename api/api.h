@@ -1,0 +1,91 @@
+/*
+ * api.h: the HTTP handlers (app/routes.c's table names them) and the
+ * helpers the handlers share. Only app/ includes this.
+ */
+#ifndef STAFET_API_H
+#define STAFET_API_H
+
+#include "stafetd.h"
+
+struct dir_snapshot;
+struct ho_route_set;
+struct ho_route;
+struct ho_template;
+
+/* ops.c: health, readiness, metrics, the OpenAPI document. */
+void ops_healthz(struct http_request *);
+void ops_readyz(struct http_request *);
+void ops_metrics(struct http_request *);
+void ops_openapi(struct http_request *);
+
+/* api_session.c */
+void api_session_create(struct http_request *);
+void api_session_delete(struct http_request *);
+void api_me(struct http_request *);
+void api_session_start(struct event_base *);
+void api_session_stop(void);
+
+/* people.c */
+void api_people_list(struct http_request *);
+void api_people_get(struct http_request *);
+void api_units_list(struct http_request *);
+void api_units_get(struct http_request *);
+
+/* The current snapshot, or NULL after answering 503 (none configured or
+ * not read yet). Borrowed: valid while the request's handler runs on the
+ * loop (a new one is swapped in only between events); take a reference
+ * (dir_snapshot_ref) to keep it longer. */
+struct http_request;
+const struct dir_snapshot *answer_snapshot_or_fail(struct http_request *);
+
+/* audit.c */
+void api_audit_list(struct http_request *);
+
+/* alerts.c: the outbox and the alert settings. */
+void api_outbox_list(struct http_request *);
+void api_outbox_retry(struct http_request *);
+void api_alert_settings_get(struct http_request *);
+void api_alert_settings_put(struct http_request *);
+
+/* reports.c: GET /api/v1/reports/quality */
+void api_reports_quality(struct http_request *);
+/* Median of n counts (the mean of the middle two for even n); sorts v in
+ * place. -1 when n is 0. */
+double reports_median(int *v, size_t n);
+
+/* handovers.c: shared with notes.c */
+void answer_db_error(struct http_request *, const char *error);
+void answer_not_found(struct http_request *);
+/* routes_current(), borrowed the same way, or NULL after answering 503. */
+struct ho_route_set *answer_routes_or_fail(struct http_request *);
+/* The checks' results on doc (borrowed): a new array the caller owns. */
+json_t *api_handovers_run_checks(const struct ho_template *, const struct ho_route *,
+                                 const struct dir_snapshot *, const json_t *doc, bool submit,
+                                 int *completeness, int *failed);
+/* Reads body (borrowed) into out, which takes references of its own to the
+ * values it keeps; errors are added to problem. 0, 400 or 422. */
+int api_handovers_read_fields(json_t *body, const struct ho_template *, bool patch, bool strict,
+                              json_t *out, json_t *problem);
+int api_handovers_check_receiver(const struct dir_snapshot *, const struct ho_route *,
+                                 const char *unit, const char *person, json_t *problem);
+/* The document the checks read, from row with changes laid over it (both
+ * borrowed, either may be NULL): a new object the caller owns. */
+json_t *api_handovers_check_doc(const json_t *row, const json_t *changes);
+bool answer_uuid_ok(const char *);
+bool answer_body_object(struct http_request *, const char *const *known);
+
+/* handovers.c, notes.c: the handlers */
+void api_templates_get(struct http_request *);
+void api_handovers_check(struct http_request *);
+void api_handovers_create(struct http_request *);
+void api_handovers_list(struct http_request *);
+void api_handover_get(struct http_request *);
+void api_handover_patch(struct http_request *);
+void api_handover_history(struct http_request *);
+void api_handover_action(struct http_request *);
+
+/* routes.c */
+void api_routes_list(struct http_request *);
+void api_counterparts(struct http_request *);
+
+#endif
