@@ -787,6 +787,8 @@ http_server_start(struct event_base *b, const struct config *c)
 	}
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	resume_ev = evtimer_new(base, listener_resume_cb, NULL);
+	metrics_add_gauge("http_connections_open", "Client connections open.",
+	                  http_server_connections);
 	accepting = true;
 	log_notice("http: listening on %s", c->listen);
 	return 0;

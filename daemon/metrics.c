@@ -4,6 +4,10 @@
  * Requests are counted per route pattern (never per raw path, which would
  * let clients grow the table and could carry identifiers), method and
  * status. Everything runs on the loop thread, so no locking.
+ *
+ * The registry names no other part of the daemon: the router tells it how
+ * many routes it numbered (router_init), a request's route brings its own
+ * label, and the HTTP server registers its gauge (http_server_start).
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +32,7 @@ struct status_count {
 };
 
 struct route_stats {
+	const char *label; /* the route's pattern, from its first request */
 	struct status_count st[MAX_STATUS];
 	int nst;
 	unsigned long long bucket[NBUCKETS + 1];
@@ -42,6 +47,13 @@ static struct {
 	unsigned long long n;
 } counters[MAX_COUNTERS];
 static int ncounters;
+/* Gauges read when rendered (the HTTP server's open connections). */
+#define MAX_GAUGES 4
+static struct {
+	const char *name, *help;
+	size_t (*read)(void);
+} gauges[MAX_GAUGES];
+static size_t ngauges;
 static double started_at;
 /* The modules' own metrics (app/modules.c registers them). */
 #define MAX_RENDERERS 16
@@ -51,9 +63,28 @@ static size_t nrenderers;
 void
 metrics_init(void)
 {
-	if (router_count() >= MAX_ROUTES)
-		fatalx("metrics: more routes than slots");
 	started_at = clock_wall();
+}
+
+/* The router numbers its n routes 0..n-1 (struct route's index): a slot
+ * each here, and the last for requests that matched none. */
+void
+metrics_routes(size_t n)
+{
+	if (n >= MAX_ROUTES)
+		fatalx("metrics: more routes than slots");
+}
+
+/* A gauge read at each rendering, as stafet_NAME; name and help must be
+ * literals. */
+void
+metrics_add_gauge(const char *name, const char *help, size_t (*read)(void))
+{
+	if (ngauges == MAX_GAUGES)
+		fatalx("metrics: more gauges than slots");
+	gauges[ngauges].name = name;
+	gauges[ngauges].help = help;
+	gauges[ngauges++].read = read;
 }
 
 void
@@ -62,6 +93,7 @@ metrics_observe(const struct route *r, const char *method, int status, double se
 	struct route_stats *s = &stats[r ? r->index : MAX_ROUTES - 1];
 	int i;
 
+	s->label = r ? r->pattern : "unmatched";
 	for (i = 0; i < s->nst; i++)
 		if (s->st[i].status == status && strcmp(s->st[i].method, method) == 0)
 			break;
@@ -101,13 +133,6 @@ metrics_count(const char *name)
 	counters[ncounters++].n = 1;
 }
 
-static const char *
-route_label(int i)
-{
-	const struct route *r = router_get((size_t)i);
-	return r ? r->pattern : "unmatched";
-}
-
 void
 metrics_render(struct evbuffer *b)
 {
@@ -122,20 +147,18 @@ metrics_render(struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP stafet_http_requests_total HTTP requests answered.\n"
 	                       "# TYPE stafet_http_requests_total counter\n");
 	for (int i = 0; i < MAX_ROUTES; i++) {
-		int ri = i == MAX_ROUTES - 1 ? -1 : i;
 		for (int j = 0; j < stats[i].nst; j++)
 			evbuffer_add_printf(b,
 			                    "stafet_http_requests_total{route=\"%s\",method=\"%s\","
 			                    "status=\"%d\"} %llu\n",
-			                    ri < 0 ? "unmatched" : route_label(ri),
-			                    stats[i].st[j].method, stats[i].st[j].status,
-			                    stats[i].st[j].n);
+			                    stats[i].label, stats[i].st[j].method,
+			                    stats[i].st[j].status, stats[i].st[j].n);
 	}
 	evbuffer_add_printf(b, "# HELP stafet_http_request_duration_seconds Time from a complete "
 	                       "request head to the response.\n"
 	                       "# TYPE stafet_http_request_duration_seconds histogram\n");
 	for (int i = 0; i < MAX_ROUTES; i++) {
-		const char *label = i == MAX_ROUTES - 1 ? "unmatched" : route_label(i);
+		const char *label = stats[i].label;
 		unsigned long long cum = 0;
 		if (stats[i].count == 0)
 			continue;
@@ -155,11 +178,11 @@ metrics_render(struct evbuffer *b)
 		    "stafet_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
 		    label, stats[i].count, label, stats[i].sum, label, stats[i].count);
 	}
-	evbuffer_add_printf(
-	    b,
-	    "# HELP stafet_http_connections_open Client connections open.\n"
-	    "# TYPE stafet_http_connections_open gauge\nstafet_http_connections_open %zu\n",
-	    http_server_connections());
+	for (size_t i = 0; i < ngauges; i++)
+		evbuffer_add_printf(b,
+		                    "# HELP stafet_%s %s\n# TYPE stafet_%s gauge\nstafet_%s %zu\n",
+		                    gauges[i].name, gauges[i].help, gauges[i].name, gauges[i].name,
+		                    gauges[i].read());
 	for (int i = 0; i < ncounters; i++)
 		evbuffer_add_printf(b, "# TYPE stafet_%s counter\nstafet_%s %llu\n",
 		                    counters[i].name, counters[i].name, counters[i].n);

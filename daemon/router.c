@@ -35,18 +35,7 @@ router_init(struct route *table, size_t n, void (*login)(struct http_request *, 
 	client_address = client;
 	for (size_t i = 0; i < NROUTES; i++)
 		routes[i].index = (int)i;
-}
-
-size_t
-router_count(void)
-{
-	return NROUTES;
-}
-
-const struct route *
-router_get(size_t i)
-{
-	return i < NROUTES ? &routes[i] : NULL;
+	metrics_routes(NROUTES);
 }
 
 static bool

@@ -348,6 +348,7 @@ struct route {
 void router_init(struct route *, size_t, void (*login)(struct http_request *, http_handler),
                  void (*client_address)(struct http_request *));
 void router_dispatch(struct http_request *);
+
 /* metrics.c: knows no other part of the daemon; they register with it. */
 void metrics_init(void);
 void metrics_routes(size_t n);
