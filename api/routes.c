@@ -80,52 +80,10 @@ text_field(json_t *obj, const char *key, const char *field, json_t *p, const cha
 	return true;
 }
 
-/*
- * The citizen's facts from the body. Structure errors (unknown fields,
- * wrong types) answer 400, values that cannot be used 422; false when
- * answered.
- */
-static bool
-read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, const char **code)
+/* kle: NN, NN.NN or NN.NN.NN. */
+static void
+read_kle(json_t *body, json_t *p, struct resolve_facts *f)
 {
-	static const char *const top[] = {"route", "citizen", "kle", "date", NULL};
-	static const char *const cit[] = {
-	    "birthdate", "cpr",          "surname",           "placed",
-	    "district",  "target_group", "employment_status", NULL};
-	json_t *p, *citizen, *v;
-	const char *s;
-
-	if (!json_is_object(body)) {
-		http_problem(req, 400, NULL, "The request body must be a JSON object.");
-		return false;
-	}
-	if ((p = json_unknown_fields(body, top, NULL)) != NULL) {
-		http_problem_json(req, p);
-		return false;
-	}
-	citizen = json_object_get(body, "citizen");
-	if (citizen && !json_is_object(citizen)) {
-		http_problem(req, 400, NULL, "'citizen' must be a JSON object.");
-		return false;
-	}
-	if (citizen && (p = json_unknown_fields(citizen, cit, "citizen.")) != NULL) {
-		http_problem_json(req, p);
-		return false;
-	}
-	p = json_problem(422, "Uanvendelige oplysninger",
-	                 "Oplysningerne kan ikke bruges til at finde modtageren.");
-	memset(f, 0, sizeof(*f));
-	f->placed = -1;
-	f->caller = DIR_NONE;
-
-	v = json_object_get(body, "route");
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		json_problem_add_error(p, "route", "required", "Angiv en rute.");
-	else if (json_string_length(v) > 64)
-		json_problem_add_error(p, "route", "unknown", "Ruten findes ikke.");
-	else
-		*code = json_string_value(v);
-
 	if (text_field(body, "kle", "kle", p, &f->kle) && f->kle) {
 		size_t n = strlen(f->kle);
 		bool ok = n == 2 || n == 5 || n == 8;
@@ -136,7 +94,14 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 			json_problem_add_error(p, "kle", "invalid",
 			                       "Et KLE-nummer skrives NN, NN.NN eller NN.NN.NN.");
 	}
-	v = json_object_get(body, "date");
+}
+
+/* The lookup's date: the body's, or today in Copenhagen. */
+static void
+read_date(json_t *body, json_t *p, struct resolve_facts *f)
+{
+	json_t *v = json_object_get(body, "date");
+
 	if (v && !json_is_null(v)) {
 		if (!json_is_string(v) ||
 		    !clock_date_valid(json_string_value(v), json_string_length(v)))
@@ -147,13 +112,18 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	}
 	if (!*f->date)
 		clock_today(f->date);
+}
 
-	if (citizen == NULL || json_object_size(citizen) == 0) {
-		json_problem_add_error(p, "citizen", "required",
-		                       "Angiv mindst én oplysning om borgeren, fx fødselsdato.");
-		goto out;
-	}
-	v = json_object_get(citizen, "birthdate");
+/* citizen.birthdate, then citizen.cpr: the birth date they give (they must
+ * agree). The CPR number is wiped from the body once read. */
+static void
+read_birth(json_t *citizen, json_t *p, struct resolve_facts *f)
+{
+	json_t *v = json_object_get(citizen, "birthdate");
+	const char *why = NULL;
+	char born[11];
+	int rc;
+
 	if (v && !json_is_null(v)) {
 		if (!json_is_string(v) ||
 		    !clock_date_valid(json_string_value(v), json_string_length(v)))
@@ -167,32 +137,35 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 			memcpy(f->birthdate, json_string_value(v), 11);
 	}
 	v = json_object_get(citizen, "cpr");
-	if (v && !json_is_null(v)) {
-		const char *why = NULL;
-		if (!json_is_string(v)) {
-			json_problem_add_error(p, "citizen.cpr", "type", "Skal være en tekst.");
-		} else {
-			char born[11];
-			int rc = dir_citizen_birthdate(json_string_value(v), json_string_length(v),
-			                               born, &why);
-			/* The number has done its work: gone from memory now. */
-			explicit_wipe((char *)(uintptr_t)json_string_value(v),
-			              json_string_length(v));
-			if (rc == -1)
-				json_problem_add_error(p, "citizen.cpr", "invalid", why);
-			else if (strcmp(born, f->date) > 0)
-				json_problem_add_error(
-				    p, "citizen.cpr", "future",
-				    "CPR-nummerets fødselsdato ligger efter datoen for "
-				    "opslaget.");
-			else if (*f->birthdate && strcmp(born, f->birthdate) != 0)
-				json_problem_add_error(
-				    p, "citizen.cpr", "mismatch",
-				    "CPR-nummeret passer ikke med fødselsdatoen.");
-			else
-				memcpy(f->birthdate, born, 11);
-		}
+	if (v == NULL || json_is_null(v))
+		return;
+	if (!json_is_string(v)) {
+		json_problem_add_error(p, "citizen.cpr", "type", "Skal være en tekst.");
+		return;
 	}
+	rc = dir_citizen_birthdate(json_string_value(v), json_string_length(v), born, &why);
+	/* The number has done its work: gone from memory now. */
+	explicit_wipe((char *)(uintptr_t)json_string_value(v), json_string_length(v));
+	if (rc == -1)
+		json_problem_add_error(p, "citizen.cpr", "invalid", why);
+	else if (strcmp(born, f->date) > 0)
+		json_problem_add_error(p, "citizen.cpr", "future",
+		                       "CPR-nummerets fødselsdato ligger efter datoen for "
+		                       "opslaget.");
+	else if (*f->birthdate && strcmp(born, f->birthdate) != 0)
+		json_problem_add_error(p, "citizen.cpr", "mismatch",
+		                       "CPR-nummeret passer ikke med fødselsdatoen.");
+	else
+		memcpy(f->birthdate, born, 11);
+}
+
+/* The citizen's facts but the birth date: texts, placed, employment. */
+static void
+read_citizen(json_t *citizen, json_t *p, struct resolve_facts *f)
+{
+	json_t *v;
+	const char *s;
+
 	text_field(citizen, "surname", "citizen.surname", p, &f->surname);
 	text_field(citizen, "district", "citizen.district", p, &f->district);
 	text_field(citizen, "target_group", "citizen.target_group", p, &f->target_group);
@@ -210,7 +183,72 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 		                       "Ukendt beskæftigelsesstatus; brug job, education, "
 		                       "employment_case, education_case, pension_assessment, "
 		                       "disability_pension eller old_age_pension.");
-out:
+}
+
+/* The body's shape: an object with known fields, citizen an object. */
+static bool
+body_shape_ok(struct http_request *req, json_t *body, json_t **citizen)
+{
+	static const char *const top[] = {"route", "citizen", "kle", "date", NULL};
+	static const char *const cit[] = {
+	    "birthdate", "cpr",          "surname",           "placed",
+	    "district",  "target_group", "employment_status", NULL};
+	json_t *p;
+
+	if (!json_is_object(body)) {
+		http_problem(req, 400, NULL, "The request body must be a JSON object.");
+		return false;
+	}
+	if ((p = json_unknown_fields(body, top, NULL)) != NULL) {
+		http_problem_json(req, p);
+		return false;
+	}
+	*citizen = json_object_get(body, "citizen");
+	if (*citizen && !json_is_object(*citizen)) {
+		http_problem(req, 400, NULL, "'citizen' must be a JSON object.");
+		return false;
+	}
+	if (*citizen && (p = json_unknown_fields(*citizen, cit, "citizen.")) != NULL) {
+		http_problem_json(req, p);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The citizen's facts from the body. Structure errors (unknown fields,
+ * wrong types) answer 400, values that cannot be used 422; false when
+ * answered.
+ */
+static bool
+read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, const char **code)
+{
+	json_t *p, *citizen, *v;
+
+	if (!body_shape_ok(req, body, &citizen))
+		return false;
+	p = json_problem(422, "Uanvendelige oplysninger",
+	                 "Oplysningerne kan ikke bruges til at finde modtageren.");
+	memset(f, 0, sizeof(*f));
+	f->placed = -1;
+	f->caller = DIR_NONE;
+
+	v = json_object_get(body, "route");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		json_problem_add_error(p, "route", "required", "Angiv en rute.");
+	else if (json_string_length(v) > 64)
+		json_problem_add_error(p, "route", "unknown", "Ruten findes ikke.");
+	else
+		*code = json_string_value(v);
+	read_kle(body, p, f);
+	read_date(body, p, f);
+	if (citizen == NULL || json_object_size(citizen) == 0) {
+		json_problem_add_error(p, "citizen", "required",
+		                       "Angiv mindst én oplysning om borgeren, fx fødselsdato.");
+	} else {
+		read_birth(citizen, p, f);
+		read_citizen(citizen, p, f);
+	}
 	if (json_object_get(p, "errors") != NULL) {
 		http_problem_json(req, p);
 		return false;
