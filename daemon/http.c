@@ -95,6 +95,7 @@ static struct event_base *base;
 static bool accepting;
 static bool listener_paused;
 static double emfile_logged;
+static http_handler dispatch;
 
 static void conn_process(struct http_conn *);
 static void conn_free(struct http_conn *);
@@ -271,7 +272,7 @@ conn_dispatch(struct http_conn *c)
 	evtimer_del(c->timer);
 	/* Pipelined bytes stay buffered; reading resumes after the response. */
 	bufferevent_disable(c->bev, EV_READ);
-	router_dispatch(req);
+	dispatch(req);
 }
 
 /* Starts a request from a complete head of `len` bytes in the input. */
@@ -759,6 +760,12 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	log_debug("http: accept: %s", strerror(err));
 }
 
+void
+http_set_dispatch(http_handler handler)
+{
+	dispatch = handler;
+}
+
 int
 http_server_start(struct event_base *b, const struct config *c)
 {
@@ -766,6 +773,8 @@ http_server_start(struct event_base *b, const struct config *c)
 	char port[8];
 	int rc;
 
+	if (dispatch == NULL)
+		fatalx("http: no request dispatcher set");
 	base = b;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

@@ -16,6 +16,8 @@
 
 #include "stafetd.h"
 
+static void router_dispatch(struct http_request *);
+
 /* The route table and the login check, given by the wiring (app/routes.c). */
 static struct route *routes;
 static size_t NROUTES;
@@ -24,7 +26,9 @@ static void (*client_address)(struct http_request *);
 
 /* The table, numbered for the metrics tables; the login check that runs
  * before a route that is not public, and the function that sets the
- * request's client address. */
+ * request's client address. The server's requests come to router_dispatch
+ * through the pointer set here: the router sits above the server, and the
+ * server never names it. */
 void
 router_init(struct route *table, size_t n, void (*login)(struct http_request *, http_handler),
             void (*client)(struct http_request *))
@@ -36,6 +40,7 @@ router_init(struct route *table, size_t n, void (*login)(struct http_request *, 
 	for (size_t i = 0; i < NROUTES; i++)
 		routes[i].index = (int)i;
 	metrics_routes(NROUTES);
+	http_set_dispatch(router_dispatch);
 }
 
 static bool
@@ -158,7 +163,7 @@ answer_unrouted(struct http_request *req)
 	http_problem(req, 404, NULL, "No such resource.");
 }
 
-void
+static void
 router_dispatch(struct http_request *req)
 {
 	const char *path = req->head.path;

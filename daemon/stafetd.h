@@ -302,6 +302,8 @@ struct http_request {
 	int nresp_headers;
 	bool responded;
 };
+/* The function every complete request goes to (the router sets it). */
+void http_set_dispatch(http_handler);
 int http_server_start(struct event_base *, const struct config *) WUR;
 void http_server_stop_accepting(void);
 void http_server_free_all(void);
@@ -347,7 +349,6 @@ struct route {
 };
 void router_init(struct route *, size_t, void (*login)(struct http_request *, http_handler),
                  void (*client_address)(struct http_request *));
-void router_dispatch(struct http_request *);
 
 /* metrics.c: knows no other part of the daemon; they register with it. */
 void metrics_init(void);
