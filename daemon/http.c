@@ -1,14 +1,18 @@
 /*
- * http.c: the HTTP/1.1 server on libevent bufferevents.
+ * http.c: the HTTP/1.1 server's connections on libevent bufferevents:
+ * reading each request, handing it to the dispatcher, and writing its
+ * response. The listening socket, the pauses of accept and the admission
+ * per client address are http_listen.c's; query parameters are
+ * http_query.c's.
  *
  * Our own rather than evhttp, because every limit must answer as a JSON
  * problem (evhttp answers 413 in HTML) and the hostile cases need control
  * evhttp does not give: a deadline for the whole request head (slowloris),
  * running from accept on a new connection, caps on open connections in all
  * and per client address (http_peers.c), a pause on EMFILE instead of
- * spinning, and strict framing. One request per connection is handled at a
- * time; pipelined requests wait in the input buffer until the response
- * before them is out.
+ * spinning (http_listen.c), and strict framing. One request per connection
+ * is handled at a time; pipelined requests wait in the input buffer until
+ * the response before them is out.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -16,7 +20,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 #include <event2/listener.h>
 
 #include "stafetd.h"
+#include "http_internal.h"
 
 #define CHUNK_LINE_MAX 1024
 #define TRAILER_MAX    8192
@@ -89,12 +93,8 @@ struct http_conn {
 
 static TAILQ_HEAD(conn_list, http_conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static size_t nconns;
-static struct evconnlistener *listener;
-static struct event *resume_ev;
 static struct event_base *base;
 static bool accepting;
-static bool listener_paused;
-static double emfile_logged;
 static http_handler dispatch;
 
 static void conn_process(struct http_conn *);
@@ -102,7 +102,6 @@ static void conn_free(struct http_conn *);
 static void conn_readcb(struct bufferevent *, void *);
 static void make_request_id(char out[17]);
 static void conn_start_body(struct http_conn *, enum conn_state);
-static const char *http_date(void);
 
 static const struct config *
 cfg(void)
@@ -138,16 +137,6 @@ request_free(struct http_request *req)
 	free(req);
 }
 
-static void
-maybe_resume_listener(void)
-{
-	if (listener && accepting && listener_paused &&
-	    nconns < (size_t)cfg()->http_max_connections && !evtimer_pending(resume_ev, NULL)) {
-		evconnlistener_enable(listener);
-		listener_paused = false;
-	}
-}
-
 /* Frees the event before its socket; safe with a handler still pending. */
 static void
 conn_free(struct http_conn *c)
@@ -170,7 +159,7 @@ conn_free(struct http_conn *c)
 	nconns--;
 	http_peers_close(c->counted);
 	free(c);
-	maybe_resume_listener();
+	http_listen_closed(nconns);
 }
 
 static void
@@ -632,49 +621,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 	conn_process(arg);
 }
 
-static void
-listener_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	maybe_resume_listener();
-}
-
-/* Seconds a client over its address's limit is told to wait. */
-#define REFUSED_RETRY_AFTER 10
-
-/*
- * Answers a connection over its address's limit with 503 and closes it at
- * once, without a connection's state: a flood from one address costs no
- * memory and holds no descriptor. The answer is one non-blocking write (it
- * is far smaller than a socket's buffer); what the client sent already is
- * read and dropped, so that the close sends a FIN rather than a reset that
- * could destroy the answer.
- */
-static void
-refuse_connection(evutil_socket_t fd)
-{
-	static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
-	                           "\"status\":503,\"detail\":\"Too many connections from this "
-	                           "address.\"}";
-	char buf[512], sink[4096];
-	int n;
-
-	n = snprintf(buf, sizeof(buf),
-	             "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %zu\r\n"
-	             "Content-Type: application/problem+json\r\nRetry-After: %d\r\n"
-	             "Connection: close\r\nCache-Control: no-store\r\n"
-	             "X-Content-Type-Options: nosniff\r\n\r\n%s",
-	             http_date(), sizeof(body) - 1, REFUSED_RETRY_AFTER, body);
-	if (n > 0 && (size_t)n < sizeof(buf) &&
-	    send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("http: answering a refused connection: %s", strerror(errno));
-	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
-		;
-	evutil_closesocket(fd);
-}
-
+/* A socket the listener accepted becomes a connection, once its address is
+ * admitted (http_listen.c). */
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
@@ -686,11 +634,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	(void)salen;
 	(void)arg;
 
-	if (!http_peers_open(base, sa, &counted)) {
-		metrics_count("http_connections_refused_total");
-		refuse_connection(fd);
+	if (!http_listen_admit(base, fd, sa, &counted))
 		return;
-	}
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
 	else if (sa->sa_family == AF_INET6)
@@ -730,34 +675,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->state = CONN_IDLE;
 	/* Its first head is due in the header timeout: silence holds no place for long. */
 	conn_arm_timer(c, cfg()->http_header_timeout);
-	if (nconns >= (size_t)cfg()->http_max_connections && !listener_paused) {
-		evconnlistener_disable(listener);
-		listener_paused = true;
-		log_warnx("http: %zu connections open, the limit; pausing accept", nconns);
-	}
-}
-
-static void
-accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = {1, 0};
-	(void)arg;
-
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		/* Out of descriptors: pause rather than spin on a ready socket. */
-		double now = clock_mono();
-		if (now - emfile_logged > 10) {
-			log_warnx("http: accept: %s; pausing accept for 1s", strerror(err));
-			emfile_logged = now;
-		}
-		metrics_count("http_accept_errors_total");
-		evconnlistener_disable(l);
-		listener_paused = true;
-		evtimer_add(resume_ev, &tv);
-		return;
-	}
-	log_debug("http: accept: %s", strerror(err));
+	http_listen_opened(nconns);
 }
 
 void
@@ -769,37 +687,14 @@ http_set_dispatch(http_handler handler)
 int
 http_server_start(struct event_base *b, const struct config *c)
 {
-	struct addrinfo hints, *res = NULL;
-	char port[8];
-	int rc;
-
 	if (dispatch == NULL)
 		fatalx("http: no request dispatcher set");
 	base = b;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", c->listen_port);
-	if ((rc = getaddrinfo(*c->listen_host ? c->listen_host : NULL, port, &hints, &res)) != 0) {
-		log_errx("http: cannot resolve listen address %s: %s", c->listen, gai_strerror(rc));
+	if (http_listen_start(base, c, accept_cb) == -1)
 		return -1;
-	}
-	listener = evconnlistener_new_bind(base, accept_cb, NULL,
-	                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	                                       LEV_OPT_CLOSE_ON_EXEC,
-	                                   1024, res->ai_addr, (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (listener == NULL) {
-		log_warn("http: cannot listen on %s", c->listen);
-		return -1;
-	}
-	evconnlistener_set_error_cb(listener, accept_error_cb);
-	resume_ev = evtimer_new(base, listener_resume_cb, NULL);
 	metrics_add_gauge("http_connections_open", "Client connections open.",
 	                  http_server_connections);
 	accepting = true;
-	log_notice("http: listening on %s", c->listen);
 	return 0;
 }
 
@@ -810,15 +705,7 @@ http_server_stop_accepting(void)
 	struct http_conn *c, *tmp;
 
 	accepting = false;
-	if (listener) {
-		evconnlistener_free(listener);
-		listener = NULL;
-	}
-	if (resume_ev) {
-		event_free(resume_ev);
-		resume_ev = NULL;
-	}
-	http_peers_stop();
+	http_listen_stop();
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, entry);
 		if (c->state == CONN_IDLE)
@@ -879,21 +766,6 @@ has_resp_header(const struct http_request *req, const char *name)
 		if (strcasecmp(req->resp_headers[i].name, name) == 0)
 			return true;
 	return false;
-}
-
-static const char *
-http_date(void)
-{
-	static char buf[40];
-	static time_t last;
-	time_t now = time(NULL);
-	if (now != last) {
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		last = now;
-	}
-	return buf;
 }
 
 /*
@@ -1006,107 +878,4 @@ void
 http_problem(struct http_request *req, int status, const char *title, const char *detail)
 {
 	http_problem_json(req, json_problem(status, title, detail));
-}
-
-/* Is the parameter in the query at all (whatever its value)? */
-bool
-http_query_has(const struct http_request *req, const char *name)
-{
-	const char *q = req->head.query;
-	size_t nl = strlen(name);
-
-	while (q && *q) {
-		if (strncmp(q, name, nl) == 0 && (q[nl] == '=' || q[nl] == '&' || q[nl] == '\0'))
-			return true;
-		q = strchr(q, '&');
-		if (q)
-			q++;
-	}
-	return false;
-}
-
-/*
- * Finds a query parameter, decoded into buf: '+' is a space, %XX two hex
- * digits, not %00. NULL when absent, too long, not UTF-8, or with any other
- * '%' (a trailing "%" or "%4" too, as the path decoder refuses them).
- */
-const char *
-http_query_param(const struct http_request *req, const char *name, char *buf, size_t bufsz)
-{
-	const char *q = req->head.query;
-	size_t nl = strlen(name);
-
-	while (q && *q) {
-		const char *amp = strchr(q, '&');
-		const char *end = amp ? amp : q + strlen(q);
-		if ((size_t)(end - q) > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
-			size_t w = 0;
-			for (const char *p = q + nl + 1; p < end; p++) {
-				int ch = (unsigned char)*p;
-				if (ch == '+') {
-					ch = ' ';
-				} else if (ch == '%') {
-					/* strtol alone would take "% 1", "%+1" and "%-1" */
-					if (end - p < 3 || !isxdigit((unsigned char)p[1]) ||
-					    !isxdigit((unsigned char)p[2]))
-						return NULL;
-					char hex[3] = {p[1], p[2], 0};
-					char *e;
-					long v = strtol(hex, &e, 16);
-					if (*e != '\0' || v == 0)
-						return NULL;
-					ch = (int)v;
-					p += 2;
-				}
-				if (w + 1 >= bufsz)
-					return NULL;
-				buf[w++] = (char)ch;
-			}
-			buf[w] = '\0';
-			return utf8_valid(buf, w) ? buf : NULL;
-		}
-		if ((size_t)(end - q) == nl && strncmp(q, name, nl) == 0) {
-			buf[0] = '\0';
-			return buf;
-		}
-		q = amp ? amp + 1 : NULL;
-	}
-	return NULL;
-}
-
-/* A 400 naming the query parameter at fault; `message` is for caseworkers. */
-void
-http_bad_param(struct http_request *req, const char *field, const char *message)
-{
-	char detail[160];
-	snprintf(detail, sizeof(detail), "Invalid query parameter '%s'.", field);
-	json_t *p = json_problem(400, NULL, detail);
-	json_problem_add_error(p, field, "invalid", message);
-	http_problem_json(req, p);
-}
-
-/* Only the parameters a route knows; anything else is a 400 naming it. */
-bool
-http_query_check(struct http_request *req, const char *const *allowed)
-{
-	const char *q = req->head.query;
-	while (q && *q) {
-		const char *end = strchr(q, '&'), *eq;
-		size_t n;
-		if (end == NULL)
-			end = q + strlen(q);
-		eq = memchr(q, '=', (size_t)(end - q));
-		n = (size_t)((eq ? eq : end) - q);
-		bool ok = n == 0;
-		for (size_t i = 0; allowed[i] && !ok; i++)
-			ok = strlen(allowed[i]) == n && strncmp(allowed[i], q, n) == 0;
-		if (!ok) {
-			char name[64];
-			snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), q);
-			http_bad_param(req, name, "Ukendt parameter.");
-			return false;
-		}
-		q = *end ? end + 1 : end;
-	}
-	return true;
 }

@@ -5,14 +5,19 @@
  * It is strict where leniency lets requests be smuggled past a proxy: no
  * obsolete line folding, no whitespace before the colon, one Content-Length,
  * never Content-Length together with Transfer-Encoding.
+ *
+ * Also the protocol's words that the server writes: the reason phrase of a
+ * status and the Date value (http.c's responses, http_listen.c's refusals).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "stafetd.h"
+#include "http_internal.h"
 
 static const struct {
 	int code;
@@ -54,6 +59,22 @@ http_status_text(int code)
 		if (statuses[i].code == code)
 			return statuses[i].text;
 	return "Unknown";
+}
+
+/* The Date header's value for now, formatted once a second. */
+const char *
+http_date(void)
+{
+	static char buf[40];
+	static time_t last;
+	time_t now = time(NULL);
+	if (now != last) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return buf;
 }
 
 /* RFC 9110 tchar */
