@@ -113,7 +113,7 @@ api_people_list(struct http_request *req)
 		/* An unknown unit matches nobody; it is not an error to ask. */
 		http_respond_json(req, 200,
 		                  json_pack("{s:o, s:n, s:o}", "items", items, "next_cursor",
-		                            "directory", dir_render_info(s)));
+		                            "directory", dir_sync_info()));
 		return;
 	}
 	out = xmalloc(limit * sizeof(int));
@@ -140,7 +140,7 @@ api_people_list(struct http_request *req)
 		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\",\"directory\":", next);
 	else
 		evbuffer_add_printf(b, "],\"next_cursor\":null,\"directory\":");
-	json_t *info = dir_render_info(s);
+	json_t *info = dir_sync_info();
 	char *info_text = json_dump_compact(info);
 	json_decref(info);
 	evbuffer_add_printf(b, "%s}", info_text);
@@ -175,7 +175,7 @@ api_people_get(struct http_request *req)
 		return;
 	}
 	json_t *p = dir_render_person_json(s, i);
-	json_object_set_new(p, "directory", dir_render_info(s));
+	json_object_set_new(p, "directory", dir_sync_info());
 	http_respond_json(req, 200, p);
 }
 
@@ -194,7 +194,7 @@ api_units_list(struct http_request *req)
 		if (s->units[i].parent == DIR_NONE)
 			json_array_append_new(items, dir_render_unit(s, (int)i, true));
 	http_respond_json(req, 200,
-	                  json_pack("{s:o, s:o}", "items", items, "directory", dir_render_info(s)));
+	                  json_pack("{s:o, s:o}", "items", items, "directory", dir_sync_info()));
 }
 
 void
@@ -222,6 +222,6 @@ api_units_get(struct http_request *req)
 		json_array_append_new(children,
 		                      json_string(s->units[s->units[i].children[c]].code));
 	json_object_set_new(o, "children", children);
-	json_object_set_new(o, "directory", dir_render_info(s));
+	json_object_set_new(o, "directory", dir_sync_info());
 	http_respond_json(req, 200, o);
 }

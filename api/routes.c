@@ -287,7 +287,7 @@ api_counterparts(struct http_request *req)
 		return;
 	f.caller = auth_person(req);
 	routes_resolve_view(route, &rr);
-	answer = json_pack("{s:o}", "directory", dir_render_info(s));
+	answer = json_pack("{s:o}", "directory", dir_sync_info());
 	b = evbuffer_new();
 	if (b == NULL)
 		fatalx("counterparts: evbuffer_new");

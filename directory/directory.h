@@ -196,8 +196,6 @@ void dir_render_person_append(struct evbuffer *b, const struct dir_person *p, co
 char *dir_render_person(const struct dir_snapshot *, int, size_t *len);
 /* A unit as the API shows it (with its subtree when tree); the caller owns it. */
 json_t *dir_render_unit(const struct dir_snapshot *, int, bool tree);
-/* {"synced_at", "stale"} for answers from the snapshot: a new object, the caller's. */
-json_t *dir_render_info(const struct dir_snapshot *);
 
 /* fold.c: Danish-aware folding for search. */
 /* Folds in into the caller's out (outsz bytes, NUL-terminated when
@@ -249,5 +247,7 @@ struct dir_snapshot *dir_sync_current(void);
 bool dir_sync_stale(void);
 double dir_sync_synced_at(void);
 void dir_sync_metrics_render(struct evbuffer *);
+/* {"synced_at", "stale"} for answers from the snapshot: a new object, the caller's. */
+json_t *dir_sync_info(void);
 
 #endif

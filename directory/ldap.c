@@ -18,7 +18,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
-#include "sync.h"
+#include "dir_ldap.h"
 
 /*
  * Parses "ldaps://a|ldaps://b ldaps://c": spaces or commas separate
@@ -221,7 +221,7 @@ dir_ldap_connect(const struct dir_ldap_cfg *cfg, int below, size_t *chosen, char
 		i = j;
 	}
 	snprintf(err, errsz, "no LDAP server configured");
-	for (size_t i = 0; i < n && ld == NULL && !dir_sync_stopping(); i++) {
+	for (size_t i = 0; i < n && ld == NULL && !(cfg->stopping && cfg->stopping()); i++) {
 		const struct dir_server *s = &cfg->servers[order[i]];
 		if (s->priority >= below)
 			break;

@@ -66,6 +66,17 @@ static int done_pipe[2] = {-1, -1};
 static struct event *done_ev;
 static size_t queue_max;
 
+/* For dir_ldap_connect: no further server once the workers stop. */
+static bool
+login_stopping(void)
+{
+	bool stop;
+	pthread_mutex_lock(&mu);
+	stop = stopping;
+	pthread_mutex_unlock(&mu);
+	return stop;
+}
+
 static void
 job_free(struct login_job *j)
 {
@@ -305,6 +316,7 @@ dir_login_start(struct event_base *base, const struct config *c)
 	shared = xcalloc(1, sizeof(*shared));
 	shared->refs = 1;
 	shared->c = dir_cfg_new(c);
+	shared->c->stopping = login_stopping;
 	queue_max = (size_t)c->login_queue_max;
 	stopping = false;
 	for (int i = 0; i < c->login_workers && i < MAX_WORKERS; i++) {
@@ -324,6 +336,7 @@ dir_login_reconfigure(const struct config *c)
 	struct shared_cfg *s = xcalloc(1, sizeof(*s));
 	s->refs = 1;
 	s->c = dir_cfg_new(c);
+	s->c->stopping = login_stopping;
 	pthread_mutex_lock(&mu);
 	shared_unref(shared);
 	shared = s;

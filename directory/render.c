@@ -137,18 +137,6 @@ dir_render_person_append(struct evbuffer *b, const struct dir_person *p, const c
 }
 
 json_t *
-dir_render_info(const struct dir_snapshot *s)
-{
-	char when[32];
-	time_t t = (time_t)dir_sync_synced_at();
-	(void)s;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s, s:b}", "synced_at", when, "stale", dir_sync_stale());
-}
-
-json_t *
 dir_render_unit(const struct dir_snapshot *s, int i, bool tree)
 {
 	const struct dir_unit *u = &s->units[i];

@@ -233,8 +233,8 @@ note_failure(const char *err)
 static int active_fd = -1;
 
 /* For ldap.c: stop trying servers once a stop was asked for. */
-bool
-dir_sync_stopping(void)
+static bool
+sync_stopping(void)
 {
 	bool stop;
 	pthread_mutex_lock(&mu);
@@ -523,6 +523,7 @@ dir_sync_start(struct event_base *base, const struct config *c)
 	wake_ev = event_new(base, wake_pipe[0], EV_READ | EV_PERSIST, wake_cb, NULL);
 	event_add(wake_ev, NULL);
 	struct dir_ldap_cfg *cfg = dir_cfg_new(c);
+	cfg->stopping = sync_stopping;
 	if (pthread_create(&thread, NULL, sync_main, cfg) != 0)
 		fatalx("directory: cannot start the sync thread");
 	running = true;
@@ -540,6 +541,7 @@ dir_sync_reconfigure(const struct config *c)
 	pthread_mutex_lock(&mu);
 	dir_cfg_free(next_cfg);
 	next_cfg = dir_cfg_new(c);
+	next_cfg->stopping = sync_stopping;
 	wake_requested = true;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&mu);
@@ -609,4 +611,16 @@ dir_sync_metrics_render(struct evbuffer *b)
 	    stats.last_full_seconds, stats.last_incr_seconds, stats.full_syncs,
 	    stats.incremental_syncs, stats.ldap_errors, stats.save_errors, stats.server);
 	pthread_mutex_unlock(&mu);
+}
+
+/* {"synced_at", "stale"}: when the snapshot served was read and whether it is stale. */
+json_t *
+dir_sync_info(void)
+{
+	char when[32];
+	time_t t = (time_t)dir_sync_synced_at();
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s, s:b}", "synced_at", when, "stale", dir_sync_stale());
 }
