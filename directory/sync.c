@@ -391,7 +391,7 @@ sync_full(struct syncer *y, double t0, double started)
 {
 	const struct dir_ldap_cfg *cfg = y->cfg;
 	struct dir_records fresh = {0};
-	struct dir_load l = {cfg, &fresh, 0, 0, 0, true, {NULL}};
+	struct dir_load l = {.cfg = cfg, .r = &fresh, .full = true};
 	int rc = dir_map_read(y->ld, cfg, -1, &l, y->err, sizeof(y->err));
 
 	dir_map_load_done(&l);
@@ -423,7 +423,7 @@ static bool
 sync_incremental(struct syncer *y, double t0, double started)
 {
 	const struct dir_ldap_cfg *cfg = y->cfg;
-	struct dir_load l = {cfg, &y->recs, y->newest, 0, 0, false, {NULL}};
+	struct dir_load l = {.cfg = cfg, .r = &y->recs, .newest = y->newest};
 	int rc = dir_map_read(y->ld, cfg, y->newest, &l, y->err, sizeof(y->err));
 
 	dir_map_load_done(&l);

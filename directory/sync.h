@@ -34,6 +34,7 @@ struct dir_load {
 	size_t changed;   /* entries new or different from the record held */
 	size_t skipped;   /* AD accounts disabled or expired */
 	bool full;        /* a full load into empty records: nothing to look up */
+	bool failed;      /* a ranged attribute could not be read whole */
 	json_t *by_dn[3]; /* incremental: lowercased DN → record index, per kind */
 };
 /*

@@ -180,62 +180,90 @@ entry_id(const struct dir_load *l, LDAP *ld, LDAPMessage *e)
 }
 
 /*
- * The values of a multi-valued attribute, following AD's range retrieval:
- * past 1,500 values AD answers "member;range=0-1499" and the rest must be
- * asked for in further steps ("member;range=1500-*").
+ * If the attribute description a is attr's "attr;range=LOW-HIGH", the next
+ * step's description ("attr;range=HIGH+1-*") into *next, unless HIGH is "*"
+ * (the last chunk). True if a is one of attr's chunks.
  */
+static bool
+range_chunk(const char *a, const char *attr, size_t alen, char **next)
+{
+	const char *low, *dash;
+	char *end;
+	unsigned long long high;
+
+	if (strncasecmp(a, attr, alen) != 0 || strncasecmp(a + alen, ";range=", 7) != 0)
+		return false;
+	low = a + alen + 7;
+	dash = strchr(low, '-');
+	if (dash == NULL || dash == low)
+		return false;
+	if (dash[1] == '*' || *next != NULL)
+		return true;
+	high = strtoull(dash + 1, &end, 10);
+	if (end != dash + 1 && *end == '\0')
+		xasprintf(next, "%s;range=%llu-*", attr, high + 1);
+	return true;
+}
+
+/* The values of e's chunks of attr into out; the next step into *next. */
 static void
-all_ranged(LDAP *ld, LDAPMessage *e, const struct dir_ldap_cfg *cfg, const char *attr,
-           struct strlist *out)
+take_chunks(LDAP *ld, LDAPMessage *e, const char *attr, struct strlist *out, char **next)
 {
 	BerElement *ber = NULL;
-	char *a, *dn = NULL, *next = NULL;
 	size_t alen = strlen(attr);
+	char *a;
 
-	dir_ldap_all(ld, e, attr, out);
 	for (a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
-		if (strncasecmp(a, attr, alen) == 0 && strncasecmp(a + alen, ";range=", 7) == 0) {
-			const char *dash = strchr(a + alen + 7, '-');
+		if (range_chunk(a, attr, alen, next))
 			dir_ldap_all(ld, e, a, out);
-			if (dash && dash[1] != '*' && next == NULL)
-				xasprintf(&next, "%s;range=%llu-*", attr,
-				          strtoull(dash + 1, NULL, 10) + 1);
-		}
 		ldap_memfree(a);
 	}
 	ber_free(ber, 0);
+}
+
+/*
+ * The values of a multi-valued attribute, following AD's range retrieval:
+ * past MaxValRange (1,500) values AD answers "member;range=0-1499" and the
+ * rest must be asked for in further steps ("member;range=1500-*", and so
+ * on until a chunk ends in "*"). 0, or -1 when a step fails: then the
+ * values are not whole and the caller fails the round rather than keep a
+ * list cut short (the error is logged, without the entry's DN, which may
+ * name a person).
+ */
+static int
+all_ranged(LDAP *ld, LDAPMessage *e, const struct dir_ldap_cfg *cfg, const char *attr,
+           struct strlist *out)
+{
+	char *dn = NULL, *next = NULL;
+	int rc = LDAP_SUCCESS, step;
+
+	dir_ldap_all(ld, e, attr, out);
+	take_chunks(ld, e, attr, out, &next);
 	dn = next ? ldap_get_dn(ld, e) : NULL;
-	for (int step = 0; next && dn && step < 10000; step++) {
+	for (step = 0; next && dn && step < 10000; step++) {
 		char *attrs[] = {next, NULL};
 		LDAPMessage *res = NULL, *f;
-		struct timeval tv = {(time_t)cfg->timeout, 0};
+		struct timeval tv = clock_timeval(cfg->timeout);
 		char *more = NULL;
-		if (ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
-		                      NULL, &tv, 0, &res) != LDAP_SUCCESS) {
-			ldap_msgfree(res);
-			log_warnx("directory: range retrieval of %s stopped early", attr);
-			break;
-		}
-		if ((f = ldap_first_entry(ld, res)) != NULL) {
-			for (a = ldap_first_attribute(ld, f, &ber); a;
-			     a = ldap_next_attribute(ld, f, ber)) {
-				if (strncasecmp(a, attr, alen) == 0) {
-					const char *dash = strchr(a, '-');
-					dir_ldap_all(ld, f, a, out);
-					if (dash && dash[1] != '*' && more == NULL)
-						xasprintf(&more, "%s;range=%llu-*", attr,
-						          strtoull(dash + 1, NULL, 10) + 1);
-				}
-				ldap_memfree(a);
-			}
-			ber_free(ber, 0);
-		}
+
+		rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
+		                       NULL, &tv, 0, &res);
+		if (rc == LDAP_SUCCESS && (f = ldap_first_entry(ld, res)) != NULL)
+			take_chunks(ld, f, attr, out, &more);
 		ldap_msgfree(res);
 		free(next);
 		next = more;
+		if (rc != LDAP_SUCCESS)
+			break;
 	}
-	free(next);
 	ldap_memfree(dn);
+	if (next != NULL || rc != LDAP_SUCCESS) {
+		log_warnx("directory: range retrieval of %s failed at step %d: %s", attr, step + 1,
+		          rc != LDAP_SUCCESS ? ldap_err2string(rc) : "too many steps");
+		free(next);
+		return -1;
+	}
+	return 0;
 }
 
 static bool
@@ -270,7 +298,8 @@ map_person(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_prec *p)
 	if (!dir_cfg_group_prefix(c->map_target_groups))
 		dir_ldap_all(ld, e, c->map_target_groups, &p->target_groups);
 	all_split(ld, e, c->map_allocation, &p->allocation);
-	dir_ldap_all(ld, e, lay->member_of, &p->member_of);
+	if (all_ranged(ld, e, c, lay->member_of, &p->member_of) == -1)
+		l->failed = true;
 	return true;
 }
 
@@ -304,8 +333,9 @@ map_unit(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 	for (int k = 0; k < 3; k++)
 		all_split(ld, e, lay->kle[k], &u->kle[k]);
 	if (is_ad(l)) {
-		all_ranged(ld, e, c, "member", &u->members);
-		dir_ldap_all(ld, e, lay->member_of, &u->member_of);
+		if (all_ranged(ld, e, c, "member", &u->members) == -1 ||
+		    all_ranged(ld, e, c, lay->member_of, &u->member_of) == -1)
+			l->failed = true;
 	}
 }
 
@@ -315,7 +345,8 @@ map_group(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_grec *g)
 	g->dn = entry_dn(ld, e);
 	g->name = dir_ldap_first(ld, e, "cn");
 	g->modified = change_mark(l, ld, e);
-	all_ranged(ld, e, l->cfg, "member", &g->members);
+	if (all_ranged(ld, e, l->cfg, "member", &g->members) == -1)
+		l->failed = true;
 	dir_ldap_all(ld, e, "uniqueMember", &g->members);
 }
 
@@ -352,9 +383,9 @@ person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 		l->skipped++;
 		return 0;
 	}
-	if (tmp.dn == NULL) {
+	if (tmp.dn == NULL || l->failed) {
 		dir_records_free_person(&tmp);
-		return 0;
+		return l->failed ? -1 : 0;
 	}
 	if ((i = find_record(l, REC_PERSON, tmp.dn)) >= 0)
 		p = &l->r->p[i];
@@ -377,9 +408,9 @@ unit_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	long i;
 
 	map_unit(l, ld, e, &tmp);
-	if (tmp.dn == NULL) {
+	if (tmp.dn == NULL || l->failed) {
 		dir_records_free_unit(&tmp);
-		return 0;
+		return l->failed ? -1 : 0;
 	}
 	if ((i = find_record(l, REC_UNIT, tmp.dn)) >= 0)
 		u = &l->r->u[i];
@@ -402,9 +433,9 @@ group_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	long i;
 
 	map_group(l, ld, e, &tmp);
-	if (tmp.dn == NULL) {
+	if (tmp.dn == NULL || l->failed) {
 		dir_records_free_group(&tmp);
-		return 0;
+		return l->failed ? -1 : 0;
 	}
 	if ((i = find_record(l, REC_GROUP, tmp.dn)) >= 0)
 		g = &l->r->g[i];

@@ -194,6 +194,7 @@ class RangeProxy:
         self.upstream = (u.hostname or "127.0.0.1", u.port or 389)
         self.limit = int(limit)
         self.past_end = past_end
+        self.fail_range_steps = False  # tests: refuse every ";range=" request
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -304,6 +305,11 @@ class RangeProxy:
                 self.range_asked += [a.decode("utf-8", "replace")
                                      for a in attrs if split_range(a)]
         conn.searches[m.msgid] = _Search(ranges)
+        if ranges and self.fail_range_steps:
+            # A server that gives up on the client's next chunk (a DC going
+            # away mid-walk): every entry is dropped and the search ends in
+            # operationsError.
+            conn.searches[m.msgid].failed = "range step refused (fail_range_steps)"
         self._note("search #%d base=%s attrs=%s" % (
             m.msgid, base.decode("utf-8", "replace"),
             ",".join(a.decode("utf-8", "replace") for a in attrs)))
@@ -317,7 +323,10 @@ class RangeProxy:
         """The bytes to send the client for upstream message m, or None to
         send nothing."""
         if m.op_tag == OP_SEARCH_ENTRY:
-            return self._entry(m, conn.searches.get(m.msgid))
+            search = conn.searches.get(m.msgid)
+            if search is not None and search.failed:
+                return None
+            return self._entry(m, search)
         if m.op_tag == OP_SEARCH_DONE:
             search = conn.searches.pop(m.msgid, None)
             parts = m.op_children()

@@ -15,6 +15,7 @@ unit and target group only from the groups' member lists, whole."""
 import os
 import socket
 import subprocess
+import signal
 import sys
 import time
 
@@ -303,16 +304,6 @@ def d_fast(proxy, db, stafetd, tmp_path):
     return inst
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "stafetd bug, directory/sync_map.c:211: all_ranged() makes the range "
-    "step's timeout {(time_t)cfg->timeout, 0}, dropping the fraction "
-    "(dir_ldap_search uses clock_timeval); ldap_timeout=900ms gives {0, 0}, "
-    "which libldap's ldap_search_ext refuses with LDAP_PARAM_ERROR before "
-    "sending anything: no member;range=1500-* reaches the server, the log "
-    "says only 'warning: directory: range retrieval of member stopped early' "
-    "(three times, no LDAP error named), and the snapshot keeps the first "
-    "1,500 members of each big group as if complete (unit STOR 1,500 of "
-    "1,600, stafet-tg-stor 1,500 of 3,100)"))
 def test_stafetd_ranged_members_with_subsecond_timeout(d_fast, proxy):
     r = requests.get(d_fast.url + "/api/v1/units/" + UNIT_CODE, timeout=30)
     assert r.status_code == 200, r.text
@@ -320,3 +311,24 @@ def test_stafetd_ranged_members_with_subsecond_timeout(d_fast, proxy):
     stor = [p["username"] for p in all_people(d_fast, target_group="stor")]
     assert (len(members), len(stor)) == (UNIT_BIG, BIG)
     assert "member;range=3000-*" in proxy.range_asked, proxy.range_asked
+
+
+def test_a_failed_range_step_fails_the_round(big_slapd, d, proxy):
+    """A range step the server refuses must not leave a member list cut at
+    1,500 as if whole: the round fails, the snapshot served stays the last
+    whole one, and the log names the LDAP error (not the group's DN)."""
+    proxy.fail_range_steps = True
+    try:
+        d.signal(signal.SIGHUP)  # a reload reads everything again
+        assert d.wait_log("range retrieval of member failed", timeout=60), d.log()[-3000:]
+        r = requests.get(d.url + "/api/v1/units/" + UNIT_CODE, timeout=30)
+        assert r.status_code == 200, r.text
+        assert len({m["username"] for m in r.json()["members"]}) == UNIT_BIG
+        stor = all_people(d, target_group="stor")
+        assert len({p["username"] for p in stor}) == BIG
+        line = [ln for ln in d.log().splitlines()
+                if "range retrieval of member failed" in ln][0]
+        assert "operations error" in line.lower(), line
+        assert "cn=" not in line.lower() and "dc=" not in line.lower(), line
+    finally:
+        proxy.fail_range_steps = False
