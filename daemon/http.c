@@ -94,8 +94,8 @@ struct http_conn {
 static TAILQ_HEAD(conn_list, http_conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static size_t nconns;
 static struct event_base *base;
-static bool accepting;
-static http_handler dispatch;
+static bool accepting;        /* started, not stopping: a response may keep its connection */
+static http_handler dispatch; /* where complete requests go (router_init sets it) */
 
 static void conn_process(struct http_conn *);
 static void conn_free(struct http_conn *);
