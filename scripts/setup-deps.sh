@@ -5,7 +5,11 @@
 # tests/fuzz/. chromium is for the browser tests (tests/browser/), which also
 # use the machine's Node.js and npm. As non-root it uses sudo when it has to install
 # something. systemd (systemd-analyze, -sysusers, -tmpfiles) and man-db are
-# for tests/integration/test_install.py. Extra package names on the command
+# for tests/integration/test_install.py. samba, samba-ad-dc, samba-ad-provision
+# and ldb-tools run a real Active Directory (Samba's AD DC) in a temp dir for
+# tests/integration/test_samba_ad.py (tests/harness/samba.py); the services
+# the packages enable (smbd, nmbd, winbind, samba-ad-dc) are stopped and
+# disabled right after the install. Extra package names on the command
 # line are installed too.
 set -eu
 
@@ -19,6 +23,7 @@ python3 python3-pytest python3-pytest-xdist python3-requests python3-aiosmtpd py
 curl procps valgrind clang-format clang libclang-rt-dev
 systemd man-db
 chromium
+samba samba-ad-dc samba-ad-provision ldb-tools
 "
 # Callers may need more (bench/run.sh: wrk).
 PACKAGES="$PACKAGES $*"
@@ -46,3 +51,25 @@ echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+# The samba packages start and enable the machine's own smbd, nmbd, winbind
+# (and samba-ad-dc, when provisioned): the tests run their own DC in a temp
+# dir, so none of these may run or start at boot.
+case "$missing" in
+*samba*)
+	for u in smbd nmbd winbind samba-ad-dc; do
+		if [ -d /run/systemd/system ]; then
+			$SUDO systemctl disable --now "$u" >/dev/null 2>&1 || :
+			continue
+		fi
+		if [ -x "/etc/init.d/$u" ]; then
+			$SUDO "/etc/init.d/$u" stop >/dev/null 2>&1 || :
+		fi
+		if command -v systemctl >/dev/null 2>&1; then
+			$SUDO systemctl disable "$u" >/dev/null 2>&1 || :
+		fi
+		if command -v update-rc.d >/dev/null 2>&1; then
+			$SUDO update-rc.d "$u" disable >/dev/null 2>&1 || :
+		fi
+	done
+	;;
+esac

@@ -196,6 +196,18 @@ def slapd(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def samba_dc(tmp_path_factory):
+    """Samba's AD DC with the AD fixture's municipality (tests/harness/samba.py),
+    one per run, shared by the xdist workers; skipped where it cannot run."""
+    from tests.harness import samba
+    why = samba.unavailable()
+    if why:
+        pytest.skip(why)
+    with samba.shared_dc(samba.run_root(tmp_path_factory), samba.load_municipality) as dc:
+        yield dc
+
+
+@pytest.fixture(scope="session")
 def smtp(tmp_path_factory):
     sink = SmtpSink(str(tmp_path_factory.mktemp("smtp")))
     sink.start()
