@@ -223,12 +223,18 @@ class SambaDC:
 
     # --- Lifecycle -------------------------------------------------------
 
-    def start(self, timeout=60.0):
+    def start(self, timeout=60.0, port_wait=180.0):
+        """Runs samba until ldaps:// answers.  Another test run's DC may
+        hold the fixed ports: it is waited for, port_wait seconds at most."""
         if self.running:
             return
+        deadline = time.monotonic() + port_wait
         for port in (LDAP_PORT, LDAPS_PORT):
-            if _port_busy(port):
-                raise SambaError("%s:%d is taken (another DC or slapd?)" % (ADDRESS, port))
+            while _port_busy(port):
+                if time.monotonic() >= deadline:
+                    raise SambaError("%s:%d is taken (another test run's DC, or a "
+                                     "slapd or samba of the machine?)" % (ADDRESS, port))
+                time.sleep(1)
         cmd = [SAMBA, "-i", "-M", "single", "-s", str(self.conf)]
         with open(self.log_path, "ab") as log:
             log.write(("--- %s\n" % " ".join(cmd)).encode())
