@@ -357,7 +357,8 @@ api_session_create(struct http_request *req)
 	}
 	if (ulen == 0)
 		l->override = "empty username";
-	if (dir_login_submit(dn, bind_pw, bind_len, bind_done, l) == -1) {
+	if (dir_login_submit(dn, *l->person_id ? l->person_id : NULL, bind_pw, bind_len, bind_done,
+	                     l) == -1) {
 		log_warnx("login: the login queue is full (login_queue_max %d)",
 		          c->login_queue_max);
 		answer_unavailable(req, "Log ind er travlt lige nu. Prøv igen om lidt.");

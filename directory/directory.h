@@ -105,12 +105,12 @@ struct dir_prec {
 	struct strlist target_groups, allocation, member_of;
 };
 struct dir_urec {
-	char *dn, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
+	char *dn, *id, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
 	struct strlist kle[3];
 	struct strlist members, member_of; /* AD: units are groups, nested for the tree */
 };
 struct dir_grec {
-	char *dn, *name, *modified;
+	char *dn, *id, *name, *modified;
 	struct strlist members;
 };
 struct dir_records {
@@ -123,6 +123,16 @@ struct dir_records {
 	double synced_at;
 	char source[256];
 	char target_group_prefix[64]; /* AD: target groups are groups named so */
+	/* The groups' and unit groups' member lists were read whole: they, not
+	 * the members' memberOf (which AD computes and which an incremental
+	 * refresh does not re-read when only the group changed), say who is
+	 * in which group and unit. False for records saved before this flag. */
+	bool lists_whole;
+	/* Renames seen (lowercased old DN → the DN now), kept across rounds and
+	 * restarts: a reference the directory did not carry along (a deputy
+	 * in a free-text attribute, a member list slapd keeps without refint)
+	 * still finds the entry. NULL when none. */
+	json_t *aliases;
 };
 /* records.c. A record owns its strings and lists; the *_free functions free
  * them and leave the record empty (the record itself is the caller's). */
@@ -233,8 +243,11 @@ typedef void (*dir_login_cb)(enum dir_login_result, const char *reason, void *ar
 void dir_login_start(struct event_base *, const struct config *);
 void dir_login_reconfigure(const struct config *);
 void dir_login_stop(void);
-int dir_login_submit(const char *dn, const char *password, size_t pwlen, dir_login_cb,
-                     void *arg) WUR;
+/* Binds as dn with the password (copied; wiped when done); id, the
+ * person's stable id, finds the entry if dn has gone (a rename since the
+ * snapshot). dn NULL: a decoy bind, always denied. cb runs on the loop. */
+int dir_login_submit(const char *dn, const char *id, const char *password, size_t pwlen,
+                     dir_login_cb, void *arg) WUR;
 
 /* sync.c: the directory mirror as the loop sees it. */
 struct dir_snapshot;

@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,6 +38,7 @@
 struct login_job {
 	TAILQ_ENTRY(login_job) entry;
 	char *dn; /* NULL: a decoy run, always denied */
+	char *id; /* the person's stable id (objectGUID, entryUUID), or NULL */
 	char *password;
 	size_t pwlen;
 	enum dir_login_result result;
@@ -87,6 +89,7 @@ job_free(struct login_job *j)
 		free(j->password);
 	}
 	free(j->dn);
+	free(j->id);
 	free(j);
 }
 
@@ -146,6 +149,72 @@ ad_bind_reason(const char *diag)
 	return NULL;
 }
 
+/*
+ * The filter that finds an entry by its stable id: AD's objectGUID as its
+ * sixteen bytes escaped (the string form's first three fields are
+ * little-endian), OpenLDAP's entryUUID as it is. -1 for an id not of that
+ * form (nothing from it reaches the filter).
+ */
+static int
+id_filter(int layout, const char *id, char *out, size_t outsz)
+{
+	static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+	unsigned char b[16];
+	size_t n = 0, o;
+
+	for (const char *p = id; *p; p++) {
+		unsigned int v;
+		if (*p == '-')
+			continue;
+		if (n == 16 || !isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    sscanf(p, "%2x", &v) != 1)
+			return -1;
+		b[n++] = (unsigned char)v;
+		p++;
+	}
+	if (n != 16)
+		return -1;
+	if (layout != DIR_LAYOUT_AD)
+		return snprintf(out, outsz, "(entryUUID=%s)", id) < (int)outsz ? 0 : -1;
+	o = (size_t)snprintf(out, outsz, "(objectGUID=");
+	for (int i = 0; i < 16 && o + 4 < outsz; i++)
+		o += (size_t)snprintf(out + o, outsz - o, "\\%02x", b[order[i]]);
+	return o + 2 <= outsz && snprintf(out + o, outsz - o, ")") == 1 ? 0 : -1;
+}
+
+/*
+ * The account's entry under its current DN: the one held (j->dn), or,
+ * when that is gone (renamed or moved since the snapshot was read), the
+ * entry with the person's stable id; j->dn becomes its DN. An LDAP code.
+ */
+static int
+read_account(LDAP *ld, const struct dir_ldap_cfg *c, struct login_job *j, const char *dn,
+             char **attrs, struct timeval *tv, LDAPMessage **res)
+{
+	char filter[128];
+	int rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+	                           tv, 1, res);
+	LDAPMessage *e;
+	char *now;
+
+	if (rc != LDAP_NO_SUCH_OBJECT || j->dn == NULL || j->id == NULL ||
+	    id_filter(c->layout, j->id, filter, sizeof(filter)) == -1)
+		return rc;
+	ldap_msgfree(*res);
+	*res = NULL;
+	rc = ldap_search_ext_s(ld, c->people_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
+	                       tv, 2, res);
+	if (rc != LDAP_SUCCESS || ldap_count_entries(ld, *res) != 1)
+		return rc == LDAP_SUCCESS ? LDAP_NO_SUCH_OBJECT : rc;
+	e = ldap_first_entry(ld, *res);
+	if ((now = ldap_get_dn(ld, e)) == NULL)
+		return LDAP_NO_SUCH_OBJECT;
+	free(j->dn);
+	j->dn = xstrdup(now);
+	ldap_memfree(now);
+	return LDAP_SUCCESS;
+}
+
 static void
 run_job(const struct dir_ldap_cfg *c, struct login_job *j, int slot)
 {
@@ -171,10 +240,10 @@ run_job(const struct dir_ldap_cfg *c, struct login_job *j, int slot)
 	snprintf(decoy, sizeof(decoy), "cn=stafet-no-such-account,%s", c->people_base);
 	dn = j->dn ? j->dn : decoy;
 
-	rc = ldap_search_ext_s(
-	    ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)",
-	    (char **)(uintptr_t)(c->layout == DIR_LAYOUT_AD ? ad_attrs : ol_attrs), 0, NULL, NULL,
-	    &tv, 1, &res);
+	rc = read_account(ld, c, j, dn,
+	                  (char **)(uintptr_t)(c->layout == DIR_LAYOUT_AD ? ad_attrs : ol_attrs),
+	                  &tv, &res);
+	dn = j->dn ? j->dn : decoy;
 	if (rc == LDAP_SUCCESS) {
 		LDAPMessage *e = ldap_first_entry(ld, res);
 		state = e ? dir_ldap_account_state(ld, e, c->layout) : "no longer in the directory";
@@ -392,7 +461,8 @@ dir_login_stop(void)
  * loop. Returns -1 when logins cannot be queued (no directory, queue full).
  */
 int
-dir_login_submit(const char *dn, const char *password, size_t pwlen, dir_login_cb cb, void *arg)
+dir_login_submit(const char *dn, const char *id, const char *password, size_t pwlen,
+                 dir_login_cb cb, void *arg)
 {
 	struct login_job *j;
 
@@ -406,6 +476,7 @@ dir_login_submit(const char *dn, const char *password, size_t pwlen, dir_login_c
 	pthread_mutex_unlock(&mu);
 	j = xcalloc(1, sizeof(*j));
 	j->dn = dn ? xstrdup(dn) : NULL;
+	j->id = dn && id ? xstrdup(id) : NULL;
 	j->password = xmalloc(pwlen + 1);
 	memcpy(j->password, password, pwlen);
 	j->password[pwlen] = '\0';

@@ -1,8 +1,10 @@
 /*
  * lookup.c: a snapshot's hash tables (open addressing over indexes) and the
  * lookups by id, DN, username, userPrincipalName and unit code. DNs match
- * case-insensitively (ASCII) and ignoring spaces after commas, as LDAP does
- * for the attribute types in them; usernames case-insensitively.
+ * without regard to case and to spaces after commas, as LDAP does for the
+ * attribute types in them; usernames without regard to case. Case is
+ * ASCII's and Latin-1's (UTF-8 "Ø" and "ø" are one letter, as AD, which
+ * compares names without regard to case in all of Unicode, sees them).
  */
 #include <ctype.h>
 #include <string.h>
@@ -14,37 +16,58 @@
 
 /* -- lookups --------------------------------------------------------------- */
 
+/* Byte c of a UTF-8 string, after `prev`, in lower case: ASCII, and the
+ * second byte of U+00C0..U+00DE (À..Þ but ×), which is U+00E0..U+00FE's
+ * less 0x20. */
+static unsigned char
+fold_byte(unsigned char prev, unsigned char c)
+{
+	if (prev == 0xC3 && c >= 0x80 && c <= 0x9E && c != 0x97)
+		return (unsigned char)(c + 0x20);
+	return (unsigned char)tolower(c);
+}
+
 uint32_t
 dir_lookup_hash(const char *s, bool fold)
 {
 	uint32_t h = 2166136261u;
+	unsigned char prev = 0;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (fold)
-			c = (unsigned char)tolower(c);
 		if (fold && c == ' ')
 			continue; /* "ou=a, dc=b" and "ou=a,dc=b" are one DN */
+		if (fold)
+			c = fold_byte(prev, c);
+		prev = (unsigned char)*s;
 		h = (h ^ c) * 16777619u;
 	}
 	return h;
 }
 
-/* DN equality as LDAP sees it for our purposes: ASCII case and spaces after commas. */
+/* Equality without regard to case (fold_byte's); with spaces, DN equality
+ * as LDAP sees it for our purposes: spaces after commas do not count. */
 static bool
-dn_equal(const char *a, const char *b)
+fold_equal(const char *a, const char *b, bool spaces)
 {
+	unsigned char pa = 0, pb = 0;
 	for (;;) {
-		while (*a == ' ')
+		while (spaces && *a == ' ')
 			a++;
-		while (*b == ' ')
+		while (spaces && *b == ' ')
 			b++;
-		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+		if (fold_byte(pa, (unsigned char)*a) != fold_byte(pb, (unsigned char)*b))
 			return false;
 		if (*a == '\0')
 			return true;
-		a++;
-		b++;
+		pa = (unsigned char)*a++;
+		pb = (unsigned char)*b++;
 	}
+}
+
+static bool
+dn_equal(const char *a, const char *b)
+{
+	return fold_equal(a, b, true);
 }
 
 static const char *
@@ -71,7 +94,7 @@ key_equal(enum dir_table_kind k, const char *a, const char *b)
 	if (k == T_DN)
 		return dn_equal(a, b);
 	if (k == T_USERNAME || k == T_UPN)
-		return strcasecmp(a, b) == 0;
+		return fold_equal(a, b, false);
 	return strcmp(a, b) == 0;
 }
 

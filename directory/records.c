@@ -33,7 +33,7 @@ dir_records_free_person(struct dir_prec *p)
 void
 dir_records_free_unit(struct dir_urec *u)
 {
-	char **fields[] = {&u->dn,      &u->code,    &u->name,      &u->department,
+	char **fields[] = {&u->dn,      &u->id,      &u->code,      &u->name,    &u->department,
 	                   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		free(*fields[i]);
@@ -49,9 +49,10 @@ void
 dir_records_free_group(struct dir_grec *g)
 {
 	free(g->dn);
+	free(g->id);
 	free(g->name);
 	free(g->modified);
-	g->dn = g->name = g->modified = NULL;
+	g->dn = g->id = g->name = g->modified = NULL;
 	strlist_free(&g->members);
 }
 
@@ -67,6 +68,7 @@ dir_records_free(struct dir_records *r)
 	free(r->p);
 	free(r->u);
 	free(r->g);
+	json_decref(r->aliases);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -158,6 +160,7 @@ dir_records_to_json(const struct dir_records *r)
 		const struct dir_urec *u = &r->u[i];
 		json_t *o = json_object();
 		put_str(o, "dn", u->dn);
+		put_str(o, "id", u->id);
 		put_str(o, "code", u->code);
 		put_str(o, "name", u->name);
 		put_str(o, "department", u->department);
@@ -176,15 +179,17 @@ dir_records_to_json(const struct dir_records *r)
 		const struct dir_grec *g = &r->g[i];
 		json_t *o = json_object();
 		put_str(o, "dn", g->dn);
+		put_str(o, "id", g->id);
 		put_str(o, "name", g->name);
 		put_str(o, "modified", g->modified);
 		put_strv(o, "members", &g->members);
 		json_array_append_new(groups, o);
 	}
-	return json_pack("{s:i, s:f, s:s, s:s, s:o, s:o, s:o}", "format", RECORDS_FORMAT,
+	return json_pack("{s:i, s:f, s:s, s:s, s:b, s:O, s:o, s:o, s:o}", "format", RECORDS_FORMAT,
 	                 "synced_at", r->synced_at, "source", r->source, "target_group_prefix",
-	                 r->target_group_prefix, "people", people, "units", units, "groups",
-	                 groups);
+	                 r->target_group_prefix, "lists_whole", r->lists_whole, "aliases",
+	                 r->aliases ? r->aliases : json_null(), "people", people, "units", units,
+	                 "groups", groups);
 }
 
 static char *
@@ -216,6 +221,15 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 	if (json_integer_value(json_object_get(doc, "format")) != RECORDS_FORMAT)
 		return -1;
 	r->synced_at = json_number_value(json_object_get(doc, "synced_at"));
+	r->lists_whole = json_is_true(json_object_get(doc, "lists_whole"));
+	if (json_is_object(json_object_get(doc, "aliases"))) {
+		const char *k;
+		json_t *v;
+		r->aliases = json_object();
+		json_object_foreach (json_object_get(doc, "aliases"), k, v)
+			if (json_is_string(v))
+				json_object_set(r->aliases, k, v);
+	}
 	snprintf(r->source, sizeof(r->source), "%s",
 	         json_string_value(json_object_get(doc, "source"))
 	             ? json_string_value(json_object_get(doc, "source"))
@@ -253,6 +267,7 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 	json_array_foreach (a, i, o) {
 		struct dir_urec *u = dir_records_add_unit(r);
 		u->dn = get_str(o, "dn");
+		u->id = get_str(o, "id");
 		u->code = get_str(o, "code");
 		u->name = get_str(o, "name");
 		u->department = get_str(o, "department");
@@ -270,6 +285,7 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 	json_array_foreach (a, i, o) {
 		struct dir_grec *g = dir_records_add_group(r);
 		g->dn = get_str(o, "dn");
+		g->id = get_str(o, "id");
 		g->name = get_str(o, "name");
 		g->modified = get_str(o, "modified");
 		get_strv(o, "members", &g->members);

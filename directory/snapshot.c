@@ -261,7 +261,10 @@ group_graph_read(struct group_graph *gg, const struct dir_snapshot *s, const str
 					int_push(&gg->parents[h], &gg->nparents[h], (int)g);
 		}
 	}
-	for (size_t i = 0; i < r->np; i++) {
+	/* memberOf only where the groups' lists were not read whole: AD
+	 * computes it, and a member's record is not re-read when only the
+	 * group changed, so the list is the fresher word. */
+	for (size_t i = 0; i < r->np && !r->lists_whole; i++) {
 		int p = dir_lookup_dn(s, r->p[i].dn);
 		if (p == DIR_NONE)
 			continue;
@@ -510,6 +513,12 @@ link_units(struct dir_snapshot *s, const struct dir_records *r, const size_t *ur
 		size_t ri = urec[i];
 		if (r->u[ri].parent_dn) {
 			d->parent = unit_by_dn(s, r->u[ri].parent_dn, (int)i);
+		} else if (r->lists_whole) {
+			/* AD: a unit group is a member of its parent unit's group,
+			 * as that group's list says now */
+			d->parent = units_listing(s, r, urec, d->dn, (int)i);
+			if (d->parent == DIR_NONE)
+				d->parent = ancestor_unit(s, unit_dn_table, mask, d->dn);
 		} else if (r->u[ri].member_of.n > 0 ||
 		           units_listing(s, r, urec, d->dn, (int)i) != DIR_NONE) {
 			/* AD: a unit group is a member of its parent unit's group */
@@ -543,7 +552,8 @@ link_persons(struct dir_snapshot *s, const struct dir_records *r, const size_t *
 		struct dir_person *d = &s->persons[i];
 		size_t ri = prec[i];
 		d->unit = dir_lookup_unit(s, r->p[ri].unit_code);
-		for (size_t k = 0; d->unit == DIR_NONE && k < r->p[ri].member_of.n; k++)
+		for (size_t k = 0;
+		     d->unit == DIR_NONE && !r->lists_whole && k < r->p[ri].member_of.n; k++)
 			d->unit = unit_by_dn(s, r->p[ri].member_of.v[k], DIR_NONE);
 		d->deputy = dir_lookup_dn(s, r->p[ri].deputy_dn);
 		if (d->deputy == DIR_NONE)
@@ -554,7 +564,8 @@ link_persons(struct dir_snapshot *s, const struct dir_records *r, const size_t *
 		if (d->manager == (int)i)
 			d->manager = DIR_NONE;
 	}
-	/* AD without memberOf: the unit groups' member lists name the people */
+	/* AD: the unit groups' member lists name the people (without memberOf,
+	 * or with lists_whole, where they come before it) */
 	for (size_t j = 0; j < s->nunits; j++) {
 		const struct strlist *m = &r->u[urec[j]].members;
 		for (size_t k = 0; k < m->n; k++) {

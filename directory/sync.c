@@ -390,7 +390,7 @@ static bool
 sync_full(struct syncer *y, double t0, double started)
 {
 	const struct dir_ldap_cfg *cfg = y->cfg;
-	struct dir_records fresh = {0};
+	struct dir_records fresh = {.aliases = json_incref(y->recs.aliases)};
 	struct dir_load l = {.cfg = cfg, .r = &fresh, .full = true};
 	int rc = dir_map_read(y->ld, cfg, -1, &l, y->err, sizeof(y->err));
 
@@ -405,6 +405,7 @@ sync_full(struct syncer *y, double t0, double started)
 	y->last_full = t0;
 	y->newest = l.newest;
 	y->recs.synced_at = started;
+	y->recs.lists_whole = true; /* every group's and unit group's member list is read */
 	y->full_server = y->server;
 	snprintf(y->recs.source, sizeof(y->recs.source), "%s", cfg->servers[y->server].uri);
 	if (dir_cfg_group_prefix(cfg->map_target_groups))

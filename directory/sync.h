@@ -35,7 +35,8 @@ struct dir_load {
 	size_t skipped;   /* AD accounts disabled or expired */
 	bool full;        /* a full load into empty records: nothing to look up */
 	bool failed;      /* a ranged attribute could not be read whole */
-	json_t *by_dn[3]; /* incremental: lowercased DN → record index, per kind */
+	json_t *by_dn[3]; /* incremental: "i:"id and "d:"DN (lowercased) → record index, per kind */
+	size_t renamed;   /* how many */
 };
 /*
  * Reads people, units and groups into l->r: all of them (`since` < 0), or

@@ -186,10 +186,10 @@ dir_cfg_new(const struct config *c)
 	const char *ua[] = {
 	    l->unit_code,    "cn",         "ou",      l->unit_name, l->unit_department,
 	    l->unit_mailbox, l->unit_lead, l->kle[0], l->kle[1],    l->kle[2],
-	    l->change,       "entryCSN",   "member",  l->member_of};
+	    l->change,       "entryCSN",   "member",  l->member_of, l->id};
 	for (size_t i = 0; i < sizeof(ua) / sizeof(ua[0]); i++)
 		attrs_add(&d->unit_attrs, &nu, ua[i]);
-	const char *ga[] = {"cn", "member", "uniqueMember", l->change, "entryCSN"};
+	const char *ga[] = {"cn", "member", "uniqueMember", l->change, "entryCSN", l->id};
 	for (size_t i = 0; i < sizeof(ga) / sizeof(ga[0]); i++)
 		attrs_add(&d->group_attrs, &ng, ga[i]);
 	return d;

@@ -2,7 +2,9 @@
  * sync_map.c: LDAP entries to records. Reads people, units and groups (all,
  * or those changed since a mark) and maps each entry by the layout and the
  * map_* keys into the records the sync holds; an incremental run updates
- * the records in place, finding each by its DN.
+ * the records in place, finding each by its stable id (objectGUID,
+ * entryUUID; by DN for records without one), and makes the references by
+ * DN follow a rename.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -41,19 +43,16 @@ gtime_format(double t, char out[16])
 
 enum { REC_PERSON, REC_UNIT, REC_GROUP };
 
-static char *
-dn_key(const char *dn)
-{
-	char *k = xstrdup(dn);
-	for (char *p = k; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return k;
-}
-
 static const char *
 rec_dn(const struct dir_records *r, int kind, size_t i)
 {
 	return kind == REC_PERSON ? r->p[i].dn : kind == REC_UNIT ? r->u[i].dn : r->g[i].dn;
+}
+
+static const char *
+rec_id(const struct dir_records *r, int kind, size_t i)
+{
+	return kind == REC_PERSON ? r->p[i].id : kind == REC_UNIT ? r->u[i].id : r->g[i].id;
 }
 
 static size_t
@@ -62,41 +61,118 @@ rec_count(const struct dir_records *r, int kind)
 	return kind == REC_PERSON ? r->np : kind == REC_UNIT ? r->nu : r->ng;
 }
 
-/*
- * The index of the record with this DN, or -1. An incremental run looks up
- * every entry it reads (after a bulk change, tens of thousands), so the
- * records get a hash table for the run; a full load starts empty and
- * needs none.
- */
-static long
-find_record(struct dir_load *l, int kind, const char *dn)
+/* The lookup keys of a record: "i:" and its stable id (objectGUID,
+ * entryUUID), "d:" and its lowercased DN. */
+static char *
+rec_key(char tag, const char *s)
 {
-	if (l->full)
+	char *k;
+	xasprintf(&k, "%c:%s", tag, s);
+	if (tag == 'd')
+		for (char *p = k + 2; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+static void
+index_put(json_t *ix, char tag, const char *s, size_t i)
+{
+	char *k;
+	if (s == NULL)
+		return;
+	k = rec_key(tag, s);
+	json_object_set_new(ix, k, json_integer((json_int_t)i));
+	free(k);
+}
+
+static long
+index_get(json_t *ix, char tag, const char *s)
+{
+	char *k;
+	json_t *v;
+	if (s == NULL)
 		return -1;
-	if (l->by_dn[kind] == NULL) {
-		l->by_dn[kind] = json_object();
-		for (size_t i = 0; i < rec_count(l->r, kind); i++) {
-			if (rec_dn(l->r, kind, i) == NULL)
-				continue;
-			char *k = dn_key(rec_dn(l->r, kind, i));
-			json_object_set_new(l->by_dn[kind], k, json_integer((json_int_t)i));
-			free(k);
-		}
-	}
-	char *k = dn_key(dn);
-	json_t *v = json_object_get(l->by_dn[kind], k);
+	k = rec_key(tag, s);
+	v = json_object_get(ix, k);
 	free(k);
 	return v ? (long)json_integer_value(v) : -1;
 }
 
+/*
+ * The index of the record of the entry with this stable id and DN, or -1.
+ * The id decides: a rename (modrdn) or a move between OUs changes the DN,
+ * not the id, and the record found keeps its place (the caller notes the
+ * rename). By DN only for a record without an id (one saved before ids
+ * were kept) or an entry without one. An incremental run looks up every
+ * entry it reads (after a bulk change, tens of thousands), so the records
+ * get a hash table for the run; a full load starts empty and needs none.
+ */
+static long
+find_record(struct dir_load *l, int kind, const char *id, const char *dn)
+{
+	long i;
+
+	if (l->full)
+		return -1;
+	if (l->by_dn[kind] == NULL) {
+		l->by_dn[kind] = json_object();
+		for (size_t j = 0; j < rec_count(l->r, kind); j++) {
+			index_put(l->by_dn[kind], 'i', rec_id(l->r, kind, j), j);
+			index_put(l->by_dn[kind], 'd', rec_dn(l->r, kind, j), j);
+		}
+	}
+	if ((i = index_get(l->by_dn[kind], 'i', id)) >= 0)
+		return i;
+	i = index_get(l->by_dn[kind], 'd', dn);
+	if (i >= 0 && id && rec_id(l->r, kind, (size_t)i) &&
+	    strcmp(rec_id(l->r, kind, (size_t)i), id) != 0)
+		return -1; /* another entry now holds that DN */
+	return i;
+}
+
 static void
-note_record(struct dir_load *l, int kind, const char *dn, size_t i)
+note_record(struct dir_load *l, int kind, const char *id, const char *dn, size_t i)
 {
 	if (l->by_dn[kind] == NULL)
 		return;
-	char *k = dn_key(dn);
-	json_object_set_new(l->by_dn[kind], k, json_integer((json_int_t)i));
-	free(k);
+	index_put(l->by_dn[kind], 'i', id, i);
+	index_put(l->by_dn[kind], 'd', dn, i);
+}
+
+/* Aliases past this many are not kept (a mass rename is a case for a
+ * reconcile after the references are mended in the directory). */
+#define MAX_ALIASES 100000
+
+/* The record about to take the entry's DN `dn`: a DN that changed is a
+ * rename, kept in the records' aliases to mend references to it. */
+static void
+note_rename(struct dir_load *l, const char *old_dn, const char *dn)
+{
+	json_t *al;
+	const char *k;
+	json_t *v;
+	char *ok, *nk;
+
+	if (old_dn == NULL || dn == NULL || dir_lookup_dn_equal(old_dn, dn))
+		return;
+	if (l->r->aliases == NULL)
+		l->r->aliases = json_object();
+	al = l->r->aliases;
+	if (json_object_size(al) >= MAX_ALIASES) {
+		log_warnx("directory: %d renames kept; older references are not mended",
+		          MAX_ALIASES);
+		return;
+	}
+	ok = rec_key('d', old_dn);
+	nk = rec_key('d', dn);
+	json_object_foreach (al, k, v) /* earlier names now lead here too */
+		if (dir_lookup_dn_equal(json_string_value(v), old_dn))
+			json_object_set_new(al, k, json_string(dn));
+	json_object_del(al, nk + 2); /* renamed back: that name is current again */
+	json_object_set_new(al, ok + 2, json_string(dn));
+	free(ok);
+	free(nk);
+	l->renamed++;
 }
 
 void
@@ -106,6 +182,77 @@ dir_map_load_done(struct dir_load *l)
 		json_decref(l->by_dn[k]);
 		l->by_dn[k] = NULL;
 	}
+}
+
+/* A DN reference renamed in this run: its new DN in place of the old. */
+static void
+rename_ref(json_t *al, char **ref)
+{
+	char *k;
+	json_t *v;
+	if (*ref == NULL)
+		return;
+	k = rec_key('d', *ref);
+	v = json_object_get(al, k + 2);
+	free(k);
+	if (v) {
+		free(*ref);
+		*ref = xstrdup(json_string_value(v));
+	}
+}
+
+static void
+rename_refs(json_t *al, struct strlist *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		rename_ref(al, &v->v[i]);
+}
+
+/*
+ * References by DN (group and unit members, memberOf, deputies, managers,
+ * leads, parents) follow the renames: AD rewrites a renamed member's DN in
+ * its groups without touching the groups' uSNChanged, so the incremental
+ * refresh does not re-read them; slapd without refint keeps the old DN;
+ * a deputy in a free-text attribute keeps it in both. Every entry read is
+ * mended as it is stored, every record after a run that renamed.
+ */
+static void
+mend_person(json_t *al, struct dir_prec *p)
+{
+	rename_ref(al, &p->deputy_dn);
+	rename_ref(al, &p->manager_dn);
+	rename_refs(al, &p->member_of);
+}
+
+static void
+mend_unit(json_t *al, struct dir_urec *u)
+{
+	rename_ref(al, &u->lead_dn);
+	rename_ref(al, &u->parent_dn);
+	rename_refs(al, &u->members);
+	rename_refs(al, &u->member_of);
+}
+
+static void
+mend_group(json_t *al, struct dir_grec *g)
+{
+	rename_refs(al, &g->members);
+}
+
+/* After a run that renamed entries: every record's references follow. */
+static void
+apply_renames(struct dir_load *l)
+{
+	struct dir_records *r = l->r;
+
+	if (l->renamed == 0 || r->aliases == NULL)
+		return;
+	for (size_t i = 0; i < r->np; i++)
+		mend_person(r->aliases, &r->p[i]);
+	for (size_t i = 0; i < r->nu; i++)
+		mend_unit(r->aliases, &r->u[i]);
+	for (size_t i = 0; i < r->ng; i++)
+		mend_group(r->aliases, &r->g[i]);
 }
 
 static bool
@@ -314,6 +461,7 @@ map_unit(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 	                         : dir_cfg_group_prefix(lay->unit_code);
 
 	u->dn = entry_dn(ld, e);
+	u->id = entry_id(l, ld, e);
 	if (prefix) {
 		char *cn = dir_ldap_first(ld, e, "cn");
 		size_t n = strlen(prefix);
@@ -343,6 +491,7 @@ static void
 map_group(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_grec *g)
 {
 	g->dn = entry_dn(ld, e);
+	g->id = entry_id(l, ld, e);
 	g->name = dir_ldap_first(ld, e, "cn");
 	g->modified = change_mark(l, ld, e);
 	if (all_ranged(ld, e, l->cfg, "member", &g->members) == -1)
@@ -352,20 +501,24 @@ map_group(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_grec *g)
 
 /* Drops a held person record (an account disabled or expired since). */
 static void
-drop_person(struct dir_load *l, const char *dn)
+drop_person(struct dir_load *l, const char *id, const char *dn)
 {
 	struct dir_records *r = l->r;
-	long i = dn ? find_record(l, REC_PERSON, dn) : -1;
+	long i = dn ? find_record(l, REC_PERSON, id, dn) : -1;
+	char *k;
 
 	if (i < 0)
 		return;
-	char *k = dn_key(dn);
+	k = rec_key('i', r->p[i].id ? r->p[i].id : "");
+	json_object_del(l->by_dn[REC_PERSON], k);
+	free(k);
+	k = rec_key('d', r->p[i].dn ? r->p[i].dn : "");
 	json_object_del(l->by_dn[REC_PERSON], k);
 	free(k);
 	dir_records_free_person(&r->p[i]);
 	r->p[i] = r->p[--r->np];
-	if ((size_t)i < r->np && r->p[i].dn)
-		note_record(l, REC_PERSON, r->p[i].dn, (size_t)i);
+	if ((size_t)i < r->np)
+		note_record(l, REC_PERSON, r->p[i].id, r->p[i].dn, (size_t)i);
 	l->changed++;
 }
 
@@ -377,9 +530,10 @@ person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	long i;
 
 	if (!map_person(l, ld, e, &tmp)) {
-		char *dn = entry_dn(ld, e);
-		drop_person(l, dn);
+		char *dn = entry_dn(ld, e), *id = entry_id(l, ld, e);
+		drop_person(l, id, dn);
 		free(dn);
+		free(id);
 		l->skipped++;
 		return 0;
 	}
@@ -387,14 +541,18 @@ person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 		dir_records_free_person(&tmp);
 		return l->failed ? -1 : 0;
 	}
-	if ((i = find_record(l, REC_PERSON, tmp.dn)) >= 0)
+	if ((i = find_record(l, REC_PERSON, tmp.id, tmp.dn)) >= 0)
 		p = &l->r->p[i];
 	note_entry(l, ld, e, p ? p->modified : NULL, tmp.modified);
+	if (l->r->aliases)
+		mend_person(l->r->aliases, &tmp);
 	if (p) {
+		note_rename(l, p->dn, tmp.dn);
 		dir_records_free_person(p);
+		note_record(l, REC_PERSON, tmp.id, tmp.dn, (size_t)i);
 	} else {
 		p = dir_records_add_person(l->r);
-		note_record(l, REC_PERSON, tmp.dn, l->r->np - 1);
+		note_record(l, REC_PERSON, tmp.id, tmp.dn, l->r->np - 1);
 	}
 	*p = tmp;
 	return 0;
@@ -412,14 +570,18 @@ unit_cb(LDAP *ld, LDAPMessage *e, void *arg)
 		dir_records_free_unit(&tmp);
 		return l->failed ? -1 : 0;
 	}
-	if ((i = find_record(l, REC_UNIT, tmp.dn)) >= 0)
+	if ((i = find_record(l, REC_UNIT, tmp.id, tmp.dn)) >= 0)
 		u = &l->r->u[i];
 	note_entry(l, ld, e, u ? u->modified : NULL, tmp.modified);
+	if (l->r->aliases)
+		mend_unit(l->r->aliases, &tmp);
 	if (u) {
+		note_rename(l, u->dn, tmp.dn);
 		dir_records_free_unit(u);
+		note_record(l, REC_UNIT, tmp.id, tmp.dn, (size_t)i);
 	} else {
 		u = dir_records_add_unit(l->r);
-		note_record(l, REC_UNIT, tmp.dn, l->r->nu - 1);
+		note_record(l, REC_UNIT, tmp.id, tmp.dn, l->r->nu - 1);
 	}
 	*u = tmp;
 	return 0;
@@ -437,14 +599,18 @@ group_cb(LDAP *ld, LDAPMessage *e, void *arg)
 		dir_records_free_group(&tmp);
 		return l->failed ? -1 : 0;
 	}
-	if ((i = find_record(l, REC_GROUP, tmp.dn)) >= 0)
+	if ((i = find_record(l, REC_GROUP, tmp.id, tmp.dn)) >= 0)
 		g = &l->r->g[i];
 	note_entry(l, ld, e, g ? g->modified : NULL, tmp.modified);
+	if (l->r->aliases)
+		mend_group(l->r->aliases, &tmp);
 	if (g) {
+		note_rename(l, g->dn, tmp.dn);
 		dir_records_free_group(g);
+		note_record(l, REC_GROUP, tmp.id, tmp.dn, (size_t)i);
 	} else {
 		g = dir_records_add_group(l->r);
-		note_record(l, REC_GROUP, tmp.dn, l->r->ng - 1);
+		note_record(l, REC_GROUP, tmp.id, tmp.dn, l->r->ng - 1);
 	}
 	*g = tmp;
 	return 0;
@@ -489,5 +655,6 @@ dir_map_read(LDAP *ld, const struct dir_ldap_cfg *cfg, double since, struct dir_
 		                     err, errsz);
 		free(filter);
 	}
+	apply_renames(l);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * test_snapshot.c: how a snapshot takes LDAP's values: absence dates in
  * their several forms, hostile ones refused, and a person's JSON that stays
  * JSON whatever the directory holds; freeing a snapshot leaves the slow
- * malloc_trim to whoever calls dir_snapshot_trim (the sync thread).
+ * malloc_trim to whoever calls dir_snapshot_trim (the sync thread); names
+ * match without regard to Latin-1 case; the groups' lists beat memberOf.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,6 +155,76 @@ test_person_json_with_hostile_absence(void **state)
 	dir_snapshot_unref(s);
 }
 
+/* Usernames, UPNs and DNs match without regard to case, Latin-1's too
+ * (AD takes BJØRN for bjørn); × and ÷ are not a pair. */
+static void
+test_names_fold_latin1(void **state)
+{
+	struct dir_records r = {0};
+	struct dir_snapshot *s;
+	struct dir_prec *p;
+	int i;
+
+	(void)state;
+	p = dir_records_add_person(&r);
+	p->dn = xstrdup("CN=Bjørn Ærø,OU=Brugere,DC=stafet,DC=example");
+	p->id = xstrdup("id-b");
+	p->username = xstrdup("bjørn");
+	p->upn = xstrdup("bjørn@stafet.example");
+	s = dir_snapshot_build(&r, 1);
+	dir_records_free(&r);
+	assert_non_null(s);
+	i = dir_lookup_login(s, "bjørn");
+	assert_int_not_equal(i, DIR_NONE);
+	assert_int_equal(dir_lookup_login(s, "BJØRN"), i);
+	assert_int_equal(dir_lookup_login(s, "Bjørn"), i);
+	assert_int_equal(dir_lookup_login(s, "BJØRN@STAFET.EXAMPLE"), i);
+	assert_int_equal(dir_lookup_dn(s, "cn=BJØRN ærø, ou=brugere,dc=STAFET,dc=example"), i);
+	assert_int_equal(dir_lookup_login(s, "bjorn"), DIR_NONE);
+	assert_int_equal(dir_lookup_login(s, "bjÃ¸rn"), DIR_NONE);
+	assert_true(dir_lookup_dn_equal("cn=Å", "CN=å"));
+	assert_false(dir_lookup_dn_equal("cn=\xc3\x97", "cn=\xc3\xb7")); /* × ÷ */
+	assert_false(dir_lookup_dn_equal("cn=\xc3", "cn=\xe3"));
+	dir_snapshot_unref(s);
+}
+
+/* AD units as groups: a person in UR's memberOf whom BUR's member list now
+ * names (moved, memberOf not re-read) is in BUR when the lists were read
+ * whole, in UR by memberOf when not (records saved before lists_whole). */
+static void
+test_lists_whole_beat_member_of(void **state)
+{
+	for (int whole = 0; whole <= 1; whole++) {
+		struct dir_records r = {0};
+		struct dir_snapshot *s;
+		struct dir_prec *p;
+		struct dir_urec *u;
+		int i;
+
+		(void)state;
+		r.lists_whole = whole;
+		u = dir_records_add_unit(&r);
+		u->dn = xstrdup("CN=stafet-unit-UR,OU=Grupper,DC=x");
+		u->code = xstrdup("UR");
+		u = dir_records_add_unit(&r);
+		u->dn = xstrdup("CN=stafet-unit-BUR,OU=Grupper,DC=x");
+		u->code = xstrdup("BUR");
+		strlist_push(&u->members, "CN=Mads,OU=Brugere,DC=x");
+		p = dir_records_add_person(&r);
+		p->dn = xstrdup("CN=Mads,OU=Brugere,DC=x");
+		p->id = xstrdup("id-m");
+		p->username = xstrdup("mads");
+		strlist_push(&p->member_of, "CN=stafet-unit-UR,OU=Grupper,DC=x");
+		s = dir_snapshot_build(&r, 1);
+		dir_records_free(&r);
+		assert_non_null(s);
+		i = dir_lookup_username(s, "mads");
+		assert_int_not_equal(i, DIR_NONE);
+		assert_string_equal(s->units[s->persons[i].unit].code, whole ? "BUR" : "UR");
+		dir_snapshot_unref(s);
+	}
+}
+
 #ifdef __GLIBC__
 /* Stands in for glibc's (the executable's definition wins): counts calls. */
 static int trims;
@@ -212,6 +283,8 @@ main(void)
 	    cmocka_unit_test(test_dates_hostile),
 	    cmocka_unit_test(test_person_json_with_hostile_absence),
 	    cmocka_unit_test(test_unref_does_not_trim),
+	    cmocka_unit_test(test_names_fold_latin1),
+	    cmocka_unit_test(test_lists_whole_beat_member_of),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
