@@ -303,6 +303,77 @@ stafetUnitCode: UR
         slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
 
 
+def test_rename_and_move_keep_one_person(slapd, db, stafetd, tmp_path):
+    """OpenLDAP: a modrdn (a new uid) and a move to another OU keep one
+    person with one id (entryUUID), in their unit, with their deputy
+    relation and a login right after the refresh that saw it; no reconcile
+    runs meanwhile."""
+    settings = directory_settings(tmp_path, slapd.uri, directory_reconcile_interval="1h")
+    settings.update(db.settings())
+    d = stafetd(settings=settings, name="ident")
+    wait_until(lambda: loaded(d), what="first snapshot")
+    dn, dep = f"uid=zrn,{PEOPLE}", f"uid=zdp,{PEOPLE}"
+    flyttet = f"ou=flyttet,{PEOPLE}"
+
+    def add(dn, uid, cn, extra=""):
+        slapd.ldapmodify(f"""dn: {dn}
+changetype: add
+objectClass: inetOrgPerson
+objectClass: stafetPerson
+uid: {uid}
+cn: {cn}
+sn: {cn.split()[-1]}
+givenName: {cn.split()[0]}
+userPassword: demo
+stafetUnitCode: UR
+{extra}""")
+
+    def login(uid):
+        r = requests.post(d.url + "/api/v1/session", timeout=30,
+                          json={"username": uid, "password": "demo"})
+        assert r.status_code == 201, (uid, r.status_code, r.text)
+        return r.json()["token"]
+
+    def the(q, uid):
+        return [p for p in people(d, q=q)["items"] if p["username"] == uid]
+
+    add(dn, "zrn", "Rasmus Nørgaard")
+    add(dep, "zdp", "Dina Pind", f"stafetDeputy: {dn}\n")
+    slapd.ldapmodify(f"dn: {flyttet}\nchangetype: add\nobjectClass: organizationalUnit\n"
+                     "ou: flyttet\n")
+    try:
+        rid = wait_until(lambda: the("rasmus", "zrn"), what="added person")[0]["id"]
+        token = login("zrn")
+        slapd.ldapmodify(f"dn: {dn}\nchangetype: modrdn\nnewrdn: uid=zrh\n"
+                         "deleteoldrdn: 1\n")
+        dn = f"uid=zrh,{PEOPLE}"
+        found = wait_until(lambda: the("rasmus", "zrh"), what="the new uid")
+        assert [p["id"] for p in found] == [rid] and the("rasmus", "zrn") == []
+        assert found[0]["unit"]["code"] == "UR"
+        login("zrh")
+        slapd.ldapmodify(f"dn: {dn}\nchangetype: modrdn\nnewrdn: uid=zrh\n"
+                         f"deleteoldrdn: 1\nnewsuperior: {flyttet}\n")
+        dn = f"uid=zrh,{flyttet}"
+        wait_until(lambda: requests.get(d.url + "/api/v1/people/" + rid).json()
+                   .get("dn", dn) == dn or True, what="the move")
+        time.sleep(2.5)  # two refreshes (1 s) on the real clock
+        found = the("rasmus", "zrh")
+        assert [p["id"] for p in found] == [rid]
+        login("zrh")
+        dp = the("dina pind", "zdp")[0]
+        r = requests.get(d.url + "/api/v1/people/" + dp["id"], timeout=10)
+        assert r.json()["deputy"]["id"] == rid
+        members = [m["username"] for m in requests.get(d.url + "/api/v1/units/UR")
+                   .json()["members"]]
+        assert members.count("zrh") == 1 and "zrn" not in members
+        r = requests.get(d.url + "/api/v1/me", timeout=10,
+                         headers={"Authorization": "Bearer " + token})
+        assert r.status_code == 200 and r.json()["id"] == rid
+    finally:
+        for x in (dn, dep, flyttet):
+            slapd.ldapmodify(f"dn: {x}\nchangetype: delete\n")
+
+
 def test_stop_is_not_held_by_a_hung_ldap_server(own_slapd, db, stafetd, tmp_path):
     """A server that accepts but never answers holds the sync thread in a
     search for up to ldap_timeout; SIGTERM cuts that short."""

@@ -142,6 +142,20 @@ def usn(slapd):
                if line.startswith("uSNChanged:"))
 
 
+def group_member(slapd, group_cn, dn, op="add"):
+    """What AD does when someone joins (op "add") or leaves ("delete") a
+    group: the group's member list changes and so does its uSNChanged; the
+    member's memberOf is computed from the lists, its uSNChanged stays."""
+    slapd.ldapmodify(f"""dn: cn={group_cn},{ad.GROUPS_DN}
+changetype: modify
+{op}: member
+member: {dn}
+-
+replace: uSNChanged
+uSNChanged: {usn(slapd) + 1}
+""")
+
+
 def test_changes_by_usn(ad_slapd, db, stafetd, tmp_path):
     """A change is visible once its uSNChanged is past the last one seen;
     disabling an account removes it at the next refresh. No reconcile runs
@@ -169,6 +183,7 @@ memberOf: cn=stafet-unit-UR,{ad.GROUPS_DN}
 uSNChanged: {n}
 """)
     try:
+        group_member(ad_slapd, "stafet-unit-UR", dn)
         found = wait_until(lambda: [p for p in people(d, q="zenia aero")["items"]
                                     if p["username"] == "zzt"], what="added AD user")
         assert found[0]["unit"]["code"] == "UR"
@@ -178,10 +193,11 @@ replace: userAccountControl
 userAccountControl: 514
 -
 replace: uSNChanged
-uSNChanged: {n + 1}
+uSNChanged: {usn(ad_slapd) + 1}
 """)
         wait_until(lambda: people(d, q="zenia")["items"] == [], what="disabled account gone")
     finally:
+        group_member(ad_slapd, "stafet-unit-UR", dn, "delete")
         ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
 
 
@@ -210,6 +226,8 @@ extensionAttribute5: 2999-12-3"
 uSNChanged: {n}
 """)
     try:
+        group_member(ad_slapd, "stafet-unit-UR", dn)
+
         def found():
             r = requests.get(d.url + "/api/v1/people", params={"q": "gurli garbage"})
             assert r.status_code == 200
@@ -222,6 +240,7 @@ uSNChanged: {n}
         assert r.status_code == 200
         assert any(m["username"] == "zgg" for m in r.json()["members"])
     finally:
+        group_member(ad_slapd, "stafet-unit-UR", dn, "delete")
         ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
 
 
@@ -235,3 +254,220 @@ def test_saved_snapshot_keeps_the_layout(d, tmp_path):
     mha = next(p for p in people(d, q="mette hansen")["items"] if p["username"] == "mha")
     assert "ung-social" in mha["target_groups"]
     assert people(d, q="mette")["directory"]["stale"] is True
+
+
+# --- identity by objectGUID: renames and moves --------------------------------------
+
+
+def add_user(slapd, cn, sam, guid_byte, unit="UR", deputy_dn=None, groups=()):
+    """A user as AD holds one: in the unit group's member list and those of
+    `groups` (and so in memberOf), with a password, a fresh uSNChanged."""
+    import base64
+    dn = f"cn={cn},{ad.USERS_DN}"
+    given, sn = cn.split(" ", 1)
+    extra = f"extensionAttribute3: {deputy_dn}\n" if deputy_dn else ""
+    extra += "".join(f"memberOf: {ad.group_dn(g)}\n" for g in groups)
+    slapd.ldapmodify(f"""dn: {dn}
+changetype: add
+objectClass: user
+cn: {cn}
+sn: {sn}
+givenName: {given}
+sAMAccountName: {sam}
+userPrincipalName: {sam}@stafet.test
+objectCategory: {ad.PERSON_CATEGORY}
+objectGUID:: {base64.b64encode(bytes([guid_byte]) * 16).decode()}
+userAccountControl: 512
+accountExpires: 0
+userPassword: {ad.DEMO_PASSWORD}
+memberOf: cn=stafet-unit-{unit},{ad.GROUPS_DN}
+{extra}uSNChanged: {usn(slapd) + 1}
+""")
+    group_member(slapd, f"stafet-unit-{unit}", dn)
+    for g in groups:
+        group_member(slapd, g, dn)
+    return dn
+
+
+def drop_member_of(slapd, dn, group_cn):
+    """AD computes memberOf from the lists: it loses the group with no
+    change to the member's uSNChanged. slapd is told so by hand."""
+    slapd.ldapmodify(f"dn: {dn}\nchangetype: modify\ndelete: memberOf\n"
+                     f"memberOf: {ad.group_dn(group_cn)}\n")
+
+
+def rename(slapd, dn, new_rdn, new_superior=None):
+    """A modrdn (a rename, or with new_superior a move between OUs), and
+    the uSNChanged AD gives the renamed object. slapd keeps the old DN in
+    the groups' member lists (AD rewrites it there without touching the
+    groups' uSNChanged): either way the groups are not re-read."""
+    sup = f"newsuperior: {new_superior}\n" if new_superior else ""
+    slapd.ldapmodify(f"""dn: {dn}
+changetype: modrdn
+newrdn: {new_rdn}
+deleteoldrdn: 1
+{sup}""")
+    new_dn = f"{new_rdn},{new_superior or dn.split(',', 1)[1]}"
+    slapd.ldapmodify(f"""dn: {new_dn}
+changetype: modify
+replace: uSNChanged
+uSNChanged: {usn(slapd) + 1}
+""")
+    return new_dn
+
+
+def leave_all(slapd, groups, dns):
+    """Cleanup: each DN out of each group, where it is listed (slapd keeps
+    a renamed member's old DN)."""
+    from tests.harness.slapd import SlapdError
+    for g in groups:
+        for x in dict.fromkeys(dns):
+            try:
+                group_member(slapd, g, x, "delete")
+            except SlapdError:
+                pass
+
+
+def login_token(d, username):
+    r = requests.post(d.url + "/api/v1/session", timeout=30,
+                      json={"username": username, "password": ad.DEMO_PASSWORD})
+    assert r.status_code == 201, (r.status_code, r.text)
+    return r.json()["token"]
+
+
+def unit_members(d, code):
+    r = requests.get(d.url + "/api/v1/units/" + code, timeout=10)
+    assert r.status_code == 200, r.text
+    return [m["username"] for m in r.json()["members"]]
+
+
+@pytest.fixture
+def d_login(ad_slapd, db, stafetd, tmp_path):
+    """stafetd with logins and no reconcile during the test: what a change
+    shows within it is the incremental refresh's work alone."""
+    settings = ad_settings(tmp_path, ad_slapd.uri, directory_reconcile_interval="1h")
+    settings.update(db.settings())
+    inst = stafetd(settings=settings, name="ident")
+    wait_until(lambda: loaded(inst), what="first AD snapshot")
+    return inst
+
+
+def test_rename_keeps_one_person_and_their_login(ad_slapd, d_login):
+    """A rename (the cn changes, e.g. on marriage) keeps one person with
+    one id: search finds them once under the new name, their unit lists
+    them once, the deputy relation pointing at them holds, their session
+    lives on, and they log in at once."""
+    d = d_login
+    dn = old_dn = add_user(ad_slapd, "Rikke Ravn", "zrr", 0x31)
+    dep = add_user(ad_slapd, "Dorte Dahl", "zdd", 0x32, deputy_dn=dn)
+    try:
+        wait_until(lambda: "zrr" in unit_members(d, "UR") and "zdd" in unit_members(d, "UR"),
+                   what="the new users")
+        tok = login_token(d, "zdd")
+        before = requests.get(d.url + "/api/v1/people", params={"q": "rikke"}, timeout=10,
+                              headers={"Authorization": "Bearer " + tok}).json()["items"]
+        before = [p for p in before if p["username"] == "zrr"]
+        assert len(before) == 1
+        rid = before[0]["id"]
+        token = login_token(d, "zrr")
+        new_dn = rename(ad_slapd, dn, "cn=Rikke Ravn Holm")
+        dn = new_dn
+        h = {"Authorization": "Bearer " + tok}
+        found = wait_until(lambda: [p for p in requests.get(
+            d.url + "/api/v1/people", params={"q": "holm"}, headers=h, timeout=10)
+            .json()["items"] if p["username"] == "zrr"], what="the new name")
+        assert [p["id"] for p in found] == [rid]
+        everyone_zrr = [p for p in requests.get(d.url + "/api/v1/people", headers=h,
+                                                params={"q": "rikke", "limit": 100},
+                                                timeout=10).json()["items"]]
+        assert [(p["id"], p["display_name"]) for p in everyone_zrr
+                if p["username"] == "zrr"] == [(rid, "Rikke Ravn Holm")]
+        r = requests.get(d.url + "/api/v1/units/UR", headers=h, timeout=10)
+        assert [m["username"] for m in r.json()["members"]].count("zrr") == 1
+        r = requests.get(d.url + "/api/v1/people/" + rid, headers=h, timeout=10)
+        assert r.status_code == 200 and r.json()["unit"]["code"] == "UR"
+        dd = [p for p in requests.get(d.url + "/api/v1/people", params={"q": "dorte dahl"},
+                                      headers=h, timeout=10).json()["items"]][0]
+        r = requests.get(d.url + "/api/v1/people/" + dd["id"], headers=h, timeout=10)
+        assert r.json()["deputy"]["id"] == rid
+        r = requests.get(d.url + "/api/v1/me", timeout=10,
+                         headers={"Authorization": "Bearer " + token})
+        assert r.status_code == 200 and r.json()["id"] == rid, r.text
+        login_token(d, "zrr")  # right after the refresh that saw the rename
+    finally:
+        leave_all(ad_slapd, ["stafet-unit-UR"], [old_dn, dn, dep])
+        for x in (dn, dep):
+            ad_slapd.ldapmodify(f"dn: {x}\nchangetype: delete\n")
+
+
+def test_move_between_ous_and_units(ad_slapd, d_login):
+    """A move to another OU (the DN's parent changes) keeps the person;
+    a move from one unit group to another shows at the next refresh,
+    although the person's own entry (and memberOf's stale value) is not
+    re-read."""
+    d = d_login
+    ad_slapd.ldapmodify(f"dn: ou=Flyttet,{ad.USERS_DN}\nchangetype: add\n"
+                        "objectClass: organizationalUnit\nou: Flyttet\n")
+    dn = old_dn = add_user(ad_slapd, "Mads Mølle", "zmm", 0x33)
+    try:
+        wait_until(lambda: "zmm" in unit_members(d, "UR"), what="the new user")
+        tok = login_token(d, "zmm")
+        h = {"Authorization": "Bearer " + tok}
+        mid = [p for p in requests.get(d.url + "/api/v1/people", params={"q": "mads"},
+                                       headers=h, timeout=10).json()["items"]
+               if p["username"] == "zmm"][0]["id"]
+        dn = rename(ad_slapd, dn, "cn=Mads Mølle", f"ou=Flyttet,{ad.USERS_DN}")
+        wait_until(lambda: ad_slapd.ldapsearch("-b", dn, "-s", "base", "cn").returncode == 0,
+                   what="the move in slapd")
+        login_token(d, "zmm")
+        # the unit move: BUR's list gains them, UR's loses them
+        group_member(ad_slapd, "stafet-unit-BUR", dn)
+        leave_all(ad_slapd, ["stafet-unit-UR"], [old_dn, dn])  # slapd kept the old DN
+        wait_until(lambda: "zmm" in unit_members(d, "BUR") and "zmm" not in
+                   unit_members(d, "UR"), what="the move between units")
+        r = requests.get(d.url + "/api/v1/people/" + mid, headers=h, timeout=10)
+        assert r.json()["unit"]["code"] == "BUR"
+        found = [p for p in requests.get(d.url + "/api/v1/people", params={"q": "mads"},
+                                         headers=h, timeout=10).json()["items"]
+                 if p["username"] == "zmm"]
+        assert [p["id"] for p in found] == [mid]
+        login_token(d, "zmm")
+    finally:
+        leave_all(ad_slapd, ["stafet-unit-BUR", "stafet-unit-UR"], [old_dn, dn])
+        ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
+        ad_slapd.ldapmodify(f"dn: ou=Flyttet,{ad.USERS_DN}\nchangetype: delete\n")
+
+
+def test_target_group_in_and_out_and_nesting(ad_slapd, d_login):
+    """Into and out of a target group, and a change of nesting, show at the
+    next refresh from the groups' lists alone: the member's memberOf, read
+    when the member last changed, is older than the group's list."""
+    d = d_login
+    dn = add_user(ad_slapd, "Tove Tang", "ztt", 0x34, groups=["stafet-tg-anbragt"])
+
+    def tgs():
+        r = requests.get(d.url + "/api/v1/people", params={"q": "tove tang"}, timeout=10)
+        items = [p for p in r.json()["items"] if p["username"] == "ztt"]
+        return sorted(items[0]["target_groups"]) if items else None
+    try:
+        wait_until(lambda: tgs() == ["anbragt"], what="the new user")
+        group_member(ad_slapd, "stafet-tg-anbragt", dn, "delete")
+        drop_member_of(ad_slapd, dn, "stafet-tg-anbragt")
+        wait_until(lambda: tgs() == [], what="out of the target group")
+        group_member(ad_slapd, "stafet-tg-anbragt", dn)
+        wait_until(lambda: tgs() == ["anbragt"], what="into a target group")
+        group_member(ad_slapd, "stafet-tg-anbragt", dn, "delete")
+        wait_until(lambda: tgs() == [], what="out again")
+        # nesting: the user joins a team group, which then leaves and
+        # rejoins a target group
+        group_member(ad_slapd, "team-neuro", dn)
+        wait_until(lambda: tgs() == ["neuro"], what="through team-neuro")
+        group_member(ad_slapd, "stafet-tg-neuro", ad.group_dn("team-neuro"), "delete")
+        wait_until(lambda: tgs() == [], what="team-neuro out of stafet-tg-neuro")
+        group_member(ad_slapd, "stafet-tg-neuro", ad.group_dn("team-neuro"))
+        wait_until(lambda: tgs() == ["neuro"], what="team-neuro back in")
+        group_member(ad_slapd, "team-neuro", dn, "delete")
+        wait_until(lambda: tgs() == [], what="out of team-neuro")
+    finally:
+        leave_all(ad_slapd, ["stafet-unit-UR", "stafet-tg-anbragt", "team-neuro"], [dn])
+        ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")

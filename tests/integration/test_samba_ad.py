@@ -13,13 +13,12 @@ so allocation, deputy, absences and KLE numbers are not tested here.
 Tests that change the directory use users and groups of their own (named
 zz<kind><hex>) and delete them afterwards: the DC is shared by the whole run.
 
-The xfail(strict) tests are known to be broken today: a rename (the person
-twice), a move between unit groups and leaving a target group by the
-groups' member alone (a user's uSNChanged does not move when a group's
-member changes, in Samba as in AD), and a non-ASCII username in another
-case.  Joining a target group and changes of nesting are seen today.  They fail with an
-AssertionError (raises=AssertionError); anything else going wrong in them
-(the setup) raises Precondition and fails them for real."""
+Renames keep one person (identity by objectGUID) and a login right after;
+a move between unit groups and into or out of a target group show from
+the groups' member lists alone (a user's uSNChanged does not move when a
+group's member changes, in Samba as in AD); a non-ASCII username matches
+in another case, as the DC's own does. A setup that goes wrong raises
+Precondition, apart from the assertions the tests are about."""
 
 import base64
 import os
@@ -52,8 +51,8 @@ OWN = "zz"  # sAMAccountName prefix of the users and groups tests add
 
 
 class Precondition(Exception):
-    """The test's own setup did not come out as expected (not the bug an
-    xfail test is about)."""
+    """The test's own setup did not come out as expected (not the bug the
+    test is about)."""
 
 
 def group_dn(cn):
@@ -272,10 +271,6 @@ def test_login_by_every_form_of_the_name(d):
         assert me.json()["username"] in ("mha", "bjørn"), me.json()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the username is matched without regard to case in ASCII "
-                          "only; AD compares sAMAccountName without regard to case in "
-                          "all of Unicode (the DC takes BJØRN@stafet.example)")
 def test_login_non_ascii_name_in_upper_case(d, samba_dc):
     if not samba_dc.bind_ok("BJØRN@STAFET.EXAMPLE", PASSWORD):
         raise Precondition("the DC refuses BJØRN@STAFET.EXAMPLE")
@@ -402,12 +397,9 @@ def test_nesting_change(samba_dc, db, stafetd, tmp_path, own):
            timeout=WITHIN_ONE_REFRESH, what="anbragt gone with the team", exc=AssertionError)
 
 
-# --- known to be broken today ----------------------------------------------------
+# --- renames and moves: identity by objectGUID, membership from the lists ----------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="a renamed AD user (modrdn of cn) is not taken over cleanly "
-                          "by the incremental refresh")
 def test_rename_keeps_one_person(samba_dc, db, stafetd, tmp_path, own):
     sam, dn = own.user("r", "Rikke", "Førnavn", groups=[group_dn("stafet-unit-UR")])
     d = start(stafetd, db, tmp_path, samba_dc)
@@ -432,10 +424,19 @@ def test_rename_keeps_one_person(samba_dc, db, stafetd, tmp_path, own):
     assert login(d, sam).status_code == 201
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="a move between unit groups changes only the groups' member "
-                          "(the user's uSNChanged stays), which the incremental refresh "
-                          "does not see")
+def test_login_right_after_a_rename(samba_dc, db, stafetd, tmp_path, own):
+    """Between a rename and the refresh that sees it, the DN held is gone:
+    the login finds the account by its objectGUID and binds as it is now."""
+    sam, dn = own.user("q", "Quirin", "Førstenavn", groups=[group_dn("stafet-unit-UR")])
+    d = start(stafetd, db, tmp_path, samba_dc)
+    if len(by_username(d, sam)) != 1:
+        raise Precondition("before the rename")
+    own.rename(dn, "Quirin Andetnavn")
+    r = login(d, sam)  # no refresh yet: the snapshot still holds the old DN
+    assert r.status_code == 201, r.text
+    assert by_username(d, sam)[0]["display_name"] == "Quirin Førstenavn"
+
+
 def test_unit_move_by_group_membership(samba_dc, db, stafetd, tmp_path, own):
     ur, bur = group_dn("stafet-unit-UR"), group_dn("stafet-unit-BUR")
     sam, dn = own.user("m", "Mads", "Flytter", groups=[ur])
@@ -455,9 +456,6 @@ def test_unit_move_by_group_membership(samba_dc, db, stafetd, tmp_path, own):
     assert sam in {p["username"] for p in all_pages(d, unit="BUR")}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="leaving a target group changes only the group's member, "
-                          "which the incremental refresh does not see")
 def test_out_of_a_target_group(samba_dc, db, stafetd, tmp_path, own):
     tg = group_dn("stafet-tg-ung-social")
     sam, dn = own.user("o", "Otto", "Udmeldt", groups=[group_dn("stafet-unit-UR"), tg])
