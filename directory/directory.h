@@ -181,7 +181,8 @@ int dir_lookup_username(const struct dir_snapshot *, const char *username);
 /* By username, else (a name with '@') by userPrincipalName. */
 int dir_lookup_login(const struct dir_snapshot *, const char *name);
 int dir_lookup_unit(const struct dir_snapshot *, const char *code);
-/* DN equality: ASCII case and spaces after commas ignored. */
+/* DN equality: case (ASCII's and Latin-1's) and spaces after commas
+ * ignored. Reads only. */
 bool dir_lookup_dn_equal(const char *, const char *);
 
 /* resolve.c */
@@ -197,6 +198,7 @@ bool dir_resolve_absent_on(const struct dir_person *, const char *date);
 /* Person i as a new JSON object, "absent" as it stands today (or on
  * `date`, YYYY-MM-DD); the caller owns it. */
 json_t *dir_render_person_json(const struct dir_snapshot *, int);
+/* The same, absent as it stands on `date` (read, not kept); the caller owns it. */
 json_t *dir_render_person_json_on(const struct dir_snapshot *, int, const char *date);
 struct evbuffer;
 /* The same from the pre-rendered JSON (p->json), appended to b (copied). */
@@ -232,6 +234,7 @@ struct dir_query {
  * with dir_index_free (which takes NULL), usually by storing it in
  * s->index. NULL only for a snapshot too large to index. */
 struct dir_index *dir_index_build(const struct dir_snapshot *);
+/* Frees the index and all it holds; NULL is a no-op. */
 void dir_index_free(struct dir_index *);
 /* Fills out[] with up to q->limit person indexes; *next gets a malloc'd
  * cursor or NULL at the end. Returns the count, or -1 for a bad cursor. */
@@ -240,6 +243,9 @@ int dir_index_search(const struct dir_snapshot *, const struct dir_query *, int 
 /* login.c: LDAP binds as users, on worker threads. */
 enum dir_login_result { DIR_LOGIN_OK, DIR_LOGIN_DENIED, DIR_LOGIN_UNAVAILABLE };
 typedef void (*dir_login_cb)(enum dir_login_result, const char *reason, void *arg);
+/* The workers start with their own copy of the settings (c is not kept),
+ * take a new copy on a reload, and at stop every waiting caller hears
+ * DIR_LOGIN_UNAVAILABLE. */
 void dir_login_start(struct event_base *, const struct config *);
 void dir_login_reconfigure(const struct config *);
 void dir_login_stop(void);
@@ -251,15 +257,24 @@ int dir_login_submit(const char *dn, const char *id, const char *password, size_
 
 /* sync.c: the directory mirror as the loop sees it. */
 struct dir_snapshot;
+/* The sync thread starts with its own copy of the settings (c is not
+ * kept) and takes a new copy on a reload; stop joins it. */
 void dir_sync_start(struct event_base *, const struct config *);
 void dir_sync_reconfigure(const struct config *);
 void dir_sync_stop(void);
+/* Whether ldap_uri is set. */
 bool dir_sync_configured(void);
+/* 0 when the ldap_uri value parses, else -1 with *why a static string. */
 int dir_ldap_check_uris(const char *, const char **why) WUR;
+/* The snapshot served now, or NULL: borrowed (loop thread only), valid
+ * until the loop next runs an event; dir_snapshot_ref to keep it longer. */
 struct dir_snapshot *dir_sync_current(void);
+/* Whether the snapshot served is stale (the directory failed the last
+ * round, or none succeeded yet), and when it was read (seconds, wall). */
 bool dir_sync_stale(void);
 double dir_sync_synced_at(void);
-void dir_sync_metrics_render(struct evbuffer *);
+/* Appends the directory's metrics to b (copied). */
+void dir_sync_metrics_render(struct evbuffer *b);
 /* {"synced_at", "stale"} for answers from the snapshot: a new object, the caller's. */
 json_t *dir_sync_info(void);
 
