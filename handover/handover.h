@@ -63,10 +63,14 @@ void routes_resolve_view(const struct ho_route *, struct resolve_route *);
 const struct ho_route *routes_find(const struct ho_route_set *, const char *code);
 /* Borrowed: valid until the loop runs again; NULL before the first load. */
 struct ho_route_set *routes_current(void);
+/* Loads the routes at start, every routes_reload_interval and on
+ * routes_reload (SIGHUP); c is read, not kept; stop frees the sets. */
 void routes_start(struct event_base *, const struct config *);
 void routes_reconfigure(const struct config *);
 void routes_reload(void);
 void routes_stop(void);
+/* Migration seeds: the shipped routes and templates into their tables on
+ * the caller's connection, in the caller's transaction. 0 or -1. */
 int routes_seed(PGconn *) WUR;
 int routes_templates_seed(PGconn *) WUR;
 /* Borrowed from the set (valid while the set is); NULL if not loaded. */
@@ -74,8 +78,10 @@ const struct ho_template *routes_template_find(const struct ho_route_set *, cons
                                                int version);
 /* The file names are borrowed; 0 or -1. */
 int routes_import(const struct config *, char *const *files, int nfiles) WUR;
+/* Writes the routes as JSON to standard output; 0 or -1. */
 int routes_export(const struct config *) WUR;
-void routes_metrics_render(struct evbuffer *);
+/* Appends the routes' metrics to b (copied). */
+void routes_metrics_render(struct evbuffer *b);
 
 /* access.c: need to know. A note's sending and receiving units (the units
  * themselves: the people placed in them, and their leads) see and act for
@@ -86,6 +92,7 @@ void routes_metrics_render(struct evbuffer *);
 #define HO_ACCESS_RECEIVER (1u << 1)
 #define HO_ACCESS_BOTH     (HO_ACCESS_SENDER | HO_ACCESS_RECEIVER)
 #define HO_ACCESS_READ     (1u << 2)
+/* Whether unit is top or below it (by index, or by code); reads only. */
 bool access_unit_within(const struct dir_snapshot *, int unit, int top);
 bool access_unit_code_within(const struct dir_snapshot *, const char *code, const char *top);
 /* Placed in the unit itself, or its lead. */
