@@ -204,11 +204,8 @@ clock_copenhagen_offset(time_t t)
 }
 
 void
-clock_date_copenhagen(time_t t, char out[11])
+clock_put_date(char out[11], int y, int m, int d)
 {
-	int y, m, d;
-	clock_civil_from_days(clock_floor_div((long)t + clock_copenhagen_offset(t), 86400), &y, &m,
-	                      &d);
 	/* digits by hand: the compiler cannot prove snprintf's bound */
 	out[0] = (char)('0' + y / 1000 % 10);
 	out[1] = (char)('0' + y / 100 % 10);
@@ -221,6 +218,15 @@ clock_date_copenhagen(time_t t, char out[11])
 	out[8] = (char)('0' + d / 10 % 10);
 	out[9] = (char)('0' + d % 10);
 	out[10] = '\0';
+}
+
+void
+clock_date_copenhagen(time_t t, char out[11])
+{
+	int y, m, d;
+	clock_civil_from_days(clock_floor_div((long)t + clock_copenhagen_offset(t), 86400), &y, &m,
+	                      &d);
+	clock_put_date(out, y, m, d);
 }
 
 int

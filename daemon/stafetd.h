@@ -118,6 +118,7 @@ struct config {
 	char *directory_groups_base, *directory_groups_filter;
 	char *map_unit, *map_target_groups, *map_allocation, *map_deputy, *map_absent_from,
 	    *map_absent_until;
+	char *map_kle_responsible, *map_kle_performing, *map_kle_insight;
 	double directory_refresh_interval;
 	double directory_reconcile_interval;
 	double directory_overlap;
@@ -393,6 +394,8 @@ int clock_month_days(int year, int month);
 bool clock_date_valid(const char *s, size_t len);
 long clock_days_from_civil(int y, int m, int d);
 void clock_civil_from_days(long days, int *y, int *m, int *d);
+/* "YYYY-MM-DD" of a year in 0..9999 into out. */
+void clock_put_date(char out[11], int y, int m, int d);
 /* ISO weekday of a day number: 1 Monday .. 7 Sunday. */
 int clock_weekday(long days);
 /* Copenhagen's offset from UTC at t in seconds (3600 or 7200), its date at

@@ -46,24 +46,6 @@ parse_ymd(const char *s, int *y, int *m, int *d)
 	return 0;
 }
 
-/* Writes YYYY-MM-DD for a year in 0..9999 (digits by hand: the compiler
- * cannot prove snprintf's bound). */
-static void
-put_date(char out[11], int y, int m, int d)
-{
-	out[0] = (char)('0' + y / 1000 % 10);
-	out[1] = (char)('0' + y / 100 % 10);
-	out[2] = (char)('0' + y / 10 % 10);
-	out[3] = (char)('0' + y % 10);
-	out[4] = '-';
-	out[5] = (char)('0' + m / 10 % 10);
-	out[6] = (char)('0' + m % 10);
-	out[7] = '-';
-	out[8] = (char)('0' + d / 10 % 10);
-	out[9] = (char)('0' + d % 10);
-	out[10] = '\0';
-}
-
 int
 workdays_date_days(const char *date, long *days)
 {
@@ -82,7 +64,7 @@ workdays_date_from_days(long days, char out[11])
 	    days > clock_days_from_civil(HO_YEAR_MAX, 12, 31))
 		return -1;
 	clock_civil_from_days(days, &y, &m, &d);
-	put_date(out, y, m, d);
+	clock_put_date(out, y, m, d);
 	return 0;
 }
 
@@ -284,7 +266,7 @@ workdays_quarter_label(const char *date, char out[8])
 	int y, m, d;
 	if (parse_ymd(date, &y, &m, &d) == -1)
 		return -1;
-	put_date(buf, y, m, d);
+	clock_put_date(buf, y, m, d);
 	memcpy(out, buf, 5);
 	out[5] = 'Q';
 	out[6] = (char)('1' + (m - 1) / 3);
@@ -302,6 +284,6 @@ workdays_quarter_start(const char *date, int back, char out[11])
 	q = y * 4 + (m - 1) / 3 - back;
 	if (q / 4 < HO_YEAR_MIN)
 		return -1;
-	put_date(out, q / 4, q % 4 * 3 + 1, 1);
+	clock_put_date(out, q / 4, q % 4 * 3 + 1, 1);
 	return 0;
 }
