@@ -17,7 +17,9 @@
  * is not extended, so units are groups named PREFIX<code> nested by
  * membership, target groups are groups too, and the rest sits in
  * extensionAttributes; ids are objectGUIDs; disabled and expired accounts
- * are left out. The map_* keys change any of the mapped attributes.
+ * are left out. The map_* keys change any of the mapped attributes (the
+ * KLE numbers by map_kle_*); an AD that Exchange never extended has no
+ * extensionAttributes, which schema.c tells.
  */
 static const struct dir_layout layouts[] = {
     [DIR_LAYOUT_OPENLDAP] = {"(objectClass=inetOrgPerson)",
@@ -154,6 +156,9 @@ dir_cfg_new(const struct config *c)
 	d->map_deputy = xstrdup(*c->map_deputy ? c->map_deputy : l->deputy);
 	d->map_absent_from = xstrdup(*c->map_absent_from ? c->map_absent_from : l->absent_from);
 	d->map_absent_until = xstrdup(*c->map_absent_until ? c->map_absent_until : l->absent_until);
+	const char *kle[3] = {c->map_kle_responsible, c->map_kle_performing, c->map_kle_insight};
+	for (int k = 0; k < 3; k++)
+		d->map_kle[k] = xstrdup(*kle[k] ? kle[k] : l->kle[k]);
 
 	size_t np = 0, nu = 0, ng = 0;
 	const char *pa[] = {l->id,
@@ -184,9 +189,9 @@ dir_cfg_new(const struct config *c)
 	for (size_t i = 0; i < sizeof(pa) / sizeof(pa[0]); i++)
 		attrs_add(&d->person_attrs, &np, pa[i]);
 	const char *ua[] = {
-	    l->unit_code,    "cn",         "ou",      l->unit_name, l->unit_department,
-	    l->unit_mailbox, l->unit_lead, l->kle[0], l->kle[1],    l->kle[2],
-	    l->change,       "entryCSN",   "member",  l->member_of, l->id};
+	    l->unit_code,    "cn",         "ou",          l->unit_name,  l->unit_department,
+	    l->unit_mailbox, l->unit_lead, d->map_kle[0], d->map_kle[1], d->map_kle[2],
+	    l->change,       "entryCSN",   "member",      l->member_of,  l->id};
 	for (size_t i = 0; i < sizeof(ua) / sizeof(ua[0]); i++)
 		attrs_add(&d->unit_attrs, &nu, ua[i]);
 	const char *ga[] = {"cn", "member", "uniqueMember", l->change, "entryCSN", l->id};
@@ -219,6 +224,8 @@ dir_cfg_free(struct dir_ldap_cfg *d)
 	free(d->map_deputy);
 	free(d->map_absent_from);
 	free(d->map_absent_until);
+	for (int k = 0; k < 3; k++)
+		free(d->map_kle[k]);
 	attrs_free(d->person_attrs);
 	attrs_free(d->unit_attrs);
 	attrs_free(d->group_attrs);

@@ -479,7 +479,7 @@ map_unit(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 	u->lead_dn = dir_ldap_first(ld, e, lay->unit_lead);
 	u->modified = change_mark(l, ld, e);
 	for (int k = 0; k < 3; k++)
-		all_split(ld, e, lay->kle[k], &u->kle[k]);
+		all_split(ld, e, c->map_kle[k], &u->kle[k]);
 	if (is_ad(l)) {
 		if (all_ranged(ld, e, c, "member", &u->members) == -1 ||
 		    all_ranged(ld, e, c, lay->member_of, &u->member_of) == -1)
