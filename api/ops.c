@@ -67,6 +67,10 @@ readyz_done(PGresult *res, const char *error, void *arg)
 	if (dir_sync_configured())
 		json_object_set_new(checks, "directory",
 		                    json_string(dir_sync_stale() ? "stale snapshot" : "ok"));
+	char *schema = dir_sync_configured() ? dir_schema_status() : NULL;
+	if (schema) /* mapped attributes the schema lacks: said, still ready */
+		json_object_set_new(checks, "directory_schema", json_string(schema));
+	free(schema);
 	http_respond_json(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 

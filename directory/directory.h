@@ -255,6 +255,13 @@ void dir_login_stop(void);
 int dir_login_submit(const char *dn, const char *id, const char *password, size_t pwlen,
                      dir_login_cb, void *arg) WUR;
 
+/* schema.c: what the sync found of the mapped attributes in the schema. */
+/* NULL before the schema was first read; else a malloc'd string the caller
+ * frees: "ok", "missing: ATTR (KEY), ...", or "not read: WHY". */
+char *dir_schema_status(void);
+/* stafet_directory_schema_read, _missing and _missing_attribute{...}. */
+void dir_schema_metrics_render(struct evbuffer *);
+
 /* sync.c: the directory mirror as the loop sees it. */
 struct dir_snapshot;
 /* The sync thread starts with its own copy of the settings (c is not

@@ -392,6 +392,8 @@ sync_full(struct syncer *y, double t0, double started)
 	const struct dir_ldap_cfg *cfg = y->cfg;
 	struct dir_records fresh = {.aliases = json_incref(y->recs.aliases)};
 	struct dir_load l = {.cfg = cfg, .r = &fresh, .full = true};
+
+	dir_schema_check(y->ld, cfg); /* at start and at each full load: warns once */
 	int rc = dir_map_read(y->ld, cfg, -1, &l, y->err, sizeof(y->err));
 
 	dir_map_load_done(&l);
@@ -612,6 +614,7 @@ dir_sync_metrics_render(struct evbuffer *b)
 	    stats.last_full_seconds, stats.last_incr_seconds, stats.full_syncs,
 	    stats.incremental_syncs, stats.ldap_errors, stats.save_errors, stats.server);
 	pthread_mutex_unlock(&mu);
+	dir_schema_metrics_render(b);
 }
 
 /* {"synced_at", "stale"}: when the snapshot served was read and whether it is stale. */

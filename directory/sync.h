@@ -15,7 +15,7 @@ struct dir_layout {
 	const char *id, *username, *upn, *change, *member_of;
 	const char *unit, *target_groups, *allocation, *deputy, *absent_from, *absent_until;
 	const char *unit_code, *unit_name, *unit_department, *unit_mailbox, *unit_lead;
-	const char *kle[3];
+	const char *kle[3]; /* the defaults of map_kle_responsible, _performing, _insight */
 };
 /* The layout's row (DIR_LAYOUT_*); static, never freed. */
 const struct dir_layout *dir_cfg_layout_of(int layout);
@@ -47,6 +47,12 @@ struct dir_load {
 int dir_map_read(LDAP *, const struct dir_ldap_cfg *, double since, struct dir_load *, char *err,
                  size_t errsz);
 void dir_map_load_done(struct dir_load *);
+
+/* schema.c: the mapped attributes against the directory's schema. */
+/* Reads the schema over the connection and notes (and warns once of) each
+ * attribute cfg maps that it lacks; a schema it cannot read is logged and
+ * claims nothing. Sync thread only; nothing of cfg is kept. */
+void dir_schema_check(LDAP *, const struct dir_ldap_cfg *);
 
 /* sync_save.c: the disk cache. */
 /* 0, or -1 (logged). Nothing is kept of r. */

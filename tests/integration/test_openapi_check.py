@@ -51,6 +51,12 @@ def test_a_wrong_body_fails(api):
 def test_formats_are_checked(api):
     body = {"status": "ready", "checks": {"database": "ok"}}
     assert check(api, "GET", "/readyz", 200, "application/json", body) == []
+    # the directory's schema: ok, or the mapped attributes it lacks
+    body["checks"]["directory_schema"] = "missing: extensionAttribute2 (map_allocation)"
+    assert check(api, "GET", "/readyz", 200, "application/json", body) == []
+    body["checks"]["directory_schema"] = "extensionAttribute2"
+    problems = check(api, "GET", "/readyz", 200, "application/json", body)
+    assert problems and "at /checks/directory_schema:" in problems[0], problems
     # date-time is checked as RFC 3339 (jsonschema alone would skip it)
     entry = {"id": 1, "at": "yesterday", "actor": {"id": None, "username": None},
              "address": "127.0.0.1", "action": "login", "object": None, "detail": None}
