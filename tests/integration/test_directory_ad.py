@@ -471,3 +471,42 @@ def test_target_group_in_and_out_and_nesting(ad_slapd, d_login):
     finally:
         leave_all(ad_slapd, ["stafet-unit-UR", "stafet-tg-anbragt", "team-neuro"], [dn])
         ad_slapd.ldapmodify(f"dn: {dn}\nchangetype: delete\n")
+
+
+# --- the schema's attributes (issue 18) --------------------------------------------
+
+SCHEMA_WARNING = "directory: the schema has no attribute "
+
+
+def schema_metric(d):
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    return [line for line in text.splitlines() if line.startswith("stafet_directory_schema")]
+
+
+def test_schema_with_extension_attributes_says_nothing(d):
+    """The AD look-alike schema has Exchange's extensionAttributes: the
+    default mapping finds every attribute it reads."""
+    wait_until(lambda: "stafet_directory_schema_read 1" in schema_metric(d),
+               what="the schema read")
+    assert SCHEMA_WARNING not in d.log()
+    assert "stafet_directory_schema_missing 0" in schema_metric(d)
+    r = requests.get(d.url + "/readyz", timeout=10)
+    assert r.status_code == 200 and r.json()["checks"]["directory_schema"] == "ok", r.text
+
+
+def test_schema_names_a_mapped_attribute_it_lacks(ad_slapd, db, stafetd, tmp_path):
+    """A map_ key naming an attribute slapd's schema does not define: one
+    warning by name and key, /readyz and the metric say so, still ready."""
+    settings = ad_settings(tmp_path, ad_slapd.uri, map_kle_insight="noSuchKleAttribute",
+                           map_deputy="EXTENSIONATTRIBUTE9",  # names match in any case
+                           map_kle_performing="surname")  # NAME ( 'sn' 'surname' )
+    settings.update(db.settings())
+    inst = stafetd(settings=settings)
+    wait_until(lambda: loaded(inst), what="first AD snapshot")
+    said = [x for x in inst.log().splitlines() if SCHEMA_WARNING in x]
+    assert len(said) == 1 and "noSuchKleAttribute (map_kle_insight)" in said[0], said
+    assert "stafet_directory_schema_missing 1" in schema_metric(inst)
+    r = requests.get(inst.url + "/readyz", timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["checks"]["directory_schema"] == \
+        "missing: noSuchKleAttribute (map_kle_insight)"

@@ -7,8 +7,11 @@ extra users in one unit (stafet-unit-VIK) and one target group
 stafetd binds as a plain domain user (cn=stafetd,ou=Tjenester, not the
 Administrator) over ldaps:// with the test CA; the DC sets objectGUID,
 uSNChanged, memberOf and objectCategory itself, so what is tested here is
-what a real AD hands stafetd.  Samba's schema has no extensionAttributes,
-so allocation, deputy, absences and KLE numbers are not tested here.
+what a real AD hands stafetd.  Samba's schema has no extensionAttributes
+(nor has an AD that Exchange never extended): with the default mapping
+stafetd warns of each one it maps; allocation, deputy, absences and KLE
+numbers are tested with the mapping onto AD's base schema that
+stafetd.conf(5) gives ("An Active Directory without Exchange").
 
 Tests that change the directory use users and groups of their own (named
 zz<kind><hex>) and delete them afterwards: the DC is shared by the whole run.
@@ -23,6 +26,7 @@ Precondition, apart from the assertions the tests are about."""
 import base64
 import os
 import secrets
+import signal
 import sys
 import time
 import uuid
@@ -469,3 +473,129 @@ def test_out_of_a_target_group(samba_dc, db, stafetd, tmp_path, own):
     time.sleep(WITHIN_ONE_REFRESH)
     assert "ung-social" not in by_username(d, sam)[0]["target_groups"]
     assert sam not in {p["username"] for p in all_pages(d, target_group="ung-social")}
+
+
+# --- a schema without Exchange (issue 18) -------------------------------------------
+# Samba's schema, like an AD that Exchange never extended, has no
+# extensionAttribute1-15, which the ad layout maps by default.
+
+# The default ad mapping's attributes Samba lacks, and the keys that map them,
+# in the order /readyz names them (the keys' order).
+DEFAULT_MISSING = {
+    "extensionAttribute2": "map_allocation, map_kle_performing",
+    "extensionAttribute3": "map_deputy, map_kle_insight",
+    "extensionAttribute4": "map_absent_from",
+    "extensionAttribute5": "map_absent_until",
+    "extensionAttribute1": "map_kle_responsible",
+}
+
+# stafetd.conf(5), "An Active Directory without Exchange": AD's base schema.
+NO_EXCHANGE = {
+    "map_allocation": "msDS-cloudExtensionAttribute1",
+    "map_deputy": "assistant",
+    "map_absent_from": "msDS-cloudExtensionAttribute2",
+    "map_absent_until": "msDS-cloudExtensionAttribute3",
+    "map_kle_responsible": "info",
+    "map_kle_performing": "adminDescription",
+    "map_kle_insight": "extensionName",
+}
+
+SCHEMA_WARNING = "directory: the schema has no attribute "
+
+
+def metric(d, name):
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line.startswith(name)}
+
+
+def readyz_checks(d):
+    r = requests.get(d.url + "/readyz", timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["checks"]
+
+
+def test_default_mapping_warns_of_each_missing_attribute(d):
+    log = d.log()
+    said = [line for line in log.splitlines() if SCHEMA_WARNING in line]
+    for attr, keys in DEFAULT_MISSING.items():
+        line = f"{SCHEMA_WARNING}{attr} ({keys}): it is read as empty"
+        assert sum(line in x for x in said) == 1, (attr, said)
+    assert len(said) == len(DEFAULT_MISSING), said
+    assert metric(d, "stafet_directory_schema_missing ") == {
+        "stafet_directory_schema_missing": len(DEFAULT_MISSING)}
+    assert metric(d, "stafet_directory_schema_read ") == {"stafet_directory_schema_read": 1}
+    per = metric(d, "stafet_directory_schema_missing_attribute{")
+    assert per == {'stafet_directory_schema_missing_attribute{attribute="%s",key="%s"}'
+                   % (a, k): 1 for a, k in DEFAULT_MISSING.items()}, per
+    detail = readyz_checks(d)["directory_schema"]
+    assert detail == "missing: " + ", ".join(
+        f"{a} ({k})" for a, k in DEFAULT_MISSING.items()), detail
+
+    # A full reload reads the schema again: the same set, no new warning.
+    fulls = metric(d, "stafet_directory_full_syncs_total")["stafet_directory_full_syncs_total"]
+    d.signal(signal.SIGHUP)
+    settle(lambda: metric(d, "stafet_directory_full_syncs_total")[
+        "stafet_directory_full_syncs_total"] > fulls, timeout=WITHIN_ONE_REFRESH + 10,
+        what="a full reload after SIGHUP", exc=AssertionError)
+    assert d.log().count(SCHEMA_WARNING) == len(DEFAULT_MISSING)
+
+
+
+def test_no_exchange_mapping(samba_dc, db, stafetd, tmp_path, own):
+    """The documented mapping onto AD's base schema: a user's allocation
+    rules, deputy and absence and a unit group's KLE numbers show in the API,
+    and the schema has every attribute mapped."""
+    code = "zzk" + secrets.token_hex(3)
+    unit_dn = group_dn("stafet-unit-" + code)
+    samba_dc.ldapmodify(f"""dn: {unit_dn}
+changetype: add
+objectClass: group
+cn: stafet-unit-{code}
+sAMAccountName: stafet-unit-{code}
+description: Enhed uden Exchange
+info: 27.24.00;27.24.04
+adminDescription: 27.24.08
+extensionName: 27.36.00
+extensionName: 27.36.04;27.36.08
+""")
+    own.dns.append(unit_dn)
+    deputy_sam, deputy_dn = own.user("d", "Dorte", "Stedfortræder", groups=[unit_dn])
+    sam, dn = own.user("x", "Xenia", "Udenexchange", groups=[unit_dn])
+    start_day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    back_day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
+    samba_dc.ldapmodify(f"""dn:: {b64(dn)}
+changetype: modify
+replace: msDS-cloudExtensionAttribute1
+msDS-cloudExtensionAttribute1: district:Vollsmose; surname:A-K
+-
+replace: assistant
+assistant:: {b64(deputy_dn)}
+-
+replace: msDS-cloudExtensionAttribute2
+msDS-cloudExtensionAttribute2: {start_day}
+-
+replace: msDS-cloudExtensionAttribute3
+msDS-cloudExtensionAttribute3: {back_day}
+-
+""")
+    d = start(stafetd, db, tmp_path, samba_dc, **NO_EXCHANGE)
+
+    found = by_username(d, sam)
+    assert len(found) == 1, found
+    p = found[0]
+    assert p["unit"]["code"] == code
+    assert p["allocation"] == [{"kind": "district", "value": "Vollsmose"},
+                               {"kind": "surname", "from": "A", "to": "K"}], p["allocation"]
+    deputy = by_username(d, deputy_sam)[0]
+    assert p["deputy"] is not None and p["deputy"]["id"] == deputy["id"], p["deputy"]
+    assert p["absent"] == {"from": start_day, "until": back_day}, p["absent"]
+
+    u = unit(d, code)
+    assert u["kle"] == {"responsible": ["27.24.00", "27.24.04"], "performing": ["27.24.08"],
+                        "insight": ["27.36.00", "27.36.04", "27.36.08"]}, u["kle"]
+
+    assert SCHEMA_WARNING not in d.log()
+    assert readyz_checks(d)["directory_schema"] == "ok"
+    assert metric(d, "stafet_directory_schema_missing ") == {
+        "stafet_directory_schema_missing": 0}
