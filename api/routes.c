@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
 
 #include "stafetd.h"
 #include "directory.h"
@@ -20,6 +22,18 @@
 #include "api.h"
 
 #define TEXT_MAX 200 /* surname, district, target group, kle */
+#define TIE_IDS  32  /* equal colleagues asked about in one query */
+
+/*
+ * The citizen's key for continuity: SHA-256 of the CPR number's ten
+ * digits, as PostgreSQL's stafet_citizen_key() makes it from a note
+ * (migration 0008), in bytea's hex form. The number itself is wiped as
+ * soon as this and the birth date are taken from it.
+ */
+struct citizen_key {
+	char hex[2 + 64 + 1]; /* "\\x..." or "" */
+	uint64_t seed;        /* its first 8 bytes: the rotation's seed */
+};
 
 static const char *const no_params[] = {NULL};
 
@@ -117,7 +131,31 @@ read_date(json_t *body, json_t *p, struct resolve_facts *f)
 /* citizen.birthdate, then citizen.cpr: the birth date they give (they must
  * agree). The CPR number is wiped from the body once read. */
 static void
-read_birth(json_t *citizen, json_t *p, struct resolve_facts *f)
+citizen_key_of(const char *cpr, size_t len, struct citizen_key *k)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char digits[10];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n < sizeof(digits); i++)
+		if (cpr[i] >= '0' && cpr[i] <= '9')
+			digits[n++] = cpr[i];
+	if (n == 10 && EVP_Digest(digits, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32) {
+		k->hex[0] = '\\';
+		k->hex[1] = 'x';
+		for (unsigned i = 0; i < 32; i++)
+			snprintf(k->hex + 2 + 2 * i, 3, "%02x", md[i]);
+		k->seed = 0;
+		for (int i = 0; i < 8; i++)
+			k->seed = k->seed << 8 | md[i];
+	}
+	explicit_wipe(digits, sizeof(digits));
+	explicit_wipe(md, sizeof(md));
+}
+
+static void
+read_birth(json_t *citizen, json_t *p, struct resolve_facts *f, struct citizen_key *key)
 {
 	json_t *v = json_object_get(citizen, "birthdate");
 	const char *why = NULL;
@@ -144,6 +182,8 @@ read_birth(json_t *citizen, json_t *p, struct resolve_facts *f)
 		return;
 	}
 	rc = dir_citizen_birthdate(json_string_value(v), json_string_length(v), born, &why);
+	if (rc == 0)
+		citizen_key_of(json_string_value(v), json_string_length(v), key);
 	/* The number has done its work: gone from memory now. */
 	explicit_wipe((char *)(uintptr_t)json_string_value(v), json_string_length(v));
 	if (rc == -1)
@@ -155,8 +195,13 @@ read_birth(json_t *citizen, json_t *p, struct resolve_facts *f)
 	else if (*f->birthdate && strcmp(born, f->birthdate) != 0)
 		json_problem_add_error(p, "citizen.cpr", "mismatch",
 		                       "CPR-nummeret passer ikke med fødselsdatoen.");
-	else
+	else {
 		memcpy(f->birthdate, born, 11);
+		f->from_cpr = true;
+		f->citizen_seed = key->seed;
+		return;
+	}
+	memset(key, 0, sizeof(*key));
 }
 
 /* The citizen's facts but the birth date: texts, placed, employment. */
@@ -221,7 +266,8 @@ body_shape_ok(struct http_request *req, json_t *body, json_t **citizen)
  * answered.
  */
 static bool
-read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, const char **code)
+read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, const char **code,
+           struct citizen_key *key)
 {
 	json_t *p, *citizen, *v;
 
@@ -230,6 +276,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	p = json_problem(422, "Uanvendelige oplysninger",
 	                 "Oplysningerne kan ikke bruges til at finde modtageren.");
 	memset(f, 0, sizeof(*f));
+	memset(key, 0, sizeof(*key));
 	f->placed = -1;
 	f->caller = DIR_NONE;
 
@@ -246,7 +293,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 		json_problem_add_error(p, "citizen", "required",
 		                       "Angiv mindst én oplysning om borgeren, fx fødselsdato.");
 	} else {
-		read_birth(citizen, p, f);
+		read_birth(citizen, p, f, key);
 		read_citizen(citizen, p, f);
 	}
 	if (json_object_get(p, "errors") != NULL) {
@@ -257,21 +304,148 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	return true;
 }
 
+/* A lookup waiting for what settles its tie. */
+struct tie_wait {
+	struct http_request *req;
+	struct dir_snapshot *s; /* a reference of its own */
+	struct dir_resolution *res;
+	json_t *more;
+	bool load, cont;
+};
+
+static void
+answer_resolution(struct http_request *req, struct dir_resolution *res, json_t *more)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		fatalx("counterparts: evbuffer_new");
+	dir_resolution_render(res, more, b);
+	http_respond_buffer(req, 200, "application/json", b);
+	evbuffer_free(b);
+}
+
+static void
+ties_read(PGresult *res, const char *error, void *arg)
+{
+	struct tie_wait *w = arg;
+
+	if (error || res == NULL) {
+		/* Answered all the same: the rotation decides, and says so. */
+		log_warnx("counterparts: open notes and earlier receivers not read: %s",
+		          error ? error : "no result");
+		dir_resolution_warn(w->res, "Sagsbehandlernes åbne overdragelser kunne ikke "
+		                            "hentes lige nu; turen afgjorde valget.");
+	} else {
+		dir_resolution_data(w->res, w->load, w->cont);
+		for (int i = 0; i < PQntuples(res); i++)
+			dir_resolution_set(w->res, PQgetvalue(res, i, 0),
+			                   PQgetisnull(res, i, 1) ? -1 : atoi(PQgetvalue(res, i, 1)),
+			                   PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2));
+	}
+	answer_resolution(w->req, w->res, w->more);
+	dir_snapshot_unref(w->s);
+	free(w);
+}
+
+/* ids as a PostgreSQL array literal, each element quoted. */
+static char *
+id_array(const char *const *ids, size_t n)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t len;
+	char *out;
+
+	if (b == NULL)
+		fatalx("counterparts: evbuffer_new");
+	evbuffer_add(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		evbuffer_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+		for (const char *p = ids[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				evbuffer_add(b, "\\", 1);
+			evbuffer_add(b, p, 1);
+		}
+		evbuffer_add(b, "\"", 1);
+	}
+	evbuffer_add(b, "}", 1);
+	len = evbuffer_get_length(b);
+	out = xmalloc(len + 1);
+	evbuffer_remove(b, out, len);
+	out[len] = '\0';
+	evbuffer_free(b);
+	return out;
+}
+
+/*
+ * One query for every equal colleague at once (never one per candidate):
+ * their open notes (submitted, received, returned: on their desk) and when
+ * each last received a note for this citizen (by the key; not drafts, not
+ * withdrawn ones). Notices (varsler) are counted here too once they exist.
+ */
+#define TIES_SQL                                                                           \
+	"SELECT c.id, CASE WHEN $3::boolean THEN (SELECT count(*) FROM handovers h "          \
+	"WHERE h.receiver_person = c.id AND h.status IN ('submitted', 'received', "           \
+	"'returned')) END, CASE WHEN $2::bytea IS NOT NULL THEN (SELECT to_char(max("         \
+	"coalesce(h.submitted_at, h.updated_at)) AT TIME ZONE 'Europe/Copenhagen', "          \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM handovers h WHERE h.citizen_key = $2::bytea "   \
+	"AND h.receiver_person = c.id AND h.status NOT IN ('draft', 'withdrawn')) END "      \
+	"FROM unnest($1::text[]) AS c(id)"
+
+/*
+ * Asks PostgreSQL what settles the tie and answers from the callback;
+ * false when nothing needs asking (or the pool refused: then the
+ * rotation decides, with a warning) and the caller answers at once.
+ */
+static bool
+ask_ties(struct http_request *req, const struct dir_snapshot *s, struct dir_resolution *res,
+         json_t *more, const struct citizen_key *key)
+{
+	const char *ids[TIE_IDS];
+	size_t n = dir_resolution_wants(res, ids, TIE_IDS);
+	bool cont = *key->hex && dir_resolution_uses(res, STEP_CONTINUITY);
+	bool load = dir_resolution_uses(res, STEP_LOAD);
+	const char *params[3];
+	struct tie_wait *w;
+	char *array;
+
+	if (n == 0 || (!cont && !load))
+		return false;
+	array = id_array(ids, n);
+	params[0] = array;
+	params[1] = cont ? key->hex : NULL;
+	params[2] = load ? "true" : "false";
+	w = xcalloc(1, sizeof(*w));
+	*w = (struct tie_wait){req, (struct dir_snapshot *)(uintptr_t)s, res, more, load, cont};
+	dir_snapshot_ref(w->s);
+	if (db_query(TIES_SQL, 3, params, ties_read, w) == -1) {
+		dir_snapshot_unref(w->s);
+		free(w);
+		free(array);
+		dir_resolution_warn(res, "Sagsbehandlernes åbne overdragelser kunne ikke hentes "
+		                         "lige nu; turen afgjorde valget.");
+		return false;
+	}
+	free(array);
+	return true;
+}
+
 void
 api_counterparts(struct http_request *req)
 {
 	struct resolve_facts f;
 	struct resolve_route rr;
+	struct citizen_key key;
 	const struct ho_route *route;
 	struct ho_route_set *set;
 	const struct dir_snapshot *s;
 	const char *code = NULL;
-	json_t *answer, *problem = NULL;
-	struct evbuffer *b;
+	json_t *more, *problem = NULL;
+	struct dir_resolution *res;
 
 	if (!http_query_check(req, no_params))
 		return;
-	if (!read_facts(req, req->json, &f, &code))
+	if (!read_facts(req, req->json, &f, &code, &key))
 		return;
 	if ((set = routes_or_fail(req)) == NULL)
 		return;
@@ -287,15 +461,13 @@ api_counterparts(struct http_request *req)
 		return;
 	f.caller = auth_person(req);
 	routes_resolve_view(route, &rr);
-	answer = json_pack("{s:o}", "directory", dir_sync_info());
-	b = evbuffer_new();
-	if (b == NULL)
-		fatalx("counterparts: evbuffer_new");
-	if (dir_resolve_render(s, &rr, &f, answer, &problem, b) == -1) {
-		evbuffer_free(b);
+	if ((res = dir_resolution_begin(s, &rr, &f, &problem)) == NULL) {
+		explicit_wipe(&key, sizeof(key));
 		http_problem_json(req, problem);
 		return;
 	}
-	http_respond_buffer(req, 200, "application/json", b);
-	evbuffer_free(b);
+	more = json_pack("{s:o}", "directory", dir_sync_info());
+	if (!ask_ties(req, s, res, more, &key))
+		answer_resolution(req, res, more);
+	explicit_wipe(&key, sizeof(key));
 }

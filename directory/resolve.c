@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,35 @@ struct cand {
 	bool matched[NKINDS];
 	const struct dir_alloc *rule[NKINDS]; /* narrowest matching rule */
 	int group_idx;                        /* the matching target group, in the person's list */
+	uint64_t rot;                         /* the rotation's turn (equal colleagues only) */
+	int tie;                              /* its data in the resolution's ties, or -1 */
+};
+
+/* What settles a tie for one of the equal colleagues (from the caller). */
+struct tie {
+	int open;          /* open notes on their desk; -1 unknown */
+	bool cont;         /* they received a note for this citizen before */
+	char cont_at[32];  /* when, last (sortable) */
+	int step;          /* tie_break: the step that decided their place; -1 none */
+};
+
+#define TIE_MAX 32 /* equal colleagues whose data is asked for */
+
+struct dir_resolution {
+	const struct dir_snapshot *s;
+	int u;
+	char date[11];
+	enum resolve_step steps[3];
+	size_t nsteps;
+	bool intake, have_load, have_cont;
+	struct cand *cs;
+	size_t nc, sorted;
+	size_t ngroup; /* cs[0..ngroup): equal by the rules, the best */
+	size_t ntie;   /* cs[0..ntie) of them: with data, ordered by the steps */
+	struct tie ties[TIE_MAX];
+	int lead;            /* the intake's lead, or DIR_NONE */
+	const char *mailbox; /* the intake's mailbox (the snapshot's), or NULL */
+	json_t *o;           /* the answer but "candidates" and "answer" */
 };
 
 struct entry {
@@ -413,21 +443,21 @@ cand_swap(struct cand *a, struct cand *b)
  * instead of the hundreds or thousands that match.
  */
 static void
-select_best(struct cand *cs, size_t n, size_t k)
+select_best(struct cand *cs, size_t n, size_t k, int (*cmp)(const void *, const void *))
 {
 	size_t lo = 0, hi = n;
 
 	while (k > lo && k < hi && hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2, store = lo;
-		if (cand_cmp(&cs[mid], &cs[lo]) < 0)
+		if (cmp(&cs[mid], &cs[lo]) < 0)
 			cand_swap(&cs[mid], &cs[lo]);
-		if (cand_cmp(&cs[hi - 1], &cs[lo]) < 0)
+		if (cmp(&cs[hi - 1], &cs[lo]) < 0)
 			cand_swap(&cs[hi - 1], &cs[lo]);
-		if (cand_cmp(&cs[hi - 1], &cs[mid]) < 0)
+		if (cmp(&cs[hi - 1], &cs[mid]) < 0)
 			cand_swap(&cs[hi - 1], &cs[mid]);
 		cand_swap(&cs[mid], &cs[hi - 1]); /* the median as pivot, at the end */
 		for (size_t i = lo; i < hi - 1; i++)
-			if (cand_cmp(&cs[i], &cs[hi - 1]) < 0)
+			if (cmp(&cs[i], &cs[hi - 1]) < 0)
 				cand_swap(&cs[i], &cs[store++]);
 		cand_swap(&cs[store], &cs[hi - 1]);
 		if (store == k || store + 1 == k)
@@ -509,13 +539,61 @@ listed(const int *v, size_t n, int p)
 	return false;
 }
 
-/* Judges every member of the unit; the matching ones, in cs, with the best
- * RANK_FIRST in rank order (*sorted of them). Returns their number. */
+/* By the rules alone: more kinds matched, then the narrower rules. */
+static int
+rules_cmp(const struct cand *x, const struct cand *y)
+{
+	if (x->nmatched != y->nmatched)
+		return y->nmatched - x->nmatched;
+	if (x->width != y->width)
+		return x->width < y->width ? -1 : 1;
+	return 0;
+}
+
+static int
+rot_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->rot != y->rot)
+		return x->rot < y->rot ? -1 : 1;
+	return x->pos - y->pos;
+}
+
+/* splitmix64's finalizer: every bit of the input moves every bit. */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * The rotation's seed: the citizen (their CPR number's key, else their
+ * birth date) and the day. The same lookup on the same day gets the same
+ * turn on every daemon; another citizen, or the next day, another.
+ */
+static uint64_t
+rotation_seed(const struct resolve_facts *f)
+{
+	uint64_t h = f->citizen_seed ? f->citizen_seed : dir_rules_id_hash(f->birthdate);
+	return mix64(h ^ mix64(dir_rules_id_hash(f->date)));
+}
+
+/*
+ * Judges every member of the unit; the matching ones in cs: first those
+ * equal to the best by the rules (*ngroup of them; when two or more, the
+ * first TIE_MAX in the rotation's order), then the best RANK_FIRST of the
+ * rest in rank order (*sorted: how many from the front are in order).
+ * Returns their number.
+ */
 static size_t
 judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct citizen *z,
-              struct cand *cs, size_t *sorted)
+              uint64_t seed, struct cand *cs, size_t *sorted, size_t *ngroup)
 {
-	size_t nc = 0;
+	size_t nc = 0, g = 0, t, k, best = 0;
+	struct cand top;
 	struct znums zn = {
 	    z->district ? dir_rules_name_number(rc, z->district, false) : -1,
 	    z->group ? dir_rules_name_number(rc, z->group, false) : -1,
@@ -528,15 +606,35 @@ judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct cit
 
 		/* rule[k] and group_idx are read only where matched[k] is set;
 		 * zeroed all the same, as a candidate is copied whole when sorted */
-		*c = (struct cand){.person = m->person, .pos = m->pos};
+		*c = (struct cand){.person = m->person, .pos = m->pos, .rot = m->idhash, .tie = -1};
 		if (judge(cu, m, z, &zn, c))
 			nc++;
 	}
+	/* The equal best to the front, in one pass. */
+	for (size_t i = 1; i < nc; i++)
+		if (rules_cmp(&cs[i], &cs[best]) < 0)
+			best = i;
+	if (nc > 0) {
+		top = cs[best];
+		for (size_t i = 0; i < nc; i++)
+			if (rules_cmp(&cs[i], &top) == 0)
+				cand_swap(&cs[i], &cs[g++]);
+	}
+	*ngroup = g;
+	t = g;
+	if (g >= 2) {
+		for (size_t i = 0; i < g; i++)
+			cs[i].rot = mix64(cs[i].rot ^ seed);
+		t = g < TIE_MAX ? g : TIE_MAX;
+		select_best(cs, g, t, rot_cmp);
+		qsort(cs, t, sizeof(*cs), rot_cmp);
+	}
 	/* Rank order is needed only as far as the walk goes: the best few
 	 * first, the rest sorted only if the walk gets there. */
-	*sorted = nc < RANK_FIRST ? nc : RANK_FIRST;
-	select_best(cs, nc, *sorted);
-	qsort(cs, *sorted, sizeof(*cs), cand_cmp);
+	k = nc - t < RANK_FIRST ? nc - t : RANK_FIRST;
+	select_best(cs + t, nc - t, k, cand_cmp);
+	qsort(cs + t, k, sizeof(*cs), cand_cmp);
+	*sorted = t + k;
 	return nc;
 }
 
@@ -586,19 +684,186 @@ walk_entries(const struct dir_snapshot *s, const char *date, struct cand *cs, si
 	return ne;
 }
 
+/* ---- settling a tie (API.md "Counterparts: one answer") ---- */
+
+static const char *const step_names[] = {"continuity", "load", "rotation"};
+
+static const struct tie *
+tie_of(const struct dir_resolution *res, const struct cand *c)
+{
+	return c->tie >= 0 ? &res->ties[c->tie] : NULL;
+}
+
+/*
+ * Orders two equal colleagues by the route's steps; *step gets the step
+ * that told them apart. A step without data for both is passed over.
+ */
+static int
+step_cmp(const struct dir_resolution *res, const struct cand *a, const struct cand *b,
+         int *step)
+{
+	const struct tie *x = tie_of(res, a), *y = tie_of(res, b);
+
+	for (size_t i = 0; i < res->nsteps; i++) {
+		int c = 0;
+		switch (res->steps[i]) {
+		case STEP_CONTINUITY:
+			if (!res->have_cont || !x || !y)
+				continue;
+			if (x->cont != y->cont)
+				c = x->cont ? -1 : 1;
+			else if (x->cont)
+				c = -strcmp(x->cont_at, y->cont_at);
+			break;
+		case STEP_LOAD:
+			if (!res->have_load || !x || !y || x->open < 0 || y->open < 0)
+				continue;
+			c = x->open < y->open ? -1 : x->open > y->open;
+			break;
+		case STEP_ROTATION:
+			c = a->rot < b->rot ? -1 : a->rot > b->rot;
+			break;
+		}
+		if (c) {
+			*step = (int)res->steps[i];
+			return c;
+		}
+	}
+	*step = STEP_ROTATION;
+	return a->pos - b->pos;
+}
+
+/*
+ * The equal colleagues with data in the steps' order (at most TIE_MAX:
+ * insertion sort), and each one's tie_break: the step that told it from
+ * the next (the last: from the one before; those past TIE_MAX stand later
+ * in the rotation).
+ */
+static void
+settle(struct dir_resolution *res)
+{
+	struct cand *cs = res->cs;
+	int step;
+
+	for (size_t i = 1; i < res->ntie; i++) {
+		struct cand c = cs[i];
+		size_t j = i;
+		while (j > 0 && step_cmp(res, &c, &cs[j - 1], &step) < 0) {
+			cs[j] = cs[j - 1];
+			j--;
+		}
+		cs[j] = c;
+	}
+	for (size_t i = 0; i < res->ntie; i++) {
+		struct tie *t = &res->ties[cs[i].tie];
+		if (res->ngroup < 2)
+			t->step = -1;
+		else if (i + 1 < res->ntie)
+			step_cmp(res, &cs[i], &cs[i + 1], &t->step);
+		else if (res->ntie < res->ngroup)
+			t->step = STEP_ROTATION;
+		else
+			step_cmp(res, &cs[i - 1], &cs[i], &t->step);
+	}
+}
+
+/* The day of an earlier receipt ("6. marts"). */
+static void
+sb_cont_day(struct sb *b, const struct tie *t, const char *date)
+{
+	char day[11];
+	memcpy(day, t->cont_at, 10);
+	day[10] = '\0';
+	sb_day(b, day, date);
+}
+
+static const char *
+pname(const struct dir_resolution *res, const struct cand *c)
+{
+	return res->s->persons[c->person].display_name;
+}
+
+/*
+ * What tells equal colleague gi from the next (the last: from the one
+ * before), in Danish, appended to b; returns the step (tie_break).
+ */
+static int
+sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
+{
+	const struct cand *c = &res->cs[gi], *o;
+	const struct tie *x = tie_of(res, c), *y;
+	bool last = gi + 1 >= res->ngroup;
+	int step = x ? x->step : STEP_ROTATION;
+
+	if (x == NULL) { /* past TIE_MAX: no data, later in the turn */
+		sb_printf(b, "%s står senere i dagens tur blandt %zu ligestillede kolleger.",
+		          pname(res, c), res->ngroup);
+		return STEP_ROTATION;
+	}
+	o = last ? &res->cs[gi - 1] : &res->cs[gi + 1];
+	y = tie_of(res, o);
+	switch (step) {
+	case STEP_CONTINUITY:
+		if (!last && x->cont && y && y->cont) {
+			sb_printf(b, "%s modtog senest en overdragelse om borgeren (", pname(res, c));
+			sb_cont_day(b, x, res->date);
+			sb_printf(b, "); %s før det.", pname(res, o));
+		} else if (!last) {
+			sb_printf(b, "%s har før modtaget en overdragelse om borgeren (",
+			          pname(res, c));
+			sb_cont_day(b, x, res->date);
+			sb_printf(b, ").");
+		} else if (x->cont) {
+			sb_printf(b, "%s modtog en overdragelse om borgeren før %s gjorde.",
+			          pname(res, o), pname(res, c));
+		} else {
+			sb_printf(b, "%s har ikke før modtaget en overdragelse om borgeren.",
+			          pname(res, c));
+		}
+		break;
+	case STEP_LOAD:
+		if (gi == 0)
+			sb_printf(b, "%s har færrest åbne overdragelser (%d).", pname(res, c), x->open);
+		else if (!last && y)
+			sb_printf(b, "%s har færre åbne overdragelser (%d) end %s (%d).",
+			          pname(res, c), x->open, pname(res, o), y->open);
+		else if (y)
+			sb_printf(b, "%s har flere åbne overdragelser (%d) end %s (%d).",
+			          pname(res, c), x->open, pname(res, o), y->open);
+		break;
+	default:
+		if (res->have_load && x->open >= 0 && y && y->open == x->open)
+			sb_printf(b, "%s og %s har lige mange åbne overdragelser (%d); ", pname(res, c),
+			          pname(res, o), x->open);
+		if (last)
+			sb_printf(b, "%s står efter %s i dagens tur.", pname(res, c), pname(res, o));
+		else
+			sb_printf(b, "%s står før %s i dagens tur.", pname(res, c), pname(res, o));
+		break;
+	}
+	return step;
+}
+
 /* One shown entry as the answer's candidate, with its Danish reason. */
 static json_t *
-entry_json(const struct dir_snapshot *s, const struct dir_unit *unit, const char *date,
-           const struct entry *e, size_t rank)
+entry_json(const struct dir_resolution *res, const struct entry *e, size_t rank)
 {
+	const struct dir_snapshot *s = res->s;
+	const struct dir_unit *unit = &s->units[res->u];
+	const char *date = res->date;
 	const struct dir_person *p = &s->persons[e->c->person];
-	int d = p->deputy;
+	size_t gi = (size_t)(e->c - res->cs);
+	int d = p->deputy, step = -1;
 	struct sb b = {0};
 	json_t *o;
 
 	sb_printf(&b, "%s fordeler efter ", unit->name);
 	sb_rules(&b, s, e->c);
 	sb_printf(&b, " → %s.", p->display_name);
+	if (res->ngroup >= 2 && gi < res->ngroup) {
+		sb_printf(&b, " ");
+		step = sb_tie(&b, res, gi);
+	}
 	if (dir_resolve_absent_on(p, date)) {
 		sb_printf(&b, " ");
 		sb_absence(&b, p, date);
@@ -616,45 +881,11 @@ entry_json(const struct dir_snapshot *s, const struct dir_unit *unit, const char
 	o = json_object();
 	json_object_set_new(o, "rank", json_integer((json_int_t)rank));
 	json_object_set_new(o, "reason", sb_json(&b));
+	json_object_set_new(o, "tie_break", step >= 0 ? json_string(step_names[step]) : json_null());
 	json_object_set_new(o, "available", json_boolean(e->available));
 	json_object_set_new(o, "acting_for",
 	                    e->deputy != DIR_NONE ? person_ref(s, e->c->person) : json_null());
 	return o;
-}
-
-/*
- * Ranks the candidates in unit u: allocation order, deputies standing in
- * for the absent, the unavailable last. Returns the "candidates" array.
- * Entries are worked out in rank order only until MAX_CANDIDATES are
- * available (no later one could be shown), and a reason is written only
- * for an entry that is shown.
- */
-static json_t *
-candidates(const struct dir_snapshot *s, const struct resolve_facts *f, int u,
-           const struct citizen *z, int shown_out[MAX_CANDIDATES])
-{
-	struct resolve_cache *rc = dir_rules_of(s);
-	const struct cunit *cu = &rc->units[u];
-	struct cand *cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*cs));
-	size_t sorted, nc = judge_members(rc, cu, z, cs, &sorted);
-	struct entry *es = xmalloc((nc ? nc : 1) * sizeof(*es));
-	int *shown = xmalloc((nc ? nc : 1) * sizeof(int));
-	size_t ne = walk_entries(s, f->date, cs, nc, sorted, es, shown);
-	json_t *out = json_array();
-
-	/* available first, each group in rank order */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < ne && json_array_size(out) < MAX_CANDIDATES; i++) {
-			if (es[i].available != (pass == 0))
-				continue;
-			shown_out[json_array_size(out)] = es[i].shown; /* "person": the caller's */
-			json_array_append_new(out, entry_json(s, &s->units[u], f->date, &es[i],
-			                                      json_array_size(out) + 1));
-		}
-	free(es);
-	free(shown);
-	free(cs);
-	return out;
 }
 
 /* Hints for facts the unit's rules need but the request lacks. */
@@ -694,25 +925,37 @@ missing_facts(const struct dir_snapshot *s, const struct resolve_facts *f, int u
 
 /* ---- fallback ---- */
 
+/* The unit's intake: the nearest functional mailbox and the nearest lead
+ * up the tree (never the caller). */
+static void
+intake_of(const struct dir_snapshot *s, int caller, int u, const char **mailbox, int *lead,
+          int *lead_unit)
+{
+	size_t n = 0;
+
+	*mailbox = NULL;
+	*lead = *lead_unit = DIR_NONE;
+	for (int v = u; v != DIR_NONE && n <= s->nunits; v = s->units[v].parent, n++) {
+		const struct dir_unit *w = &s->units[v];
+		if (*mailbox == NULL && w->mailbox && *w->mailbox)
+			*mailbox = w->mailbox;
+		if (*lead == DIR_NONE && w->lead >= 0 && (size_t)w->lead < s->npersons &&
+		    w->lead != caller) {
+			*lead = w->lead;
+			*lead_unit = v;
+		}
+	}
+}
+
 static json_t *
 fallback(const struct dir_snapshot *s, const struct resolve_facts *f, int u, bool none)
 {
-	const char *mailbox = NULL;
-	int lead = DIR_NONE, lead_unit = DIR_NONE;
+	const char *mailbox;
+	int lead, lead_unit;
 	json_t *o = json_object(), *l = json_null();
 	struct sb b = {0};
-	size_t n = 0;
 
-	for (int v = u; v != DIR_NONE && n <= s->nunits; v = s->units[v].parent, n++) {
-		const struct dir_unit *w = &s->units[v];
-		if (mailbox == NULL && w->mailbox && *w->mailbox)
-			mailbox = w->mailbox;
-		if (lead == DIR_NONE && w->lead >= 0 && (size_t)w->lead < s->npersons &&
-		    w->lead != f->caller) {
-			lead = w->lead;
-			lead_unit = v;
-		}
-	}
+	intake_of(s, f->caller, u, &mailbox, &lead, &lead_unit);
 	if (lead != DIR_NONE) {
 		const struct dir_person *p = &s->persons[lead];
 		l = person_ref(s, lead);
@@ -807,24 +1050,99 @@ myndighedssnit(const struct dir_snapshot *s, const struct resolve_route *r,
 	return o;
 }
 
-/* ---- the answer ---- */
+/* ---- plausibility ---- */
+
+/* Whole years from born to date (both YYYY-MM-DD); -1 unknown. */
+static int
+age_on(const char *born, const char *date)
+{
+	int y;
+
+	if (!clock_date_valid(born, strlen(born)) || !clock_date_valid(date, strlen(date)))
+		return -1;
+	y = digits(date, 4) - digits(born, 4);
+	if (strcmp(date + 5, born + 5) < 0)
+		y--;
+	return y < 0 ? -1 : y;
+}
 
 /*
- * The answer but the candidates' "person", which the callers add: as
- * objects (dir_resolve) or as the people's pre-rendered JSON
- * (dir_resolve_render). *cands is o's "candidates", shown[i] the person
- * candidate i shows.
+ * "citizen" {birthdate, age_on_date} and "plausibility" {ok, route_ages,
+ * message}: the age on the lookup's date against the route's window, the
+ * message naming the units, not their codes.
  */
-static json_t *
-resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
-             const struct resolve_facts *f, json_t **problem, json_t **candsp,
-             int shown[MAX_CANDIDATES])
+static void
+plausibility(json_t *o, const struct dir_snapshot *s, const struct resolve_route *r,
+             const struct resolve_facts *f, int u, bool known)
+{
+	static const char *const months[] = {"januar",    "februar", "marts",    "april",
+	                                     "maj",       "juni",    "juli",     "august",
+	                                     "september", "oktober", "november", "december"};
+	int age = known ? age_on(f->birthdate, f->date) : -1, from;
+	bool ok = age < 0 || !r->has_ages || (age >= r->age_min && age <= r->age_max);
+	json_t *p = json_object();
+	struct sb b = {0};
+
+	json_object_set_new(o, "citizen",
+	                    json_pack("{s:o, s:o}", "birthdate",
+	                              str_or_null(known ? f->birthdate : NULL), "age_on_date",
+	                              age >= 0 ? json_integer(age) : json_null()));
+	json_object_set_new(p, "ok", json_boolean(ok));
+	json_object_set_new(p, "route_ages",
+	                    r->has_ages ? json_pack("[i, i]", r->age_min, r->age_max)
+	                                : json_null());
+	if (!ok) {
+		from = r->from_unit ? dir_lookup_unit(s, r->from_unit) : DIR_NONE;
+		sb_printf(&b, "Borgeren er %d år den %d. %s %.4s; ruten ", age, digits(f->date + 8, 2),
+		          months[digits(f->date + 5, 2) - 1], f->date);
+		if (from != DIR_NONE)
+			sb_printf(&b, "fra %s ", s->units[from].name);
+		sb_printf(&b, "til %s er for %s på %d–%d år. Er %s rigtig%s?", s->units[u].name,
+		          r->age_max <= 25 ? "unge" : "borgere", r->age_min, r->age_max,
+		          f->from_cpr ? "CPR-nummeret" : "fødselsdatoen", f->from_cpr ? "t" : "");
+		json_object_set_new(p, "message", sb_json(&b));
+	} else {
+		json_object_set_new(p, "message", json_null());
+	}
+	json_object_set_new(o, "plausibility", p);
+}
+
+/* ---- the answer ---- */
+
+/* The route's steps, in force: its list, rotation last. */
+static void
+steps_of(struct dir_resolution *res, const struct resolve_route *r)
+{
+	bool rot = false;
+
+	res->nsteps = 0;
+	for (size_t i = 0; i < r->ntie_break && i < 3; i++) {
+		if ((int)r->tie_break[i] < 0 || (int)r->tie_break[i] > STEP_ROTATION)
+			continue;
+		res->steps[res->nsteps++] = r->tie_break[i];
+		rot = rot || r->tie_break[i] == STEP_ROTATION;
+	}
+	if (r->ntie_break == 0) {
+		res->steps[0] = STEP_CONTINUITY;
+		res->steps[1] = STEP_LOAD;
+		res->nsteps = 2;
+	}
+	if (!rot && res->nsteps < 3)
+		res->steps[res->nsteps++] = STEP_ROTATION;
+}
+
+struct dir_resolution *
+dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r,
+                     const struct resolve_facts *f, json_t **problem)
 {
 	const char *kle = f->kle ? f->kle : r->kle;
 	struct citizen z = {0, NO_LETTER, NULL, NULL, NULL, 0};
 	char *fdistrict = NULL, *fgroup = NULL;
-	json_t *warnings = json_array(), *ru, *cands, *o, *snit;
+	json_t *warnings = json_array(), *ru, *o, *snit;
 	struct sb reason = {0};
+	struct dir_resolution *res;
+	struct resolve_cache *rc;
+	const struct cunit *cu;
 	int u;
 
 	*problem = NULL;
@@ -835,6 +1153,13 @@ resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
 		json_decref(warnings);
 		return NULL;
 	}
+	res = xcalloc(1, sizeof(*res));
+	res->s = s;
+	res->u = u;
+	memcpy(res->date, f->date, sizeof(res->date));
+	res->intake = r->intake;
+	steps_of(res, r);
+
 	ru = dir_render_unit(s, u, false);
 	{
 		json_t *children = json_array(); /* codes, as GET /units/{code} has them */
@@ -868,7 +1193,20 @@ resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
 		z.group = NULL;
 	if (z.not_in_group && *z.not_in_group == '\0')
 		z.not_in_group = NULL;
-	cands = candidates(s, f, u, &z, shown);
+
+	rc = dir_rules_of(s);
+	cu = &rc->units[u];
+	res->cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*res->cs));
+	res->nc = judge_members(rc, cu, &z, rotation_seed(f), res->cs, &res->sorted, &res->ngroup);
+	/* The equal ones whose data would settle the tie; on an intake route
+	 * the one best match too (continuity may keep the case from intake). */
+	if (res->ngroup >= 2 || (res->intake && res->ngroup == 1))
+		res->ntie = res->ngroup < TIE_MAX ? res->ngroup : TIE_MAX;
+	for (size_t i = 0; i < res->ntie; i++) {
+		res->cs[i].tie = (int)i;
+		res->ties[i].open = -1;
+		res->ties[i].step = -1;
+	}
 	missing_facts(s, f, u, &z, warnings);
 	free(fdistrict);
 	free(fgroup);
@@ -876,15 +1214,219 @@ resolve_core(const struct dir_snapshot *s, const struct resolve_route *r,
 	o = json_object();
 	json_object_set_new(o, "route", jstr(r->code));
 	json_object_set_new(o, "date", str_or_null(f->date));
-	json_object_set_new(
-	    o, "citizen",
-	    json_pack("{s:o}", "birthdate", str_or_null(z.day ? f->birthdate : NULL)));
+	plausibility(o, s, r, f, u, z.day != 0);
 	json_object_set_new(o, "receiving_unit", ru);
-	json_object_set_new(o, "candidates", cands);
-	json_object_set_new(o, "fallback", fallback(s, f, u, json_array_size(cands) == 0));
+	json_object_set_new(o, "fallback", fallback(s, f, u, res->nc == 0));
 	json_object_set_new(o, "myndighedssnit", snit);
 	json_object_set_new(o, "warnings", warnings);
-	*candsp = cands;
+	res->o = o;
+	{
+		/* the intake's mailbox and lead, for the answer */
+		const char *mailbox;
+		int lead, lead_unit;
+		intake_of(s, f->caller, u, &mailbox, &lead, &lead_unit);
+		res->lead = lead;
+		res->mailbox = mailbox;
+	}
+	return res;
+}
+
+size_t
+dir_resolution_wants(const struct dir_resolution *res, const char **ids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < res->ntie && n < max; i++)
+		ids[n++] = res->s->persons[res->cs[i].person].id;
+	return n;
+}
+
+bool
+dir_resolution_uses(const struct dir_resolution *res, enum resolve_step step)
+{
+	for (size_t i = 0; i < res->nsteps; i++)
+		if (res->steps[i] == step)
+			return true;
+	return false;
+}
+
+void
+dir_resolution_warn(struct dir_resolution *res, const char *text)
+{
+	json_array_append_new(json_object_get(res->o, "warnings"), jstr(text));
+}
+
+void
+dir_resolution_data(struct dir_resolution *res, bool load, bool continuity)
+{
+	res->have_load = load;
+	res->have_cont = continuity;
+}
+
+void
+dir_resolution_set(struct dir_resolution *res, const char *id, int open, const char *received)
+{
+	if (id == NULL)
+		return;
+	for (size_t i = 0; i < res->ntie; i++) {
+		struct tie *t = &res->ties[res->cs[i].tie];
+		if (strcmp(res->s->persons[res->cs[i].person].id, id) != 0)
+			continue;
+		t->open = open;
+		t->cont = received && strlen(received) >= 10 &&
+		          clock_date_valid(received, 10);
+		if (t->cont)
+			snprintf(t->cont_at, sizeof(t->cont_at), "%s", received);
+		return;
+	}
+}
+
+/* "Henrik Iversen tager sagen: ..." for the answer */
+static void
+sb_why(struct sb *b, const struct dir_resolution *res, const struct entry *e, const char *by)
+{
+	const struct dir_snapshot *s = res->s;
+	const struct dir_unit *unit = &s->units[res->u];
+	const struct dir_person *p = &s->persons[e->c->person];
+	size_t gi = (size_t)(e->c - res->cs);
+
+	if (e->deputy != DIR_NONE) {
+		sb_printf(b, "%s tager sagen som stedfortræder: ", s->persons[e->deputy].display_name);
+		sb_absence(b, p, res->date);
+		sb_printf(b, ". ");
+	} else {
+		sb_printf(b, "%s tager sagen: ", p->display_name);
+	}
+	if (strcmp(by, "continuity") == 0 && res->ngroup < 2) {
+		sb_printf(b, "%s tager nye sager ind gennem visitationen, men ", unit->name);
+		sb_printf(b, "%s har før modtaget en overdragelse om borgeren (", p->display_name);
+		sb_cont_day(b, tie_of(res, e->c), res->date);
+		sb_printf(b, ").");
+	} else if (res->ngroup >= 2 && gi < res->ngroup) {
+		sb_printf(b, "%zu kolleger i %s passer lige godt på fordelingen (", res->ngroup,
+		          unit->name);
+		sb_rules(b, s, e->c);
+		sb_printf(b, "). ");
+		sb_tie(b, res, gi);
+	} else {
+		sb_printf(b, "%s fordeler efter ", unit->name);
+		sb_rules(b, s, e->c);
+		sb_printf(b, " → %s.", p->display_name);
+	}
+}
+
+/* The answer: the first available entry, or the unit's intake. */
+static json_t *
+answer_json(const struct dir_resolution *res, const struct entry *es, size_t ne)
+{
+	const struct dir_snapshot *s = res->s;
+	const struct dir_unit *unit = &s->units[res->u];
+	const struct entry *e = NULL;
+	const struct tie *t;
+	const char *by;
+	struct sb b = {0};
+	json_t *o = json_object();
+	bool cont;
+
+	for (size_t i = 0; i < ne && e == NULL; i++)
+		if (es[i].available)
+			e = &es[i];
+	t = e ? tie_of(res, e->c) : NULL;
+	cont = t && res->have_cont && t->cont && (size_t)(e->c - res->cs) == 0;
+	json_object_set_new(o, "unit", jstr(unit->code));
+	if (e == NULL || (res->intake && !cont)) {
+		json_object_set_new(o, "kind", json_string("intake"));
+		json_object_set_new(o, "person", res->lead != DIR_NONE ? person_ref(s, res->lead)
+		                                                         : json_null());
+		json_object_set_new(o, "decided_by", json_string("intake"));
+		if (e == NULL)
+			sb_printf(&b, "Ingen i %s er til rådighed efter fordelingsreglerne, så sagen "
+			              "går til visitationen: ",
+			          unit->name);
+		else
+			sb_printf(&b, "%s tager nye sager ind gennem visitationen: ", unit->name);
+		if (res->mailbox)
+			sb_printf(&b, "skriv til %s", res->mailbox);
+		if (res->mailbox && res->lead != DIR_NONE)
+			sb_printf(&b, "; ");
+		if (res->lead != DIR_NONE)
+			sb_printf(&b, "lederen %s fordeler sagen", s->persons[res->lead].display_name);
+		if (!res->mailbox && res->lead == DIR_NONE)
+			sb_printf(&b, "%s har hverken en postkasse eller en leder i kataloget",
+			          unit->name);
+		sb_printf(&b, ".");
+		json_object_set_new(o, "why", sb_json(&b));
+		return o;
+	}
+	if (e->deputy != DIR_NONE)
+		by = "deputy";
+	else if (res->intake)
+		by = "continuity";
+	else if (res->ngroup >= 2 && (size_t)(e->c - res->cs) < res->ngroup)
+		by = step_names[t ? (t->step >= 0 ? t->step : STEP_ROTATION) : STEP_ROTATION];
+	else
+		by = "rule";
+	json_object_set_new(o, "kind", json_string("person"));
+	json_object_set_new(o, "person", person_ref(s, e->shown));
+	json_object_set_new(o, "decided_by", json_string(by));
+	sb_why(&b, res, e, by);
+	json_object_set_new(o, "why", sb_json(&b));
+	return o;
+}
+
+/*
+ * The second half: the tie settled, the walk (deputies for the absent),
+ * the candidates (available first, each group in rank order) and the
+ * answer added to res->o. shown[i] is the person candidate i shows;
+ * returns the "candidates" array (borrowed from res->o).
+ */
+static json_t *
+finish(struct dir_resolution *res, int shown_out[MAX_CANDIDATES])
+{
+	size_t n = res->nc ? res->nc : 1, ne;
+	struct entry *es = xmalloc(n * sizeof(*es));
+	int *shown = xmalloc(n * sizeof(int));
+	json_t *out = json_array();
+
+	settle(res);
+	ne = walk_entries(res->s, res->date, res->cs, res->nc, res->sorted, es, shown);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ne && json_array_size(out) < MAX_CANDIDATES; i++) {
+			if (es[i].available != (pass == 0))
+				continue;
+			shown_out[json_array_size(out)] = es[i].shown; /* "person": the caller's */
+			json_array_append_new(out, entry_json(res, &es[i], json_array_size(out) + 1));
+		}
+	json_object_set_new(res->o, "answer", answer_json(res, es, ne));
+	json_object_set_new(res->o, "candidates", out);
+	free(es);
+	free(shown);
+	return out;
+}
+
+void
+dir_resolution_free(struct dir_resolution *res)
+{
+	if (res == NULL)
+		return;
+	json_decref(res->o);
+	free(res->cs);
+	free(res);
+}
+
+json_t *
+dir_resolution_json(struct dir_resolution *res)
+{
+	int shown[MAX_CANDIDATES];
+	json_t *cands = finish(res, shown), *c, *o = res->o;
+	size_t i;
+
+	json_array_foreach (cands, i, c) {
+		json_object_set_new(c, "person",
+		                    dir_render_person_json_on(res->s, shown[i], res->date));
+	}
+	res->o = NULL;
+	dir_resolution_free(res);
 	return o;
 }
 
@@ -892,16 +1434,8 @@ json_t *
 dir_resolve(const struct dir_snapshot *s, const struct resolve_route *r,
             const struct resolve_facts *f, json_t **problem)
 {
-	int shown[MAX_CANDIDATES];
-	json_t *cands, *c, *o = resolve_core(s, r, f, problem, &cands, shown);
-	size_t i;
-
-	if (o == NULL)
-		return NULL;
-	json_array_foreach (cands, i, c) {
-		json_object_set_new(c, "person", dir_render_person_json_on(s, shown[i], f->date));
-	}
-	return o;
+	struct dir_resolution *res = dir_resolution_begin(s, r, f, problem);
+	return res ? dir_resolution_json(res) : NULL;
 }
 
 /* Appends a JSON object's members without its braces; false if it has none. */
@@ -920,25 +1454,19 @@ append_members(struct evbuffer *b, const json_t *o)
 	return n > 2;
 }
 
-int
-dir_resolve_render(const struct dir_snapshot *s, const struct resolve_route *r,
-                   const struct resolve_facts *f, json_t *more, json_t **problem,
-                   struct evbuffer *b)
+void
+dir_resolution_render(struct dir_resolution *res, json_t *more, struct evbuffer *b)
 {
 	int shown[MAX_CANDIDATES];
-	json_t *cands, *c, *o = resolve_core(s, r, f, problem, &cands, shown);
+	json_t *cands = finish(res, shown), *c, *o = res->o;
 	size_t i;
 
-	if (o == NULL) {
-		json_decref(more);
-		return -1;
-	}
 	json_incref(cands);
 	json_object_del(o, "candidates");
 	evbuffer_add(b, "{\"candidates\":[", 15);
 	json_array_foreach (cands, i, c) {
 		evbuffer_add_printf(b, "%s{\"person\":", i ? "," : "");
-		dir_render_person_append(b, &s->persons[shown[i]], f->date);
+		dir_render_person_append(b, &res->s->persons[shown[i]], res->date);
 		evbuffer_add(b, ",", 1);
 		append_members(b, c);
 		evbuffer_add(b, "}", 1);
@@ -949,6 +1477,20 @@ dir_resolve_render(const struct dir_snapshot *s, const struct resolve_route *r,
 	json_decref(more);
 	append_members(b, o);
 	evbuffer_add(b, "}", 1);
-	json_decref(o);
+	dir_resolution_free(res);
+}
+
+int
+dir_resolve_render(const struct dir_snapshot *s, const struct resolve_route *r,
+                   const struct resolve_facts *f, json_t *more, json_t **problem,
+                   struct evbuffer *b)
+{
+	struct dir_resolution *res = dir_resolution_begin(s, r, f, problem);
+
+	if (res == NULL) {
+		json_decref(more);
+		return -1;
+	}
+	dir_resolution_render(res, more, b);
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -27,6 +28,12 @@ enum resolve_employment {
 	EMP_DISABILITY_PENSION,
 	EMP_OLD_AGE_PENSION,
 };
+
+/*
+ * The steps that settle equal colleagues (API.md "Counterparts: one
+ * answer"), in the order a route gives them (rules.tie_break).
+ */
+enum resolve_step { STEP_CONTINUITY = 0, STEP_LOAD = 1, STEP_ROTATION = 2 };
 
 /* What resolution needs of a route (the routes table, see routes.c). */
 struct resolve_route {
@@ -49,6 +56,17 @@ struct resolve_route {
 	 * the route has no myndighedssnit. */
 	const char *labour_market_department;
 	const char *pension_department;
+	/* rules.ages: the citizen's age window on the lookup's date */
+	bool has_ages;
+	int age_min, age_max;
+	/* rules.tie_break; none: continuity, load, rotation. Rotation always
+	 * decides last (added when missing). */
+	enum resolve_step tie_break[3];
+	size_t ntie_break;
+	/* rules.intake: new cases go to the unit's intake (mailbox and lead);
+	 * a colleague who already received a note for the citizen still takes
+	 * it when continuity is a step */
+	bool intake;
 };
 
 struct resolve_facts {
@@ -61,6 +79,10 @@ struct resolve_facts {
 	const char *kle; /* from the request; overrides the route's; or NULL */
 	char date[11];   /* the day that decides who is absent (YYYY-MM-DD) */
 	int caller;      /* person index of the caller, or DIR_NONE */
+	bool from_cpr;   /* the birth date came from a CPR number */
+	/* Seeds the rotation: from the CPR number's key (see the API's
+	 * counterparts handler), 0 when there is none (the birth date does). */
+	uint64_t citizen_seed;
 };
 
 /*
@@ -79,10 +101,53 @@ json_t *dir_resolve(const struct dir_snapshot *, const struct resolve_route *,
  * way: a fraction of the allocations). The members of `more` (consumed)
  * are added to the answer. Returns 0, or -1 with *problem set as above.
  */
-struct evbuffer;
 int dir_resolve_render(const struct dir_snapshot *, const struct resolve_route *,
                        const struct resolve_facts *, json_t *more, json_t **problem,
                        struct evbuffer *b);
+
+struct evbuffer;
+
+/*
+ * One lookup in two halves, for a caller that fetches what settles a tie
+ * (open notes per colleague, and who received a note for this citizen)
+ * from PostgreSQL between them without blocking:
+ *
+ *   res = dir_resolution_begin(s, r, f, &problem);   ranks, finds the tie
+ *   n = dir_resolution_wants(res, ids, max);         whose data would settle it
+ *   dir_resolution_data(res, load, continuity);      which data came
+ *   dir_resolution_set(res, id, open, received);     one colleague's
+ *   dir_resolution_render(res, more, b);             the answer; frees res
+ *
+ * The snapshot must stay alive between the halves (dir_snapshot_ref); the
+ * route and facts are read in begin only (nothing is kept that points into
+ * them). Without data the steps that need it are passed over; rotation
+ * always decides. Notices (DESIGN.md "Notices") are not there yet: when
+ * they are, the caller counts them with the notes in `open` and `received`
+ * and nothing here changes.
+ */
+struct dir_resolution;
+/* NULL with *problem set as dir_resolve. The caller owns the result. */
+struct dir_resolution *dir_resolution_begin(const struct dir_snapshot *,
+                                            const struct resolve_route *,
+                                            const struct resolve_facts *, json_t **problem);
+/* The ids (borrowed from the snapshot) of the colleagues whose load and
+ * continuity would settle the answer, at most max; 0: no data needed. */
+size_t dir_resolution_wants(const struct dir_resolution *, const char **ids, size_t max);
+/* Whether the route's steps use load / continuity at all. */
+bool dir_resolution_uses(const struct dir_resolution *, enum resolve_step);
+/* Which data came: load (open counts) and continuity (earlier receipts). */
+void dir_resolution_data(struct dir_resolution *, bool load, bool continuity);
+/* One colleague's data: open notes; received: when they last received a
+ * note for this citizen (a sortable timestamp, "YYYY-MM-DDTHH:MM:SS...")
+ * or NULL. An id not wanted is ignored. */
+void dir_resolution_set(struct dir_resolution *, const char *id, int open, const char *received);
+/* A warning (Danish) added to the answer's "warnings". */
+void dir_resolution_warn(struct dir_resolution *, const char *);
+/* The answer as dir_resolve gives it; frees res. */
+json_t *dir_resolution_json(struct dir_resolution *);
+/* The answer as dir_resolve_render writes it; frees res and consumes more. */
+void dir_resolution_render(struct dir_resolution *, json_t *more, struct evbuffer *b);
+void dir_resolution_free(struct dir_resolution *);
 
 /*
  * CPR numbers: "DDMMYY-SSSS" or "DDMMYYSSSS" (ASCII digits, the hyphen

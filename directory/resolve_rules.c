@@ -298,6 +298,7 @@ cache_build(const struct dir_snapshot *s)
 				continue;
 			m->person = p;
 			m->pos = (int)i;
+			m->idhash = dir_rules_id_hash(s->persons[p].id);
 			m->kinds = compile_person(rc, &s->persons[p], cu, &rcap, &nrules, &gcap,
 			                          &ngroups, m);
 			if (m->kinds == 0) { /* no rule: never a candidate */
@@ -310,6 +311,18 @@ cache_build(const struct dir_snapshot *s)
 		}
 	}
 	return rc;
+}
+
+/* FNV-1a over the stable id: the same on every daemon and every snapshot,
+ * unlike a person's index, so a rotation's turn does not move with a
+ * directory refresh. */
+uint64_t
+dir_rules_id_hash(const char *id)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *p = (const unsigned char *)(id ? id : ""); *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
 }
 
 struct resolve_cache *

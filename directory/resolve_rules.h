@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "directory.h"
 
@@ -37,6 +38,7 @@ struct crule {
 	const struct dir_alloc *a;
 };
 struct cmember {
+	uint64_t idhash; /* dir_rules_id_hash of the person's id: the rotation's */
 	int person;
 	int pos;        /* place in the unit's member order */
 	unsigned kinds; /* bit k: has a readable rule of kind k */
@@ -67,6 +69,8 @@ long dir_rules_width(int kind, const struct dir_alloc *a, int *lo, int *hi);
 char *dir_rules_folded(const char *s);
 /* A folded name's number; with add, a new one is numbered; else -2. */
 int dir_rules_name_number(struct resolve_cache *, const char *folded, bool add);
+/* A stable hash of a person's id (the rotation's, resolve.c). */
+uint64_t dir_rules_id_hash(const char *id);
 /* The snapshot's compiled rules; built on first use (loop thread only). */
 struct resolve_cache *dir_rules_of(const struct dir_snapshot *);
 

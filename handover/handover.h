@@ -33,6 +33,13 @@ struct ho_route {
 	int undecided_days, returned_days, draft_days;
 	int months_before_18[4];
 	size_t nmonths_before_18;
+	/* rules.ages: the citizen's age window on the lookup's date; -1: none */
+	int age_min, age_max;
+	/* rules.tie_break: the steps that settle equal colleagues, in order
+	 * (enum resolve_step); rotation always ends the list */
+	int tie_break[3];
+	size_t ntie_break;
+	bool intake; /* rules.intake: new cases go to the unit's intake */
 };
 
 struct ho_template;

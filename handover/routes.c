@@ -172,11 +172,77 @@ reminders_from_json(json_t *rem, struct ho_route *r, char *err, size_t errsz)
 	return 0;
 }
 
+/* rules.ages: [min, max], whole years 0-130, min <= max; absent: no window. */
+static int
+ages_from_json(json_t *ages, struct ho_route *r, char *err, size_t errsz)
+{
+	json_t *lo, *hi;
+
+	r->age_min = r->age_max = -1;
+	if (ages == NULL || json_is_null(ages))
+		return 0;
+	lo = json_array_get(ages, 0);
+	hi = json_array_get(ages, 1);
+	if (!json_is_array(ages) || json_array_size(ages) != 2 || !json_is_integer(lo) ||
+	    !json_is_integer(hi) || json_integer_value(lo) < 0 || json_integer_value(hi) > 130 ||
+	    json_integer_value(lo) > json_integer_value(hi))
+		return fail(err, errsz, "%s must be [min, max], whole years 0-130, min <= max",
+		            "rules.ages");
+	r->age_min = (int)json_integer_value(lo);
+	r->age_max = (int)json_integer_value(hi);
+	return 0;
+}
+
+/*
+ * rules.tie_break: the steps that settle equal colleagues, in order, each
+ * at most once; rotation is added at the end when missing (one answer
+ * needs a last step that always decides). Absent: continuity, load,
+ * rotation. rules.intake: true sends new cases to the unit's intake.
+ */
+static int
+ties_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
+{
+	static const char *const steps[] = {"continuity", "load", "rotation"};
+	json_t *list = json_object_get(rules, "tie_break"), *v, *in;
+	bool seen[3] = {false, false, false};
+	size_t i;
+
+	in = json_object_get(rules, "intake");
+	if (in && !json_is_null(in) && !json_is_boolean(in))
+		return fail(err, errsz, "%s must be true or false", "rules.intake");
+	r->intake = in && json_is_true(in);
+	r->ntie_break = 0;
+	if (list == NULL || json_is_null(list)) {
+		for (i = 0; i < 3; i++)
+			r->tie_break[r->ntie_break++] = (int)i;
+		return 0;
+	}
+	if (!json_is_array(list) || json_array_size(list) > 3)
+		return fail(err, errsz, "%s must be a list of continuity, load, rotation",
+		            "rules.tie_break");
+	json_array_foreach (list, i, v) {
+		int k = -1;
+		for (int j = 0; j < 3 && json_is_string(v); j++)
+			if (strcmp(json_string_value(v), steps[j]) == 0)
+				k = j;
+		if (k < 0 || seen[k])
+			return fail(err, errsz,
+			            "%s must name continuity, load and rotation, each at most once",
+			            "rules.tie_break");
+		seen[k] = true;
+		r->tie_break[r->ntie_break++] = k;
+	}
+	if (!seen[2])
+		r->tie_break[r->ntie_break++] = 2;
+	return 0;
+}
+
 static int
 rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 {
 	static const char *const allowed[] = {"allocation", "placed_target_group", "myndighedssnit",
-	                                      "reminders", NULL};
+	                                      "reminders",  "ages",                "tie_break",
+	                                      "intake",     NULL};
 	const char *key, *s;
 	json_t *alloc, *snit;
 
@@ -221,7 +287,9 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 	}
 	if (reminders_from_json(json_object_get(rules, "reminders"), r, err, errsz) == -1)
 		return -1;
-	return 0;
+	if (ages_from_json(json_object_get(rules, "ages"), r, err, errsz) == -1)
+		return -1;
+	return ties_from_json(rules, r, err, errsz);
 }
 
 /*
@@ -320,6 +388,12 @@ routes_resolve_view(const struct ho_route *r, struct resolve_route *out)
 	out->placed_target_group = r->placed_target_group;
 	out->labour_market_department = r->labour_market;
 	out->pension_department = r->pension;
+	out->has_ages = r->age_min >= 0;
+	out->age_min = r->age_min;
+	out->age_max = r->age_max;
+	for (size_t i = 0; i < r->ntie_break && i < 3; i++)
+		out->tie_break[out->ntie_break++] = (enum resolve_step)r->tie_break[i];
+	out->intake = r->intake;
 }
 
 /* An enabled route by code, case-insensitively; NULL if none. */
