@@ -48,6 +48,7 @@ struct tie {
 	bool cont;         /* they received a note for this citizen before */
 	char cont_at[32];  /* when, last (sortable) */
 	int step;          /* tie_break: the step that decided their place; -1 none */
+	bool away;         /* absent on the lookup's date */
 };
 
 #define TIE_MAX 32 /* equal colleagues whose data is asked for */
@@ -718,10 +719,19 @@ step_cmp(const struct dir_resolution *res, const struct cand *a, const struct ca
 		case STEP_LOAD:
 			if (!res->have_load || !x || !y || x->open < 0 || y->open < 0)
 				continue;
-			c = x->open < y->open ? -1 : x->open > y->open;
+			/* Load and rotation choose among those present: an absent
+			 * colleague's desk does not fill, and their deputy would
+			 * take every case. Continuity alone may choose the absent. */
+			if (x->away != y->away)
+				c = x->away ? 1 : -1;
+			else
+				c = x->open < y->open ? -1 : x->open > y->open;
 			break;
 		case STEP_ROTATION:
-			c = a->rot < b->rot ? -1 : a->rot > b->rot;
+			if (x && y && x->away != y->away)
+				c = x->away ? 1 : -1;
+			else
+				c = a->rot < b->rot ? -1 : a->rot > b->rot;
 			break;
 		}
 		if (c) {
@@ -783,6 +793,17 @@ pname(const struct dir_resolution *res, const struct cand *c)
 	return res->s->persons[c->person].display_name;
 }
 
+/* Between a present and an absent colleague: the present one first. */
+static void
+sb_away(struct sb *b, const struct dir_resolution *res, const struct cand *c,
+        const struct cand *o, bool c_away)
+{
+	if (c_away)
+		sb_printf(b, "%s er fraværende, så %s går foran.", pname(res, c), pname(res, o));
+	else
+		sb_printf(b, "%s går foran %s, som er fraværende.", pname(res, c), pname(res, o));
+}
+
 /*
  * What tells equal colleague gi from the next (the last: from the one
  * before), in Danish, appended to b; returns the step (tie_break).
@@ -822,6 +843,10 @@ sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 		}
 		break;
 	case STEP_LOAD:
+		if (y && x->away != y->away) {
+			sb_away(b, res, c, o, x->away);
+			break;
+		}
 		if (gi == 0)
 			sb_printf(b, "%s har færrest åbne overdragelser (%d).", pname(res, c), x->open);
 		else if (!last && y)
@@ -832,6 +857,10 @@ sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 			          pname(res, c), x->open, pname(res, o), y->open);
 		break;
 	default:
+		if (y && x->away != y->away) {
+			sb_away(b, res, c, o, x->away);
+			break;
+		}
 		if (res->have_load && x->open >= 0 && y && y->open == x->open)
 			sb_printf(b, "%s og %s har lige mange åbne overdragelser (%d); ", pname(res, c),
 			          pname(res, o), x->open);
@@ -1206,6 +1235,7 @@ dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r
 		res->cs[i].tie = (int)i;
 		res->ties[i].open = -1;
 		res->ties[i].step = -1;
+		res->ties[i].away = dir_resolve_absent_on(&s->persons[res->cs[i].person], f->date);
 	}
 	missing_facts(s, f, u, &z, warnings);
 	free(fdistrict);
