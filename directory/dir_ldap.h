@@ -53,6 +53,11 @@ LDAP *dir_ldap_connect(const struct dir_ldap_cfg *, int below, size_t *chosen, c
                        size_t errsz);
 int dir_ldap_search(LDAP *, const struct dir_ldap_cfg *, const char *base, const char *filter,
                     char **attrs, dir_entry_cb, void *arg, char *err, size_t errsz);
+/* An idle connection's state, seen without waiting. */
+enum dir_ldap_idle { DIR_LDAP_QUIET, DIR_LDAP_UNREAD, DIR_LDAP_GONE };
+enum dir_ldap_idle dir_ldap_idle_check(LDAP *);
+/* LDAP_SUCCESS when the server answers a read of the root DSE in time. */
+int dir_ldap_probe(LDAP *, double timeout, char *err, size_t errsz) WUR;
 char *dir_ldap_first(LDAP *, LDAPMessage *, const char *attr);
 void dir_ldap_all(LDAP *, LDAPMessage *, const char *attr, struct strlist *);
 char *dir_ldap_guid_string(const unsigned char *, size_t);

@@ -9,6 +9,7 @@
  * when the configuration says so. Every search is paged (RFC 2696).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,57 @@ dir_ldap_search(LDAP *ld, const struct dir_ldap_cfg *cfg, const char *base, cons
 		return rc;
 	}
 	return LDAP_SUCCESS;
+}
+
+/*
+ * Whether an idle connection still looks open, without waiting (the sync's
+ * watch between refreshes). The server's end closed, or the socket gone or
+ * in error, is DIR_LDAP_GONE. Bytes waiting while no request is out are
+ * DIR_LDAP_UNREAD: a Notice of Disconnection, or TLS records libldap has
+ * not read; dir_ldap_probe reads them and tells which.
+ */
+enum dir_ldap_idle
+dir_ldap_idle_check(LDAP *ld)
+{
+	int fd = -1;
+	/* LDAP_OPT_DESC can succeed and give -1 (STYLE.md): check both */
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+		return DIR_LDAP_GONE;
+#ifndef POLLRDHUP
+#define POLLRDHUP 0 /* then the end of the stream shows as POLLIN: a probe tells */
+#endif
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+	int n;
+	while ((n = poll(&p, 1, 0)) == -1 && errno == EINTR)
+		;
+	if (n <= 0)
+		return DIR_LDAP_QUIET;
+	if (p.revents & (POLLHUP | POLLERR | POLLNVAL | POLLRDHUP))
+		return DIR_LDAP_GONE;
+	return DIR_LDAP_UNREAD;
+}
+
+/*
+ * Reads the root DSE, asking for no attributes, within `timeout` seconds:
+ * the cheapest request every server answers. Returns LDAP_SUCCESS when the
+ * server answered at all (a refusal is an answer: it is there), else the
+ * code, with `err` set: no answer in time, the connection lost, or the
+ * server saying it is unavailable (as a Notice of Disconnection does).
+ */
+int
+dir_ldap_probe(LDAP *ld, double timeout, char *err, size_t errsz)
+{
+	char *attrs[] = {(char *)(uintptr_t)LDAP_NO_ATTRS, NULL};
+	struct timeval tv = clock_timeval(timeout);
+	LDAPMessage *res = NULL;
+	int rc = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+	                           &tv, 1, &res);
+
+	ldap_msgfree(res);
+	if (!LDAP_API_ERROR(rc) && rc != LDAP_UNAVAILABLE)
+		return LDAP_SUCCESS;
+	snprintf(err, errsz, "no answer to a read of the root DSE: %s", ldap_err2string(rc));
+	return rc;
 }
 
 /* Reads one string attribute's first value; the caller frees. */
