@@ -37,6 +37,16 @@
 
 #define BACKOFF_MIN 1.0
 #define BACKOFF_MAX 60.0
+/*
+ * Between refreshes the sync watches its connection, in real time (a test
+ * clock moves the schedule, not these): its socket every WATCH_TICK, so a
+ * server that stops or restarts is noticed at once; a read of the root DSE
+ * after WATCH_PROBE without a word from the server, so a hung one or a
+ * silent network is noticed too. While no server answers, it tries again
+ * at least this often, so a directory that returns is read within seconds.
+ */
+#define WATCH_TICK  0.5
+#define WATCH_PROBE 5.0
 
 /* -- state shared between the loop and the thread, under `mu` -------------- */
 
@@ -266,16 +276,18 @@ ld_close(LDAP *ld)
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
+enum wait_end { WAIT_TIMEOUT, WAIT_WOKEN, WAIT_STOP };
+
 /*
- * Waits up to `secs`, or until woken. Returns false when asked to stop.
- * Meanwhile gives freed snapshots' pages back (dir_snapshot_trim), which
- * is too slow for the loop.
+ * Waits up to `secs`, or until woken: says which, or that a stop was asked
+ * for. Meanwhile gives freed snapshots' pages back (dir_snapshot_trim),
+ * which is too slow for the loop.
  */
-static bool
+static enum wait_end
 thread_wait(double secs)
 {
 	struct timespec ts;
-	bool go_on;
+	enum wait_end end = WAIT_TIMEOUT;
 
 	dir_snapshot_trim();
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -296,10 +308,13 @@ thread_wait(double secs)
 		if (pthread_cond_timedwait(&cond, &mu, &ts) == ETIMEDOUT)
 			break;
 	}
+	if (wake_requested)
+		end = WAIT_WOKEN;
+	if (stop_requested)
+		end = WAIT_STOP;
 	wake_requested = false;
-	go_on = !stop_requested;
 	pthread_mutex_unlock(&mu);
-	return go_on;
+	return end;
 }
 
 /* The sync thread's state between rounds. */
@@ -311,6 +326,7 @@ struct syncer {
 	size_t server, full_server;
 	double last_full, last_probe, newest;
 	uint64_t gen;
+	bool unreachable; /* the last round failed for want of a server that answers */
 	char err[512];
 };
 
@@ -457,9 +473,12 @@ sync_round(struct syncer *y, double t0, double started)
 	bool ok = false;
 
 	probe_preferred(y, t0);
+	y->unreachable = false;
 	for (int attempt = 0; attempt < 2 && !ok; attempt++) {
-		if (!ensure_connected(y, t0))
+		if (!ensure_connected(y, t0)) {
+			y->unreachable = true;
 			break;
+		}
 		/* AD's change numbers are per controller: another one means
 		 * reading everything again. */
 		bool full = !y->have || t0 - y->last_full >= y->cfg->reconcile_interval ||
@@ -472,6 +491,61 @@ sync_round(struct syncer *y, double t0, double started)
 		}
 	}
 	return ok;
+}
+
+/* Drops the connection in use; the next round tries the list again. */
+static void
+drop_connection(struct syncer *y)
+{
+	ld_close(y->ld);
+	y->ld = NULL;
+}
+
+/*
+ * Waits `secs` for the next round, watching the connection if there is one
+ * (see WATCH_TICK). Returns false when asked to stop, true when the round
+ * is due: the time is up, a reload woke the thread, or the connection was
+ * lost (then dropped). A closed connection is not called stale by itself:
+ * the round that follows at once tries the list, and is stale only if no
+ * server answers (failover takes milliseconds). A probe that goes
+ * unanswered for ldap_connect_timeout is: the data could not be confirmed.
+ */
+static bool
+watch_wait(struct syncer *y, double secs)
+{
+	double now = clock_mono_real(), until = now + secs, heard = now;
+	bool unread_seen = false; /* bytes waiting that a probe found harmless */
+	char why[400];
+
+	for (;;) {
+		if (until - now <= 0)
+			return true;
+		enum wait_end end =
+		    thread_wait(y->ld ? fmin(until - now, WATCH_TICK) : until - now);
+		if (end != WAIT_TIMEOUT)
+			return end == WAIT_WOKEN;
+		now = clock_mono_real();
+		if (y->ld == NULL)
+			continue;
+		const char *uri = y->cfg->servers[y->server].uri;
+		enum dir_ldap_idle idle = dir_ldap_idle_check(y->ld);
+		if (idle == DIR_LDAP_GONE) {
+			log_notice("directory: %s closed the connection; connecting again", uri);
+			drop_connection(y);
+			return true;
+		}
+		if (now - heard < WATCH_PROBE && (idle == DIR_LDAP_QUIET || unread_seen))
+			continue;
+		if (dir_ldap_probe(y->ld, y->cfg->connect_timeout, why, sizeof(why)) !=
+		    LDAP_SUCCESS) {
+			snprintf(y->err, sizeof(y->err), "%s: %s", uri, why);
+			note_failure(y->err);
+			drop_connection(y);
+			return true;
+		}
+		unread_seen = idle == DIR_LDAP_UNREAD;
+		heard = now = clock_mono_real();
+	}
 }
 
 static void *
@@ -492,14 +566,18 @@ sync_main(void *arg)
 			stats.last_success = started;
 			pthread_mutex_unlock(&mu);
 			backoff = BACKOFF_MIN;
-			if (!thread_wait(y.cfg->refresh_interval))
+			if (!watch_wait(&y, y.cfg->refresh_interval))
 				break;
 		} else {
 			note_failure(y.err);
+			/* Trying to connect costs little, reading everything again
+			 * does not: only the first is repeated every WATCH_PROBE. */
 			double wait = fmin(backoff, y.cfg->refresh_interval);
+			if (y.unreachable)
+				wait = fmin(wait, WATCH_PROBE);
 			wait *= 0.75 + 0.5 * ((double)random() / RAND_MAX);
 			backoff = fmin(backoff * 2, BACKOFF_MAX);
-			if (!thread_wait(wait))
+			if (!watch_wait(&y, wait))
 				break;
 		}
 	}

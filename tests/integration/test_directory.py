@@ -415,3 +415,75 @@ def test_notice_of_disconnection(db, stafetd, tmp_path):
         d.stop()
     finally:
         peer.stop()
+
+
+def directory_state(d):
+    """The three places that say whether the snapshot is stale: the answers'
+    directory.stale, the metric and /readyz's directory check."""
+    stale = people(d, q="soren")["directory"]["stale"]
+    m = requests.get(d.url + "/metrics", timeout=10).text
+    metric = [ln for ln in m.splitlines() if ln.startswith("stafet_directory_stale ")]
+    r = requests.get(d.url + "/readyz", timeout=10)
+    check = r.json().get("checks", {}).get("directory")
+    return stale, metric[0] if metric else None, check
+
+
+STALE = (True, "stafet_directory_stale 1", "stale snapshot")
+FRESH = (False, "stafet_directory_stale 0", "ok")
+
+
+def test_a_lost_directory_is_noticed_at_once(own_slapd, db, stafetd, tmp_path):
+    """Issue 18: the sync watches its connection between refreshes, so a
+    stopped directory turns the snapshot stale within seconds, not at the
+    next refresh, and fresh again within seconds of its return. The refresh
+    and the probe of better servers are 30 s apart here: within this test
+    only the watch can notice."""
+    settings = directory_settings(tmp_path, own_slapd.uri, directory_refresh_interval="30s",
+                                  directory_reconcile_interval="1h",
+                                  directory_probe_interval="30s")
+    settings.update(db.settings())
+    d = stafetd(settings=settings)
+    wait_until(lambda: loaded(d), what="first snapshot")
+    wait_until(lambda: directory_state(d) == FRESH, what="fresh")
+
+    own_slapd.stop()
+    stopped = time.monotonic()
+    wait_until(lambda: directory_state(d) == STALE, timeout=5, what="stale after the stop")
+    to_stale = time.monotonic() - stopped
+    # served on from the snapshot, marked stale
+    assert "Søren Bøgh" in names(people(d, q="soren"))
+
+    own_slapd.start()
+    started = time.monotonic()
+    wait_until(lambda: directory_state(d) == FRESH, timeout=5, what="fresh after the start")
+    to_fresh = time.monotonic() - started
+    print(f"stale {to_stale:.2f} s after the stop, fresh {to_fresh:.2f} s after the start")
+    assert "directory: synced again from" in d.log()
+
+
+def test_a_hung_directory_is_noticed_by_the_probe(own_slapd, db, stafetd, tmp_path):
+    """A server that keeps the connection open but answers nothing (SIGSTOP)
+    closes no socket: the watch's read of the root DSE, after 5 s without a
+    word from the server, goes unanswered for ldap_connect_timeout (1 s
+    here) and the snapshot turns stale; fresh again soon after the server
+    answers."""
+    settings = directory_settings(tmp_path, own_slapd.uri, directory_refresh_interval="30s",
+                                  directory_reconcile_interval="1h",
+                                  directory_probe_interval="30s")
+    settings.update(db.settings())
+    d = stafetd(settings=settings)
+    wait_until(lambda: loaded(d), what="first snapshot")
+    wait_until(lambda: directory_state(d) == FRESH, what="fresh")
+
+    own_slapd.pause()
+    try:
+        paused = time.monotonic()
+        wait_until(lambda: directory_state(d) == STALE, timeout=9, what="stale while hung")
+        to_stale = time.monotonic() - paused
+    finally:
+        own_slapd.resume()
+    resumed = time.monotonic()
+    wait_until(lambda: directory_state(d) == FRESH, timeout=6, what="fresh after the resume")
+    to_fresh = time.monotonic() - resumed
+    print(f"stale {to_stale:.2f} s after the pause, fresh {to_fresh:.2f} s after the resume")
+    assert "no answer to a read of the root DSE" in d.log()
