@@ -538,6 +538,8 @@ watch_wait(struct syncer *y, double secs)
 			continue;
 		if (dir_ldap_probe(y->ld, y->cfg->connect_timeout, why, sizeof(why)) !=
 		    LDAP_SUCCESS) {
+			if (sync_stopping())
+				return false; /* dir_sync_stop cut the read short: no failure */
 			snprintf(y->err, sizeof(y->err), "%s: %s", uri, why);
 			note_failure(y->err);
 			drop_connection(y);

@@ -487,3 +487,26 @@ def test_a_hung_directory_is_noticed_by_the_probe(own_slapd, db, stafetd, tmp_pa
     to_fresh = time.monotonic() - resumed
     print(f"stale {to_stale:.2f} s after the pause, fresh {to_fresh:.2f} s after the resume")
     assert "no answer to a read of the root DSE" in d.log()
+
+
+def test_stop_is_not_held_by_the_watch(own_slapd, db, stafetd, tmp_path):
+    """The watch's read of the root DSE on a hung server waits up to
+    ldap_connect_timeout (20 s here); SIGTERM cuts it short, and says
+    nothing of a failure."""
+    settings = directory_settings(tmp_path, own_slapd.uri, directory_refresh_interval="30s",
+                                  directory_reconcile_interval="1h",
+                                  directory_probe_interval="30s", ldap_connect_timeout="20s")
+    settings.update(db.settings())
+    d = stafetd(settings=settings)
+    wait_until(lambda: loaded(d), what="first snapshot")
+    own_slapd.pause()
+    try:
+        # the probe comes after 5 s of silence and waits at the hung server
+        wait_until(lambda: unread_at_port(own_slapd.port) > 0, timeout=10,
+                   what="the probe waiting at the hung server")
+        started = time.monotonic()
+        assert d.stop() == 0
+        assert time.monotonic() - started < 5, "stop waited for the probe"
+        assert "no answer to a read of the root DSE" not in d.log()
+    finally:
+        own_slapd.resume()
