@@ -134,6 +134,7 @@ UNIT_test_fold       := directory/fold
 UNIT_test_index      := directory/index
 UNIT_test_resolve    := directory/resolve directory/resolve_rules
 UNIT_test_snapshot   := directory/snapshot
+UNIT_test_schema     := directory/schema
 UNIT_test_auth       := auth/auth app/config_keys
 UNIT_test_access     := handover/access
 UNIT_test_checks     := handover/checks

@@ -42,8 +42,8 @@ static char *warned;
 /* Adds the lowercased NAMEs of one attributeTypes value to `names`:
  * ( OID NAME 'x' ...) or ( OID NAME ( 'x' 'y' ) ...), quoted strings
  * (DESC's) skipped while looking for the NAME keyword. */
-static void
-add_names(json_t *names, const char *v)
+void
+dir_schema_names(json_t *names, const char *v)
 {
 	const char *p = v;
 
@@ -119,7 +119,7 @@ take_types(LDAP *ld, LDAPMessage *e, json_t *names, char **next)
 			struct berval **vals = ldap_get_values_len(ld, e, a);
 			for (size_t i = 0; vals && vals[i]; i++, n++) {
 				char *s = xstrndup(vals[i]->bv_val, vals[i]->bv_len);
-				add_names(names, s);
+				dir_schema_names(names, s);
 				free(s);
 			}
 			ldap_value_free_len(vals);

@@ -53,6 +53,10 @@ void dir_map_load_done(struct dir_load *);
  * attribute cfg maps that it lacks; a schema it cannot read is logged and
  * claims nothing. Sync thread only; nothing of cfg is kept. */
 void dir_schema_check(LDAP *, const struct dir_ldap_cfg *);
+/* Adds the lowercased NAMEs of one attributeTypes value (RFC 4512) to
+ * names (an object; keys copied): ( OID NAME 'x' ...) or
+ * ( OID NAME ( 'x' 'y' ) ...). v is only read. */
+void dir_schema_names(json_t *names, const char *v);
 
 /* sync_save.c: the disk cache. */
 /* 0, or -1 (logged). Nothing is kept of r. */
