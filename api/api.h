@@ -87,5 +87,8 @@ void api_handover_action(struct http_request *);
 /* routes.c */
 void api_routes_list(struct http_request *);
 void api_counterparts(struct http_request *);
+/* A note was written here: the open notes and earlier receivers that
+ * counterpart lookups remember are read again (notes.c calls it). */
+void api_counterparts_changed(void);
 
 #endif

@@ -121,6 +121,7 @@ written(PGresult *res, const char *error, void *arg)
 	struct http_request *req = op->req;
 	json_t *row;
 
+	api_counterparts_changed(); /* open notes may have moved: ask again */
 	if (error || res == NULL) {
 		answer_db_error(req, error);
 		op_free(op);

@@ -304,6 +304,112 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 	return true;
 }
 
+/*
+ * What settles ties, remembered for a moment (DESK_TTL): a query per
+ * lookup made every lookup wait for PostgreSQL and cut their rate to a
+ * third (bench: 8,825 -> 3,376/s). A colleague's open notes and a
+ * citizen's earlier receivers are read by one query for all the equal
+ * colleagues, kept here, and used again until they are DESK_TTL old or
+ * this daemon writes a note (notes.c calls api_counterparts_changed(),
+ * which moves the generation: the next lookup asks again, so a lookup
+ * right after a submit here sees it). Another daemon's writes show within
+ * DESK_TTL. A citizen is remembered by their key (a SHA-256 of the CPR
+ * number, never the number), for DESK_TTL at most, wiped when replaced.
+ */
+#define DESK_TTL   1.0 /* seconds */
+#define DESK_SLOTS 16384
+#define KNOWN_SLOTS 1024
+#define ID_KEEP    64
+
+struct desk {
+	char id[ID_KEEP];
+	int open;
+	uint64_t gen;
+	double at;
+};
+struct known {
+	char key[2 + 64 + 1]; /* "" free */
+	uint64_t ids_hash;    /* the colleagues asked about */
+	uint64_t gen;
+	double at;
+	size_t n;
+	char received[TIE_IDS][32]; /* per colleague asked, in order; "" none */
+};
+static struct desk *desks;
+static struct known *knowns;
+static uint64_t desk_gen = 1;
+
+void
+api_counterparts_changed(void)
+{
+	desk_gen++;
+}
+
+static uint64_t
+fnv(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct desk *
+desk_slot(const char *id)
+{
+	if (desks == NULL)
+		desks = xcalloc(DESK_SLOTS, sizeof(*desks));
+	return &desks[fnv(id, 14695981039346656037ull) % DESK_SLOTS];
+}
+
+static uint64_t
+ids_hash(const char *const *ids, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < n; i++)
+		h = fnv(ids[i], h ^ 0xff);
+	return h;
+}
+
+static struct known *
+known_slot(const char *key)
+{
+	if (knowns == NULL)
+		knowns = xcalloc(KNOWN_SLOTS, sizeof(*knowns));
+	return &knowns[fnv(key, 14695981039346656037ull) % KNOWN_SLOTS];
+}
+
+static bool
+fresh(uint64_t gen, double at, double now)
+{
+	return gen == desk_gen && now - at < DESK_TTL && now >= at;
+}
+
+/* The tie's data from memory, if all of it is there and fresh. */
+static bool
+desk_answer(struct dir_resolution *res, const char *const *ids, size_t n, bool load,
+            const char *key)
+{
+	double now = clock_mono();
+	const struct known *k = NULL;
+
+	for (size_t i = 0; load && i < n; i++) {
+		const struct desk *d = desk_slot(ids[i]);
+		if (strcmp(d->id, ids[i]) != 0 || !fresh(d->gen, d->at, now))
+			return false;
+	}
+	if (key) {
+		k = known_slot(key);
+		if (strcmp(k->key, key) != 0 || k->ids_hash != ids_hash(ids, n) || k->n != n ||
+		    !fresh(k->gen, k->at, now))
+			return false;
+	}
+	dir_resolution_data(res, load, key != NULL);
+	for (size_t i = 0; i < n; i++)
+		dir_resolution_set(res, ids[i], load ? desk_slot(ids[i])->open : -1,
+		                   k && *k->received[i] ? k->received[i] : NULL);
+	return true;
+}
+
 /* A lookup waiting for what settles its tie. */
 struct tie_wait {
 	struct http_request *req;
@@ -311,6 +417,9 @@ struct tie_wait {
 	struct dir_resolution *res;
 	json_t *more;
 	bool load, cont;
+	uint64_t gen; /* desk_gen when asked */
+	double at;
+	char key[2 + 64 + 1];
 };
 
 static void
@@ -337,14 +446,42 @@ ties_read(PGresult *res, const char *error, void *arg)
 		dir_resolution_warn(w->res, "Sagsbehandlernes åbne overdragelser kunne ikke "
 		                            "hentes lige nu; turen afgjorde valget.");
 	} else {
+		int n = PQntuples(res);
+		const char *ids[TIE_IDS];
+		struct known *k = NULL;
+
 		dir_resolution_data(w->res, w->load, w->cont);
-		for (int i = 0; i < PQntuples(res); i++)
-			dir_resolution_set(w->res, PQgetvalue(res, i, 0),
-			                   PQgetisnull(res, i, 1) ? -1 : atoi(PQgetvalue(res, i, 1)),
-			                   PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2));
+		if (w->cont && n <= TIE_IDS) {
+			k = known_slot(w->key);
+			explicit_wipe(k, sizeof(*k));
+			snprintf(k->key, sizeof(k->key), "%s", w->key);
+			k->gen = w->gen;
+			k->at = w->at;
+			k->n = (size_t)n;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *id = PQgetvalue(res, i, 0);
+			int open = PQgetisnull(res, i, 1) ? -1 : atoi(PQgetvalue(res, i, 1));
+			const char *got = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+			dir_resolution_set(w->res, id, open, got);
+			if (i < TIE_IDS)
+				ids[i] = id;
+			if (w->load && open >= 0 && strlen(id) < ID_KEEP) {
+				struct desk *d = desk_slot(id);
+				snprintf(d->id, sizeof(d->id), "%s", id);
+				d->open = open;
+				d->gen = w->gen;
+				d->at = w->at;
+			}
+			if (k && got && i < TIE_IDS)
+				snprintf(k->received[i], sizeof(k->received[i]), "%s", got);
+		}
+		if (k)
+			k->ids_hash = ids_hash(ids, (size_t)n);
 	}
 	answer_resolution(w->req, w->res, w->more);
 	dir_snapshot_unref(w->s);
+	explicit_wipe(w->key, sizeof(w->key));
 	free(w);
 }
 
@@ -411,12 +548,17 @@ ask_ties(struct http_request *req, const struct dir_snapshot *s, struct dir_reso
 
 	if (n == 0 || (!cont && !load))
 		return false;
+	if (desk_answer(res, ids, n, load, cont ? key->hex : NULL))
+		return false;
 	array = id_array(ids, n);
 	params[0] = array;
 	params[1] = cont ? key->hex : NULL;
 	params[2] = load ? "true" : "false";
 	w = xcalloc(1, sizeof(*w));
-	*w = (struct tie_wait){req, (struct dir_snapshot *)(uintptr_t)s, res, more, load, cont};
+	*w = (struct tie_wait){req,  (struct dir_snapshot *)(uintptr_t)s, res, more, load, cont,
+	                       desk_gen, clock_mono(), ""};
+	if (cont)
+		snprintf(w->key, sizeof(w->key), "%s", key->hex);
 	dir_snapshot_ref(w->s);
 	if (db_query(TIES_SQL, 3, params, ties_read, w) == -1) {
 		dir_snapshot_unref(w->s);
