@@ -59,13 +59,16 @@ LDAPS_PORT = 636
 
 # Attributes stafetd's ad layout reads by default that Samba's schema lacks
 # (Exchange's extensionAttribute1-15): allocation, deputy, absence and the
-# units' KLE numbers stay empty unless mapped to attributes Samba has.
+# units' KLE numbers stay empty unless mapped to attributes Samba has
+# (stafetd warns of each at start: test_samba_ad.py).
 MISSING_AD_ATTRIBUTES = {
     "map_allocation": "extensionAttribute2",
     "map_deputy": "extensionAttribute3",
     "map_absent_from": "extensionAttribute4",
     "map_absent_until": "extensionAttribute5",
-    "unit KLE responsible/performing/insight": "extensionAttribute1/2/3",
+    "map_kle_responsible": "extensionAttribute1",
+    "map_kle_performing": "extensionAttribute2",
+    "map_kle_insight": "extensionAttribute3",
 }
 
 
