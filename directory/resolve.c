@@ -51,6 +51,27 @@ struct tie {
 	bool away;         /* absent on the lookup's date */
 };
 
+/* The one answer (API.md "Counterparts: one answer"). */
+struct answer {
+	bool intake;            /* kind intake, else person */
+	int person;             /* the person, the intake's lead, or DIR_NONE */
+	const char *decided_by; /* static */
+	char *why;              /* owned */
+	size_t len;
+};
+
+/* A candidate as the answer shows it. */
+struct shown {
+	int person;     /* the person shown (a deputy, for the absent) */
+	int acting_for; /* the absent one a deputy stands in for, or DIR_NONE */
+	bool available;
+	int step;     /* tie_break, or -1 */
+	char *reason; /* owned */
+	size_t len;
+};
+
+#define ADD_LIT(b, lit) evbuffer_add((b), (lit), sizeof(lit) - 1)
+
 #define TIE_MAX 32 /* equal colleagues whose data is asked for */
 
 struct dir_resolution {
@@ -67,7 +88,10 @@ struct dir_resolution {
 	struct tie ties[TIE_MAX];
 	int lead;            /* the intake's lead, or DIR_NONE */
 	const char *mailbox; /* the intake's mailbox (the snapshot's), or NULL */
-	json_t *o;           /* the answer but "candidates" and "answer" */
+	struct shown shown[MAX_CANDIDATES];
+	size_t nshown;
+	struct answer answer;
+	json_t *o; /* the answer but "candidates" and "answer" */
 };
 
 struct entry {
@@ -85,18 +109,24 @@ sb_printf(struct sb *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* Printed once where it fits (a reason is a few hundred bytes: the
+	 * first 256 hold most), twice only when the builder must grow. */
+	if (b->cap == 0) {
+		b->cap = 256;
+		b->s = xmalloc(b->cap);
+	}
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		fatalx("resolve: vsnprintf");
 	if (b->len + (size_t)n + 1 > b->cap) {
 		b->cap = (b->len + (size_t)n + 1) * 2;
 		b->s = xrealloc(b->s, b->cap);
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
 	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
 }
 
@@ -874,8 +904,8 @@ sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 }
 
 /* One shown entry as the answer's candidate, with its Danish reason. */
-static json_t *
-entry_json(const struct dir_resolution *res, const struct entry *e, size_t rank)
+static void
+entry_fill(const struct dir_resolution *res, const struct entry *e, struct shown *out)
 {
 	const struct dir_snapshot *s = res->s;
 	const struct dir_unit *unit = &s->units[res->u];
@@ -884,7 +914,6 @@ entry_json(const struct dir_resolution *res, const struct entry *e, size_t rank)
 	size_t gi = (size_t)(e->c - res->cs);
 	int d = p->deputy, step = -1;
 	struct sb b = {0};
-	json_t *o;
 
 	sb_printf(&b, "%s fordeler efter ", unit->name);
 	sb_rules(&b, s, e->c);
@@ -907,14 +936,94 @@ entry_json(const struct dir_resolution *res, const struct entry *e, size_t rank)
 		else
 			sb_printf(&b, "; stedfortræderen er %s.", s->persons[d].display_name);
 	}
-	o = json_object();
+	out->person = e->shown;
+	out->acting_for = e->deputy != DIR_NONE ? e->c->person : DIR_NONE;
+	out->available = e->available;
+	out->step = step;
+	out->reason = b.s;
+	out->len = b.len;
+}
+
+static json_t *
+shown_json(const struct dir_resolution *res, const struct shown *c, size_t rank)
+{
+	json_t *o = json_object();
+
 	json_object_set_new(o, "rank", json_integer((json_int_t)rank));
-	json_object_set_new(o, "reason", sb_json(&b));
-	json_object_set_new(o, "tie_break", step >= 0 ? json_string(step_names[step]) : json_null());
-	json_object_set_new(o, "available", json_boolean(e->available));
-	json_object_set_new(o, "acting_for",
-	                    e->deputy != DIR_NONE ? person_ref(s, e->c->person) : json_null());
+	json_object_set_new(o, "reason", jstr(c->reason ? c->reason : ""));
+	json_object_set_new(o, "tie_break",
+	                    c->step >= 0 ? json_string(step_names[c->step]) : json_null());
+	json_object_set_new(o, "available", json_boolean(c->available));
+	json_object_set_new(o, "acting_for", c->acting_for != DIR_NONE
+	                                         ? person_ref(res->s, c->acting_for)
+	                                         : json_null());
 	return o;
+}
+
+/*
+ * A JSON string written straight to b: the reasons are most of an
+ * answer's text, and jansson's dump reads them a code point at a time
+ * (the answer with its tie-break took a third more time so). Text that
+ * is not UTF-8 goes through jstr's repair.
+ */
+static void
+ev_json_str(struct evbuffer *b, const char *s, size_t n)
+{
+	const char *run = s, *p;
+
+	if (!utf8_valid(s, n)) {
+		json_t *j = jstr(s);
+		char *t = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (t == NULL)
+			fatalx("resolve: json_dumps");
+		evbuffer_add(b, t, strlen(t));
+		free(t);
+		json_decref(j);
+		return;
+	}
+	ADD_LIT(b, "\"");
+	for (p = s; p < s + n; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		evbuffer_add(b, run, (size_t)(p - run));
+		if (c == '"' || c == '\\')
+			evbuffer_add_printf(b, "\\%c", c);
+		else
+			evbuffer_add_printf(b, "\\u%04x", c);
+		run = p + 1;
+	}
+	evbuffer_add(b, run, (size_t)(p - run));
+	ADD_LIT(b, "\"");
+}
+
+static void ref_write(struct evbuffer *, const struct dir_snapshot *, int);
+
+/* A candidate but its "person" (written before it), as shown_json has it. */
+static void
+shown_write(struct evbuffer *b, const struct dir_resolution *res, const struct shown *c,
+            size_t rank)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%zu", rank);
+
+	ADD_LIT(b, ",\"rank\":");
+	evbuffer_add(b, num, (size_t)n);
+	ADD_LIT(b, ",\"reason\":");
+	ev_json_str(b, c->reason ? c->reason : "", c->reason ? c->len : 0);
+	ADD_LIT(b, ",\"tie_break\":");
+	if (c->step >= 0) {
+		ADD_LIT(b, "\"");
+		evbuffer_add(b, step_names[c->step], strlen(step_names[c->step]));
+		ADD_LIT(b, "\"");
+	} else {
+		ADD_LIT(b, "null");
+	}
+	if (c->available)
+		ADD_LIT(b, ",\"available\":true,\"acting_for\":");
+	else
+		ADD_LIT(b, ",\"available\":false,\"acting_for\":");
+	ref_write(b, res->s, c->acting_for);
 }
 
 /* Hints for facts the unit's rules need but the request lacks. */
@@ -1346,8 +1455,8 @@ sb_why(struct sb *b, const struct dir_resolution *res, const struct entry *e, co
 }
 
 /* The answer: the first available entry, or the unit's intake. */
-static json_t *
-answer_json(const struct dir_resolution *res, const struct entry *es, size_t ne)
+static void
+answer_fill(struct dir_resolution *res, const struct entry *es, size_t ne)
 {
 	const struct dir_snapshot *s = res->s;
 	const struct dir_unit *unit = &s->units[res->u];
@@ -1355,7 +1464,7 @@ answer_json(const struct dir_resolution *res, const struct entry *es, size_t ne)
 	const struct tie *t;
 	const char *by;
 	struct sb b = {0};
-	json_t *o = json_object();
+	struct answer *o = &res->answer;
 	bool cont;
 
 	for (size_t i = 0; i < ne && e == NULL; i++)
@@ -1363,12 +1472,10 @@ answer_json(const struct dir_resolution *res, const struct entry *es, size_t ne)
 			e = &es[i];
 	t = e ? tie_of(res, e->c) : NULL;
 	cont = t && res->have_cont && t->cont && (size_t)(e->c - res->cs) == 0;
-	json_object_set_new(o, "unit", jstr(unit->code));
 	if (e == NULL || (res->intake && !cont)) {
-		json_object_set_new(o, "kind", json_string("intake"));
-		json_object_set_new(o, "person", res->lead != DIR_NONE ? person_ref(s, res->lead)
-		                                                         : json_null());
-		json_object_set_new(o, "decided_by", json_string("intake"));
+		o->intake = true;
+		o->person = res->lead;
+		o->decided_by = "intake";
 		if (e == NULL)
 			sb_printf(&b, "Ingen i %s er til rådighed efter fordelingsreglerne, så sagen "
 			              "går til visitationen: ",
@@ -1385,8 +1492,9 @@ answer_json(const struct dir_resolution *res, const struct entry *es, size_t ne)
 			sb_printf(&b, "%s har hverken en postkasse eller en leder i kataloget",
 			          unit->name);
 		sb_printf(&b, ".");
-		json_object_set_new(o, "why", sb_json(&b));
-		return o;
+		o->why = b.s;
+		o->len = b.len;
+		return;
 	}
 	if (e->deputy != DIR_NONE)
 		by = "deputy";
@@ -1396,42 +1504,83 @@ answer_json(const struct dir_resolution *res, const struct entry *es, size_t ne)
 		by = step_names[t ? (t->step >= 0 ? t->step : STEP_ROTATION) : STEP_ROTATION];
 	else
 		by = "rule";
-	json_object_set_new(o, "kind", json_string("person"));
-	json_object_set_new(o, "person", person_ref(s, e->shown));
-	json_object_set_new(o, "decided_by", json_string(by));
+	o->intake = false;
+	o->person = e->shown;
+	o->decided_by = by;
 	sb_why(&b, res, e, by);
-	json_object_set_new(o, "why", sb_json(&b));
-	return o;
+	o->why = b.s;
+	o->len = b.len;
+}
+
+static json_t *
+answer_json(const struct dir_resolution *res)
+{
+	const struct answer *a = &res->answer;
+
+	return json_pack("{s:s, s:o, s:o, s:s, s:o}", "kind", a->intake ? "intake" : "person",
+	                 "person", a->person != DIR_NONE ? person_ref(res->s, a->person) : json_null(),
+	                 "unit", jstr(res->s->units[res->u].code), "decided_by", a->decided_by, "why",
+	                 jstr(a->why ? a->why : ""));
+}
+
+/* A person's {id, display_name}, or null. */
+static void
+ref_write(struct evbuffer *b, const struct dir_snapshot *s, int i)
+{
+	if (i == DIR_NONE) {
+		ADD_LIT(b, "null");
+		return;
+	}
+	ADD_LIT(b, "{\"id\":");
+	ev_json_str(b, s->persons[i].id, strlen(s->persons[i].id));
+	ADD_LIT(b, ",\"display_name\":");
+	ev_json_str(b, s->persons[i].display_name, strlen(s->persons[i].display_name));
+	ADD_LIT(b, "}");
+}
+
+/* "answer":{...}, as answer_json has it. */
+static void
+answer_write(struct evbuffer *b, const struct dir_resolution *res)
+{
+	const struct answer *a = &res->answer;
+	const char *code = res->s->units[res->u].code;
+
+	ADD_LIT(b, "\"answer\":{\"kind\":\"");
+	evbuffer_add(b, a->intake ? "intake" : "person", 6);
+	ADD_LIT(b, "\",\"person\":");
+	ref_write(b, res->s, a->person);
+	ADD_LIT(b, ",\"unit\":");
+	ev_json_str(b, code, strlen(code));
+	ADD_LIT(b, ",\"decided_by\":\"");
+	evbuffer_add(b, a->decided_by, strlen(a->decided_by));
+	ADD_LIT(b, "\",\"why\":");
+	ev_json_str(b, a->why ? a->why : "", a->why ? a->len : 0);
+	ADD_LIT(b, "},");
 }
 
 /*
  * The second half: the tie settled, the walk (deputies for the absent),
- * the candidates (available first, each group in rank order) and the
- * answer added to res->o. shown[i] is the person candidate i shows;
- * returns the "candidates" array (borrowed from res->o).
+ * the candidates (available first, each group in rank order) in
+ * res->shown, and the answer added to res->o.
  */
-static json_t *
-finish(struct dir_resolution *res, int shown_out[MAX_CANDIDATES])
+static void
+finish(struct dir_resolution *res)
 {
 	size_t n = res->nc ? res->nc : 1, ne;
 	struct entry *es = xmalloc(n * sizeof(*es));
 	int *shown = xmalloc(n * sizeof(int));
-	json_t *out = json_array();
 
 	settle(res);
 	ne = walk_entries(res->s, res->date, res->cs, res->nc, res->sorted, es, shown);
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < ne && json_array_size(out) < MAX_CANDIDATES; i++) {
+		for (size_t i = 0; i < ne && res->nshown < MAX_CANDIDATES; i++) {
 			if (es[i].available != (pass == 0))
 				continue;
-			shown_out[json_array_size(out)] = es[i].shown; /* "person": the caller's */
-			json_array_append_new(out, entry_json(res, &es[i], json_array_size(out) + 1));
+			entry_fill(res, &es[i], &res->shown[res->nshown++]);
 		}
-	json_object_set_new(res->o, "answer", answer_json(res, es, ne));
-	json_object_set_new(res->o, "candidates", out);
+	answer_fill(res, es, ne);
 	free(es);
 	free(shown);
-	return out;
 }
 
 void
@@ -1440,6 +1589,9 @@ dir_resolution_free(struct dir_resolution *res)
 	if (res == NULL)
 		return;
 	json_decref(res->o);
+	for (size_t i = 0; i < res->nshown; i++)
+		free(res->shown[i].reason);
+	free(res->answer.why);
 	free(res->cs);
 	free(res);
 }
@@ -1447,14 +1599,18 @@ dir_resolution_free(struct dir_resolution *res)
 json_t *
 dir_resolution_json(struct dir_resolution *res)
 {
-	int shown[MAX_CANDIDATES];
-	json_t *cands = finish(res, shown), *c, *o = res->o;
-	size_t i;
+	json_t *cands = json_array(), *o;
 
-	json_array_foreach (cands, i, c) {
-		json_object_set_new(c, "person",
-		                    dir_render_person_json_on(res->s, shown[i], res->date));
+	finish(res);
+	for (size_t i = 0; i < res->nshown; i++) {
+		json_t *c = shown_json(res, &res->shown[i], i + 1);
+		json_object_set_new(c, "person", dir_render_person_json_on(
+		                                     res->s, res->shown[i].person, res->date));
+		json_array_append_new(cands, c);
 	}
+	o = res->o;
+	json_object_set_new(o, "candidates", cands);
+	json_object_set_new(o, "answer", answer_json(res));
 	res->o = NULL;
 	dir_resolution_free(res);
 	return o;
@@ -1487,26 +1643,22 @@ append_members(struct evbuffer *b, const json_t *o)
 void
 dir_resolution_render(struct dir_resolution *res, json_t *more, struct evbuffer *b)
 {
-	int shown[MAX_CANDIDATES];
-	json_t *cands = finish(res, shown), *c, *o = res->o;
-	size_t i;
-
-	json_incref(cands);
-	json_object_del(o, "candidates");
-	evbuffer_add(b, "{\"candidates\":[", 15);
-	json_array_foreach (cands, i, c) {
-		evbuffer_add_printf(b, "%s{\"person\":", i ? "," : "");
-		dir_render_person_append(b, &res->s->persons[shown[i]], res->date);
-		evbuffer_add(b, ",", 1);
-		append_members(b, c);
-		evbuffer_add(b, "}", 1);
+	finish(res);
+	ADD_LIT(b, "{\"candidates\":[");
+	for (size_t i = 0; i < res->nshown; i++) {
+		if (i)
+			ADD_LIT(b, ",");
+		ADD_LIT(b, "{\"person\":");
+		dir_render_person_append(b, &res->s->persons[res->shown[i].person], res->date);
+		shown_write(b, res, &res->shown[i], i + 1);
+		ADD_LIT(b, "}");
 	}
-	evbuffer_add(b, "],", 2);
-	json_decref(cands);
-	json_object_update(o, more);
+	ADD_LIT(b, "],");
+	answer_write(b, res);
+	json_object_update(res->o, more);
 	json_decref(more);
-	append_members(b, o);
-	evbuffer_add(b, "}", 1);
+	append_members(b, res->o);
+	ADD_LIT(b, "}");
 	dir_resolution_free(res);
 }
 
