@@ -316,10 +316,10 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
  * DESK_TTL. A citizen is remembered by their key (a SHA-256 of the CPR
  * number, never the number), for DESK_TTL at most, wiped when replaced.
  */
-#define DESK_TTL   1.0 /* seconds */
-#define DESK_SLOTS 16384
+#define DESK_TTL    1.0 /* seconds */
+#define DESK_SLOTS  16384
 #define KNOWN_SLOTS 1024
-#define ID_KEEP    64
+#define ID_KEEP     64
 
 struct desk {
 	char id[ID_KEEP];
@@ -520,13 +520,13 @@ id_array(const char *const *ids, size_t n)
  * each last received a note for this citizen (by the key; not drafts, not
  * withdrawn ones). Notices (varsler) are counted here too once they exist.
  */
-#define TIES_SQL                                                                           \
-	"SELECT c.id, CASE WHEN $3::boolean THEN (SELECT count(*) FROM handovers h "          \
-	"WHERE h.receiver_person = c.id AND h.status IN ('submitted', 'received', "           \
-	"'returned')) END, CASE WHEN $2::bytea IS NOT NULL THEN (SELECT to_char(max("         \
-	"coalesce(h.submitted_at, h.updated_at)) AT TIME ZONE 'Europe/Copenhagen', "          \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM handovers h WHERE h.citizen_key = $2::bytea "   \
-	"AND h.receiver_person = c.id AND h.status NOT IN ('draft', 'withdrawn')) END "      \
+#define TIES_SQL                                                                                   \
+	"SELECT c.id, CASE WHEN $3::boolean THEN (SELECT count(*) FROM handovers h "               \
+	"WHERE h.receiver_person = c.id AND h.status IN ('submitted', 'received', "                \
+	"'returned')) END, CASE WHEN $2::bytea IS NOT NULL THEN (SELECT to_char(max("              \
+	"coalesce(h.submitted_at, h.updated_at)) AT TIME ZONE 'Europe/Copenhagen', "               \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM handovers h WHERE h.citizen_key = $2::bytea "        \
+	"AND h.receiver_person = c.id AND h.status NOT IN ('draft', 'withdrawn')) END "            \
 	"FROM unnest($1::text[]) AS c(id)"
 
 /*
@@ -555,8 +555,9 @@ ask_ties(struct http_request *req, const struct dir_snapshot *s, struct dir_reso
 	params[1] = cont ? key->hex : NULL;
 	params[2] = load ? "true" : "false";
 	w = xcalloc(1, sizeof(*w));
-	*w = (struct tie_wait){req,  (struct dir_snapshot *)(uintptr_t)s, res, more, load, cont,
-	                       desk_gen, clock_mono(), ""};
+	*w = (struct tie_wait){
+	    req, (struct dir_snapshot *)(uintptr_t)s, res, more, load, cont, desk_gen, clock_mono(),
+	    ""};
 	if (cont)
 		snprintf(w->key, sizeof(w->key), "%s", key->hex);
 	dir_snapshot_ref(w->s);

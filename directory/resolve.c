@@ -44,11 +44,11 @@ struct cand {
 
 /* What settles a tie for one of the equal colleagues (from the caller). */
 struct tie {
-	int open;          /* open notes on their desk; -1 unknown */
-	bool cont;         /* they received a note for this citizen before */
-	char cont_at[32];  /* when, last (sortable) */
-	int step;          /* tie_break: the step that decided their place; -1 none */
-	bool away;         /* absent on the lookup's date */
+	int open;         /* open notes on their desk; -1 unknown */
+	bool cont;        /* they received a note for this citizen before */
+	char cont_at[32]; /* when, last (sortable) */
+	int step;         /* tie_break: the step that decided their place; -1 none */
+	bool away;        /* absent on the lookup's date */
 };
 
 /* The one answer (API.md "Counterparts: one answer"). */
@@ -730,8 +730,7 @@ tie_of(const struct dir_resolution *res, const struct cand *c)
  * that told them apart. A step without data for both is passed over.
  */
 static int
-step_cmp(const struct dir_resolution *res, const struct cand *a, const struct cand *b,
-         int *step)
+step_cmp(const struct dir_resolution *res, const struct cand *a, const struct cand *b, int *step)
 {
 	const struct tie *x = tie_of(res, a), *y = tie_of(res, b);
 
@@ -825,8 +824,8 @@ pname(const struct dir_resolution *res, const struct cand *c)
 
 /* Between a present and an absent colleague: the present one first. */
 static void
-sb_away(struct sb *b, const struct dir_resolution *res, const struct cand *c,
-        const struct cand *o, bool c_away)
+sb_away(struct sb *b, const struct dir_resolution *res, const struct cand *c, const struct cand *o,
+        bool c_away)
 {
 	if (c_away)
 		sb_printf(b, "%s er fraværende, så %s går foran.", pname(res, c), pname(res, o));
@@ -856,7 +855,8 @@ sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 	switch (step) {
 	case STEP_CONTINUITY:
 		if (!last && x->cont && y && y->cont) {
-			sb_printf(b, "%s modtog senest en overdragelse om borgeren (", pname(res, c));
+			sb_printf(b, "%s modtog senest en overdragelse om borgeren (",
+			          pname(res, c));
 			sb_cont_day(b, x, res->date);
 			sb_printf(b, "); %s før det.", pname(res, o));
 		} else if (!last) {
@@ -878,7 +878,8 @@ sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 			break;
 		}
 		if (gi == 0)
-			sb_printf(b, "%s har færrest åbne overdragelser (%d).", pname(res, c), x->open);
+			sb_printf(b, "%s har færrest åbne overdragelser (%d).", pname(res, c),
+			          x->open);
 		else if (!last && y)
 			sb_printf(b, "%s har færre åbne overdragelser (%d) end %s (%d).",
 			          pname(res, c), x->open, pname(res, o), y->open);
@@ -892,10 +893,11 @@ sb_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 			break;
 		}
 		if (res->have_load && x->open >= 0 && y && y->open == x->open)
-			sb_printf(b, "%s og %s har lige mange åbne overdragelser (%d); ", pname(res, c),
-			          pname(res, o), x->open);
+			sb_printf(b, "%s og %s har lige mange åbne overdragelser (%d); ",
+			          pname(res, c), pname(res, o), x->open);
 		if (last)
-			sb_printf(b, "%s står efter %s i dagens tur.", pname(res, c), pname(res, o));
+			sb_printf(b, "%s står efter %s i dagens tur.", pname(res, c),
+			          pname(res, o));
 		else
 			sb_printf(b, "%s står før %s i dagens tur.", pname(res, c), pname(res, o));
 		break;
@@ -954,9 +956,9 @@ shown_json(const struct dir_resolution *res, const struct shown *c, size_t rank)
 	json_object_set_new(o, "tie_break",
 	                    c->step >= 0 ? json_string(step_names[c->step]) : json_null());
 	json_object_set_new(o, "available", json_boolean(c->available));
-	json_object_set_new(o, "acting_for", c->acting_for != DIR_NONE
-	                                         ? person_ref(res->s, c->acting_for)
-	                                         : json_null());
+	json_object_set_new(o, "acting_for",
+	                    c->acting_for != DIR_NONE ? person_ref(res->s, c->acting_for)
+	                                              : json_null());
 	return o;
 }
 
@@ -1231,8 +1233,8 @@ plausibility(json_t *o, const struct dir_snapshot *s, const struct resolve_route
 	                                : json_null());
 	if (!ok) {
 		from = r->from_unit ? dir_lookup_unit(s, r->from_unit) : DIR_NONE;
-		sb_printf(&b, "Borgeren er %d år den %d. %s %.4s; ruten ", age, digits(f->date + 8, 2),
-		          months[digits(f->date + 5, 2) - 1], f->date);
+		sb_printf(&b, "Borgeren er %d år den %d. %s %.4s; ruten ", age,
+		          digits(f->date + 8, 2), months[digits(f->date + 5, 2) - 1], f->date);
 		if (from != DIR_NONE)
 			sb_printf(&b, "fra %s ", s->units[from].name);
 		sb_printf(&b, "til %s er for %s på %d–%d år. Er %s rigtig%s?", s->units[u].name,
@@ -1412,8 +1414,7 @@ dir_resolution_set(struct dir_resolution *res, const char *id, int open, const c
 		if (strcmp(res->s->persons[res->cs[i].person].id, id) != 0)
 			continue;
 		t->open = open;
-		t->cont = received && strlen(received) >= 10 &&
-		          clock_date_valid(received, 10);
+		t->cont = received && strlen(received) >= 10 && clock_date_valid(received, 10);
 		if (t->cont)
 			snprintf(t->cont_at, sizeof(t->cont_at), "%s", received);
 		return;
@@ -1430,7 +1431,8 @@ sb_why(struct sb *b, const struct dir_resolution *res, const struct entry *e, co
 	size_t gi = (size_t)(e->c - res->cs);
 
 	if (e->deputy != DIR_NONE) {
-		sb_printf(b, "%s tager sagen som stedfortræder: ", s->persons[e->deputy].display_name);
+		sb_printf(b,
+		          "%s tager sagen som stedfortræder: ", s->persons[e->deputy].display_name);
 		sb_absence(b, p, res->date);
 		sb_printf(b, ". ");
 	} else {
@@ -1477,8 +1479,9 @@ answer_fill(struct dir_resolution *res, const struct entry *es, size_t ne)
 		o->person = res->lead;
 		o->decided_by = "intake";
 		if (e == NULL)
-			sb_printf(&b, "Ingen i %s er til rådighed efter fordelingsreglerne, så sagen "
-			              "går til visitationen: ",
+			sb_printf(&b,
+			          "Ingen i %s er til rådighed efter fordelingsreglerne, så sagen "
+			          "går til visitationen: ",
 			          unit->name);
 		else
 			sb_printf(&b, "%s tager nye sager ind gennem visitationen: ", unit->name);
@@ -1487,7 +1490,8 @@ answer_fill(struct dir_resolution *res, const struct entry *es, size_t ne)
 		if (res->mailbox && res->lead != DIR_NONE)
 			sb_printf(&b, "; ");
 		if (res->lead != DIR_NONE)
-			sb_printf(&b, "lederen %s fordeler sagen", s->persons[res->lead].display_name);
+			sb_printf(&b, "lederen %s fordeler sagen",
+			          s->persons[res->lead].display_name);
 		if (!res->mailbox && res->lead == DIR_NONE)
 			sb_printf(&b, "%s har hverken en postkasse eller en leder i kataloget",
 			          unit->name);
@@ -1518,9 +1522,10 @@ answer_json(const struct dir_resolution *res)
 	const struct answer *a = &res->answer;
 
 	return json_pack("{s:s, s:o, s:o, s:s, s:o}", "kind", a->intake ? "intake" : "person",
-	                 "person", a->person != DIR_NONE ? person_ref(res->s, a->person) : json_null(),
-	                 "unit", jstr(res->s->units[res->u].code), "decided_by", a->decided_by, "why",
-	                 jstr(a->why ? a->why : ""));
+	                 "person",
+	                 a->person != DIR_NONE ? person_ref(res->s, a->person) : json_null(),
+	                 "unit", jstr(res->s->units[res->u].code), "decided_by", a->decided_by,
+	                 "why", jstr(a->why ? a->why : ""));
 }
 
 /* A person's {id, display_name}, or null. */
@@ -1604,8 +1609,9 @@ dir_resolution_json(struct dir_resolution *res)
 	finish(res);
 	for (size_t i = 0; i < res->nshown; i++) {
 		json_t *c = shown_json(res, &res->shown[i], i + 1);
-		json_object_set_new(c, "person", dir_render_person_json_on(
-		                                     res->s, res->shown[i].person, res->date));
+		json_object_set_new(
+		    c, "person",
+		    dir_render_person_json_on(res->s, res->shown[i].person, res->date));
 		json_array_append_new(cands, c);
 	}
 	o = res->o;

@@ -240,9 +240,9 @@ ties_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 static int
 rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 {
-	static const char *const allowed[] = {"allocation", "placed_target_group", "myndighedssnit",
-	                                      "reminders",  "ages",                "tie_break",
-	                                      "intake",     NULL};
+	static const char *const allowed[] = {
+	    "allocation", "placed_target_group", "myndighedssnit", "reminders",
+	    "ages",       "tie_break",           "intake",         NULL};
 	const char *key, *s;
 	json_t *alloc, *snit;
 

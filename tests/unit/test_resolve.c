@@ -20,6 +20,7 @@
 #include "stafetd.h"
 #include "directory.h"
 #include "resolve.h"
+#include "resolve_rules.h"
 
 /* ---- the directory ---- */
 
@@ -424,10 +425,13 @@ static const struct alloc_case alloc_cases[] = {
      {[EER] = "birthday:11-20 surname:H-Å", [GGR] = "birthday:1-31"},
      "2010-03-14",
      .expect = "Eva Eriksen; Gitte Grøn"},
-    {"equal rules: by name",
+    /* equal rules: the day's turn orders them, not the alphabet (stable:
+     * ids, birth date and day are fixed here; test_tie_break checks the
+     * turn itself) */
+    {"equal rules: the turn",
      {[FFR] = "birthday:11-20", [EER] = "birthday:11-20"},
      "2010-03-14",
-     .expect = "Eva Eriksen; Finn Frost"},
+     .expect = "Finn Frost; Eva Eriksen"},
     {"nothing matches",
      {[EER] = "birthday:1-10", [FFR] = "birthday:21-31"},
      "2010-03-14",
@@ -531,7 +535,7 @@ static const struct alloc_case alloc_cases[] = {
      {[EER] = "surname:A-G birthday:1-31", [FFR] = "surname:H-Å birthday:1-31"},
      "2010-03-14",
      "Ñuñez",
-     .expect = "Eva Eriksen; Finn Frost"},
+     .expect = "Finn Frost; Eva Eriksen"},
     {"Olsen decides",
      {[EER] = "surname:A-G birthday:1-31", [FFR] = "surname:H-Å birthday:1-31"},
      "2010-03-14",
@@ -575,7 +579,7 @@ static const struct alloc_case alloc_cases[] = {
     {"placement unknown",
      {[EER] = "tg:ung-social birthday:1-31", [FFR] = "tg:anbragt birthday:1-31"},
      "2010-03-14",
-     .expect = "Eva Eriksen; Finn Frost"},
+     .expect = "Finn Frost; Eva Eriksen"},
     {"a target group alone is a rule",
      {[EER] = "tg:anbragt", [FFR] = "tg:ung-social"},
      .target_group = "Anbragt",
@@ -598,7 +602,7 @@ static const struct alloc_case alloc_cases[] = {
      "2010-03-14",
      .target_group = "anbragt",
      .allocation = "birthday district",
-     .expect = "Eva Eriksen; Finn Frost"},
+     .expect = "Finn Frost; Eva Eriksen"},
 };
 
 static void
@@ -795,7 +799,45 @@ struct crowd_ref {
 	int nmatched, width;
 	bool absent;
 	char name[32];
+	uint64_t rot; /* the turn, for the equal best */
 };
+
+/* The rotation as resolve.c defines it: splitmix64's finalizer over the
+ * id's hash and a seed of the citizen (here the birth date) and the day. */
+static uint64_t
+ref_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t
+ref_turn(const char *id, const char *birthdate, const char *date)
+{
+	uint64_t seed = ref_mix(dir_rules_id_hash(birthdate) ^ ref_mix(dir_rules_id_hash(date)));
+	return ref_mix(dir_rules_id_hash(id) ^ seed);
+}
+
+static int
+crowd_rot_cmp(const void *a, const void *b)
+{
+	const struct crowd_ref *x = a, *y = b;
+	if (x->rot != y->rot)
+		return x->rot < y->rot ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Among the equal best with a turn: the present first, then the turn. */
+static int
+crowd_turn_cmp(const void *a, const void *b)
+{
+	const struct crowd_ref *x = a, *y = b;
+	if (x->absent != y->absent)
+		return x->absent ? 1 : -1;
+	return crowd_rot_cmp(a, b);
+}
 
 /* The ranking as DESIGN.md states it: more kinds matched, then narrower,
  * then by name (the unit's member order). */
@@ -829,9 +871,27 @@ crowd_expect(int n, char *out, size_t outsz)
 		r[nr].width = crowd_width[crowd_rule(i)];
 		r[nr].absent = crowd_absent(i);
 		crowd_name(i, r[nr].name);
+		{
+			char id[32];
+			snprintf(id, sizeof(id), "id-x%02d", NPEOPLE + i);
+			r[nr].rot = ref_turn(id, "2010-03-14", "2026-03-01");
+		}
 		nr++;
 	}
 	qsort(r, nr, sizeof(*r), crowd_ref_cmp);
+	/* The equal best: the first 32 by the turn (TIE_MAX), those ordered
+	 * present first, then by the turn; the rest of them after, by name. */
+	{
+		size_t g = 0, t;
+		while (g < nr && r[g].nmatched == r[0].nmatched && r[g].width == r[0].width)
+			g++;
+		if (g >= 2) {
+			qsort(r, g, sizeof(*r), crowd_rot_cmp);
+			t = g < 32 ? g : 32;
+			qsort(r, t, sizeof(*r), crowd_turn_cmp);
+			qsort(r + t, g - t, sizeof(*r), crowd_ref_cmp);
+		}
+	}
 	for (size_t i = 0; i < nr && navail < 10; i++) {
 		walked[nw++] = &r[i];
 		navail += !r[i].absent;
@@ -1027,6 +1087,247 @@ test_fallback(void **state)
 	dir_snapshot_unref(s);
 }
 
+/* ---- one answer: the steps that settle equal colleagues ---- */
+
+static json_t *
+cand_named(json_t *a, const char *name)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach (json_object_get(a, "candidates"), i, c) {
+		if (strcmp(str_at(json_object_get(c, "person"), "display_name"), name) == 0)
+			return c;
+	}
+	fail_msg("no candidate %s", name);
+	return NULL;
+}
+
+static const char *
+answer_of(json_t *a, const char *key)
+{
+	return str_at(json_object_get(a, "answer"), key);
+}
+
+/* Begins a lookup of the three equal ones (Eva, Finn, Gitte: days 11-20),
+ * gives it data (opens[i] per person in the people table order EER, FFR,
+ * GGR; received[i] or NULL), and returns the answer. */
+static json_t *
+tie_lookup(const struct dir_snapshot *s, const struct resolve_route *r, bool load, bool cont,
+           const int opens[3], const char *const received[3])
+{
+	struct resolve_facts f = facts_on("2026-03-01");
+	struct dir_resolution *res;
+	const char *ids[32];
+	json_t *problem = NULL;
+	size_t n;
+
+	set_birthdate(&f, "2010-03-14");
+	res = dir_resolution_begin(s, r, &f, &problem);
+	assert_non_null(res);
+	n = dir_resolution_wants(res, ids, 32);
+	assert_int_equal(n, 3);
+	dir_resolution_data(res, load, cont);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "id-%s", people[EER + i].user);
+		dir_resolution_set(res, id, opens ? opens[i] : -1, received ? received[i] : NULL);
+	}
+	return dir_resolution_json(res);
+}
+
+static void
+test_tie_break(void **state)
+{
+	struct dir_snapshot *s = build(
+	    (const char *[NPEOPLE]){
+	        [EER] = "birthday:11-20", [FFR] = "birthday:11-20", [GGR] = "birthday:11-20"},
+	    0);
+	struct resolve_route r = route_ur;
+	json_t *a, *c;
+	(void)state;
+
+	/* No data: the turn decides, stable; every equal one says so. */
+	a = tie_lookup(s, &r, false, false, NULL, NULL);
+	assert_string_equal(answer_of(a, "kind"), "person");
+	assert_string_equal(answer_of(a, "decided_by"), "rotation");
+	assert_string_equal(answer_of(a, "unit"), "UR");
+	c = json_array_get(json_object_get(a, "candidates"), 0);
+	assert_string_equal(str_at(json_object_get(json_object_get(a, "answer"), "person"), "id"),
+	                    str_at(json_object_get(c, "person"), "id"));
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(
+		    str_at(json_array_get(json_object_get(a, "candidates"), i), "tie_break"),
+		    "rotation");
+	assert_non_null(strstr(str_at(c, "reason"), "i dagens tur"));
+	assert_non_null(
+	    strstr(answer_of(a, "why"), "3 kolleger i Ungerådgivningen passer lige godt"));
+	json_decref(a);
+
+	/* Load: Finn has fewest (1), then Gitte (2), then Eva (4). */
+	a = tie_lookup(s, &r, true, false, (const int[3]){4, 1, 2}, NULL);
+	assert_string_equal(answer_of(a, "decided_by"), "load");
+	assert_string_equal(
+	    str_at(json_object_get(json_object_get(a, "answer"), "person"), "display_name"),
+	    "Finn Frost");
+	c = cand_named(a, "Finn Frost");
+	assert_int_equal(json_integer_value(json_object_get(c, "rank")), 1);
+	assert_string_equal(str_at(c, "tie_break"), "load");
+	assert_non_null(
+	    strstr(str_at(c, "reason"), "Finn Frost har færrest åbne overdragelser (1)."));
+	c = cand_named(a, "Gitte Grøn");
+	assert_int_equal(json_integer_value(json_object_get(c, "rank")), 2);
+	assert_non_null(strstr(str_at(c, "reason"),
+	                       "Gitte Grøn har færre åbne overdragelser (2) end Eva Eriksen (4)."));
+	c = cand_named(a, "Eva Eriksen");
+	assert_non_null(strstr(str_at(c, "reason"),
+	                       "Eva Eriksen har flere åbne overdragelser (4) end Gitte Grøn (2)."));
+	json_decref(a);
+
+	/* Continuity beats load: Eva received a note for this citizen. */
+	a = tie_lookup(s, &r, true, true, (const int[3]){4, 1, 2},
+	               (const char *const[3]){"2026-01-10T09:00:00.000000", NULL, NULL});
+	assert_string_equal(answer_of(a, "decided_by"), "continuity");
+	c = json_array_get(json_object_get(a, "candidates"), 0);
+	assert_string_equal(str_at(json_object_get(c, "person"), "display_name"), "Eva Eriksen");
+	assert_string_equal(str_at(c, "tie_break"), "continuity");
+	assert_non_null(strstr(str_at(c, "reason"),
+	                       "Eva Eriksen har før modtaget en overdragelse om borgeren "
+	                       "(10. januar)."));
+	json_decref(a);
+
+	/* Two received before: the latest first. */
+	a = tie_lookup(s, &r, true, true, (const int[3]){4, 1, 2},
+	               (const char *const[3]){"2026-01-10T09:00:00", NULL, "2026-02-01T08:00:00"});
+	assert_string_equal(
+	    str_at(json_object_get(json_object_get(a, "answer"), "person"), "display_name"),
+	    "Gitte Grøn");
+	json_decref(a);
+
+	/* A route without continuity: load decides though Eva knows the citizen. */
+	r.tie_break[0] = STEP_LOAD;
+	r.ntie_break = 1;
+	a = tie_lookup(s, &r, true, true, (const int[3]){4, 1, 2},
+	               (const char *const[3]){"2026-01-10T09:00:00", NULL, NULL});
+	assert_string_equal(answer_of(a, "decided_by"), "load");
+	assert_string_equal(
+	    str_at(json_object_get(json_object_get(a, "answer"), "person"), "display_name"),
+	    "Finn Frost");
+	json_decref(a);
+
+	/* Intake: new cases to the unit's lead; a known citizen to who knows them. */
+	r = route_ur;
+	r.intake = true;
+	a = tie_lookup(s, &r, true, true, (const int[3]){4, 1, 2}, NULL);
+	assert_string_equal(answer_of(a, "kind"), "intake");
+	assert_string_equal(answer_of(a, "decided_by"), "intake");
+	assert_string_equal(
+	    str_at(json_object_get(json_object_get(a, "answer"), "person"), "display_name"),
+	    "Lars Lund");
+	assert_non_null(strstr(answer_of(a, "why"), "skriv til ur@stafet.example"));
+	assert_int_equal(json_array_size(json_object_get(a, "candidates")), 3);
+	json_decref(a);
+	a = tie_lookup(s, &r, true, true, (const int[3]){4, 1, 2},
+	               (const char *const[3]){NULL, NULL, "2026-02-01T08:00:00"});
+	assert_string_equal(answer_of(a, "kind"), "person");
+	assert_string_equal(answer_of(a, "decided_by"), "continuity");
+	json_decref(a);
+	dir_snapshot_unref(s);
+
+	/* The chosen one away: Mette Hansen (away 20 Feb - 3 Mar, deputy Ali
+	 * Khan) received a note for the citizen; her deputy answers. Load and
+	 * the turn never choose the away one. */
+	s = build((const char *[NPEOPLE]){[MHA] = "birthday:11-20", [EER] = "birthday:11-20"}, 0);
+	{
+		struct resolve_facts f = facts_on("2026-03-01");
+		struct dir_resolution *res;
+		const char *ids[32];
+		json_t *problem = NULL;
+
+		set_birthdate(&f, "2010-03-14");
+		r = route_ur;
+		res = dir_resolution_begin(s, &r, &f, &problem);
+		assert_int_equal(dir_resolution_wants(res, ids, 32), 2);
+		dir_resolution_data(res, true, true);
+		dir_resolution_set(res, "id-mha", 9, "2025-11-03T10:00:00");
+		dir_resolution_set(res, "id-eer", 0, NULL);
+		a = dir_resolution_json(res);
+		assert_string_equal(answer_of(a, "decided_by"), "deputy");
+		assert_string_equal(
+		    str_at(json_object_get(json_object_get(a, "answer"), "person"), "display_name"),
+		    "Ali Khan");
+		assert_non_null(
+		    strstr(answer_of(a, "why"), "Mette Hansen er fraværende til 3. marts"));
+		json_decref(a);
+
+		res = dir_resolution_begin(s, &r, &f, &problem);
+		dir_resolution_wants(res, ids, 32);
+		dir_resolution_data(res, true, true);
+		dir_resolution_set(res, "id-mha", 0, NULL);
+		dir_resolution_set(res, "id-eer", 5, NULL);
+		a = dir_resolution_json(res);
+		assert_string_equal(answer_of(a, "decided_by"), "load");
+		assert_string_equal(
+		    str_at(json_object_get(json_object_get(a, "answer"), "person"), "display_name"),
+		    "Eva Eriksen");
+		json_decref(a);
+	}
+	dir_snapshot_unref(s);
+}
+
+static void
+test_plausibility(void **state)
+{
+	struct dir_snapshot *s = build((const char *[NPEOPLE]){[EER] = "birthday:11-20"}, 0);
+	struct resolve_facts f = facts_on("2026-12-06");
+	struct resolve_route r = route_ur;
+	const char *why;
+	json_t *a, *p;
+	(void)state;
+
+	r.has_ages = true;
+	r.age_min = 15;
+	r.age_max = 18;
+	assert_int_equal(dir_citizen_birthdate("140310-1235", 11, f.birthdate, &why), 0);
+	f.from_cpr = true;
+	a = resolve_ok(s, &r, &f);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(a, "citizen"), "age_on_date")), 116);
+	p = json_object_get(a, "plausibility");
+	assert_true(json_is_false(json_object_get(p, "ok")));
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(p, "route_ages"), 0)),
+	                 15);
+	/* the sending unit is not in this directory: the route names the receiver */
+	assert_string_equal(
+	    str_at(p, "message"),
+	    "Borgeren er 116 år den 6. december 2026; ruten til Ungerådgivningen er "
+	    "for unge på 15–18 år. Er CPR-nummeret rigtigt?");
+	assert_int_equal(json_array_size(json_object_get(a, "candidates")), 1);
+	json_decref(a);
+
+	set_birthdate(&f, "2010-12-06"); /* 16 that very day */
+	f.from_cpr = false;
+	a = resolve_ok(s, &r, &f);
+	p = json_object_get(a, "plausibility");
+	assert_true(json_is_true(json_object_get(p, "ok")));
+	assert_true(json_is_null(json_object_get(p, "message")));
+	json_decref(a);
+
+	set_birthdate(&f, "2012-12-07"); /* 13 */
+	a = resolve_ok(s, &r, &f);
+	p = json_object_get(a, "plausibility");
+	assert_non_null(strstr(str_at(p, "message"), "Borgeren er 13 år"));
+	assert_non_null(strstr(str_at(p, "message"), "Er fødselsdatoen rigtig?"));
+	json_decref(a);
+
+	r.has_ages = false; /* no window: nothing to judge */
+	a = resolve_ok(s, &r, &f);
+	p = json_object_get(a, "plausibility");
+	assert_true(json_is_true(json_object_get(p, "ok")));
+	assert_true(json_is_null(json_object_get(p, "route_ages")));
+	json_decref(a);
+	dir_snapshot_unref(s);
+}
+
 /* ---- the answer as a whole ---- */
 
 static void
@@ -1043,8 +1344,9 @@ test_answer(void **state)
 	assert_string_equal(str_at(a, "route"), "BUR-UR");
 	assert_string_equal(str_at(a, "date"), "2026-03-01");
 	citizen = json_object_get(a, "citizen");
-	assert_int_equal(json_object_size(citizen), 1);
+	assert_int_equal(json_object_size(citizen), 2);
 	assert_string_equal(str_at(citizen, "birthdate"), "2010-03-14");
+	assert_int_equal(json_integer_value(json_object_get(citizen, "age_on_date")), 15);
 	ru = json_object_get(a, "receiving_unit");
 	assert_string_equal(str_at(ru, "code"), "UR");
 	assert_string_equal(str_at(ru, "name"), "Ungerådgivningen");
@@ -1327,6 +1629,8 @@ main(void)
 	    cmocka_unit_test(test_render_equals_resolve),
 	    cmocka_unit_test(test_fallback),
 	    cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_tie_break),
+	    cmocka_unit_test(test_plausibility),
 	    cmocka_unit_test(test_missing_facts),
 	    cmocka_unit_test(test_myndighedssnit),
 	    cmocka_unit_test(test_cpr),
