@@ -41,6 +41,7 @@ STEPS = [
     "forward_to_other_unit",
     "quality_page",
     "settings_digest",
+    "counterpart_implausible_age",
     "zoom_200_percent",
     "logout",
     "no_console_errors_or_csp_violations",

@@ -328,10 +328,21 @@ await step('counterpart_keyboard', async () => {
   await heading.waitFor();
   await expectText(heading, 'Ungerådgivningen (UR)', 'receiving unit');
   assert(await page.evaluate(() => document.activeElement.id) === 'cp-result-heading', 'focus should move to the answer');
-  const first = page.locator('.candidate').first();
-  await expectText(first, 'Mette Hansen', 'first candidate');
-  await expectText(first, 'fødselsdag 11.', 'the reason in words');
+  // One answer, first and large, with what settled it and why: on days
+  // 11–20 Mette Hansen and Susanne Lønborg are equal (placement not given),
+  // so the tie-break names one of them; the other waits folded below.
+  const answer = page.locator('.answer');
+  await expectText(answer, 'Tager sagen', 'the one answer');
+  await expectText(answer, 'fødselsdag 11.', 'the why in words');
+  const who = await page.locator('#cp-answer-heading').innerText();
+  assert(/Mette Hansen|Susanne Lønborg/.test(who), `the answer should be one of the two equal colleagues, not »${who}«`);
+  assert(await page.locator('.plausibility').count() === 0, 'a 17-year-old fits BUR-UR: no age warning');
   await shot(page, '06-find-modtager');
+  if (!who.includes('Mette Hansen')) {
+    // Mette Hansen is among the others, folded: open them by keyboard.
+    await tabTo(page, (i) => i.tag === 'SUMMARY' && i.text.startsWith('Andre i Ungerådgivningen'), 60, 'the others');
+    await page.keyboard.press('Enter');
+  }
   await tabTo(page, (i) => i.tag === 'BUTTON' && i.text === 'Start notat med Mette Hansen som modtager', 60, 'the start-note button');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Nyt overdragelsesnotat', level: 1 }).waitFor();
@@ -600,6 +611,38 @@ await step('settings_digest', async () => {
   await page.keyboard.press('Space');
   await page.locator('.settings__status .notice--success').waitFor();
 }, ['quality_page']);
+
+await step('counterpart_implausible_age', async () => {
+  // A CPR number whose century digit makes the citizen 116 (14 March 1910):
+  // the warning stands above the answer, the candidates are still there,
+  // and starting a note asks whether the number is right first.
+  const { page } = sbo;
+  await nav(page, 'Find modtager').click();
+  await page.getByRole('heading', { name: 'Find modtager', level: 1 }).waitFor();
+  await page.locator('select[name=route]').selectOption('BUR-UR');
+  await page.locator('input[name=cpr]').fill('140310-1235');
+  await page.locator('details.more-facts summary').click();
+  await page.locator('input[name=date]').fill('2026-12-06');
+  await page.getByRole('button', { name: 'Find modtager', exact: true }).click();
+  const warning = page.locator('.plausibility');
+  await expectText(warning, 'Borgeren er 116 år den 6. december 2026', 'the age warning');
+  await expectText(warning, 'Er CPR-nummeret rigtigt?', 'the question');
+  const order = await page.evaluate(() => {
+    const w = document.querySelector('.plausibility');
+    const a = document.querySelector('.answer');
+    return Boolean(w && a && (w.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING));
+  });
+  assert(order, 'the warning comes before the answer');
+  await expectText(page.locator('.answer'), 'Tager sagen', 'the answer is still given');
+  let asked = '';
+  page.once('dialog', async (d) => { asked = d.message(); await d.dismiss(); });
+  await page.locator('.answer button').first().click();
+  await page.waitForTimeout(300);
+  assert(asked.includes('Er CPR-nummeret rigtigt?'), `starting a note asks first (asked: »${asked}«)`);
+  assert(/#\/modtager/.test(page.url()), 'declining stays on the lookup');
+  assert(await page.evaluate(() => document.activeElement.name) === 'cpr', 'declining puts the focus on the CPR number');
+  await shot(page, '06b-find-modtager-alder');
+}, ['login_keyboard']);
 
 await step('zoom_200_percent', async () => {
   // 200 % zoom on a 1280 px wide window is a 640 CSS px wide viewport.

@@ -1,9 +1,12 @@
 // counterpart.js: "Find modtager": choose the route, give the citizen's
-// birth date or CPR number and the facts the route needs, and see the
-// receiving unit and the ranked caseworkers with the reason in words
-// (POST /counterparts). A note can be started from the answer with route,
-// citizen and receiver filled in. The CPR number is sent to the daemon,
-// which only reads the birth date from it; it is kept in memory only.
+// birth date or CPR number and the facts the route needs, and see the one
+// answer to "who takes this?" first, large, with its why, and the other
+// candidates folded below (POST /counterparts). When the citizen's age does
+// not fit the route, the warning comes above the answer, and starting a
+// note asks "Er CPR-nummeret rigtigt?" first. A note can be started from
+// the answer with route, citizen and receiver filled in. The CPR number is
+// sent to the daemon, which only reads the birth date from it; it is kept
+// in memory only.
 
 import { ApiError, get, post, seg } from '../api.js';
 import { clear, field, fmtDate, h, newId, notice, replace, setFieldError, todayIso } from '../dom.js';
@@ -22,6 +25,16 @@ function radioGroup(legend, name, options, value) {
   const fs = h('fieldset', { class: 'fieldset' }, h('legend', {}, legend), row);
   return { wrap: fs, get value() { const c = inputs.find((i) => i.checked); return c ? c.value : ''; } };
 }
+
+// What settled the answer, in words (API.md: answer.decided_by).
+const DECIDED_BY = {
+  rule: 'Fordelingsreglerne peger på én',
+  continuity: 'Kender borgeren i forvejen',
+  load: 'Færrest åbne overdragelser',
+  rotation: 'Fast tur blandt ligestillede',
+  deputy: 'Stedfortræder for den fraværende',
+  intake: 'Visitationen fordeler',
+};
 
 function datalist(values) {
   const id = newId('dl');
@@ -163,6 +176,15 @@ export async function render(el, { navigate }) {
 
   function startNote(data, b, person) {
     const r = routeByCode(b.route);
+    const pl = data.plausibility;
+    if (pl && !pl.ok) {
+      const q = b.citizen.cpr ? 'Er CPR-nummeret rigtigt?' : 'Er fødselsdatoen rigtig?';
+      // eslint-disable-next-line no-alert
+      if (!window.confirm(`${pl.message}\n\n${q} Vælg OK for at starte notatet alligevel, eller Annuller for at rette det.`)) {
+        (b.citizen.cpr ? cpr : birth).input.focus();
+        return;
+      }
+    }
     state.seed = {
       route: b.route,
       citizen: { cpr: b.citizen.cpr || '', birthdate: b.citizen.birthdate || data.citizen.birthdate || '' },
@@ -174,39 +196,88 @@ export async function render(el, { navigate }) {
     navigate('#/notater/ny');
   }
 
+  function candidateItem(c, data, b, sendable) {
+    const p = c.person;
+    const badges = [
+      c.available ? h('span', { class: 'badge badge--ok' }, 'Til stede') : h('span', { class: 'badge badge--warning' }, 'Fraværende'),
+      c.acting_for ? [' ', h('span', { class: 'badge badge--info' }, `Stedfortræder for ${c.acting_for.display_name}`)] : null,
+    ];
+    const start = sendable
+      ? h('button', { type: 'button', class: 'button', onclick: () => startNote(data, b, p) },
+        `Start notat med ${p.display_name} som modtager`)
+      : null;
+    return h('li', {}, h('article', { class: 'card candidate' },
+      h('div', { class: 'candidate__rank', 'aria-hidden': 'true' }, String(c.rank)),
+      h('div', {},
+        h('h4', { class: 'card__title' }, h('span', { class: 'visually-hidden' }, `Nr. ${c.rank}: `), personLink(p), ' ', badges),
+        h('p', { class: 'candidate__reason' }, c.reason),
+        personDetails(p),
+        start ? h('div', { class: 'button-row' }, start) : null)));
+  }
+
+  // The one answer: who takes it (or the unit's intake), what settled it, why.
+  function answerCard(data, b, sendable) {
+    const a = data.answer;
+    const unit = data.receiving_unit;
+    if (!a) return null;
+    const decided = h('p', { class: 'answer__decided' }, h('span', { class: 'badge badge--info' }, DECIDED_BY[a.decided_by] || a.decided_by));
+    if (a.kind === 'intake') {
+      const fb = data.fallback || {};
+      return h('section', { class: 'card answer', 'aria-labelledby': 'cp-answer-heading' },
+        h('p', { class: 'answer__label' }, 'Sagen går til'),
+        h('h3', { id: 'cp-answer-heading', class: 'answer__name' }, `Visitationen i ${unit.name}`),
+        decided,
+        h('p', { class: 'answer__why' }, a.why),
+        h('dl', { class: 'details' },
+          fb.mailbox ? [h('dt', {}, 'Fælles postkasse'), h('dd', {}, h('a', { href: `mailto:${fb.mailbox}` }, fb.mailbox))] : null,
+          a.person ? [h('dt', {}, 'Leder, der fordeler'), h('dd', {}, personLink(a.person))] : null),
+        sendable ? h('div', { class: 'button-row' },
+          h('button', { type: 'button', class: 'button button--primary', onclick: () => startNote(data, b, null) },
+            `Start notat til ${unit.name} uden navngiven modtager`)) : null);
+    }
+    const c = (data.candidates || []).find((x) => x.person.id === a.person.id);
+    const p = c ? c.person : a.person;
+    return h('section', { class: 'card answer', 'aria-labelledby': 'cp-answer-heading' },
+      h('p', { class: 'answer__label' }, 'Tager sagen'),
+      h('h3', { id: 'cp-answer-heading', class: 'answer__name' }, personLink(a.person),
+        c && c.acting_for ? [' ', h('span', { class: 'badge badge--info' }, `Stedfortræder for ${c.acting_for.display_name}`)] : null),
+      decided,
+      h('p', { class: 'answer__why' }, a.why),
+      c ? personDetails(p) : null,
+      sendable ? h('div', { class: 'button-row' },
+        h('button', { type: 'button', class: 'button button--primary', onclick: () => startNote(data, b, a.person) },
+          `Start notat med ${a.person.display_name} som modtager`)) : null);
+  }
+
   function showResult(data, b) {
     const r = routeByCode(b.route);
     const sendable = canSend(r);
     const unit = data.receiving_unit;
+    const pl = data.plausibility;
+    const a = data.answer;
     const parts = [
       h('h2', { id: 'cp-result-heading', tabindex: '-1' }, `Modtagende enhed: ${unit.name} (${unit.code})`),
+      pl && !pl.ok ? h('div', { class: 'notice notice--warning plausibility', role: 'alert' },
+        h('p', {}, h('strong', {}, 'Tjek borgerens alder: '), pl.message)) : null,
+      answerCard(data, b, sendable),
       h('p', {}, unit.reason || ''),
       data.myndighedssnit ? notice('info', data.myndighedssnit.reason) : null,
       (data.warnings || []).length ? notice('warning', h('p', {}, h('strong', {}, 'Bemærk:')), h('ul', {}, data.warnings.map((w) => h('li', {}, w)))) : null,
-      data.citizen && data.citizen.birthdate ? h('p', { class: 'muted' }, `Borgerens fødselsdato: ${fmtDate(data.citizen.birthdate)}. Opslaget gælder ${fmtDate(data.date)}.`) : null,
+      data.citizen && data.citizen.birthdate ? h('p', { class: 'muted' }, `Borgerens fødselsdato: ${fmtDate(data.citizen.birthdate)}`
+        + (data.citizen.age_on_date !== null && data.citizen.age_on_date !== undefined ? ` (${data.citizen.age_on_date} år)` : '')
+        + `. Opslaget gælder ${fmtDate(data.date)}.`) : null,
       data.directory && data.directory.stale ? notice('warning', 'Kataloget kunne ikke opdateres; oplysningerne kan være forældede.') : null,
     ];
     const cands = data.candidates || [];
-    parts.push(h('h3', {}, cands.length ? 'Forslag til modtager' : 'Ingen sagsbehandler passer'));
-    if (cands.length) {
-      parts.push(h('ol', { class: 'results', 'aria-label': 'Forslag til modtager, bedste først' }, cands.map((c) => {
-        const p = c.person;
-        const badges = [
-          c.available ? h('span', { class: 'badge badge--ok' }, 'Til stede') : h('span', { class: 'badge badge--warning' }, 'Fraværende'),
-          c.acting_for ? [' ', h('span', { class: 'badge badge--info' }, `Stedfortræder for ${c.acting_for.display_name}`)] : null,
-        ];
-        const start = sendable
-          ? h('button', { type: 'button', class: 'button button--primary', onclick: () => startNote(data, b, p) },
-            `Start notat med ${p.display_name} som modtager`)
-          : null;
-        return h('li', {}, h('article', { class: 'card candidate' },
-          h('div', { class: 'candidate__rank', 'aria-hidden': 'true' }, String(c.rank)),
-          h('div', {},
-            h('h4', { class: 'card__title' }, h('span', { class: 'visually-hidden' }, `Nr. ${c.rank}: `), personLink(p), ' ', badges),
-            h('p', { class: 'candidate__reason' }, c.reason),
-            personDetails(p),
-            start ? h('div', { class: 'button-row' }, start) : null)));
-      })));
+    // The others, folded: everyone but the one who takes it.
+    const others = cands.filter((c) => !(a && a.kind === 'person' && a.person && c.person.id === a.person.id));
+    if (!cands.length) {
+      parts.push(h('h3', {}, 'Ingen sagsbehandler passer'));
+    } else if (others.length) {
+      parts.push(h('details', { class: 'others' },
+        h('summary', {}, `Andre i ${unit.name} (${others.length})`),
+        h('ol', { class: 'results', 'aria-label': `Andre i ${unit.name}, bedste først` },
+          others.map((c) => candidateItem(c, data, b, sendable)))));
     }
     const fb = data.fallback;
     if (fb) {
@@ -218,11 +289,11 @@ export async function render(el, { navigate }) {
             fb.lead.phone ? [', ', h('a', { href: `tel:${fb.lead.phone.replace(/\s+/g, '')}` }, fb.lead.phone)] : null,
             fb.lead.email ? [', ', h('a', { href: `mailto:${fb.lead.email}` }, fb.lead.email)] : null)] : null));
     }
-    if (sendable) {
+    if (sendable && !(a && a.kind === 'intake')) {
       parts.push(h('div', { class: 'button-row' },
         h('button', { type: 'button', class: 'button', onclick: () => startNote(data, b, null) },
           `Start notat til ${unit.name} uden navngiven modtager`)));
-    } else {
+    } else if (!sendable) {
       parts.push(notice('info', `Kun medarbejdere i rutens afsenderenhed (${r ? r.from_unit : ''}) kan oprette notater på ruten.`));
     }
     replace(result, parts);
