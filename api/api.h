@@ -90,5 +90,11 @@ void api_counterparts(struct http_request *);
 /* A note was written here: the open notes and earlier receivers that
  * counterpart lookups remember are read again (notes.c calls it). */
 void api_counterparts_changed(void);
+/* The module row: a timer that wipes the citizen keys kept past their
+ * second; stop frees what lookups keep. */
+struct event_base;
+struct config;
+void api_counterparts_start(struct event_base *, const struct config *);
+void api_counterparts_stop(void);
 
 #endif

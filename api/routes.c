@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
@@ -339,10 +340,55 @@ static struct desk *desks;
 static struct known *knowns;
 static uint64_t desk_gen = 1;
 
+static struct event *desk_sweep;
+static bool desk_stopped; /* after stop: nothing more is kept */
+
 void
 api_counterparts_changed(void)
 {
 	desk_gen++;
+}
+
+/* Every second: a citizen's key is wiped once it is DESK_TTL old, not
+ * kept until its slot is wanted again. */
+static void
+desk_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	double now = clock_mono();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (size_t i = 0; knowns && i < KNOWN_SLOTS; i++)
+		if (*knowns[i].key && (now - knowns[i].at >= DESK_TTL || now < knowns[i].at))
+			explicit_wipe(&knowns[i], sizeof(knowns[i]));
+}
+
+void
+api_counterparts_start(struct event_base *b, const struct config *c)
+{
+	struct timeval second = {1, 0};
+
+	(void)c;
+	if ((desk_sweep = event_new(b, -1, EV_PERSIST, desk_sweep_cb, NULL)) == NULL ||
+	    event_add(desk_sweep, &second) == -1)
+		fatalx("counterparts: the sweep's timer");
+}
+
+void
+api_counterparts_stop(void)
+{
+	desk_stopped = true;
+	if (desk_sweep) {
+		event_free(desk_sweep);
+		desk_sweep = NULL;
+	}
+	if (knowns)
+		explicit_wipe(knowns, KNOWN_SLOTS * sizeof(*knowns));
+	free(knowns);
+	free(desks);
+	knowns = NULL;
+	desks = NULL;
 }
 
 static uint64_t
@@ -451,7 +497,7 @@ ties_read(PGresult *res, const char *error, void *arg)
 		struct known *k = NULL;
 
 		dir_resolution_data(w->res, w->load, w->cont);
-		if (w->cont && n <= TIE_IDS) {
+		if (w->cont && n <= TIE_IDS && !desk_stopped) {
 			k = known_slot(w->key);
 			explicit_wipe(k, sizeof(*k));
 			snprintf(k->key, sizeof(k->key), "%s", w->key);
@@ -466,7 +512,7 @@ ties_read(PGresult *res, const char *error, void *arg)
 			dir_resolution_set(w->res, id, open, got);
 			if (i < TIE_IDS)
 				ids[i] = id;
-			if (w->load && open >= 0 && strlen(id) < ID_KEEP) {
+			if (w->load && open >= 0 && strlen(id) < ID_KEEP && !desk_stopped) {
 				struct desk *d = desk_slot(id);
 				snprintf(d->id, sizeof(d->id), "%s", id);
 				d->open = open;
@@ -548,7 +594,7 @@ ask_ties(struct http_request *req, const struct dir_snapshot *s, struct dir_reso
 
 	if (n == 0 || (!cont && !load))
 		return false;
-	if (desk_answer(res, ids, n, load, cont ? key->hex : NULL))
+	if (!desk_stopped && desk_answer(res, ids, n, load, cont ? key->hex : NULL))
 		return false;
 	array = id_array(ids, n);
 	params[0] = array;
