@@ -319,6 +319,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
  */
 #define DESK_TTL    1.0 /* seconds */
 #define DESK_SLOTS  16384
+#define DESK_WAYS   4 /* slots a colleague or a citizen may take */
 #define KNOWN_SLOTS 1024
 #define ID_KEEP     64
 
@@ -399,12 +400,28 @@ fnv(const char *s, uint64_t h)
 	return h;
 }
 
+/*
+ * A colleague's entry: the set of DESK_WAYS slots the id hashes to, the one
+ * holding it, else (with `take`) the stalest, to be filled; NULL when not
+ * there and not taken. Direct-mapped, two groups whose ids met in a slot
+ * pushed each other out at every lookup and every lookup asked again.
+ */
 static struct desk *
-desk_slot(const char *id)
+desk_slot(const char *id, bool take)
 {
+	struct desk *set, *old;
+
 	if (desks == NULL)
 		desks = xcalloc(DESK_SLOTS, sizeof(*desks));
-	return &desks[fnv(id, 14695981039346656037ull) % DESK_SLOTS];
+	set = &desks[fnv(id, 14695981039346656037ull) % (DESK_SLOTS / DESK_WAYS) * DESK_WAYS];
+	old = set;
+	for (size_t w = 0; w < DESK_WAYS; w++) {
+		if (strcmp(set[w].id, id) == 0)
+			return &set[w];
+		if (set[w].at < old->at)
+			old = &set[w];
+	}
+	return take ? old : NULL;
 }
 
 static uint64_t
@@ -417,11 +434,21 @@ ids_hash(const char *const *ids, size_t n)
 }
 
 static struct known *
-known_slot(const char *key)
+known_slot(const char *key, bool take)
 {
+	struct known *set, *old;
+
 	if (knowns == NULL)
 		knowns = xcalloc(KNOWN_SLOTS, sizeof(*knowns));
-	return &knowns[fnv(key, 14695981039346656037ull) % KNOWN_SLOTS];
+	set = &knowns[fnv(key, 14695981039346656037ull) % (KNOWN_SLOTS / DESK_WAYS) * DESK_WAYS];
+	old = set;
+	for (size_t w = 0; w < DESK_WAYS; w++) {
+		if (strcmp(set[w].key, key) == 0)
+			return &set[w];
+		if (set[w].at < old->at)
+			old = &set[w];
+	}
+	return take ? old : NULL;
 }
 
 static bool
@@ -439,19 +466,19 @@ desk_answer(struct dir_resolution *res, const char *const *ids, size_t n, bool l
 	const struct known *k = NULL;
 
 	for (size_t i = 0; load && i < n; i++) {
-		const struct desk *d = desk_slot(ids[i]);
-		if (strcmp(d->id, ids[i]) != 0 || !fresh(d->gen, d->at, now))
+		const struct desk *d = desk_slot(ids[i], false);
+		if (d == NULL || !fresh(d->gen, d->at, now))
 			return false;
 	}
 	if (key) {
-		k = known_slot(key);
-		if (strcmp(k->key, key) != 0 || k->ids_hash != ids_hash(ids, n) || k->n != n ||
+		k = known_slot(key, false);
+		if (k == NULL || k->ids_hash != ids_hash(ids, n) || k->n != n ||
 		    !fresh(k->gen, k->at, now))
 			return false;
 	}
 	dir_resolution_data(res, load, key != NULL);
 	for (size_t i = 0; i < n; i++)
-		dir_resolution_set(res, ids[i], load ? desk_slot(ids[i])->open : -1,
+		dir_resolution_set(res, ids[i], load ? desk_slot(ids[i], false)->open : -1,
 		                   k && *k->received[i] ? k->received[i] : NULL);
 	return true;
 }
@@ -498,7 +525,7 @@ ties_read(PGresult *res, const char *error, void *arg)
 
 		dir_resolution_data(w->res, w->load, w->cont);
 		if (w->cont && n <= TIE_IDS && !desk_stopped) {
-			k = known_slot(w->key);
+			k = known_slot(w->key, true);
 			explicit_wipe(k, sizeof(*k));
 			snprintf(k->key, sizeof(k->key), "%s", w->key);
 			k->gen = w->gen;
@@ -513,7 +540,7 @@ ties_read(PGresult *res, const char *error, void *arg)
 			if (i < TIE_IDS)
 				ids[i] = id;
 			if (w->load && open >= 0 && strlen(id) < ID_KEEP && !desk_stopped) {
-				struct desk *d = desk_slot(id);
+				struct desk *d = desk_slot(id, true);
 				snprintf(d->id, sizeof(d->id), "%s", id);
 				d->open = open;
 				d->gen = w->gen;

@@ -623,8 +623,8 @@ static size_t
 judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct citizen *z,
               uint64_t seed, struct cand *cs, size_t *sorted, size_t *ngroup)
 {
-	size_t nc = 0, g = 0, t, k, best = 0;
-	struct cand top;
+	size_t nc = 0, g = 0, t = 0, k, best = 0, nh = 0;
+	int heap[TIE_MAX]; /* the equal best's first TIE_MAX by the turn: a max-heap */
 	struct znums zn = {
 	    z->district ? dir_rules_name_number(rc, z->district, false) : -1,
 	    z->group ? dir_rules_name_number(rc, z->group, false) : -1,
@@ -638,26 +638,71 @@ judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct cit
 		/* rule[k] and group_idx are read only where matched[k] is set;
 		 * zeroed all the same, as a candidate is copied whole when sorted */
 		*c = (struct cand){.person = m->person, .pos = m->pos, .rot = m->idhash, .tie = -1};
-		if (judge(cu, m, z, &zn, c))
+		if (judge(cu, m, z, &zn, c)) {
+			if (nc > 0 && rules_cmp(c, &cs[best]) < 0)
+				best = nc;
 			nc++;
+		}
 	}
-	/* The equal best to the front, in one pass. */
-	for (size_t i = 1; i < nc; i++)
-		if (rules_cmp(&cs[i], &cs[best]) < 0)
-			best = i;
+	/*
+	 * The equal best, counted, and the first TIE_MAX of them in the turn's
+	 * order kept in a heap of indices: one pass that compares, moving no
+	 * candidate (moving thousands of them cost more than the whole lookup
+	 * did, bench/README.md).
+	 */
 	if (nc > 0) {
-		top = cs[best];
-		for (size_t i = 0; i < nc; i++)
-			if (rules_cmp(&cs[i], &top) == 0)
-				cand_swap(&cs[i], &cs[g++]);
+		int bm = cs[best].nmatched;
+		long bw = cs[best].width;
+		for (size_t i = 0; i < nc; i++) {
+			if (cs[i].nmatched != bm || cs[i].width != bw)
+				continue;
+			g++;
+			cs[i].rot = mix64(cs[i].rot ^ seed);
+			if (nh < TIE_MAX) {
+				size_t c = nh++;
+				heap[c] = (int)i;
+				while (c > 0 && rot_cmp(&cs[heap[(c - 1) / 2]], &cs[heap[c]]) < 0) {
+					int x = heap[c];
+					heap[c] = heap[(c - 1) / 2];
+					heap[(c - 1) / 2] = x;
+					c = (c - 1) / 2;
+				}
+			} else if (rot_cmp(&cs[i], &cs[heap[0]]) < 0) {
+				size_t c = 0;
+				heap[0] = (int)i;
+				for (;;) {
+					size_t l = 2 * c + 1, r = l + 1, m = c;
+					if (l < nh && rot_cmp(&cs[heap[l]], &cs[heap[m]]) > 0)
+						m = l;
+					if (r < nh && rot_cmp(&cs[heap[r]], &cs[heap[m]]) > 0)
+						m = r;
+					if (m == c)
+						break;
+					int x = heap[c];
+					heap[c] = heap[m];
+					heap[m] = x;
+					c = m;
+				}
+			}
+		}
 	}
 	*ngroup = g;
-	t = g;
 	if (g >= 2) {
-		for (size_t i = 0; i < g; i++)
-			cs[i].rot = mix64(cs[i].rot ^ seed);
-		t = g < TIE_MAX ? g : TIE_MAX;
-		select_best(cs, g, t, rot_cmp);
+		/* The chosen to the front: each one outside it swaps with one
+		 * not chosen inside it; then in the turn's order. */
+		size_t hole = 0;
+		t = nh;
+		for (size_t h = 0; h < nh; h++)
+			cs[heap[h]].tie = -2;
+		for (size_t h = 0; h < nh; h++) {
+			if ((size_t)heap[h] < t)
+				continue;
+			while (cs[hole].tie == -2)
+				hole++;
+			cand_swap(&cs[hole], &cs[heap[h]]);
+		}
+		for (size_t i = 0; i < t; i++)
+			cs[i].tie = -1;
 		qsort(cs, t, sizeof(*cs), rot_cmp);
 	}
 	/* Rank order is needed only as far as the walk goes: the best few
