@@ -308,14 +308,15 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 /*
  * What settles ties, remembered for a moment (DESK_TTL): a query per
  * lookup made every lookup wait for PostgreSQL and cut their rate to a
- * third (bench: 8,825 -> 3,376/s). A colleague's open notes and a
- * citizen's earlier receivers are read by one query for all the equal
- * colleagues, kept here, and used again until they are DESK_TTL old or
- * this daemon writes a note (notes.c calls api_counterparts_changed(),
- * which moves the generation: the next lookup asks again, so a lookup
- * right after a submit here sees it). Another daemon's writes show within
- * DESK_TTL. A citizen is remembered by their key (a SHA-256 of the CPR
- * number, never the number), for DESK_TTL at most, wiped when replaced.
+ * third (demo directory, wrk -c16: 8,825 -> 3,376/s). A colleague's open
+ * notes and a citizen's earlier receivers are read by one query for all
+ * the equal colleagues, kept here, and used again until they are DESK_TTL
+ * old or this daemon writes a note (notes.c calls
+ * api_counterparts_changed(), which moves the generation: the next lookup
+ * asks again, so a lookup right after a submit here sees it). Another
+ * daemon's writes show within DESK_TTL. A citizen is remembered by their
+ * key (a SHA-256 of the CPR number, never the number) and wiped by the
+ * sweep within a second of going stale.
  */
 #define DESK_TTL    1.0 /* seconds */
 #define DESK_SLOTS  16384
