@@ -325,6 +325,7 @@ read_facts(struct http_request *req, json_t *body, struct resolve_facts *f, cons
 #define ID_KEEP     64
 
 struct desk {
+	uint64_t hash; /* fnv of id: compared before the id */
 	char id[ID_KEEP];
 	int open;
 	uint64_t gen;
@@ -410,14 +411,15 @@ fnv(const char *s, uint64_t h)
 static struct desk *
 desk_slot(const char *id, bool take)
 {
+	uint64_t h = fnv(id, 14695981039346656037ull);
 	struct desk *set, *old;
 
 	if (desks == NULL)
 		desks = xcalloc(DESK_SLOTS, sizeof(*desks));
-	set = &desks[fnv(id, 14695981039346656037ull) % (DESK_SLOTS / DESK_WAYS) * DESK_WAYS];
+	set = &desks[h % (DESK_SLOTS / DESK_WAYS) * DESK_WAYS];
 	old = set;
 	for (size_t w = 0; w < DESK_WAYS; w++) {
-		if (strcmp(set[w].id, id) == 0)
+		if (set[w].hash == h && strcmp(set[w].id, id) == 0)
 			return &set[w];
 		if (set[w].at < old->at)
 			old = &set[w];
@@ -465,11 +467,13 @@ desk_answer(struct dir_resolution *res, const char *const *ids, size_t n, bool l
 {
 	double now = clock_mono();
 	const struct known *k = NULL;
+	const struct desk *found[TIE_IDS];
 
-	for (size_t i = 0; load && i < n; i++) {
+	for (size_t i = 0; load && i < n && i < TIE_IDS; i++) {
 		const struct desk *d = desk_slot(ids[i], false);
 		if (d == NULL || !fresh(d->gen, d->at, now))
 			return false;
+		found[i] = d;
 	}
 	if (key) {
 		k = known_slot(key, false);
@@ -479,8 +483,8 @@ desk_answer(struct dir_resolution *res, const char *const *ids, size_t n, bool l
 	}
 	dir_resolution_data(res, load, key != NULL);
 	for (size_t i = 0; i < n; i++)
-		dir_resolution_set(res, ids[i], load ? desk_slot(ids[i], false)->open : -1,
-		                   k && *k->received[i] ? k->received[i] : NULL);
+		dir_resolution_set_nth(res, i, ids[i], load ? found[i]->open : -1,
+		                       k && *k->received[i] ? k->received[i] : NULL);
 	return true;
 }
 
@@ -537,12 +541,13 @@ ties_read(PGresult *res, const char *error, void *arg)
 			const char *id = PQgetvalue(res, i, 0);
 			int open = PQgetisnull(res, i, 1) ? -1 : atoi(PQgetvalue(res, i, 1));
 			const char *got = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
-			dir_resolution_set(w->res, id, open, got);
+			dir_resolution_set_nth(w->res, (size_t)i, id, open, got);
 			if (i < TIE_IDS)
 				ids[i] = id;
 			if (w->load && open >= 0 && strlen(id) < ID_KEEP && !desk_stopped) {
 				struct desk *d = desk_slot(id, true);
 				snprintf(d->id, sizeof(d->id), "%s", id);
+				d->hash = fnv(id, 14695981039346656037ull);
 				d->open = open;
 				d->gen = w->gen;
 				d->at = w->at;

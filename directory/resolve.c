@@ -612,6 +612,42 @@ rotation_seed(const struct resolve_facts *f)
 	return mix64(h ^ mix64(dir_rules_id_hash(f->date)));
 }
 
+/* Keeps cs[i] among the TIE_MAX first by the turn (a max-heap of indices). */
+static void
+heap_keep(struct cand *cs, int heap[TIE_MAX], size_t *nh, int i)
+{
+	size_t c;
+
+	if (*nh < TIE_MAX) {
+		c = (*nh)++;
+		heap[c] = i;
+		while (c > 0 && rot_cmp(&cs[heap[(c - 1) / 2]], &cs[heap[c]]) < 0) {
+			int x = heap[c];
+			heap[c] = heap[(c - 1) / 2];
+			heap[(c - 1) / 2] = x;
+			c = (c - 1) / 2;
+		}
+		return;
+	}
+	if (rot_cmp(&cs[i], &cs[heap[0]]) >= 0)
+		return;
+	heap[0] = i;
+	for (c = 0;;) {
+		size_t l = 2 * c + 1, r = l + 1, m = c;
+		int x;
+		if (l < *nh && rot_cmp(&cs[heap[l]], &cs[heap[m]]) > 0)
+			m = l;
+		if (r < *nh && rot_cmp(&cs[heap[r]], &cs[heap[m]]) > 0)
+			m = r;
+		if (m == c)
+			break;
+		x = heap[c];
+		heap[c] = heap[m];
+		heap[m] = x;
+		c = m;
+	}
+}
+
 /*
  * Judges every member of the unit; the matching ones in cs: first those
  * equal to the best by the rules (*ngroup of them; when two or more, the
@@ -631,60 +667,34 @@ judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct cit
 	    z->not_in_group ? dir_rules_name_number(rc, z->not_in_group, false) : -1,
 	};
 
+	/*
+	 * Judged, and as they come the equal best counted and the first
+	 * TIE_MAX of them in the turn's order kept in a heap of indices (a
+	 * better one starts both again): one pass that moves no candidate
+	 * (moving thousands of them, and a second pass, cost more than the
+	 * rest of the lookup at 50,000 people).
+	 */
 	for (size_t i = 0; i < cu->n; i++) {
 		const struct cmember *m = &cu->m[i];
 		struct cand *c = &cs[nc]; /* judged in place: kept by counting it */
+		int cmp;
 
 		/* rule[k] and group_idx are read only where matched[k] is set;
 		 * zeroed all the same, as a candidate is copied whole when sorted */
 		*c = (struct cand){.person = m->person, .pos = m->pos, .rot = m->idhash, .tie = -1};
-		if (judge(cu, m, z, &zn, c)) {
-			if (nc > 0 && rules_cmp(c, &cs[best]) < 0)
-				best = nc;
-			nc++;
+		if (!judge(cu, m, z, &zn, c))
+			continue;
+		cmp = nc > 0 ? rules_cmp(c, &cs[best]) : -1;
+		if (cmp < 0) {
+			best = nc;
+			g = nh = 0;
 		}
-	}
-	/*
-	 * The equal best, counted, and the first TIE_MAX of them in the turn's
-	 * order kept in a heap of indices: one pass that compares, moving no
-	 * candidate (moving thousands of them cost more than the whole lookup
-	 * did, bench/README.md).
-	 */
-	if (nc > 0) {
-		int bm = cs[best].nmatched;
-		long bw = cs[best].width;
-		for (size_t i = 0; i < nc; i++) {
-			if (cs[i].nmatched != bm || cs[i].width != bw)
-				continue;
-			g++;
-			cs[i].rot = mix64(cs[i].rot ^ seed);
-			if (nh < TIE_MAX) {
-				size_t c = nh++;
-				heap[c] = (int)i;
-				while (c > 0 && rot_cmp(&cs[heap[(c - 1) / 2]], &cs[heap[c]]) < 0) {
-					int x = heap[c];
-					heap[c] = heap[(c - 1) / 2];
-					heap[(c - 1) / 2] = x;
-					c = (c - 1) / 2;
-				}
-			} else if (rot_cmp(&cs[i], &cs[heap[0]]) < 0) {
-				size_t c = 0;
-				heap[0] = (int)i;
-				for (;;) {
-					size_t l = 2 * c + 1, r = l + 1, m = c;
-					if (l < nh && rot_cmp(&cs[heap[l]], &cs[heap[m]]) > 0)
-						m = l;
-					if (r < nh && rot_cmp(&cs[heap[r]], &cs[heap[m]]) > 0)
-						m = r;
-					if (m == c)
-						break;
-					int x = heap[c];
-					heap[c] = heap[m];
-					heap[m] = x;
-					c = m;
-				}
-			}
-		}
+		nc++;
+		if (cmp > 0)
+			continue;
+		g++;
+		c->rot = mix64(c->rot ^ seed);
+		heap_keep(cs, heap, &nh, (int)(nc - 1));
 	}
 	*ngroup = g;
 	if (g >= 2) {
@@ -1452,9 +1462,20 @@ dir_resolution_data(struct dir_resolution *res, bool load, bool continuity)
 void
 dir_resolution_set(struct dir_resolution *res, const char *id, int open, const char *received)
 {
+	dir_resolution_set_nth(res, SIZE_MAX, id, open, received);
+}
+
+void
+dir_resolution_set_nth(struct dir_resolution *res, size_t nth, const char *id, int open,
+                       const char *received)
+{
 	if (id == NULL)
 		return;
-	for (size_t i = 0; i < res->ntie; i++) {
+	for (size_t j = 0; j <= res->ntie; j++) {
+		/* the nth wanted first (the caller's order is ours), then all */
+		size_t i = j == 0 ? nth : j - 1;
+		if (i >= res->ntie)
+			continue;
 		struct tie *t = &res->ties[res->cs[i].tie];
 		if (strcmp(res->s->persons[res->cs[i].person].id, id) != 0)
 			continue;

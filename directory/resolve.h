@@ -141,6 +141,9 @@ void dir_resolution_data(struct dir_resolution *, bool load, bool continuity);
  * note for this citizen (a sortable timestamp, "YYYY-MM-DDTHH:MM:SS...")
  * or NULL. An id not wanted is ignored. */
 void dir_resolution_set(struct dir_resolution *, const char *id, int open, const char *received);
+/* The same, looking first at the nth id dir_resolution_wants gave. */
+void dir_resolution_set_nth(struct dir_resolution *, size_t nth, const char *id, int open,
+                            const char *received);
 /* A warning (Danish) added to the answer's "warnings". */
 void dir_resolution_warn(struct dir_resolution *, const char *);
 /* The answer as dir_resolve gives it; frees res. */
