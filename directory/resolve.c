@@ -693,7 +693,7 @@ judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct cit
 		if (cmp > 0)
 			continue;
 		g++;
-		c->rot = mix64(c->rot ^ seed);
+		c->rot ^= seed; /* the seed is mixed; the id's FNV hash spreads enough */
 		heap_keep(cs, heap, &nh, (int)(nc - 1));
 	}
 	*ngroup = g;
