@@ -19,10 +19,8 @@ before it; `make bench` is the benchmark of record.
 import argparse
 import json
 import os
-import secrets
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -87,17 +85,7 @@ def main():
     pg, pg_old = db.start_postgres(work)
     daemons = {}
     try:
-        # one PostgreSQL, a database each
-        name = "stafet_ab_" + secrets.token_hex(3)
-        password = secrets.token_urlsafe(16)
-        pg.create_role(name, password=password)
-        pg.create_database(name, owner=name)
-        pwnew = os.path.join(work, "db-new.password")
-        with open(pwnew, "w") as f:
-            f.write(password + "\n")
-        os.chmod(pwnew, 0o600)
-        pg_new = {"db_conninfo": '"%s"' % pg.conninfo(name, user=name),
-                  "db_password_file": pwnew}
+        pg_new = db.new_database(pg, work)  # one PostgreSQL, a database each
         daemons["old"] = start(args.old, work, "old", slapd.uri, pwfile, pg_old,
                                args.people)
         daemons["new"] = start(args.new, work, "new", slapd.uri, pwfile, pg_new,

@@ -258,20 +258,24 @@ def generate(work, people):
     return ldif, uids
 
 
-def start_postgres(work):
-    pg = Postgres()
-    pg.start()
+def new_database(pg, work):
+    """A role and a database of its own on pg: stafetd's db_* settings."""
     name = "stafet_bench_" + secrets.token_hex(3)
     password = secrets.token_urlsafe(16)
     pg.create_role(name, password=password)
     pg.create_database(name, owner=name)
-    pwfile = os.path.join(work, "db.password")
+    pwfile = os.path.join(work, "db-%s.password" % name)
     with open(pwfile, "w") as f:
         f.write(password + "\n")
     os.chmod(pwfile, 0o600)
-    settings = {"db_conninfo": '"%s"' % pg.conninfo(name, user=name),
-                "db_password_file": pwfile}
-    return pg, settings
+    return {"db_conninfo": '"%s"' % pg.conninfo(name, user=name),
+            "db_password_file": pwfile}
+
+
+def start_postgres(work):
+    pg = Postgres()
+    pg.start()
+    return pg, new_database(pg, work)
 
 
 def stafetd_settings(work, slapd_uri, ldap_pw):
