@@ -132,7 +132,8 @@ UNIT_test_http_peers := daemon/http_peers app/config_keys
 UNIT_test_config     := daemon/config app/config_keys
 UNIT_test_fold       := directory/fold
 UNIT_test_index      := directory/index
-UNIT_test_resolve    := directory/resolve directory/resolve_rules
+UNIT_test_resolve    := directory/resolve directory/resolve_answer directory/resolve_unit \
+                        directory/resolve_text directory/resolve_rules
 UNIT_test_snapshot   := directory/snapshot
 UNIT_test_schema     := directory/schema
 UNIT_test_auth       := auth/auth app/config_keys
