@@ -249,7 +249,7 @@ dir_schema_check(LDAP *ld, const struct dir_ldap_cfg *cfg)
 	for (size_t i = 0; i < nw; i++) {
 		char key[256], by[256], line[600];
 		size_t j, k;
-		for (k = 0; w[i].attr[k] && k < sizeof(key) - 1; k++)
+		for (k = 0; k < sizeof(key) - 1 && w[i].attr[k]; k++)
 			key[k] = (char)tolower((unsigned char)w[i].attr[k]);
 		key[k] = '\0';
 		for (j = 0; j < i; j++) /* mapped by several keys: said once, with all of them */
