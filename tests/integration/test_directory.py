@@ -42,7 +42,7 @@ def directory_settings(tmp_path, uris, **extra):
     return s
 
 
-def wait_until(fn, timeout=20, what="condition"):
+def wait_until(fn, timeout=20, what="condition", exc=AssertionError):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -50,7 +50,7 @@ def wait_until(fn, timeout=20, what="condition"):
         if last:
             return last
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    raise exc(f"timed out waiting for {what}; last: {last!r}")
 
 
 def people(d, **params):
@@ -432,12 +432,9 @@ STALE = (True, "stafet_directory_stale 1", "stale snapshot")
 FRESH = (False, "stafet_directory_stale 0", "ok")
 
 
-def test_a_lost_directory_is_noticed_at_once(own_slapd, db, stafetd, tmp_path):
-    """Issue 18: the sync watches its connection between refreshes, so a
-    stopped directory turns the snapshot stale within seconds, not at the
-    next refresh, and fresh again within seconds of its return. The refresh
-    and the probe of better servers are 30 s apart here: within this test
-    only the watch can notice."""
+def watched(own_slapd, db, stafetd, tmp_path):
+    """stafetd with refresh and probe 30 s apart (only the connection's
+    watch can notice within a test), its first snapshot loaded and fresh."""
     settings = directory_settings(tmp_path, own_slapd.uri, directory_refresh_interval="30s",
                                   directory_reconcile_interval="1h",
                                   directory_probe_interval="30s")
@@ -445,6 +442,16 @@ def test_a_lost_directory_is_noticed_at_once(own_slapd, db, stafetd, tmp_path):
     d = stafetd(settings=settings)
     wait_until(lambda: loaded(d), what="first snapshot")
     wait_until(lambda: directory_state(d) == FRESH, what="fresh")
+    return d
+
+
+def test_a_lost_directory_is_noticed_at_once(own_slapd, db, stafetd, tmp_path):
+    """Issue 18: the sync watches its connection between refreshes, so a
+    stopped directory turns the snapshot stale within seconds, not at the
+    next refresh, and fresh again within seconds of its return. The refresh
+    and the probe of better servers are 30 s apart here: within this test
+    only the watch can notice."""
+    d = watched(own_slapd, db, stafetd, tmp_path)
 
     own_slapd.stop()
     stopped = time.monotonic()
@@ -467,13 +474,7 @@ def test_a_hung_directory_is_noticed_by_the_probe(own_slapd, db, stafetd, tmp_pa
     word from the server, goes unanswered for ldap_connect_timeout (1 s
     here) and the snapshot turns stale; fresh again soon after the server
     answers."""
-    settings = directory_settings(tmp_path, own_slapd.uri, directory_refresh_interval="30s",
-                                  directory_reconcile_interval="1h",
-                                  directory_probe_interval="30s")
-    settings.update(db.settings())
-    d = stafetd(settings=settings)
-    wait_until(lambda: loaded(d), what="first snapshot")
-    wait_until(lambda: directory_state(d) == FRESH, what="fresh")
+    d = watched(own_slapd, db, stafetd, tmp_path)
 
     own_slapd.pause()
     try:

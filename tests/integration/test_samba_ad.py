@@ -34,7 +34,8 @@ import uuid
 import pytest
 import requests
 
-from tests.integration.test_directory import names, people
+from tests.integration.test_auth import ready
+from tests.integration.test_directory import names, people, wait_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
 import gen_ad_ldif as ad  # noqa: E402
@@ -89,22 +90,8 @@ def samba_settings(tmp_path, dc, **extra):
     return s
 
 
-def ready(d):
-    try:
-        return requests.get(d.url + "/readyz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def settle(fn, timeout=30, what="condition", exc=Precondition):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise exc(f"timed out waiting for {what}; last: {last!r}")
+    return wait_until(fn, timeout=timeout, what=what, exc=exc)
 
 
 def start(stafetd, db, tmp_path, dc, name="a", **extra):
