@@ -1,17 +1,20 @@
 """Stafet's web UI in a real browser: Debian's Chromium (headless), driven
-by playwright-core from ui.spec.mjs, against a stafetd with real slapd (the
-demo directory), PostgreSQL and an SMTP sink.
+by playwright-core, against a stafetd with real slapd (the demo
+directory), PostgreSQL and an SMTP sink.
 
-One stafetd serves the module. ui.spec.mjs plays the whole story once (log
-in, search, find the counterpart, file and submit a BUR→UR note, return it,
-fix it, accept it, read the quality figures), writes each step's outcome
-to a JSON file and saves a screenshot of every page under
-build/screenshots/; each test below asserts one step. playwright-core is
-installed into tests/browser/node_modules from package-lock.json (npm ci)
-when it is missing; browsers are never downloaded."""
+One stafetd serves the module. Each *.spec.mjs here plays a story on it
+(ui.spec.mjs the whole first one: log in, search, find the counterpart,
+file and submit a BUR->UR note, return it, fix it, accept it, read the
+quality figures), with the helpers of lib.mjs; it writes each step's
+outcome to a JSON file and saves a screenshot of every page under
+build/screenshots/. Each test below asserts one step of one spec; the
+steps are read from the specs' sources. playwright-core is installed into
+tests/browser/node_modules from package-lock.json (npm ci) when it is
+missing; browsers are never downloaded."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,28 +27,22 @@ from tests.integration.test_auth import auth_settings, ready
 from tests.integration.test_directory import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SPEC = os.path.join(HERE, "ui.spec.mjs")
 SHOTS = os.path.join(REPO, "build", "screenshots")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# The steps of ui.spec.mjs, in order.
-STEPS = [
-    "login_keyboard",
-    "search_folded",
-    "counterpart_keyboard",
-    "note_checks_and_submit",
-    "inbox_and_mail_link",
-    "return_with_flag",
-    "sender_fixes_and_resubmits",
-    "receiver_accepts",
-    "lead_above_reads_masked",
-    "forward_to_other_unit",
-    "quality_page",
-    "settings_digest",
-    "counterpart_implausible_age",
-    "zoom_200_percent",
-    "logout",
-    "no_console_errors_or_csp_violations",
-]
+# Every *.spec.mjs here, ui.spec.mjs first (it clears the screenshots), the
+# others in name order; each plays its own story against the same daemon.
+SPECS = sorted((f for f in os.listdir(HERE) if f.endswith(".spec.mjs")),
+               key=lambda f: (f != "ui.spec.mjs", f))
+
+
+def spec_steps(spec):
+    """The steps a spec plays, in order, read from its source: each is an
+    `await step('name', ...)` at the start of a line."""
+    with open(os.path.join(HERE, spec), encoding="utf-8") as f:
+        return re.findall(r"^await step\('([A-Za-z0-9_]+)'", f.read(), re.M)
+
+
+CASES = [(spec, name) for spec in SPECS for name in spec_steps(spec)]
 
 
 def ensure_playwright():
@@ -87,26 +84,37 @@ def story(pg, slapd, smtp, tmp_path_factory):
         wait_until(lambda: ready(d), timeout=30, what="stafetd ready (database and first snapshot)")
         shutil.rmtree(SHOTS, ignore_errors=True)
         os.makedirs(SHOTS, exist_ok=True)
-        results = tmp / "results.json"
-        proc = subprocess.run(["node", SPEC, d.url, SHOTS, smtp.maildir, str(results)], cwd=HERE,
-                              capture_output=True, text=True, timeout=300,
-                              env=dict(os.environ, CHROMIUM=CHROMIUM))
-        sys.stdout.write(proc.stdout)
-        sys.stderr.write(proc.stderr)
-        steps = {}
-        if results.exists():
-            for r in json.loads(results.read_text())["results"]:
-                steps[r["name"]] = r
-        yield {"rc": proc.returncode, "steps": steps, "output": proc.stdout + proc.stderr}
+        runs = {}
+        for spec in SPECS:
+            results = tmp / (spec + ".json")
+            proc = subprocess.run(["node", os.path.join(HERE, spec), d.url, SHOTS, smtp.maildir, str(results)],
+                                  cwd=HERE, capture_output=True, text=True, timeout=600,
+                                  env=dict(os.environ, CHROMIUM=CHROMIUM))
+            sys.stdout.write(proc.stdout)
+            sys.stderr.write(proc.stderr)
+            steps = {}
+            if results.exists():
+                for r in json.loads(results.read_text())["results"]:
+                    steps[r["name"]] = r
+            runs[spec] = {"rc": proc.returncode, "steps": steps, "output": proc.stdout + proc.stderr}
+        yield runs
     finally:
         d.stop()
 
 
-@pytest.mark.parametrize("name", STEPS)
-def test_ui(story, name):
-    step = story["steps"].get(name)
-    assert step is not None, f"ui.spec.mjs did not run {name} (exit {story['rc']}):\n{story['output'][-4000:]}"
+@pytest.mark.parametrize("spec,name", CASES, ids=[f"{s[:-9]}:{n}" for s, n in CASES])
+def test_ui(story, spec, name):
+    run = story[spec]
+    step = run["steps"].get(name)
+    assert step is not None, f"{spec} did not run {name} (exit {run['rc']}):\n{run['output'][-4000:]}"
     assert step["ok"], step["error"]
+
+
+def test_every_spec_ran_to_its_end(story):
+    """A spec that dies between steps (an exception outside a step) would
+    leave its later steps unrun: each must have written its results."""
+    for spec, run in story.items():
+        assert run["steps"], f"{spec} wrote no results (exit {run['rc']}):\n{run['output'][-4000:]}"
 
 
 def test_screenshots(story):
