@@ -53,7 +53,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan testbuild deps check check-world unit demo demo-stop install clean format format-check bench FORCE
+.PHONY: all asan testbuild deps ui-assets check check-world unit demo demo-stop install clean format format-check bench FORCE
 all: build/stafetd
 
 # The compiled-in paths follow PREFIX: rebuild when they change.
@@ -184,8 +184,14 @@ build/asan/tests/%: tests/unit/%.c
 
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
+# The Debian packages, then Det Fælles Designsystem (npm dkfds, pinned in
+# ui/package-lock.json) copied into web/dkfds/ (scripts/ui-assets.sh).
 deps:
 	@sh scripts/setup-deps.sh
+	@sh scripts/ui-assets.sh
+
+ui-assets:
+	@sh scripts/ui-assets.sh
 
 # The tests in two tiers (scripts/check.sh, README "The two commands"); the
 # last line is the total.
@@ -209,7 +215,7 @@ demo-stop:
 bench:
 	@bash bench/run.sh
 
-install: all
+install: all ui-assets
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/web $(DESTDIR)$(DATADIR)/schema/sql \
 		$(DESTDIR)$(DATADIR)/schema/ldap $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \

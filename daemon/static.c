@@ -35,6 +35,9 @@ static const struct {
     {".png", "image/png"},
     {".ico", "image/x-icon"},
     {".woff2", "font/woff2"},
+    {".woff", "font/woff"},
+    {".ttf", "font/ttf"},
+    {".eot", "application/vnd.ms-fontobject"},
     {".txt", "text/plain; charset=utf-8"},
 };
 

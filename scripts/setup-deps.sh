@@ -2,8 +2,10 @@
 # setup-deps.sh: installs the Debian packages Stafet needs, only those missing.
 # `make check` and `make demo` call it, so a fresh Debian machine needs nothing
 # else. clang and libclang-rt-dev (libFuzzer) build the fuzzing harnesses in
-# tests/fuzz/. chromium is for the browser tests (tests/browser/), which also
-# use the machine's Node.js and npm. As non-root it uses sudo when it has to install
+# tests/fuzz/. chromium is for the browser tests (tests/browser/); npm (with
+# Node.js) installs them and the web UI's design system (scripts/ui-assets.sh:
+# dkfds); it is installed only when no npm is on the PATH (a Node.js from
+# elsewhere brings its own npm). As non-root it uses sudo when it has to install
 # something. systemd (systemd-analyze, -sysusers, -tmpfiles) and man-db are
 # for tests/integration/test_install.py. samba, samba-ad-dc, samba-ad-provision
 # and ldb-tools run a real Active Directory (Samba's AD DC) in a temp dir for
@@ -27,6 +29,7 @@ samba samba-ad-dc samba-ad-provision ldb-tools
 "
 # Callers may need more (bench/run.sh: wrk).
 PACKAGES="$PACKAGES $*"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

@@ -4,8 +4,10 @@
 # pins it), then runs test_ui.py, which starts slapd, PostgreSQL, an SMTP
 # sink and stafetd in temporary directories and drives Debian's Chromium.
 # Screenshots land in build/screenshots/. pytest's last line counts.
+# The UI's design system (dkfds, web/dkfds/) comes from scripts/ui-assets.sh.
 set -eu
 cd "$(dirname "$0")"
+sh ../../scripts/ui-assets.sh
 if [ ! -f node_modules/playwright-core/package.json ]; then
 	npm ci --no-audit --no-fund --loglevel=error
 fi

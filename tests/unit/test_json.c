@@ -123,6 +123,13 @@ test_static_paths(void **state)
 	assert_false(static_path_ok("/a\\..\\b"));
 	assert_string_equal(static_content_type("/index.html"), "text/html; charset=utf-8");
 	assert_null(static_content_type("/stafetd.conf"));
+	/* dkfds's fonts: ".woff" is not mistaken for ".woff2" or the other way */
+	assert_string_equal(static_content_type("/dkfds/fonts/a.woff"), "font/woff");
+	assert_string_equal(static_content_type("/dkfds/fonts/a.woff2"), "font/woff2");
+	assert_string_equal(static_content_type("/dkfds/fonts/a.ttf"), "font/ttf");
+	assert_string_equal(static_content_type("/dkfds/fonts/a.eot"),
+	                    "application/vnd.ms-fontobject");
+	assert_null(static_content_type("/dkfds/LICENSE.md"));
 }
 
 int
