@@ -14,7 +14,9 @@
  * account, so all of its logon names share one count.
  */
 #include <sys/queue.h>
+#include <sys/random.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,14 +407,57 @@ api_session_delete(struct http_request *req)
 	}
 }
 
-/* Who one is: the person, their roles, and this session's end. */
+/* A GET /me waiting for the user's draft key. */
+struct me_answer {
+	struct http_request *req;
+	json_t *body;
+};
+
+static void
+me_done(PGresult *res, const char *error, void *arg)
+{
+	struct me_answer *m = arg;
+	if (error == NULL && res != NULL && PQntuples(res) == 1)
+		json_object_set_new(m->body, "draft_key", json_string(PQgetvalue(res, 0, 0)));
+	else
+		log_warnx("me: no draft key: %s", error ? error : "no row");
+	http_respond_json(m->req, 200, m->body);
+	free(m);
+}
+
+/* 32 random bytes as 64 hex digits, for a user's first draft key. */
+static void
+random_key_hex(char out[65])
+{
+	unsigned char r[32];
+	size_t got = 0;
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("me: getrandom");
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	explicit_bzero(r, sizeof(r));
+}
+
+/*
+ * Who one is: the person, their roles, this session's end, and the key
+ * (base64, 32 bytes) the web UI encrypts its local copy of unsaved text
+ * with, drawn at random at the user's first call and kept (draft_keys).
+ * Without the database the answer comes without the key.
+ */
 void
 api_me(struct http_request *req)
 {
 	static const char *const none[] = {NULL};
 	const struct dir_snapshot *s = dir_sync_current();
 	int p = auth_person(req);
-	char expires[32];
+	char expires[32], fresh[65];
 
 	if (!http_query_check(req, none))
 		return;
@@ -429,7 +474,22 @@ api_me(struct http_request *req)
 	json_object_set_new(o, "session",
 	                    json_pack("{s:s, s:s}", "expires_at", expires, "via",
 	                              req->auth.cookie ? "cookie" : "bearer"));
-	http_respond_json(req, 200, o);
+	struct me_answer *m = xcalloc(1, sizeof(*m));
+	m->req = req;
+	m->body = o;
+	random_key_hex(fresh);
+	const char *params[2] = {req->auth.person_id, fresh};
+	/* a new row's key comes from the insert; an existing one from the select */
+	int rc = db_query("WITH i AS (INSERT INTO draft_keys (person_id, key) VALUES ($1, "
+	                  "decode($2, 'hex')) ON CONFLICT (person_id) DO NOTHING RETURNING key) "
+	                  "SELECT encode(key, 'base64') FROM i UNION ALL SELECT encode(key, "
+	                  "'base64') FROM draft_keys WHERE person_id = $1 LIMIT 1",
+	                  2, params, me_done, m);
+	explicit_bzero(fresh, sizeof(fresh));
+	if (rc == -1) {
+		free(m);
+		http_respond_json(req, 200, o);
+	}
 }
 
 void
