@@ -1,8 +1,11 @@
 // stafet.js: the caseworkers' web UI. Plain ES modules, no build step.
-// Hash routes (#/sog, #/notater/{id} — the link in Stafet's mails), a
-// login page when there is no session, and the header with the menu.
+// Hash routes (#/opgaver, the landing page; #/notater/{id} — the link in
+// Stafet's mails), a login page when there is no session (and the
+// Tilgængelighed page, which needs none), and the header with the menu:
+// counts of what waits on the menu items, and a menu button on a phone.
 
-import { ApiError, del, get, post, setUnauthorizedHandler } from './js/api.js';
+import { ApiError, del, get, post, setChangeHandler, setUnauthorizedHandler } from './js/api.js';
+import { lastTasks, onTasks, refreshTasks, startTaskRefresh, stopTaskRefresh } from './js/counts.js';
 import { announce, clear, field, h, notice, replace } from './js/dom.js';
 import { canSeeQuality, resetState, state } from './js/state.js';
 import * as search from './js/pages/search.js';
@@ -11,19 +14,46 @@ import * as note from './js/pages/note.js';
 import * as boxes from './js/pages/boxes.js';
 import * as quality from './js/pages/quality.js';
 import * as settings from './js/pages/settings.js';
+import * as tasks from './js/pages/tasks.js';
 
 const main = () => document.getElementById('main');
 
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// count(tasks) → the number shown on the item (nothing for 0), desc(n) its words for screen readers.
 const NAV = [
+  {
+    href: '#/opgaver', text: 'Mine opgaver', match: /^\/opgaver/, id: 'opgaver',
+    count: (t) => (t.items || []).length, desc: (n) => plural(n, 'opgave venter', 'opgaver venter'),
+  },
+  {
+    href: '#/indbakke', text: 'Indbakke', match: /^\/indbakke/, id: 'indbakke',
+    count: (t) => t.counts.to_receive, desc: (n) => plural(n, 'notat venter på at blive modtaget', 'notater venter på at blive modtaget'),
+  },
+  {
+    href: '#/udbakke', text: 'Udbakke', match: /^\/(udbakke|notater\/ny)/, id: 'udbakke',
+    count: (t) => t.counts.to_fix, desc: (n) => plural(n, 'returneret notat skal rettes', 'returnerede notater skal rettes'),
+  },
+  {
+    href: '#/kladder', text: 'Kladder', match: /^\/kladder/, id: 'kladder',
+    count: (t) => t.counts.drafts, desc: (n) => plural(n, 'kladde', 'kladder'),
+  },
   { href: '#/sog', text: 'Søg kollega', match: /^\/(sog|personer|enheder)/ },
   { href: '#/modtager', text: 'Find modtager', match: /^\/modtager/ },
-  { href: '#/indbakke', text: 'Indbakke', match: /^\/indbakke/ },
-  { href: '#/udbakke', text: 'Udbakke', match: /^\/(udbakke|notater\/ny)/ },
   { href: '#/kvalitet', text: 'Kvalitet', match: /^\/kvalitet/, show: canSeeQuality },
   { href: '#/indstillinger', text: 'Indstillinger', match: /^\/indstillinger/ },
 ];
 
+/** The Tilgængelighed page (H3's about.js), loaded when it is asked for. */
+async function renderAbout(el, ctx) {
+  const mod = await import('./js/pages/about.js');
+  return (mod.render || mod.default)(el, ctx);
+}
+
 const ROUTES = [
+  { re: /^\/opgaver$/, page: tasks.render },
+  { re: /^\/kladder$/, page: boxes.renderDrafts },
+  { re: /^\/tilgaengelighed$/, page: renderAbout, open: true },
   { re: /^\/sog$/, page: search.renderSearch },
   { re: /^\/personer\/([^/]+)$/, page: search.renderPerson },
   { re: /^\/enheder\/([^/]+)$/, page: search.renderUnit },
@@ -65,16 +95,68 @@ export function navigate(hash, { replace: repl = false } = {}) {
   }
 }
 
+/** Writes the counts of what waits onto the menu items (null: none known). */
+function showCounts(t) {
+  for (const item of NAV) {
+    if (!item.count) continue;
+    const badge = document.getElementById(`nav-count-${item.id}`);
+    const desc = document.getElementById(`nav-desc-${item.id}`);
+    if (!badge || !desc) continue;
+    const n = t ? Number(item.count(t)) || 0 : 0;
+    badge.textContent = n > 0 ? String(n) : '';
+    badge.hidden = n <= 0;
+    desc.textContent = n > 0 ? item.desc(n) : '';
+  }
+}
+
 function renderNav(path) {
   const nav = document.getElementById('main-nav');
   const list = h('ul', { class: 'main-nav__list' });
   for (const item of NAV) {
     if (item.show && !item.show()) continue;
     const current = item.match.test(path);
-    list.append(h('li', {}, h('a', { href: item.href, 'aria-current': current ? 'page' : null }, item.text)));
+    const counted = !!item.count;
+    // The number is aria-hidden and told as the link's description, so the
+    // link's name stays "Indbakke" while a screen reader hears "2 notater venter …".
+    list.append(h('li', {},
+      h('a', { href: item.href, 'aria-current': current ? 'page' : null, 'aria-describedby': counted ? `nav-desc-${item.id}` : null },
+        item.text,
+        counted ? h('span', { class: 'nav-count', id: `nav-count-${item.id}`, 'aria-hidden': 'true', hidden: true }) : null),
+      counted ? h('span', { id: `nav-desc-${item.id}`, hidden: true }) : null));
   }
   replace(nav, list);
   nav.hidden = false;
+  showCounts(lastTasks());
+  menuButton().hidden = false;
+  setMenuOpen(false);
+}
+
+// -- the phone's menu button ----------------------------------------------------------------
+
+/** The menu button (shown by pages.css under 600 px), made once beside the brand. */
+function menuButton() {
+  let b = document.getElementById('menu-button');
+  if (b) return b;
+  b = h('button', {
+    type: 'button', id: 'menu-button', class: 'menu-button', 'aria-expanded': 'false', 'aria-controls': 'main-nav', hidden: true,
+  }, h('span', { class: 'menu-button__icon', 'aria-hidden': 'true' }), 'Menu');
+  b.addEventListener('click', () => setMenuOpen(b.getAttribute('aria-expanded') !== 'true'));
+  const nav = document.getElementById('main-nav');
+  nav.parentNode.insertBefore(b, nav);
+  nav.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && b.getAttribute('aria-expanded') === 'true') {
+      setMenuOpen(false);
+      b.focus();
+    }
+  });
+  return b;
+}
+
+function setMenuOpen(open) {
+  const b = document.getElementById('menu-button');
+  if (!b) return;
+  b.setAttribute('aria-expanded', open ? 'true' : 'false');
+  document.getElementById('main-nav').classList.toggle('main-nav--open', open);
 }
 
 function renderUserBox() {
@@ -90,16 +172,20 @@ function renderUserBox() {
 function hideChrome() {
   document.getElementById('main-nav').hidden = true;
   document.getElementById('user-box').hidden = true;
+  const b = document.getElementById('menu-button');
+  if (b) b.hidden = true;
+  setMenuOpen(false);
 }
 
 async function route() {
   if (!state.me) return;
   const { path, query } = parseHash();
   if (path === '/' || path === '') {
-    navigate('#/indbakke', { replace: true });
+    navigate('#/opgaver', { replace: true });
     return;
   }
   renderNav(path);
+  refreshTasks();
   if (cleanup) {
     try {
       cleanup();
@@ -112,7 +198,7 @@ async function route() {
   if (!match) {
     document.title = 'Siden findes ikke – Stafet';
     el.append(h('h1', { tabindex: '-1', class: 'page-title' }, 'Siden findes ikke'),
-      h('p', {}, 'Adressen passer ikke til en side i Stafet. ', h('a', { href: '#/indbakke' }, 'Gå til indbakken'), '.'));
+      h('p', {}, 'Adressen passer ikke til en side i Stafet. ', h('a', { href: '#/opgaver' }, 'Gå til Mine opgaver'), '.'));
     focusHeading(el);
     return;
   }
@@ -218,6 +304,7 @@ async function logout() {
   try {
     await del('/session', { noAuthRedirect: true });
   } catch (e) { /* the session may be gone already */ }
+  stopTaskRefresh();
   resetState();
   window.history.replaceState(null, '', '#/');
   showLogin('Du er logget ud.');
@@ -229,13 +316,52 @@ async function start() {
   const { data } = await get('/me', { noAuthRedirect: true });
   state.me = data;
   renderUserBox();
+  startTaskRefresh();
   await route();
+}
+
+/** A page that needs no login (Tilgængelighed), shown without the menu. */
+async function showOpen(r) {
+  hideChrome();
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (e) { /* ignore */ }
+    cleanup = null;
+  }
+  const seq = ++renderSeq;
+  const el = clear(main());
+  try {
+    await r.page(el, { params: [], query: new URLSearchParams(), navigate, isCurrent: () => seq === renderSeq });
+    focusHeading(el);
+  } catch (e) {
+    if (seq !== renderSeq) return;
+    el.append(notice('error', 'Siden kunne ikke vises. Prøv at genindlæse den.'));
+  }
+  if (seq === renderSeq) el.append(h('p', {}, h('a', { href: '#/' }, 'Log ind i Stafet')));
+}
+
+/** Without a session: the open page the address asks for, else the login. */
+function showLoggedOut(message) {
+  const { path } = parseHash();
+  const open = ROUTES.find((r) => r.open && r.re.test(path));
+  if (open) {
+    showOpen(open);
+  } else {
+    showLogin(message);
+  }
 }
 
 async function boot() {
   setUnauthorizedHandler(() => {
+    stopTaskRefresh();
     resetState();
     showLogin('Din session er udløbet. Log ind igen.');
+  });
+  // What waits: shown on the menu after each fetch, fetched again after each change.
+  onTasks(showCounts);
+  setChangeHandler((method, path) => {
+    if (state.me && !path.startsWith('/session')) refreshTasks();
   });
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
@@ -249,7 +375,11 @@ async function boot() {
       window.history.replaceState(null, '', new URL(ev.oldURL).hash || '#/');
       return;
     }
-    if (state.me) route();
+    if (state.me) {
+      route();
+    } else {
+      showLoggedOut();
+    }
   });
   window.addEventListener('beforeunload', (ev) => {
     if (unsavedWork()) {
@@ -261,7 +391,7 @@ async function boot() {
     await start();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
-      showLogin();
+      showLoggedOut();
     } else {
       const el = clear(main());
       el.append(h('h1', { class: 'page-title', tabindex: '-1' }, 'Stafet svarer ikke'),

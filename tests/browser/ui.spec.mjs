@@ -93,7 +93,7 @@ await step('login_keyboard', async () => {
   await page.keyboard.press('Enter');
   await page.locator('#logout').waitFor();
   await expectText(page.locator('#user-box'), 'Søren Bøgh', 'user box');
-  await page.getByRole('heading', { name: 'Indbakke', level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Mine opgaver', level: 1 }).waitFor();
 });
 
 await step('search_folded', async () => {
@@ -238,11 +238,13 @@ await step('inbox_and_mail_link', async () => {
   const { page } = mha;
   await page.goto(`${BASE}/`);
   await login(page, 'mha');
+  await page.getByRole('heading', { name: 'Mine opgaver', level: 1 }).waitFor();
+  await nav(page, 'Indbakke').click();
   await page.getByRole('heading', { name: 'Indbakke', level: 1 }).waitFor();
   const row = page.locator('#incoming-table tbody tr', { has: page.locator(`a[href="#/notater/${shared.noteId}"]`) });
   await row.waitFor();
   await expectText(row, 'Sendt', 'status in the inbox');
-  await expectText(row, 'BUR-UR', 'route in the inbox');
+  await expectText(row, 'Fra Børn- og Ungerådgivningen til Ungerådgivningen', 'route (by name) in the inbox');
   await expectText(row, 'XXXX', 'the masked CPR number in the list');
   const rowText = await row.innerText();
   assert(!rowText.includes(CPR), 'the list must show the CPR number masked');
@@ -387,7 +389,7 @@ await step('quality_page', async () => {
   await nav(page, 'Kvalitet').click();
   const table = page.locator('#quality-table');
   await table.waitFor();
-  const row = table.locator('tbody tr', { hasText: 'BUR-UR' }).first();
+  const row = table.locator('tbody tr', { hasText: 'Fra Børn- og Ungerådgivningen til Ungerådgivningen' }).first();
   await expectText(row, 'Handleplanens mål', 'most flagged section');
   const cells = await row.locator('td, th').allInnerTexts();
   assert(Number(cells[2]) >= 1 && Number(cells[3]) >= 1, `filed and returned counted: ${cells.join(' | ')}`);

@@ -32,6 +32,12 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
+let onChange = () => {};
+/** Called after every successful request that changes something (not GET/HEAD). */
+export function setChangeHandler(fn) {
+  onChange = fn;
+}
+
 /**
  * api('GET', '/people', {query: {q}}) → {status, data, etag, response}.
  * Throws ApiError for 4xx/5xx and for a failed connection.
@@ -72,6 +78,11 @@ export async function api(method, path, opts = {}) {
     const err = new ApiError(response.status, data && typeof data === 'object' ? data : null);
     if (response.status === 401 && !opts.noAuthRedirect) onUnauthorized(err);
     throw err;
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    try {
+      onChange(method, path);
+    } catch (e) { /* a listener must not break the request */ }
   }
   return { status: response.status, data, etag: response.headers.get('ETag'), response };
 }

@@ -54,6 +54,12 @@ export function svg(tag, attrs, ...children) {
   return el;
 }
 
+/** el.append that skips null, undefined and booleans (the DOM's append writes "null"). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
@@ -95,25 +101,8 @@ export function debounce(fn, ms) {
   return wrapped;
 }
 
-const MONTHS = ['januar', 'februar', 'marts', 'april', 'maj', 'juni', 'juli', 'august',
-  'september', 'oktober', 'november', 'december'];
-
-/** "2026-03-03" → "3. marts 2026"; anything else is shown as it is. */
-export function fmtDate(iso) {
-  if (!iso) return '';
-  const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(iso);
-  if (!m) return iso;
-  return `${Number(m[3])}. ${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
-}
-
-/** An RFC 3339 time in local time: "2. december 2026 kl. 14.05". */
-export function fmtDateTime(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getDate()}. ${MONTHS[d.getMonth()]} ${d.getFullYear()} kl. ${pad(d.getHours())}.${pad(d.getMinutes())}`;
-}
+/** Dates as Danes write them (dd-mm-åååå, labels.js); ISO stays in the API and in date inputs. */
+export { dateText as fmtDate, dateTimeText as fmtDateTime } from './labels.js';
 
 /** Today as YYYY-MM-DD in local time. */
 export function todayIso() {

@@ -2,7 +2,7 @@
 // and deputy, used by the search, the unit pages and "Find modtager".
 
 import { fmtDate, h, todayIso } from './dom.js';
-import { allocationText } from './labels.js';
+import { allocationText, targetGroupNames } from './labels.js';
 
 export function personLink(ref) {
   if (!ref) return null;
@@ -38,7 +38,7 @@ export function personDetails(p, { full = false } = {}) {
     row('Kontor', p.office),
   ];
   if (full) {
-    rows.push(row('Målgrupper', (p.target_groups || []).join(', ')));
+    rows.push(row('Målgrupper', (p.target_group_names && p.target_group_names.length ? p.target_group_names : targetGroupNames(p.target_groups)).join(', ')));
     rows.push(row('Fordeling', (p.allocation || []).map(allocationText).join('; ')));
     rows.push(row('Leder', personLink(p.manager)));
     rows.push(row('Brugernavn', p.username));

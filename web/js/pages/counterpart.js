@@ -10,9 +10,9 @@
 
 import { ApiError, get, post, seg } from '../api.js';
 import { clear, field, fmtDate, h, newId, notice, replace, setFieldError, todayIso } from '../dom.js';
-import { EMPLOYMENT } from '../labels.js';
+import { EMPLOYMENT, targetGroupName } from '../labels.js';
 import { personDetails, personLink } from '../people.js';
-import { canSend, loadRoutes, loadUnits, routeByCode, state } from '../state.js';
+import { canSend, loadRoutes, loadUnits, routeByCode, state, unitName } from '../state.js';
 
 function radioGroup(legend, name, options, value) {
   const inputs = [];
@@ -36,9 +36,11 @@ const DECIDED_BY = {
   intake: 'Visitationen fordeler',
 };
 
+/** Suggestions: values, or [value, label] pairs (a target group's slug and its name). */
 function datalist(values) {
   const id = newId('dl');
-  return { id, el: h('datalist', { id }, [...values].sort((a, b) => a.localeCompare(b, 'da')).map((v) => h('option', { value: v }))) };
+  const pairs = [...values].map((v) => (Array.isArray(v) ? v : [v, null])).sort((a, b) => (a[1] || a[0]).localeCompare(b[1] || b[0], 'da'));
+  return { id, el: h('datalist', { id }, pairs.map(([v, label]) => h('option', { value: v, label }))) };
 }
 
 export async function render(el, { navigate }) {
@@ -54,7 +56,7 @@ export async function render(el, { navigate }) {
   await loadUnits().catch(() => null);
 
   const routeSelect = h('select', { name: 'route', required: true },
-    routes.map((r) => h('option', { value: r.code }, `${r.name} (${r.code})`)));
+    routes.map((r) => h('option', { value: r.code }, r.name)));
   const preferred = routes.find((r) => canSend(r)) || routes[0];
   if (preferred) routeSelect.value = preferred.code;
   const routeF = field('Rute', routeSelect, { hint: 'Hvorfra og hvortil borgeren overdrages.' });
@@ -104,13 +106,17 @@ export async function render(el, { navigate }) {
     try {
       const { data } = await get(`/units/${seg(r.to_unit)}`);
       const districts = new Set();
-      const groups = new Set();
+      const groups = new Map(); // slug → name
       for (const m of data.members || []) {
         for (const a of m.allocation || []) if (a.kind === 'district' && a.value) districts.add(a.value);
-        for (const g of m.target_groups || []) groups.add(g);
+        (m.target_groups || []).forEach((g, i) => {
+          const slug = g && typeof g === 'object' ? (g.slug || g.code) : g;
+          const name = g && typeof g === 'object' ? g.name : (m.target_group_names || [])[i];
+          if (slug) groups.set(slug, name || targetGroupName(slug));
+        });
       }
       const dl = datalist(districts);
-      const gl = datalist(groups);
+      const gl = datalist([...groups.entries()]);
       lists.append(dl.el, gl.el);
       districtInput.setAttribute('list', dl.id);
       tgInput.setAttribute('list', gl.id);
@@ -294,7 +300,7 @@ export async function render(el, { navigate }) {
         h('button', { type: 'button', class: 'button', onclick: () => startNote(data, b, null) },
           `Start notat til ${unit.name} uden navngiven modtager`)));
     } else if (!sendable) {
-      parts.push(notice('info', `Kun medarbejdere i rutens afsenderenhed (${r ? r.from_unit : ''}) kan oprette notater på ruten.`));
+      parts.push(notice('info', r && r.from_unit ? `Kun medarbejdere i ${unitName(r.from_unit)} kan oprette notater på ruten.` : 'Du kan ikke oprette notater på ruten.'));
     }
     replace(result, parts);
     result.hidden = false;

@@ -6,7 +6,14 @@
 
 import { ApiError, get } from '../api.js';
 import { announce, clear, field, fmtDate, h, newId, notice, replace, svg, tableWrap } from '../dom.js';
-import { canSeeQuality, loadRoutes, loadTemplate, routeName, sectionLabel } from '../state.js';
+import { routeShortName } from '../labels.js';
+import { canSeeQuality, loadRoutes, loadTemplate, routeByCode, routeName, sectionLabel } from '../state.js';
+
+/** A route's short name for charts and tables; its code only while the routes are unknown. */
+const routeShort = (code) => {
+  const r = routeByCode(code);
+  return r ? routeShortName(r) : code;
+};
 
 const W = 640; // the charts' drawing width (the viewBox scales it to the page)
 const BAR_MAX = 500;
@@ -65,10 +72,10 @@ export async function render(el, { query, navigate }) {
     'Hvor mange overdragelsesnotater bliver returneret, hvor længe går der, før de godkendes, og hvilke afsnit markerer modtagerne oftest? Tallene viser, hvor skabelonerne kan skærpes.'));
 
   const routes = await loadRoutes();
-  const from = field('Fra', h('input', { type: 'date', name: 'from', value: query.get('fra') || '' }), { hint: 'Tomt: fire kvartaler tilbage' });
-  const to = field('Til', h('input', { type: 'date', name: 'to', value: query.get('til') || '' }), { hint: 'Tomt: i dag' });
+  const from = field('Fra', h('input', { type: 'date', name: 'from', value: query.get('fra') || '' }), { hint: 'Lader du feltet stå tomt, vises det seneste år (fire kvartaler).' });
+  const to = field('Til', h('input', { type: 'date', name: 'to', value: query.get('til') || '' }), { hint: 'Lader du feltet stå tomt, vises tallene til og med i dag.' });
   const routeSel = h('select', { name: 'route' }, h('option', { value: '' }, 'Alle ruter'),
-    routes.map((r) => h('option', { value: r.code, selected: query.get('rute') === r.code }, `${r.code} — ${r.name}`)));
+    routes.map((r) => h('option', { value: r.code, selected: query.get('rute') === r.code }, r.name)));
   const routeF = field('Rute', routeSel);
   const form = h('form', { class: 'filters form-row', 'aria-label': 'Vælg periode og rute' },
     from.wrap, to.wrap, routeF.wrap,
@@ -115,7 +122,7 @@ export async function render(el, { query, navigate }) {
     out.append(notice('info', 'Der er ingen sendte notater i perioden.'));
     return () => { if (blobUrl) URL.revokeObjectURL(blobUrl); };
   }
-  const label = (p) => `${quarterText(p.period)} · ${p.route}`;
+  const label = (p) => `${quarterText(p.period)} · ${routeShort(p.route)}`;
   const maxDays = Math.max(1, ...periods.map((p) => p.median_working_days_to_accept || 0));
 
   // The sections most often flagged, over the whole range.
@@ -129,7 +136,7 @@ export async function render(el, { query, navigate }) {
   const multiRoute = new Set(periods.map((p) => p.route)).size > 1;
   const flagRows = [...flagged.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([key, count]) => {
     const [route, section] = key.split('\u0000');
-    return { label: `${sectionLabel(route, section)}${multiRoute ? ` (${route})` : ''}`, value: count, text: `${count} ${count === 1 ? 'markering' : 'markeringer'}` };
+    return { label: `${sectionLabel(route, section)}${multiRoute ? ` – ${routeShort(route)}` : ''}`, value: count, text: `${count} ${count === 1 ? 'markering' : 'markeringer'}` };
   });
   const maxFlags = Math.max(1, ...flagRows.map((r) => r.value));
 
@@ -157,19 +164,20 @@ export async function render(el, { query, navigate }) {
         barClass: 'chart__bar--flag',
       }) : h('div', { class: 'chart' }, h('h3', {}, 'Oftest markerede afsnit'), h('p', {}, 'Ingen afsnit er markeret i perioden.')))));
 
-  const table = h('table', { class: 'data', id: 'quality-table' },
+  const cols = ['Kvartal', 'Rute', 'Sendt', 'Returneret', 'Andel returneret', 'Median arbejdsdage til godkendelse', 'Oftest markerede afsnit'];
+  const td = (i, v) => h('td', { 'data-label': cols[i], class: i >= 2 && i <= 5 ? 'num' : null }, v);
+  const table = h('table', { class: 'data data--cards', id: 'quality-table' },
     h('caption', {}, 'Tallene pr. kvartal og rute'),
     h('thead', {}, h('tr', {},
-      ['Kvartal', 'Rute', 'Sendt', 'Returneret', 'Andel returneret', 'Median arbejdsdage til godkendelse', 'Oftest markerede afsnit']
-        .map((x, i) => h('th', { scope: 'col', class: i >= 2 && i <= 5 ? 'num' : null }, x)))),
+      cols.map((x, i) => h('th', { scope: 'col', class: i >= 2 && i <= 5 ? 'num' : null }, x)))),
     h('tbody', {}, periods.map((p) => h('tr', {},
-      h('th', { scope: 'row' }, quarterText(p.period)),
-      h('td', {}, h('abbr', { title: routeName(p.route) }, p.route)),
-      h('td', { class: 'num' }, String(p.filed)),
-      h('td', { class: 'num' }, String(p.returned)),
-      h('td', { class: 'num' }, pct(p.returned_share)),
-      h('td', { class: 'num' }, days(p.median_working_days_to_accept)),
-      h('td', {}, (p.top_flagged_sections || []).map((t) => `${sectionLabel(p.route, t.section)} (${t.count})`).join(', ') || '—')))));
+      h('th', { scope: 'row', 'data-label': cols[0] }, quarterText(p.period)),
+      td(1, h('span', { class: 'route-name', title: routeName(p.route) }, routeShort(p.route))),
+      td(2, String(p.filed)),
+      td(3, String(p.returned)),
+      td(4, pct(p.returned_share)),
+      td(5, days(p.median_working_days_to_accept)),
+      td(6, (p.top_flagged_sections || []).map((t) => `${sectionLabel(p.route, t.section)} (${t.count})`).join(', ') || '—')))));
   out.append(h('section', { 'aria-labelledby': 'table-h' }, h('h2', { id: 'table-h' }, 'Tabel'), tableWrap('Kvalitetstal', table)));
   return () => { if (blobUrl) URL.revokeObjectURL(blobUrl); };
 }

@@ -3,9 +3,10 @@
 // browse (GET /units, /units/{code}).
 
 import { ApiError, get, seg } from '../api.js';
-import { announce, clear, debounce, field, fmtDateTime, h, notice, replace } from '../dom.js';
+import { add, announce, clear, debounce, field, fmtDateTime, h, notice, replace } from '../dom.js';
 import { personCard, personDetails, personLink, absenceText } from '../people.js';
 import { loadUnits, unitName } from '../state.js';
+import { kleText } from '../labels.js';
 
 const PAGE = 20;
 
@@ -133,7 +134,7 @@ export async function renderPerson(el, { params }) {
   const absence = p.absent
     ? notice('warning', `${absenceText(p.absent)}.`, p.deputy ? [' Stedfortræder: ', personLink(p.deputy), '.'] : ' Ingen stedfortræder er angivet.')
     : null;
-  el.append(absence, h('div', { class: 'card card--wide' }, personDetails(p, { full: true })), staleNotice(p.directory));
+  add(el, absence, h('div', { class: 'card card--wide' }, personDetails(p, { full: true })), staleNotice(p.directory));
 }
 
 export async function renderUnit(el, { params }) {
@@ -144,15 +145,15 @@ export async function renderUnit(el, { params }) {
   h1.textContent = `${u.name} (${u.code})`;
   document.title = `${u.name} – Stafet`;
   const kle = u.kle || {};
-  const kleText = [['responsible', 'ansvarlig'], ['performing', 'udførende'], ['insight', 'indsigt']]
+  const kleLine = [['responsible', 'ansvarlig'], ['performing', 'udførende'], ['insight', 'indsigt']]
     .filter(([k]) => (kle[k] || []).length)
-    .map(([k, label]) => `${label}: ${kle[k].join(', ')}`).join('; ');
+    .map(([k, label]) => `${label}: ${kle[k].map((x) => kleText(x, u.kle_names || kle.names)).join(', ')}`).join('; ');
   const rows = [
     ['Forvaltning', u.department ? `${unitName(u.department)} (${u.department})` : null],
     ['Overordnet enhed', u.parent ? h('a', { href: `#/enheder/${encodeURIComponent(u.parent)}` }, unitName(u.parent)) : null],
     ['Fælles postkasse', u.mailbox ? h('a', { href: `mailto:${u.mailbox}` }, u.mailbox) : null],
     ['Leder', personLink(u.lead)],
-    ['KLE-opgaver', kleText || null],
+    ['KLE-opgaver', kleLine || null],
   ].filter(([, v]) => v);
   el.append(h('dl', { class: 'details card card--wide' }, rows.map(([t, v]) => [h('dt', {}, t), h('dd', {}, v)])));
   if (u.children && u.children.length) {
@@ -166,6 +167,6 @@ export async function renderUnit(el, { params }) {
   } else {
     el.append(h('ul', { class: 'results results--grid' }, members.map((m) => h('li', {}, personCard(m, { headingLevel: 3 })))));
   }
-  el.append(staleNotice(u.directory));
+  add(el, staleNotice(u.directory));
   announce(`${u.name}: ${members.length} medarbejdere.`);
 }
