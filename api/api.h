@@ -83,6 +83,8 @@ void api_handover_get(struct http_request *);
 void api_handover_patch(struct http_request *);
 void api_handover_history(struct http_request *);
 void api_handover_action(struct http_request *);
+/* flags.c: the sending side's reply to a flag */
+void api_handover_flag_reply(struct http_request *);
 
 /* routes.c */
 void api_routes_list(struct http_request *);

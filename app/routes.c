@@ -40,6 +40,7 @@ static struct route routes[] = {
     {HTTP_POST, "/api/v1/handovers/*/accept", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
     {HTTP_POST, "/api/v1/handovers/*/withdraw", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
     {HTTP_POST, "/api/v1/handovers/*/forward", api_handover_action, ROUTE_JSON, 0},
+    {HTTP_POST, "/api/v1/handovers/*/flags/*/reply", api_handover_flag_reply, ROUTE_JSON, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/reports/quality", api_reports_quality, 0, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/me/alerts", api_alert_settings_get, 0, 0},
     {HTTP_PUT, "/api/v1/me/alerts", api_alert_settings_put, ROUTE_JSON, 0},

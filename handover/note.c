@@ -128,13 +128,20 @@ render_flags(const json_t *row, const struct dir_snapshot *s)
 	size_t i;
 
 	json_array_foreach (flags, i, f) {
-		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "section",
-		                                     str_or_null(f, "section"), "kind",
-		                                     str_or_null(f, "kind"), "comment",
-		                                     str_or_null(f, "comment"), "by",
-		                                     note_person_ref(s, json_str(f, "by")), "at",
-		                                     str_or_null(f, "at"), "resolved",
-		                                     json_is_true(json_object_get(f, "resolved"))));
+		/* the sending side's reply (migration 0010), or null */
+		const json_t *r = json_object_get(f, "reply");
+		json_t *reply = json_is_object(r)
+		                    ? json_pack("{s:o, s:o, s:o}", "text", str_or_null(r, "text"),
+		                                "by", note_person_ref(s, json_str(r, "by")), "at",
+		                                str_or_null(r, "at"))
+		                    : json_null();
+		json_array_append_new(
+		    out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "section",
+		                   str_or_null(f, "section"), "kind", str_or_null(f, "kind"),
+		                   "comment", str_or_null(f, "comment"), "by",
+		                   note_person_ref(s, json_str(f, "by")), "at",
+		                   str_or_null(f, "at"), "resolved",
+		                   json_is_true(json_object_get(f, "resolved")), "reply", reply));
 	}
 	return out;
 }

@@ -19,7 +19,7 @@ HANDOVER_KEYS = {"id", "access", "ref", "route", "status", "version", "template"
                  "decided_at"}
 CITIZEN_KEYS = {"cpr", "name", "birthdate", "age_at_handover"}
 CHECK_KEYS = {"id", "severity", "section", "passed", "message"}
-FLAG_KEYS = {"section", "kind", "comment", "by", "at", "resolved"}
+FLAG_KEYS = {"section", "kind", "comment", "by", "at", "resolved", "reply"}
 # A version keeps the note's content and the checks that failed then.
 VERSION_KEYS = {"version", "at", "by", "status", "action", "citizen", "receiver",
                 "planned_date", "sections", "checks", "completeness", "readback"}
