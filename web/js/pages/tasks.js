@@ -33,11 +33,13 @@ const COUNTS = [
   { key: 'to_receive', one: 'notat at modtage', many: 'notater at modtage', href: '#/indbakke' },
   { key: 'to_fix', one: 'returneret notat at rette', many: 'returnerede notater at rette', href: '#/udbakke?status=returned' },
   { key: 'drafts', one: 'kladde', many: 'kladder', href: '#/kladder' },
-  { key: 'due_soon', one: 'frist inden for en uge', many: 'frister inden for en uge', href: null },
+  { key: 'due_soon', one: 'frist, der nærmer sig eller er overskredet', many: 'frister, der nærmer sig eller er overskredet', href: null },
   { key: 'notices_to_acknowledge', one: 'varsel at kvittere for', many: 'varsler at kvittere for', href: null },
 ];
 
-function kindText(kind) {
+function kindText(kind, due) {
+  const n = daysUntil(due);
+  if ((kind === 'due_soon' || kind === 'deadline' || kind === 'due') && n !== null && n < 0) return 'Frist overskredet';
   return TASK_KIND[kind] || 'Opgave';
 }
 
@@ -51,9 +53,9 @@ function dueLine(due) {
 function taskItem(t) {
   const route = routeByCode(t.route);
   const target = t.handover_id ? `#/notater/${encodeURIComponent(t.handover_id)}` : null;
-  const name = [t.title || kindText(t.kind), t.ref ? ` (${t.ref})` : ''].join('');
+  const name = [t.title || kindText(t.kind, t.due), t.ref ? ` (${t.ref})` : ''].join('');
   return h('li', { class: ['task', `task--${String(t.kind || 'other').replace(/[^a-z_]/g, '')}`] },
-    h('span', { class: ['badge', 'task__kind', t.kind === 'to_fix' ? 'badge--error' : 'badge--info'] }, kindText(t.kind)),
+    h('span', { class: ['badge', 'task__kind', t.kind === 'to_fix' ? 'badge--error' : 'badge--info'] }, kindText(t.kind, t.due)),
     h('h2', { class: 'task__title' }, target ? h('a', { href: target }, name) : name),
     t.route ? h('p', { class: 'task__meta muted' }, route ? routeShortName(route) : 'Rute ukendt') : null,
     dueLine(t.due));
