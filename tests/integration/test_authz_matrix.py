@@ -258,6 +258,8 @@ RECEIVER_ON_SENDERS = "404   403       403      403      403      403"
 SENDER_WITHDRAWS = "   200   200       200      200      409      409"
 RECEIVER_DECIDES = "   404   200       200      409      409      409"
 SENDER_ON_RECEIVERS = "403   403       403      403      403      403"
+# a reply to a flag: the sending side, on a returned note only
+SENDER_REPLIES = "     409   409       409      200      409      409"
 # the leads above: the sending side's reads the draft, the receiving side's not
 ABOVE_SENDER_READS = SENDER_READS
 ABOVE_RECEIVER_READS = RECEIVER_READS
@@ -304,6 +306,8 @@ TABLE = {
     "POST /api/v1/handovers/{id}/return": notes(SENDER_ON_RECEIVERS, RECEIVER_DECIDES),
     "POST /api/v1/handovers/{id}/accept": notes(SENDER_ON_RECEIVERS, RECEIVER_DECIDES),
     "POST /api/v1/handovers/{id}/forward": notes(SENDER_ON_RECEIVERS, RECEIVER_DECIDES),
+    "POST /api/v1/handovers/{id}/flags/{index}/reply": notes(SENDER_REPLIES,
+                                                             RECEIVER_ON_SENDERS),
 }
 
 # What a role's 200 of a note is: a member's of a side, or a reader's (masked).
@@ -330,7 +334,7 @@ NOTE_READS = {"GET /api/v1/handovers/{id}": "handover.read",
               "GET /api/v1/handovers/{id}/history": "handover.history"}
 # what a successful action leaves the note in
 LEADS_TO = {"submit": "submitted", "return": "returned", "accept": "accepted",
-            "withdraw": "withdrawn", "forward": "submitted"}
+            "withdraw": "withdrawn", "forward": "submitted", "reply": "returned"}
 RETURN_FLAGS = [{"section": "goals", "kind": "missing",
                  "comment": "Målet for bolig mangler en tidsramme."}]
 ACTION_BODIES = {
@@ -342,6 +346,8 @@ ACTION_BODIES = {
 }
 PATCH_BODY = {"sections": {"contingency": "Hvis den unge udebliver, så ring til "
                                           "forældrene samme dag (rettet)."}}
+# a reply to the note's first flag ({index} is 0), with If-Match as PATCH
+REPLY_BODY = {"text": "Tidsrammen for bolig er tilføjet."}
 
 
 def is_note_scoped(endpoint):
@@ -563,12 +569,12 @@ class World:
         if is_note_scoped(endpoint):
             hid = note or (self.note_in(state) if fresh else self.notes[state])
             ctx["note"] = hid
-            path = path.replace("{id}", hid)
+            path = path.replace("{id}", hid).replace("{index}", "0")
             action = endpoint.rsplit("/", 1)[1]
-            if m == "PATCH":
+            if m == "PATCH" or action == "reply":
                 version = self.version(hid) if hid in self.citizens else 1
                 h["If-Match"] = '"%d"' % version
-                body = PATCH_BODY
+                body = PATCH_BODY if m == "PATCH" else REPLY_BODY
             elif action in ACTION_BODIES:
                 body = ACTION_BODIES[action]
             if endpoint in NOTE_READS and role != "anonymous":
@@ -948,6 +954,9 @@ HOSTILE_BODIES = {
         {"unit": SENDING, "reason": "x"}, {"unit": PARENT[SENDING], "reason": "x"},
         {"unit": RECEIVING, "reason": "x"}, {"unit": FORWARD_TO},
         {"unit": FORWARD_TO, "reason": BIG}],
+    "reply": COMMON_BODIES + [
+        {}, {"text": 5}, {"text": None}, {"text": ""}, {"text": " "}, {"text": "x" * 2001},
+        {"text": BIG}, {"text": "\u0007"}, {"text": "x", "more": 1}],
 }
 # Bodies the router refuses before any handler looks at a note: not JSON,
 # JSON but neither an object nor an array, not declared JSON, nested too
@@ -958,7 +967,7 @@ ROUTER_BODIES = [(b"{", "application/json"), (b"\xff\xfe", "application/json"),
                  (b'{"a":' * 40 + b"1" + b"}" * 40, "application/json"),
                  (b'{"reason": "' + b"x" * 70000 + b'"}', "application/json"),
                  (b'{"reason": "x"}', "text/plain")]
-NEEDS_BODY = {"PATCH", "return", "forward"}  # the others take none, too
+NEEDS_BODY = {"PATCH", "return", "forward", "reply"}  # the others take none, too
 WRITES = [e for e in TABLE if is_note_scoped(e) and split(e)[0] != "GET"]
 
 
@@ -970,14 +979,15 @@ def hostile_requests(endpoint):
     """(what, body bytes or None, Content-Type, If-Match) to try: "current"
     for the note's own version."""
     kind = write_kind(endpoint)
-    benign = PATCH_BODY if kind == "PATCH" else ACTION_BODIES[kind]
+    benign = (PATCH_BODY if kind == "PATCH" else REPLY_BODY if kind == "reply"
+              else ACTION_BODIES[kind])
     benign = None if benign is None else json.dumps(benign).encode()
     out = [(f"json {json.dumps(b)[:60]}", json.dumps(b, ensure_ascii=False).encode(),
             "application/json", "current") for b in HOSTILE_BODIES[kind]]
     # If-Match: stale, not an entity tag, a wildcard, and (PATCH) none
     for tag in ('"999"', "garbage", "*", '"0"'):
         out.append((f"If-Match {tag}", benign, "application/json", tag))
-    if kind == "PATCH":
+    if kind in ("PATCH", "reply"):
         out.append(("no If-Match", benign, "application/json", None))
     return out
 
@@ -1001,8 +1011,8 @@ def send_raw(w, session, role, endpoint, hid, data, ctype, if_match, version=1):
         h["If-Match"] = '"%d"' % version
     elif if_match is not None:
         h["If-Match"] = if_match
-    return session.request(m, w.d.url + path.replace("{id}", hid), headers=h, data=data,
-                           timeout=TIMEOUT)
+    return session.request(m, w.d.url + path.replace("{id}", hid).replace("{index}", "0"),
+                           headers=h, data=data, timeout=TIMEOUT)
 
 
 HOSTILE_ROLES = [r for r in ROLES if r != "anonymous" and
@@ -1051,7 +1061,8 @@ def test_hostile_body_to_an_unseen_note_is_404(world, role):
 # bodies must be refused to them (so the 404 above is no accident).
 MAY_WRITE = {"PATCH": ("sender", "draft"), "submit": ("sender", "draft"),
              "withdraw": ("sender", "submitted"), "return": ("receiver", "received"),
-             "accept": ("receiver", "received"), "forward": ("receiver", "received")}
+             "accept": ("receiver", "received"), "forward": ("receiver", "received"),
+             "reply": ("sender", "returned")}
 
 
 def test_hostile_bodies_are_refused_to_those_who_may_write(world):
