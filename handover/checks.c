@@ -3,10 +3,10 @@
  * under its template: required and required-if sections, placeholders,
  * the citizen's CPR number and age, dates in order, goals, actions,
  * consent, the Barnets Lov deadlines, benefits at 18, the directory and
- * the myndighedssnit. Every message is the template's Danish statement of
- * what is required: never note text, a name or a CPR number. Also the
- * shape of a note's "sections": the 400s and 422s a save answers before
- * any check runs.
+ * the myndighedssnit, and near-identical texts across sections. Every
+ * message is Danish, from the template: what is required when a check
+ * fails, the fact when it passes; never note text, a name or a CPR number.
+ * The shape of a note's "sections" is validate.c's.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -20,8 +20,6 @@
 
 #define HO_TEMPLATE_INTERNAL
 #include "checks.h"
-
-#define MAX_VALIDATE_ERRORS 200
 
 /* A section's value as the checks see it. */
 enum sstate {
@@ -51,7 +49,8 @@ static bool ymd(const char *, int *, int *, int *);
 static int days_in_month(int, int);
 static void trim(const char *, const char **, size_t *);
 static const char *str(const json_t *, const char *);
-static void add(struct run *, const char *, bool, const char *, bool, const char *);
+static json_t *add(struct run *, const char *, bool, const char *, bool, const char *,
+                   const char *);
 static enum sstate section_state(const struct ho_section *, const json_t *);
 static bool cond_holds(const struct run *, const struct ho_section *);
 static bool section_required(const struct run *, const struct ho_section *);
@@ -233,24 +232,132 @@ str(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+/* ---- near-identical texts ---- */
+
+#define SIMILAR_MIN_CHARS 40 /* shorter texts are not compared */
+#define SIMILAR_SHINGLE   3  /* words in a shingle */
+#define SIMILAR_LIMIT     0.8
+
+char *
+checks_text_normalise(const char *s)
+{
+	size_t n = s ? strlen(s) : 0, w = 0;
+	char *out = xmalloc(n + 1);
+	bool space = true; /* drops leading spaces */
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xc3 && i + 1 < n &&
+		    ((unsigned char)s[i + 1] == 0x86 || (unsigned char)s[i + 1] == 0x98 ||
+		     (unsigned char)s[i + 1] == 0x85)) {
+			out[w++] = (char)c; /* Æ Ø Å -> æ ø å */
+			out[w++] = (char)((unsigned char)s[++i] + 0x20);
+			space = false;
+		} else if (c >= 0x80 || isalnum(c)) {
+			out[w++] = (char)tolower(c);
+			space = false;
+		} else if (!space) {
+			out[w++] = ' ';
+			space = true;
+		}
+	}
+	if (w && out[w - 1] == ' ')
+		w--;
+	out[w] = '\0';
+	return out;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The distinct hashes of a normalised text's word shingles, sorted; a text
+ * of fewer words is one shingle. */
+static uint64_t *
+shingles(const char *t, size_t *n)
+{
+	size_t words = 1, len = strlen(t), k = 0, u = 0;
+	size_t *start;
+	uint64_t *h;
+
+	for (size_t i = 0; i < len; i++)
+		words += t[i] == ' ';
+	start = xcalloc(words + 1, sizeof(*start));
+	for (size_t i = 0, w = 1; i < len; i++)
+		if (t[i] == ' ')
+			start[w++] = i + 1;
+	start[words] = len + 1;
+	h = xcalloc(words, sizeof(*h));
+	for (size_t i = 0; i + SIMILAR_SHINGLE <= words || (i == 0 && k == 0); i++) {
+		size_t end = i + SIMILAR_SHINGLE <= words ? start[i + SIMILAR_SHINGLE] - 1 : len;
+		uint64_t x = 14695981039346656037ULL; /* FNV-1a */
+		for (size_t j = start[i]; j < end; j++)
+			x = (x ^ (unsigned char)t[j]) * 1099511628211ULL;
+		h[k++] = x;
+	}
+	free(start);
+	qsort(h, k, sizeof(*h), cmp_u64);
+	for (size_t i = 0; i < k; i++)
+		if (u == 0 || h[u - 1] != h[i])
+			h[u++] = h[i];
+	*n = u;
+	return h;
+}
+
+static double
+jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0, both = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j]) {
+			both++;
+			i++;
+			j++;
+		} else if (a[i] < b[j])
+			i++;
+		else
+			j++;
+	}
+	return na + nb - both ? (double)both / (double)(na + nb - both) : 1.0;
+}
+
+double
+checks_text_similarity(const char *a, const char *b)
+{
+	size_t na, nb;
+	uint64_t *ha = shingles(a, &na), *hb = shingles(b, &nb);
+	double j = jaccard(ha, na, hb, nb);
+
+	free(ha);
+	free(hb);
+	return j;
+}
+
 /* ---- the results ---- */
 
-static void
-add(struct run *r, const char *id, bool error, const char *section, bool passed,
-    const char *message)
+/* A result; its message is `failed` (what to do) or `passed` (the fact,
+ * `failed` when NULL). Borrowed: the array holds it. */
+static json_t *
+add(struct run *r, const char *id, bool error, const char *section, bool ok, const char *failed,
+    const char *passed)
 {
 	json_t *res = json_pack("{s:s, s:s, s:s, s:b, s:s}", "id", id, "severity",
-	                        error ? "error" : "warning", "section", section, "passed", passed,
-	                        "message", message);
+	                        error ? "error" : "warning", "section", section, "passed", ok,
+	                        "message", ok && passed ? passed : failed);
 
 	if (res == NULL)
 		fatalx("json_pack");
 	json_array_append_new(r->out, res);
 	r->listed++;
-	if (passed)
+	if (ok)
 		r->passed++;
 	else if (error)
 		r->failed_errors++;
+	return res;
 }
 
 static enum sstate
@@ -432,11 +539,12 @@ check_receiver(struct run *r, const struct ho_tcheck *c)
 	if (p < 0 || (size_t)p >= dir->npersons) {
 		add(r, c->id, c->error, c->section, false,
 		    c->message_unknown ? c->message_unknown
-		                       : "Den navngivne modtager findes ikke i kataloget.");
+		                       : "Den navngivne modtager findes ikke i kataloget.",
+		    NULL);
 		return;
 	}
 	if (ucode == NULL || *ucode == '\0') {
-		add(r, c->id, c->error, c->section, true, c->message);
+		add(r, c->id, c->error, c->section, true, c->message, c->message_passed);
 		return;
 	}
 	u = dir_lookup_unit(dir, ucode);
@@ -450,7 +558,7 @@ check_receiver(struct run *r, const struct ho_tcheck *c)
 		}
 		at = dir->units[at].parent;
 	}
-	add(r, c->id, c->error, c->section, ok, c->message);
+	add(r, c->id, c->error, c->section, ok, c->message, c->message_passed);
 }
 
 static void
@@ -458,8 +566,9 @@ check_myndighedssnit(struct run *r, const struct ho_tcheck *c)
 {
 	const struct ho_section *s = &r->t->sections[c->section_i];
 	const json_t *v = json_object_get(r->sections, s->key);
-	const char *dept = NULL;
-	char *msg;
+	const char *dept = NULL, *name;
+	char *msg, *pmsg = NULL;
+	int u;
 
 	if (!section_filled(s, v) || r->ctx->receiving_department == NULL)
 		return;
@@ -481,10 +590,19 @@ check_myndighedssnit(struct run *r, const struct ho_tcheck *c)
 	}
 	if (dept == NULL)
 		return;
-	/* {department} is the code of the department that holds the case */
-	msg = template_subst(c->message, "department", dept);
-	add(r, c->id, c->error, c->section, strcmp(dept, r->ctx->receiving_department) == 0, msg);
+	/* {department}: the name of the department that holds the case, or
+	 * its code when the directory does not know it */
+	name = dept;
+	if (r->ctx->dir && (u = dir_lookup_unit(r->ctx->dir, dept)) >= 0 &&
+	    (size_t)u < r->ctx->dir->nunits && r->ctx->dir->units[u].name)
+		name = r->ctx->dir->units[u].name;
+	msg = template_subst(c->message, "department", name);
+	if (c->message_passed)
+		pmsg = template_subst(c->message_passed, "department", name);
+	add(r, c->id, c->error, c->section, strcmp(dept, r->ctx->receiving_department) == 0, msg,
+	    pmsg);
 	free(msg);
+	free(pmsg);
 }
 
 static void
@@ -496,7 +614,7 @@ run_check(struct run *r, const struct ho_tcheck *c)
 	const struct ho_section *s = NULL;
 	const json_t *v = NULL;
 	enum sstate st = S_ABSENT;
-	bool in_play = false;
+	bool in_play = false, done = false;
 	char date[11], limit[11];
 
 	if (c->section_i < r->t->nsections &&
@@ -504,36 +622,42 @@ run_check(struct run *r, const struct ho_tcheck *c)
 		s = &r->t->sections[c->section_i];
 		v = json_object_get(r->sections, s->key);
 		st = section_state(s, v);
-		/* content checks judge a required section not deliberately empty */
-		in_play = section_required(r, s) && st != S_EMPTY;
+		/* content checks judge a required section not deliberately
+		 * empty, once its required check passes: a missing section is
+		 * one problem, listed once */
+		done = st == S_EMPTY || (st == S_VALUE && section_filled(s, v));
+		in_play = section_required(r, s) && st == S_VALUE && done;
 	}
 	switch (c->kind) {
 	case HO_CK_CPR_VALID:
 		if (cpr && *cpr)
 			add(r, c->id, c->error, c->section,
-			    dir_citizen_birthdate(cpr, strlen(cpr), date, &why) == 0, c->message);
+			    dir_citizen_birthdate(cpr, strlen(cpr), date, &why) == 0, c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_CPR_MATCHES_BIRTHDATE:
 		if (cpr && birth && *birth &&
 		    dir_citizen_birthdate(cpr, strlen(cpr), date, &why) == 0)
-			add(r, c->id, c->error, c->section, strcmp(date, birth) == 0, c->message);
+			add(r, c->id, c->error, c->section, strcmp(date, birth) == 0, c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_AGE_WINDOW:
 		if (r->have_birth && r->have_planned)
 			add(r, c->id, c->error, c->section,
-			    r->age >= r->t->age_min && r->age <= r->t->age_max, c->message);
+			    r->age >= r->t->age_min && r->age <= r->t->age_max, c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_PLANNED_DATE_FUTURE:
 		/* advice while drafting, a block at submit */
 		if (r->have_planned && clock_date_valid(ctx->today, strnlen(ctx->today, 11)))
 			add(r, c->id, ctx->submit && c->error, c->section,
-			    strcmp(r->planned, ctx->today) >= 0, c->message);
+			    strcmp(r->planned, ctx->today) >= 0, c->message, c->message_passed);
 		break;
 	case HO_CK_PLANNED_BEFORE_AGE:
 		if (r->have_birth && r->have_planned &&
 		    checks_date_add_months(r->birth, 12 * c->age, limit) == 0)
 			add(r, c->id, c->error, c->section, strcmp(r->planned, limit) <= 0,
-			    c->message);
+			    c->message, c->message_passed);
 		break;
 	case HO_CK_RECEIVER_IN_UNIT:
 		check_receiver(r, c);
@@ -542,40 +666,141 @@ run_check(struct run *r, const struct ho_tcheck *c)
 		if (in_play)
 			for (size_t i = 0; i < c->nareas; i++)
 				add(r, c->area_ids[i], c->error, c->section,
-				    st == S_VALUE && goals_area_ok(v, s->options[i].value),
-				    c->area_messages[i]);
+				    goals_area_ok(v, s->options[i].value), c->area_messages[i],
+				    c->area_messages_passed[i]);
 		break;
 	case HO_CK_ACTIONS_COMPLETE:
 		if (in_play)
-			add(r, c->id, c->error, c->section, st == S_VALUE && actions_ok(v),
-			    c->message);
+			add(r, c->id, c->error, c->section, actions_ok(v), c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_CONSENT_RECORDED:
 		if (in_play)
-			add(r, c->id, c->error, c->section, st == S_VALUE && consent_ok(v),
-			    c->message);
+			add(r, c->id, c->error, c->section, consent_ok(v), c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_BENEFITS_MATCHED:
 		if (in_play)
-			add(r, c->id, c->error, c->section, st == S_VALUE && benefits_ok(v),
-			    c->message);
+			add(r, c->id, c->error, c->section, benefits_ok(v), c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_UNGEPLAN_DEADLINE:
 		/* from the age (16) on: the decision by the birthday + months */
-		if (s && section_required(r, s) && r->have_birth && r->age >= c->age &&
+		if (s && section_required(r, s) && done && r->have_birth && r->age >= c->age &&
 		    checks_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
-			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message);
+			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_SUPPORT_DEADLINE:
 		/* when the section is required (placed): by the birthday - months */
-		if (s && section_required(r, s) && r->have_birth &&
+		if (s && section_required(r, s) && done && r->have_birth &&
 		    checks_date_add_months(r->birth, 12 * c->age + c->months, limit) == 0)
-			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message);
+			add(r, c->id, c->error, c->section, deadline_ok(v, st, limit), c->message,
+			    c->message_passed);
 		break;
 	case HO_CK_MYNDIGHEDSSNIT:
 		check_myndighedssnit(r, c);
 		break;
 	}
+}
+
+/* The text a section holds for the near-identical check, or NULL. */
+static const char *
+section_text(const struct ho_section *s, const json_t *v)
+{
+	if (section_state(s, v) != S_VALUE)
+		return NULL;
+	if (s->kind == HO_TEXT)
+		return json_string_value(v);
+	if (s->kind == HO_DECISION)
+		return str(v, "text");
+	return NULL;
+}
+
+static int
+uf_root(int *up, int i)
+{
+	while (up[i] != i)
+		i = up[i] = up[up[i]];
+	return i;
+}
+
+/* One warning for each group of sections whose texts are near-identical. */
+static void
+similar_result(struct run *r, int *up, size_t n, int root)
+{
+	struct strlist names = {0};
+	json_t *keys = json_array(), *res;
+	size_t first = SIZE_MAX;
+	char *id, *msg, *list = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (up[i] < 0 || uf_root(up, (int)i) != root)
+			continue;
+		if (first == SIZE_MAX)
+			first = i;
+		json_array_append_new(keys, json_string(r->t->sections[i].key));
+		strlist_add(&names, "»%s«", r->t->sections[i].label);
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == names.n ? " og " : ", ";
+		char *next;
+		if (xasprintf(&next, "%s%s%s", list ? list : "", sep, names.v[i]) < 0)
+			fatalx("xasprintf");
+		free(list);
+		list = next;
+	}
+	if (xasprintf(&id, "%s.%s.similar", r->t->id_prefix, r->t->sections[first].key) < 0 ||
+	    xasprintf(&msg, "Afsnittene %s har næsten samme tekst. Skriv hvert afsnit for sig.",
+	              list) < 0)
+		fatalx("xasprintf");
+	res = add(r, id, false, r->t->sections[first].key, false, msg, NULL);
+	json_object_set_new(res, "sections", keys);
+	free(id);
+	free(msg);
+	free(list);
+	strlist_free(&names);
+}
+
+static void
+check_similar(struct run *r)
+{
+	size_t n = r->t->nsections;
+	int *up = xcalloc(n, sizeof(*up)), *size = xcalloc(n, sizeof(*size));
+	uint64_t **sh = xcalloc(n, sizeof(*sh));
+	size_t *nsh = xcalloc(n, sizeof(*nsh));
+
+	for (size_t i = 0; i < n; i++) {
+		const char *t = section_text(&r->t->sections[i],
+		                             json_object_get(r->sections, r->t->sections[i].key));
+		char *norm;
+		up[i] = -1; /* not compared */
+		if (t == NULL)
+			continue;
+		norm = checks_text_normalise(t);
+		if (checks_utf8_chars(norm, strlen(norm)) >= SIMILAR_MIN_CHARS) {
+			up[i] = (int)i;
+			sh[i] = shingles(norm, &nsh[i]);
+		}
+		free(norm);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; up[i] >= 0 && j < n; j++)
+			if (up[j] >= 0 && uf_root(up, (int)i) != uf_root(up, (int)j) &&
+			    jaccard(sh[i], nsh[i], sh[j], nsh[j]) >= SIMILAR_LIMIT)
+				up[uf_root(up, (int)j)] = uf_root(up, (int)i);
+	for (size_t i = 0; i < n; i++)
+		if (up[i] >= 0)
+			size[uf_root(up, (int)i)]++;
+	for (size_t i = 0; i < n; i++)
+		if (up[i] >= 0 && up[i] == (int)i && size[i] > 1)
+			similar_result(r, up, n, (int)i);
+	for (size_t i = 0; i < n; i++)
+		free(sh[i]);
+	free(sh);
+	free(nsh);
+	free(size);
+	free(up);
 }
 
 json_t *
@@ -607,9 +832,10 @@ checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_errors
 		r.age = checks_age_on(r.birth, r.planned);
 
 	add(&r, r.t->citizen_id, true, "citizen", cpr && *cpr && checks_text_ok(name, 1),
-	    "Borgerens CPR-nummer og navn skal udfyldes.");
+	    "Udfyld borgerens CPR-nummer og navn.", "Borgerens CPR-nummer og navn er udfyldt.");
 	add(&r, r.t->planned_id, true, "planned_date", r.have_planned,
-	    "Den planlagte overdragelsesdato skal udfyldes med en gyldig dato (ÅÅÅÅ-MM-DD).");
+	    "Udfyld den planlagte overdragelsesdato med en gyldig dato.",
+	    "Den planlagte overdragelsesdato er udfyldt.");
 	for (size_t i = 0; i < r.t->nsections; i++) {
 		const struct ho_section *s = &r.t->sections[i];
 		const json_t *v = json_object_get(r.sections, s->key);
@@ -618,301 +844,25 @@ checks_run(const struct ho_check_ctx *ctx, int *completeness, int *failed_errors
 		if (!section_required(&r, s))
 			continue;
 		st = section_state(s, v);
-		add(&r, s->required_id, true, s->key,
-		    st == S_EMPTY || (st == S_VALUE && section_filled(s, v)), s->required_message);
+		if (st == S_EMPTY) {
+			char *m;
+			if (xasprintf(&m, "Afsnittet »%s« er markeret som tomt: »%s«.", s->label,
+			              str(v, "empty_reason")) < 0)
+				fatalx("xasprintf");
+			add(&r, s->required_id, true, s->key, true, m, m);
+			free(m);
+			continue;
+		}
+		add(&r, s->required_id, true, s->key, st == S_VALUE && section_filled(s, v),
+		    s->required_message, s->required_message_passed);
 	}
 	for (size_t i = 0; i < r.t->nchecks; i++)
 		run_check(&r, &r.t->checks[i]);
+	check_similar(&r);
 done:
 	if (completeness)
 		*completeness = r.listed ? (int)(100L * r.passed / r.listed) : 100;
 	if (failed_errors)
 		*failed_errors = r.failed_errors;
 	return r.out;
-}
-
-/* ---- the shape of a note's sections ---- */
-
-struct vstate {
-	json_t *problem;
-	bool structural, value;
-	int n;
-};
-
-enum ftype { F_TEXT, F_DATE, F_BOOL, F_TEXT_OR_NULL };
-
-struct field {
-	const char *name;
-	enum ftype type;
-};
-
-static const struct field goal_fields[] = {
-    {"area", F_TEXT}, {"goal", F_TEXT}, {"timeframe", F_TEXT}, {NULL, F_TEXT}};
-static const struct field action_fields[] = {
-    {"action", F_TEXT}, {"owner", F_TEXT}, {"due", F_DATE}, {NULL, F_TEXT}};
-static const struct field benefit_fields[] = {{"child_benefit", F_TEXT},
-                                              {"adult_benefit", F_TEXT_OR_NULL},
-                                              {"ends_without_successor", F_BOOL},
-                                              {NULL, F_TEXT}};
-static const struct field consent_fields[] = {
-    {"basis", F_TEXT},         {"date", F_DATE},      {"purpose", F_TEXT}, {"recipients", F_TEXT},
-    {"law_reference", F_TEXT}, {"withdrawn", F_BOOL}, {NULL, F_TEXT}};
-static const struct field decision_fields[] = {{"date", F_DATE}, {"text", F_TEXT}, {NULL, F_TEXT}};
-
-static json_t *unconst(const json_t *);
-static void verr(struct vstate *, bool, const char *, const char *, const char *);
-static void check_text(struct vstate *, const json_t *, size_t, const char *);
-static void check_fields(struct vstate *, const struct ho_section *, const json_t *,
-                         const struct field *, const char *);
-static void check_list(struct vstate *, const struct ho_section *, const json_t *, size_t,
-                       const struct field *, const char *);
-static void check_empty(struct vstate *, const struct ho_section *, const json_t *, const char *);
-static void check_section(struct vstate *, const struct ho_section *, const json_t *, const char *);
-
-/* jansson's iterators take no const; nothing here writes through it. */
-static json_t *
-unconst(const json_t *j)
-{
-	return (json_t *)(uintptr_t)j;
-}
-
-static void
-verr(struct vstate *v, bool structural, const char *field, const char *code, const char *msg)
-{
-	if (structural)
-		v->structural = true;
-	else
-		v->value = true;
-	if (v->n++ < MAX_VALIDATE_ERRORS && v->problem)
-		json_problem_add_error(v->problem, field, code, msg);
-}
-
-static void
-check_text(struct vstate *v, const json_t *s, size_t max, const char *field)
-{
-	char msg[96];
-
-	if (!json_is_string(s)) {
-		verr(v, true, field, "type", "Skal være en tekst.");
-		return;
-	}
-	if (json_string_length(s) > max) {
-		snprintf(msg, sizeof(msg), "Teksten er for lang: højst %zu byte.", max);
-		verr(v, false, field, "too_long", msg);
-	}
-}
-
-/* An object's fields against their types; null stands for absent. */
-static void
-check_fields(struct vstate *v, const struct ho_section *s, const json_t *obj,
-             const struct field *fields, const char *prefix)
-{
-	const char *key;
-	json_t *val;
-	char *f;
-
-	json_object_foreach (unconst(obj), key, val) {
-		const struct field *fd = NULL;
-		for (size_t i = 0; fields[i].name; i++)
-			if (strcmp(fields[i].name, key) == 0)
-				fd = &fields[i];
-		if (xasprintf(&f, "%s.%s", prefix, key) < 0)
-			fatalx("xasprintf");
-		if (fd == NULL)
-			verr(v, true, f, "unknown", "Ukendt felt.");
-		else if (json_is_null(val))
-			;
-		else if (fd->type == F_BOOL) {
-			if (!json_is_boolean(val))
-				verr(v, true, f, "type", "Skal være sand eller falsk.");
-		} else if (fd->type == F_DATE) {
-			if (!json_is_string(val))
-				verr(v, true, f, "type", "Skal være en dato (ÅÅÅÅ-MM-DD).");
-			else if (!clock_date_valid(json_string_value(val), json_string_length(val)))
-				verr(v, false, f, "invalid", "Datoen findes ikke (ÅÅÅÅ-MM-DD).");
-		} else
-			check_text(v, val, s->max_length, f);
-		free(f);
-	}
-}
-
-static void
-check_list(struct vstate *v, const struct ho_section *s, const json_t *arr, size_t max,
-           const struct field *fields, const char *prefix)
-{
-	char msg[96], *f;
-	size_t i;
-	json_t *item;
-
-	if (!json_is_array(arr)) {
-		verr(v, true, prefix, "type", "Skal være en liste.");
-		return;
-	}
-	if (json_array_size(arr) > max) {
-		snprintf(msg, sizeof(msg), "Listen må højst have %zu elementer.", max);
-		verr(v, true, prefix, "too_many", msg);
-		return;
-	}
-	json_array_foreach (arr, i, item) {
-		if (xasprintf(&f, "%s.%zu", prefix, i) < 0)
-			fatalx("xasprintf");
-		if (!json_is_object(item))
-			verr(v, true, f, "type", "Skal være et objekt.");
-		else {
-			check_fields(v, s, item, fields, f);
-			if (s->kind == HO_GOALS) {
-				json_t *a = json_object_get(item, "area");
-				bool ok = false;
-				for (size_t j = 0; json_is_string(a) && j < s->noptions; j++)
-					if (strcmp(s->options[j].value, json_string_value(a)) == 0)
-						ok = true;
-				if (json_is_string(a) && !ok) {
-					char *af;
-					if (xasprintf(&af, "%s.area", f) < 0)
-						fatalx("xasprintf");
-					verr(v, false, af, "invalid", "Ukendt målområde.");
-					free(af);
-				}
-			}
-		}
-		free(f);
-	}
-}
-
-/* {"empty_reason", "comment"}: deliberately empty, where the template allows it. */
-static void
-check_empty(struct vstate *v, const struct ho_section *s, const json_t *val, const char *prefix)
-{
-	const char *key;
-	json_t *x;
-	char *f;
-	bool ok = false;
-
-	json_object_foreach (unconst(val), key, x) {
-		if (xasprintf(&f, "%s.%s", prefix, key) < 0)
-			fatalx("xasprintf");
-		if (strcmp(key, "empty_reason") == 0) {
-			if (!json_is_string(x))
-				verr(v, true, f, "type", "Skal være en tekst.");
-		} else if (strcmp(key, "comment") == 0) {
-			if (!json_is_null(x))
-				check_text(v, x, HO_MAX_COMMENT, f);
-		} else
-			verr(v, true, f, "unknown", "Ukendt felt.");
-		free(f);
-	}
-	x = json_object_get(val, "empty_reason");
-	if (!json_is_string(x))
-		return;
-	for (size_t i = 0; i < s->nempty; i++)
-		if (strcmp(s->empty_reasons[i], json_string_value(x)) == 0)
-			ok = true;
-	if (!ok) {
-		if (xasprintf(&f, "%s.empty_reason", prefix) < 0)
-			fatalx("xasprintf");
-		verr(v, false, f, "not_allowed",
-		     s->nempty ? "Begrundelsen er ikke en af dem, afsnittet tillader."
-		               : "Afsnittet kan ikke markeres som tomt.");
-		free(f);
-	}
-}
-
-static void
-check_section(struct vstate *v, const struct ho_section *s, const json_t *val, const char *prefix)
-{
-	if (json_is_object(val) && json_object_get(val, "empty_reason")) {
-		check_empty(v, s, val, prefix);
-		return;
-	}
-	switch (s->kind) {
-	case HO_TEXT:
-		check_text(v, val, s->max_length, prefix);
-		break;
-	case HO_DATE:
-		if (!json_is_string(val))
-			verr(v, true, prefix, "type", "Skal være en dato (ÅÅÅÅ-MM-DD).");
-		else if (!clock_date_valid(json_string_value(val), json_string_length(val)))
-			verr(v, false, prefix, "invalid", "Datoen findes ikke (ÅÅÅÅ-MM-DD).");
-		break;
-	case HO_BOOLEAN:
-		if (!json_is_boolean(val))
-			verr(v, true, prefix, "type", "Skal være sand eller falsk.");
-		break;
-	case HO_CHOICE: {
-		bool ok = false;
-		if (!json_is_string(val)) {
-			verr(v, true, prefix, "type", "Skal være en tekst.");
-			break;
-		}
-		for (size_t i = 0; i < s->noptions; i++)
-			if (strcmp(s->options[i].value, json_string_value(val)) == 0)
-				ok = true;
-		if (!ok)
-			verr(v, false, prefix, "invalid", "Værdien er ikke en af de mulige valg.");
-		break;
-	}
-	case HO_GOALS:
-		check_list(v, s, val, HO_MAX_GOALS, goal_fields, prefix);
-		break;
-	case HO_ACTIONS:
-		check_list(v, s, val, HO_MAX_ACTIONS, action_fields, prefix);
-		break;
-	case HO_BENEFITS:
-		check_list(v, s, val, HO_MAX_BENEFITS, benefit_fields, prefix);
-		break;
-	case HO_CONSENT: {
-		const char *b = json_string_value(json_object_get(val, "basis"));
-		if (!json_is_object(val)) {
-			verr(v, true, prefix, "type", "Skal være et objekt.");
-			break;
-		}
-		check_fields(v, s, val, consent_fields, prefix);
-		if (b && strcmp(b, "consent") != 0 && strcmp(b, "law") != 0 &&
-		    strcmp(b, "significant_importance") != 0) {
-			char *f;
-			if (xasprintf(&f, "%s.basis", prefix) < 0)
-				fatalx("xasprintf");
-			verr(v, false, f, "invalid",
-			     "Grundlaget skal være consent, law eller significant_importance.");
-			free(f);
-		}
-		break;
-	}
-	case HO_DECISION:
-		if (!json_is_object(val)) {
-			verr(v, true, prefix, "type", "Skal være et objekt.");
-			break;
-		}
-		check_fields(v, s, val, decision_fields, prefix);
-		break;
-	}
-}
-
-int
-checks_sections_validate(const struct ho_template *t, const json_t *sections, bool allow_null,
-                         json_t *problem)
-{
-	struct vstate v = {problem, false, false, 0};
-	const char *key;
-	json_t *val;
-	char *prefix;
-
-	if (!json_is_object(sections)) {
-		verr(&v, true, "sections", "type", "Skal være et objekt.");
-		return 400;
-	}
-	json_object_foreach (unconst(sections), key, val) {
-		const struct ho_section *s = template_section(t, key, NULL);
-		if (xasprintf(&prefix, "sections.%s", key) < 0)
-			fatalx("xasprintf");
-		if (s == NULL)
-			verr(&v, true, prefix, "unknown", "Ukendt afsnit.");
-		else if (json_is_null(val)) {
-			if (!allow_null)
-				verr(&v, true, prefix, "type", "Afsnittet kan ikke være null her.");
-		} else
-			check_section(&v, s, val, prefix);
-		free(prefix);
-	}
-	return v.structural ? 400 : v.value ? 422 : 0;
 }

@@ -77,7 +77,12 @@ struct ho_check_ctx {
  * {"id", "severity", "section", "passed", "message"}: first
  * "<prefix>.citizen.required" and "<prefix>.planned_date.required", then
  * each required section's "<prefix>.<key>.required" in template order,
- * then the template's checks in their order. *completeness gets
+ * then the template's checks in their order, then one
+ * "<prefix>.<key>.similar" warning for each group of sections whose texts
+ * are near-identical (with "sections": the group's keys). The message
+ * states a fact when the result passes and what to do when it fails. A
+ * section's content checks are left out while its required check fails,
+ * so each problem is listed once. *completeness gets
  * floor(100 * passed / listed) (100 when none is listed), *failed_errors
  * the number of failed error-severity results. Either pointer may be NULL.
  */
@@ -102,6 +107,12 @@ int checks_note_birthdate(const json_t *note, char out[11]) HO_WUR;
  * placeholder ("-", "n/a", "se journal", "følger", "xx", "ukendt", ...)
  * or empty. */
 bool checks_text_placeholder(const char *);
+
+/* Texts as the near-identical check compares them: lower case, letters
+ * and digits only, one space between words. The caller frees it. */
+char *checks_text_normalise(const char *);
+/* Jaccard similarity (0..1) of the two normalised texts' word 3-shingles. */
+double checks_text_similarity(const char *a, const char *b);
 
 #ifdef HO_TEMPLATE_INTERNAL
 /* The parsed template: shared by template.c and checks.c only. */
@@ -162,6 +173,7 @@ struct ho_section {
 	struct ho_option *options; /* choice options, or goal areas */
 	size_t noptions;
 	char *required_id, *required_message;
+	char *required_message_passed; /* the fact stated when the check passes */
 };
 
 struct ho_tcheck {
@@ -171,7 +183,9 @@ struct ho_tcheck {
 	char *section;    /* a section key, or "citizen", "planned_date", "receiver" */
 	size_t section_i; /* index when a template section */
 	char *message, *message_unknown;
+	char *message_passed;             /* the fact when it passes; NULL: message */
 	char **area_ids, **area_messages; /* goals_complete: one per area */
+	char **area_messages_passed;
 	size_t nareas;
 	int age, months; /* deadlines: months after (+) or before (-) the birthday */
 };

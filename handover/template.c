@@ -58,13 +58,23 @@ static const struct {
 static const char *const top_fields[] = {"code",        "version",   "name",
                                          "description", "id_prefix", "age_window",
                                          "sections",    "checks",    NULL};
-static const char *const section_fields[] = {
-    "key",        "label",      "help",          "kind",    "required", "required_if",
-    "min_length", "max_length", "empty_reasons", "options", "areas",    "required_message",
-    NULL};
+static const char *const section_fields[] = {"key",
+                                             "label",
+                                             "help",
+                                             "kind",
+                                             "required",
+                                             "required_if",
+                                             "min_length",
+                                             "max_length",
+                                             "empty_reasons",
+                                             "options",
+                                             "areas",
+                                             "required_message",
+                                             "required_message_passed",
+                                             NULL};
 static const char *const tcheck_fields[] = {
-    "id",  "kind",   "severity",      "section", "message", "message_unknown",
-    "age", "months", "months_before", NULL};
+    "id",  "kind",   "severity",      "section",        "message", "message_unknown",
+    "age", "months", "months_before", "message_passed", NULL};
 static const char *const reserved_keys[] = {"citizen", "planned_date", "receiver", NULL};
 
 static int fail(char *, size_t, const char *, ...) PRINTFLIKE(3, 4);
@@ -314,7 +324,9 @@ parse_section(struct ho_template *t, json_t *o, struct ho_section *s, char *err,
 		return fail(err, errsz, "%s: \"areas\" belongs to (and is needed by) goals", where);
 	if (v && parse_options(v, s, where, err, errsz) < 0)
 		return -1;
-	if (get_string(o, "required_message", false, &s->required_message, where, err, errsz) < 0)
+	if (get_string(o, "required_message", false, &s->required_message, where, err, errsz) < 0 ||
+	    get_string(o, "required_message_passed", false, &s->required_message_passed, where, err,
+	               errsz) < 0)
 		return -1;
 	if (xasprintf(&s->required_id, "%s.%s.required", t->id_prefix, s->key) < 0)
 		fatalx("xasprintf");
@@ -375,6 +387,9 @@ required_message(const struct ho_template *t, struct ho_section *s)
 	char base[512], extra[512] = "", when[256] = "";
 	size_t w;
 
+	if (s->required_message_passed == NULL &&
+	    xasprintf(&s->required_message_passed, "Afsnittet »%s« er udfyldt.", s->label) < 0)
+		fatalx("xasprintf");
 	if (s->required_message)
 		return;
 	switch (s->kind) {
@@ -522,17 +537,29 @@ check_kind_setup(struct ho_template *t, struct ho_tcheck *c, const char *where, 
 		snprintf(num, sizeof(num), "%d", t->age_max);
 		c->message = template_subst(m, "max", num);
 		free(m);
+		if (c->message_passed) {
+			snprintf(num, sizeof(num), "%d", t->age_min);
+			m = template_subst(c->message_passed, "min", num);
+			free(c->message_passed);
+			snprintf(num, sizeof(num), "%d", t->age_max);
+			c->message_passed = template_subst(m, "max", num);
+			free(m);
+		}
 		break;
 	}
 	case HO_CK_GOALS_COMPLETE: {
 		const struct ho_section *s = &t->sections[c->section_i];
 		c->area_ids = xcalloc(s->noptions, sizeof(char *));
 		c->area_messages = xcalloc(s->noptions, sizeof(char *));
+		c->area_messages_passed = xcalloc(s->noptions, sizeof(char *));
 		for (size_t i = 0; i < s->noptions; i++) {
 			if (xasprintf(&c->area_ids[i], "%s.%s", c->id, s->options[i].value) < 0)
 				fatalx("xasprintf");
 			c->area_messages[i] =
 			    template_subst(c->message, "area", s->options[i].label);
+			c->area_messages_passed[i] =
+			    template_subst(c->message_passed ? c->message_passed : c->message,
+			                   "area", s->options[i].label);
 			c->nareas++;
 		}
 		break;
@@ -581,6 +608,7 @@ parse_check(struct ho_template *t, json_t *o, struct ho_tcheck *c, char *err, si
 		return fail(err, errsz, "%s: severity is \"error\" or \"warning\"", where);
 	c->error = strcmp(sev, "error") == 0;
 	if (get_string(o, "message", true, &c->message, where, err, errsz) < 0 ||
+	    get_string(o, "message_passed", false, &c->message_passed, where, err, errsz) < 0 ||
 	    get_string(o, "section", false, &section, where, err, errsz) < 0)
 		return -1;
 	if (check_section(t, c, k, section, where, err, errsz) < 0 ||
@@ -598,8 +626,11 @@ ids_unique(const struct ho_template *t, char *err, size_t errsz)
 
 	strlist_add(&ids, "%s", t->citizen_id);
 	strlist_add(&ids, "%s", t->planned_id);
-	for (size_t i = 0; i < t->nsections; i++)
+	for (size_t i = 0; i < t->nsections; i++) {
 		strlist_add(&ids, "%s", t->sections[i].required_id);
+		if (t->sections[i].kind == HO_TEXT || t->sections[i].kind == HO_DECISION)
+			strlist_add(&ids, "%s.%s.similar", t->id_prefix, t->sections[i].key);
+	}
 	for (size_t i = 0; i < t->nchecks; i++) {
 		const struct ho_tcheck *c = &t->checks[i];
 		if (c->kind != HO_CK_GOALS_COMPLETE) {
@@ -751,6 +782,7 @@ template_free(struct ho_template *t)
 		free(s->options);
 		free(s->required_id);
 		free(s->required_message);
+		free(s->required_message_passed);
 	}
 	free(t->sections);
 	for (size_t i = 0; i < t->nchecks; i++) {
@@ -758,13 +790,16 @@ template_free(struct ho_template *t)
 		for (size_t j = 0; j < c->nareas; j++) {
 			free(c->area_ids[j]);
 			free(c->area_messages[j]);
+			free(c->area_messages_passed[j]);
 		}
 		free(c->area_ids);
 		free(c->area_messages);
+		free(c->area_messages_passed);
 		free(c->id);
 		free(c->section);
 		free(c->message);
 		free(c->message_unknown);
+		free(c->message_passed);
 	}
 	free(t->checks);
 	json_decref(t->doc);

@@ -448,6 +448,26 @@ test_bad_templates(void **state)
 
 /* ---- notes ---- */
 
+/* "skal", "må" or "bør" outside the »quoted« labels */
+static bool
+reads_as_order(const char *msg)
+{
+	char buf[1024] = " ";
+	size_t w = 1;
+	int depth = 0;
+
+	for (const char *p = msg; *p && w + 1 < sizeof(buf); p++) {
+		if (strncmp(p, "»", 2) == 0)
+			depth++;
+		else if (strncmp(p, "«", 2) == 0 && depth > 0)
+			depth--;
+		else if (depth == 0)
+			buf[w++] = *p;
+	}
+	buf[w] = '\0';
+	return strstr(buf, " skal ") || strstr(buf, " må ") || strstr(buf, " bør ");
+}
+
 static void
 test_complete_notes(void **state)
 {
@@ -503,6 +523,12 @@ test_complete_notes(void **state)
 				         json_string_value(json_object_get(r, "id")));
 			assert_non_null(json_string_value(json_object_get(r, "message")));
 			assert_non_null(json_string_value(json_object_get(r, "section")));
+			/* a passed check states a fact, not an order */
+			if (reads_as_order(json_string_value(json_object_get(r, "message"))))
+				fail_msg("%s: passed, but reads as an order: %s",
+				         json_string_value(json_object_get(r, "id")),
+				         json_string_value(json_object_get(r, "message")));
+			assert_null(json_object_get(r, "sections"));
 		}
 		assert_int_equal(comp, 100);
 		assert_int_equal(fe, 0);
@@ -543,11 +569,11 @@ test_goals_required_if(void **state)
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.required"), -1);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.bolig"), -1);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.planned_date.age"), 1);
-	/* 15: required, and each area missing */
+	/* 15: required and missing: one problem, so the areas wait for it */
 	set_citizen(note, "100111-4123", "2011-01-10");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.required"), 0);
-	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.bolig"), 0);
-	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.uddannelse"), 0);
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.bolig"), -1);
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.uddannelse"), -1);
 	/* the birthday decides: 15 on the planned date itself */
 	set_citizen(note, "030811-4123", "2011-08-03");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.goals.required"), 0);
@@ -570,7 +596,12 @@ test_placed_required_if(void **state)
 	set_section(note, "support_after_18", NULL);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.own_room.required"), 0);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.support_after_18.required"), 0);
+	/* the missing decision is one problem: the deadline waits for it */
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.support_after_18.deadline"), -1);
+	set_section(note, "support_after_18",
+	            "{\"date\": \"2026-10-01\", \"text\": \"Efterværn bevilget.\"}");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.support_after_18.deadline"), 0);
+	set_section(note, "support_after_18", NULL);
 	set_section(note, "placed", "false");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.own_room.required"), -1);
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.support_after_18.required"), -1);
@@ -597,7 +628,7 @@ test_ungeplan_required_if(void **state)
 	/* 16 */
 	set_citizen(note, "100110-4123", "2010-01-10");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.ungeplan.required"), 0);
-	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.ungeplan.deadline"), 0);
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.ungeplan.deadline"), -1);
 	/* not taken yet: the reason passes "required"; the deadline wants a comment */
 	set_section(note, "ungeplan", "{\"empty_reason\": \"ikke truffet endnu\"}");
 	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.ungeplan.required"), 1);
@@ -1007,7 +1038,7 @@ test_benefits(void **state)
 	assert_int_equal(check_one(T_BURH, note, "BURH.benefits.matched"), 0);
 	set_section(note, "benefits", "[]");
 	assert_int_equal(check_one(T_BURH, note, "BURH.benefits.required"), 0);
-	assert_int_equal(check_one(T_BURH, note, "BURH.benefits.matched"), 0);
+	assert_int_equal(check_one(T_BURH, note, "BURH.benefits.matched"), -1);
 	set_section(note, "benefits", "{\"empty_reason\": \"ikke relevant\"}");
 	assert_int_equal(check_one(T_BURH, note, "BURH.benefits.required"), 1);
 	assert_int_equal(check_one(T_BURH, note, "BURH.benefits.matched"), -1);
@@ -1039,7 +1070,7 @@ test_consent(void **state)
 	    {"{\"basis\": \"law\"}", 0},
 	    {"{\"basis\": \"significant_importance\", \"purpose\": \"Akut behov\"}", 1},
 	    {"{\"basis\": \"significant_importance\", \"purpose\": \"ukendt\"}", 0},
-	    {"{}", 0},
+	    {"{}", -1}, /* no basis: the required check's problem, listed once */
 	};
 	json_t *note = J(bur_ur_complete);
 
@@ -1066,7 +1097,7 @@ test_actions(void **state)
 	            " {\"action\": \"Ring\", \"owner\": \"UR\"}]");
 	assert_int_equal(check_one(T_GEN, note, "GEN.actions.complete"), 0);
 	set_section(note, "actions", "[]");
-	assert_int_equal(check_one(T_GEN, note, "GEN.actions.complete"), 0);
+	assert_int_equal(check_one(T_GEN, note, "GEN.actions.complete"), -1);
 	assert_int_equal(check_one(T_GEN, note, "GEN.actions.required"), 0);
 	/* an optional section is not listed, filled or not */
 	assert_int_equal(check_one(T_GEN, note, "GEN.contingency.required"), -1);
@@ -1181,9 +1212,11 @@ test_missing_inputs(void **state)
 	assert_int_equal(outcome(res, "BUR-UR.planned_date.age"), -1);
 	assert_int_equal(outcome(res, "BUR-UR.goals.required"), -1);
 	assert_int_equal(outcome(res, "BUR-UR.own_room.required"), -1);
-	/* required sections with content checks: listed as failed */
-	assert_int_equal(outcome(res, "BUR-UR.consent.recorded"), 0);
-	assert_int_equal(outcome(res, "BUR-UR.actions.complete"), 0);
+	/* a missing section is one problem: its content checks wait */
+	assert_int_equal(outcome(res, "BUR-UR.consent.required"), 0);
+	assert_int_equal(outcome(res, "BUR-UR.consent.recorded"), -1);
+	assert_int_equal(outcome(res, "BUR-UR.actions.required"), 0);
+	assert_int_equal(outcome(res, "BUR-UR.actions.complete"), -1);
 	assert_int_equal(comp, 0);
 	assert_int_equal(fe, (int)json_array_size(res));
 	json_decref(res);
@@ -1293,6 +1326,188 @@ test_add_months(void **state)
 	assert_int_equal(checks_date_add_months("", 1, out), -1);
 }
 
+/* The message follows the outcome: the fact when passed, what to do when
+ * failed. */
+static void
+test_messages_follow_outcome(void **state)
+{
+	json_t *note = J(bur_ur_complete), *res;
+	struct ho_check_ctx c = ctx_for(T_BUR_UR, note);
+
+	(void)state;
+	res = run(&c, NULL, NULL);
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.citizen.required"), "message")),
+	    "Borgerens CPR-nummer og navn er udfyldt.");
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.situation.required"), "message")),
+	    "Afsnittet »Situation« er udfyldt.");
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.goals.bolig"), "message")),
+	    "Handleplanen har et konkret mål for området »Bolig« med en tidsramme (Barnets Lov "
+	    "§ 109).");
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.planned_date.age"), "message")),
+	    "Den unge er mellem 14 og 19 år på den planlagte overdragelsesdato.");
+	json_decref(res);
+
+	json_object_set_new(json_object_get(note, "citizen"), "name", json_string(""));
+	set_section(note, "situation", "\"se journal\"");
+	set_section(note, "goals", "[{\"area\": \"uddannelse\", \"goal\": \"EUD\","
+	                           " \"timeframe\": \"2026\"}]");
+	set_section(note, "ungeplan",
+	            "{\"empty_reason\": \"ikke truffet endnu\", \"comment\": \"Møde i juni.\"}");
+	res = run(&c, NULL, NULL);
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.citizen.required"), "message")),
+	    "Udfyld borgerens CPR-nummer og navn.");
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(find(res, "BUR-UR.situation.required"), "message")),
+	    "skal udfyldes"));
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.goals.bolig"), "message")),
+	    "Handleplanen skal have et konkret mål for området »Bolig« med en tidsramme (Barnets "
+	    "Lov § 109).");
+	/* deliberately empty: the fact names the reason */
+	assert_int_equal(outcome(res, "BUR-UR.ungeplan.required"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(find(res, "BUR-UR.ungeplan.required"), "message")),
+	    "Afsnittet »Afgørelse om ungeplan« er markeret som tomt: »ikke truffet endnu«.");
+	json_decref(res);
+	json_decref(note);
+}
+
+/* One result per problem: a missing consent or actions section is its
+ * required check alone. */
+static void
+test_one_entry_per_problem(void **state)
+{
+	json_t *note = J(bur_ur_complete), *res, *r;
+	struct ho_check_ctx c = ctx_for(T_BUR_UR, note);
+	size_t i, consent = 0, actions = 0;
+
+	(void)state;
+	set_section(note, "consent", NULL);
+	set_section(note, "actions", NULL);
+	res = run(&c, NULL, NULL);
+	json_array_foreach (res, i, r) {
+		const char *sec = json_string_value(json_object_get(r, "section"));
+		if (json_is_true(json_object_get(r, "passed")))
+			continue;
+		consent += strcmp(sec, "consent") == 0;
+		actions += strcmp(sec, "actions") == 0;
+	}
+	assert_int_equal(consent, 1);
+	assert_int_equal(actions, 1);
+	json_decref(res);
+	/* filled but incomplete: now the content check speaks, once */
+	set_section(note, "consent", "{\"basis\": \"law\"}");
+	res = run(&c, NULL, NULL);
+	assert_int_equal(outcome(res, "BUR-UR.consent.required"), 1);
+	assert_int_equal(outcome(res, "BUR-UR.consent.recorded"), 0);
+	json_decref(res);
+	json_decref(note);
+}
+
+static void
+test_text_similarity(void **state)
+{
+	char *n;
+
+	(void)state;
+	n = checks_text_normalise("  Hej, MED dig!  Ærø og Øster-Åby...  ");
+	assert_string_equal(n, "hej med dig ærø og øster åby");
+	free(n);
+	n = checks_text_normalise("");
+	assert_string_equal(n, "");
+	free(n);
+	assert_true(checks_text_similarity("a b c d e", "a b c d e") == 1.0);
+	assert_true(checks_text_similarity("a b c d e", "v w x y z") == 0.0);
+	/* one word of many changed: still near-identical */
+	assert_true(checks_text_similarity("den unge går i skole og trives godt med kammerater og "
+	                                   "lærere hver dag i ugen hele året rundt",
+	                                   "den unge går i skole og trives godt med kammerater og "
+	                                   "lærere hver dag i ugen hele året igennem") >= 0.8);
+	/* the same words in another order are not */
+	assert_true(checks_text_similarity("a b c d e f g h", "h g f e d c b a") < 0.8);
+	/* fewer words than a shingle: compared whole */
+	assert_true(checks_text_similarity("a b", "a b") == 1.0);
+	assert_true(checks_text_similarity("a b", "a c") == 0.0);
+}
+
+static void
+test_near_identical_sections(void **state)
+{
+	static const char same[] = "\"Borgeren har brug for hjælp og støtte i hverdagen, og det "
+	                           "skal fortsætte efter overdragelsen.\"";
+	static const char *const text_keys[] = {"situation", "background", "assessment",
+	                                        "youth_voice", "own_room", "contingency"};
+	json_t *note = J(bur_ur_complete), *res, *r, *keys;
+	struct ho_check_ctx c = ctx_for(T_BUR_UR, note);
+	int comp, fe, fe_before;
+	size_t i, n = 0;
+
+	(void)state;
+	res = run(&c, NULL, &fe_before);
+	json_array_foreach (res, i, r)
+		assert_null(strstr(json_string_value(json_object_get(r, "id")), ".similar"));
+	json_decref(res);
+
+	/* the same sentence pasted into every text section */
+	for (i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++)
+		set_section(note, text_keys[i], same);
+	set_section(note, "ungeplan",
+	            "{\"date\": \"2025-05-14\", \"text\": \"BORGEREN har brug for hjælp og "
+	            "støtte i hverdagen - og det skal fortsætte efter overdragelsen!\"}");
+	res = run(&c, &comp, &fe);
+	assert_int_equal(fe, fe_before); /* a warning: nothing more blocks a submit */
+	assert_true(comp < 100);
+	json_array_foreach (res, i, r) {
+		if (strstr(json_string_value(json_object_get(r, "id")), ".similar") == NULL)
+			continue;
+		n++;
+		assert_string_equal(json_string_value(json_object_get(r, "id")),
+		                    "BUR-UR.situation.similar");
+		assert_string_equal(json_string_value(json_object_get(r, "severity")), "warning");
+		assert_string_equal(json_string_value(json_object_get(r, "section")), "situation");
+		assert_false(json_is_true(json_object_get(r, "passed")));
+		keys = json_object_get(r, "sections");
+		assert_int_equal(json_array_size(keys), 7);
+		assert_string_equal(json_string_value(json_array_get(keys, 0)), "situation");
+		assert_string_equal(json_string_value(json_array_get(keys, 6)), "contingency");
+		assert_non_null(strstr(json_string_value(json_object_get(r, "message")),
+		                       "Afsnittene »Situation«, »Baggrund«, "));
+		assert_non_null(strstr(json_string_value(json_object_get(r, "message")),
+		                       " og »Hvis–så« har næsten samme tekst. Skriv hvert afsnit "
+		                       "for sig."));
+		assert_null(strstr(json_string_value(json_object_get(r, "message")), "Borgeren"));
+	}
+	assert_int_equal(n, 1);
+	json_decref(res);
+
+	/* two groups: each its own warning */
+	set_section(note, "situation", "\"Går i 10. klasse og afslutter grundskolen til sommer "
+	                               "og vil gerne videre på en erhvervsuddannelse.\"");
+	set_section(note, "background", "\"går i 10. klasse, og afslutter grundskolen til sommer "
+	                                "og vil gerne videre på en erhvervsuddannelse\"");
+	res = run(&c, NULL, NULL);
+	assert_int_equal(outcome(res, "BUR-UR.situation.similar"), 0);
+	assert_int_equal(
+	    json_array_size(json_object_get(find(res, "BUR-UR.situation.similar"), "sections")), 2);
+	assert_int_equal(outcome(res, "BUR-UR.assessment.similar"), 0);
+	json_decref(res);
+
+	/* short texts are not compared */
+	for (i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++)
+		set_section(note, text_keys[i], "\"Ingen bemærkninger her.\"");
+	set_section(note, "ungeplan", "{\"date\": \"2025-05-14\", \"text\": \"Ja.\"}");
+	res = run(&c, NULL, NULL);
+	json_array_foreach (res, i, r)
+		assert_null(strstr(json_string_value(json_object_get(r, "id")), ".similar"));
+	json_decref(res);
+	json_decref(note);
+}
+
 int
 main(void)
 {
@@ -1320,6 +1535,10 @@ main(void)
 	    cmocka_unit_test(test_no_personal_data),
 	    cmocka_unit_test(test_age_on),
 	    cmocka_unit_test(test_add_months),
+	    cmocka_unit_test(test_messages_follow_outcome),
+	    cmocka_unit_test(test_one_entry_per_problem),
+	    cmocka_unit_test(test_text_similarity),
+	    cmocka_unit_test(test_near_identical_sections),
 	};
 	log_init(LOG_LVL_ERR, LOG_TS_NO);
 	return cmocka_run_group_tests_name("checks", tests, setup, teardown);
