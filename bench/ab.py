@@ -2,7 +2,7 @@
 """Two builds of stafetd, interleaved: people search and counterparts.
 
 Usage: bench/ab.py OLD_BINARY NEW_BINARY [--people N] [--rounds R]
-       [--seconds S]
+       [--seconds S] [--profile DIR]
 
 Both daemons run at once against one slapd (the generated directory of
 bench/directory_bench.py) and one PostgreSQL; each round measures them one
@@ -19,6 +19,7 @@ before it; `make bench` is the benchmark of record.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -65,6 +66,23 @@ def measure(d, what, arg, seconds, token):
     return w["requests"], w["duration_us"] / 1e6, cpu["cpu_s"]
 
 
+def profile(d, bodies, token, seconds, out):
+    """Counterparts for `seconds` under perf record; the top of its report."""
+    rec = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-g", "-o", out,
+                            "-p", str(d.proc.pid)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        db.run_wrk(d, bodies, 16, seconds, script="counterparts.lua", extra=[token])
+    finally:
+        rec.send_signal(2)
+        rec.wait(timeout=60)
+    rep = subprocess.run(["perf", "report", "-i", out, "--no-children", "--stdio",
+                          "--sort", "symbol", "-g", "none", "--percent-limit", "0.5"],
+                         capture_output=True, text=True)
+    lines = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    return "\n".join(lines[:25])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("old")
@@ -72,6 +90,8 @@ def main():
     ap.add_argument("--people", type=int, default=50000)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--profile", metavar="DIR",
+                    help="sample each daemon with perf record afterwards")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="stafet-ab-")
@@ -125,6 +145,12 @@ def main():
         print("\n%d rounds of %d s each, %d people, load average %s" % (
             args.rounds, args.seconds, args.people,
             open("/proc/loadavg").read().split()[:3]))
+        if args.profile:
+            os.makedirs(args.profile, exist_ok=True)
+            for k, d in daemons.items():
+                out = os.path.join(args.profile, "perf-%s.data" % k)
+                print("\n%s, counterparts, self time (%s):" % (k, out))
+                print(profile(d, bodies, tokens[k], args.seconds, out))
     finally:
         for d in daemons.values():
             d.stop()
