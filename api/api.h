@@ -83,6 +83,10 @@ void api_handover_get(struct http_request *);
 void api_handover_patch(struct http_request *);
 void api_handover_history(struct http_request *);
 void api_handover_action(struct http_request *);
+/* drafts.c: DELETE /api/v1/handovers/{id} (a draft, soft) */
+void api_handover_delete(struct http_request *);
+/* tasks.c: GET /api/v1/me/tasks */
+void api_me_tasks(struct http_request *);
 /* flags.c: the sending side's reply to a flag */
 void api_handover_flag_reply(struct http_request *);
 

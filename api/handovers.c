@@ -620,7 +620,8 @@ listed(PGresult *res, const char *error, void *arg)
 		/* The units' notes: each as its reader may see it (a lead above
 		 * reads them masked); none, were the snapshot to change between
 		 * the query and its answer, that the reader no longer may see. */
-		if ((access = access_of_note(s, ctx->me, row)) == 0) {
+		if ((access = access_of_note(s, ctx->me, row)) == 0 ||
+		    (strcmp(ctx->box, "drafts") == 0 && !(access & HO_ACCESS_SENDER))) {
 			json_decref(row);
 			continue;
 		}
@@ -728,7 +729,7 @@ list_cursor_param(struct http_request *req, char cursor[96], const char **us, co
 }
 
 /*
- * The list's query for a box ("incoming", "outgoing" or "all"); the caller
+ * The list's query for a box ("incoming", "outgoing", "drafts" or "all"); the caller
  * frees it. Per unit, the newest notes of its box by that box's index, each
  * scan stopping after a page (a "= ANY" over the units would read and sort
  * the whole box); then the newest page of those. Only the columns the list
@@ -764,13 +765,21 @@ list_sql(const char *box)
 	    "JOIN handovers h ON h.id = page.id ORDER BY h.updated_at DESC, h.id DESC";
 	static const char *const in_scan =
 	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.receiver_unit = u.code "
-	    "AND h.status <> 'draft' AND h.first_submitted_at IS NOT NULL ";
+	    "AND h.status <> 'draft' AND h.first_submitted_at IS NOT NULL "
+	    "AND h.deleted_at IS NULL ";
 	static const char *const out_scan =
-	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code ";
+	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code "
+	    "AND h.deleted_at IS NULL ";
+	/* The caller's own drafts ($7: their person id), in the units they act for. */
+	static const char *const drafts_scan =
+	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code "
+	    "AND h.sender_person = $7 AND h.status = 'draft' AND h.deleted_at IS NULL ";
 	char *sql;
 
 	if (strcmp(box, "incoming") == 0)
 		xasprintf(&sql, "%s%s%s%s", sql_head, in_scan, sql_filter, sql_tail);
+	else if (strcmp(box, "drafts") == 0)
+		xasprintf(&sql, "%s%s%s%s", sql_head, drafts_scan, sql_filter, sql_tail);
 	else if (strcmp(box, "outgoing") == 0)
 		xasprintf(&sql, "%s%s%s%s", sql_head, out_scan, sql_filter, sql_tail);
 	else
@@ -793,8 +802,9 @@ api_handovers_list(struct http_request *req)
 	if (!http_query_check(req, known))
 		return;
 	if ((http_query_has(req, "box") && !http_query_param(req, "box", box, sizeof(box))) ||
-	    (*box && strcmp(box, "incoming") != 0 && strcmp(box, "outgoing") != 0)) {
-		http_bad_param(req, "box", "Skal være incoming eller outgoing.");
+	    (*box && strcmp(box, "incoming") != 0 && strcmp(box, "outgoing") != 0 &&
+	     strcmp(box, "drafts") != 0)) {
+		http_bad_param(req, "box", "Skal være incoming, outgoing eller drafts.");
 		return;
 	}
 	if (!list_statuses_param(req, status_s, statuses_arr))
@@ -824,11 +834,12 @@ api_handovers_list(struct http_request *req)
 	ctx->me = me;
 	ctx->limit = (int)limit;
 	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
-	const char *params[6] = {
-	    units,  *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
-	    limit_q};
+	const char *params[7] = {
+	    units,   *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
+	    limit_q, req->auth.person_id};
 	sql = list_sql(ctx->box);
-	if (db_query(sql, 6, params, listed, ctx) == -1) {
+	/* only the drafts' query reads $7 (an unused parameter has no type) */
+	if (db_query(sql, strcmp(ctx->box, "drafts") == 0 ? 7 : 6, params, listed, ctx) == -1) {
 		free(ctx);
 		answer_db_error(req, "unavailable");
 	}

@@ -689,8 +689,10 @@ static void
 op_load(struct op *op)
 {
 	const char *params[1] = {op->id};
-	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid", 1,
-	             params, loaded, op) == -1) {
+	/* a deleted draft (0009) is gone for the API: 404 as for no note */
+	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid "
+	             "AND h.deleted_at IS NULL",
+	             1, params, loaded, op) == -1) {
 		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}

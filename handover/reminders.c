@@ -362,7 +362,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 	        "receiver_person, extract(epoch FROM submitted_at)::bigint, "
 	        "extract(epoch FROM decided_at)::bigint, planned_date, birthdate, version "
 	        "FROM handovers WHERE status IN ('draft', 'submitted', 'received', 'returned') "
-	        "ORDER BY updated_at DESC LIMIT $1::int",
+	        "AND deleted_at IS NULL ORDER BY updated_at DESC LIMIT $1::int",
 	        1, params, candidates, NULL) == 0)
 		rm.outstanding++;
 	else

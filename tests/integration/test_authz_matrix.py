@@ -258,6 +258,8 @@ RECEIVER_ON_SENDERS = "404   403       403      403      403      403"
 SENDER_WITHDRAWS = "   200   200       200      200      409      409"
 RECEIVER_DECIDES = "   404   200       200      409      409      409"
 SENDER_ON_RECEIVERS = "403   403       403      403      403      403"
+# deleting: the sending side, a draft only (API.md 1.1 "Drafts, tasks")
+SENDER_DELETES = "     204   409       409      409      409      409"
 # a reply to a flag: the sending side, on a returned note only
 SENDER_REPLIES = "     409   409       409      200      409      409"
 # the leads above: the sending side's reads the draft, the receiving side's not
@@ -276,6 +278,7 @@ TABLE = {
     "DELETE /api/v1/session": users(204),
     "GET /api/v1/me": users(200),
     "GET /api/v1/me/alerts": users(200),
+    "GET /api/v1/me/tasks": users(200),
     "PUT /api/v1/me/alerts": users(200),
     # the admins'
     "GET /api/v1/audit": users(404, admin=200),
@@ -301,6 +304,7 @@ TABLE = {
     "GET /api/v1/handovers/{id}/history": notes(SENDER_READS, RECEIVER_READS,
                                                 ABOVE_SENDER_READS, ABOVE_RECEIVER_READS),
     "PATCH /api/v1/handovers/{id}": notes(SENDER_EDITS, RECEIVER_ON_SENDERS),
+    "DELETE /api/v1/handovers/{id}": notes(SENDER_DELETES, RECEIVER_ON_SENDERS),
     "POST /api/v1/handovers/{id}/submit": notes(SENDER_EDITS, RECEIVER_ON_SENDERS),
     "POST /api/v1/handovers/{id}/withdraw": notes(SENDER_WITHDRAWS, RECEIVER_ON_SENDERS),
     "POST /api/v1/handovers/{id}/return": notes(SENDER_ON_RECEIVERS, RECEIVER_DECIDES),
@@ -488,7 +492,7 @@ class World:
             "SELECT coalesce(json_agg(json_build_object('id', id, 'route', route, "
             "'sender_unit', sender_unit, 'receiver_unit', receiver_unit, "
             "'submitted', first_submitted_at IS NOT NULL, 'citizen', citizen)), '[]') "
-            "FROM handovers;")
+            "FROM handovers WHERE deleted_at IS NULL;")  # a deleted draft is in no list
 
     def audit_mark(self):
         return self.db.query_json("SELECT coalesce(max(id), 0) FROM audit_log;")
@@ -571,10 +575,11 @@ class World:
             ctx["note"] = hid
             path = path.replace("{id}", hid).replace("{index}", "0")
             action = endpoint.rsplit("/", 1)[1]
-            if m == "PATCH" or action == "reply":
+            if m in ("PATCH", "DELETE") or action == "reply":
                 version = self.version(hid) if hid in self.citizens else 1
                 h["If-Match"] = '"%d"' % version
-                body = PATCH_BODY if m == "PATCH" else REPLY_BODY
+                body = (PATCH_BODY if m == "PATCH" else REPLY_BODY if action == "reply"
+                        else None)
             elif action in ACTION_BODIES:
                 body = ACTION_BODIES[action]
             if endpoint in NOTE_READS and role != "anonymous":
@@ -743,6 +748,11 @@ def check_success(w, endpoint, role, code, state, r, ctx):
         citizen = w.citizens[hid]
         access = ACCESS[role]
         action = path.rsplit("/", 1)[1]
+        if method == "DELETE":
+            assert r.content == b"", r.content
+            assert_denied(w.api.get(w.users["sender"], hid), 404)
+            w.assert_audited(0, ctx["username"], "handover.delete", hid)
+            return
         out = r.json()
         if endpoint == "GET /api/v1/handovers/{id}":
             assert out["id"] == hid
@@ -957,6 +967,7 @@ HOSTILE_BODIES = {
     "reply": COMMON_BODIES + [
         {}, {"text": 5}, {"text": None}, {"text": ""}, {"text": " "}, {"text": "x" * 2001},
         {"text": BIG}, {"text": "\u0007"}, {"text": "x", "more": 1}],
+    "DELETE": [],  # takes no body: only If-Match is judged
 }
 # Bodies the router refuses before any handler looks at a note: not JSON,
 # JSON but neither an object nor an array, not declared JSON, nested too
@@ -972,7 +983,8 @@ WRITES = [e for e in TABLE if is_note_scoped(e) and split(e)[0] != "GET"]
 
 
 def write_kind(endpoint):
-    return "PATCH" if split(endpoint)[0] == "PATCH" else endpoint.rsplit("/", 1)[1]
+    m = split(endpoint)[0]
+    return m if m in ("PATCH", "DELETE") else endpoint.rsplit("/", 1)[1]
 
 
 def hostile_requests(endpoint):
@@ -980,14 +992,14 @@ def hostile_requests(endpoint):
     for the note's own version."""
     kind = write_kind(endpoint)
     benign = (PATCH_BODY if kind == "PATCH" else REPLY_BODY if kind == "reply"
-              else ACTION_BODIES[kind])
+              else None if kind == "DELETE" else ACTION_BODIES[kind])
     benign = None if benign is None else json.dumps(benign).encode()
     out = [(f"json {json.dumps(b)[:60]}", json.dumps(b, ensure_ascii=False).encode(),
             "application/json", "current") for b in HOSTILE_BODIES[kind]]
     # If-Match: stale, not an entity tag, a wildcard, and (PATCH) none
     for tag in ('"999"', "garbage", "*", '"0"'):
         out.append((f"If-Match {tag}", benign, "application/json", tag))
-    if kind in ("PATCH", "reply"):
+    if kind in ("PATCH", "reply", "DELETE"):
         out.append(("no If-Match", benign, "application/json", None))
     return out
 
@@ -1062,7 +1074,7 @@ def test_hostile_body_to_an_unseen_note_is_404(world, role):
 MAY_WRITE = {"PATCH": ("sender", "draft"), "submit": ("sender", "draft"),
              "withdraw": ("sender", "submitted"), "return": ("receiver", "received"),
              "accept": ("receiver", "received"), "forward": ("receiver", "received"),
-             "reply": ("sender", "returned")}
+             "reply": ("sender", "returned"), "DELETE": ("sender", "draft")}
 
 
 def test_hostile_bodies_are_refused_to_those_who_may_write(world):
@@ -1074,7 +1086,7 @@ def test_hostile_bodies_are_refused_to_those_who_may_write(world):
     with requests.Session() as s:
         for endpoint in WRITES:
             role, state = MAY_WRITE[write_kind(endpoint)]
-            assert cell(endpoint, role)[state] == 200, (endpoint, role, state)
+            assert cell(endpoint, role)[state] in (200, 204), (endpoint, role, state)
             hid = w.note_in(state)
             version = w.version(hid)
             before = w.digest()
