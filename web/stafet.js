@@ -143,7 +143,8 @@ function menuButton() {
   b.addEventListener('click', () => setMenuOpen(b.getAttribute('aria-expanded') !== 'true'));
   const nav = document.getElementById('main-nav');
   nav.parentNode.insertBefore(b, nav);
-  nav.addEventListener('keydown', (ev) => {
+  // Escape closes it, from the button or from inside the menu.
+  nav.parentNode.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && b.getAttribute('aria-expanded') === 'true') {
       setMenuOpen(false);
       b.focus();

@@ -36,6 +36,18 @@ const DECIDED_BY = {
   intake: 'Visitationen fordeler',
 };
 
+/**
+ * The daemon's sentences may name the route by its code ("Ruten BUR-UR
+ * sender til …"); the route is chosen by name above, so "ruten" says it.
+ */
+function plain(text) {
+  if (!text) return text;
+  const codes = (state.routes || []).map((r) => r.code).filter(Boolean)
+    .map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  if (!codes.length) return text;
+  return String(text).replace(new RegExp(`\\b([Rr]uten) (?:${codes.join('|')})(?![\\w-])`, 'g'), '$1');
+}
+
 /** Suggestions: values, or [value, label] pairs (a target group's slug and its name). */
 function datalist(values) {
   const id = newId('dl');
@@ -186,7 +198,7 @@ export async function render(el, { navigate }) {
     if (pl && !pl.ok) {
       const q = b.citizen.cpr ? 'Er CPR-nummeret rigtigt?' : 'Er fødselsdatoen rigtig?';
       // eslint-disable-next-line no-alert
-      if (!window.confirm(`${pl.message}\n\n${q} Vælg OK for at starte notatet alligevel, eller Annuller for at rette det.`)) {
+      if (!window.confirm(`${plain(pl.message)}\n\n${q} Vælg OK for at starte notatet alligevel, eller Annuller for at rette det.`)) {
         (b.citizen.cpr ? cpr : birth).input.focus();
         return;
       }
@@ -216,7 +228,7 @@ export async function render(el, { navigate }) {
       h('div', { class: 'candidate__rank', 'aria-hidden': 'true' }, String(c.rank)),
       h('div', {},
         h('h4', { class: 'card__title' }, h('span', { class: 'visually-hidden' }, `Nr. ${c.rank}: `), personLink(p), ' ', badges),
-        h('p', { class: 'candidate__reason' }, c.reason),
+        h('p', { class: 'candidate__reason' }, plain(c.reason)),
         personDetails(p),
         start ? h('div', { class: 'button-row' }, start) : null)));
   }
@@ -233,7 +245,7 @@ export async function render(el, { navigate }) {
         h('p', { class: 'answer__label' }, 'Sagen går til'),
         h('h3', { id: 'cp-answer-heading', class: 'answer__name' }, `Visitationen i ${unit.name}`),
         decided,
-        h('p', { class: 'answer__why' }, a.why),
+        h('p', { class: 'answer__why' }, plain(a.why)),
         h('dl', { class: 'details' },
           fb.mailbox ? [h('dt', {}, 'Fælles postkasse'), h('dd', {}, h('a', { href: `mailto:${fb.mailbox}` }, fb.mailbox))] : null,
           a.person ? [h('dt', {}, 'Leder, der fordeler'), h('dd', {}, personLink(a.person))] : null),
@@ -248,7 +260,7 @@ export async function render(el, { navigate }) {
       h('h3', { id: 'cp-answer-heading', class: 'answer__name' }, personLink(a.person),
         c && c.acting_for ? [' ', h('span', { class: 'badge badge--info' }, `Stedfortræder for ${c.acting_for.display_name}`)] : null),
       decided,
-      h('p', { class: 'answer__why' }, a.why),
+      h('p', { class: 'answer__why' }, plain(a.why)),
       c ? personDetails(p) : null,
       sendable ? h('div', { class: 'button-row' },
         h('button', { type: 'button', class: 'button button--primary', onclick: () => startNote(data, b, a.person) },
@@ -264,11 +276,11 @@ export async function render(el, { navigate }) {
     const parts = [
       h('h2', { id: 'cp-result-heading', tabindex: '-1' }, `Modtagende enhed: ${unit.name} (${unit.code})`),
       pl && !pl.ok ? h('div', { class: 'notice notice--warning plausibility', role: 'alert' },
-        h('p', {}, h('strong', {}, 'Tjek borgerens alder: '), pl.message)) : null,
+        h('p', {}, h('strong', {}, 'Tjek borgerens alder: '), plain(pl.message))) : null,
       answerCard(data, b, sendable),
-      h('p', {}, unit.reason || ''),
-      data.myndighedssnit ? notice('info', data.myndighedssnit.reason) : null,
-      (data.warnings || []).length ? notice('warning', h('p', {}, h('strong', {}, 'Bemærk:')), h('ul', {}, data.warnings.map((w) => h('li', {}, w)))) : null,
+      h('p', {}, plain(unit.reason) || ''),
+      data.myndighedssnit ? notice('info', plain(data.myndighedssnit.reason)) : null,
+      (data.warnings || []).length ? notice('warning', h('p', {}, h('strong', {}, 'Bemærk:')), h('ul', {}, data.warnings.map((w) => h('li', {}, plain(w))))) : null,
       data.citizen && data.citizen.birthdate ? h('p', { class: 'muted' }, `Borgerens fødselsdato: ${fmtDate(data.citizen.birthdate)}`
         + (data.citizen.age_on_date !== null && data.citizen.age_on_date !== undefined ? ` (${data.citizen.age_on_date} år)` : '')
         + `. Opslaget gælder ${fmtDate(data.date)}.`) : null,
@@ -288,7 +300,7 @@ export async function render(el, { navigate }) {
     const fb = data.fallback;
     if (fb) {
       parts.push(h('h3', {}, 'Hvis ingen af dem kan tage sagen'),
-        h('p', {}, fb.reason || ''),
+        h('p', {}, plain(fb.reason) || ''),
         h('dl', { class: 'details card card--wide' },
           fb.mailbox ? [h('dt', {}, 'Fælles postkasse'), h('dd', {}, h('a', { href: `mailto:${fb.mailbox}` }, fb.mailbox))] : null,
           fb.lead ? [h('dt', {}, 'Leder'), h('dd', {}, personLink(fb.lead),

@@ -53,7 +53,7 @@ function dueLine(due) {
 function taskItem(t) {
   const route = routeByCode(t.route);
   const target = t.handover_id ? `#/notater/${encodeURIComponent(t.handover_id)}` : null;
-  const name = [t.title || kindText(t.kind, t.due), t.ref ? ` (${t.ref})` : ''].join('');
+  const name = [t.title || kindText(t.kind, t.due), t.ref ? [' ', h('span', { class: 'task__ref' }, `(${t.ref})`)] : null];
   return h('li', { class: ['task', `task--${String(t.kind || 'other').replace(/[^a-z_]/g, '')}`] },
     h('span', { class: ['badge', 'task__kind', t.kind === 'to_fix' ? 'badge--error' : 'badge--info'] }, kindText(t.kind, t.due)),
     h('h2', { class: 'task__title' }, target ? h('a', { href: target }, name) : name),
