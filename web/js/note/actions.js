@@ -3,7 +3,7 @@
 // sections, or forwards it to another unit; the sending team withdraws it;
 // and anyone who sees it reads its history.
 
-import { ApiError, get, post, seg } from '../api.js';
+import { ApiError, del, get, post, seg } from '../api.js';
 import { announce, clear, field, fmtDateTime, h, newId, notice, replace, setFieldError, tableWrap } from '../dom.js';
 import { ACTION, FIXED_SECTIONS, STATUS } from '../labels.js';
 import { state, unitName } from '../state.js';
@@ -197,6 +197,35 @@ export function renderWithdraw(note, { etag, done }) {
     }
   });
   return h('section', { class: 'withdraw', 'aria-label': 'Træk tilbage' }, h('div', { class: 'button-row' }, open), confirm);
+}
+
+/** A draft is deleted, not withdrawn: "Slet kladde", confirmed first (DELETE with If-Match → 204). */
+export function renderDeleteDraft(note, { etag, done }) {
+  const status = h('div');
+  const confirm = h('form', { class: 'panel', hidden: true, id: 'delete-draft-confirm', 'aria-label': 'Slet kladden' },
+    h('p', {}, h('strong', {}, `Vil du slette kladden ${note.ref}? `), 'Den forsvinder fra dine kladder, og teksten kan ikke hentes tilbage.'),
+    status,
+    h('div', { class: 'button-row' },
+      h('button', { type: 'submit', class: 'button button--danger', id: 'delete-draft-yes' }, 'Ja, slet kladden'),
+      h('button', { type: 'button', class: 'button button-secondary', onclick: () => { confirm.hidden = true; open.setAttribute('aria-expanded', 'false'); open.focus(); } }, 'Fortryd')));
+  const open = h('button', { type: 'button', class: 'button button--danger', id: 'delete-draft', 'aria-expanded': 'false', 'aria-controls': 'delete-draft-confirm' }, 'Slet kladde …');
+  open.addEventListener('click', () => {
+    confirm.hidden = false;
+    open.setAttribute('aria-expanded', 'true');
+    confirm.querySelector('#delete-draft-yes').focus();
+  });
+  confirm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(status);
+    try {
+      await del(`/handovers/${seg(note.id)}`, { headers: { 'If-Match': etag() } });
+      done();
+    } catch (e) {
+      status.append(notice('error', e instanceof ApiError && e.status === 404
+        ? 'Kladden findes ikke længere. Den er måske allerede slettet.' : errorText(e)));
+    }
+  });
+  return h('section', { class: 'withdraw delete-draft', 'aria-label': 'Slet kladde' }, h('div', { class: 'button-row' }, open), confirm);
 }
 
 function detailText(ev) {
