@@ -116,22 +116,27 @@ export function field(label, input, { help, hint, wrapClass } = {}) {
   const id = input.id || newId('f');
   input.id = id;
   const described = [];
-  const parts = [h('label', { for: id, class: 'field__label' }, label)];
+  // Det Fælles Designsystem's names (form-*) beside our own.
+  const tag = input.tagName;
+  const textual = tag === 'TEXTAREA' || (tag === 'INPUT' && !['checkbox', 'radio', 'hidden', 'file'].includes(input.type));
+  if (tag === 'SELECT') input.classList.add('form-select');
+  else if (textual) input.classList.add('form-input');
+  const parts = [h('label', { for: id, class: 'field__label form-label' }, label)];
   if (hint) {
     const hid = newId('hint');
     described.push(hid);
-    parts.push(h('span', { id: hid, class: 'field__hint' }, hint));
+    parts.push(h('span', { id: hid, class: 'field__hint form-hint' }, hint));
   }
   if (help) {
     const hid = newId('help');
     described.push(hid);
-    parts.push(h('span', { id: hid, class: 'field__help' }, help));
+    parts.push(h('span', { id: hid, class: 'field__help form-hint' }, help));
   }
   if (described.length) input.setAttribute('aria-describedby', described.join(' '));
   parts.push(input);
-  const err = h('span', { class: 'field__error', id: newId('err'), hidden: true });
+  const err = h('span', { class: 'field__error form-error-message', id: newId('err'), hidden: true });
   parts.push(err);
-  const wrap = h('div', { class: ['field', wrapClass] }, parts);
+  const wrap = h('div', { class: ['field', 'form-group', wrapClass] }, parts);
   return { wrap, input, id, error: err };
 }
 
@@ -145,17 +150,19 @@ export function setFieldError(f, message) {
     const d = (f.input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
     if (!d.includes(f.error.id)) d.push(f.error.id);
     f.input.setAttribute('aria-describedby', d.join(' '));
+    if (f.wrap) f.wrap.classList.add('form-error');
   } else {
     f.error.textContent = '';
     f.error.hidden = true;
     f.input.removeAttribute('aria-invalid');
+    if (f.wrap) f.wrap.classList.remove('form-error');
   }
 }
 
 /** A message box: kind is info, success, warning or error. */
 export function notice(kind, ...children) {
   const role = kind === 'error' ? 'alert' : 'status';
-  return h('div', { class: ['notice', `notice--${kind}`], role }, ...children);
+  return h('div', { class: ['notice', `notice--${kind}`, 'alert', `alert-${kind}`], role }, ...children);
 }
 
 /** A wrapper that lets a wide table scroll sideways (and be scrolled by keyboard). */

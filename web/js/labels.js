@@ -21,6 +21,7 @@ export const ACTION = {
   withdraw: 'Trukket tilbage',
   forward: 'Videresendt',
   reroute: 'Omdirigeret',
+  reply: 'Svar på markering',
 };
 
 export const FLAG_KIND = {
@@ -58,7 +59,7 @@ export const ROLE = {
 };
 
 /** "Fødselsdag 11.–20.", "Efternavn A–F", "Distrikt Vollsmose" … */
-export function allocationText(a) {
+export function allocationText(a, names) {
   if (!a) return '';
   const range = (from, to) => (from === to || to === undefined ? `${from}` : `${from}–${to}`);
   switch (a.kind) {
@@ -71,7 +72,7 @@ export function allocationText(a) {
     case 'school_district':
       return `Skoledistrikt ${a.value || range(a.from, a.to)}`;
     case 'target_group':
-      return `Målgruppe: ${a.value_name || targetGroupName(a.value) || range(a.from, a.to)}`;
+      return `Målgruppe: ${targetGroupName(a.value, names) || range(a.from, a.to)}`;
     default:
       return `Fordeling: ${a.value || range(a.from, a.to)}`;
   }
@@ -127,9 +128,12 @@ export function targetGroupName(slug, names) {
   return s ? s[0].toLocaleUpperCase('da') + s.slice(1) : '';
 }
 
-/** A person's target groups as names: p.target_groups may be slugs or {slug|code, name} objects. */
-export function targetGroupNames(list) {
-  return (list || []).map((g) => (g && typeof g === 'object' ? (g.name || targetGroupName(g.slug || g.code)) : targetGroupName(g)))
+/**
+ * A person's target groups as names: the slugs in p.target_groups named by
+ * p.target_group_names ({slug: name}, from the API), else made readable.
+ */
+export function targetGroupNames(list, names) {
+  return (list || []).map((g) => (g && typeof g === 'object' ? (g.name || targetGroupName(g.slug || g.code, names)) : targetGroupName(g, names)))
     .filter(Boolean);
 }
 

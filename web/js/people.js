@@ -3,6 +3,15 @@
 
 import { fmtDate, h, todayIso } from './dom.js';
 import { allocationText, targetGroupNames } from './labels.js';
+import { unitName } from './state.js';
+
+/** ", Beskæftigelses- og Socialforvaltningen": the unit's department by name, when it is known. */
+function departmentText(unit) {
+  const code = unit.department;
+  if (!code || code === unit.code) return '';
+  const name = unit.department_name || unitName(code);
+  return name && name !== code ? `, ${name}` : '';
+}
 
 export function personLink(ref) {
   if (!ref) return null;
@@ -26,8 +35,7 @@ function row(term, ...value) {
 /** The details of a person as a definition list. */
 export function personDetails(p, { full = false } = {}) {
   const unit = p.unit
-    ? [h('a', { href: `#/enheder/${encodeURIComponent(p.unit.code)}` }, p.unit.name),
-      p.unit.department ? ` (${p.unit.department})` : '']
+    ? [h('a', { href: `#/enheder/${encodeURIComponent(p.unit.code)}` }, p.unit.name), departmentText(p.unit)]
     : null;
   const rows = [
     row('Titel', p.title),
@@ -38,8 +46,8 @@ export function personDetails(p, { full = false } = {}) {
     row('Kontor', p.office),
   ];
   if (full) {
-    rows.push(row('Målgrupper', (p.target_group_names && p.target_group_names.length ? p.target_group_names : targetGroupNames(p.target_groups)).join(', ')));
-    rows.push(row('Fordeling', (p.allocation || []).map(allocationText).join('; ')));
+    rows.push(row('Målgrupper', targetGroupNames(p.target_groups, p.target_group_names).join(', ')));
+    rows.push(row('Fordeling', (p.allocation || []).map((a) => allocationText(a, p.target_group_names)).join('; ')));
     rows.push(row('Leder', personLink(p.manager)));
     rows.push(row('Brugernavn', p.username));
   }

@@ -121,10 +121,10 @@ export async function render(el, { navigate }) {
       const groups = new Map(); // slug → name
       for (const m of data.members || []) {
         for (const a of m.allocation || []) if (a.kind === 'district' && a.value) districts.add(a.value);
-        (m.target_groups || []).forEach((g, i) => {
+        (m.target_groups || []).forEach((g) => {
           const slug = g && typeof g === 'object' ? (g.slug || g.code) : g;
-          const name = g && typeof g === 'object' ? g.name : (m.target_group_names || [])[i];
-          if (slug) groups.set(slug, name || targetGroupName(slug));
+          const name = g && typeof g === 'object' ? g.name : null;
+          if (slug) groups.set(slug, name || targetGroupName(slug, m.target_group_names));
         });
       }
       const dl = datalist(districts);

@@ -128,7 +128,7 @@ export function renderSearch(el, { query }) {
 export async function renderPerson(el, { params }) {
   const h1 = h('h1', { class: 'page-title' }, 'Kollega');
   el.append(h('p', { class: 'breadcrumb' }, h('a', { href: '#/sog' }, '← Søg kollega')), h1);
-  const { data: p } = await get(`/people/${seg(params[0])}`);
+  const [{ data: p }] = await Promise.all([get(`/people/${seg(params[0])}`), loadUnits().catch(() => null)]);
   h1.textContent = p.display_name;
   document.title = `${p.display_name} – Stafet`;
   const absence = p.absent
