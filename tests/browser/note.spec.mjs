@@ -133,6 +133,21 @@ await step('section_navigation', async () => {
   assert(page.url().includes(`#/notater/${noteA}`), 'the address stays the note\'s');
 });
 
+await step('near_identical_text_is_a_warning', async () => {
+  // The same sentence pasted into two sections: a warning (yellow) beside both, not an error.
+  const same = 'Den unge har brug for støtte til struktur i hverdagen og til at møde op i skolen hver dag.';
+  await text('assessment').fill(same);
+  await text('youth_voice').fill(same);
+  await page.locator('#checks-youth_voice .check-item--warning').waitFor();
+  await page.locator('#checks-assessment .check-item--warning').waitFor();
+  const errors = await page.locator('#checks-assessment .check-item--error, #checks-youth_voice .check-item--error').allInnerTexts();
+  assert(!errors.some((t) => /samme tekst/.test(t)), `near-identical text is no error: ${errors}`);
+  await expectText(page.locator('nav.section-nav a[data-key="assessment"]'), 'advarsel', 'the navigation says advarsel');
+  await shot(page, 'note-06-naesten-samme-tekst');
+  await text('youth_voice').fill('Anna vil selv på teknisk skole og har skrevet med på handleplanen.');
+  await page.waitForFunction(() => !document.querySelector('#checks-youth_voice .check-item--warning'));
+}, ['errors_after_first_send']);
+
 await step('autosave_to_server', async () => {
   const words = `Baggrund skrevet ${Date.now()}: sagen har været i BUR i fire år med en fast kontaktperson.`;
   await text('background').fill(words);

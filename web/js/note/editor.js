@@ -128,8 +128,27 @@ export class NoteEditor {
     clearTimeout(this.retry);
     window.removeEventListener('online', this.onOnline);
     // Leaving (or thrown out by an expired session) with text the server
-    // does not have: keep it here, encrypted, for the same user's return.
-    if (this.dirty && !this.discarded) this.keepLocal();
+    // does not have: keep it here, encrypted, for the same user's return,
+    // and try once more to hand it to the server.
+    if (this.dirty && !this.discarded) {
+      this.keepLocal();
+      if (this.note && !this.conflict && navigator.onLine) this.finalSave();
+    }
+  }
+
+  /** The last save as the page goes: no login page on a 401; the local copy stays unless it succeeds. */
+  async finalSave() {
+    await this.saveChain;
+    if (!this.dirty || this.conflict) return;
+    const doc = this.collect();
+    const sections = { ...doc.sections };
+    for (const key of Object.keys(this.note.sections || {})) if (!(key in sections)) sections[key] = null;
+    try {
+      await patch(`/handovers/${seg(this.note.id)}`, { citizen: doc.citizen, planned_date: doc.planned_date, receiver: { unit: doc.receiver.unit, person: doc.receiver.person || null }, sections },
+        { headers: { 'If-Match': this.etag }, noAuthRedirect: true });
+      this.dirty = false;
+      this.dropLocal();
+    } catch (e) { /* kept on this computer; put back at the next visit */ }
   }
 
   /** Forget the local copy and stop saving (the draft was deleted). */
@@ -199,12 +218,15 @@ export class NoteEditor {
     if (!sec) return;
     const to = ev.relatedTarget && ev.relatedTarget.closest ? ev.relatedTarget.closest('[data-key]') : null;
     if (to === sec) return;
+    // Saved at once when the writer moves to another section; leaving the
+    // form (a click on the menu) lets the timer run, or destroy() save.
+    const within = !!(ev.relatedTarget && this.form && this.form.contains(ev.relatedTarget));
     const key = sec.dataset.key;
     if (this.touched.has(key) && !this.shown.has(key)) {
       this.shown.add(key);
       this.showChecks(this.lastChecks, this.lastCompleteness);
     }
-    if (this.dirty && !this.conflict && !this.destroyed) {
+    if (within && this.dirty && !this.conflict && !this.destroyed) {
       this.autosave.cancel();
       this.save({ quiet: true, auto: true });
     }
