@@ -1,9 +1,10 @@
 /*
  * handovers.c: the handover collection (API.md "Handovers"): a route's
  * template, live checks of a draft, filing a new note, and the incoming
- * and outgoing boxes. What a single note does (read, edit, move through
- * its states, history) is notes.c; both share the reading of a note's
- * fields from a request body, here.
+ * and outgoing boxes and the caller's own drafts (deleting one is
+ * drafts.c). What a single note does (read, edit, move through its
+ * states, history) is notes.c; both share the reading of a note's fields
+ * from a request body, here.
  *
  * Structure errors in a body (unknown fields, wrong JSON types) answer
  * 400 naming the field; values that cannot be used (a CPR number with no
@@ -834,9 +835,13 @@ api_handovers_list(struct http_request *req)
 	ctx->me = me;
 	ctx->limit = (int)limit;
 	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
-	const char *params[7] = {
-	    units,   *statuses_arr ? statuses_arr : NULL, *route ? route : NULL, cur_us, cur_id,
-	    limit_q, req->auth.person_id};
+	const char *params[7] = {units,
+	                         *statuses_arr ? statuses_arr : NULL,
+	                         *route ? route : NULL,
+	                         cur_us,
+	                         cur_id,
+	                         limit_q,
+	                         req->auth.person_id};
 	sql = list_sql(ctx->box);
 	/* only the drafts' query reads $7 (an unused parameter has no type) */
 	if (db_query(sql, strcmp(ctx->box, "drafts") == 0 ? 7 : 6, params, listed, ctx) == -1) {
