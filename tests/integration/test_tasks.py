@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.integration.handover_helpers import (
-    Api, User, iso, note_body, note_ok, ok, planned, problem, today)
+    Api, User, add_years, citizen_for, iso, note_body, note_ok, ok, planned, problem, today)
 from tests.integration.test_auth import assert_problem
 from tests.integration.test_counterparts import start_module_daemon
 from tests.integration.test_directory import wait_until
@@ -415,6 +415,30 @@ def test_due_soon_and_overdue_come_first(env):
     assert out["items"][0]["due"] <= iso(today() - datetime.timedelta(days=7))
 
 
+def test_the_18th_birthday_is_a_due_date_on_routes_that_have_one(env):
+    """BUR-H's route to the adult side (months_before_18): a draft for a
+    citizen who turns 18 in five days is due on the birthday, before its
+    planned date; a BUR-UR draft for the same citizen is due on its
+    planned date only."""
+    born = add_years(today() + datetime.timedelta(days=5), -18)
+    citizen = citizen_for(born)
+    env.citizens.append(dict(citizen))
+    on = iso(planned(60))
+    burh = note_ok(env.api.create(env.lbk, {"route": "BURH-AEHF", "citizen": citizen,
+                                             "planned_date": on}), 201)
+    t = task_of(tasks(env, env.lbk), burh["id"])
+    assert t["kind"] == "drafts" and t["due"] == iso(add_years(born, 18)), t
+    assert t["title"] == "Kladde til Voksenhandicap", t
+    out = tasks(env, env.lbk)
+    assert_ordered(out)
+    assert out["counts"]["due_soon"] >= 1
+    other = citizen_for(born)
+    env.citizens.append(dict(other))
+    bur = note_ok(env.api.create(env.sbo, {"route": "BUR-UR", "citizen": other,
+                                            "planned_date": on}), 201)
+    assert task_of(tasks(env, env.sbo), bur["id"])["due"] == on
+
+
 def test_no_title_names_the_citizen(env):
     submitted(env)
     returned(env)
@@ -430,6 +454,36 @@ def test_no_title_names_the_citizen(env):
                 assert s not in i["title"], (u, s, i)
             assert not re.search(r"\d{6}", i["title"]), i
             assert not re.search(r"\b(BUR|UR|BUR-UR|null|None|undefined)\b", i["title"]), i
+
+
+def test_at_most_200_items_and_the_counts_count_all(env):
+    """205 drafts of kfr's (written straight into the database as copies of
+    a note, each changed a minute apart): the tasks list 200 of them, the
+    newest change first, and count 205; box=drafts pages through all."""
+    seed = create(env)
+    env.db.psql(
+        "INSERT INTO handovers (id, ref, route, template, template_version, status, version, "
+        "sender_person, sender_unit, receiver_unit, citizen, birthdate, planned_date, "
+        "created_at, updated_at) SELECT gen_random_uuid(), 'STF-TEST-' || lpad(g::text, 6, '0'), "
+        "route, template, template_version, 'draft', 1, "
+        f"'{env.kfr.id}', 'JC-UNG', receiver_unit, citizen, birthdate, NULL, "
+        "now() - g * interval '1 minute', now() - g * interval '1 minute' "
+        f"FROM handovers, generate_series(1, 205) AS g WHERE id = '{seed['id']}';")
+    try:
+        out = tasks(env, env.kfr)
+        assert out["counts"]["drafts"] == 205, out["counts"]
+        assert len(out["items"]) == 200
+        assert {i["kind"] for i in out["items"]} == {"drafts"}
+        refs = [i["ref"] for i in out["items"]]
+        assert refs == ["STF-TEST-%06d" % g for g in range(1, 201)], refs[:5]
+        assert all(i["title"] == "Kladde til Ungerådgivningen" and i["due"] is None
+                   for i in out["items"])
+        listed = box(env, env.kfr, "drafts", limit=50)
+        assert [i["ref"] for i in listed] == ["STF-TEST-%06d" % g for g in range(1, 206)]
+    finally:
+        env.db.psql(f"UPDATE handovers SET deleted_at = now() WHERE sender_person = "
+                    f"'{env.kfr.id}' AND ref LIKE 'STF-TEST-%';")
+    assert tasks(env, env.kfr)["counts"]["drafts"] == 0
 
 
 # --- hostile and malformed input ---------------------------------------------------------------
