@@ -212,19 +212,38 @@ task_cmp(const void *a, const void *b)
 	return x->row - y->row;
 }
 
-/* "om 3 arbejdsdage", "i dag", "for 2 arbejdsdage siden" into out. */
+/* Calendar days from a to b (YYYY-MM-DD each); 0 on a bad date. */
+static int
+days_between(const char *a, const char *b)
+{
+	struct tm ta = {0}, tb = {0};
+
+	if (sscanf(a, "%4d-%2d-%2d", &ta.tm_year, &ta.tm_mon, &ta.tm_mday) != 3 ||
+	    sscanf(b, "%4d-%2d-%2d", &tb.tm_year, &tb.tm_mon, &tb.tm_mday) != 3)
+		return 0;
+	ta.tm_year -= 1900, tb.tm_year -= 1900;
+	ta.tm_mon--, tb.tm_mon--;
+	return (int)((timegm(&tb) - timegm(&ta)) / 86400);
+}
+
+/* "om 3 arbejdsdage", "i dag", "for 2 arbejdsdage siden" into out; in
+ * calendar days when no working day lies between (a weekend, a holiday). */
 static void
 when_text(const struct tasks_ctx *ctx, const char *due, char *out, size_t n)
 {
-	int ahead = workdays_between(ctx->today, due, ctx->off);
-	int past = workdays_between(due, ctx->today, ctx->off);
+	int c = strcmp(due, ctx->today);
+	int wd = c > 0 ? workdays_between(ctx->today, due, ctx->off)
+	               : workdays_between(due, ctx->today, ctx->off);
+	int d = days_between(c > 0 ? ctx->today : due, c > 0 ? due : ctx->today);
+	const char *unit = wd > 0 ? "arbejdsdag" : "dag";
+	int k = wd > 0 ? wd : d;
 
-	if (strcmp(due, ctx->today) == 0 || (ahead <= 0 && past <= 0))
+	if (c == 0 || k <= 0)
 		snprintf(out, n, "i dag");
-	else if (strcmp(due, ctx->today) > 0)
-		snprintf(out, n, "om %d arbejdsdag%s", ahead, ahead == 1 ? "" : "e");
+	else if (c > 0)
+		snprintf(out, n, "om %d %s%s", k, unit, k == 1 ? "" : "e");
 	else
-		snprintf(out, n, "for %d arbejdsdag%s siden", past, past == 1 ? "" : "e");
+		snprintf(out, n, "for %d %s%s siden", k, unit, k == 1 ? "" : "e");
 }
 
 static const char *
