@@ -33,8 +33,17 @@ export function sectionNav(sections, go) {
     items.set(key, { li, state });
     return li;
   }));
+  list.id = 'section-nav-list';
+  // On a phone the list is folded behind a button (note.css shows it under 600 px only).
+  const toggle = h('button', { type: 'button', class: 'button button-secondary button--small section-nav__toggle', 'aria-expanded': 'false', 'aria-controls': 'section-nav-list' }, 'Vis afsnittene');
   const el = h('nav', { class: 'section-nav', 'aria-labelledby': 'section-nav-h' },
-    h('h2', { class: 'section-nav__title', id: 'section-nav-h' }, 'Afsnit i notatet'), list);
+    h('h2', { class: 'section-nav__title', id: 'section-nav-h' }, 'Afsnit i notatet'), toggle, list);
+  toggle.addEventListener('click', () => {
+    const open = !el.classList.contains('section-nav--open');
+    el.classList.toggle('section-nav--open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+    toggle.textContent = open ? 'Skjul afsnittene' : 'Vis afsnittene';
+  });
   return {
     el,
     update(states, strong) {
