@@ -260,11 +260,13 @@ await step('inbox_and_mail_link', async () => {
 
 await step('return_with_flag', async () => {
   const { page } = mha;
-  await page.getByRole('button', { name: 'Returnér …' }).click();
-  const row = page.locator('.return-row[data-section="goals"]');
-  await row.getByLabel('Markér »Handleplanens mål«').check();
+  // »Markér« beside the section, then the return (flags.spec.mjs has the whole story)
+  const row = page.locator('#sec-goals');
+  await row.getByRole('button', { name: 'Markér »Handleplanens mål«' }).click();
   await row.getByRole('radio', { name: 'Upræcist' }).check();
-  await row.getByRole('textbox').fill('Målet for bolig mangler en konkret tidsramme.');
+  await row.getByLabel('Hvad skal afsenderen rette?').fill('Målet for bolig mangler en konkret tidsramme.');
+  await row.getByRole('button', { name: 'Gem markeringen' }).click();
+  await page.getByRole('button', { name: 'Returnér …' }).click();
   await shot(page, '12-returner');
   await page.getByRole('button', { name: 'Returnér til afsenderen' }).click();
   await expectText(page.locator('.flash .notice--success'), 'returneret til afsenderen med 1 markering', 'returned');

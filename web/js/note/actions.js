@@ -5,13 +5,9 @@
 
 import { ApiError, del, get, post, seg } from '../api.js';
 import { announce, clear, field, fmtDateTime, h, newId, notice, replace, setFieldError, tableWrap } from '../dom.js';
-import { ACTION, FIXED_SECTIONS, STATUS } from '../labels.js';
+import { ACTION, STATUS } from '../labels.js';
 import { state, unitName } from '../state.js';
-
-function sectionsOf(template) {
-  return [['citizen', FIXED_SECTIONS.citizen], ['planned_date', FIXED_SECTIONS.planned_date], ['receiver', FIXED_SECTIONS.receiver]]
-    .concat((template.sections || []).map((s) => [s.key, s.label]));
-}
+import { returnPanel, returnSummary } from './flags.js';
 
 async function act(note, action, body, etag) {
   const headers = etag ? { 'If-Match': etag } : {};
@@ -75,55 +71,8 @@ export function renderReceiverActions(note, template, { etag, done }) {
     }
   });
 
-  // return
-  const rows = sectionsOf(template).map(([key, label]) => {
-    const cb = h('input', { type: 'checkbox', id: newId('flag'), name: 'flag-section', value: key });
-    const kindName = newId('kind');
-    const missing = h('input', { type: 'radio', name: kindName, id: `${kindName}-m`, value: 'missing', checked: true });
-    const imprecise = h('input', { type: 'radio', name: kindName, id: `${kindName}-u`, value: 'imprecise' });
-    const comment = field(`Hvad mangler eller er upræcist i »${label}«?`, h('textarea', { rows: '2', name: `comment-${key}` }));
-    const detail = h('div', { class: 'return-row__detail', hidden: true },
-      h('fieldset', { class: 'fieldset' }, h('legend', {}, `Hvad er der galt med »${label}«?`),
-        h('div', { class: 'radio-row' },
-          h('label', { for: missing.id }, missing, 'Mangler'),
-          h('label', { for: imprecise.id }, imprecise, 'Upræcist'))),
-      comment.wrap);
-    cb.addEventListener('change', () => {
-      detail.hidden = !cb.checked;
-    });
-    return {
-      key, cb, missing, comment,
-      el: h('div', { class: 'return-row', dataset: { section: key } },
-        h('div', { class: 'field field--inline' }, cb, h('label', { for: cb.id, class: 'field__label' }, `Markér »${label}«`)),
-        detail),
-    };
-  });
-  const returnStatus = h('div');
-  const returnForm = h('form', { class: 'panel', 'aria-label': 'Returnér notatet' },
-    h('h3', {}, 'Returnér notatet til afsenderen'),
-    h('p', {}, 'Sæt hak ved de afsnit, der mangler noget eller er upræcise, og skriv hvad. Afsenderen retter notatet og sender det igen.'),
-    returnStatus,
-    h('fieldset', { class: 'fieldset' }, h('legend', {}, 'Afsnit'), rows.map((r) => r.el)),
-    h('div', { class: 'button-row' }, h('button', { type: 'submit', class: 'button button--danger' }, 'Returnér til afsenderen')));
-  returnForm.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clear(returnStatus);
-    const flags = rows.filter((r) => r.cb.checked).map((r) => ({
-      section: r.key, kind: r.missing.checked ? 'missing' : 'imprecise', comment: r.comment.input.value.trim(),
-    }));
-    if (!flags.length) {
-      returnStatus.append(notice('error', 'Sæt hak ved mindst ét afsnit, der mangler noget eller er upræcist.'));
-      rows[0].cb.focus();
-      return;
-    }
-    try {
-      const res = await act(note, 'return', { flags }, etag());
-      announce('Notatet er returneret.');
-      done(res.data, res.etag, `Notatet er returneret til afsenderen med ${flags.length} ${flags.length === 1 ? 'markering' : 'markeringer'}.`);
-    } catch (e) {
-      returnStatus.append(notice('error', errorText(e)));
-    }
-  });
+  // return: the marks set with »Markér« beside the sections (flags.js)
+  const returnForm = returnPanel(note, template, { etag, done });
 
   // forward
   const units = state.unitIndex ? [...state.unitIndex.keys()].filter((c) => c !== note.receiver.unit) : [];
@@ -163,9 +112,9 @@ export function renderReceiverActions(note, template, { etag, done }) {
   const f = disclosure('Videresend …', forwardForm, group);
   return h('section', { class: 'receiver-actions', 'aria-labelledby': 'receiver-actions-h' },
     h('h2', { id: 'receiver-actions-h' }, 'Modtag notatet'),
-    h('p', {}, 'Læs notatet, og godkend det — eller returnér det med markeringer af, hvad der mangler.'),
+    h('p', {}, 'Læs notatet, og godkend det — eller markér med »Markér« ved afsnittene, hvad der mangler, og returnér det.'),
     status,
-    h('div', { class: 'button-row' }, a.button, r.button, f.button),
+    h('div', { class: 'button-row' }, a.button, r.button, f.button, returnSummary(note, template)),
     acceptForm, returnForm, forwardForm);
 }
 
@@ -234,6 +183,7 @@ function detailText(ev) {
   if (d.to_unit) parts.push(`til ${unitName(d.to_unit)}`);
   if (d.reason) parts.push(`begrundelse: »${d.reason}«`);
   if (d.readback) parts.push('med tilbagemelding');
+  if (d.reply) parts.push(`svar på markeringen: »${d.reply}«`);
   return parts.join('; ');
 }
 

@@ -7,11 +7,12 @@
 
 import { ApiError, get, seg } from '../api.js';
 import { announce, clear, field, fmtDate, fmtDateTime, h, notice, replace } from '../dom.js';
-import { FIXED_SECTIONS, STATUS } from '../labels.js';
+import { FIXED_SECTIONS, FLAG_KIND, STATUS } from '../labels.js';
 import { personLink } from '../people.js';
 import { canSend, loadRoutes, loadTemplate, loadUnits, routeByCode, routeName, state, unitName } from '../state.js';
 import { sectionValueView } from '../note/sections.js';
 import { renderDeleteDraft, renderHistory, renderReceiverActions, renderWithdraw } from '../note/actions.js';
+import { flagsBeside, markSections, reviewChanges } from '../note/flags.js';
 import { NoteEditor, checkItem, countChecks } from '../note/editor.js';
 import { readLocal, userKey } from '../note/localcopy.js';
 
@@ -160,7 +161,7 @@ class NoteView {
       this.holder.append(notice(isSender ? 'warning' : 'info',
         h('p', {}, h('strong', {}, isSender ? 'Modtageren har returneret notatet. ' : 'Notatet er returneret til afsenderen. '),
           isSender ? 'Ret det, der er markeret herunder, og send notatet igen.' : ''),
-        h('ul', {}, open.map((f) => h('li', {}, `${sectionName(this.template, f.section)}: ${f.kind === 'missing' ? 'mangler' : 'upræcis'}`,
+        h('ul', {}, open.map((f) => h('li', {}, `${sectionName(this.template, f.section)}: ${(FLAG_KIND[f.kind] || f.kind).toLowerCase()}`,
           f.comment ? ` — »${f.comment}«` : '', f.by ? [' (', f.by.display_name || '', ')'] : '')))));
     }
     if (isReceiver && (note.status === 'submitted' || note.status === 'received')) {
@@ -185,10 +186,22 @@ class NoteView {
         note, etag, route, template: this.template, ctx: this.ctx,
         onSubmitted: (n, e) => this.show(n, e, `Notatet er sendt til ${unitName(n.receiver.unit)}.`),
         onSaved: (n, e) => { this.note = n; this.etag = e; },
-        renderFlags: (key) => flagsFor(note, key).map(flagView),
+        renderFlags: (key) => flagsBeside(note, key, {
+          canReply: note.status === 'returned',
+          etag: () => (this.editor ? this.editor.etag : this.etag),
+          replied: (n, e) => { // a reply is a new version: the form saves on top of it
+            this.note = n;
+            this.etag = e;
+            if (this.editor) Object.assign(this.editor, { note: n, etag: e });
+          },
+        }),
       });
     } else {
       this.holder.append(readOnlySections(note, this.template));
+      if (isReceiver && (note.status === 'submitted' || note.status === 'received')) {
+        markSections(this.holder, note, this.template); // »Markér« beside each section (flags.js)
+        reviewChanges(this.holder, note, this.template); // what changed since a return
+      }
     }
     if (isReceiver && (note.status === 'submitted' || note.status === 'received')) {
       this.holder.append(renderReceiverActions(note, this.template, {
@@ -250,26 +263,14 @@ function noteHeader(note) {
   return h('dl', { class: 'details card card--wide note-header' }, rows.map(([t, v]) => [h('dt', {}, t), h('dd', {}, v)]));
 }
 
-function flagsFor(note, key) {
-  return (note.flags || []).filter((f) => f.section === key);
-}
-
-function flagView(f) {
-  return h('div', { class: ['flag', f.resolved ? 'flag--resolved' : null] },
-    h('strong', {}, f.kind === 'missing' ? 'Mangler' : 'Upræcis'), f.resolved ? ' (rettet)' : '',
-    f.comment ? [': ', f.comment] : '',
-    h('br'), h('span', { class: 'muted' }, [f.by && f.by.display_name ? `${f.by.display_name}, ` : '', fmtDateTime(f.at)]));
-}
-
 function readOnlySections(note, template) {
   const wrap = h('div', { class: 'readonly-sections' }, h('h2', {}, 'Notatets afsnit'));
   const failed = (note.checks || []).filter((c) => !c.passed);
   for (const s of template.sections || []) {
-    const fl = flagsFor(note, s.key);
     const checks = failed.filter((c) => c.section === s.key);
     wrap.append(h('section', { class: 'readonly-section', id: `sec-${s.key}`, 'aria-labelledby': `sec-${s.key}-h` },
       h('h3', { id: `sec-${s.key}-h` }, s.label),
-      fl.map(flagView),
+      flagsBeside(note, s.key),
       sectionValueView(s, (note.sections || {})[s.key]),
       checks.length ? h('ul', { class: 'checks' }, checks.map(checkItem)) : null));
   }
