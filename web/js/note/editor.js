@@ -59,6 +59,11 @@ function sectionLabelOf(template, key) {
 const clock = () => new Date().toLocaleTimeString('da-DK', { hour: '2-digit', minute: '2-digit' });
 const same = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
 
+/** Nothing typed: no citizen, no date, no section. */
+export function emptyDoc(doc) {
+  return !doc || (!Object.keys(doc.citizen || {}).length && !doc.planned_date && !Object.keys(doc.sections || {}).length);
+}
+
 /** A stored note's fields in the shape collect() gives them. */
 function docOf(note) {
   const c = note.citizen || {};
@@ -494,6 +499,11 @@ export class NoteEditor {
   async keepLocal() {
     if (this.discarded) return false;
     const k = await this.keyP;
+    if (!this.note && emptyDoc(this.collect())) {
+      // a new note emptied again: nothing to keep
+      dropLocal(k, 'ny');
+      return false;
+    }
     const payload = { note_id: this.note ? this.note.id : null, route: this.route.code, base_version: this.note ? this.note.version : null, base: this.savedJson ? JSON.parse(this.savedJson) : null, doc: this.collect(), at: new Date().toISOString() };
     return keepLocal(k, this.slot, payload);
   }

@@ -13,7 +13,7 @@ import { canSend, loadRoutes, loadTemplate, loadUnits, routeByCode, routeName, s
 import { sectionValueView } from '../note/sections.js';
 import { renderDeleteDraft, renderHistory, renderReceiverActions, renderWithdraw } from '../note/actions.js';
 import { flagsBeside, markSections, reviewChanges } from '../note/flags.js';
-import { NoteEditor, checkItem, countChecks } from '../note/editor.js';
+import { NoteEditor, checkItem, countChecks, emptyDoc } from '../note/editor.js';
 import { readLocal, userKey } from '../note/localcopy.js';
 
 export function statusBadge(status) {
@@ -38,7 +38,7 @@ export async function renderNew(el, ctx) {
   // the connection was lost), kept encrypted on this computer for this user.
   const kept = await readLocal(await userKey(), 'ny');
   if (!ctx.isCurrent()) return undefined;
-  const usable = kept && routeByCode(kept.route) && sendable.some((r) => r.code === kept.route) ? kept : null;
+  const usable = kept && !emptyDoc(kept.doc) && routeByCode(kept.route) && sendable.some((r) => r.code === kept.route) ? kept : null;
   let restored = usable && !seed ? usable : null;
   let routeCode = restored ? restored.route : seed && routeByCode(seed.route) ? seed.route : sendable[0].code;
   const pick = h('select', { name: 'route' }, sendable.map((r) => h('option', { value: r.code, selected: r.code === routeCode }, r.name)));
