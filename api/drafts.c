@@ -95,7 +95,6 @@ deleted(PGresult *res, const char *error, void *arg)
 		}
 		return;
 	}
-	api_counterparts_changed();
 	log_info("handovers: draft %s deleted by %s", PQgetvalue(res, 0, 0), req->auth.person_id);
 	http_respond(req, 204, NULL, NULL, 0);
 	free(d);

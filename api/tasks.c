@@ -92,6 +92,31 @@ col(PGresult *res, int i, int c)
 	return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
 }
 
+/* One element of a PostgreSQL text[] literal being built in b. */
+static void
+literal_add(struct evbuffer *b, const char *v, bool *first)
+{
+	evbuffer_add(b, *first ? "\"" : ",\"", *first ? 1 : 2);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			evbuffer_add(b, "\\", 1);
+		evbuffer_add(b, v, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+	*first = false;
+}
+
+/* The literal's text (the caller frees it); b is freed. */
+static char *
+literal_end(struct evbuffer *b)
+{
+	char *out;
+	evbuffer_add(b, "}", 2); /* with the NUL */
+	out = xstrdup((const char *)evbuffer_pullup(b, -1));
+	evbuffer_free(b);
+	return out;
+}
+
 /* The units a person acts for: their own and those they lead, as a
  * PostgreSQL text[] literal. The caller frees it. */
 static char *
@@ -99,25 +124,27 @@ member_units_array(const struct dir_snapshot *s, int me)
 {
 	struct evbuffer *b = evbuffer_new();
 	bool first = true;
-	char *out;
 
 	evbuffer_add(b, "{", 1);
-	for (size_t u = 0; me != DIR_NONE && u < s->nunits; u++) {
-		if (!access_member_of(s, me, s->units[u].code))
-			continue;
-		evbuffer_add(b, first ? "\"" : ",\"", first ? 1 : 2);
-		for (const char *c = s->units[u].code; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				evbuffer_add(b, "\\", 1);
-			evbuffer_add(b, c, 1);
-		}
-		evbuffer_add(b, "\"", 1);
-		first = false;
-	}
-	evbuffer_add(b, "}", 2); /* with the NUL */
-	out = xstrdup((const char *)evbuffer_pullup(b, -1));
-	evbuffer_free(b);
-	return out;
+	for (size_t u = 0; me != DIR_NONE && u < s->nunits; u++)
+		if (access_member_of(s, me, s->units[u].code))
+			literal_add(b, s->units[u].code, &first);
+	return literal_end(b);
+}
+
+/* The routes whose notes are due by the 18th birthday (months_before_18),
+ * as a text[] literal. The caller frees it. */
+static char *
+routes_18_array(const struct ho_route_set *set)
+{
+	struct evbuffer *b = evbuffer_new();
+	bool first = true;
+
+	evbuffer_add(b, "{", 1);
+	for (size_t i = 0; set && i < set->n; i++)
+		if (set->v[i].nmonths_before_18)
+			literal_add(b, set->v[i].code, &first);
+	return literal_end(b);
 }
 
 /* Lowers t's due to date when it is earlier. */
@@ -339,7 +366,8 @@ tasks_read(PGresult *res, const char *error, void *arg)
 /*
  * The candidates: waiting notes the caller's units receive, returned notes
  * they sent, the caller's own drafts, and the units' other open notes with
- * a planned date or (BUR-H) an 18th birthday within the horizon or past.
+ * a planned date or, on the routes in $5 (BUR-H), an 18th birthday within
+ * the horizon or past.
  */
 static const char tasks_sql[] =
     "SELECT h.id, h.ref, h.route, h.status, h.sender_unit, h.receiver_unit, h.sender_person, "
@@ -352,7 +380,7 @@ static const char tasks_sql[] =
     "OR (h.sender_unit = ANY($1::text[]) AND h.status = 'draft' AND h.sender_person = $2) "
     "OR ((h.sender_unit = ANY($1::text[]) OR h.receiver_unit = ANY($1::text[])) "
     "AND h.status IN ('submitted', 'received', 'returned') AND (h.planned_date <= $3::date "
-    "OR h.birthdate <= $3::date - interval '18 years'))) "
+    "OR (h.route = ANY($5::text[]) AND h.birthdate <= $3::date - interval '18 years')))) "
     "ORDER BY h.updated_at LIMIT $4::int";
 
 void
@@ -362,7 +390,7 @@ api_me_tasks(struct http_request *req)
 	const struct dir_snapshot *s;
 	const struct config *c = config_current();
 	struct tasks_ctx *ctx;
-	char *units, limit[16];
+	char *units, *routes18, limit[16];
 
 	if (!http_query_check(req, no_params))
 		return;
@@ -377,11 +405,13 @@ api_me_tasks(struct http_request *req)
 	if (workdays_add(ctx->today, HORIZON, ctx->off, ctx->horizon) == -1)
 		snprintf(ctx->horizon, sizeof(ctx->horizon), "%s", ctx->today);
 	units = member_units_array(s, ctx->me);
+	routes18 = routes_18_array(routes_current());
 	snprintf(limit, sizeof(limit), "%d", ROWS_MAX);
-	const char *params[4] = {units, req->auth.person_id, ctx->horizon, limit};
-	if (db_query(tasks_sql, 4, params, tasks_read, ctx) == -1) {
+	const char *params[5] = {units, req->auth.person_id, ctx->horizon, limit, routes18};
+	if (db_query(tasks_sql, 5, params, tasks_read, ctx) == -1) {
 		answer_db_error(req, "unavailable");
 		free(ctx);
 	}
 	free(units);
+	free(routes18);
 }
