@@ -157,6 +157,10 @@ static const struct cfg_key keys[] = {
      "attribute of a unit with the KLE numbers it performs", NULL},
     {"map_kle_insight", CFG_STRING, OFF(map_kle_insight), "", 0, 0, NULL, false,
      "attribute of a unit with the KLE numbers it has insight into", NULL},
+    {"map_unit_intake", CFG_STRING, OFF(map_unit_intake), "", 0, 0, NULL, false,
+     "whether a unit takes new cases in through its intake: a boolean attribute of the unit, or "
+     "group:PREFIX for unit groups that are members of a group named so (default by layout)",
+     NULL},
     {"directory_refresh_interval", CFG_DURATION, OFF(directory_refresh_interval), "60s", 0.1, 86400,
      NULL, false, "time between incremental refreshes", NULL},
     {"directory_reconcile_interval", CFG_DURATION, OFF(directory_reconcile_interval), "1h", 1,

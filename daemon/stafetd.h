@@ -119,6 +119,7 @@ struct config {
 	char *map_unit, *map_target_groups, *map_allocation, *map_deputy, *map_absent_from,
 	    *map_absent_until;
 	char *map_kle_responsible, *map_kle_performing, *map_kle_insight;
+	char *map_unit_intake;
 	double directory_refresh_interval;
 	double directory_reconcile_interval;
 	double directory_overlap;

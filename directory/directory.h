@@ -55,6 +55,10 @@ struct dir_unit {
 	const char *department; /* code of the department (a top-level unit) */
 	const char *mailbox;
 	const char *dn;
+	/* Whether new cases go to its intake (mailbox and lead): 1 yes, 0 no,
+	 * -1 the directory does not say (the nearest unit above that says
+	 * decides: dir_unit_intake) */
+	signed char intake;
 	int parent;          /* unit index, or DIR_NONE */
 	int lead;            /* person index, or DIR_NONE */
 	const char **kle[3]; /* responsible, performing, insight */
@@ -106,6 +110,7 @@ struct dir_prec {
 };
 struct dir_urec {
 	char *dn, *id, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
+	char *intake; /* the intake flag's value as read (LDAP Boolean), or NULL */
 	struct strlist kle[3];
 	struct strlist members, member_of; /* AD: units are groups, nested for the tree */
 };
@@ -123,6 +128,7 @@ struct dir_records {
 	double synced_at;
 	char source[256];
 	char target_group_prefix[64]; /* AD: target groups are groups named so */
+	char intake_prefix[64];       /* AD: units in a group named so take cases by intake */
 	/* The groups' and unit groups' member lists were read whole: they, not
 	 * the members' memberOf (which AD computes and which an incremental
 	 * refresh does not re-read when only the group changed), say who is
@@ -171,6 +177,10 @@ bool dir_snapshot_trim(void);
 /* "20260303000000Z" or "2026-03-03..." as "2026-03-03" written into out;
  * returns out, or NULL (out empty) when v is not a date. v is only read. */
 char *dir_snapshot_date_from_ldap(const char *generalized, char out[11]);
+/* Whether unit u takes new cases in through its intake (mailbox and lead):
+ * what the unit says, else the nearest unit above that says; false when
+ * none does. */
+bool dir_unit_intake(const struct dir_snapshot *, int u);
 
 /* lookup.c. An index into s->persons (s->units), or DIR_NONE; nothing is
  * allocated, and the index is valid as long as the caller's reference to

@@ -33,8 +33,8 @@ dir_records_free_person(struct dir_prec *p)
 void
 dir_records_free_unit(struct dir_urec *u)
 {
-	char **fields[] = {&u->dn,      &u->id,      &u->code,      &u->name,    &u->department,
-	                   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified};
+	char **fields[] = {&u->dn,      &u->id,      &u->code,      &u->name,     &u->department,
+	                   &u->mailbox, &u->lead_dn, &u->parent_dn, &u->modified, &u->intake};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		free(*fields[i]);
 		*fields[i] = NULL;
@@ -168,6 +168,7 @@ dir_records_to_json(const struct dir_records *r)
 		put_str(o, "lead", u->lead_dn);
 		put_str(o, "parent", u->parent_dn);
 		put_str(o, "modified", u->modified);
+		put_str(o, "intake", u->intake);
 		put_strv(o, "kle_responsible", &u->kle[0]);
 		put_strv(o, "kle_performing", &u->kle[1]);
 		put_strv(o, "kle_insight", &u->kle[2]);
@@ -185,9 +186,10 @@ dir_records_to_json(const struct dir_records *r)
 		put_strv(o, "members", &g->members);
 		json_array_append_new(groups, o);
 	}
-	return json_pack("{s:i, s:f, s:s, s:s, s:b, s:O, s:o, s:o, s:o}", "format", RECORDS_FORMAT,
-	                 "synced_at", r->synced_at, "source", r->source, "target_group_prefix",
-	                 r->target_group_prefix, "lists_whole", r->lists_whole, "aliases",
+	return json_pack("{s:i, s:f, s:s, s:s, s:s, s:b, s:O, s:o, s:o, s:o}", "format",
+	                 RECORDS_FORMAT, "synced_at", r->synced_at, "source", r->source,
+	                 "target_group_prefix", r->target_group_prefix, "intake_prefix",
+	                 r->intake_prefix, "lists_whole", r->lists_whole, "aliases",
 	                 r->aliases ? r->aliases : json_null(), "people", people, "units", units,
 	                 "groups", groups);
 }
@@ -238,6 +240,10 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 	         json_string_value(json_object_get(doc, "target_group_prefix"))
 	             ? json_string_value(json_object_get(doc, "target_group_prefix"))
 	             : "");
+	snprintf(r->intake_prefix, sizeof(r->intake_prefix), "%s",
+	         json_string_value(json_object_get(doc, "intake_prefix"))
+	             ? json_string_value(json_object_get(doc, "intake_prefix"))
+	             : "");
 	a = json_object_get(doc, "people");
 	json_array_foreach (a, i, o) {
 		struct dir_prec *p = dir_records_add_person(r);
@@ -275,6 +281,7 @@ dir_records_from_json(json_t *doc, struct dir_records *r)
 		u->lead_dn = get_str(o, "lead");
 		u->parent_dn = get_str(o, "parent");
 		u->modified = get_str(o, "modified");
+		u->intake = get_str(o, "intake");
 		get_strv(o, "kle_responsible", &u->kle[0]);
 		get_strv(o, "kle_performing", &u->kle[1]);
 		get_strv(o, "kle_insight", &u->kle[2]);

@@ -474,7 +474,8 @@ dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r
 	res->s = s;
 	res->u = u;
 	memcpy(res->date, f->date, sizeof(res->date));
-	res->intake = r->intake;
+	/* the route or the unit (the directory) may send new cases to intake */
+	res->intake = r->intake || dir_unit_intake(s, u);
 	dir_ranswer_steps(res, r);
 
 	ru = dir_render_unit(s, u, false);

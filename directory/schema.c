@@ -205,6 +205,7 @@ wanted_of(const struct dir_ldap_cfg *cfg, struct wanted *w)
 	want(w, &n, cfg->map_kle[0], "map_kle_responsible");
 	want(w, &n, cfg->map_kle[1], "map_kle_performing");
 	want(w, &n, cfg->map_kle[2], "map_kle_insight");
+	want(w, &n, cfg->map_unit_intake, "map_unit_intake");
 	want(w, &n, l->id, lay);
 	want(w, &n, l->username, lay);
 	want(w, &n, l->upn, lay);

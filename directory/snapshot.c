@@ -423,6 +423,23 @@ pow2_at_least(size_t n)
 	return s;
 }
 
+/* An intake flag as read: LDAP Boolean TRUE/FALSE (and, from attributes
+ * of another syntax, ja/nej, yes/no, 1/0); -1 unset or not understood. */
+static signed char
+intake_of(const char *v)
+{
+	static const char *const yes[] = {"TRUE", "ja", "yes", "1"}, *const no[] = {"FALSE", "nej",
+	                                                                            "no", "0"};
+
+	for (size_t i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 /* Copies the units that have a code and a DN; urec[i]: unit i's record. */
 static void
 copy_units(struct dir_snapshot *s, const struct dir_records *r, size_t *urec)
@@ -437,6 +454,7 @@ copy_units(struct dir_snapshot *s, const struct dir_records *r, size_t *urec)
 		d->department = arena_str(&s->arena, u->department);
 		d->mailbox = arena_str(&s->arena, u->mailbox);
 		d->dn = arena_str(&s->arena, u->dn);
+		d->intake = intake_of(u->intake);
 		for (int k = 0; k < 3; k++)
 			d->kle[k] = arena_strv(&s->arena, &u->kle[k], &d->nkle[k]);
 		d->parent = d->lead = DIR_NONE;
@@ -541,6 +559,36 @@ link_units(struct dir_snapshot *s, const struct dir_records *r, const size_t *ur
 			top = s->units[top].parent;
 		d->department = s->units[top].code;
 	}
+}
+
+/* AD: the unit groups that are members of a group named with the intake
+ * prefix take new cases in through their intake. */
+static void
+mark_intake_groups(struct dir_snapshot *s, const struct dir_records *r)
+{
+	size_t plen = strlen(r->intake_prefix);
+
+	for (size_t g = 0; plen && g < r->ng; g++) {
+		const struct dir_grec *gr = &r->g[g];
+		if (gr->name == NULL || strncasecmp(gr->name, r->intake_prefix, plen) != 0)
+			continue;
+		for (size_t k = 0; k < gr->members.n; k++) {
+			int u = unit_by_dn(s, gr->members.v[k], DIR_NONE);
+			if (u != DIR_NONE)
+				s->units[u].intake = 1;
+		}
+	}
+}
+
+bool
+dir_unit_intake(const struct dir_snapshot *s, int u)
+{
+	for (int guard = 0; u >= 0 && (size_t)u < s->nunits && guard < 64; guard++) {
+		if (s->units[u].intake >= 0)
+			return s->units[u].intake == 1;
+		u = s->units[u].parent;
+	}
+	return false;
 }
 
 /* Persons: unit, deputy, manager (a DN, or for AD-style data a username). */
@@ -654,6 +702,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	s->upn_table = dir_lookup_table_build(s, T_UPN, s->npersons);
 	s->unit_table = dir_lookup_table_build(s, T_UNIT, s->nunits);
 	link_units(s, r, urec);
+	mark_intake_groups(s, r);
 	link_persons(s, r, urec, prec);
 	free(urec);
 	free(prec);

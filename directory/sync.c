@@ -429,6 +429,9 @@ sync_full(struct syncer *y, double t0, double started)
 	if (dir_cfg_group_prefix(cfg->map_target_groups))
 		snprintf(y->recs.target_group_prefix, sizeof(y->recs.target_group_prefix), "%s",
 		         dir_cfg_group_prefix(cfg->map_target_groups));
+	if (dir_cfg_group_prefix(cfg->map_unit_intake))
+		snprintf(y->recs.intake_prefix, sizeof(y->recs.intake_prefix), "%s",
+		         dir_cfg_group_prefix(cfg->map_unit_intake));
 	publish(&y->recs, cfg, ++y->gen, true);
 	pthread_mutex_lock(&mu);
 	stats.full_syncs++;

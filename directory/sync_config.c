@@ -41,7 +41,8 @@ static const struct dir_layout layouts[] = {
                              "stafetDepartment",
                              "stafetMailbox",
                              "stafetLead",
-                             {"stafetKleResponsible", "stafetKlePerforming", "stafetKleInsight"}},
+                             {"stafetKleResponsible", "stafetKlePerforming", "stafetKleInsight"},
+                             "stafetIntake"},
     [DIR_LAYOUT_AD] = {"(&(objectCategory=person)(objectClass=user))",
                        "(&(objectClass=group)(cn=stafet-unit-*))",
                        "(objectClass=group)",
@@ -61,7 +62,8 @@ static const struct dir_layout layouts[] = {
                        NULL,
                        "mail",
                        "managedBy",
-                       {"extensionAttribute1", "extensionAttribute2", "extensionAttribute3"}},
+                       {"extensionAttribute1", "extensionAttribute2", "extensionAttribute3"},
+                       "group:stafet-intake"},
 };
 
 /* "group:PREFIX" → PREFIX; NULL for a plain attribute. */
@@ -159,6 +161,7 @@ dir_cfg_new(const struct config *c)
 	const char *kle[3] = {c->map_kle_responsible, c->map_kle_performing, c->map_kle_insight};
 	for (int k = 0; k < 3; k++)
 		d->map_kle[k] = xstrdup(*kle[k] ? kle[k] : l->kle[k]);
+	d->map_unit_intake = xstrdup(*c->map_unit_intake ? c->map_unit_intake : l->unit_intake);
 
 	size_t np = 0, nu = 0, ng = 0;
 	const char *pa[] = {l->id,
@@ -189,9 +192,10 @@ dir_cfg_new(const struct config *c)
 	for (size_t i = 0; i < sizeof(pa) / sizeof(pa[0]); i++)
 		attrs_add(&d->person_attrs, &np, pa[i]);
 	const char *ua[] = {
-	    l->unit_code,    "cn",         "ou",          l->unit_name,  l->unit_department,
-	    l->unit_mailbox, l->unit_lead, d->map_kle[0], d->map_kle[1], d->map_kle[2],
-	    l->change,       "entryCSN",   "member",      l->member_of,  l->id};
+	    l->unit_code,      "cn",         "ou",          l->unit_name,  l->unit_department,
+	    l->unit_mailbox,   l->unit_lead, d->map_kle[0], d->map_kle[1], d->map_kle[2],
+	    l->change,         "entryCSN",   "member",      l->member_of,  l->id,
+	    d->map_unit_intake};
 	for (size_t i = 0; i < sizeof(ua) / sizeof(ua[0]); i++)
 		attrs_add(&d->unit_attrs, &nu, ua[i]);
 	const char *ga[] = {"cn", "member", "uniqueMember", l->change, "entryCSN", l->id};
@@ -226,6 +230,7 @@ dir_cfg_free(struct dir_ldap_cfg *d)
 	free(d->map_absent_until);
 	for (int k = 0; k < 3; k++)
 		free(d->map_kle[k]);
+	free(d->map_unit_intake);
 	attrs_free(d->person_attrs);
 	attrs_free(d->unit_attrs);
 	attrs_free(d->group_attrs);

@@ -477,6 +477,8 @@ map_unit(struct dir_load *l, LDAP *ld, LDAPMessage *e, struct dir_urec *u)
 	u->department = lay->unit_department ? dir_ldap_first(ld, e, lay->unit_department) : NULL;
 	u->mailbox = dir_ldap_first(ld, e, lay->unit_mailbox);
 	u->lead_dn = dir_ldap_first(ld, e, lay->unit_lead);
+	if (!dir_cfg_group_prefix(c->map_unit_intake))
+		u->intake = dir_ldap_first(ld, e, c->map_unit_intake);
 	u->modified = change_mark(l, ld, e);
 	for (int k = 0; k < 3; k++)
 		all_split(ld, e, c->map_kle[k], &u->kle[k]);

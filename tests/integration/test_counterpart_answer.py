@@ -353,3 +353,56 @@ def test_300_lookups_with_submits_spread_within_one(env):
     got = {i: end[i] - start[i] for i in ids}
     assert sum(got.values()) == 300
     assert max(got.values()) - min(got.values()) <= 1, got
+
+
+# --- a unit that takes new cases in through its intake (the directory) -------
+
+
+def unit_intake(env, code):
+    r = requests.get(env.d.url + "/api/v1/units/" + code, headers=env.headers, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["intake"]
+
+
+def test_unit_intake_from_the_directory(env, slapd):
+    """stafetIntake on a unit (DESIGN.md: "A unit or route may instead say
+    new cases go to intake"): TRUE on BSF sends UR's new cases to UR's
+    intake on a route that does not; FALSE on UR itself stops what BSF
+    says; with neither the colleague answers again. A colleague who
+    already knows the citizen still takes the case, as on an intake route."""
+    from tests.integration.test_auth import ldapmodify
+    from tests.integration.test_directory import wait_until
+    bsf = "ou=BSF,ou=units,dc=stafet,dc=example"
+    ur = "ou=UR," + bsf
+    citizen = dict(CITIZEN, birthdate=born_on_day(DAY, 10).isoformat())
+    assert unit_intake(env, "UR") is False
+    before = lookup(env, citizen)["answer"]
+    assert before["kind"] == "person", before
+    try:
+        ldapmodify(slapd, bsf, "replace: stafetIntake\nstafetIntake: TRUE")
+        wait_until(lambda: unit_intake(env, "UR"), timeout=30, what="UR's intake from BSF")
+        assert unit_intake(env, "BSF") is True
+        ans = lookup(env, citizen)
+        a = ans["answer"]
+        assert a["kind"] == "intake" and a["decided_by"] == "intake", a
+        assert a["unit"] == "UR" and a["person"]["id"] == person_by_username(env, "kmo")["id"], a
+        assert "Ungerådgivningen tager nye sager ind gennem visitationen" in a["why"], a["why"]
+        assert ans["candidates"], ans  # the colleagues are still listed
+        ids, _ = ur_group(env)
+        born = born_on_day(DAY, 11)
+        cpr = cpr_for(born)
+        file_note(env, ids[1], born=born, cpr=cpr)
+        a = lookup(env, dict(CITIZEN, cpr=cpr))["answer"]
+        assert a["kind"] == "person" and a["decided_by"] == "continuity", a
+        assert a["person"]["id"] == ids[1], a
+
+        ldapmodify(slapd, ur, "replace: stafetIntake\nstafetIntake: FALSE")
+        wait_until(lambda: not unit_intake(env, "UR"), timeout=30, what="UR's own FALSE")
+        assert unit_intake(env, "BSF") is True
+        a = lookup(env, citizen)["answer"]
+        assert a["kind"] == "person" and a["decided_by"] != "intake", a
+    finally:
+        ldapmodify(slapd, ur, "delete: stafetIntake")
+        ldapmodify(slapd, bsf, "delete: stafetIntake")
+    wait_until(lambda: not unit_intake(env, "BSF"), timeout=30, what="BSF's intake gone")
+    assert lookup(env, citizen)["answer"]["kind"] == "person"

@@ -586,3 +586,25 @@ msDS-cloudExtensionAttribute3: {back_day}
     assert readyz_checks(d)["directory_schema"] == "ok"
     assert metric(d, "stafet_directory_schema_missing ") == {
         "stafet_directory_schema_missing": 0}
+
+
+def test_unit_intake_by_group(samba_dc, db, stafetd, tmp_path, own):
+    """map_unit_intake's AD default, group:stafet-intake: a unit group that
+    is a member of a group so named takes new cases in through its intake;
+    taken out of it, it no longer does, after one refresh (the intake
+    group's member list says so, not the unit group's memberOf)."""
+    import secrets
+    cn = "stafet-intake-%s%s" % (OWN, secrets.token_hex(3))
+    dn = group_dn(cn)
+    samba_dc.ldapmodify(f"dn: {dn}\nchangetype: add\nobjectClass: group\ncn: {cn}\n"
+                        f"sAMAccountName: {cn}\n")
+    own.dns.insert(0, dn)
+    ur = group_dn("stafet-unit-UR")
+    own.add_member(dn, ur)
+    d = start(stafetd, db, tmp_path, samba_dc)
+    assert unit(d, "UR")["intake"] is True
+    assert unit(d, "BUR")["intake"] is False
+    own.remove_member(dn, ur)
+    d.hurry(REFRESH)
+    settle(lambda: unit(d, "UR")["intake"] is False, timeout=WITHIN_ONE_REFRESH,
+           what="UR out of the intake group", exc=AssertionError)

@@ -225,6 +225,65 @@ test_lists_whole_beat_member_of(void **state)
 	}
 }
 
+/* A unit's intake flag: its own value (LDAP Boolean, or ja/nej, yes/no,
+ * 1/0), else the nearest unit above that says; FALSE stops a TRUE above;
+ * anything else is unset. AD: the unit groups in a group named with the
+ * intake prefix. The flag survives the records' save and load. */
+static void
+test_unit_intake(void **state)
+{
+	static const char *const units[][3] = {
+	    /* code, parent DN (under ou=units), own value */
+	    {"BSF", NULL, "TRUE"},     {"UR", "ou=BSF", NULL},
+	    {"VH", "ou=BSF", "FALSE"}, {"VHN", "ou=VH,ou=BSF", NULL},
+	    {"BUF", NULL, "maybe"},    {"BUR", "ou=BUF", "ja"},
+	    {"JOB", NULL, NULL}};
+	static const char *const want[][2] = {{"BSF", "1"}, {"UR", "1"},  {"VH", "0"}, {"VHN", "0"},
+	                                      {"BUF", "0"}, {"BUR", "1"}, {"JOB", "0"}};
+	struct dir_records r = {0}, back = {0};
+	struct dir_snapshot *s;
+	json_t *doc;
+	char dn[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		struct dir_urec *u = dir_records_add_unit(&r);
+		snprintf(dn, sizeof(dn), "ou=%s,%s%sou=units,dc=x", units[i][0],
+		         units[i][1] ? units[i][1] : "", units[i][1] ? "," : "");
+		u->dn = xstrdup(dn);
+		u->code = xstrdup(units[i][0]);
+		u->intake = units[i][2] ? xstrdup(units[i][2]) : NULL;
+	}
+	doc = dir_records_to_json(&r);
+	assert_int_equal(dir_records_from_json(doc, &back), 0);
+	json_decref(doc);
+	s = dir_snapshot_build(&back, 1);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		int u = dir_lookup_unit(s, want[i][0]);
+		assert_int_not_equal(u, DIR_NONE);
+		if (dir_unit_intake(s, u) != (want[i][1][0] == '1'))
+			fail_msg("%s: intake %d, want %s", want[i][0], dir_unit_intake(s, u),
+			         want[i][1]);
+	}
+	assert_false(dir_unit_intake(s, DIR_NONE));
+	dir_snapshot_unref(s);
+	dir_records_free(&back);
+
+	/* AD: a group named with the prefix lists JOB's unit group */
+	{
+		struct dir_grec *g = dir_records_add_group(&r);
+		g->dn = xstrdup("cn=stafet-intake-job,dc=x");
+		g->name = xstrdup("stafet-intake-job");
+		strlist_push(&g->members, "OU=JOB,ou=units,dc=x");
+		snprintf(r.intake_prefix, sizeof(r.intake_prefix), "stafet-intake");
+		s = dir_snapshot_build(&r, 2);
+		assert_true(dir_unit_intake(s, dir_lookup_unit(s, "JOB")));
+		assert_false(dir_unit_intake(s, dir_lookup_unit(s, "VH")));
+		dir_snapshot_unref(s);
+	}
+	dir_records_free(&r);
+}
+
 #ifdef __GLIBC__
 /* Stands in for glibc's (the executable's definition wins): counts calls. */
 static int trims;
@@ -285,6 +344,7 @@ main(void)
 	    cmocka_unit_test(test_unref_does_not_trim),
 	    cmocka_unit_test(test_names_fold_latin1),
 	    cmocka_unit_test(test_lists_whole_beat_member_of),
+	    cmocka_unit_test(test_unit_intake),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
