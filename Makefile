@@ -42,7 +42,7 @@ SRCS     := $(wildcard daemon/*.c directory/*.c auth/*.c handover/*.c api/*.c ap
 HDRS     := $(wildcard daemon/*.h directory/*.h auth/*.h handover/*.h api/*.h app/*.h)
 MIGRATIONS := $(sort $(wildcard schema/sql/*.sql))
 GEN      := build/gen/migrations_gen.c build/gen/openapi_gen.c build/gen/route_seeds_gen.c \
-            build/gen/template_seeds_gen.c
+            build/gen/template_seeds_gen.c build/gen/names_gen.c
 LIB_SRCS := $(filter-out app/main.c,$(SRCS)) $(GEN)
 OBJS     := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
 SAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(SRCS) $(GEN))
@@ -85,6 +85,12 @@ build/gen/template_seeds_gen.c: $(TEMPLATE_SEEDS) scripts/embed.sh
 	@mkdir -p $(@D)
 	for f in $(TEMPLATE_SEEDS); do $(PYTHON) -m json.tool $$f > /dev/null || exit 1; done
 	sh scripts/embed.sh files template_seeds $(TEMPLATE_SEEDS) > $@.tmp && mv $@.tmp $@
+
+NAMES := $(sort $(wildcard schema/names/*.json))
+build/gen/names_gen.c: $(NAMES) scripts/embed.sh
+	@mkdir -p $(@D)
+	for f in $(NAMES); do $(PYTHON) -m json.tool $$f > /dev/null || exit 1; done
+	sh scripts/embed.sh files names_data $(NAMES) > $@.tmp && mv $@.tmp $@
 
 build/gen/openapi_gen.c: docs/openapi.json scripts/embed.sh
 	@mkdir -p $(@D)
@@ -131,6 +137,7 @@ UNIT_test_http_parse := daemon/http_parse
 UNIT_test_http_peers := daemon/http_peers app/config_keys
 UNIT_test_config     := daemon/config app/config_keys
 UNIT_test_fold       := directory/fold
+UNIT_test_names      := daemon/names
 UNIT_test_index      := directory/index
 UNIT_test_resolve    := directory/resolve directory/resolve_answer directory/resolve_unit \
                         directory/resolve_text directory/resolve_rules
@@ -227,6 +234,7 @@ install: all ui-assets
 	install -d $(DESTDIR)$(DATADIR)/schema/routes $(DESTDIR)$(DATADIR)/schema/templates
 	install -m 644 schema/routes/*.json $(DESTDIR)$(DATADIR)/schema/routes/
 	install -m 644 schema/templates/*.json $(DESTDIR)$(DATADIR)/schema/templates/
+	install -d $(DESTDIR)$(DATADIR)/schema/names && install -m 644 $(NAMES) $(DESTDIR)$(DATADIR)/schema/names/
 	install -m 644 docs/stafetd.8 $(DESTDIR)$(MANDIR)/man8/stafetd.8
 	install -m 644 docs/stafetd.conf.5 $(DESTDIR)$(MANDIR)/man5/stafetd.conf.5
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/stafetd.service.in \

@@ -18,6 +18,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
+#include "names.h"
 #include "handover.h"
 #include "auth.h"
 #include "api.h"
@@ -37,6 +38,8 @@ struct citizen_key {
 };
 
 static const char *const no_params[] = {NULL};
+
+static void route_names(json_t *, const struct ho_route *);
 
 static struct ho_route_set *
 routes_or_fail(struct http_request *req)
@@ -68,9 +71,42 @@ api_routes_list(struct http_request *req)
 			continue;
 		o = routes_to_json(r);
 		json_object_del(o, "enabled");
+		route_names(o, r);
 		json_array_append_new(items, o);
 	}
 	http_respond_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
+static json_t *
+name_or_null(const char *name)
+{
+	return name ? json_string(name) : json_null();
+}
+
+/* A unit's name from the snapshot served now, or NULL. */
+static const char *
+unit_name(const char *code)
+{
+	const struct dir_snapshot *s = dir_sync_current();
+	int u;
+
+	if (s == NULL || code == NULL || (u = dir_lookup_unit(s, code)) < 0 ||
+	    (size_t)u >= s->nunits)
+		return NULL;
+	return s->units[u].name;
+}
+
+/* The Danish names beside the route's codes (not in --export-routes). */
+static void
+route_names(json_t *o, const struct ho_route *r)
+{
+	json_object_set_new(o, "from_unit_name", name_or_null(unit_name(r->from_unit)));
+	json_object_set_new(o, "to_unit_name", name_or_null(unit_name(r->to_unit)));
+	json_object_set_new(o, "kle_name", name_or_null(r->kle ? names_kle(r->kle) : NULL));
+	json_object_set_new(o, "placed_target_group_name",
+	                    name_or_null(r->placed_target_group
+	                                     ? names_target_group(r->placed_target_group)
+	                                     : NULL));
 }
 
 /* An optional string field of at most TEXT_MAX bytes; false after adding

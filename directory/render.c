@@ -11,6 +11,7 @@
 
 #include "stafetd.h"
 #include "directory.h"
+#include "names.h"
 
 static json_t *
 str_or_null(const char *s)
@@ -66,15 +67,17 @@ person_json_base(const struct dir_snapshot *s, int i)
 		unit = json_pack("{s:s, s:s, s:o}", "code", u->code, "name", u->name, "department",
 		                 str_or_null(u->department));
 	}
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	                 "s:o, s:o}",
-	                 "id", p->id, "username", p->username, "display_name", p->display_name,
-	                 "given_name", str_or_null(p->given_name), "surname",
-	                 str_or_null(p->surname), "title", str_or_null(p->title), "email",
-	                 str_or_null(p->email), "phone", str_or_null(p->phone), "mobile",
-	                 str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
-	                 "target_groups", tg, "allocation", al, "deputy", person_ref(s, p->deputy),
-	                 "manager", person_ref(s, p->manager));
+	return json_pack(
+	    "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o, s:o}",
+	    "id", p->id, "username", p->username, "display_name", p->display_name, "given_name",
+	    str_or_null(p->given_name), "surname", str_or_null(p->surname), "title",
+	    str_or_null(p->title), "email", str_or_null(p->email), "phone", str_or_null(p->phone),
+	    "mobile", str_or_null(p->mobile), "office", str_or_null(p->office), "unit", unit,
+	    "target_groups", tg, "target_group_names",
+	    names_target_group_map((const char *const *)p->target_groups, p->ntarget_groups),
+	    "allocation", al, "deputy", person_ref(s, p->deputy), "manager",
+	    person_ref(s, p->manager));
 }
 
 /* A person as the API shows them; the caller owns the object. */
@@ -147,14 +150,18 @@ dir_render_unit(const struct dir_snapshot *s, int i, bool tree)
 	              "mailbox", str_or_null(u->mailbox), "lead", person_ref(s, u->lead));
 	json_object_set_new(o, "intake", json_boolean(dir_unit_intake(s, i)));
 	static const char *const aspects[] = {"responsible", "performing", "insight"};
-	json_t *kle = json_object();
+	json_t *kle = json_object(), *kle_names = json_object();
 	for (int k = 0; k < 3; k++) {
-		json_t *a = json_array();
+		json_t *a = json_array(), *named;
 		for (size_t j = 0; j < u->nkle[k]; j++)
 			json_array_append_new(a, json_string(u->kle[k][j]));
 		json_object_set_new(kle, aspects[k], a);
+		named = names_kle_map((const char *const *)u->kle[k], u->nkle[k]);
+		json_object_update(kle_names, named);
+		json_decref(named);
 	}
 	json_object_set_new(o, "kle", kle);
+	json_object_set_new(o, "kle_names", kle_names);
 	if (tree) {
 		json_t *children = json_array();
 		for (size_t c = 0; c < u->nchildren; c++)

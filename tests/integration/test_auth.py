@@ -40,7 +40,7 @@ WRAPPED = bool(os.environ.get("STAFETD_WRAPPER", "").strip())
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PERSON_KEYS = {"id", "username", "display_name", "given_name", "surname", "title",
                "email", "phone", "mobile", "office", "unit", "target_groups",
-               "allocation", "absent", "deputy", "manager"}
+               "target_group_names", "allocation", "absent", "deputy", "manager"}
 
 
 # --- helpers ---------------------------------------------------------------

@@ -107,7 +107,8 @@ def test_layout(inst):
         assert filecmp.cmp(os.path.join(web, rel), os.path.join(data, "web", rel),
                            shallow=False), rel
     for sub, pattern in (("schema/sql", ".sql"), ("schema/ldap", ""),
-                         ("schema/routes", ".json"), ("schema/templates", ".json")):
+                         ("schema/routes", ".json"), ("schema/templates", ".json"),
+                         ("schema/names", ".json")):
         want = {n for n in os.listdir(os.path.join(REPO, sub)) if n.endswith(pattern)}
         assert want and set(os.listdir(os.path.join(data, sub))) == want, sub
         for n in want:
