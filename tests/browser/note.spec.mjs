@@ -50,6 +50,15 @@ async function openNew(p = page) {
   await p.waitForFunction(() => [...document.querySelectorAll('.section-nav__state')].every((s) => s.textContent));
 }
 
+/** The form stays where it was (above the actions and the history) when it is built again. */
+async function formInPlace(p) {
+  return p.evaluate(() => {
+    const form = document.querySelector('.note-layout');
+    const after = document.querySelector('.history-section');
+    return !!form && !!after && !!(form.compareDocumentPosition(after) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+}
+
 async function visibleErrors(p = page) {
   return p.evaluate(() => [...document.querySelectorAll('.check-item--error, .section--error, .field__error:not([hidden]), [aria-invalid=true]')]
     .filter((e) => e.offsetParent !== null).length);
@@ -202,6 +211,7 @@ await step('expired_session_keeps_every_character', async () => {
   await loginAgain();
   await page.locator('#sec-assessment').waitFor();
   assert(await text('assessment').inputValue() === more, 'the draft\'s new text is back');
+  assert(await formInPlace(page), 'the form keeps its place above the history');
   assert(await text('situation').inputValue() === SITUATION_B, 'and the saved text with it');
   await saved();
   await page.reload();
@@ -238,6 +248,7 @@ await step('second_tab_conflict', async () => {
   await tab2.locator('#sec-background textarea').fill('Baggrund fra fane 2: kendt i BUR siden 2019, fast kontaktperson.');
   await expectText(tab2.locator('#form-messages'), 'lagt sammen', 'the two tabs\' changes put together');
   await saved(tab2);
+  assert(await formInPlace(tab2), 'the form keeps its place above the history');
   // the same section in both tabs: the second save shows the conflict
   const mine = 'Situation fra fane 2: Anna er startet på grundforløbet.';
   await text('situation').fill('Situation fra fane 1: Anna venter på svar fra skolen.');

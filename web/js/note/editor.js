@@ -365,10 +365,13 @@ export class NoteEditor {
 
   /** Builds the form again with other values (a local copy put back). */
   rebuild(v) {
-    this.form.remove();
+    // in the same place: the actions and the history stay below the form
+    const mark = document.createComment('note form');
+    this.form.replaceWith(mark);
     this.editors.clear();
     this.checkBoxes.clear();
     this.build(v);
+    mark.replaceWith(this.form);
   }
 
   /** The note's fields as the API takes them; empty ones left out. */
