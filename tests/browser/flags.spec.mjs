@@ -172,6 +172,60 @@ await step('diff_since_return', async () => {
   await shot(page, 'flags-05-aendringer-siden-returneringen');
 }, ['reply_to_flag']);
 
+/**
+ * axe-core's WCAG 2.1 A/AA rules on the page as it is, at 1366 and 390 px,
+ * and at 390 px nothing may scroll sideways: the problems found.
+ */
+async function accessibility(page, name) {
+  const { AxeBuilder } = await import('@axe-core/playwright');
+  const found = [];
+  for (const vp of [{ width: 1366, height: 900 }, { width: 390, height: 844 }]) {
+    await page.setViewportSize(vp);
+    await page.waitForTimeout(250);
+    const res = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    for (const v of res.violations) found.push(`${name} @${vp.width}: ${v.id} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (wide > 1) found.push(`${name} @${vp.width}: scrolls sideways by ${wide} px`);
+    await shot(page, `${name}-${vp.width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  return found;
+}
+
+await step('flags_accessible', async () => {
+  // The states this story adds: the sender's reply form open beside a flag
+  // (on a note of its own, returned through the API), and the receiver's
+  // mark form open with the changes since the return shown.
+  const id = await sbo.page.evaluate(async (old) => {
+    const o = await (await fetch(`/api/v1/handovers/${old}`)).json();
+    const body = { route: o.route, citizen: { cpr: o.citizen.cpr.replace(/\d{3}$/, (d) => String((Number(d) + 7) % 1000).padStart(3, '0')), name: 'Tilgængelig Testborger' },
+      planned_date: o.planned_date, sections: o.sections };
+    const r = await fetch('/api/v1/handovers', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const n = await r.json();
+    if (r.status !== 201) throw new Error(`create: ${r.status} ${JSON.stringify(n)}`);
+    const s = await fetch(`/api/v1/handovers/${n.id}/submit`, { method: 'POST' });
+    if (s.status !== 200) throw new Error(`submit: ${s.status} ${await s.text()}`);
+    return n.id;
+  }, shared.flagNote);
+  const returned = await mha.page.evaluate(async (nid) => {
+    await fetch(`/api/v1/handovers/${nid}`);
+    const r = await fetch(`/api/v1/handovers/${nid}/return`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ flags: [{ section: 'goals', kind: 'missing', comment: 'Målet for bolig mangler.' }] }) });
+    return r.status;
+  }, id);
+  assert(returned === 200, `returned through the API (${returned})`);
+  await sbo.page.goto(`${BASE}/#/notater/${id}`);
+  await sbo.page.locator('#sec-goals .reply-button').click();
+  const found = await accessibility(sbo.page, 'flags-07-svar');
+
+  const { page } = mha;
+  await page.locator('#sec-background .mark-button').click();
+  await page.locator('#sec-background .mark-form').waitFor();
+  found.push(...await accessibility(page, 'flags-08-markering-og-aendringer'));
+  await page.locator('#sec-background .mark-form').getByRole('button', { name: 'Fortryd' }).click();
+  assert(!found.length, `accessibility problems:\n${found.join('\n')}`);
+}, ['diff_since_return']);
+
 await step('mark_keyboard_only', async () => {
   const { page } = mha;
   // From the top of the sections, with the keyboard alone.
