@@ -214,6 +214,66 @@ checks_text_placeholder(const char *s)
 	return false;
 }
 
+/* Lower-case ASCII and Æ Ø Å for comparing words. */
+static unsigned char
+fold(const unsigned char *w, size_t i)
+{
+	if (i > 0 && w[i - 1] == 0xc3 && (w[i] == 0x86 || w[i] == 0x98 || w[i] == 0x85))
+		return (unsigned char)(w[i] + 0x20);
+	return (unsigned char)tolower(w[i]);
+}
+
+/* The same word, ignoring case and the punctuation around it. */
+static bool
+same_word(const char *a, size_t na, const char *b, size_t nb)
+{
+	while (na && ispunct((unsigned char)a[na - 1]))
+		na--;
+	while (nb && ispunct((unsigned char)b[nb - 1]))
+		nb--;
+	if (na != nb || na == 0)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (fold((const unsigned char *)a, i) != fold((const unsigned char *)b, i))
+			return false;
+	return true;
+}
+
+size_t
+checks_text_chars(const char *s, size_t len)
+{
+	size_t n = 0, i = 0, prev_at = 0, prev_len = 0;
+	bool first = true;
+
+	while (i < len) {
+		size_t start, wl, run = 0;
+		while (i < len && isspace((unsigned char)s[i]))
+			i++;
+		start = i;
+		while (i < len && !isspace((unsigned char)s[i]))
+			i++;
+		wl = i - start;
+		if (wl == 0)
+			break;
+		/* a word repeating the one before it is filler */
+		if (!first && same_word(s + start, wl, s + prev_at, prev_len))
+			continue;
+		n += first ? 0 : 1; /* the space before it */
+		for (size_t k = start; k < i; k++) {
+			if ((unsigned char)s[k] >= 0x80 && ((unsigned char)s[k] & 0xc0) == 0x80)
+				continue;
+			/* beyond the second of a run of the same character */
+			run = k > start && s[k] == s[k - 1] ? run + 1 : 0;
+			if (run < 2)
+				n++;
+		}
+		first = false;
+		prev_at = start;
+		prev_len = wl;
+	}
+	return n;
+}
+
 bool
 checks_text_ok(const char *s, size_t min)
 {
@@ -223,7 +283,7 @@ checks_text_ok(const char *s, size_t min)
 	if (s == NULL || checks_text_placeholder(s))
 		return false;
 	trim(s, &p, &n);
-	return checks_utf8_chars(p, n) >= (min ? min : 1);
+	return checks_text_chars(p, n) >= (min ? min : 1);
 }
 
 static const char *

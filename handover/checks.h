@@ -36,6 +36,8 @@ const char *template_id_prefix(const struct ho_template *);
 /* Borrowed: the document as loaded, for GET /templates/{route}. */
 json_t *template_json(const struct ho_template *);
 bool template_has_section(const struct ho_template *, const char *key);
+/* The section's Danish label; NULL when the template (NULL too) has no such section. */
+const char *template_section_label(const struct ho_template *, const char *key);
 
 /*
  * Checks the shape of a note's "sections" object against the template.
@@ -108,6 +110,11 @@ int checks_note_birthdate(const json_t *note, char out[11]) HO_WUR;
  * or empty. */
 bool checks_text_placeholder(const char *);
 
+/* The characters of a text as min_length counts them: UTF-8 characters,
+ * one space between words, without filler: a word that repeats the one
+ * before it (case and trailing punctuation aside) and any character
+ * beyond the second of a run of the same one ("aaaa" counts 2). */
+size_t checks_text_chars(const char *, size_t);
 /* Texts as the near-identical check compares them: lower case, letters
  * and digits only, one space between words. The caller frees it. */
 char *checks_text_normalise(const char *);

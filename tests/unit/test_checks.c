@@ -1353,8 +1353,9 @@ test_messages_follow_outcome(void **state)
 
 	json_object_set_new(json_object_get(note, "citizen"), "name", json_string(""));
 	set_section(note, "situation", "\"se journal\"");
-	set_section(note, "goals", "[{\"area\": \"uddannelse\", \"goal\": \"EUD\","
-	                           " \"timeframe\": \"2026\"}]");
+	set_section(note, "goals",
+	            "[{\"area\": \"uddannelse\", \"goal\": \"EUD\","
+	            " \"timeframe\": \"2026\"}]");
 	set_section(note, "ungeplan",
 	            "{\"empty_reason\": \"ikke truffet endnu\", \"comment\": \"Møde i juni.\"}");
 	res = run(&c, NULL, NULL);
@@ -1435,13 +1436,46 @@ test_text_similarity(void **state)
 	assert_true(checks_text_similarity("a b", "a c") == 0.0);
 }
 
+static size_t
+text_chars(const char *s)
+{
+	return checks_text_chars(s, strlen(s));
+}
+
+/* Filler does not count towards min_length. */
+static void
+test_filler_not_counted(void **state)
+{
+	static const char *const fill = "bla bla bla bla bla bla bla bla bla bla bla bla bla";
+	json_t *note = J(bur_ur_complete);
+
+	(void)state;
+	assert_int_equal(text_chars("Hej med dig"), 11);
+	assert_int_equal(text_chars("  Hej   med\n dig "), 11);
+	assert_int_equal(text_chars("test test TEST test."), 4);
+	assert_int_equal(text_chars("Meget, meget godt"), 11);
+	assert_int_equal(text_chars("aaaaaaaaaaaaaaaa"), 2);
+	assert_int_equal(text_chars("Lærer lærer skole"), 11);
+	assert_int_equal(text_chars(""), 0);
+	/* 51 characters, 3 counted: not the 30 the section asks */
+	assert_true(strlen(fill) >= 30);
+	set_section(note, "situation", "\"bla bla bla bla bla bla bla bla bla bla bla bla bla\"");
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.situation.required"), 0);
+	set_section(note, "situation", "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"");
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.situation.required"), 0);
+	/* a real sentence of that length passes */
+	set_section(note, "situation", "\"Går i 10. klasse og afslutter skolen til sommer.\"");
+	assert_int_equal(check_one(T_BUR_UR, note, "BUR-UR.situation.required"), 1);
+	json_decref(note);
+}
+
 static void
 test_near_identical_sections(void **state)
 {
 	static const char same[] = "\"Borgeren har brug for hjælp og støtte i hverdagen, og det "
 	                           "skal fortsætte efter overdragelsen.\"";
-	static const char *const text_keys[] = {"situation", "background", "assessment",
-	                                        "youth_voice", "own_room", "contingency"};
+	static const char *const text_keys[] = {"situation",   "background", "assessment",
+	                                        "youth_voice", "own_room",   "contingency"};
 	json_t *note = J(bur_ur_complete), *res, *r, *keys;
 	struct ho_check_ctx c = ctx_for(T_BUR_UR, note);
 	int comp, fe, fe_before;
@@ -1486,10 +1520,12 @@ test_near_identical_sections(void **state)
 	json_decref(res);
 
 	/* two groups: each its own warning */
-	set_section(note, "situation", "\"Går i 10. klasse og afslutter grundskolen til sommer "
-	                               "og vil gerne videre på en erhvervsuddannelse.\"");
-	set_section(note, "background", "\"går i 10. klasse, og afslutter grundskolen til sommer "
-	                                "og vil gerne videre på en erhvervsuddannelse\"");
+	set_section(note, "situation",
+	            "\"Går i 10. klasse og afslutter grundskolen til sommer "
+	            "og vil gerne videre på en erhvervsuddannelse.\"");
+	set_section(note, "background",
+	            "\"går i 10. klasse, og afslutter grundskolen til sommer "
+	            "og vil gerne videre på en erhvervsuddannelse\"");
 	res = run(&c, NULL, NULL);
 	assert_int_equal(outcome(res, "BUR-UR.situation.similar"), 0);
 	assert_int_equal(
@@ -1539,6 +1575,7 @@ main(void)
 	    cmocka_unit_test(test_one_entry_per_problem),
 	    cmocka_unit_test(test_text_similarity),
 	    cmocka_unit_test(test_near_identical_sections),
+	    cmocka_unit_test(test_filler_not_counted),
 	};
 	log_init(LOG_LVL_ERR, LOG_TS_NO);
 	return cmocka_run_group_tests_name("checks", tests, setup, teardown);
