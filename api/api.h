@@ -89,6 +89,10 @@ void api_handover_delete(struct http_request *);
 void api_me_tasks(struct http_request *);
 /* flags.c: the sending side's reply to a flag */
 void api_handover_flag_reply(struct http_request *);
+/* notes.c: a note write's If-Match: "N" gives N, * 0 (any version), W/"N"
+ * a version no note reaches (never matches); -1 when absent, -2 when
+ * unreadable. */
+long answer_if_match(const struct http_request *);
 
 /* routes.c */
 void api_routes_list(struct http_request *);

@@ -49,32 +49,6 @@ reply_free(struct reply *r)
 	free(r);
 }
 
-/* If-Match: "N" (N), * (0), W/"N" (never matches: -3), absent -1,
- * unreadable -2; as notes.c reads it. */
-static long
-read_if_match(const struct http_request *req)
-{
-	const char *h = http_request_header(req, "If-Match");
-	char *end;
-	long v;
-	bool weak;
-
-	if (h == NULL)
-		return -1;
-	while (*h == ' ')
-		h++;
-	if (strcmp(h, "*") == 0)
-		return 0;
-	if ((weak = strncmp(h, "W/", 2) == 0))
-		h += 2;
-	if (*h != '"')
-		return -2;
-	v = strtol(h + 1, &end, 10);
-	if (end == h + 1 || *end != '"' || v < 1)
-		return -2;
-	return weak ? 0x7fffffffL : v;
-}
-
 /* Characters (code points) of valid UTF-8; *ctl set when a control
  * character other than tab, line feed and carriage return is in it. */
 static size_t
@@ -108,7 +82,7 @@ reply_check_request(struct reply *r)
 	bool ctl = false;
 	size_t n = 0;
 
-	if ((r->if_match = read_if_match(req)) == -2) {
+	if ((r->if_match = answer_if_match(req)) == -2) {
 		http_problem(req, 400, NULL, "If-Match must be an entity tag such as \"3\".");
 		return false;
 	}

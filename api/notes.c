@@ -72,9 +72,10 @@ set_etag(struct http_request *req, const json_t *row)
 #define IF_MATCH_NEVER 0x7fffffffL
 
 /* If-Match: "N", or * (0: any version); W/"N" never matches
- * (IF_MATCH_NEVER); -1 when absent, -2 when unreadable. */
-static long
-read_if_match(const struct http_request *req)
+ * (IF_MATCH_NEVER); -1 when absent, -2 when unreadable. flags.c reads it
+ * the same way. */
+long
+answer_if_match(const struct http_request *req)
 {
 	const char *h = http_request_header(req, "If-Match");
 	char *end;
@@ -860,7 +861,7 @@ op_check_request(struct op *op)
 	/* Reads are not conditional on If-Match: only changes are. */
 	if (op->kind == OP_GET || op->kind == OP_HISTORY)
 		return true;
-	if ((op->if_match = read_if_match(req)) == -2) {
+	if ((op->if_match = answer_if_match(req)) == -2) {
 		http_problem(req, 400, NULL, "If-Match must be an entity tag such as \"3\".");
 		return false;
 	}
