@@ -89,6 +89,11 @@ void api_handover_delete(struct http_request *);
 void api_me_tasks(struct http_request *);
 /* flags.c: the sending side's reply to a flag */
 void api_handover_flag_reply(struct http_request *);
+/* calendar.c: the deadline feed; vcard.c: a person's vCard */
+void api_calendar_create(struct http_request *);
+void api_calendar_delete(struct http_request *);
+void api_calendar_feed(struct http_request *);
+void api_people_vcard(struct http_request *);
 /* notes.c: a note write's If-Match: "N" gives N, * 0 (any version), W/"N"
  * a version no note reaches (never matches); -1 when absent, -2 when
  * unreadable. */

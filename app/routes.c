@@ -24,6 +24,7 @@ static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/api/v1/audit", api_audit_list, 0, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/people", api_people_list, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/people/*", api_people_get, ROUTE_DIRECTORY, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/people/*/vcard", api_people_vcard, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/units", api_units_list, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/units/*", api_units_get, ROUTE_DIRECTORY, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/routes", api_routes_list, 0, 0},
@@ -46,8 +47,16 @@ static struct route routes[] = {
     {HTTP_GET | HTTP_HEAD, "/api/v1/me/alerts", api_alert_settings_get, 0, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/me/tasks", api_me_tasks, 0, 0},
     {HTTP_PUT, "/api/v1/me/alerts", api_alert_settings_put, ROUTE_JSON, 0},
+    {HTTP_POST, "/api/v1/me/calendar", api_calendar_create, 0, 0},
+    {HTTP_DELETE, "/api/v1/me/calendar", api_calendar_delete, 0, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/outbox", api_outbox_list, 0, 0},
     {HTTP_POST, "/api/v1/outbox/*/retry", api_outbox_retry, 0, 0},
+    /* The deadline feed: no session, the secret in the path; every method
+     * and every path under /cal/ goes to the handler, which keeps the
+     * secret out of the log. */
+    {HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE | HTTP_OPTIONS |
+         HTTP_OTHER,
+     "/cal/", api_calendar_feed, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
     /* The web UI: everything else that is not under /api/. */
     {HTTP_GET | HTTP_HEAD, "/", static_serve, ROUTE_PUBLIC | ROUTE_PREFIX, 0},
 };
