@@ -846,7 +846,10 @@ check_similar(struct run *r)
 	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; up[i] >= 0 && j < n; j++)
+			/* Jaccard is at most the smaller set over the larger */
 			if (up[j] >= 0 && uf_root(up, (int)i) != uf_root(up, (int)j) &&
+			    (double)(nsh[i] < nsh[j] ? nsh[i] : nsh[j]) >=
+			        SIMILAR_LIMIT * (double)(nsh[i] < nsh[j] ? nsh[j] : nsh[i]) &&
 			    jaccard(sh[i], nsh[i], sh[j], nsh[j]) >= SIMILAR_LIMIT)
 				up[uf_root(up, (int)j)] = uf_root(up, (int)i);
 	for (size_t i = 0; i < n; i++)
