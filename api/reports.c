@@ -32,11 +32,10 @@
  * - Who sees what: the quality role sees every note; anyone else the notes
  *   whose sending or receiving unit is one they act for (access.c); someone
  *   not in the directory snapshot sees nothing (200, no periods).
- * - With an Accept header naming text/csv the answer is CSV (RFC 4180,
- *   UTF-8, CRLF): period,route,filed,returned,returned_share,
- *   median_working_days_to_accept,top_flagged_sections, the last quoted as
- *   "section:count;section:count", an empty median for null; as the
- *   attachment stafet-kvalitet.csv.
+ * - With an Accept header naming text/csv the answer is the CSV Danish
+ *   spreadsheets open as columns, and naming the XLSX type the same as a
+ *   workbook (reports_export.c); as the attachments stafet-kvalitet.csv
+ *   and stafet-kvalitet.xlsx.
  * - At most 200,000 notes per report: a range holding more is 422 (ask
  *   for a shorter one). The database unavailable or failing is 503 with
  *   Retry-After. Every report read is audited ("report.quality").
@@ -59,38 +58,19 @@
 #include "workdays.h"
 #include "auth.h"
 #include "api.h"
+#include "reports_int.h"
 
 #define REPORT_NOTES_MAX 200000
 #define REPORT_SPAN_DAYS 3653 /* ten years, leap days included */
 #define REPORT_ROUTE_MAX 64
-#define REPORT_TOP       5
 #define REPORT_QUARTERS  4 /* the default `from`: this many quarters back */
-#define REPORT_CSV_HEADER                                                                          \
-	"period,route,filed,returned,returned_share,"                                              \
-	"median_working_days_to_accept,top_flagged_sections\r\n"
+#define XLSX_TYPE        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-struct top {
-	char *section;
-	long count;
-};
-
-struct group {
-	char *period, *route; /* owned */
-	long filed, returned;
-	int *days; /* working days to accept, one per accepted note */
-	size_t ndays, capdays;
-	struct top top[REPORT_TOP];
-	size_t ntop;
-};
-
-struct report {
-	struct group *v;
-	size_t n, cap;
-};
+enum report_form { FORM_JSON, FORM_CSV, FORM_XLSX };
 
 struct report_ctx {
 	struct http_request *req;
-	bool csv;
+	enum report_form form;
 	char from[11], to[11];
 };
 
@@ -259,8 +239,8 @@ report_build(PGresult *res, struct report *r)
 }
 
 /* returned/filed in thousandths, rounded half up */
-static long
-share_milli(const struct group *g)
+long
+reports_share_milli(const struct group *g)
 {
 	if (g->filed == 0)
 		return 0;
@@ -291,58 +271,11 @@ report_json(struct report *r, const struct report_ctx *ctx)
 		                                         "period", g->period, "route", g->route,
 		                                         "filed", (json_int_t)g->filed, "returned",
 		                                         (json_int_t)g->returned, "returned_share",
-		                                         (double)share_milli(g) / 1000,
+		                                         (double)reports_share_milli(g) / 1000,
 		                                         "median_working_days_to_accept", median,
 		                                         "top_flagged_sections", top));
 	}
 	return json_pack("{s:s, s:s, s:o}", "from", ctx->from, "to", ctx->to, "periods", periods);
-}
-
-/* One CSV field, quoted when it must be (or always), per RFC 4180. */
-static void
-csv_field(struct evbuffer *b, const char *s, bool quote)
-{
-	if (!quote && strpbrk(s, ",\"\r\n") == NULL) {
-		evbuffer_add(b, s, strlen(s));
-		return;
-	}
-	evbuffer_add(b, "\"", 1);
-	for (; *s; s++) {
-		evbuffer_add(b, s, 1);
-		if (*s == '"')
-			evbuffer_add(b, "\"", 1); /* a quote doubled */
-	}
-	evbuffer_add(b, "\"", 1);
-}
-
-static void
-csv_row(struct evbuffer *b, struct group *g)
-{
-	struct evbuffer *top = evbuffer_new();
-	long milli = share_milli(g);
-	char *tops;
-
-	csv_field(b, g->period, false);
-	evbuffer_add(b, ",", 1);
-	csv_field(b, g->route, false);
-	evbuffer_add_printf(b, ",%ld,%ld,%ld.%03ld,", g->filed, g->returned, milli / 1000,
-	                    milli % 1000);
-	if (g->ndays) {
-		double m = reports_median(g->days, g->ndays);
-		if (m == (double)(long)m)
-			evbuffer_add_printf(b, "%ld", (long)m);
-		else
-			evbuffer_add_printf(b, "%.1f", m);
-	}
-	evbuffer_add(b, ",", 1);
-	for (size_t t = 0; t < g->ntop; t++)
-		evbuffer_add_printf(top, "%s%s:%ld", t ? ";" : "", g->top[t].section,
-		                    g->top[t].count);
-	evbuffer_add(top, "", 1);
-	tops = (char *)evbuffer_pullup(top, -1);
-	csv_field(b, tops, true);
-	evbuffer_add(b, "\r\n", 2);
-	evbuffer_free(top);
 }
 
 static void
@@ -353,14 +286,20 @@ respond_report(struct report_ctx *ctx, struct report *r)
 	audit_record(req, req->auth.person_id, req->auth.username, "report.quality", NULL, NULL,
 	             NULL);
 	http_add_header(req, "Vary", "Accept");
-	if (ctx->csv) {
+	if (ctx->form != FORM_JSON) {
 		struct evbuffer *b = evbuffer_new();
-		evbuffer_add(b, REPORT_CSV_HEADER, strlen(REPORT_CSV_HEADER));
-		for (size_t i = 0; i < r->n; i++)
-			csv_row(b, &r->v[i]);
+		bool csv = ctx->form == FORM_CSV;
+		if (csv) {
+			reports_csv(b, r);
+		} else if (reports_xlsx(b, r, ctx->from, ctx->to) == -1) {
+			evbuffer_free(b);
+			http_problem(req, 500, NULL, "Regnearket kunne ikke skrives.");
+			return;
+		}
 		http_add_header(req, "Content-Disposition",
-		                "attachment; filename=\"stafet-kvalitet.csv\"");
-		http_respond_buffer(req, 200, "text/csv; charset=utf-8", b);
+		                csv ? "attachment; filename=\"stafet-kvalitet.csv\""
+		                    : "attachment; filename=\"stafet-kvalitet.xlsx\"");
+		http_respond_buffer(req, 200, csv ? "text/csv; charset=utf-8" : XLSX_TYPE, b);
 		evbuffer_free(b);
 		return;
 	}
@@ -446,11 +385,14 @@ route_param(struct http_request *req, char *buf, size_t n, const char **out)
 	return true;
 }
 
-static bool
-wants_csv(const struct http_request *req)
+/* The form Accept names: the XLSX type before text/csv, else JSON. */
+static enum report_form
+wanted_form(const struct http_request *req)
 {
 	const char *a = http_request_header(req, "Accept");
-	return a && strcasestr(a, "text/csv") != NULL;
+	if (a && strcasestr(a, XLSX_TYPE) != NULL)
+		return FORM_XLSX;
+	return a && strcasestr(a, "text/csv") != NULL ? FORM_CSV : FORM_JSON;
 }
 
 void
@@ -473,7 +415,7 @@ api_reports_quality(struct http_request *req)
 
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = req;
-	ctx->csv = wants_csv(req);
+	ctx->form = wanted_form(req);
 	if (tv)
 		memcpy(ctx->to, tv, 11);
 	else

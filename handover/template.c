@@ -858,3 +858,10 @@ template_has_section(const struct ho_template *t, const char *key)
 {
 	return template_section(t, key, NULL) != NULL;
 }
+
+const char *
+template_section_label(const struct ho_template *t, const char *key)
+{
+	const struct ho_section *s = t ? template_section(t, key, NULL) : NULL;
+	return s && s->label ? s->label : NULL;
+}

@@ -11,7 +11,9 @@
 # and ldb-tools run a real Active Directory (Samba's AD DC) in a temp dir for
 # tests/integration/test_samba_ad.py (tests/harness/samba.py); the services
 # the packages enable (smbd, nmbd, winbind, samba-ad-dc) are stopped and
-# disabled right after the install. Extra package names on the command
+# disabled right after the install. libxlsxwriter-dev writes the quality
+# report's workbook; python3-openpyxl reads it back in
+# tests/integration/test_reports.py. Extra package names on the command
 # line are installed too.
 set -eu
 
@@ -19,6 +21,7 @@ PACKAGES="
 gcc make pkg-config
 libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev libssl-dev
 libcmocka-dev
+libxlsxwriter-dev python3-openpyxl
 slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-pytest-xdist python3-requests python3-aiosmtpd python3-jsonschema

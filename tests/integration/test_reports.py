@@ -2,7 +2,9 @@
 directory) and PostgreSQL: the figures per quarter and route (filed,
 returned, share, median working days to acceptance across Easter and
 Ascension Day, the top five flagged sections), the quarter of a note filed
-late on 31 March UTC (1 April in Copenhagen), the CSV form, who sees what
+late on 31 March UTC (1 April in Copenhagen), the spreadsheet forms (the
+CSV Danish Excel opens as columns, read back with Python's csv and the ';'
+dialect; the XLSX read back with openpyxl), who sees what
 (the quality role all, a caseworker the notes of their units, a caseworker
 of another unit nothing), hostile parameters and the audit row.
 
@@ -12,6 +14,8 @@ so the report is tested apart from the handover API that writes them."""
 import csv
 import datetime
 import io
+import json
+import os
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -23,8 +27,15 @@ from tests.integration.test_counterparts import start_module_daemon
 from tests.integration.test_directory import wait_until
 
 PATH = "/api/v1/reports/quality"
-CSV_HEADER = ["period", "route", "filed", "returned", "returned_share",
-              "median_working_days_to_accept", "top_flagged_sections"]
+CSV_HEADER = ["Kvartal", "Rute", "Rutekode", "Indsendte notater", "Returnerede",
+              "Andel returneret", "Median arbejdsdage til accept",
+              "Hyppigst markerede afsnit (antal)"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with open(os.path.join(REPO, "schema", "routes", "bur-ur.json"), encoding="utf-8") as _f:
+    BUR_UR = json.load(_f)["name"]
+with open(os.path.join(REPO, "schema", "templates", "bur-ur.json"), encoding="utf-8") as _f:
+    LABEL = {s["key"]: s["label"] for s in json.load(_f)["sections"]}
 PERIOD_FIELDS = {"period", "route", "filed", "returned", "returned_share",
                  "median_working_days_to_accept", "top_flagged_sections"}
 
@@ -70,12 +81,16 @@ EXPECTED = [
      "top_flagged_sections": []},
 ]
 
+# Route and section names from the shipped route and template; a route or
+# section the loaded routes do not know keeps its code.
+TOP_Q1 = ", ".join("%s (%d)" % (LABEL.get(k, k), n) for k, n in
+                   [("contact", 2), ("goals", 2), ("placering", 1), ("skole", 1),
+                    ("sundhed", 1)])
 EXPECTED_CSV = [
     CSV_HEADER,
-    ["2026-Q1", "BUR-UR", "4", "2", "0.500", "3",
-     "contact:2;goals:2;placering:1;skole:1;sundhed:1"],
-    ["2026-Q1", "VSR-PSY", "1", "0", "0.000", "0", 'say "hi", then:1'],
-    ["2026-Q2", "BUR-UR", "3", "1", "0.333", "3.5", ""],
+    ["1. kvartal 2026", BUR_UR, "BUR-UR", "4", "2", "0,500", "3", TOP_Q1],
+    ["1. kvartal 2026", "VSR-PSY", "VSR-PSY", "1", "0", "0,000", "0", 'say "hi", then (1)'],
+    ["2. kvartal 2026", BUR_UR, "BUR-UR", "3", "1", "0,333", "3,5", ""],
 ]
 
 
@@ -214,7 +229,7 @@ def test_visibility(env):
     assert periods(d, tokens["lbk"], **span) == []
     r = report(d, tokens["lbk"], headers={"Accept": "text/csv"}, **span)
     assert r.status_code == 200
-    assert r.text == ",".join(CSV_HEADER) + "\r\n"
+    assert r.content.decode("utf-8") == "\ufeff" + ";".join(CSV_HEADER) + "\r\n"
 
 
 def test_csv(env):
@@ -227,16 +242,51 @@ def test_csv(env):
     assert disposition.startswith("attachment") and "stafet-kvalitet.csv" in disposition
     assert "Accept" in r.headers.get("Vary", "")
     text = r.content.decode("utf-8")
+    assert text.startswith("\ufeff"), "a BOM, so Excel reads UTF-8"
     assert text.endswith("\r\n")
-    assert list(csv.reader(io.StringIO(text, newline=""))) == EXPECTED_CSV
-    # the flagged sections are one quoted field
-    assert '"contact:2;goals:2;placering:1;skole:1;sundhed:1"' in text
-    assert '\r\n2026-Q1,VSR-PSY,1,0,0.000,0,"say ""hi"", then:1"\r\n' in text, text
-    assert text.endswith('\r\n2026-Q2,BUR-UR,3,1,0.333,3.5,""\r\n'), text
+    rows = list(csv.reader(io.StringIO(text[1:], newline=""), delimiter=";"))
+    assert rows == EXPECTED_CSV
+    # one column per field as Danish Excel splits them: no ',' decimal point
+    # or separator it would misread, every row the header's width
+    assert all(len(row) == len(CSV_HEADER) for row in rows)
+    assert '\r\n1. kvartal 2026;VSR-PSY;VSR-PSY;1;0;0,000;0;"say ""hi"", then (1)"\r\n' \
+        in text, text
+    assert text.endswith(";3;1;0,333;3,5;\r\n"), text
     # without text/csv in Accept: JSON
     r = report(d, tokens["kmo"], headers={"Accept": "application/json"},
                **{"from": "2026-01-01", "to": "2026-06-30"})
     assert r.headers["Content-Type"].startswith("application/json")
+
+
+def test_xlsx(env):
+    """The same report as a workbook, read back by openpyxl: a header row,
+    numbers as numbers, the share a percentage, the median empty for none."""
+    openpyxl = pytest.importorskip("openpyxl")  # python3-openpyxl (make deps)
+    d, _, tokens = env
+    r = report(d, tokens["kmo"], headers={"Accept": XLSX},
+               **{"from": "2026-01-01", "to": "2026-06-30"})
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == XLSX
+    assert "stafet-kvalitet.xlsx" in r.headers["Content-Disposition"]
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == ["Kvalitet"]
+    ws = wb["Kvalitet"]
+    rows = [list(row) for row in ws.iter_rows(values_only=True)]
+    assert rows[0] == CSV_HEADER
+    assert rows[1] == ["1. kvartal 2026", BUR_UR, "BUR-UR", 4, 2, 0.5, 3, TOP_Q1]
+    assert rows[2] == ["1. kvartal 2026", "VSR-PSY", "VSR-PSY", 1, 0, 0, 0,
+                       'say "hi", then (1)']
+    assert rows[3] == ["2. kvartal 2026", BUR_UR, "BUR-UR", 3, 1, 0.333, 3.5, None]
+    assert len(rows) == 4
+    assert ws["F2"].number_format == "0.0%" and ws["D2"].data_type == "n"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:H4"
+    assert wb.properties.title and "2026-01-01" in (wb.properties.description or "")
+    # someone who sees no note gets the header row alone
+    r = report(d, tokens["lbk"], headers={"Accept": XLSX},
+               **{"from": "2026-01-01", "to": "2026-06-30"})
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content))["Kvalitet"]
+                .iter_rows(values_only=True))
+    assert [list(x) for x in rows] == [CSV_HEADER]
 
 
 @pytest.mark.parametrize("params,field", [

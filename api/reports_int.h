@@ -1,0 +1,51 @@
+/*
+ * reports_int.h: the quality report as reports.c builds it, for the
+ * spreadsheet forms in reports_export.c. Nothing outside api/reports*.c
+ * includes it.
+ */
+#ifndef API_REPORTS_INT_H
+#define API_REPORTS_INT_H
+
+#include <stddef.h>
+
+struct evbuffer;
+
+#define REPORT_TOP 5
+
+struct top {
+	char *section;
+	long count;
+};
+
+struct group {
+	char *period, *route; /* owned */
+	long filed, returned;
+	int *days; /* working days to accept, one per accepted note */
+	size_t ndays, capdays;
+	struct top top[REPORT_TOP];
+	size_t ntop;
+};
+
+struct report {
+	struct group *v;
+	size_t n, cap;
+};
+
+/* returned/filed in thousandths, rounded half up; 0 when none was filed */
+long reports_share_milli(const struct group *);
+
+/*
+ * The report as the CSV Danish spreadsheets open as columns (API.md
+ * "Exports"): UTF-8 with a BOM, ';' between fields, CRLF, decimal comma,
+ * Danish headers, route and section names rather than codes. Appended to b.
+ */
+void reports_csv(struct evbuffer *b, struct report *);
+/*
+ * The same as an XLSX workbook (libxlsxwriter): one sheet "Kvalitet", a
+ * bold frozen header row with a filter, numbers as numbers, the share as
+ * a percentage. Appended to b; 0, or -1 (logged) when it could not be
+ * written. `from` and `to` go into the document's properties.
+ */
+int reports_xlsx(struct evbuffer *b, struct report *, const char *from, const char *to);
+
+#endif
