@@ -72,7 +72,7 @@ export function errorSummary(title, intro, problems, go) {
   });
   return h('div', { class: ['notice', 'notice--error', 'alert', 'alert-error', 'error-summary'], role: 'alert', tabindex: '-1', 'aria-labelledby': 'error-summary-h' },
     h('div', { class: 'alert-body' },
-      h('p', { class: 'alert-heading', id: 'error-summary-h' }, h('strong', {}, title)),
+      h('h2', { class: 'alert-heading', id: 'error-summary-h' }, title),
       intro ? h('p', { class: 'alert-text' }, intro) : null,
       h('ul', { class: ['alert-text', 'nobullet-list', 'submit-errors'] }, items)));
 }
