@@ -13,7 +13,9 @@
 # the packages enable (smbd, nmbd, winbind, samba-ad-dc) are stopped and
 # disabled right after the install. libxlsxwriter-dev writes the quality
 # report's workbook; python3-openpyxl reads it back in
-# tests/integration/test_reports.py. Extra package names on the command
+# tests/integration/test_reports.py. python3-icalendar and python3-vobject read
+# the deadline calendar and the vCards back in test_calendar.py and
+# test_vcard.py. Extra package names on the command
 # line are installed too.
 set -eu
 
@@ -22,6 +24,7 @@ gcc make pkg-config
 libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev libssl-dev
 libcmocka-dev
 libxlsxwriter-dev python3-openpyxl
+python3-icalendar python3-vobject
 slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-pytest-xdist python3-requests python3-aiosmtpd python3-jsonschema
