@@ -46,9 +46,10 @@ CASES = [(spec, name) for spec in SPECS for name in spec_steps(spec)]
 
 
 def ensure_playwright():
-    """playwright-core from the npm registry, as package-lock.json pins it."""
-    marker = os.path.join(HERE, "node_modules", "playwright-core", "package.json")
-    if os.path.exists(marker):
+    """playwright-core and @axe-core/playwright from the npm registry, as
+    package-lock.json pins them."""
+    marker = os.path.join(HERE, "node_modules", "@axe-core", "playwright", "package.json")
+    if os.path.exists(marker) and os.path.exists(os.path.join(HERE, "node_modules", "playwright-core", "package.json")):
         return
     if shutil.which("npm") is None:
         raise RuntimeError("npm is not installed: it is needed to install playwright-core")
