@@ -19,6 +19,7 @@ import requests
 
 from tests.integration.handover_helpers import (
     Api, User, add_years, citizen_for, iso, note_body, note_ok, ok, planned, problem, today)
+from tests.harness.stafetd import has_test_clock
 from tests.integration.test_auth import assert_problem
 from tests.integration.test_counterparts import start_module_daemon
 from tests.integration.test_directory import wait_until
@@ -481,6 +482,43 @@ def test_at_most_200_items_and_the_counts_count_all(env):
         env.db.psql(f"UPDATE handovers SET deleted_at = now() WHERE sender_person = "
                     f"'{env.kfr.id}' AND ref LIKE 'STF-TEST-%';")
     assert tasks(env, env.kfr)["counts"]["drafts"] == 0
+
+
+def test_a_weekend_between_is_told_in_days(pg, slapd, tmp_path):
+    """A due date with no working day between it and today: on a Friday a
+    note planned for the Saturday is due "om 1 dag" (not "i dag", nor in
+    working days: there are none); on the Sunday it was "for 1 dag siden".
+    The daemon's own clock is moved (a test build: build/asan/stafetd, as
+    make check runs it; skipped on another build), so its own daemon."""
+    if not has_test_clock():
+        pytest.skip("needs a test build's clock (make check runs build/asan/stafetd)")
+    d, _ = start_module_daemon(pg, slapd, tmp_path, reminder_interval="86400s")
+    try:
+        friday = today() + datetime.timedelta(days=7)
+        friday += datetime.timedelta(days=(4 - friday.weekday()) % 7)
+        saturday = friday + datetime.timedelta(days=1)
+        d.set_date(iso(friday))
+        api = Api(d)
+        sbo = User(d, "sbo")
+        wait_until(lambda: api.template(sbo).status_code == 200,
+                   what="the routes and templates loaded")
+        h = note_ok(api.create(sbo, note_body(on=saturday)), 201)
+        h = note_ok(api.act(sbo, h["id"], "submit"))
+
+        def title_on(day):
+            d.set_date(iso(day))
+            user = User(d, "sbo")
+            out = ok(api.request("GET", "/me/tasks", user))
+            t = [i for i in out["items"] if i["handover_id"] == h["id"]]
+            assert len(t) == 1 and t[0]["kind"] == "due_soon", out
+            assert t[0]["due"] == iso(saturday), t
+            return t[0]["title"]
+        assert title_on(friday) == "Planlagt overdragelse om 1 dag"
+        assert title_on(saturday) == "Planlagt overdragelse i dag"
+        assert title_on(saturday + datetime.timedelta(days=1)) == \
+            "Planlagt overdragelse var for 1 dag siden"
+    finally:
+        d.stop()
 
 
 # --- hostile and malformed input ---------------------------------------------------------------
