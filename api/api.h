@@ -93,6 +93,7 @@ void api_handover_flag_reply(struct http_request *);
 void api_calendar_create(struct http_request *);
 void api_calendar_delete(struct http_request *);
 void api_calendar_feed(struct http_request *);
+bool api_calendar_log_path(const char *path, char *out, size_t outsz);
 void api_people_vcard(struct http_request *);
 /* notes.c: a note write's If-Match: "N" gives N, * 0 (any version), W/"N"
  * a version no note reaches (never matches); -1 when absent, -2 when

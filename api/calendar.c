@@ -8,9 +8,9 @@
  * a new one replaces the old, which answers 404 at once. Every 404 of the
  * feed is the same bytes, for an unknown, revoked or malformed secret
  * alike, and for an owner who has left the directory. The secret never
- * reaches a log: the handler rewrites the request's path to
- * "/cal/<8 hex digits of its hash>" before anything logs it, and answers
- * every method on /cal/ itself, so a 405 does not log it either.
+ * reaches a log: the access log shows any path under /cal/, whatever the
+ * method or the answer, as "/cal/<8 hex digits of its hash>"
+ * (api_calendar_log_path, which app/routes.c hands to the HTTP server).
  *
  * Fetches are limited per client address (ratelimit.c, in this process's
  * memory): FETCH_MAX per FETCH_WINDOW seconds, then FETCH_BLOCK seconds of
@@ -611,21 +611,31 @@ own_addresses(const struct http_request *req, char *base, size_t bsz, char *host
 		base[--n] = '\0';
 }
 
-/* The path, as the access log will show it: the secret replaced by the
- * first 8 hex digits of its hash. */
-static void
-redact_path(struct http_request *req, const char *hash)
+/*
+ * The access log's view of a path under /cal/ (http_set_log_path; any
+ * method, any answer): "/cal/" and the first 8 hex digits of the SHA-256
+ * of what follows, which for a well-formed address is the secret's hash
+ * as the audit rows give it.
+ */
+bool
+api_calendar_log_path(const char *path, char *out, size_t outsz)
 {
-	char *p = req->head.path;
-	size_t n = strlen(p);
-	if (n >= 5 + 8)
-		snprintf(p, n + 1, "/cal/%.8s", hash + 2);
-	else
-		snprintf(p, n + 1, "/cal/-");
+	char hash[67];
+	const char *seg;
+	size_t len;
+
+	if (strncmp(path, "/cal/", 5) != 0)
+		return false;
+	seg = path + 5;
+	len = strlen(seg);
+	if (len == AUTH_TOKEN_LEN + 4 && strcmp(seg + AUTH_TOKEN_LEN, ".ics") == 0)
+		len = AUTH_TOKEN_LEN;
+	auth_token_hash_hex(seg, len, hash);
+	snprintf(out, outsz, "/cal/%.8s", hash + 2);
+	return true;
 }
 
-/* GET /cal/{secret}.ics: the feed, without a session. Every method comes
- * here, so that no answer logs the secret. */
+/* GET /cal/{secret}.ics: the feed, without a session. */
 void
 api_calendar_feed(struct http_request *req)
 {
@@ -640,13 +650,6 @@ api_calendar_feed(struct http_request *req)
 
 	f->req = req;
 	auth_token_hash_hex(seg, wellformed ? AUTH_TOKEN_LEN : len, f->hash);
-	redact_path(req, f->hash);
-	if (!(req->head.method & (HTTP_GET | HTTP_HEAD))) {
-		http_add_header(req, "Allow", "GET, HEAD");
-		http_problem(req, 405, NULL, "This method is not allowed on this resource.");
-		feed_free(f);
-		return;
-	}
 	ratelimit_key(fetch_key, sizeof(fetch_key), 'a', req->client);
 	snprintf(miss_key, sizeof(miss_key), "%s", fetch_key);
 	fetch_key[0] = 'c', miss_key[0] = 'm';

@@ -684,6 +684,15 @@ http_set_dispatch(http_handler handler)
 	dispatch = handler;
 }
 
+/* Paths that carry a secret: the access log shows what this gives instead. */
+static http_log_path_fn log_path;
+
+void
+http_set_log_path(http_log_path_fn fn)
+{
+	log_path = fn;
+}
+
 int
 http_server_start(struct event_base *b, const struct config *c)
 {
@@ -786,10 +795,15 @@ http_respond_buffer(struct http_request *req, int status, const char *ctype, str
 	req->responded = true;
 	metrics_observe(req->route, req->head.method_str[0] ? req->head.method_str : "-", status,
 	                elapsed);
-	/* Path only: query strings can carry search terms, which are personal. */
+	/* Path only: query strings can carry search terms, which are personal;
+	 * a path with a secret in it (http_set_log_path) is shown without it. */
+	const char *shown = req->head.path ? req->head.path : "-";
+	char redacted[96];
+	if (req->head.path && log_path && log_path(req->head.path, redacted, sizeof(redacted)))
+		shown = redacted;
 	log_info("access: %s \"%s %s\" %d %zu %.1fms id=%s", req->peer,
-	         req->head.method_str[0] ? req->head.method_str : "-",
-	         req->head.path ? req->head.path : "-", status, len, elapsed * 1000, req->id);
+	         req->head.method_str[0] ? req->head.method_str : "-", shown, status, len,
+	         elapsed * 1000, req->id);
 	if (c->dead) {
 		c->state = CONN_CLOSING;
 		conn_free(c);

@@ -306,6 +306,10 @@ struct http_request {
 };
 /* The function every complete request goes to (the router sets it). */
 void http_set_dispatch(http_handler);
+/* A path the access log must not show as it is (it holds a secret): the
+ * function writes what to show into out and returns true. */
+typedef bool (*http_log_path_fn)(const char *path, char *out, size_t outsz);
+void http_set_log_path(http_log_path_fn);
 int http_server_start(struct event_base *, const struct config *) WUR;
 void http_server_stop_accepting(void);
 void http_server_free_all(void);

@@ -280,6 +280,10 @@ TABLE = {
     "GET /api/v1/me/alerts": users(200),
     "GET /api/v1/me/tasks": users(200),
     "PUT /api/v1/me/alerts": users(200),
+    "POST /api/v1/me/calendar": users(201),
+    "DELETE /api/v1/me/calendar": users(204),
+    # the deadline feed needs no session; an unknown secret is 404 to all
+    "GET /cal/{feed}": everyone(404),
     # the admins'
     "GET /api/v1/audit": users(404, admin=200),
     "GET /api/v1/outbox": users(404, admin=200),
@@ -287,6 +291,7 @@ TABLE = {
     # directory (directory_anonymous_read is off)
     "GET /api/v1/people": users(200),
     "GET /api/v1/people/{id}": users(200),
+    "GET /api/v1/people/{id}/vcard": users(200),
     "GET /api/v1/units": users(200),
     "GET /api/v1/units/{code}": users(200),
     "GET /api/v1/routes": users(200),
@@ -331,7 +336,7 @@ for _r in LISTED:
     LISTED[_r]["all"] = LISTED[_r]["outgoing"] | LISTED[_r]["incoming"]
 
 PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /",
-          "POST /api/v1/session"}
+          "POST /api/v1/session", "GET /cal/{feed}"}
 # GETs with a side effect: the receiving unit's first read receives the note
 CHANGING_GETS = {"GET /api/v1/handovers/{id}"}
 NOTE_READS = {"GET /api/v1/handovers/{id}": "handover.read",
@@ -481,6 +486,8 @@ class World:
             "  next_attempt_at) ORDER BY id), '[]') FROM outbox), "
             "'prefs', (SELECT coalesce(json_agg(json_build_array(person_id, digest) "
             "  ORDER BY person_id), '[]') FROM alert_preferences), "
+            "'calendars', (SELECT coalesce(json_agg(json_build_array(person_id, "
+            "  encode(secret_hash, 'hex')) ORDER BY person_id), '[]') FROM calendar_feeds), "
             # the janitor may sweep ended sessions at any time
             "'sessions', (SELECT coalesce(json_agg(id ORDER BY id), '[]') FROM sessions "
             "  WHERE expires_at > now() AND last_seen_at > now() - interval '1 day'), "
@@ -596,8 +603,10 @@ class World:
             oid = self.dead_outbox_row() if fresh else self.shared_dead
             ctx["outbox"] = oid
             path = path.replace("{id}", str(oid))
-        elif endpoint == "GET /api/v1/people/{id}":
+        elif endpoint in ("GET /api/v1/people/{id}", "GET /api/v1/people/{id}/vcard"):
             path = path.replace("{id}", self.people_id)
+        elif endpoint == "GET /cal/{feed}":
+            path = path.replace("{feed}", secrets.token_urlsafe(32) + ".ics")
         elif endpoint == "GET /api/v1/units/{code}":
             path = path.replace("{code}", "UR")
         elif endpoint == "GET /api/v1/templates/{route}":
@@ -798,6 +807,15 @@ def check_success(w, endpoint, role, code, state, r, ctx):
         assert_denied(r2, 401)
     elif endpoint == "POST /api/v1/outbox/{id}/retry":
         assert r.json() == {"id": ctx["outbox"], "state": "pending"}
+    elif endpoint == "POST /api/v1/me/calendar":
+        url = r.json()["url"]
+        assert re.fullmatch(r"http://[^/]+/cal/[A-Za-z0-9_-]{43}\.ics", url), url
+        w.assert_audited(0, ctx["username"], "calendar.create", w.user(role).id)
+    elif endpoint == "DELETE /api/v1/me/calendar":
+        assert r.content == b"", r.content
+    elif endpoint == "GET /api/v1/people/{id}/vcard":
+        assert r.headers["Content-Type"] == "text/vcard; charset=utf-8", r.headers
+        assert r.content.startswith(b"BEGIN:VCARD\r\nVERSION:4.0\r\n"), r.content[:80]
     elif endpoint == "POST /api/v1/session":
         assert len(r.json()["token"]) == 43
     elif endpoint == "POST /api/v1/handovers":

@@ -341,24 +341,30 @@ def test_hostile_secrets(env):
     assert reference.status_code == 404
     hostile = [
         "x" * 5000 + ".ics",
+        "x",
         secret + ".ICS",
         secret,
         secret + ".ics.ics",
         secret[:-1] + ".ics",
         secret + "A.ics",
-        "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
-        "..%2f..%2fetc%2fpasswd.ics",
+        "%2E%2E",
         "%C3%A6%C3%B8%C3%A5" * 14 + "a.ics",
         secret[:40] + "%C3%A6.ics",
         "%E2%80%AE" + secret[3:] + ".ics",
         "'%20OR%201=1;--.ics",
-        secret + ".ics/" + secret + ".ics",
-        "",
     ]
     for h in hostile:
         r = requests.get(base + h, timeout=10)
         assert r.status_code == 404, (h[:60], r.status_code, r.text[:200])
         assert r.content == reference.content, (h[:60], r.content)
+    # More than one segment is no address at all: 404 too; other methods 405.
+    for h in (secret + ".ics/" + secret + ".ics", "", "../" + secret + ".ics",
+              "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "..%2f..%2fetc%2fpasswd.ics"):
+        r = requests.get(base + h, timeout=10)
+        assert r.status_code == 404, (h[:60], r.status_code, r.text[:200])
+    for m in ("POST", "PUT", "DELETE", "PATCH"):
+        r = requests.request(m, url, timeout=10)
+        assert r.status_code == 405 and "GET" in r.headers["Allow"], (m, r.status_code)
     # A path that is not UTF-8 is refused before any route (400, for any path).
     for h in ("%FF%FE" + secret[2:] + ".ics", secret + "%C0%AF.ics", secret + ".ics%00"):
         r = requests.get(base + h, timeout=10)
