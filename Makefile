@@ -18,7 +18,7 @@ DESTDIR    ?=
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := libevent jansson ldap libpq libcurl libcrypto xlsxwriter
+PKGS     := libevent jansson ldap libpq libcurl libcrypto xlsxwriter cairo pangocairo pangoft2 fontconfig
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g

@@ -100,6 +100,12 @@ void api_people_vcard(struct http_request *);
  * unreadable. */
 long answer_if_match(const struct http_request *);
 
+/* pdf.c: GET /api/v1/handovers/{id}/pdf, rendered off the loop (the module
+ * row starts the worker and reads the fonts from web_root). */
+void api_handover_pdf(struct http_request *);
+void api_pdf_start(struct event_base *, const struct config *);
+void api_pdf_stop(void);
+
 /* routes.c */
 void api_routes_list(struct http_request *);
 void api_counterparts(struct http_request *);

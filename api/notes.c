@@ -583,10 +583,11 @@ history_done(PGresult *res, const char *error, void *arg)
 				json_object_set_new(c, "name", json_string(initials));
 			}
 			json_t *v = json_pack(
-			    "{s:O, s:O, s:o, s:O, s:O}", "version", json_object_get(r, "version"),
-			    "at", json_object_get(r, "at"), "by",
+			    "{s:O, s:O, s:o, s:O, s:O, s:O}", "version",
+			    json_object_get(r, "version"), "at", json_object_get(r, "at"), "by",
 			    note_person_ref(s, json_str(r, "by")), "status",
-			    json_object_get(r, "status"), "action", json_object_get(r, "action"));
+			    json_object_get(r, "status"), "action", json_object_get(r, "action"),
+			    "content_sha256", json_object_get(r, "content_sha256"));
 			json_object_update(v, doc);
 			json_array_append_new(versions, v);
 		} else {
@@ -613,14 +614,17 @@ static void
 decide_history(struct op *op)
 {
 	const char *params[1] = {op->id};
-	if (db_query("SELECT 'v', jsonb_build_object('version', version, 'at', stafet_ts(at), "
-	             "'by', by_person, 'status', status, 'action', action, 'doc', doc)::text, "
-	             "version::bigint FROM handover_versions WHERE handover_id = $1::uuid "
-	             "UNION ALL SELECT 'e', jsonb_build_object('id', id, 'at', stafet_ts(at), "
-	             "'by', by_person, 'action', action, 'from', from_status, 'to', to_status, "
-	             "'version', version, 'detail', detail)::text, id "
-	             "FROM handover_events WHERE handover_id = $1::uuid ORDER BY 1 DESC, 3",
-	             1, params, history_done, op) == -1) {
+	if (db_query(
+	        "SELECT 'v', jsonb_build_object('version', version, 'at', stafet_ts(at), "
+	        "'by', by_person, 'status', status, 'action', action, 'doc', doc, "
+	        /* the content hash a note's PDF prints (pdf.c) */
+	        "'content_sha256', encode(sha256(convert_to(doc::text, 'UTF8')), 'hex'))::text, "
+	        "version::bigint FROM handover_versions WHERE handover_id = $1::uuid "
+	        "UNION ALL SELECT 'e', jsonb_build_object('id', id, 'at', stafet_ts(at), "
+	        "'by', by_person, 'action', action, 'from', from_status, 'to', to_status, "
+	        "'version', version, 'detail', detail)::text, id "
+	        "FROM handover_events WHERE handover_id = $1::uuid ORDER BY 1 DESC, 3",
+	        1, params, history_done, op) == -1) {
 		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}

@@ -38,6 +38,7 @@ static const struct module modules[] = {
     {"directory logins", dir_login_start, true, dir_login_reconfigure, true, dir_login_stop, NULL},
     {"sessions", auth_start_any, false, NULL, false, auth_stop, NULL},
     {"logins", api_session_start_any, false, NULL, true, api_session_stop, NULL},
+    {"pdf", api_pdf_start, false, NULL, true, api_pdf_stop, NULL},
     {"routes", routes_start, false, routes_reconfigure, false, routes_stop, routes_metrics_render},
     {"counterparts", api_counterparts_start, false, NULL, false, api_counterparts_stop, NULL},
     {"alerts", outbox_start, false, outbox_reconfigure, false, outbox_stop, outbox_metrics_render},

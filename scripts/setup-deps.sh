@@ -15,8 +15,10 @@
 # report's workbook; python3-openpyxl reads it back in
 # tests/integration/test_reports.py. python3-icalendar and python3-vobject read
 # the deadline calendar and the vCards back in test_calendar.py and
-# test_vcard.py. Extra package names on the command
-# line are installed too.
+# test_vcard.py. libcairo2-dev and libpango1.0-dev
+# render a note's PDF (api/pdf_render.c); qpdf and poppler-utils (pdffonts,
+# pdftotext, pdftoppm) check it in tests/integration/test_pdf.py. Extra
+# package names on the command line are installed too.
 set -eu
 
 PACKAGES="
@@ -25,6 +27,7 @@ libevent-dev libjansson-dev libldap-dev libpq-dev libcurl4-openssl-dev libssl-de
 libcmocka-dev
 libxlsxwriter-dev python3-openpyxl
 python3-icalendar python3-vobject
+libcairo2-dev libpango1.0-dev qpdf poppler-utils
 slapd ldap-utils
 postgresql postgresql-client
 python3 python3-pytest python3-pytest-xdist python3-requests python3-aiosmtpd python3-jsonschema

@@ -24,7 +24,11 @@ if [ ! -f "$PKG/package.json" ] || ! cmp -s "$UI/package-lock.json" "$STAMP"; th
 	cp "$UI/package-lock.json" "$STAMP"
 	rm -rf "$OUT"
 fi
-[ -f "$OUT/css/dkfds.min.css" ] && [ "$OUT/css/dkfds.min.css" -nt "$STAMP" ] && exit 0
+# The PDF of a note (api/pdf_render.c) embeds IBM Plex Sans from these TTFs.
+PDF_FONTS="IBMPlexSans-Regular.ttf IBMPlexSans-SemiBold.ttf"
+TTF=fonts/IBMPlexSans/complete/ttf
+[ -f "$OUT/css/dkfds.min.css" ] && [ "$OUT/css/dkfds.min.css" -nt "$STAMP" ] &&
+	[ -f "$OUT/$TTF/IBMPlexSans-SemiBold.ttf" ] && exit 0
 
 DIST=$PKG/dist
 TMP=$OUT.tmp.$$
@@ -41,6 +45,8 @@ grep -o 'url([^)]*)' "$DIST/css/dkfds.min.css" | sed 's/^url(["'\'']*//; s/["'\'
 	mkdir -p "$TMP/$(dirname "$f")"
 	cp "$DIST/$f" "$TMP/$f"
 done
+mkdir -p "$TMP/$TTF"
+for f in $PDF_FONTS; do cp "$DIST/$TTF/$f" "$TMP/$TTF/"; done
 # The font licence beside each font directory used.
 for d in "$TMP"/fonts/IBMPlexSans/complete/*; do
 	[ -d "$d" ] && cp "$DIST/fonts/IBMPlexSans/complete/$(basename "$d")/license.txt" "$d/"

@@ -21,8 +21,8 @@ CITIZEN_KEYS = {"cpr", "name", "birthdate", "age_at_handover"}
 CHECK_KEYS = {"id", "severity", "section", "passed", "message"}
 FLAG_KEYS = {"section", "kind", "comment", "by", "at", "resolved", "reply"}
 # A version keeps the note's content and the checks that failed then.
-VERSION_KEYS = {"version", "at", "by", "status", "action", "citizen", "receiver",
-                "planned_date", "sections", "checks", "completeness", "readback"}
+VERSION_KEYS = {"version", "at", "by", "status", "action", "content_sha256", "citizen",
+                "receiver", "planned_date", "sections", "checks", "completeness", "readback"}
 EVENT_KEYS = {"at", "by", "action", "from", "to", "version", "detail"}
 SECTION_KEYS = ["situation", "background", "assessment", "youth_voice", "placed", "goals",
                 "own_room", "ungeplan", "support_after_18", "education_plan", "consent",
