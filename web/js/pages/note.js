@@ -145,6 +145,10 @@ class NoteView {
     const msg = h('div', { class: 'flash' });
     if (message) msg.append(notice('success', message));
     this.holder.append(msg, noteHeader(note));
+    // The note as a PDF to journalise (GET /handovers/{id}/pdf, need to know as here).
+    this.holder.append(h('p', { class: 'note-export' }, h('a', {
+      href: `/api/v1/handovers/${encodeURIComponent(note.id)}/pdf`, download: true, class: 'button button--secondary',
+    }, 'Gem som PDF')));
 
     // The daemon says which side the reader acts for (need to know): a lead
     // of a unit above reads the note masked and may not act on it.
