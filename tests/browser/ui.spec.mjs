@@ -406,8 +406,15 @@ await step('quality_page', async () => {
   ]);
   assert(download.suggestedFilename() === 'stafet-kvalitet.csv', `CSV file name: ${download.suggestedFilename()}`);
   const csv = fs.readFileSync(await download.path(), 'utf8');
-  assert(csv.startsWith('period,route,filed,returned,returned_share'), `CSV header: ${csv.slice(0, 80)}`);
-  assert(/BUR-UR/.test(csv) && /goals:\d/.test(csv), `CSV rows: ${csv}`);
+  assert(csv.startsWith('\ufeffKvartal;Rute;Rutekode;'), `CSV header: ${csv.slice(0, 80)}`);
+  assert(/;BUR-UR;/.test(csv) && /Handleplanens mål \(\d+\)/.test(csv), `CSV rows: ${csv}`);
+  const [xlsx] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('#xlsx-download').click(),
+  ]);
+  assert(xlsx.suggestedFilename() === 'stafet-kvalitet.xlsx', `XLSX file name: ${xlsx.suggestedFilename()}`);
+  const book = fs.readFileSync(await xlsx.path());
+  assert(book.subarray(0, 2).toString() === 'PK' && book.length > 1000, `an XLSX (zip) file: ${book.length} bytes`);
   // Not for a caseworker without the role.
   const links = await nav(sbo.page, 'Kvalitet').count();
   assert(links === 0, 'a caseworker without the quality role sees no Kvalitet link');

@@ -2,7 +2,8 @@
 // returned, the working days to acceptance and the sections most often
 // flagged (GET /reports/quality), as SVG bar charts built with DOM APIs
 // (bar widths are SVG attributes, never inline styles) and as a table,
-// with a CSV download (Accept: text/csv, then a Blob link).
+// with the figures as a spreadsheet (XLSX) or CSV (the Accept type, then a
+// Blob link).
 
 import { ApiError, get } from '../api.js';
 import { announce, clear, field, fmtDate, h, newId, notice, replace, svg, tableWrap } from '../dom.js';
@@ -91,27 +92,33 @@ export async function render(el, { query, navigate }) {
   });
   const params = { from: query.get('fra'), to: query.get('til'), route: query.get('rute') };
 
-  const csvButton = h('button', { type: 'button', class: 'button', id: 'csv-download' }, 'Hent tallene som CSV');
+  // The spreadsheets: the workbook (Excel) and the CSV Danish Excel opens as
+  // columns; each fetched with its Accept type, then saved from a Blob link.
+  const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  const xlsxButton = h('button', { type: 'button', class: 'button button-secondary', id: 'xlsx-download' }, 'Hent som regneark');
+  const csvButton = h('button', { type: 'button', class: 'button button-tertiary', id: 'csv-download' }, 'Hent som CSV');
   const csvStatus = h('span', { class: 'muted', role: 'status' });
   const out = h('div', {}, h('p', {}, 'Henter tallene …'));
-  el.append(form, h('div', { class: 'button-row' }, csvButton, csvStatus), out);
+  el.append(form, h('div', { class: 'button-row' }, xlsxButton, csvButton, csvStatus), out);
 
   let blobUrl = null;
-  csvButton.addEventListener('click', async () => {
-    csvStatus.textContent = 'Henter CSV …';
+  async function download(accept, file, what) {
+    csvStatus.textContent = `Henter ${what} …`;
     try {
-      const { data } = await get('/reports/quality', { query: params, accept: 'text/csv', blob: true });
-      const blob = data instanceof Blob ? data : new Blob([data], { type: 'text/csv' });
+      const { data } = await get('/reports/quality', { query: params, accept, blob: true });
+      const blob = data instanceof Blob ? data : new Blob([data], { type: accept });
       if (blobUrl) URL.revokeObjectURL(blobUrl);
       blobUrl = URL.createObjectURL(blob);
-      const link = h('a', { href: blobUrl, download: 'stafet-kvalitet.csv', id: 'csv-link' }, 'Gem CSV-filen (stafet-kvalitet.csv)');
+      const link = h('a', { href: blobUrl, download: file, id: 'csv-link' }, `Gem ${what} (${file})`);
       replace(csvStatus, link);
       link.click();
-      announce('CSV-filen er hentet.');
+      announce(`${what[0].toUpperCase()}${what.slice(1)} er hentet.`);
     } catch (e) {
-      csvStatus.textContent = e instanceof ApiError ? e.userMessage : 'CSV-filen kunne ikke hentes.';
+      csvStatus.textContent = e instanceof ApiError ? e.userMessage : `${what[0].toUpperCase()}${what.slice(1)} kunne ikke hentes.`;
     }
-  });
+  }
+  xlsxButton.addEventListener('click', () => download(XLSX, 'stafet-kvalitet.xlsx', 'regnearket'));
+  csvButton.addEventListener('click', () => download('text/csv', 'stafet-kvalitet.csv', 'CSV-filen'));
 
   const { data } = await get('/reports/quality', { query: params });
   const periods = data.periods || [];
