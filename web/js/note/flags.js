@@ -141,7 +141,7 @@ function markControl(note, key, label) {
       return;
     }
     store.marks.set(key, { kind: missing.checked ? 'missing' : 'imprecise', comment: text });
-    announce(`»${label}« er markeret. ${store.marks.size} ${store.marks.size === 1 ? 'afsnit' : 'afsnit'} markeret i alt.`);
+    announce(`»${label}« er markeret. ${store.marks.size} afsnit markeret i alt.`);
     close(true);
     changedMarks(store);
   });
@@ -181,7 +181,7 @@ export function returnSummary(note, template) {
   const paint = () => {
     const keys = [...store.marks.keys()];
     replace(el, keys.length
-      ? `${keys.length} ${keys.length === 1 ? 'afsnit' : 'afsnit'} markeret: ${keys.map((k) => sectionLabel(template, k)).join(', ')}`
+      ? `${keys.length} afsnit markeret: ${keys.map((k) => sectionLabel(template, k)).join(', ')}`
       : 'Ingen afsnit markeret endnu');
   };
   store.listeners.add(paint);
@@ -434,7 +434,7 @@ export async function reviewChanges(container, note, template) {
   const review = h('section', { class: 'review-changes', 'aria-labelledby': 'review-changes-h', id: 'review-changes' },
     h('h2', { id: 'review-changes-h' }, 'Rettet siden returneringen'),
     h('p', {}, `Notatet er sendt igen efter returneringen ${fmtDateTime(then.at)}. `,
-      `${changedCount} ${changedCount === 1 ? 'afsnit er' : 'afsnit er'} ændret. Ved hvert afsnit står, om det er ændret, og du kan se ændringerne ord for ord.`),
+      `${changedCount ? `${changedCount} afsnit er ændret` : 'Intet afsnit er ændret'}. Ved hvert afsnit står, om det er ændret, og du kan se ændringerne ord for ord.`),
     h('h3', {}, 'De afsnit, du markerede'),
     h('ul', { class: 'review-list' }, items));
   const wrap = container.querySelector('.readonly-sections');
