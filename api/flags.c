@@ -260,8 +260,10 @@ static void
 reply_load(struct reply *r)
 {
 	const char *params[1] = {r->id};
-	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid", 1,
-	             params, reply_loaded, r) == -1) {
+	/* a deleted draft is gone: 404, as for a note that never was */
+	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid "
+	             "AND h.deleted_at IS NULL",
+	             1, params, reply_loaded, r) == -1) {
 		answer_db_error(r->req, "unavailable");
 		reply_free(r);
 	}

@@ -223,6 +223,19 @@ def test_a_draft_is_404_to_the_receiving_side(env):
         reply(env, env.mha, NOWHERE, 0, {"text": REPLY}, if_match=1))
 
 
+def test_a_deleted_draft_is_404_to_its_sender(env):
+    """A draft deleted (DELETE, soft: its row stays for the audit) is a
+    note that does not exist, for a reply as for every other call."""
+    h = note_ok(env.api.create(env.sbo, note_body()), 201)
+    r = requests.delete(f"{env.d.url}/api/v1/handovers/{h['id']}", timeout=30,
+                        headers=dict(env.sbo.headers, **{"If-Match": f'"{h["version"]}"'}))
+    assert r.status_code == 204, r.text
+    r = reply(env, env.sbo, h["id"], 0, {"text": REPLY}, if_match=h["version"] + 1)
+    problem(r, 404)
+    assert without_instance(r) == without_instance(
+        reply(env, env.sbo, NOWHERE, 0, {"text": REPLY}, if_match=h["version"] + 1))
+
+
 # --- state, flag, version ----------------------------------------------------------------------
 
 
