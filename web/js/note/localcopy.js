@@ -82,3 +82,21 @@ export function dropLocal(k, slot) {
     localStorage.removeItem(nameOf(k, slot));
   } catch (e) { /* storage off: nothing was kept */ }
 }
+
+/**
+ * The slots of this user's local copies ("ny" or a note's id): text that
+ * has not reached the server yet, for a page that wants to point to it.
+ */
+export async function localSlots() {
+  const k = await userKey();
+  if (!k) return [];
+  const head = `${PREFIX}${k.tag}.`;
+  const out = [];
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const name = localStorage.key(i);
+      if (name && name.startsWith(head)) out.push(name.slice(head.length));
+    }
+  } catch (e) { /* storage off */ }
+  return out;
+}
