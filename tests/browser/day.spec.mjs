@@ -335,4 +335,21 @@ await step('keyboard_only_day', async () => {
   await kb.context.close();
 }, ['lands_on_mine_opgaver']);
 
+await step('mine_opgaver_empty', async () => {
+  // Thomas Lønborg leads BUF, above the units that file and receive: he
+  // reads notes but acts on none, so nothing waits for him.
+  const tlo = await newUser(browser, 'tlo', { width: 1366, height: 900 });
+  const { page } = tlo;
+  await page.goto(`${BASE}/`);
+  await login(page, 'tlo');
+  await page.getByRole('heading', { name: 'Mine opgaver', level: 1 }).waitFor();
+  const empty = page.locator('.task-empty');
+  await expectText(empty, 'Du har ingen opgaver lige nu.', 'the empty state');
+  assert(await empty.getByRole('link', { name: 'Find modtageren af en sag' }).count() === 1, 'the empty state leads on');
+  assert(await page.locator('#main-nav .nav-count:not([hidden])').count() === 0, 'no counts when nothing waits');
+  await checkWords(page, 'Mine opgaver, tom');
+  await shot(page, 'd10-mine-opgaver-tom');
+  await tlo.context.close();
+});
+
 await finish(browser, [sbo, mha, kmo]);
