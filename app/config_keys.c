@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "stafetd.h"
+#include "names.h"
 #include "handover.h"
 #include "alerts.h"
 #include "workdays.h"
@@ -36,6 +37,12 @@ check_proxies(const char *v, char *why, size_t n)
 		return 0;
 	snprintf(why, n, "%s", w);
 	return -1;
+}
+
+static int
+check_names_file(const char *v, char *why, size_t n)
+{
+	return !*v ? 0 : names_check_file(v, why, n);
 }
 
 static int
@@ -213,6 +220,10 @@ static const struct cfg_key keys[] = {
      "how long a client address stays blocked", NULL},
     {"routes_reload_interval", CFG_DURATION, OFF(routes_reload_interval), "10s", 0.1, 86400, NULL,
      false, "how often the routes table is read again (SIGHUP reads it at once)", NULL},
+    {"names_file", CFG_STRING, OFF(names_file), "", 0, 0, NULL, true,
+     "JSON file of Danish names for KLE numbers and target groups, added to the built-in "
+     "ones; empty: the built-in ones only",
+     check_names_file},
     {"smtp_url", CFG_STRING, OFF(smtp_url), "", 0, 0, NULL, false,
      "the SMTP relay: smtp://host[:port] (STARTTLS per smtp_starttls) or smtps://host[:port]; "
      "empty: alerts wait in the outbox",

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "stafetd.h"
+#include "names.h"
 #include "app.h"
 #include "handover.h"
 #include "alerts.h"
@@ -326,6 +327,14 @@ main(int argc, char **argv)
 		return rc;
 	if (migrate_check_startup(cfg) == -1)
 		return 1;
+	if (*cfg->names_file) {
+		char err[512];
+		/* before any thread asks for a name */
+		if (names_load_file(cfg->names_file, err, sizeof(err)) == -1) {
+			fprintf(stderr, "names_file: %s\n", err);
+			return 1;
+		}
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)clock_time() ^ (unsigned)getpid());

@@ -4,6 +4,8 @@
  * Parsed once, on first use; never changed afterwards.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -55,6 +57,86 @@ lookup(json_t *o, const char *key, bool fold)
 			if (strcasecmp(k, key) == 0)
 				return json_string_value(v);
 	return NULL;
+}
+
+/* NN, NN.NN or NN.NN.NN */
+static bool
+kle_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != 2 && n != 5 && n != 8)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (i % 3 == 2 ? s[i] != '.' : (s[i] < '0' || s[i] > '9'))
+			return false;
+	return true;
+}
+
+/* {"kle": {NUMBER: NAME}, "target_groups": {KEY: NAME}}, both optional. */
+static json_t *
+read_file(const char *path, char *err, size_t errsz)
+{
+	static const char *const parts[] = {"kle", "target_groups"};
+	json_error_t e;
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &e), *v;
+	const char *key;
+
+	if (doc == NULL) {
+		snprintf(err, errsz, "%s: %s (line %d)", path, e.text, e.line);
+		return NULL;
+	}
+	if (!json_is_object(doc))
+		goto bad;
+	json_object_foreach (doc, key, v) {
+		const char *k;
+		json_t *name;
+		if (strcmp(key, parts[0]) != 0 && strcmp(key, parts[1]) != 0)
+			goto bad;
+		if (!json_is_object(v) || json_object_size(v) > 10000)
+			goto bad;
+		json_object_foreach (v, k, name) {
+			size_t len = json_string_length(name);
+			if (!json_is_string(name) || len == 0 || len > 200 || strlen(k) == 0 ||
+			    strlen(k) > 64 || (strcmp(key, "kle") == 0 && !kle_ok(k))) {
+				snprintf(err, errsz,
+				         "%s: %s \"%.64s\": a name is a string of 1-200 bytes%s",
+				         path, key, k,
+				         strcmp(key, "kle") == 0 ? ", a number NN.NN.NN" : "");
+				json_decref(doc);
+				return NULL;
+			}
+		}
+	}
+	return doc;
+bad:
+	snprintf(err, errsz,
+	         "%s: must be {\"kle\": {NUMBER: NAME}, \"target_groups\": {KEY: NAME}}", path);
+	json_decref(doc);
+	return NULL;
+}
+
+int
+names_check_file(const char *path, char *err, size_t errsz)
+{
+	json_t *doc = read_file(path, err, errsz);
+
+	json_decref(doc);
+	return doc ? 0 : -1;
+}
+
+int
+names_load_file(const char *path, char *err, size_t errsz)
+{
+	json_t *doc = read_file(path, err, errsz);
+
+	if (doc == NULL)
+		return -1;
+	pthread_once(&once, init);
+	json_object_update(kle, json_object_get(doc, "kle"));
+	json_object_update(groups, json_object_get(doc, "target_groups"));
+	json_decref(doc);
+	return 0;
 }
 
 const char *

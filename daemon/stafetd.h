@@ -145,6 +145,7 @@ struct config {
 	int login_address_max_failures;
 	double login_address_block;
 	double routes_reload_interval;
+	char *names_file; /* operator's names beside the built-in ones; "" none */
 	/* alerts */
 	char *smtp_url;
 	int smtp_starttls;

@@ -12,6 +12,7 @@ import pathlib
 import pytest
 import requests
 
+from tests.harness.stafetd import Stafetd
 from tests.integration.handover_helpers import API, User, ok
 from tests.integration.test_counterparts import start_module_daemon, wait_routes
 
@@ -102,3 +103,53 @@ def test_unit_names_read_as_danish(env):
     walk(get(d, sbo, "/units")["items"])
     assert "Børn- og Ungerådgivningen, Handicap" in names
     assert not [n for n in names if "Unge Rådgivningen" in n]
+
+
+# --- the operator's names_file ------------------------------------------------------
+
+
+def test_names_file_checked(tmp_path):
+    good = tmp_path / "names.json"
+    good.write_text(json.dumps({"kle": {"27.39.00": "Ungestøtte"},
+                                "target_groups": {"ung-social": "Unge i sociale sager"}},
+                               ensure_ascii=False), encoding="utf-8")
+    d = Stafetd(tmp_path / "ok", {"names_file": str(good)})
+    r = d.run("--check-config")
+    assert r.returncode == 0, r.stderr
+    bad = {
+        "missing.json": None,
+        "list.json": [],
+        "other.json": {"units": {"UR": "Ungerådgivningen"}},
+        "number.json": {"kle": {"27.3": "Halv"}, "target_groups": {}},
+        "kle.json": {"kle": {"ung-social": "Ikke et KLE-nummer"}},
+        "empty.json": {"target_groups": {"ung-social": ""}},
+        "type.json": {"target_groups": {"ung-social": 7}},
+    }
+    for name, doc in bad.items():
+        path = tmp_path / name
+        if doc is not None:
+            path.write_text(json.dumps(doc), encoding="utf-8")
+        d = Stafetd(tmp_path / ("d-" + name), {"names_file": str(path)})
+        r = d.run("--check-config")
+        assert r.returncode == 1, (name, r.stdout)
+        assert "names_file" in r.stderr and name in r.stderr, (name, r.stderr)
+
+
+def test_names_file_adds_and_replaces(pg, slapd, tmp_path):
+    path = tmp_path / "names.json"
+    path.write_text(json.dumps({"kle": {"27.39.00": "Ungestøtte", "27.41.05": "Særlig ny"},
+                                "target_groups": {"ung-social": "Unge i sociale sager"}},
+                               ensure_ascii=False), encoding="utf-8")
+    d, _db = start_module_daemon(pg, slapd, tmp_path, names_file=str(path))
+    try:
+        sbo = User(d, "sbo")
+        ur = get(d, sbo, "/units/UR")
+        assert ur["kle_names"]["27.39.00"] == "Ungestøtte"  # replaced
+        assert ur["kle_names"]["27.20.00"] == KLE["27.20.00"]  # built in, kept
+        mha = next(p for p in get(d, sbo, "/people", q="mette hansen")["items"]
+                   if p["username"] == "mha")
+        assert mha["target_group_names"] == {"ung-social": "Unge i sociale sager"}
+        items = {r["code"]: r for r in get(d, sbo, "/routes")["items"]}
+        assert items["BUR-UR"]["placed_target_group_name"] == GROUPS["anbragt"]
+    finally:
+        d.stop()
