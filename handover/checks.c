@@ -604,7 +604,9 @@ check_receiver(struct run *r, const struct ho_tcheck *c)
 		return;
 	}
 	if (ucode == NULL || *ucode == '\0') {
-		add(r, c->id, c->error, c->section, true, c->message, c->message_passed);
+		/* no unit to judge against: the person exists, nothing more */
+		add(r, c->id, c->error, c->section, true, c->message,
+		    "Den navngivne modtager findes i kataloget.");
 		return;
 	}
 	u = dir_lookup_unit(dir, ucode);

@@ -1188,6 +1188,15 @@ test_receiver(void **state)
 	assert_non_null(
 	    strstr(json_string_value(json_object_get(r, "message")), "findes ikke i kataloget"));
 	json_decref(res);
+	/* no unit named: the person's existence is all that passes */
+	json_object_set_new(recv, "person", json_string("id-anna"));
+	json_object_del(recv, "unit");
+	res = run(&c, NULL, NULL);
+	r = find(res, "GEN.receiver.person");
+	assert_true(json_is_true(json_object_get(r, "passed")));
+	assert_string_equal(json_string_value(json_object_get(r, "message")),
+	                    "Den navngivne modtager findes i kataloget.");
+	json_decref(res);
 	/* no named person: not judged */
 	json_object_set_new(recv, "person", json_null());
 	assert_int_equal(outcome(res = run(&c, NULL, NULL), "GEN.receiver.person"), -1);
