@@ -41,8 +41,9 @@ function tested() {
         + 'Find modtager med et svar, et nyt notat med fejl vist, et sendt notat, et returneret notat, Kvalitet, Indstillinger og denne side.',
       'Hver side er testet i to bredder: en pc-skærm (1366 × 900 pixel) og en mobiltelefon (390 × 844 pixel). '
         + 'Ved 390 pixel må intet på siden kunne rulles til siden.',
-      'Test med tastatur alene: at komme fra log ind til et sendt og et modtaget notat kun med Tab, Enter og mellemrum, '
-        + 'at fokus altid er synligt, og at linket »Spring til indholdet« er det første, man møder.',
+      'Test med tastatur alene (Tab, Enter, mellemrum og Escape): at logge ind, finde modtageren og starte et notat, '
+        + 'åbne menuen på en telefon, markere et afsnit og åbne en opgave fra Mine opgaver; at fokus altid er synligt, '
+        + 'og at linket »Spring til indholdet« er det første, man møder.',
       'Zoom til 200 %, uden at indholdet skal rulles vandret.',
       'At ingen synlig tekst er et kodeord, en tom værdi eller engelsk i stedet for dansk.',
     ),
