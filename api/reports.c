@@ -111,24 +111,6 @@ static const char report_sql[] =
     " SELECT 1, period, route, section, NULL, c, rn FROM f WHERE rn <= 5"
     ") u ORDER BY k, period, route COLLATE \"C\", r";
 
-static int
-int_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-double
-reports_median(int *v, size_t n)
-{
-	if (n == 0)
-		return -1;
-	qsort(v, n, sizeof(*v), int_cmp);
-	if (n % 2)
-		return v[n / 2];
-	return ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
-}
-
 static void
 report_free(struct report *r)
 {
@@ -236,15 +218,6 @@ report_build(PGresult *res, struct report *r)
 		g->top[g->ntop++].count = strtol(PQgetvalue(res, i, 5), NULL, 10);
 	}
 	return notes;
-}
-
-/* returned/filed in thousandths, rounded half up */
-long
-reports_share_milli(const struct group *g)
-{
-	if (g->filed == 0)
-		return 0;
-	return (g->returned * 2000 + g->filed) / (2 * g->filed);
 }
 
 static json_t *

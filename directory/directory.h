@@ -57,7 +57,7 @@ struct dir_unit {
 	const char *dn;
 	/* Whether new cases go to its intake (mailbox and lead): 1 yes, 0 no,
 	 * -1 the directory does not say (the nearest unit above that says
-	 * decides: dir_unit_intake) */
+	 * decides: dir_lookup_intake) */
 	signed char intake;
 	int parent;          /* unit index, or DIR_NONE */
 	int lead;            /* person index, or DIR_NONE */
@@ -177,10 +177,6 @@ bool dir_snapshot_trim(void);
 /* "20260303000000Z" or "2026-03-03..." as "2026-03-03" written into out;
  * returns out, or NULL (out empty) when v is not a date. v is only read. */
 char *dir_snapshot_date_from_ldap(const char *generalized, char out[11]);
-/* Whether unit u takes new cases in through its intake (mailbox and lead):
- * what the unit says, else the nearest unit above that says; false when
- * none does. */
-bool dir_unit_intake(const struct dir_snapshot *, int u);
 
 /* lookup.c. An index into s->persons (s->units), or DIR_NONE; nothing is
  * allocated, and the index is valid as long as the caller's reference to
@@ -191,6 +187,10 @@ int dir_lookup_username(const struct dir_snapshot *, const char *username);
 /* By username, else (a name with '@') by userPrincipalName. */
 int dir_lookup_login(const struct dir_snapshot *, const char *name);
 int dir_lookup_unit(const struct dir_snapshot *, const char *code);
+/* Whether unit u takes new cases in through its intake (mailbox and lead):
+ * what the unit says, else the nearest unit above that says; false when
+ * none does (or u is DIR_NONE). */
+bool dir_lookup_intake(const struct dir_snapshot *, int u);
 /* DN equality: case (ASCII's and Latin-1's) and spaces after commas
  * ignored. Reads only. */
 bool dir_lookup_dn_equal(const char *, const char *);

@@ -182,3 +182,15 @@ dir_lookup_unit(const struct dir_snapshot *s, const char *code)
 {
 	return table_find(s, s ? s->unit_table : NULL, T_UNIT, code);
 }
+
+/* The unit's own intake flag, else the nearest unit above that has one. */
+bool
+dir_lookup_intake(const struct dir_snapshot *s, int u)
+{
+	for (int guard = 0; u >= 0 && (size_t)u < s->nunits && guard < 64; guard++) {
+		if (s->units[u].intake >= 0)
+			return s->units[u].intake == 1;
+		u = s->units[u].parent;
+	}
+	return false;
+}

@@ -148,7 +148,7 @@ dir_render_unit(const struct dir_snapshot *s, int i, bool tree)
 	              "department", str_or_null(u->department), "parent",
 	              u->parent == DIR_NONE ? json_null() : json_string(s->units[u->parent].code),
 	              "mailbox", str_or_null(u->mailbox), "lead", person_ref(s, u->lead));
-	json_object_set_new(o, "intake", json_boolean(dir_unit_intake(s, i)));
+	json_object_set_new(o, "intake", json_boolean(dir_lookup_intake(s, i)));
 	static const char *const aspects[] = {"responsible", "performing", "insight"};
 	json_t *kle = json_object(), *kle_names = json_object();
 	for (int k = 0; k < 3; k++) {

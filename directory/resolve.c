@@ -475,7 +475,7 @@ dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r
 	res->u = u;
 	memcpy(res->date, f->date, sizeof(res->date));
 	/* the route or the unit (the directory) may send new cases to intake */
-	res->intake = r->intake || dir_unit_intake(s, u);
+	res->intake = r->intake || dir_lookup_intake(s, u);
 	dir_ranswer_steps(res, r);
 
 	ru = dir_render_unit(s, u, false);

@@ -580,17 +580,6 @@ mark_intake_groups(struct dir_snapshot *s, const struct dir_records *r)
 	}
 }
 
-bool
-dir_unit_intake(const struct dir_snapshot *s, int u)
-{
-	for (int guard = 0; u >= 0 && (size_t)u < s->nunits && guard < 64; guard++) {
-		if (s->units[u].intake >= 0)
-			return s->units[u].intake == 1;
-		u = s->units[u].parent;
-	}
-	return false;
-}
-
 /* Persons: unit, deputy, manager (a DN, or for AD-style data a username). */
 static void
 link_persons(struct dir_snapshot *s, const struct dir_records *r, const size_t *urec,

@@ -261,11 +261,11 @@ test_unit_intake(void **state)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		int u = dir_lookup_unit(s, want[i][0]);
 		assert_int_not_equal(u, DIR_NONE);
-		if (dir_unit_intake(s, u) != (want[i][1][0] == '1'))
-			fail_msg("%s: intake %d, want %s", want[i][0], dir_unit_intake(s, u),
+		if (dir_lookup_intake(s, u) != (want[i][1][0] == '1'))
+			fail_msg("%s: intake %d, want %s", want[i][0], dir_lookup_intake(s, u),
 			         want[i][1]);
 	}
-	assert_false(dir_unit_intake(s, DIR_NONE));
+	assert_false(dir_lookup_intake(s, DIR_NONE));
 	dir_snapshot_unref(s);
 	dir_records_free(&back);
 
@@ -277,8 +277,8 @@ test_unit_intake(void **state)
 		strlist_push(&g->members, "OU=JOB,ou=units,dc=x");
 		snprintf(r.intake_prefix, sizeof(r.intake_prefix), "stafet-intake");
 		s = dir_snapshot_build(&r, 2);
-		assert_true(dir_unit_intake(s, dir_lookup_unit(s, "JOB")));
-		assert_false(dir_unit_intake(s, dir_lookup_unit(s, "VH")));
+		assert_true(dir_lookup_intake(s, dir_lookup_unit(s, "JOB")));
+		assert_false(dir_lookup_intake(s, dir_lookup_unit(s, "VH")));
 		dir_snapshot_unref(s);
 	}
 	dir_records_free(&r);
