@@ -1,7 +1,7 @@
-// day.spec.mjs: the caseworker's working day (issue 20): Søren Bøgh (sbo,
-// BUR) has a note that Mette Hansen (mha, UR) returned; he logs in and
-// lands on Mine opgaver, which shows it with its count on the menu; he
-// deletes a draft from Kladder; every page he and his colleagues read shows
+// day.spec.mjs: the caseworker's working day (issue 20): Helle
+// Vestergaard (hve, BUR) has a note that Ali Khan (akh, UR) returned; she
+// logs in and lands on Mine opgaver, which shows it with its count on the
+// menu; she deletes a draft from Kladder; every page he and his colleagues read shows
 // names, not codes, and no null, undefined, NaN or English word; on a phone
 // (390 × 844) the header is small, the menu opens from a button by
 // keyboard, and the inbox is a list of cards that shows Status and Fra and
@@ -84,73 +84,73 @@ async function checkWords(page, where, { routeCodes = true } = {}) {
 // -- the story ------------------------------------------------------------------------------------
 
 const browser = await launch();
-const sbo = await newUser(browser, 'sbo', { width: 1366, height: 900 });
-const mha = await newUser(browser, 'mha', { width: 1366, height: 900 });
+const hve = await newUser(browser, 'hve', { width: 1366, height: 900 });
+const akh = await newUser(browser, 'akh', { width: 1366, height: 900 });
 let kmo = null;
 
 await step('lands_on_mine_opgaver', async () => {
-  // The returned note, made through the API: Søren files it, Mette opens and returns it.
-  await sbo.page.goto(`${BASE}/`);
-  await login(sbo.page, 'sbo');
-  const made = await call(sbo.page, 'POST', '/handovers', fullNote(RETURNED_CPR, 'Dagny Opgavesen'));
+  // The returned note, made through the API: Helle files it, Ali opens and returns it.
+  await hve.page.goto(`${BASE}/`);
+  await login(hve.page, 'hve');
+  const made = await call(hve.page, 'POST', '/handovers', fullNote(RETURNED_CPR, 'Dagny Opgavesen'));
   assert(made.status === 201, `create: ${made.status} ${JSON.stringify(made.data)}`);
   shared.returnedId = made.data.id;
   shared.returnedRef = made.data.ref;
-  const sent = await call(sbo.page, 'POST', `/handovers/${made.data.id}/submit`, null);
+  const sent = await call(hve.page, 'POST', `/handovers/${made.data.id}/submit`, null);
   assert(sent.status === 200, `submit: ${sent.status} ${JSON.stringify(sent.data)}`);
-  await mha.page.goto(`${BASE}/`);
-  await login(mha.page, 'mha');
-  await mha.page.getByRole('heading', { name: 'Mine opgaver', level: 1 }).waitFor();
-  // Before Mette opens it, it waits for her: on her Mine opgaver and as a count on Indbakke.
-  await mha.page.reload();
+  await akh.page.goto(`${BASE}/`);
+  await login(akh.page, 'akh');
+  await akh.page.getByRole('heading', { name: 'Mine opgaver', level: 1 }).waitFor();
+  // Before Ali opens it, it waits for him: on his Mine opgaver and as a count on Indbakke.
+  await akh.page.reload();
   const hers = `a[href="#/notater/${shared.returnedId}"]`;
-  await mha.page.locator(`#task-list ${hers}`).waitFor();
-  await expectText(mha.page.locator('#task-list li', { has: mha.page.locator(hers) }), 'Skal modtages', 'the kind, in Danish');
-  await mha.page.waitForFunction(() => {
+  await akh.page.locator(`#task-list ${hers}`).waitFor();
+  await expectText(akh.page.locator('#task-list li', { has: akh.page.locator(hers) }), 'Skal modtages', 'the kind, in Danish');
+  await akh.page.waitForFunction(() => {
     const b = document.getElementById('nav-count-indbakke');
     return b && !b.hidden && Number(b.textContent) >= 1;
   }, null, { timeout: TIMEOUT });
-  const opened = await call(mha.page, 'GET', `/handovers/${shared.returnedId}`, null);
+  const opened = await call(akh.page, 'GET', `/handovers/${shared.returnedId}`, null);
   assert(opened.status === 200, `open: ${opened.status}`);
-  const ret = await call(mha.page, 'POST', `/handovers/${shared.returnedId}/return`,
+  const ret = await call(akh.page, 'POST', `/handovers/${shared.returnedId}/return`,
     { flags: [{ section: 'goals', kind: 'imprecise', comment: 'Målet for bolig mangler en konkret tidsramme.' }] });
   assert(ret.status === 200, `return: ${ret.status} ${JSON.stringify(ret.data)}`);
 
-  // Søren logs in again (a new tab): he lands on Mine opgaver and sees it.
-  await sbo.page.locator('#logout').click();
-  await sbo.page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
-  await login(sbo.page, 'sbo');
-  const h1 = sbo.page.getByRole('heading', { name: 'Mine opgaver', level: 1 });
+  // Helle logs in again: she lands on Mine opgaver and sees it.
+  await hve.page.locator('#logout').click();
+  await hve.page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
+  await login(hve.page, 'hve');
+  const h1 = hve.page.getByRole('heading', { name: 'Mine opgaver', level: 1 });
   await h1.waitFor();
-  assert(/#\/opgaver$/.test(sbo.page.url()), `the landing page is Mine opgaver: ${sbo.page.url()}`);
-  assert(await nav(sbo.page, 'Mine opgaver').getAttribute('aria-current') === 'page', 'Mine opgaver is the current menu item');
-  const first = await sbo.page.locator('#main-nav a').first().innerText();
+  assert(/#\/opgaver$/.test(hve.page.url()), `the landing page is Mine opgaver: ${hve.page.url()}`);
+  assert(await nav(hve.page, 'Mine opgaver').getAttribute('aria-current') === 'page', 'Mine opgaver is the current menu item');
+  const first = await hve.page.locator('#main-nav a').first().innerText();
   assert(first.startsWith('Mine opgaver'), `Mine opgaver comes first in the menu, not »${first}«`);
-  const link = sbo.page.locator(`#task-list a[href="#/notater/${shared.returnedId}"]`);
+  const link = hve.page.locator(`#task-list a[href="#/notater/${shared.returnedId}"]`);
   await link.waitFor();
-  const item = sbo.page.locator('#task-list li', { has: sbo.page.locator(`a[href="#/notater/${shared.returnedId}"]`) });
+  const item = hve.page.locator('#task-list li', { has: hve.page.locator(`a[href="#/notater/${shared.returnedId}"]`) });
   await expectText(item, 'Skal rettes', 'the kind, in Danish');
   await expectText(item, shared.returnedRef, 'the reference');
   await expectText(item, 'Fra Børn- og Ungerådgivningen til Ungerådgivningen', 'the route by name');
   const itemText = await item.innerText();
   assert(/\d\d-\d\d-\d{4}/.test(itemText) || !/Frist/.test(itemText), `the due date as dd-mm-åååå: ${itemText}`);
   // The counts on the menu: Udbakke counts the note to fix, by a number the link's name does not carry.
-  await sbo.page.waitForFunction(() => {
+  await hve.page.waitForFunction(() => {
     const b = document.getElementById('nav-count-udbakke');
     return b && !b.hidden && Number(b.textContent) >= 1;
   }, null, { timeout: TIMEOUT });
-  const desc = await sbo.page.locator('#nav-desc-udbakke').textContent();
+  const desc = await hve.page.locator('#nav-desc-udbakke').textContent();
   assert(/rettes/.test(desc), `the count's words for a screen reader: »${desc}«`);
-  assert(await nav(sbo.page, 'Udbakke').count() === 1, 'the link is still named »Udbakke«');
-  await checkWords(sbo.page, 'Mine opgaver');
-  await shot(sbo.page, 'd01-mine-opgaver');
+  assert(await nav(hve.page, 'Udbakke').count() === 1, 'the link is still named »Udbakke«');
+  await checkWords(hve.page, 'Mine opgaver');
+  await shot(hve.page, 'd01-mine-opgaver');
   // Opening the task opens the note.
   await link.click();
-  await expectText(sbo.page.locator('main h1'), shared.returnedRef, 'the note');
+  await expectText(hve.page.locator('main h1'), shared.returnedRef, 'the note');
 });
 
 await step('drafts_list_and_delete', async () => {
-  const { page } = sbo;
+  const { page } = hve;
   const made = await call(page, 'POST', '/handovers', { route: 'BUR-UR', citizen: { cpr: DRAFT_CPR, name: 'Kladde Sletsen' } });
   assert(made.status === 201, `create the draft: ${made.status} ${JSON.stringify(made.data)}`);
   const { id, ref } = made.data;
@@ -189,7 +189,7 @@ await step('drafts_list_and_delete', async () => {
 
 await step('names_not_codes', async () => {
   // Find modtager: the routes by name, no "(…) (BUR-UR)".
-  const { page } = sbo;
+  const { page } = hve;
   await nav(page, 'Find modtager').click();
   await page.getByRole('heading', { name: 'Find modtager', level: 1 }).waitFor();
   const options = await page.locator('select[name=route] option').allInnerTexts();
@@ -211,11 +211,11 @@ await step('names_not_codes', async () => {
   await expectText(out, 'Fra Børn- og Ungerådgivningen til Ungerådgivningen', 'the route by name in the outbox');
   await expectText(out, `${pad(planned.getDate())}-${pad(planned.getMonth() + 1)}-${planned.getFullYear()}`, 'the planned date as dd-mm-åååå');
   await checkWords(page, 'Udbakke');
-  await mha.page.goto(`${BASE}/#/indbakke`);
-  const inRow = mha.page.locator('#incoming-table tbody tr', { has: mha.page.locator(`a[href="#/notater/${shared.returnedId}"]`) });
+  await akh.page.goto(`${BASE}/#/indbakke`);
+  const inRow = akh.page.locator('#incoming-table tbody tr', { has: akh.page.locator(`a[href="#/notater/${shared.returnedId}"]`) });
   await inRow.waitFor();
   await expectText(inRow, 'Fra Børn- og Ungerådgivningen til Ungerådgivningen', 'the route by name in the inbox');
-  await checkWords(mha.page, 'Indbakke');
+  await checkWords(akh.page, 'Indbakke');
 
   // A person card, from the search and on the person's page: no "null"; target groups by name.
   await nav(page, 'Søg kollega').click();
@@ -241,6 +241,17 @@ await step('names_not_codes', async () => {
   }
   await shot(page, 'd04-kollega-navne');
 
+  // A unit's KLE numbers with their names (where the API knows one).
+  const ur = await call(page, 'GET', '/units/UR', null);
+  await page.goto(`${BASE}/#/enheder/UR`);
+  await page.getByRole('heading', { name: 'Ungerådgivningen (UR)', level: 1 }).waitFor();
+  const kleRow = page.locator('main dl dt', { hasText: 'KLE-opgaver' }).locator('xpath=following-sibling::dd[1]');
+  const names = ur.data.kle_names || {};
+  for (const num of Object.values(ur.data.kle || {}).flat()) {
+    await expectText(kleRow, names[num] ? `${num} ${names[num]}` : num, `KLE ${num} with its name`);
+  }
+  await checkWords(page, 'the unit page');
+
   // The quality page (Kirsten Mølgaard, quality): routes by name in charts and table.
   kmo = await newUser(browser, 'kmo', { width: 1366, height: 900 });
   await kmo.page.goto(`${BASE}/`);
@@ -259,7 +270,7 @@ await step('phone_menu_and_cards', async () => {
   const { page } = phone;
   await page.goto(`${BASE}/`);
   // On a phone "Log ud" sits in the folded menu: the landing page's heading says the login worked.
-  await page.getByLabel('Brugernavn').fill('mha');
+  await page.getByLabel('Brugernavn').fill('akh');
   await page.getByLabel('Adgangskode').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log ind' }).click();
   await page.getByRole('heading', { name: 'Mine opgaver', level: 1 }).waitFor();
@@ -308,8 +319,8 @@ await step('phone_menu_and_cards', async () => {
     await page.waitForTimeout(500);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert(overflow <= 1, `${hash}: the page scrolls sideways by ${overflow}px at 390 px`);
+    await shot(page, `d09-telefon-${hash.replace(/^#\//, '').replace(/\?.*$/, '')}`);
   }
-  await shot(page, 'd09-telefon-indstillinger');
   await phone.context.close();
 }, ['lands_on_mine_opgaver']);
 
@@ -320,7 +331,7 @@ await step('keyboard_only_day', async () => {
   await page.getByRole('heading', { name: 'Log ind i Stafet' }).waitFor();
   // The username field has the focus on arrival.
   assert(await page.evaluate(() => document.activeElement.name) === 'username', 'the username field has the focus');
-  await page.keyboard.type('sbo');
+  await page.keyboard.type('hve');
   await page.keyboard.press('Tab');
   await page.keyboard.type('demo');
   await page.keyboard.press('Enter');
@@ -352,4 +363,4 @@ await step('mine_opgaver_empty', async () => {
   await tlo.context.close();
 });
 
-await finish(browser, [sbo, mha, kmo]);
+await finish(browser, [hve, akh, kmo]);

@@ -84,6 +84,7 @@ export async function render(el, { navigate }) {
   const district = field('Distrikt', districtInput, { hint: 'Fx skoledistrikt eller bydel, hvis enheden fordeler efter det.' });
   const tgInput = h('input', { type: 'text', name: 'target_group', autocomplete: 'off' });
   const tg = field('Målgruppe', tgInput, { hint: 'Fx et team for anbragte unge.' });
+  const groupSlugs = new Map(); // a target group's name (lower case) → its slug
   const emp = field('Tilknytning til arbejdsmarkedet', h('select', { name: 'employment_status' },
     h('option', { value: '' }, 'Ikke angivet'), EMPLOYMENT.map(([v, l]) => h('option', { value: v }, l))),
   { hint: 'Myndighedssnittet: tilknytningen afgør, hvilken forvaltning har sagen.' });
@@ -128,7 +129,10 @@ export async function render(el, { navigate }) {
         });
       }
       const dl = datalist(districts);
-      const gl = datalist([...groups.entries()]);
+      // Offered by name; the name is turned back into its slug when sent.
+      groupSlugs.clear();
+      for (const [slug, name] of groups) groupSlugs.set(name.toLocaleLowerCase('da'), slug);
+      const gl = datalist([...groups.values()]);
       lists.append(dl.el, gl.el);
       districtInput.setAttribute('list', dl.id);
       tgInput.setAttribute('list', gl.id);
@@ -151,7 +155,8 @@ export async function render(el, { navigate }) {
     if (c) citizen.cpr = c;
     if (surname.input.value.trim()) citizen.surname = surname.input.value.trim();
     if (districtInput.value.trim()) citizen.district = districtInput.value.trim();
-    if (tgInput.value.trim()) citizen.target_group = tgInput.value.trim();
+    const group = tgInput.value.trim();
+    if (group) citizen.target_group = groupSlugs.get(group.toLocaleLowerCase('da')) || group;
     if (rules.placed_target_group && placed.value) citizen.placed = placed.value === 'yes';
     if (rules.myndighedssnit && emp.input.value) citizen.employment_status = emp.input.value;
     const b = { route: routeSelect.value, citizen };
