@@ -54,6 +54,16 @@ export function personDetails(p, { full = false } = {}) {
   return h('dl', { class: 'details' }, rows.filter(Boolean));
 }
 
+/** "Gem kontakt": the person as a vCard file (GET /people/{id}/vcard) for the address book or phone. */
+export function saveContactLink(p) {
+  const name = /^[A-Za-z0-9._-]+$/.test(p.username || '') ? `${p.username}.vcf` : 'kontakt.vcf';
+  return h('a', {
+    class: 'button button--small save-contact',
+    href: `/api/v1/people/${encodeURIComponent(p.id)}/vcard`,
+    download: name,
+  }, 'Gem kontakt');
+}
+
 /** A person as a card; headingLevel sets h2/h3 for the name. */
 export function personCard(p, { headingLevel = 3, extra = null, full = false } = {}) {
   const heading = h(`h${headingLevel}`, { class: 'card__title' },
@@ -66,5 +76,5 @@ export function personCard(p, { headingLevel = 3, extra = null, full = false } =
       p.deputy ? [h('br'), 'Stedfortræder: ', personLink(p.deputy)] : '')
     : null;
   return h('article', { class: ['card', 'person-card', p.absent ? 'person-card--absent' : null] },
-    heading, absent, personDetails(p, { full }), extra);
+    heading, absent, personDetails(p, { full }), h('p', { class: 'person-card__actions' }, saveContactLink(p)), extra);
 }

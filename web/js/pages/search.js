@@ -4,7 +4,7 @@
 
 import { ApiError, get, seg } from '../api.js';
 import { add, announce, clear, debounce, field, fmtDateTime, h, notice, replace } from '../dom.js';
-import { personCard, personDetails, personLink, absenceText } from '../people.js';
+import { personCard, personDetails, personLink, absenceText, saveContactLink } from '../people.js';
 import { loadUnits, unitName } from '../state.js';
 import { kleText } from '../labels.js';
 
@@ -134,7 +134,8 @@ export async function renderPerson(el, { params }) {
   const absence = p.absent
     ? notice('warning', `${absenceText(p.absent)}.`, p.deputy ? [' Stedfortræder: ', personLink(p.deputy), '.'] : ' Ingen stedfortræder er angivet.')
     : null;
-  add(el, absence, h('div', { class: 'card card--wide' }, personDetails(p, { full: true })), staleNotice(p.directory));
+  add(el, absence, h('div', { class: 'card card--wide' }, personDetails(p, { full: true }),
+    h('p', { class: 'button-row' }, saveContactLink(p))), staleNotice(p.directory));
 }
 
 export async function renderUnit(el, { params }) {
