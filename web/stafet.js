@@ -7,7 +7,7 @@
 import { ApiError, del, get, post, setChangeHandler, setUnauthorizedHandler } from './js/api.js';
 import { lastTasks, onTasks, refreshTasks, startTaskRefresh, stopTaskRefresh } from './js/counts.js';
 import { announce, clear, field, h, notice, replace } from './js/dom.js';
-import { canSeeQuality, resetState, state } from './js/state.js';
+import { canSeeQuality, loadRoutes, resetState, state } from './js/state.js';
 import * as search from './js/pages/search.js';
 import * as counterpart from './js/pages/counterpart.js';
 import * as note from './js/pages/note.js';
@@ -15,6 +15,8 @@ import * as boxes from './js/pages/boxes.js';
 import * as quality from './js/pages/quality.js';
 import * as settings from './js/pages/settings.js';
 import * as tasks from './js/pages/tasks.js';
+import * as notices from './js/pages/notices.js';
+import { canSeeNotices } from './js/notices.js';
 
 const main = () => document.getElementById('main');
 
@@ -37,6 +39,10 @@ const NAV = [
   {
     href: '#/kladder', text: 'Kladder', match: /^\/kladder/, id: 'kladder',
     count: (t) => t.counts.drafts, desc: (n) => plural(n, 'kladde', 'kladder'),
+  },
+  {
+    href: '#/varsler', text: 'Varsler', match: /^\/varsler/, id: 'varsler', show: canSeeNotices,
+    count: (t) => t.counts.notices_to_acknowledge, desc: (n) => plural(n, 'varsel venter på kvittering', 'varsler venter på kvittering'),
   },
   { href: '#/sog', text: 'Søg kollega', match: /^\/(sog|personer|enheder)/ },
   { href: '#/modtager', text: 'Find modtager', match: /^\/modtager/ },
@@ -63,6 +69,7 @@ const ROUTES = [
   { re: /^\/indbakke$/, page: (el, ctx) => boxes.render(el, { ...ctx, box: 'incoming' }) },
   { re: /^\/udbakke$/, page: (el, ctx) => boxes.render(el, { ...ctx, box: 'outgoing' }) },
   { re: /^\/kvalitet$/, page: quality.render },
+  { re: /^\/varsler(?:\/([^/]+))?$/, page: notices.render },
   { re: /^\/indstillinger$/, page: settings.render },
 ];
 
@@ -317,6 +324,7 @@ async function start() {
   const { data } = await get('/me', { noAuthRedirect: true });
   state.me = data;
   renderUserBox();
+  await loadRoutes().catch(() => null); // the menu's Varsler item depends on the routes
   startTaskRefresh();
   await route();
 }

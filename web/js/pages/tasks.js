@@ -26,6 +26,8 @@ export const TASK_KIND = {
   notice_to_acknowledge: 'Varsel skal kvitteres',
   notices_to_acknowledge: 'Varsel skal kvitteres',
   acknowledge: 'Varsel skal kvitteres',
+  milestone: 'Milepæl',
+  notice_milestone: 'Milepæl',
 };
 
 // The counts, their words and where they lead (API.md: counts).
@@ -34,7 +36,7 @@ const COUNTS = [
   { key: 'to_fix', one: 'returneret notat at rette', many: 'returnerede notater at rette', href: '#/udbakke?status=returned' },
   { key: 'drafts', one: 'kladde', many: 'kladder', href: '#/kladder' },
   { key: 'due_soon', one: 'frist, der nærmer sig eller er overskredet', many: 'frister, der nærmer sig eller er overskredet', href: null },
-  { key: 'notices_to_acknowledge', one: 'varsel at kvittere for', many: 'varsler at kvittere for', href: null },
+  { key: 'notices_to_acknowledge', one: 'varsel at kvittere for', many: 'varsler at kvittere for', href: '#/varsler/kommende?status=open' },
 ];
 
 function kindText(kind, due) {
@@ -52,7 +54,9 @@ function dueLine(due) {
 
 function taskItem(t) {
   const route = routeByCode(t.route);
-  const target = t.handover_id ? `#/notater/${encodeURIComponent(t.handover_id)}` : null;
+  // A note's task opens the note; a notice's (notice_id: to acknowledge, a milestone) the notice.
+  const target = t.handover_id ? `#/notater/${encodeURIComponent(t.handover_id)}`
+    : t.notice_id ? `#/varsler/${encodeURIComponent(t.notice_id)}` : null;
   const name = [t.title || kindText(t.kind, t.due), t.ref ? [' ', h('span', { class: 'task__ref' }, `(${t.ref})`)] : null];
   return h('li', { class: ['task', `task--${String(t.kind || 'other').replace(/[^a-z_]/g, '')}`] },
     h('span', { class: ['badge', 'task__kind', t.kind === 'to_fix' ? 'badge--error' : 'badge--info'] }, kindText(t.kind, t.due)),
