@@ -57,7 +57,13 @@ function sectionLabelOf(template, key) {
 }
 
 const clock = () => new Date().toLocaleTimeString('da-DK', { hour: '2-digit', minute: '2-digit' });
-const same = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+/** JSON with the keys of every object sorted: the same value gives the same text, whatever the order (jsonb sorts keys). */
+function canon(v) {
+  if (v === undefined) return 'null';
+  return JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
+}
+const same = (a, b) => canon(a) === canon(b);
 
 /** Nothing typed: no citizen, no date, no section. */
 export function emptyDoc(doc) {
@@ -191,7 +197,7 @@ export class NoteEditor {
   changed(target) {
     const sec = target && target.closest ? target.closest('[data-key]') : null;
     if (sec) this.touched.add(sec.dataset.key);
-    const json = JSON.stringify(this.collect());
+    const json = canon(this.collect());
     if (json === this.seenJson) return; // a "change" after "input", or nothing new
     this.seenJson = json;
     this.changeSeq++;
@@ -213,7 +219,7 @@ export class NoteEditor {
 
   /** What the server has, as collect() gives it (after a load or a save). */
   settled() {
-    this.seenJson = JSON.stringify(this.collect());
+    this.seenJson = canon(this.collect());
     this.savedJson = this.note ? this.seenJson : null;
   }
 
@@ -520,7 +526,8 @@ export class NoteEditor {
     const k = await this.keyP;
     const mine = await readLocal(k, this.note.id);
     if (!mine || this.destroyed) return;
-    if (same(mine.doc, this.collect()) && mine.base_version === this.note.version) {
+    if (same(mine.doc, this.collect())) {
+      // the server has this text already
       dropLocal(k, this.note.id);
       return;
     }
@@ -606,14 +613,15 @@ export class NoteEditor {
       this.note = res.data;
       this.etag = res.etag;
       this.dirty = seq !== this.changeSeq;
-      this.savedJson = JSON.stringify(doc);
+      this.savedJson = canon(doc);
       this.savedAt = clock();
       if (wasNew) this.dropLocal('ny');
       if (this.dirty) this.keepLocal();
       else this.dropLocal();
       clearTimeout(this.retry);
       this.showFieldErrors([]);
-      this.status(`Gemt kl. ${this.savedAt}.`);
+      // typed on while it was saved: not all of it is on the server yet
+      this.status(this.dirty ? 'Ændringerne er ikke gemt endnu.' : `Gemt kl. ${this.savedAt}.`);
       const h1 = document.querySelector('main h1');
       if (h1 && !this.destroyed) h1.textContent = `Overdragelsesnotat ${this.note.ref}`;
       if (this.onSaved) this.onSaved(this.note, this.etag);
@@ -704,6 +712,8 @@ export class NoteEditor {
       this.note = theirsNote;
       this.etag = theirsEtag;
       this.adopt(merged, theirs);
+      // Say so only when both sides brought something.
+      if (same(merged, theirs) || same(merged, mine)) return;
       this.messages.append(notice('info', h('p', {}, h('strong', {}, 'Notatet var også ændret et andet sted. '),
         fromLocal ? 'Din tekst fra denne computer er lagt sammen med den gemte udgave, og intet er gået tabt.'
           : 'Fx i en anden fane. De to sæt ændringer rørte ikke de samme afsnit, så de er lagt sammen, og intet er gået tabt.')));
@@ -717,8 +727,8 @@ export class NoteEditor {
   adopt(doc, theirs) {
     this.rebuild({ citizen: doc.citizen || {}, planned_date: doc.planned_date || '', receiver: doc.receiver || {}, sections: doc.sections || {} });
     this.conflict = false;
-    this.savedJson = JSON.stringify(theirs);
-    this.seenJson = JSON.stringify(this.collect());
+    this.savedJson = canon(theirs);
+    this.seenJson = canon(this.collect());
     this.runCheck();
     if (same(doc, theirs)) {
       this.dirty = false;
