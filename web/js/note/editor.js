@@ -116,7 +116,11 @@ export class NoteEditor {
     this.scheduleCheck = debounce(() => this.runCheck(), 450);
     this.autosave = debounce(() => this.save({ quiet: true, auto: true }), AUTOSAVE_MS);
     this.keepSoon = debounce(() => this.keepLocal(), 300);
-    this.onOnline = () => { if (this.dirty) this.save({ quiet: true, auto: true }); };
+    this.onOnline = () => {
+      // back online: the checks catch up with what was typed meanwhile, and the text is saved
+      this.runCheck();
+      if (this.dirty) this.save({ quiet: true, auto: true });
+    };
     window.addEventListener('online', this.onOnline);
     this.keyP = userKey();
     this.build(this.initialValues(seed || {}));
