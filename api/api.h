@@ -100,6 +100,25 @@ void api_people_vcard(struct http_request *);
  * unreadable. */
 long answer_if_match(const struct http_request *);
 
+/* notices.c, notices_import.c: notices (varsler) */
+void api_notices_create(struct http_request *);
+void api_notices_list(struct http_request *);
+void api_notice_get(struct http_request *);
+void api_notice_patch(struct http_request *);
+void api_notice_action(struct http_request *);
+void api_notices_import(struct http_request *);
+void api_notices_pipeline(struct http_request *);
+/* The configured days off (HO_OFF_* bits). */
+unsigned api_notices_days_off(void);
+/* The API's Notice from a row of notice_json() (borrowed): a new object. */
+json_t *api_notice_render(const json_t *row, unsigned access, bool full_cpr);
+/* expected_date judged: false with the error added to p (status 400/422). */
+bool api_notice_expected_ok(const json_t *v, json_t *p, int *status);
+/* The unit a person files from on route r (borrowed from s), or NULL. */
+const char *api_notice_sending_unit(const struct dir_snapshot *, int me, const struct ho_route *);
+/* Answers 409 naming the open notice or unfinished note (borrowed). */
+void api_notice_conflict(struct http_request *, const json_t *conflict);
+
 /* pdf.c: GET /api/v1/handovers/{id}/pdf, rendered off the loop (the module
  * row starts the worker and reads the fonts from web_root). */
 void api_handover_pdf(struct http_request *);

@@ -15,7 +15,9 @@
  *   due_soon    any other open note of one's own units (sent and waiting,
  *               or returned and waiting for the sender) whose date falls
  *               within the horizon or is past;
- *   notices_to_acknowledge  none yet: notices (varsler) are not built.
+ *   notice_to_acknowledge  open notices (varsler) one's own unit receives:
+ *               it acknowledges them (due: the expected date; the query's
+ *               rows with status "notice").
  * Each note is one item, of the first kind that applies (to_fix,
  * to_receive, drafts, due_soon). Its `due` is the earliest of: the
  * planned handover date; for to_receive the decision deadline (sent +
@@ -50,9 +52,10 @@
 #define ITEMS_MAX 200  /* items in the answer */
 #define ROWS_MAX  5000 /* candidate notes read */
 
-enum task_kind { T_FIX, T_RECEIVE, T_DRAFT, T_DUE, T_NKINDS };
+enum task_kind { T_FIX, T_RECEIVE, T_DRAFT, T_NOTICE, T_DUE, T_NKINDS };
 
-static const char *const kind_names[T_NKINDS] = {"to_fix", "to_receive", "drafts", "due_soon"};
+static const char *const kind_names[T_NKINDS] = {"to_fix", "to_receive", "drafts",
+                                                 "notice_to_acknowledge", "due_soon"};
 
 struct task {
 	enum task_kind kind;
@@ -189,6 +192,15 @@ classify(const struct tasks_ctx *ctx, const struct dir_snapshot *s, const struct
 	memset(t, 0, sizeof(*t));
 	t->row = i;
 	t->updated = strtoll(col(res, i, C_UPDATED), NULL, 10);
+	if (strcmp(status, "notice") == 0) {
+		/* an open notice (notices.c) one's own unit receives */
+		if (!receiver)
+			return false;
+		t->kind = T_NOTICE;
+		due_min(t, col(res, i, C_PLANNED), DUE_PLANNED);
+		t->urgent = *t->due && strcmp(t->due, ctx->horizon) <= 0;
+		return true;
+	}
 	if (strcmp(status, "returned") == 0 && sender) {
 		t->kind = T_FIX;
 		deadline_after(col(res, i, C_DECIDED),
@@ -304,6 +316,9 @@ title_of(const struct tasks_ctx *ctx, const struct dir_snapshot *s, PGresult *re
 	case T_DRAFT:
 		snprintf(out, n, "Kladde til %s", to);
 		break;
+	case T_NOTICE:
+		snprintf(out, n, "Kvittér for varsel fra %s", from);
+		break;
 	default:
 		when_text(ctx, t->due, when, sizeof(when));
 		if (t->due_what == DUE_18)
@@ -337,18 +352,18 @@ tasks_answer(struct tasks_ctx *ctx, PGresult *res)
 		const struct task *t = &tasks[k];
 		title_of(ctx, s, res, t, title, sizeof(title));
 		json_array_append_new(
-		    items,
-		    json_pack("{s:s, s:s, s:s, s:s, s:o, s:s}", "kind", kind_names[t->kind],
-		              "handover_id", col(res, t->row, C_ID), "ref", col(res, t->row, C_REF),
-		              "route", col(res, t->row, C_ROUTE), "due",
-		              *t->due ? json_string(t->due) : json_null(), "title", title));
+		    items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s}", "kind", kind_names[t->kind],
+		                     t->kind == T_NOTICE ? "notice_id" : "handover_id",
+		                     col(res, t->row, C_ID), "ref", col(res, t->row, C_REF),
+		                     "route", col(res, t->row, C_ROUTE), "due",
+		                     *t->due ? json_string(t->due) : json_null(), "title", title));
 	}
 	free(tasks);
 	http_respond_json(ctx->req, 200,
 	                  json_pack("{s:{s:i, s:i, s:i, s:i, s:i}, s:o}", "counts", "to_receive",
 	                            counts[T_RECEIVE], "to_fix", counts[T_FIX], "drafts",
 	                            counts[T_DRAFT], "due_soon", due_soon, "notices_to_acknowledge",
-	                            0, "items", items));
+	                            counts[T_NOTICE], "items", items));
 }
 
 static void
@@ -381,7 +396,12 @@ static const char tasks_sql[] =
     "OR ((h.sender_unit = ANY($1::text[]) OR h.receiver_unit = ANY($1::text[])) "
     "AND h.status IN ('submitted', 'received', 'returned') AND (h.planned_date <= $3::date "
     "OR (h.route = ANY($5::text[]) AND h.birthdate <= $3::date - interval '18 years')))) "
-    "ORDER BY h.updated_at LIMIT $4::int";
+    /* the open notices the units receive (migration 0013) */
+    "UNION ALL SELECT n.id, n.ref, n.route, 'notice', n.sender_unit, n.receiver_unit, "
+    "n.sender_person, n.expected_date, n.birthdate, NULL, NULL, "
+    "(extract(epoch FROM n.updated_at) * 1000000)::bigint FROM notices n "
+    "WHERE n.receiver_unit = ANY($1::text[]) AND n.status = 'open' "
+    "ORDER BY 12 LIMIT $4::int";
 
 void
 api_me_tasks(struct http_request *req)

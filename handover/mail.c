@@ -46,6 +46,8 @@ static const struct {
      "Notatet blev returneret og er endnu ikke rettet og sendt igen."},
     {"draft_due", "Påmindelse: %s er stadig en kladde",
      "Den planlagte overdragelse nærmer sig, og notatet er endnu ikke sendt."},
+    {"notice_acknowledged", "Varsel kvitteret: %s",
+     "Den modtagende enhed har kvitteret for jeres varsel om en kommende overdragelse."},
     {"before_18", "Påmindelse: afgørelse før det fyldte 18. år – %s",
      "Voksenafgørelsen skal have virkning fra det fyldte 18. år, og notatet er endnu ikke "
      "godkendt af modtageren."},
@@ -54,8 +56,17 @@ static const struct {
 static const struct {
 	const char *status, *label;
 } status_labels[] = {
-    {"draft", "kladde"},        {"submitted", "sendt"},   {"received", "modtaget"},
-    {"returned", "returneret"}, {"accepted", "godkendt"}, {"withdrawn", "trukket tilbage"},
+    {"draft", "kladde"},
+    {"submitted", "sendt"},
+    {"received", "modtaget"},
+    {"returned", "returneret"},
+    {"accepted", "godkendt"},
+    {"withdrawn", "trukket tilbage"},
+    /* notices (varsler) */
+    {"open", "åbent"},
+    {"acknowledged", "kvitteret"},
+    {"converted", "omdannet til notat"},
+    {"cancelled", "annulleret"},
 };
 
 const char *
@@ -261,8 +272,14 @@ mail_build(const struct alert_info *a, size_t *len)
 			    "Der er under %" JSON_INTEGER_FORMAT
 			    " måneder til det fyldte 18. år.\r\n",
 			    json_integer_value(json_object_get(a->detail, "months")));
-		evbuffer_add_printf(b, "\r\nSe notatet: ");
-		link_line(b, a->base_url, a->note_id ? a->note_id : "");
+		if (strncmp(a->event, "notice_", 7) == 0) {
+			/* a notice's page in the web UI */
+			evbuffer_add_printf(b, "\r\nSe varslet: %s/#/varsler/%s\r\n", a->base_url,
+			                    a->note_id ? a->note_id : "");
+		} else {
+			evbuffer_add_printf(b, "\r\nSe notatet: ");
+			link_line(b, a->base_url, a->note_id ? a->note_id : "");
+		}
 	}
 	evbuffer_add_printf(b,
 	                    "\r\nDenne mail indeholder ingen personoplysninger. Log ind i Stafet "

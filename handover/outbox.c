@@ -374,9 +374,13 @@ claim(void)
 	        "$2::float8), "
 	        "attempts = o.attempts + 1 FROM c WHERE o.id = c.id "
 	        "RETURNING o.id, o.event, o.audience::text, o.recipients::text, o.message_id, "
-	        "o.attempts, o.detail::text, (SELECT jsonb_build_object('id', h.id, 'ref', "
-	        "h.ref, 'route', h.route, 'status', h.status, 'planned_date', h.planned_date) "
-	        "FROM handovers h WHERE h.id = o.handover_id)::text, (SELECT j FROM d)::text",
+	        "o.attempts, o.detail::text, COALESCE((SELECT jsonb_build_object('id', h.id, "
+	        "'ref', h.ref, 'route', h.route, 'status', h.status, 'planned_date', "
+	        "h.planned_date) FROM handovers h WHERE h.id = o.handover_id), "
+	        /* a notice's alert (migration 0013): its ref, route and status */
+	        "(SELECT jsonb_build_object('id', n.id, 'ref', n.ref, 'route', n.route, 'status', "
+	        "n.status) FROM notices n WHERE n.id = o.notice_id))::text, (SELECT j FROM "
+	        "d)::text",
 	        3, params, claimed, NULL) == 0)
 		ob.claiming = true;
 	else

@@ -17,6 +17,7 @@
 
 #include "stafetd.h"
 #include "handover.h"
+#include "notice.h"
 
 static const char *const kinds[] = {"birthday", "surname", "district", "target_group", NULL};
 
@@ -242,7 +243,8 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 {
 	static const char *const allowed[] = {
 	    "allocation", "placed_target_group", "myndighedssnit", "reminders",
-	    "ages",       "tie_break",           "intake",         NULL};
+	    "ages",       "tie_break",           "intake",         "milestones",
+	    NULL};
 	const char *key, *s;
 	json_t *alloc, *snit;
 
@@ -288,6 +290,9 @@ rules_from_json(json_t *rules, struct ho_route *r, char *err, size_t errsz)
 	if (reminders_from_json(json_object_get(rules, "reminders"), r, err, errsz) == -1)
 		return -1;
 	if (ages_from_json(json_object_get(rules, "ages"), r, err, errsz) == -1)
+		return -1;
+	/* notices' milestones (notice.c): read from r->rules where needed */
+	if (notice_milestones_check(json_object_get(rules, "milestones"), err, errsz) == -1)
 		return -1;
 	return ties_from_json(rules, r, err, errsz);
 }
