@@ -229,8 +229,18 @@ await step('a11y_caseworker_lists', async () => {
   const { page } = sbo;
   await ensureLogin(sbo);
   const problems = [];
-  for (const [hash, name] of [['#/opgaver', 'mine-opgaver'], ['#/indbakke', 'indbakke'], ['#/udbakke', 'udbakke'],
-    ['#/kladder', 'kladder'], ['#/indstillinger', 'indstillinger']]) {
+  const listed = [['#/opgaver', 'mine-opgaver'], ['#/indbakke', 'indbakke'], ['#/udbakke', 'udbakke'],
+    ['#/kladder', 'kladder'], ['#/varsler', 'varsler'], ['#/indstillinger', 'indstillinger']];
+  for (const [hash, name] of listed) {
+    if (await visit(page, hash, name)) problems.push(...await audit(page, name));
+  }
+  // Any other page on the menu that this list does not know yet (the search
+  // and Find modtager have their own steps below).
+  const known = new Set([...listed.map(([hash]) => hash), '#/sog', '#/modtager', '#/kvalitet']);
+  const others = (await page.locator('#main-nav a[href^="#/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href'))))
+    .filter((href) => !known.has(href));
+  for (const hash of others) {
+    const name = `menu-${hash.slice(2).replace(/[^a-z0-9]+/gi, '-')}`;
     if (await visit(page, hash, name)) problems.push(...await audit(page, name));
   }
   // The phone's menu, opened.
