@@ -77,6 +77,7 @@ def lines_of(raw):
     for p in physical:
         assert len(p) <= 75, (len(p), p)
         assert b"\n" not in p and b"\r" not in p, p
+        p.decode("utf-8")  # a fold never splits a UTF-8 sequence
     out = []
     for p in physical:
         if p.startswith(b" "):
