@@ -317,6 +317,18 @@ TABLE = {
     "POST /api/v1/handovers/{id}/forward": notes(SENDER_ON_RECEIVERS, RECEIVER_DECIDES),
     "POST /api/v1/handovers/{id}/flags/{index}/reply": notes(SENDER_REPLIES,
                                                              RECEIVER_ON_SENDERS),
+    # notices (API.md 1.1 "Notices"): need to know as for notes, on an open
+    # notice from BUR to UR (the receiving side sees it from the start)
+    "GET /api/v1/notices": users(200),
+    "POST /api/v1/notices": users(403, sender=201, sender_lead=201),
+    "POST /api/v1/notices/import": users(200),  # lines one may not file are skipped
+    "GET /api/v1/notices/pipeline": users(404, receiver=200, receiver_lead=200,
+                                          lead_above_receiver=200),  # ?unit=UR
+    "GET /api/v1/notices/{id}": notes(200, 200, 200, 200),
+    "PATCH /api/v1/notices/{id}": notes(200, 403),
+    "POST /api/v1/notices/{id}/acknowledge": notes(403, 200),
+    "POST /api/v1/notices/{id}/cancel": notes(200, 403),
+    "POST /api/v1/notices/{id}/handover": notes(201, 403),
 }
 
 # What a role's 200 of a note is: a member's of a side, or a reader's (masked).
@@ -381,6 +393,12 @@ def split(endpoint):
 
 
 CASES = [(e, r) for e in TABLE for r in ROLES]
+
+
+def notice_body():
+    """A POST /notices body for a fresh citizen, expected in 400 days."""
+    return {"route": "BUR-UR", "citizen": note_body(on=planned())["citizen"] | {
+        "name": CITIZEN_NAME}, "expected_date": planned(400).isoformat()}
 
 
 # --- what a reader may see of the citizen ------------------------------------------------
@@ -488,6 +506,8 @@ class World:
             "  ORDER BY person_id), '[]') FROM alert_preferences), "
             "'calendars', (SELECT coalesce(json_agg(json_build_array(person_id, "
             "  encode(secret_hash, 'hex')) ORDER BY person_id), '[]') FROM calendar_feeds), "
+            "'notices', (SELECT coalesce(json_agg(json_build_array(id, version, status) "
+            "  ORDER BY id), '[]') FROM notices), "
             # the janitor may sweep ended sessions at any time
             "'sessions', (SELECT coalesce(json_agg(id ORDER BY id), '[]') FROM sessions "
             "  WHERE expires_at > now() AND last_seen_at > now() - interval '1 day'), "
@@ -617,13 +637,38 @@ class World:
         elif endpoint in ("POST /api/v1/handovers", "POST /api/v1/handovers/check"):
             body = note_body(on=planned())
             body["citizen"]["name"] = CITIZEN_NAME
+        elif "/api/v1/notices/{id}" in endpoint:
+            # the shared open notice (never changed: the changes run on fresh ones)
+            nid = self.notice_new() if fresh else self.notice
+            ctx["notice"] = nid
+            path = path.replace("{id}", nid)
+            if m == "PATCH":
+                h["If-Match"] = '"1"'
+                body = {"comment": "Rettet."}
+            elif path.endswith("/cancel"):
+                body = {"reason": "Oprettet ved en fejl."}
+        elif endpoint == "POST /api/v1/notices":
+            body = notice_body()
+        elif endpoint == "GET /api/v1/notices/pipeline":
+            path += "?unit=UR"
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             h["Content-Type"] = "application/json"
+        if endpoint == "POST /api/v1/notices/import":
+            data = ("cpr;name;route;expected_date;comment\n%s;%s;BUR-UR;%s;\n" % (
+                notice_body()["citizen"]["cpr"], CITIZEN_NAME, planned(400).isoformat())).encode()
+            h["Content-Type"] = "text/csv"
         r = requests.request(m, self.d.url + path, headers=h, data=data, timeout=TIMEOUT,
                              allow_redirects=False)
         return r, ctx
+
+    def notice_new(self):
+        """A fresh open BUR-UR notice, filed by sbo."""
+        r = requests.post(self.d.url + "/api/v1/notices", headers=self.users["sender"].headers,
+                          json=notice_body(), timeout=TIMEOUT)
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
 
     def nowhere(self, endpoint, role, method=None):
         """The answer to `endpoint` as `role` for a note that does not exist."""
@@ -715,6 +760,7 @@ def world(pg, slapd, tmp_path_factory):
             assert (("quality", None) in roles) == (role in QUALITY), (role, roles)
         w.notes = {s: w.note_in(s) for s in STATES}
         w.shared_dead = w.dead_outbox_row()
+        w.notice = w.notice_new()
         yield w
     finally:
         if d is not None:
