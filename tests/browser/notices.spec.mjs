@@ -11,6 +11,7 @@
 //
 //   node tests/browser/notices.spec.mjs BASE_URL SCREENSHOT_DIR [MAILDIR [RESULTS_JSON]]
 
+import { AxeBuilder } from '@axe-core/playwright';
 import {
   BASE, iso, pad, addMonths, shared, newUser, shot, assert, step, login, nav, expectText, launch, finish,
   allowConsoleError, TIMEOUT,
@@ -244,6 +245,76 @@ await step('import_csv', async () => {
   // A created notice opens from the result.
   await sbo.page.locator('#import-created a').first().click();
   await expectText(sbo.page.locator('#notice-header'), 'Ida Importsen', 'the imported notice');
+  shared.importedId = /#\/varsler\/([0-9a-f-]{36})/.exec(sbo.page.url())[1];
 }, []);
+
+await step('sender_edits_and_cancels', async () => {
+  await sbo.page.goto(`${BASE}/#/varsler/${shared.importedId}`);
+  const header = sbo.page.locator('#notice-header');
+  await expectText(header, 'Ida Importsen', 'the imported notice');
+  // Rediger: a new expected date and comment (PATCH with If-Match).
+  const later = addMonths(today, 7);
+  await sbo.page.getByRole('button', { name: 'Rediger' }).click();
+  const edit = sbo.page.locator('#notice-edit');
+  await edit.getByLabel('Forventet overdragelse').fill(iso(later));
+  await edit.getByLabel('Kommentar').fill('Datoen er rykket en måned.');
+  await edit.getByRole('button', { name: 'Gem ændringerne' }).click();
+  await expectText(sbo.page.locator('.alert-success'), 'Varslet er rettet', 'the edit is saved');
+  await expectText(header, dk(later), 'the new expected date');
+  await expectText(header, 'Datoen er rykket en måned.', 'the new comment');
+  // A legal milestone marked done.
+  await sbo.page.locator('#ms-maal_15').check();
+  await sbo.page.getByRole('button', { name: 'Gem milepæle' }).click();
+  await expectText(sbo.page.locator('.alert-success'), 'Milepælene er gemt', 'the milestones are saved');
+  await expectText(sbo.page.locator('#milestones-table tr[data-milestone="maal_15"]'), 'Udført', 'the milestone is done');
+  assert(await sbo.page.locator('#ms-maal_15').isChecked(), 'its box stays checked');
+  await shot(sbo.page, 'v11-varsel-rettet');
+  // Annullér needs a reason; then the notice is cancelled and may not be acted on.
+  await sbo.page.getByRole('button', { name: 'Annullér', exact: true }).click();
+  const cancel = sbo.page.locator('#notice-cancel');
+  await cancel.getByRole('button', { name: 'Annullér varslet' }).click();
+  await expectText(cancel.locator('.field__error:not([hidden])'), 'hvorfor', 'the reason is asked for');
+  await cancel.getByLabel('Begrundelse').fill('Borgeren er flyttet til en anden kommune.');
+  await cancel.getByRole('button', { name: 'Annullér varslet' }).click();
+  await expectText(header, 'Annulleret', 'the cancelled status');
+  await expectText(header, 'Borgeren er flyttet til en anden kommune.', 'the reason');
+  assert(await sbo.page.getByRole('button', { name: 'Opret notat' }).count() === 0, 'a cancelled notice has no actions');
+  await checkWords(sbo.page, 'the cancelled notice');
+  await shot(sbo.page, 'v12-varsel-annulleret');
+}, ['import_csv']);
+
+/** axe's WCAG 2.1 A/AA rules and no sideways scrolling on a phone, at 1366 and 390 px. */
+async function audit(page, name) {
+  const found = [];
+  for (const vp of [{ width: 1366, height: 900 }, { width: 390, height: 844 }]) {
+    await page.setViewportSize(vp);
+    await page.waitForTimeout(250);
+    const res = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    for (const v of res.violations) found.push(`${name} @${vp.width}: ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (vp.width < 400 && wide > vp.width + 1) found.push(`${name} @${vp.width}: the page is ${wide} px wide`);
+    if (vp.width < 400) await shot(page, `v-390-${name}`);
+  }
+  await page.setViewportSize({ width: 1366, height: 900 });
+  return found;
+}
+
+await step('notice_pages_accessible', async () => {
+  const found = [];
+  for (const [hash, name, ready] of [
+    ['#/varsler', 'sendte-varsler', '#notices-outgoing'],
+    ['#/varsler/ny', 'nyt-varsel', 'form.notice-form'],
+    ['#/varsler/import', 'import', 'form.import-form'],
+    [`#/varsler/${shared.noticeId}`, 'varsel', '#milestones-table'],
+  ]) {
+    await sbo.page.goto(`${BASE}/${hash}`);
+    await sbo.page.locator(ready).first().waitFor();
+    found.push(...await audit(sbo.page, name));
+  }
+  await mha.page.goto(`${BASE}/#/varsler/kommende`);
+  await mha.page.locator('#pipeline-chart').waitFor();
+  found.push(...await audit(mha.page, 'kommende-overdragelser'));
+  assert(!found.length, `accessibility problems:\n${found.join('\n')}`);
+}, ['notice_to_note']);
 
 await finish(browser, [sbo, mha]);

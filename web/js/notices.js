@@ -5,7 +5,7 @@
 // page and in the receiver's list.
 
 import { ApiError, get, post, seg } from './api.js';
-import { announce, clear, field, h, notice, replace } from './dom.js';
+import { add, announce, clear, field, h, notice, replace } from './dom.js';
 import { routeShortName } from './labels.js';
 import { roles, routeByCode, state, unitName } from './state.js';
 
@@ -131,10 +131,10 @@ export function ackForm(n, { done, idPrefix = 'ack', compact = false } = {}) {
   unitMembers(n.receiver.unit).then((list) => {
     const sorted = list.slice().sort((a, b) => String(a.display_name).localeCompare(String(b.display_name), 'da'));
     for (const p of sorted) {
-      sel.append(h('option', { value: p.id }, me && p.id === me.id ? `${p.display_name} (mig)` : p.display_name));
+      add(sel, h('option', { value: p.id }, me && p.id === me.id ? `${p.display_name} (mig)` : p.display_name));
     }
   }).catch(() => {
-    status.append(notice('warning', 'Enhedens medarbejdere kunne ikke hentes. Du kan kvittere uden at navngive en modtager.'));
+    add(status, notice('warning', 'Enhedens medarbejdere kunne ikke hentes. Du kan kvittere uden at navngive en modtager.'));
   });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -8,7 +8,7 @@
 
 import { ApiError, get, patch, post, seg } from '../api.js';
 import { refreshTasks } from '../counts.js';
-import { announce, clear, field, fmtDate, fmtDateTime, h, notice, replace, setFieldError, tableWrap, todayIso } from '../dom.js';
+import { add, announce, clear, field, fmtDate, fmtDateTime, h, notice, replace, setFieldError, tableWrap, todayIso } from '../dom.js';
 import { daysUntil, dueText } from '../labels.js';
 import { routeName, state, unitName } from '../state.js';
 import {
@@ -22,9 +22,9 @@ export async function renderNotice(el, ctx) {
   const flash = state.flash && state.flash.id === id ? state.flash.text : null;
   state.flash = null;
   const crumb = h('p', { class: 'breadcrumb' }, h('a', { href: '#/varsler' }, '← Varsler'));
-  el.append(crumb, h('h1', { class: 'page-title' }, 'Varsel'));
+  add(el, crumb, h('h1', { class: 'page-title' }, 'Varsel'));
   const holder = h('div', { class: 'notice-page' }, h('p', {}, 'Henter varslet …'));
-  el.append(holder);
+  add(el, holder);
   let res;
   try {
     res = await get(`/notices/${seg(id)}`);
@@ -53,8 +53,8 @@ function show(page, n, message) {
     crumb.textContent = '← Kommende overdragelser';
   }
   clear(holder);
-  if (message) holder.append(notice('success', message));
-  holder.append(header(n), milestones(page, n), actions(page, n), events(n));
+  if (message) add(holder, notice('success', message));
+  add(holder, header(n), milestones(page, n), actions(page, n), events(n));
 }
 
 /** sender, receiver or read (API: access; else from the user's units). */
@@ -110,12 +110,12 @@ function milestones(page, n) {
   const section = h('section', { class: 'notice-milestones', 'aria-labelledby': 'milestones-h' },
     h('h2', { id: 'milestones-h' }, 'Milepæle'));
   if (!list.length) {
-    section.append(h('p', {}, 'Ruten har ingen milepæle for dette varsel.'));
+    add(section, h('p', {}, 'Ruten har ingen milepæle for dette varsel.'));
     return section;
   }
   const live = LIVE.includes(n.status);
   const editable = live && access(n) === 'sender';
-  section.append(h('p', {}, 'Lovens frister for borgeren, regnet ud fra fødselsdatoen og den forventede dato. En frist, der falder på en helligdag eller i en weekend, er rykket til arbejdsdagen før.',
+  add(section, h('p', {}, 'Lovens frister for borgeren, regnet ud fra fødselsdatoen og den forventede dato. En frist, der falder på en helligdag eller i en weekend, er rykket til arbejdsdagen før.',
     editable ? ' Markér de milepæle, der er nået, og gem.' : ''));
   const cols = ['Milepæl', 'Lovgrundlag', 'Frist', 'Status'];
   if (editable) cols.push('Udført');
@@ -135,7 +135,8 @@ function milestones(page, n) {
     ];
     if (editable) {
       cells.push(h('td', { 'data-label': cols[4] }, box
-        ? h('label', { class: 'check', for: box.id }, box, h('span', {}, 'Udført', h('span', { class: 'visually-hidden' }, `: ${m.label}`)))
+        ? h('div', { class: 'field field--inline milestone-done' }, box,
+          h('label', { for: box.id, class: 'field__label' }, 'Udført', h('span', { class: 'visually-hidden' }, `: ${m.label}`)))
         : h('span', { class: 'muted' }, 'Følger notatet')));
     }
     return h('tr', { dataset: { milestone: m.key } }, cells);
@@ -144,7 +145,7 @@ function milestones(page, n) {
     h('caption', { class: 'visually-hidden' }, 'Milepæle'),
     h('thead', {}, h('tr', {}, cols.map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', {}, rows));
-  section.append(tableWrap('Milepæle', table));
+  add(section, tableWrap('Milepæle', table));
   if (editable && boxes.length) {
     const status = h('div');
     const save = h('button', { type: 'button', class: 'button button-secondary', id: 'milestones-save' }, 'Gem milepæle');
@@ -162,7 +163,7 @@ function milestones(page, n) {
         replace(status, notice('error', changeError(e, 'Milepælene kunne ikke gemmes.')));
       }
     });
-    section.append(h('div', { class: 'button-row' }, save), status);
+    add(section, h('div', { class: 'button-row' }, save), status);
   }
   return section;
 }
@@ -197,17 +198,17 @@ function actions(page, n) {
   const who = access(n);
   const section = h('section', { class: 'notice-actions', 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'Handlinger'));
   if (!LIVE.includes(n.status)) {
-    section.append(h('p', {}, n.status === 'converted'
+    add(section, h('p', {}, n.status === 'converted'
       ? 'Notatet er oprettet ud fra varslet. Arbejdet fortsætter i notatet.'
       : 'Varslet er annulleret. Der kan ikke handles på det.'));
     return section;
   }
   if (who === 'read') {
-    section.append(notice('info', 'Du kan læse varslet som leder, men kun den afsendende og den modtagende enhed kan handle på det.'));
+    add(section, notice('info', 'Du kan læse varslet som leder, men kun den afsendende og den modtagende enhed kan handle på det.'));
     return section;
   }
   if (who === 'receiver') {
-    section.append(h('h3', {}, n.status === 'open' ? 'Kvittér for varslet' : 'Skift den navngivne modtager'),
+    add(section, h('h3', {}, n.status === 'open' ? 'Kvittér for varslet' : 'Skift den navngivne modtager'),
       h('p', {}, n.status === 'open'
         ? 'Kvittér, når I har set varslet, så afsenderen ved, at I er forberedt. Afsenderen får besked.'
         : 'Der er kvitteret for varslet. Du kan navngive en anden modtager.'),
@@ -247,7 +248,7 @@ function actions(page, n) {
 
   const edit = editPanel(page, n);
   const cancel = cancelPanel(page, n);
-  section.append(
+  add(section, 
     h('p', {}, 'Når tiden er inde, opretter »Opret notat« overdragelsesnotatet som kladde med borgeren, ruten og modtageren fra varslet.'),
     h('div', { class: 'button-row' }, convert,
       toggle('Rediger', 'notice-edit', edit),

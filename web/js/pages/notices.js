@@ -13,7 +13,7 @@
 
 import { ApiError, get, post, seg } from '../api.js';
 import { refreshTasks } from '../counts.js';
-import { announce, clear, field, fmtDate, h, newId, notice, replace, setFieldError, svg, tableWrap, todayIso } from '../dom.js';
+import { add, announce, clear, field, fmtDate, h, newId, notice, replace, setFieldError, svg, tableWrap, todayIso } from '../dom.js';
 import { routeShortName } from '../labels.js';
 import { loadRoutes, loadUnits, state, unitName } from '../state.js';
 import {
@@ -51,7 +51,7 @@ export async function render(el, ctx) {
   if (sub === 'ny') return renderForm(el, ctx);
   if (sub === 'import') return renderImport(el, ctx);
   if (/^[0-9a-fA-F-]{36}$/.test(sub)) return renderNotice(el, { ...ctx, id: sub });
-  el.append(h('h1', { class: 'page-title' }, 'Siden findes ikke'),
+  add(el, h('h1', { class: 'page-title' }, 'Siden findes ikke'),
     h('p', {}, 'Adressen passer ikke til en side under Varsler. ', h('a', { href: '#/varsler' }, 'Gå til Varsler'), '.'));
   return undefined;
 }
@@ -140,7 +140,7 @@ function noticeList({ box, query, title, emptyText, filtersLabel }) {
         },
       });
       if (!append) clear(tbody);
-      for (const n of data.items || []) tbody.append(row(n));
+      for (const n of data.items || []) add(tbody, row(n));
       cursor = data.next_cursor;
       more.hidden = !cursor;
       const n = tbody.querySelectorAll('tr[data-notice]').length;
@@ -173,7 +173,7 @@ function statusFilter(query, navigate, base) {
 }
 
 async function renderOutgoing(el, { query, navigate }) {
-  el.append(h('h1', { class: 'page-title' }, 'Varsler'),
+  add(el, h('h1', { class: 'page-title' }, 'Varsler'),
     subNav('sendte'),
     h('p', { class: 'lead' }, 'Varsl den modtagende enhed i god tid om de borgere, der skal overdrages: måneder før notatet skrives. Hvert varsel bærer lovens milepæle med frister.'),
     h('div', { class: 'button-row' },
@@ -183,7 +183,7 @@ async function renderOutgoing(el, { query, navigate }) {
     box: 'outgoing', query: { status: query.get('status') }, title: 'Sendte varsler',
     emptyText: query.get('status') ? 'Ingen varsler passer til filteret.' : 'Dine enheder har ikke sendt nogen varsler endnu.',
   });
-  el.append(h('h2', {}, 'Sendte varsler'), statusFilter(query, navigate, '#/varsler'), list.nodes);
+  add(el, h('h2', {}, 'Sendte varsler'), statusFilter(query, navigate, '#/varsler'), list.nodes);
   await list.load(false);
   return undefined;
 }
@@ -223,8 +223,8 @@ function pipelineChart(unit, months) {
   return h('figure', { class: 'chart pipeline' },
     h('h3', {}, 'Varslede borgere pr. forventet måned'), chart,
     h('figcaption', { class: 'muted' },
-      h('span', { class: 'pipeline__key pipeline__key--ack', 'aria-hidden': 'true' }), ' kvitteret  ',
-      h('span', { class: 'pipeline__key', 'aria-hidden': 'true' }), ' ikke kvitteret endnu. Tallene står også i tabellen.'));
+      h('span', { class: 'pipeline__key pipeline__key--ack', 'aria-hidden': 'true' }), ' Kvitteret. ',
+      h('span', { class: 'pipeline__key', 'aria-hidden': 'true' }), ' Ikke kvitteret endnu. Tallene står også i tabellen herunder; vælg en måned for at se dens varsler.'));
 }
 
 function monthRange(ym) {
@@ -234,14 +234,14 @@ function monthRange(ym) {
   return { from: `${ym}-01`, to: `${ym}-${String(last).padStart(2, '0')}` };
 }
 
+/** The months with notices as a table (the chart's figures for screen readers and for copying); a month opens its list. */
 function pipelineTable(unit, months, base) {
   const cols = ['Måned', 'Varslet', 'Kvitteret', 'Notat oprettet', 'Ikke kvitteret'];
   return h('table', { class: 'data data--cards', id: 'pipeline-table' },
-    h('caption', {}, `Kommende overdragelser til ${unitName(unit)} pr. måned`),
+    h('caption', {}, `Måneder med varslede borgere til ${unitName(unit)} (de øvrige måneder har ingen)`),
     h('thead', {}, h('tr', {}, cols.map((x, i) => h('th', { scope: 'col', class: i ? 'num' : null }, x)))),
-    h('tbody', {}, months.map((m) => h('tr', {},
-      h('th', { scope: 'row', 'data-label': cols[0] }, m.expected
-        ? h('a', { href: `${base}&maaned=${m.month}` }, monthText(m.month)) : monthText(m.month)),
+    h('tbody', {}, months.filter((m) => m.expected > 0).map((m) => h('tr', {},
+      h('th', { scope: 'row', 'data-label': cols[0] }, h('a', { href: `${base}&maaned=${m.month}` }, monthText(m.month))),
       h('td', { class: 'num', 'data-label': cols[1] }, String(m.expected || 0)),
       h('td', { class: 'num', 'data-label': cols[2] }, String(m.acknowledged || 0)),
       h('td', { class: 'num', 'data-label': cols[3] }, String(m.converted || 0)),
@@ -249,14 +249,14 @@ function pipelineTable(unit, months, base) {
 }
 
 async function renderPipeline(el, { query, navigate }) {
-  el.append(h('h1', { class: 'page-title' }, 'Kommende overdragelser'), subNav('kommende'));
+  add(el, h('h1', { class: 'page-title' }, 'Kommende overdragelser'), subNav('kommende'));
   const units = receiveUnits();
   if (!units.length) {
-    el.append(notice('info', 'Din enhed modtager ikke borgere på nogen rute, så der er ingen kommende overdragelser at vise.'));
+    add(el, notice('info', 'Din enhed modtager ikke borgere på nogen rute, så der er ingen kommende overdragelser at vise.'));
     return undefined;
   }
   const unit = units.includes(query.get('enhed')) ? query.get('enhed') : units[0];
-  el.append(h('p', { class: 'lead' },
+  add(el, h('p', { class: 'lead' },
     `Borgere, som afsenderne har varslet, at de overdrager til ${unitName(unit)} de næste 24 måneder. Kvittér for varslerne, så afsenderen ved, at I er forberedt, og navngiv gerne en modtager.`));
   if (units.length > 1) {
     const sel = h('select', { name: 'enhed' }, units.map((u) => h('option', { value: u, selected: u === unit }, unitName(u))));
@@ -266,11 +266,11 @@ async function renderPipeline(el, { query, navigate }) {
       ev.preventDefault();
       navigate(`#/varsler/kommende?enhed=${encodeURIComponent(sel.value)}`);
     });
-    el.append(form);
+    add(el, form);
   }
   const chartHolder = h('section', { 'aria-labelledby': 'pipeline-h', class: 'pipeline-section' },
     h('h2', { id: 'pipeline-h' }, 'Pr. måned'), h('p', { role: 'status' }, 'Henter tallene …'));
-  el.append(chartHolder);
+  add(el, chartHolder);
   const base = `#/varsler/kommende?enhed=${encodeURIComponent(unit)}`;
   try {
     const { data } = await get('/notices/pipeline', { query: { unit, months: 24 } });
@@ -278,9 +278,9 @@ async function renderPipeline(el, { query, navigate }) {
     const total = months.reduce((a, m) => a + (m.expected || 0), 0);
     chartHolder.lastChild.remove();
     if (!total) {
-      chartHolder.append(notice('info', `Der er ingen varslede borgere til ${unitName(unit)} de næste 24 måneder.`));
+      add(chartHolder, notice('info', `Der er ingen varslede borgere til ${unitName(unit)} de næste 24 måneder.`));
     } else {
-      chartHolder.append(pipelineChart(unit, months), tableWrap('Kommende overdragelser pr. måned', pipelineTable(unit, months, base)));
+      add(chartHolder, pipelineChart(unit, months), tableWrap('Kommende overdragelser pr. måned', pipelineTable(unit, months, base)));
     }
   } catch (e) {
     replace(chartHolder, h('h2', { id: 'pipeline-h' }, 'Pr. måned'),
@@ -293,7 +293,7 @@ async function renderPipeline(el, { query, navigate }) {
     title: 'Varsler til din enhed',
     emptyText: range || query.get('status') ? 'Ingen varsler passer til filteret.' : 'Der er ingen varsler til din enhed.',
   });
-  el.append(h('section', { 'aria-labelledby': 'incoming-h' },
+  add(el, h('section', { 'aria-labelledby': 'incoming-h' },
     h('h2', { id: 'incoming-h' }, range ? `Varsler med forventet overdragelse i ${monthText(query.get('maaned'))}` : 'Varsler til din enhed'),
     range ? h('p', {}, h('a', { href: base }, 'Vis alle måneder')) : null,
     statusFilter(query, navigate, '#/varsler/kommende'),
@@ -326,14 +326,14 @@ export function conflictNotice(e) {
 }
 
 async function renderForm(el, { navigate }) {
-  el.append(h('p', { class: 'breadcrumb' }, h('a', { href: '#/varsler' }, '← Varsler')),
+  add(el, h('p', { class: 'breadcrumb' }, h('a', { href: '#/varsler' }, '← Varsler')),
     h('h1', { class: 'page-title' }, 'Nyt varsel'));
   const routes = sendRoutes();
   if (!routes.length) {
-    el.append(notice('info', 'Du hører ikke til en afsenderenhed på nogen rute, så du kan ikke oprette varsler.'));
+    add(el, notice('info', 'Du hører ikke til en afsenderenhed på nogen rute, så du kan ikke oprette varsler.'));
     return undefined;
   }
-  el.append(h('p', { class: 'lead' }, 'Fortæl den modtagende enhed, at en borger kommer, og omtrent hvornår. Milepælene og deres frister regnes ud fra borgerens fødselsdato og den forventede dato.'));
+  add(el, h('p', { class: 'lead' }, 'Fortæl den modtagende enhed, at en borger kommer, og omtrent hvornår. Milepælene og deres frister regnes ud fra borgerens fødselsdato og den forventede dato.'));
   const routeSel = h('select', { name: 'route' }, routes.map((r) => h('option', { value: r.code }, r.name)));
   const fRoute = field('Rute', routeSel, { hint: 'Hvem borgeren skal overdrages fra og til.' });
   const fCpr = field('CPR-nummer', h('input', { type: 'text', name: 'cpr', autocomplete: 'off', inputmode: 'numeric', maxlength: 11, spellcheck: 'false' }), { hint: '10 cifre, fx 140310-1234.' });
@@ -346,7 +346,7 @@ async function renderForm(el, { navigate }) {
   const form = h('form', { class: 'notice-form', novalidate: true, 'aria-label': 'Nyt varsel' },
     status, fRoute.wrap, h('div', { class: 'form-row' }, fCpr.wrap, fName.wrap), fDate.wrap, fComment.wrap,
     h('div', { class: 'button-row' }, button, h('a', { class: 'button button-tertiary', href: '#/varsler' }, 'Fortryd')));
-  el.append(form);
+  add(el, form);
 
   function showErrors(list) {
     for (const f of Object.values(fields)) setFieldError(f, null);
@@ -431,13 +431,13 @@ async function postCsv(path, text) {
 }
 
 async function renderImport(el) {
-  el.append(h('p', { class: 'breadcrumb' }, h('a', { href: '#/varsler' }, '← Varsler')),
+  add(el, h('p', { class: 'breadcrumb' }, h('a', { href: '#/varsler' }, '← Varsler')),
     h('h1', { class: 'page-title' }, 'Importér varsler fra en fil'));
   if (!sendRoutes().length) {
-    el.append(notice('info', 'Du hører ikke til en afsenderenhed på nogen rute, så du kan ikke importere varsler.'));
+    add(el, notice('info', 'Du hører ikke til en afsenderenhed på nogen rute, så du kan ikke importere varsler.'));
     return undefined;
   }
-  el.append(h('p', { class: 'lead' }, 'Opret mange varsler på én gang fra et udtræk fra fagsystemet. Hver linje bliver enten et varsel eller afvist med en begrundelse — aldrig et halvt varsel. En borger, der allerede er varslet på ruten, varsles ikke igen.'),
+  add(el, h('p', { class: 'lead' }, 'Opret mange varsler på én gang fra et udtræk fra fagsystemet. Hver linje bliver enten et varsel eller afvist med en begrundelse — aldrig et halvt varsel. En borger, der allerede er varslet på ruten, varsles ikke igen.'),
     h('div', { class: 'card card--wide' },
       h('h2', {}, 'Sådan skal filen se ud'),
       h('p', {}, 'En CSV-fil i UTF-8 med semikolon mellem felterne og denne første linje:'),
@@ -449,7 +449,7 @@ async function renderImport(el) {
   const button = h('button', { type: 'submit', class: 'button button--primary button-primary' }, 'Importér');
   const out = h('div', { id: 'import-result' });
   const form = h('form', { class: 'import-form', 'aria-label': 'Importér varsler' }, f.wrap, h('div', { class: 'button-row' }, button));
-  el.append(form, out);
+  add(el, form, out);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     setFieldError(f, null);
@@ -461,7 +461,7 @@ async function renderImport(el) {
       return;
     }
     button.disabled = true;
-    out.append(h('p', { role: 'status' }, 'Importerer …'));
+    add(out, h('p', { role: 'status' }, 'Importerer …'));
     try {
       const text = await file.text();
       const data = await postCsv('/notices/import', text);
@@ -493,13 +493,13 @@ function showImport(out, data) {
   replace(out, notice(kind, h('h2', { class: 'alert-heading' }, 'Importen er færdig'), h('p', { id: 'import-summary' }, `${summary}.`)));
   announce(`${summary}.`);
   if (byLine.size) {
-    out.append(h('h2', {}, 'Oprettede varsler'),
+    add(out, h('h2', {}, 'Oprettede varsler'),
       h('ul', { class: 'import-created', id: 'import-created' }, [...byLine.values()].sort((a, b) => a.line - b.line).map((n) => h('li', {},
         `Linje ${n.line}: `, h('a', { href: `#/varsler/${seg(n.id)}` }, n.ref)))));
   }
   if (skipped.length) {
     const cols = ['Linje', 'Begrundelse'];
-    out.append(tableWrap('Afviste linjer', h('table', { class: 'data data--cards', id: 'import-skipped' },
+    add(out, tableWrap('Afviste linjer', h('table', { class: 'data data--cards', id: 'import-skipped' },
       h('caption', {}, 'Afviste linjer — ret dem i filen, og importér igen'),
       h('thead', {}, h('tr', {}, cols.map((x, i) => h('th', { scope: 'col', class: i ? null : 'num' }, x)))),
       h('tbody', {}, skipped.map((s) => h('tr', {},
