@@ -512,6 +512,11 @@ export class NoteEditor {
   async keepLocal() {
     if (this.discarded) return false;
     const k = await this.keyP;
+    if (!this.dirty) {
+      // the server has everything (a save finished before this ran)
+      dropLocal(k, this.slot);
+      return false;
+    }
     if (!this.note && emptyDoc(this.collect())) {
       // a new note emptied again: nothing to keep
       dropLocal(k, 'ny');
