@@ -101,7 +101,9 @@ export function monthText(ym) {
 }
 export function monthShort(ym) {
   const m = /^(\d{4})-(\d\d)/.exec(ym || '');
-  return m ? `${MONTHS[Number(m[2]) - 1].slice(0, 3)}. ${m[1]}` : '';
+  if (!m) return '';
+  const name = MONTHS[Number(m[2]) - 1];
+  return `${name.length > 3 ? `${name.slice(0, 3)}.` : name} ${m[1]}`;
 }
 
 const members = new Map();

@@ -190,9 +190,10 @@ async function renderOutgoing(el, { query, navigate }) {
 
 // -- the receiver's pipeline -------------------------------------------------------------------
 
-const W = 640;
-const LABEL_W = 110;
-const BAR_MAX = 400;
+// Narrow enough that a phone shows the labels at a readable size.
+const W = 460;
+const LABEL_W = 78;
+const BAR_MAX = 220;
 
 /** A horizontal bar per month: the notices expected, the acknowledged part darker, the count beside it. */
 function pipelineChart(unit, months) {
