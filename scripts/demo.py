@@ -413,6 +413,65 @@ def login_note(port):
             f"see {STAFETD_LOG}")
 
 
+# -- demo data: notices (varsler) -----------------------------------------------
+
+NOTICE_FIRST = ["Emil", "Freja", "Noah", "Ida", "Oscar", "Alma", "William", "Clara", "Lucas",
+                "Sofia", "Malthe", "Ella", "Victor", "Agnes", "Elias", "Karla"]
+NOTICE_LAST = ["Nielsen", "Jensen", "Pedersen", "Andersen", "Christensen", "Larsen",
+               "Sørensen", "Rasmussen", "Jørgensen", "Madsen", "Kristensen", "Olsen"]
+
+
+def _add_months(year, month, n):
+    total = year * 12 + (month - 1) + n
+    return total // 12, total % 12 + 1
+
+
+def notice_csv(route, age, count, seed):
+    """A case system's CSV export: `count` citizens on `route`, expected
+    over the next 24 months (the 1st or the 15th), each `age` years old on
+    that date. Fictitious CPR numbers with real dates; the same `seed`
+    gives the same citizens (a re-import changes nothing)."""
+    today = time.gmtime()
+    lines = ["cpr;name;route;expected_date;comment"]
+    for i in range(count):
+        y, m = _add_months(today.tm_year, today.tm_mon, 1 + i * 23 // count)
+        day = 1 if i % 2 == 0 else 15
+        born_y, born_d = y - age, 1 + (seed * 7 + i * 5) % 28
+        serial = "%03d" % ((seed * 211 + i * 37) % 1000)
+        cpr = "%02d%02d%02d-4%s" % (born_d, m, born_y % 100, serial)
+        name = f"{NOTICE_FIRST[(i + seed) % len(NOTICE_FIRST)]} " \
+               f"{NOTICE_LAST[(i * 5 + seed) % len(NOTICE_LAST)]}"
+        comment = "Forventes at afslutte grundskolen; uddannelsesplan er lagt." \
+            if route == "BUR-UR" else "16-årsmødet er holdt; voksenafgørelse forberedes."
+        lines.append(f'{cpr};{name};{route};{y:04d}-{m:02d}-{day:02d};"{comment}"')
+    return "\n".join(lines) + "\n"
+
+
+def seed_notices(port):
+    """Notices over the next 24 months for BUR->UR (filed by sbo) and
+    BUR-H->ÆHF (by lbk), through the import; idempotent. One line."""
+    base = f"http://127.0.0.1:{port}/api/v1"
+    made = []
+    for user, route, age, count, seed in (("sbo", "BUR-UR", 17, 36, 1),
+                                          ("lbk", "BURH-AEHF", 18, 18, 2)):
+        status, body = http("POST", base + "/session", {"username": user,
+                                                        "password": DEMO_PASSWORD})
+        if status != 201 or not isinstance(body, dict):
+            return f"Demo notices: could not log in as {user} ({status})."
+        auth = {"Authorization": f"Bearer {body['token']}"}
+        req = urllib.request.Request(base + "/notices/import", method="POST",
+                                     data=notice_csv(route, age, count, seed).encode(),
+                                     headers=dict(auth, **{"Content-Type": "text/csv"}))
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                out = json.loads(resp.read())
+            made.append(f"{route}: {out['created']} new, {out['unchanged']} already there")
+        except (OSError, urllib.error.URLError, ValueError) as e:
+            made.append(f"{route}: import failed ({e})")
+        http("DELETE", base + "/session", headers=auth)
+    return "Demo notices (varsler) for the next 24 months: " + "; ".join(made) + "."
+
+
 # -- commands ------------------------------------------------------------------
 
 def lock():
@@ -457,6 +516,7 @@ def cmd_start():
         say("Stafet demo already running.")
     say(f"Stafet demo: {state['stafetd']['url']}")
     say(login_note(port))
+    say(seed_notices(port))
     say("Status: python3 scripts/demo.py status; stop: python3 scripts/demo.py stop")
 
 

@@ -567,3 +567,25 @@ def test_hostile_ids_and_text(env):
     problem(call(env, "POST", "/notices", env.sbo, {"route": 5}), 400, "route")
     problem(call(env, "POST", "/notices", env.sbo, body(comment=7)), 400)
     problem(call(env, "POST", "/notices", env.sbo, body(expected_date=20270101)), 400)
+
+
+def test_demo_notices_import(env):
+    """scripts/demo.py's demo data: every line of its two CSV exports is
+    imported, spread over the next 24 months, and a second run changes
+    nothing."""
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(
+        "demo", os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "demo.py"))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    for user, route, age, count, seed in ((env.sbo, "BUR-UR", 17, 36, 1),
+                                          (env.lbk, "BURH-AEHF", 18, 18, 2)):
+        text = demo.notice_csv(route, age, count, seed)
+        r = ok(imp(env, text, user=user))
+        assert r["created"] == count and r["skipped"] == [], r["skipped"]
+        months = {ln.split(";")[3][:7] for ln in text.splitlines()[1:]}
+        assert len(months) >= min(count, 24) * 3 // 4, months
+        assert ok(imp(env, text, user=user))["unchanged"] == count
+    p = ok(pipeline(env, env.mha, unit="UR", months=24))
+    assert sum(m["expected"] for m in p["months"]) >= 36
