@@ -117,6 +117,10 @@ struct pager {
 	double y;
 	int page, total;
 	enum pdf_result err;
+	/* each block's layouts (text, label), made while counting and drawn
+	 * as they are: the same lines in both passes, shaped once */
+	PangoLayout **cache;
+	size_t cur; /* the block being laid out */
 };
 
 static PangoFontDescription *
@@ -139,6 +143,18 @@ layout(struct pager *p, const char *text, const PangoFontDescription *f, double 
 	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
 	pango_layout_set_text(l, text ? text : "", -1);
 	return l;
+}
+
+/* A layout of the block being laid out (slot 0: its text, 1: its label),
+ * made once; the pager owns it. */
+static PangoLayout *
+block_layout(struct pager *p, int slot, const char *text, const PangoFontDescription *f,
+             double width)
+{
+	PangoLayout **l = &p->cache[2 * p->cur + (size_t)slot];
+	if (*l == NULL)
+		*l = layout(p, text, f, width);
+	return *l;
 }
 
 static double
@@ -256,7 +272,7 @@ first_line(PangoLayout *l)
 static void
 heading(struct pager *p, const struct pdf_block *b, bool top)
 {
-	PangoLayout *l = layout(p, b->text, top ? p->heading : p->subheading, CONTENT_W);
+	PangoLayout *l = block_layout(p, 0, b->text, top ? p->heading : p->subheading, CONTENT_W);
 	p->y += top ? 14 : 8;
 	/* keep a heading with the first lines after it */
 	room(p, height_of(l) + (top ? 42 : 30));
@@ -278,7 +294,6 @@ heading(struct pager *p, const struct pdf_block *b, bool top)
 		cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1);
 	}
 	p->y += top ? 8 : 3;
-	g_object_unref(l);
 }
 
 /* label | value, the value flowing across pages; the label beside its
@@ -286,8 +301,8 @@ heading(struct pager *p, const struct pdf_block *b, bool top)
 static void
 field(struct pager *p, const struct pdf_block *b)
 {
-	PangoLayout *lab = layout(p, b->label, p->bold, LABEL_W - 10);
-	PangoLayout *val = layout(p, b->text, p->body, CONTENT_W - LABEL_W);
+	PangoLayout *lab = block_layout(p, 1, b->label, p->bold, LABEL_W - 10);
+	PangoLayout *val = block_layout(p, 0, b->text, p->body, CONTENT_W - LABEL_W);
 	double lh = height_of(lab);
 
 	room(p, lh > first_line(val) ? lh : first_line(val));
@@ -305,17 +320,13 @@ field(struct pager *p, const struct pdf_block *b)
 			p->y = top + lh;
 		p->y += 3;
 	}
-	g_object_unref(lab);
-	g_object_unref(val);
 }
 
 static void
 paragraph(struct pager *p, const char *text, const PangoFontDescription *f, double after)
 {
-	PangoLayout *l = layout(p, text, f, CONTENT_W);
-	flow(p, l, MARGIN_X);
+	flow(p, block_layout(p, 0, text, f, CONTENT_W), MARGIN_X);
 	p->y += after;
-	g_object_unref(l);
 }
 
 static void
@@ -325,6 +336,7 @@ lay_out(struct pager *p)
 	page_begin(p);
 	for (size_t i = 0; i < p->doc->n && !p->err; i++) {
 		const struct pdf_block *b = &p->doc->v[i];
+		p->cur = i;
 		switch (b->kind) {
 		case PDF_TITLE:
 			color(p, 0.0, 0.29, 0.58);
@@ -443,11 +455,16 @@ render(PangoFontMap *fm, struct job *j)
 	cairo_font_options_destroy(fo);
 	pango_context_set_language(p.ctx, pango_language_from_string("da-dk"));
 	pager_fonts(&p, false);
+	p.cache = xcalloc(2 * j->doc->n + 1, sizeof(*p.cache));
 
 	lay_out(&p); /* count */
 	p.total = p.page;
 	j->result = p.err ? p.err : draw(&p, &out);
 	j->pages = p.total;
+	for (size_t i = 0; i < 2 * j->doc->n; i++)
+		if (p.cache[i])
+			g_object_unref(p.cache[i]);
+	free(p.cache);
 	pager_fonts(&p, true);
 	g_object_unref(p.ctx);
 	if (j->result == PDF_OK) {

@@ -8,8 +8,10 @@ the note tests/integration/test_pdf.py calls the largest (every text of
 every BUR-UR section at the template's 20,000-byte limit, as many goals
 and actions as fit in the 1 MiB body; about 100 pages), then fetches its
 PDF --rounds times, one at a time, while another client asks /healthz
-every 20 ms. Prints the render time (min, median, max), the pages and
-bytes, and the /healthz latency (median, p99, max) during the renders.
+every 20 ms. Prints the render time (min, median, max), the daemon's CPU
+time per render (user and system, from /proc: steadier than the wall clock
+on a busy machine), the pages and bytes, and the /healthz latency (median,
+p99, max) during the renders.
 
     /usr/bin/python3 bench/pdf_bench.py [--rounds 5]
 
@@ -64,6 +66,13 @@ def main():
             slapd.stop()
 
 
+def cpu_seconds(pid):
+    """User and system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(d, rounds):
     sbo = User(d, "sbo")
     url = d.url + "/api/v1"
@@ -73,7 +82,7 @@ def run(d, rounds):
                       json=max_sections(note_body(placed=True)), timeout=60)
     r.raise_for_status()
     hid = r.json()["id"]
-    seconds, health = [], []
+    seconds, cpu, health = [], [], []
     size = pages = 0
     for _ in range(rounds):
         done = threading.Event()
@@ -86,9 +95,10 @@ def run(d, rounds):
                 time.sleep(0.02)
         t = threading.Thread(target=probe)
         t.start()
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), cpu_seconds(d.proc.pid)
         r = requests.get(f"{url}/handovers/{hid}/pdf", headers=sbo.headers, timeout=600)
         seconds.append(time.monotonic() - t0)
+        cpu.append(cpu_seconds(d.proc.pid) - c0)
         done.set()
         t.join()
         r.raise_for_status()
@@ -98,10 +108,12 @@ def run(d, rounds):
             f.flush()
             info = subprocess.run(["pdfinfo", f.name], capture_output=True, text=True).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
-    print(f"binary            {d.binary if hasattr(d, 'binary') else os.environ.get('STAFETD', 'build/stafetd')}")
+    print(f"binary            {os.environ.get('STAFETD', 'build/stafetd')}")
     print(f"largest note      {pages} pages, {size:,} bytes")
     print(f"render (s)        min {min(seconds):.2f}  median {pct(seconds, 0.5):.2f}  "
           f"max {max(seconds):.2f}  ({rounds} rounds)")
+    print(f"daemon CPU (s)    min {min(cpu):.2f}  median {pct(cpu, 0.5):.2f}  max {max(cpu):.2f} "
+          f"per render (the probes' /healthz included)")
     print(f"/healthz meanwhile  {len(health)} answers: median {pct(health, 0.5) * 1000:.1f} ms  "
           f"p99 {pct(health, 0.99) * 1000:.1f} ms  max {max(health) * 1000:.1f} ms")
 
