@@ -633,16 +633,21 @@ id_array(const char *const *ids, size_t n)
  * One query for every equal colleague at once (never one per candidate):
  * their open notes (submitted, received, returned: on their desk) and when
  * each last received a note for this citizen (by the key; not drafts, not
- * withdrawn ones). Notices (varsler) are counted here too once they exist.
+ * withdrawn ones). Notices (varsler, migration 0013) count too: an open or
+ * acknowledged one naming the colleague is on their desk, and one for this
+ * citizen (not cancelled) names who knows the family.
  */
 #define TIES_SQL                                                                                   \
 	"SELECT c.id, CASE WHEN $3::boolean THEN (SELECT count(*) FROM handovers h "               \
 	"WHERE h.receiver_person = c.id AND h.status IN ('submitted', 'received', "                \
-	"'returned')) END, CASE WHEN $2::bytea IS NOT NULL THEN (SELECT to_char(max("              \
-	"coalesce(h.submitted_at, h.updated_at)) AT TIME ZONE 'Europe/Copenhagen', "               \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM handovers h WHERE h.citizen_key = $2::bytea "        \
-	"AND h.receiver_person = c.id AND h.status NOT IN ('draft', 'withdrawn')) END "            \
-	"FROM unnest($1::text[]) AS c(id)"
+	"'returned')) + (SELECT count(*) FROM notices n WHERE n.receiver_person = c.id "           \
+	"AND n.status IN ('open', 'acknowledged')) END, CASE WHEN $2::bytea IS NOT NULL THEN "     \
+	"to_char(greatest((SELECT max(coalesce(h.submitted_at, h.updated_at)) FROM handovers h "   \
+	"WHERE h.citizen_key = $2::bytea AND h.receiver_person = c.id AND h.status NOT IN "        \
+	"('draft', 'withdrawn')), (SELECT max(coalesce(n.acknowledged_at, n.updated_at)) "         \
+	"FROM notices n WHERE n.citizen_key = $2::bytea AND n.receiver_person = c.id "             \
+	"AND n.status <> 'cancelled')) AT TIME ZONE 'Europe/Copenhagen', "                         \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') END FROM unnest($1::text[]) AS c(id)"
 
 /*
  * Asks PostgreSQL what settles the tie and answers from the callback;

@@ -589,3 +589,30 @@ def test_demo_notices_import(env):
         assert ok(imp(env, text, user=user))["unchanged"] == count
     p = ok(pipeline(env, env.mha, unit="UR", months=24))
     assert sum(m["expected"] for m in p["months"]) >= 36
+
+
+def test_counterpart_continuity_and_load_count_notices(env):
+    """A colleague named as a notice's receiver is on the counterpart
+    lookup's mind: for the same citizen, continuity picks them, though the
+    notice also adds to their load (API.md 1.1 "Counterparts: one answer")."""
+    from tests.integration.test_counterparts import resolve
+
+    on = iso(today() + datetime.timedelta(days=30))
+    born = add_months(datetime.date.fromisoformat(on), -17 * 12 - 2).replace(day=3)
+    ans = resolve(env.d, env.sbo.headers, {"route": "BUR-UR",
+                                           "citizen": {"birthdate": iso(born)}}, date=on)
+    group = [c for c in ans["candidates"] if c["tie_break"] is not None]
+    assert len(group) >= 2, ans["candidates"]
+    chosen = group[-1]["person"]["id"]  # not the one the lookup would give
+    n = create(env, born=born, days=60)
+    notice_ok(act(env, env.mha, n["id"], "acknowledge", {"person": chosen}))
+    ans = resolve(env.d, env.sbo.headers, {"route": "BUR-UR",
+                                           "citizen": {"cpr": n["_cpr"]}}, date=on)
+    assert ans["answer"]["decided_by"] == "continuity", ans["answer"]
+    assert ans["answer"]["person"]["id"] == chosen
+    assert n["_cpr"] not in json.dumps(ans)
+    # a citizen of the same day without a notice: the chosen one's notice
+    # now counts on their desk (load)
+    other = resolve(env.d, env.sbo.headers, {"route": "BUR-UR",
+                                             "citizen": {"birthdate": iso(born)}}, date=on)
+    assert other["answer"]["decided_by"] in ("load", "rotation"), other["answer"]
