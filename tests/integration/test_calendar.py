@@ -298,6 +298,25 @@ def test_withdrawn_and_accepted_notes_are_cancelled(env):
         assert {str(e["STATUS"]) for e in done.values()} == {"CANCELLED"}
 
 
+def test_returned_note_has_a_fix_deadline(env):
+    h, _ = submitted_note(env)
+    g = note_ok(env.api.get(env.akh, h["id"]))  # received by UR
+    flags = [{"section": "goals", "kind": "missing", "comment": "Målet for bolig mangler."}]
+    r = note_ok(env.api.act(env.akh, h["id"], "return", {"flags": flags}, if_match=g["version"]))
+    assert r["status"] == "returned"
+    url, _ = subscribe(env, env.hbr)  # a member of the sending unit
+    _, _, ev = feed_of(env, url)
+    mine = note_events(ev, h["id"])
+    assert "fix" in mine and "decide" not in mine, sorted(mine)
+    assert date_of(mine["fix"]) > datetime.date.today()
+    assert str(mine["fix"]["SUMMARY"]) == f"Frist for at rette og sende {h['ref']} igen"
+    assert int(mine["fix"]["SEQUENCE"]) == r["version"]
+    url_r, _ = subscribe(env, env.akh)
+    _, _, ev_r = feed_of(env, url_r)
+    theirs = note_events(ev_r, h["id"])
+    assert "planned" in theirs and "fix" not in theirs and "decide" not in theirs, sorted(theirs)
+
+
 def test_no_cpr_name_or_note_text(env):
     body, _, _ = milestone_body()
     h, _ = submitted_note(env, body=body)
