@@ -470,6 +470,27 @@ feed_free(struct feed *f)
 	free(f);
 }
 
+/* The feed, or 304 when If-None-Match names its ETag (the SHA-256 of its
+ * bytes: a client that polls often gets the feed again only when it
+ * changed). */
+static void
+answer_feed(struct feed *f)
+{
+	size_t len = evbuffer_get_length(f->out);
+	const char *inm = http_request_header(f->req, "If-None-Match");
+	char hash[67], etag[40];
+
+	auth_token_hash_hex((const char *)evbuffer_pullup(f->out, -1), len, hash);
+	snprintf(etag, sizeof(etag), "\"%.32s\"", hash + 2);
+	http_add_header(f->req, "ETag", etag);
+	http_add_header(f->req, "Cache-Control", "no-store");
+	if (inm && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0))
+		http_respond(f->req, 304, NULL, NULL, 0);
+	else
+		http_respond_buffer(f->req, 200, "text/calendar; charset=utf-8", f->out);
+	feed_free(f);
+}
+
 static void
 notes_read(PGresult *res, const char *error, void *arg)
 {
@@ -496,9 +517,7 @@ notes_read(PGresult *res, const char *error, void *arg)
 	for (int i = 0; f->me != DIR_NONE && i < PQntuples(res); i++)
 		note_events(f, s, routes_current(), res, i);
 	evbuffer_add(f->out, "END:VCALENDAR\r\n", 15);
-	http_add_header(f->req, "Cache-Control", "no-store");
-	http_respond_buffer(f->req, 200, "text/calendar; charset=utf-8", f->out);
-	feed_free(f);
+	answer_feed(f);
 }
 
 /* The units the person acts for (their own and those they lead), as a

@@ -252,6 +252,10 @@ def test_sequence_rises_and_uid_stays(env):
     url, _ = subscribe(env, env.pka)
     _, _, ev = feed_of(env, url)
     before = note_events(ev, h["id"])
+    etag = fetch(url).headers["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag), etag
+    same = requests.get(url, headers={"If-None-Match": etag}, timeout=10)
+    assert same.status_code == 304 and same.content == b"" and same.headers["ETag"] == etag
     assert {"planned", "send"} <= set(before), sorted(before)
     assert int(before["planned"]["SEQUENCE"]) == h["version"]
     assert date_of(before["send"]) < date_of(before["planned"])
@@ -264,6 +268,8 @@ def test_sequence_rises_and_uid_stays(env):
     assert set(after) == set(before)
     assert int(after["planned"]["SEQUENCE"]) == h2["version"] > int(before["planned"]["SEQUENCE"])
     assert date_of(after["planned"]) == moved
+    changed = requests.get(url, headers={"If-None-Match": etag}, timeout=10)
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
     # A colleague's draft is not in another member's feed (drafts: own only).
     url_h, _ = subscribe(env, env.sbo)
     _, _, ev_h = feed_of(env, url_h)
