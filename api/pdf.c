@@ -495,9 +495,11 @@ rendered(enum pdf_result res, unsigned char *pdf, size_t len, int pages, void *a
 
 	switch (res) {
 	case PDF_OK:
+		/* HEAD renders it too (the same headers), but nothing leaves */
 		snprintf(detail, sizeof(detail), "%s v%ld", op->ref, op->version);
-		audit_record(req, req->auth.person_id, req->auth.username, "handover.pdf",
-		             "handover", op->id, detail);
+		if (req->head.method == HTTP_GET)
+			audit_record(req, req->auth.person_id, req->auth.username, "handover.pdf",
+			             "handover", op->id, detail);
 		log_info("pdf: %s version %ld, %d pages, %zu bytes in %.0f ms", op->ref,
 		         op->version, pages, len, (clock_mono() - op->started) * 1000);
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s-v%ld.pdf\"",

@@ -37,7 +37,7 @@ static struct route routes[] = {
     {HTTP_PATCH, "/api/v1/handovers/*", api_handover_patch, ROUTE_JSON, 0},
     {HTTP_DELETE, "/api/v1/handovers/*", api_handover_delete, 0, 0},
     {HTTP_GET | HTTP_HEAD, "/api/v1/handovers/*/history", api_handover_history, 0, 0},
-    {HTTP_GET, "/api/v1/handovers/*/pdf", api_handover_pdf, 0, 0},
+    {HTTP_GET | HTTP_HEAD, "/api/v1/handovers/*/pdf", api_handover_pdf, 0, 0},
     {HTTP_POST, "/api/v1/handovers/*/submit", api_handover_action, ROUTE_JSON_OPTIONAL, 0},
     {HTTP_POST, "/api/v1/handovers/*/return", api_handover_action, ROUTE_JSON, 0},
     {HTTP_POST, "/api/v1/handovers/*/accept", api_handover_action, ROUTE_JSON_OPTIONAL, 0},

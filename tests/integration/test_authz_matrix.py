@@ -68,19 +68,22 @@ itself 33 endpoints by 12 roles, 396 tests and 876 cells with the note
 endpoints in each of the 6 states), 45 to 55 s on the normal build on a
 busy 2-core machine, 1.5 to 3.5 minutes with the ASan build."""
 
+import datetime
 import hashlib
 import json
 import os
 import re
 import secrets
+import subprocess
 import sys
+import tempfile
 import uuid
 
 import pytest
 import requests
 
 from tests.integration.handover_helpers import (
-    Api, User, note_body, planned)
+    Api, User, cpr_for, note_body, planned)
 from tests.harness.stafetd import Stafetd
 from tests.integration.conftest import Database
 from tests.integration.test_auth import (
@@ -308,6 +311,8 @@ TABLE = {
                                         ABOVE_SENDER_READS, ABOVE_RECEIVER_READS),
     "GET /api/v1/handovers/{id}/history": notes(SENDER_READS, RECEIVER_READS,
                                                 ABOVE_SENDER_READS, ABOVE_RECEIVER_READS),
+    "GET /api/v1/handovers/{id}/pdf": notes(SENDER_READS, RECEIVER_READS,
+                                            ABOVE_SENDER_READS, ABOVE_RECEIVER_READS),
     "PATCH /api/v1/handovers/{id}": notes(SENDER_EDITS, RECEIVER_ON_SENDERS),
     "DELETE /api/v1/handovers/{id}": notes(SENDER_DELETES, RECEIVER_ON_SENDERS),
     "POST /api/v1/handovers/{id}/submit": notes(SENDER_EDITS, RECEIVER_ON_SENDERS),
@@ -352,7 +357,8 @@ PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "G
 # GETs with a side effect: the receiving unit's first read receives the note
 CHANGING_GETS = {"GET /api/v1/handovers/{id}"}
 NOTE_READS = {"GET /api/v1/handovers/{id}": "handover.read",
-              "GET /api/v1/handovers/{id}/history": "handover.history"}
+              "GET /api/v1/handovers/{id}/history": "handover.history",
+              "GET /api/v1/handovers/{id}/pdf": "handover.pdf"}
 # what a successful action leaves the note in
 LEADS_TO = {"submit": "submitted", "return": "returned", "accept": "accepted",
             "withdraw": "withdrawn", "forward": "submitted", "reply": "returned"}
@@ -396,9 +402,12 @@ CASES = [(e, r) for e in TABLE for r in ROLES]
 
 
 def notice_body():
-    """A POST /notices body for a fresh citizen, expected in 400 days."""
-    return {"route": "BUR-UR", "citizen": note_body(on=planned())["citizen"] | {
-        "name": CITIZEN_NAME}, "expected_date": planned(400).isoformat()}
+    """A POST /notices body for a fresh citizen (a random birth date, so no
+    open notice or unfinished note of the module is for the same CPR
+    number), expected in 400 days."""
+    born = datetime.date(2009, 1, 1) + datetime.timedelta(days=secrets.randbelow(3 * 365))
+    return {"route": "BUR-UR", "citizen": {"cpr": cpr_for(born), "name": CITIZEN_NAME},
+            "expected_date": planned(400).isoformat()}
 
 
 # --- what a reader may see of the citizen ------------------------------------------------
@@ -794,6 +803,25 @@ def assert_as_if_nowhere(w, r, endpoint, role, what, method=None, nowhere=None):
     assert problem_of(r) == problem_of(nowhere), (what, r.text, nowhere.text)
 
 
+def check_pdf(w, r, citizen, access, what):
+    """A note's PDF as a role with `access` may read it (pdftotext): the
+    citizen whole for a member, masked and as initials for a reader."""
+    assert r.headers["Content-Type"] == "application/pdf", r.headers
+    assert r.content.startswith(b"%PDF-"), r.content[:20]
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(r.content)
+        f.flush()
+        text = " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", f.name, "-"], check=True,
+                                       capture_output=True, text=True,
+                                       timeout=60).stdout.split())
+    if access == "read":
+        for s in secrets_of(citizen):
+            assert s not in text, (what, s)
+        assert masked(citizen["cpr"]) in text and initials(citizen["name"]) in text, what
+    else:
+        assert citizen["cpr"] in text and citizen["name"] in text, what
+
+
 def check_success(w, endpoint, role, code, state, r, ctx):
     """A 2xx cell: the exact code, and what it did."""
     assert r.status_code == code, (endpoint, role, state, r.status_code, r.text[:2000])
@@ -807,6 +835,11 @@ def check_success(w, endpoint, role, code, state, r, ctx):
             assert r.content == b"", r.content
             assert_denied(w.api.get(w.users["sender"], hid), 404)
             w.assert_audited(0, ctx["username"], "handover.delete", hid)
+            return
+        if endpoint == "GET /api/v1/handovers/{id}/pdf":
+            check_pdf(w, r, citizen, access, (role, state))
+            assert w.status(hid) == state  # an export receives nothing
+            w.assert_audited(ctx["audit_mark"], ctx["username"], "handover.pdf", hid)
             return
         out = r.json()
         if endpoint == "GET /api/v1/handovers/{id}":

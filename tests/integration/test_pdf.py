@@ -345,8 +345,13 @@ def test_hostile_ids_and_parameters(env):
     problem(r, 401)
     r = requests.head(f"{env.d.url}/api/v1/handovers/{hid}/pdf", headers=env.sbo.headers,
                       timeout=30)
-    assert r.status_code == 405, r.status_code
-    assert audit_rows(env, hid) == []
+    assert r.status_code == 200 and r.content == b"", r.status_code
+    assert r.headers["Content-Type"] == "application/pdf"
+    assert int(r.headers["Content-Length"]) > 1000
+    r = requests.post(f"{env.d.url}/api/v1/handovers/{hid}/pdf", headers=env.sbo.headers,
+                      timeout=30)
+    problem(r, 405)
+    assert audit_rows(env, hid) == []  # HEAD renders it, but nothing left: no export
 
 
 # --- the largest note ---------------------------------------------------------------------
