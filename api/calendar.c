@@ -13,9 +13,9 @@
  * (api_calendar_log_path, which app/routes.c hands to the HTTP server).
  *
  * Fetches are limited per client address (ratelimit.c, in this process's
- * memory): FETCH_MAX per FETCH_WINDOW seconds, then FETCH_BLOCK seconds of
- * 429; misses (404) count on their own, MISS_MAX per MISS_WINDOW, then
- * MISS_BLOCK seconds of 429 — a mistyped address is harmless, a scan is
+ * memory): calendar_fetch_max per FETCH_WINDOW seconds, then FETCH_BLOCK
+ * seconds of 429; misses (404) count on their own, calendar_miss_max per
+ * MISS_WINDOW, then MISS_BLOCK seconds of 429 — a mistyped address is harmless, a scan is
  * slowed.
  *
  * The feed (RFC 5545): a VTIMEZONE for Europe/Copenhagen and all-day
@@ -61,10 +61,8 @@
 #include "api.h"
 
 #define FETCH_WINDOW    60.0
-#define FETCH_MAX       120
 #define FETCH_BLOCK     60.0
 #define MISS_WINDOW     600.0
-#define MISS_MAX        30
 #define MISS_BLOCK      600.0
 #define NOTES_MAX       2000
 #define CANCELLED_DAYS  60
@@ -552,9 +550,10 @@ member_units(const struct dir_snapshot *s, int me)
 static void
 answer_miss(struct http_request *req, const char *miss_key, bool count)
 {
-	if (count && ratelimit_fail(miss_key, clock_mono(), MISS_WINDOW, MISS_MAX, MISS_BLOCK)) {
+	int max = config_current()->calendar_miss_max;
+	if (count && ratelimit_fail(miss_key, clock_mono(), MISS_WINDOW, max, MISS_BLOCK)) {
 		log_notice("calendar: address %s blocked for %.0fs after %d unknown feed addresses",
-		           req->client, MISS_BLOCK, MISS_MAX);
+		           req->client, MISS_BLOCK, max);
 		metrics_count("calendar_blocks_total");
 	}
 	http_problem(req, 404, NULL, not_found);
@@ -674,7 +673,8 @@ api_calendar_feed(struct http_request *req)
 	fetch_key[0] = 'c', miss_key[0] = 'm';
 	if ((wait = ratelimit_blocked(fetch_key, now)) > 0 ||
 	    (wait = ratelimit_blocked(miss_key, now)) > 0 ||
-	    (ratelimit_fail(fetch_key, now, FETCH_WINDOW, FETCH_MAX, FETCH_BLOCK) &&
+	    (ratelimit_fail(fetch_key, now, FETCH_WINDOW, config_current()->calendar_fetch_max + 1,
+	                    FETCH_BLOCK) &&
 	     (wait = (long)FETCH_BLOCK) > 0)) {
 		metrics_count("calendar_refused_total");
 		snprintf(ra, sizeof(ra), "%ld", wait);

@@ -144,6 +144,8 @@ struct config {
 	double login_user_block;
 	int login_address_max_failures;
 	double login_address_block;
+	int calendar_fetch_max; /* deadline feed fetches per address a minute */
+	int calendar_miss_max;  /* unknown feed addresses per address in 10 min */
 	double routes_reload_interval;
 	char *names_file; /* operator's names beside the built-in ones; "" none */
 	/* alerts */
