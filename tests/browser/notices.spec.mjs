@@ -140,6 +140,16 @@ await step('receiver_pipeline_and_acknowledge', async () => {
   await mha.page.goto(`${BASE}/`);
   await login(mha.page, 'mha');
   await needApi(mha.page);
+  // The notice waits for her on Mine opgaver, and opens from there.
+  await mha.page.reload();
+  const task = mha.page.locator('#task-list li', { has: mha.page.locator(`a[href="#/varsler/${shared.noticeId}"]`) });
+  await task.waitFor();
+  await expectText(task, 'Varsel skal kvitteres', 'the task\'s kind, in Danish');
+  await expectText(task, shared.noticeRef, 'the task\'s reference');
+  await task.locator(`a[href="#/varsler/${shared.noticeId}"]`).click();
+  await expectText(mha.page.locator('main h1'), shared.noticeRef, 'the task opens the notice');
+  await expectText(mha.page.locator('#notice-header'), CPR, 'the CPR number, whole for the receiving unit on the notice\'s page');
+  await expectText(mha.page.locator('.notice-actions'), 'Kvittér for varslet', 'the receiver may acknowledge it');
   await nav(mha.page, 'Varsler').click();
   await mha.page.getByRole('heading', { name: 'Kommende overdragelser', level: 1 }).waitFor();
   // The month's bar, with its figure as text, and the same figures in the table.
