@@ -259,7 +259,7 @@ dir_ranswer_tie(struct sb *b, const struct dir_resolution *res, size_t gi)
 
 /* ---- the candidates: their reasons and JSON ---- */
 
-/* "målgruppe ung-social og fødselsdag 11.–20." */
+/* "målgruppe »Unge med sociale problemer« og fødselsdag 11.–20." */
 void
 dir_ranswer_rules(struct sb *b, const struct dir_snapshot *s, const struct cand *c)
 {
@@ -277,8 +277,8 @@ dir_ranswer_rules(struct sb *b, const struct dir_snapshot *s, const struct cand 
 		n++;
 		switch (k) {
 		case K_TARGET_GROUP:
-			dir_rtext_printf(b, "målgruppe %s",
-			                 s->persons[c->person].target_groups[c->group_idx]);
+			dir_rtext_printf(b, "målgruppe ");
+			dir_rtext_group(b, s->persons[c->person].target_groups[c->group_idx]);
 			break;
 		case K_DISTRICT:
 			dir_rtext_printf(b, "distrikt %s", a->from);

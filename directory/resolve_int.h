@@ -122,6 +122,10 @@ json_t *dir_rtext_person_ref(const struct dir_snapshot *, int);
 void dir_rtext_ev_str(struct evbuffer *, const char *, size_t);
 void dir_rtext_ref_write(struct evbuffer *, const struct dir_snapshot *, int);
 bool dir_rtext_members(struct evbuffer *, const json_t *);
+/* "KLE 27.39.00 »name«" (the name from daemon/names.c, when known). */
+void dir_rtext_kle(struct sb *, const char *kle);
+/* A target group's Danish name in »«, or its key when it has none. */
+void dir_rtext_group(struct sb *, const char *key);
 
 /* resolve_unit.c */
 int dir_runit_receiving(const struct dir_snapshot *, const struct resolve_route *, const char *kle,

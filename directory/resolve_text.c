@@ -19,6 +19,7 @@
 #include "resolve.h"
 #include "resolve_rules.h"
 #include "resolve_int.h"
+#include "names.h"
 
 /* ---- strings ---- */
 
@@ -191,4 +192,26 @@ dir_rtext_members(struct evbuffer *b, const json_t *o)
 		evbuffer_add(b, text + 1, n - 2);
 	free(text);
 	return n > 2;
+}
+
+/* "KLE 27.39.00 »Name«", or without the name when none is known. */
+void
+dir_rtext_kle(struct sb *b, const char *kle)
+{
+	const char *name = names_kle(kle);
+	if (name)
+		dir_rtext_printf(b, "KLE %s »%s«", kle, name);
+	else
+		dir_rtext_printf(b, "KLE %s", kle);
+}
+
+/* A target group by its Danish name (»Unge ledige«), else its key. */
+void
+dir_rtext_group(struct sb *b, const char *key)
+{
+	const char *name = names_target_group(key);
+	if (name)
+		dir_rtext_printf(b, "»%s«", name);
+	else
+		dir_rtext_printf(b, "%s", key);
 }

@@ -100,6 +100,14 @@ kle_find(const struct dir_snapshot *s, int root, int aspect, const char *kle, in
 	return DIR_NONE;
 }
 
+/* A unit's name by its code; the code when the directory has no such unit. */
+static const char *
+unit_name(const struct dir_snapshot *s, const char *code)
+{
+	int u = dir_lookup_unit(s, code);
+	return u != DIR_NONE ? s->units[u].name : code;
+}
+
 static json_t *
 problem_422(const char *field, const char *code, const char *message)
 {
@@ -117,49 +125,56 @@ dir_runit_receiving(const struct dir_snapshot *s, const struct resolve_route *r,
                     struct sb *reason, json_t *warnings, json_t **problem)
 {
 	static const char *const verbs[] = {"er ansvarlig for", "udfører"};
-	const char *code = r->code ? r->code : "";
+	/* the route by its name (the caseworker chose it by name) */
+	const char *name = r->name && *r->name ? r->name : r->code ? r->code : "";
 	int to = DIR_NONE, u = DIR_NONE, from = DIR_NONE, aspect;
 	struct sb m = {0};
 
 	if (r->to_unit && (to = dir_lookup_unit(s, r->to_unit)) == DIR_NONE) {
-		dir_rtext_printf(&m, "Ruten %s sender til enheden %s, som ikke findes i kataloget.",
-		                 code, r->to_unit);
+		dir_rtext_printf(&m,
+		                 "Ruten »%s« sender til enheden %s, som ikke findes i kataloget.",
+		                 name, r->to_unit);
 		*problem = problem_422("route", "unit_missing", m.s);
 		free(m.s);
 		return DIR_NONE;
 	}
 	if (kle == NULL) {
 		if (to == DIR_NONE) {
-			dir_rtext_printf(
-			    &m, "Ruten %s finder modtageren ud fra et KLE-nummer; angiv kle.",
-			    code);
+			dir_rtext_printf(&m,
+			                 "Ruten »%s« finder modtageren ud fra et KLE-nummer; angiv "
+			                 "et KLE-nummer.",
+			                 name);
 			*problem = problem_422("kle", "required", m.s);
 			free(m.s);
 			return DIR_NONE;
 		}
-		dir_rtext_printf(reason, "Ruten %s sender til %s.", code, s->units[to].name);
+		dir_rtext_printf(reason, "Ruten sender til %s.", s->units[to].name);
 		return to;
 	}
 	for (aspect = 0; aspect < 2; aspect++)
 		if ((u = kle_find(s, to, aspect, kle, &from)) != DIR_NONE)
 			break;
 	if (u != DIR_NONE) {
-		dir_rtext_printf(reason, "%s %s KLE %s", s->units[u].name, verbs[aspect], kle);
+		dir_rtext_printf(reason, "%s %s ", s->units[u].name, verbs[aspect]);
+		dir_rtext_kle(reason, kle);
 		if (from != DIR_NONE)
 			dir_rtext_printf(reason, " (arvet fra %s)", s->units[from].name);
 		dir_rtext_printf(reason, ".");
 		return u;
 	}
 	if (to == DIR_NONE) {
-		dir_rtext_printf(&m, "Ingen enhed er ansvarlig for eller udfører KLE %s.", kle);
+		dir_rtext_printf(&m, "Ingen enhed er ansvarlig for eller udfører ");
+		dir_rtext_kle(&m, kle);
+		dir_rtext_printf(&m, ".");
 		*problem = problem_422("kle", "no_unit", m.s);
 		free(m.s);
 		return DIR_NONE;
 	}
-	dir_rtext_printf(&m, "Ingen enhed under %s er markeret med KLE %s; ruten sender til %s.",
-	                 s->units[to].name, kle, s->units[to].name);
+	dir_rtext_printf(&m, "Ingen enhed under %s er markeret med ", s->units[to].name);
+	dir_rtext_kle(&m, kle);
+	dir_rtext_printf(&m, "; ruten sender til %s.", s->units[to].name);
 	json_array_append_new(warnings, dir_rtext_json(&m));
-	dir_rtext_printf(reason, "Ruten %s sender til %s.", code, s->units[to].name);
+	dir_rtext_printf(reason, "Ruten sender til %s.", s->units[to].name);
 	return to;
 }
 
@@ -289,7 +304,6 @@ dir_runit_myndighedssnit(const struct dir_snapshot *s, const struct resolve_rout
 	    "tilkendt førtidspension",
 	    "tilkendt folkepension",
 	};
-	const char *code = r->code ? r->code : "";
 	const char *dept, *why, *have = s->units[u].department;
 	struct sb b = {0};
 	json_t *o;
@@ -298,10 +312,8 @@ dir_runit_myndighedssnit(const struct dir_snapshot *s, const struct resolve_rout
 		return json_null();
 	if ((int)f->employment <= (int)EMP_UNKNOWN ||
 	    (int)f->employment > (int)EMP_OLD_AGE_PENSION) {
-		dir_rtext_printf(&b,
-		                 "Angiv borgerens beskæftigelsesstatus: ruten %s følger "
-		                 "myndighedssnittet.",
-		                 code);
+		dir_rtext_printf(&b, "Angiv borgerens beskæftigelsesstatus: ruten følger "
+		                     "myndighedssnittet.");
 		json_array_append_new(warnings, dir_rtext_json(&b));
 		return json_null();
 	}
@@ -315,13 +327,14 @@ dir_runit_myndighedssnit(const struct dir_snapshot *s, const struct resolve_rout
 	o = json_object();
 	json_object_set_new(o, "department", dir_rtext_jstr(dept));
 	dir_rtext_printf(&b, "Borgeren %s og hører til %s efter myndighedssnittet (%s).",
-	                 says[f->employment], dept, why);
+	                 says[f->employment], unit_name(s, dept), why);
 	json_object_set_new(o, "reason", dir_rtext_json(&b));
 	if (have == NULL || strcmp(have, dept) != 0) {
 		dir_rtext_printf(&b,
-		                 "Efter myndighedssnittet hører borgeren til %s (%s), men ruten %s "
+		                 "Efter myndighedssnittet hører borgeren til %s (%s), men ruten "
 		                 "sender til %s. Overvej den modsatte rute.",
-		                 dept, status[f->employment], code, have ? have : s->units[u].name);
+		                 unit_name(s, dept), status[f->employment],
+		                 have ? unit_name(s, have) : s->units[u].name);
 		json_array_append_new(warnings, dir_rtext_json(&b));
 	}
 	return o;

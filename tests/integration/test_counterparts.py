@@ -325,11 +325,11 @@ KINDS = [
      ["akh", "mah"], ["fødselsdag 1.–10."]),
     # birthday and an explicit target group: two kinds matched.
     ("birthday+target_group", "BUR-UR", {"birthdate": "2009-03-25", "target_group": "ung-social"},
-     ["ath"], ["fødselsdag 21.–31.", "målgruppe ung-social"]),
+     ["ath"], ["fødselsdag 21.–31.", "målgruppe »Unge med sociale problemer«"]),
     # placed: the citizen is in the route's placed_target_group ("anbragt");
     # the ung-social team does not match.
     ("placed", "BUR-UR", {"birthdate": "2009-03-25", "placed": True},
-     ["ear"], ["målgruppe anbragt", "fødselsdag 21.–31."]),
+     ["ear"], ["målgruppe »Anbragte børn og unge«", "fødselsdag 21.–31."]),
     # known not to be placed: those serving "anbragt" mismatch.
     ("not-placed", "BUR-UR", {"birthdate": "2009-03-25", "placed": False},
      ["ath"], ["fødselsdag 21.–31."]),
@@ -338,7 +338,7 @@ KINDS = [
      ["cni", "imo", "kfr", "skl", "ost"], ["distrikt Vollsmose"]),
     # target group alone, in a unit that splits by district.
     ("target_group+district", "TEST-JC", {"district": "Bolbro", "target_group": "ung-ledig"},
-     None, ["distrikt Bolbro", "målgruppe ung-ledig"]),
+     None, ["distrikt Bolbro", "målgruppe »Unge ledige«"]),
     # surname with a Danish first letter (Æ is in S–Å; the placed team's
     # L–Å is wider, so after), on a date when nobody there is away.
     ("surname-danish-letter", "TEST-BUR", {"surname": "Ærbø"},
@@ -432,7 +432,7 @@ def test_at_most_ten_candidates(env):
     assert [c["rank"] for c in ans["candidates"]] == list(range(1, 11))
     assert len(set(usernames(ans))) == 10
     for c in ans["candidates"]:
-        assert "målgruppe ung-ledig" in c["reason"], c["reason"]
+        assert "målgruppe »Unge ledige«" in c["reason"], c["reason"]
 
 
 # --- absence and deputies ------------------------------------------------------
@@ -456,7 +456,7 @@ def test_absent_primary_present_deputy(env, date, first):
     assert c["person"]["username"] == first
     assert c["available"] is True and c["rank"] == 1
     assert "fødselsdag 11.–20." in c["reason"], c["reason"]
-    assert "målgruppe ung-social" in c["reason"], c["reason"]
+    assert "målgruppe »Unge med sociale problemer«" in c["reason"], c["reason"]
     if first == "akh":
         mha = person_by_username(env, "mha")
         assert c["acting_for"] == {"id": mha["id"], "display_name": "Mette Hansen"}
@@ -683,9 +683,14 @@ def test_myndighedssnit(env, route, status, dept, other):
     if other:
         assert dept != ans["receiving_unit"]["department"]
         assert len(extra) == 1, (ans["warnings"], base["warnings"])
-        assert dept in extra.pop()
+        # the department by its name, as a caseworker reads it
+        name = requests.get(env.d.url + "/api/v1/units/" + dept, headers=env.headers,
+                            timeout=10).json()["name"]
+        warning = extra.pop()
+        assert name in warning and " ruten sender til " in warning, warning
     else:
         assert ans["warnings"] == base["warnings"]
+    assert dept not in snit["reason"], snit["reason"]  # the department by name
 
 
 def test_route_without_myndighedssnit(env):

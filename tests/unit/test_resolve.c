@@ -256,22 +256,22 @@ static const struct {
 	const char *reason; /* the unit's reason, or the 422's field/code */
 	const char *warning;
 } unit_cases[] = {
-    {"UR", NULL, NULL, "UR", "Ruten R sender til Ungerådgivningen.", NULL},
-    {"UR", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00.", NULL},
+    {"UR", NULL, NULL, "UR", "Ruten sender til Ungerådgivningen.", NULL},
+    {"UR", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00 »Unge i overgangen til voksenlivet«.", NULL},
     /* the deepest unit holding its own mark */
     {"UR", "27.39.05", NULL, "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
      NULL},
     {NULL, "27.39.05", NULL, "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
      NULL},
-    {"BSF", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00.", NULL},
+    {"BSF", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00 »Unge i overgangen til voksenlivet«.", NULL},
     /* equally deep: the first by code */
-    {NULL, "32.18.00", NULL, "JC-UNG", "Jobcenter Ung er ansvarlig for KLE 32.18.00.", NULL},
-    {"AEHF", "32.18.00", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 32.18.00.", NULL},
+    {NULL, "32.18.00", NULL, "JC-UNG", "Jobcenter Ung er ansvarlig for KLE 32.18.00 »Sygedagpenge«.", NULL},
+    {"AEHF", "32.18.00", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 32.18.00 »Sygedagpenge«.", NULL},
     /* no one responsible: the deepest performing unit */
-    {NULL, "17.18.00", NULL, "UR", "Ungerådgivningen udfører KLE 17.18.00.", NULL},
+    {NULL, "17.18.00", NULL, "UR", "Ungerådgivningen udfører KLE 17.18.00 »Uddannelsesvejledning«.", NULL},
     /* responsible beats performing, however deep; "27.3" does not cover it */
     {NULL, "27.37.00", NULL, "AEHF",
-     "Ældre- og Handicapforvaltningen er ansvarlig for KLE 27.37.00.", NULL},
+     "Ældre- og Handicapforvaltningen er ansvarlig for KLE 27.37.00 »Voksne med handicap«.", NULL},
     {NULL, "27.3", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 27.3.", NULL},
     /* inherited from outside the scope */
     {"JC-UNG", "15.14.02", NULL, "JC-UNG",
@@ -279,19 +279,19 @@ static const struct {
      "Socialforvaltningen).",
      NULL},
     {"UR-ANB", "17.18.00", NULL, "UR-ANB",
-     "Ungerådgivningen Anbragte udfører KLE 17.18.00 (arvet fra Ungerådgivningen).", NULL},
+     "Ungerådgivningen Anbragte udfører KLE 17.18.00 »Uddannelsesvejledning« (arvet fra Ungerådgivningen).", NULL},
     /* an own responsible mark in the scope beats an inherited one */
     {"BSF", "15.14.02", NULL, "BSF",
      "Beskæftigelses- og Socialforvaltningen er ansvarlig for KLE 15.14.02.", NULL},
     /* the request's number overrides the route's */
-    {NULL, "27.39.05", "17.18.00", "UR", "Ungerådgivningen udfører KLE 17.18.00.", NULL},
+    {NULL, "27.39.05", "17.18.00", "UR", "Ungerådgivningen udfører KLE 17.18.00 »Uddannelsesvejledning«.", NULL},
     {"UR", NULL, "27.39.05", "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
      NULL},
     /* nothing in the scope: the route's unit, with a warning */
-    {"AEHF", "27.39.00", NULL, "AEHF", "Ruten R sender til Ældre- og Handicapforvaltningen.",
-     "Ingen enhed under Ældre- og Handicapforvaltningen er markeret med KLE 27.39.00; ruten "
+    {"AEHF", "27.39.00", NULL, "AEHF", "Ruten sender til Ældre- og Handicapforvaltningen.",
+     "Ingen enhed under Ældre- og Handicapforvaltningen er markeret med KLE 27.39.00 »Unge i overgangen til voksenlivet«; ruten "
      "sender til Ældre- og Handicapforvaltningen."},
-    {"UR", "27.3", NULL, "UR", "Ruten R sender til Ungerådgivningen.",
+    {"UR", "27.3", NULL, "UR", "Ruten sender til Ungerådgivningen.",
      "Ingen enhed under Ungerådgivningen er markeret med KLE 27.3; ruten sender til "
      "Ungerådgivningen."},
     /* insight marks never decide */
@@ -366,7 +366,7 @@ test_problem_messages(void **state)
 	assert_null(dir_resolve(s, &generic, &f, &problem));
 	err = json_array_get(json_object_get(problem, "errors"), 0);
 	assert_string_equal(str_at(err, "message"),
-	                    "Ruten GENERISK finder modtageren ud fra et KLE-nummer; angiv kle.");
+	                    "Ruten »GENERISK« finder modtageren ud fra et KLE-nummer; angiv et KLE-nummer.");
 	json_decref(problem);
 
 	f.kle = "99.01";
@@ -671,7 +671,7 @@ test_reasons(void **state)
 	f.target_group = "ung-social";
 	reasons((const char *[NPEOPLE]){[MHA] = "tg:ung-social birthday:11-20"}, &f, got,
 	        sizeof(got));
-	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe ung-social og "
+	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe »Unge med sociale problemer« og "
 	                         "fødselsdag 11.–20. → Mette Hansen. Mette Hansen er fraværende "
 	                         "til 3. marts; stedfortræderen er Ali Khan.\n");
 
@@ -696,7 +696,7 @@ test_reasons(void **state)
 	reasons((const char *[NPEOPLE]){[EER] = "surname:S-Å district:Vollsmose tg:anbragt",
 	                                [FFR] = "district:Vollsmose surname:Ø"},
 	        &f, got, sizeof(got));
-	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe anbragt, distrikt "
+	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe »Anbragte børn og unge«, distrikt "
 	                         "Vollsmose og efternavn S–Å → Eva Eriksen.\n"
 	                         "Ungerådgivningen fordeler efter distrikt Vollsmose og efternavn "
 	                         "Ø → Finn Frost.\n");
@@ -1421,31 +1421,31 @@ test_myndighedssnit(void **state)
 		const char *department, *reason, *warning;
 	} cases[] = {
 	    {"UR", EMP_JOB, "BSF",
-	     "Borgeren er i job og hører til BSF efter myndighedssnittet (tilknytning til "
+	     "Borgeren er i job og hører til Beskæftigelses- og Socialforvaltningen efter myndighedssnittet (tilknytning til "
 	     "arbejdsmarkedet).",
 	     NULL},
 	    {"UR", EMP_PENSION_ASSESSMENT, "BSF",
-	     "Borgeren er under afklaring til førtidspension og hører til BSF efter "
+	     "Borgeren er under afklaring til førtidspension og hører til Beskæftigelses- og Socialforvaltningen efter "
 	     "myndighedssnittet (tilknytning til arbejdsmarkedet).",
 	     NULL},
 	    {"UR", EMP_DISABILITY_PENSION, "ÆHF",
 	     "Borgeren har fået tilkendt førtidspension og hører til ÆHF efter "
 	     "myndighedssnittet (tilkendt pension).",
 	     "Efter myndighedssnittet hører borgeren til ÆHF (tilkendt førtidspension), men ruten "
-	     "BSF-AEHF sender til BSF. Overvej den modsatte rute."},
+	     "sender til Beskæftigelses- og Socialforvaltningen. Overvej den modsatte rute."},
 	    {"VH", EMP_OLD_AGE_PENSION, "ÆHF",
 	     "Borgeren har fået tilkendt folkepension og hører til ÆHF efter myndighedssnittet "
 	     "(tilkendt pension).",
 	     NULL},
 	    {"VH", EMP_EDUCATION, "BSF",
-	     "Borgeren er under uddannelse og hører til BSF efter myndighedssnittet (tilknytning "
+	     "Borgeren er under uddannelse og hører til Beskæftigelses- og Socialforvaltningen efter myndighedssnittet (tilknytning "
 	     "til arbejdsmarkedet).",
-	     "Efter myndighedssnittet hører borgeren til BSF (under uddannelse), men ruten "
-	     "BSF-AEHF sender til ÆHF. Overvej den modsatte rute."},
+	     "Efter myndighedssnittet hører borgeren til Beskæftigelses- og Socialforvaltningen (under uddannelse), men ruten "
+	     "sender til ÆHF. Overvej den modsatte rute."},
 	    {"VH", EMP_EMPLOYMENT_CASE, "BSF", NULL, NULL},
 	    {"VH", EMP_EDUCATION_CASE, "BSF", NULL, NULL},
 	    {"UR", EMP_UNKNOWN, NULL, NULL,
-	     "Angiv borgerens beskæftigelsesstatus: ruten BSF-AEHF følger myndighedssnittet."},
+	     "Angiv borgerens beskæftigelsesstatus: ruten følger myndighedssnittet."},
 	};
 	struct dir_snapshot *s = build(NULL, 0);
 	(void)state;
