@@ -257,18 +257,23 @@ static const struct {
 	const char *warning;
 } unit_cases[] = {
     {"UR", NULL, NULL, "UR", "Ruten sender til Ungerådgivningen.", NULL},
-    {"UR", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00 »Unge i overgangen til voksenlivet«.", NULL},
+    {"UR", "27.39.00", NULL, "UR",
+     "Ungerådgivningen er ansvarlig for KLE 27.39.00 »Unge i overgangen til voksenlivet«.", NULL},
     /* the deepest unit holding its own mark */
     {"UR", "27.39.05", NULL, "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
      NULL},
     {NULL, "27.39.05", NULL, "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
      NULL},
-    {"BSF", "27.39.00", NULL, "UR", "Ungerådgivningen er ansvarlig for KLE 27.39.00 »Unge i overgangen til voksenlivet«.", NULL},
+    {"BSF", "27.39.00", NULL, "UR",
+     "Ungerådgivningen er ansvarlig for KLE 27.39.00 »Unge i overgangen til voksenlivet«.", NULL},
     /* equally deep: the first by code */
-    {NULL, "32.18.00", NULL, "JC-UNG", "Jobcenter Ung er ansvarlig for KLE 32.18.00 »Sygedagpenge«.", NULL},
-    {"AEHF", "32.18.00", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 32.18.00 »Sygedagpenge«.", NULL},
+    {NULL, "32.18.00", NULL, "JC-UNG",
+     "Jobcenter Ung er ansvarlig for KLE 32.18.00 »Sygedagpenge«.", NULL},
+    {"AEHF", "32.18.00", NULL, "VH", "Voksenhandicap er ansvarlig for KLE 32.18.00 »Sygedagpenge«.",
+     NULL},
     /* no one responsible: the deepest performing unit */
-    {NULL, "17.18.00", NULL, "UR", "Ungerådgivningen udfører KLE 17.18.00 »Uddannelsesvejledning«.", NULL},
+    {NULL, "17.18.00", NULL, "UR", "Ungerådgivningen udfører KLE 17.18.00 »Uddannelsesvejledning«.",
+     NULL},
     /* responsible beats performing, however deep; "27.3" does not cover it */
     {NULL, "27.37.00", NULL, "AEHF",
      "Ældre- og Handicapforvaltningen er ansvarlig for KLE 27.37.00 »Voksne med handicap«.", NULL},
@@ -279,17 +284,21 @@ static const struct {
      "Socialforvaltningen).",
      NULL},
     {"UR-ANB", "17.18.00", NULL, "UR-ANB",
-     "Ungerådgivningen Anbragte udfører KLE 17.18.00 »Uddannelsesvejledning« (arvet fra Ungerådgivningen).", NULL},
+     "Ungerådgivningen Anbragte udfører KLE 17.18.00 »Uddannelsesvejledning« (arvet fra "
+     "Ungerådgivningen).",
+     NULL},
     /* an own responsible mark in the scope beats an inherited one */
     {"BSF", "15.14.02", NULL, "BSF",
      "Beskæftigelses- og Socialforvaltningen er ansvarlig for KLE 15.14.02.", NULL},
     /* the request's number overrides the route's */
-    {NULL, "27.39.05", "17.18.00", "UR", "Ungerådgivningen udfører KLE 17.18.00 »Uddannelsesvejledning«.", NULL},
+    {NULL, "27.39.05", "17.18.00", "UR",
+     "Ungerådgivningen udfører KLE 17.18.00 »Uddannelsesvejledning«.", NULL},
     {"UR", NULL, "27.39.05", "UR-ANB", "Ungerådgivningen Anbragte er ansvarlig for KLE 27.39.05.",
      NULL},
     /* nothing in the scope: the route's unit, with a warning */
     {"AEHF", "27.39.00", NULL, "AEHF", "Ruten sender til Ældre- og Handicapforvaltningen.",
-     "Ingen enhed under Ældre- og Handicapforvaltningen er markeret med KLE 27.39.00 »Unge i overgangen til voksenlivet«; ruten "
+     "Ingen enhed under Ældre- og Handicapforvaltningen er markeret med KLE 27.39.00 »Unge i "
+     "overgangen til voksenlivet«; ruten "
      "sender til Ældre- og Handicapforvaltningen."},
     {"UR", "27.3", NULL, "UR", "Ruten sender til Ungerådgivningen.",
      "Ingen enhed under Ungerådgivningen er markeret med KLE 27.3; ruten sender til "
@@ -365,8 +374,9 @@ test_problem_messages(void **state)
 
 	assert_null(dir_resolve(s, &generic, &f, &problem));
 	err = json_array_get(json_object_get(problem, "errors"), 0);
-	assert_string_equal(str_at(err, "message"),
-	                    "Ruten »GENERISK« finder modtageren ud fra et KLE-nummer; angiv et KLE-nummer.");
+	assert_string_equal(
+	    str_at(err, "message"),
+	    "Ruten »GENERISK« finder modtageren ud fra et KLE-nummer; angiv et KLE-nummer.");
 	json_decref(problem);
 
 	f.kle = "99.01";
@@ -671,9 +681,10 @@ test_reasons(void **state)
 	f.target_group = "ung-social";
 	reasons((const char *[NPEOPLE]){[MHA] = "tg:ung-social birthday:11-20"}, &f, got,
 	        sizeof(got));
-	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe »Unge med sociale problemer« og "
-	                         "fødselsdag 11.–20. → Mette Hansen. Mette Hansen er fraværende "
-	                         "til 3. marts; stedfortræderen er Ali Khan.\n");
+	assert_string_equal(
+	    got, "Ungerådgivningen fordeler efter målgruppe »Unge med sociale problemer« og "
+	         "fødselsdag 11.–20. → Mette Hansen. Mette Hansen er fraværende "
+	         "til 3. marts; stedfortræderen er Ali Khan.\n");
 
 	f.target_group = NULL;
 	reasons(
@@ -696,10 +707,11 @@ test_reasons(void **state)
 	reasons((const char *[NPEOPLE]){[EER] = "surname:S-Å district:Vollsmose tg:anbragt",
 	                                [FFR] = "district:Vollsmose surname:Ø"},
 	        &f, got, sizeof(got));
-	assert_string_equal(got, "Ungerådgivningen fordeler efter målgruppe »Anbragte børn og unge«, distrikt "
-	                         "Vollsmose og efternavn S–Å → Eva Eriksen.\n"
-	                         "Ungerådgivningen fordeler efter distrikt Vollsmose og efternavn "
-	                         "Ø → Finn Frost.\n");
+	assert_string_equal(
+	    got, "Ungerådgivningen fordeler efter målgruppe »Anbragte børn og unge«, distrikt "
+	         "Vollsmose og efternavn S–Å → Eva Eriksen.\n"
+	         "Ungerådgivningen fordeler efter distrikt Vollsmose og efternavn "
+	         "Ø → Finn Frost.\n");
 
 	reasons((const char *[NPEOPLE]){[AKH] = "birthday:11-15", [MHA] = "birthday:11-20"}, &f,
 	        got, sizeof(got));
@@ -1421,11 +1433,13 @@ test_myndighedssnit(void **state)
 		const char *department, *reason, *warning;
 	} cases[] = {
 	    {"UR", EMP_JOB, "BSF",
-	     "Borgeren er i job og hører til Beskæftigelses- og Socialforvaltningen efter myndighedssnittet (tilknytning til "
+	     "Borgeren er i job og hører til Beskæftigelses- og Socialforvaltningen efter "
+	     "myndighedssnittet (tilknytning til "
 	     "arbejdsmarkedet).",
 	     NULL},
 	    {"UR", EMP_PENSION_ASSESSMENT, "BSF",
-	     "Borgeren er under afklaring til førtidspension og hører til Beskæftigelses- og Socialforvaltningen efter "
+	     "Borgeren er under afklaring til førtidspension og hører til Beskæftigelses- og "
+	     "Socialforvaltningen efter "
 	     "myndighedssnittet (tilknytning til arbejdsmarkedet).",
 	     NULL},
 	    {"UR", EMP_DISABILITY_PENSION, "ÆHF",
@@ -1438,9 +1452,11 @@ test_myndighedssnit(void **state)
 	     "(tilkendt pension).",
 	     NULL},
 	    {"VH", EMP_EDUCATION, "BSF",
-	     "Borgeren er under uddannelse og hører til Beskæftigelses- og Socialforvaltningen efter myndighedssnittet (tilknytning "
+	     "Borgeren er under uddannelse og hører til Beskæftigelses- og Socialforvaltningen "
+	     "efter myndighedssnittet (tilknytning "
 	     "til arbejdsmarkedet).",
-	     "Efter myndighedssnittet hører borgeren til Beskæftigelses- og Socialforvaltningen (under uddannelse), men ruten "
+	     "Efter myndighedssnittet hører borgeren til Beskæftigelses- og Socialforvaltningen "
+	     "(under uddannelse), men ruten "
 	     "sender til ÆHF. Overvej den modsatte rute."},
 	    {"VH", EMP_EMPLOYMENT_CASE, "BSF", NULL, NULL},
 	    {"VH", EMP_EDUCATION_CASE, "BSF", NULL, NULL},
