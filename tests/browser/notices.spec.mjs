@@ -213,6 +213,11 @@ await step('notice_to_note', async () => {
   await sbo.page.getByLabel('CPR-nummer').waitFor();
   assert(await sbo.page.getByLabel('CPR-nummer').inputValue() === CPR, 'the CPR number is carried over');
   assert(await sbo.page.getByLabel('Borgerens navn').inputValue() === NAME, 'the name is carried over');
+  // The note's history names the notice it came from.
+  await sbo.page.getByRole('button', { name: 'Vis historik' }).click();
+  const from = sbo.page.locator('#history-body a.history-notice');
+  await expectText(from, shared.noticeRef, 'the history names the notice');
+  assert(await from.getAttribute('href') === `#/varsler/${shared.noticeId}`, 'and links to it');
   await shot(sbo.page, 'v09-notat-fra-varsel');
   // The notice now points to the note and may no longer be acted on.
   await sbo.page.goto(`${BASE}/#/varsler/${shared.noticeId}`);
@@ -252,8 +257,15 @@ await step('import_csv', async () => {
   assert(/CPR/i.test(cells[1]) && cells[1].length > 10, `the rejected line's reason, in Danish: »${cells[1]}«`);
   await checkWords(sbo.page, 'the import', { routeCodes: false });
   await shot(sbo.page, 'v10-import');
-  // A created notice opens from the result.
-  await sbo.page.locator('#import-created a').first().click();
+  // The same file again changes nothing: the two citizens are already notified.
+  await sbo.page.getByLabel('CSV-fil').setInputFiles({ name: 'varsler.csv', mimeType: 'text/csv', buffer: Buffer.from(`${csv}\n`, 'utf8') });
+  await sbo.page.getByRole('button', { name: 'Importér' }).click();
+  await expectText(sbo.page.locator('#import-summary'), '0 varsler er oprettet, 2 linjer var allerede varslet og er uændrede, 1 linje er afvist', 'a re-import changes nothing');
+  assert(await sbo.page.locator('#import-unchanged li').count() === 2, 'the unchanged lines link their notices');
+  assert(await sbo.page.locator('#import-created').count() === 0, 'nothing is listed as created');
+  await shot(sbo.page, 'v10b-import-igen');
+  await sbo.page.locator('#import-unchanged a').first().click();
+  // A notice opens from the result.
   await expectText(sbo.page.locator('#notice-header'), 'Ida Importsen', 'the imported notice');
   shared.importedId = /#\/varsler\/([0-9a-f-]{36})/.exec(sbo.page.url())[1];
 }, []);

@@ -177,6 +177,13 @@ export function renderDeleteDraft(note, { etag, done }) {
   return h('section', { class: 'withdraw delete-draft', 'aria-label': 'Slet kladde' }, h('div', { class: 'button-row' }, open), confirm);
 }
 
+/** A note made from a notice (POST /notices/{id}/handover): its create event names the notice; a link to it. */
+function noticeOf(ev) {
+  const n = ev.detail && ev.detail.notice;
+  if (!n || !n.id) return null;
+  return [detailText(ev) ? '; ' : '', 'fra varslet ', h('a', { href: `#/varsler/${encodeURIComponent(n.id)}`, class: 'history-notice' }, n.ref || 'åbn varslet')];
+}
+
 function detailText(ev) {
   const d = ev.detail || {};
   const parts = [];
@@ -212,7 +219,7 @@ export function renderHistory(note) {
           h('td', {}, ev.by ? ev.by.display_name || 'ukendt' : 'Stafet'),
           h('td', {}, ACTION[ev.action] || ev.action),
           h('td', {}, ev.from && ev.from !== ev.to ? `${STATUS[ev.from] || ev.from} → ${STATUS[ev.to] || ev.to}` : STATUS[ev.to] || ev.to || ''),
-          h('td', {}, detailText(ev))))));
+          h('td', {}, detailText(ev), noticeOf(ev))))));
       const vTable = h('table', { class: 'data' },
         h('caption', {}, 'Udgaver'),
         h('thead', {}, h('tr', {}, ['Udgave', 'Tidspunkt', 'Hvem', 'Handling', 'Status', 'Udfyldt'].map((x, i) => h('th', { scope: 'col', class: i === 0 || i === 5 ? 'num' : null }, x)))),

@@ -484,7 +484,8 @@ function showImport(out, data) {
   const created = Number(data.created) || 0;
   const unchanged = Number(data.unchanged) || 0;
   const skipped = data.skipped || [];
-  const byLine = new Map((data.notices || []).map((n) => [n.line, n]));
+  const made = (data.notices || []).filter((n) => n.result !== 'unchanged').sort((a, b) => a.line - b.line);
+  const kept = (data.notices || []).filter((n) => n.result === 'unchanged').sort((a, b) => a.line - b.line);
   const summary = [
     `${created} ${created === 1 ? 'varsel er oprettet' : 'varsler er oprettet'}`,
     unchanged ? `${unchanged} ${unchanged === 1 ? 'linje var allerede varslet og er uændret' : 'linjer var allerede varslet og er uændrede'}` : null,
@@ -493,11 +494,10 @@ function showImport(out, data) {
   const kind = skipped.length ? 'warning' : 'success';
   replace(out, notice(kind, h('h2', { class: 'alert-heading' }, 'Importen er færdig'), h('p', { id: 'import-summary' }, `${summary}.`)));
   announce(`${summary}.`);
-  if (byLine.size) {
-    add(out, h('h2', {}, 'Oprettede varsler'),
-      h('ul', { class: 'import-created', id: 'import-created' }, [...byLine.values()].sort((a, b) => a.line - b.line).map((n) => h('li', {},
-        `Linje ${n.line}: `, h('a', { href: `#/varsler/${seg(n.id)}` }, n.ref)))));
-  }
+  const links = (list, id) => h('ul', { class: 'import-created', id }, list.map((n) => h('li', {},
+    `Linje ${n.line}: `, h('a', { href: `#/varsler/${seg(n.id)}` }, n.ref))));
+  if (made.length) add(out, h('h2', {}, 'Oprettede varsler'), links(made, 'import-created'));
+  if (kept.length) add(out, h('h2', {}, 'Allerede varslet (uændret)'), links(kept, 'import-unchanged'));
   if (skipped.length) {
     const cols = ['Linje', 'Begrundelse'];
     add(out, tableWrap('Afviste linjer', h('table', { class: 'data data--cards', id: 'import-skipped' },
