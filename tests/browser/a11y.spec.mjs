@@ -234,6 +234,11 @@ await step('a11y_caseworker_lists', async () => {
   for (const [hash, name] of listed) {
     if (await visit(page, hash, name)) problems.push(...await audit(page, name));
   }
+  // The notices' form (issue 22), where Varsler is on the menu.
+  if (await page.locator('#main-nav a[href="#/varsler"]').count()) {
+    await visit(page, '#/varsler/ny', 'nyt-varsel', { needsNav: false });
+    problems.push(...await audit(page, 'nyt-varsel'));
+  }
   // Any other page on the menu that this list does not know yet (the search
   // and Find modtager have their own steps below).
   const known = new Set([...listed.map(([hash]) => hash), '#/sog', '#/modtager', '#/kvalitet']);
@@ -329,6 +334,10 @@ await step('a11y_receiver', async () => {
   const problems = [];
   for (const [hash, name] of [['#/opgaver', 'modtager-mine-opgaver'], ['#/indbakke', 'modtager-indbakke']]) {
     if (await visit(page, hash, name)) problems.push(...await audit(page, name));
+  }
+  if (await page.locator('#main-nav a[href="#/varsler"]').count()) {
+    await visit(page, '#/varsler/kommende', 'kommende-overdragelser', { needsNav: false });
+    problems.push(...await audit(page, 'kommende-overdragelser'));
   }
   await go(page, `#/notater/${notes.sent}`);
   await page.locator('.note-header').waitFor();
