@@ -48,6 +48,8 @@ static const struct {
      "Den planlagte overdragelse nærmer sig, og notatet er endnu ikke sendt."},
     {"notice_acknowledged", "Varsel kvitteret: %s",
      "Den modtagende enhed har kvitteret for jeres varsel om en kommende overdragelse."},
+    {"notice_milestone", "Påmindelse: en milepæl for varslet %s nærmer sig",
+     "En milepæl for et varsel om en kommende overdragelse har frist snart."},
     {"before_18", "Påmindelse: afgørelse før det fyldte 18. år – %s",
      "Voksenafgørelsen skal have virkning fra det fyldte 18. år, og notatet er endnu ikke "
      "godkendt af modtageren."},
@@ -264,6 +266,8 @@ mail_build(const struct alert_info *a, size_t *len)
 		                    status_label(a->status));
 		if (a->planned_date)
 			evbuffer_add_printf(b, "Planlagt overdragelse: %s\r\n", a->planned_date);
+		if (json_str(a->detail, "label")) /* a notice's milestone: the route's words */
+			evbuffer_add_printf(b, "Milepæl: %s\r\n", json_str(a->detail, "label"));
 		if (a->due)
 			evbuffer_add_printf(b, "Frist: %s\r\n", a->due);
 		if (json_integer_value(json_object_get(a->detail, "months")) > 0)

@@ -15,6 +15,13 @@
  *   before_18         routes with months_before_18 (BUR-H): the 18th
  *                     birthday minus each of those months has come and the
  *                     note is not accepted: the sender and the receiver.
+ *   notice_milestone  a notice (varsel) open or acknowledged: each of its
+ *                     milestones not done (notice.c) from NEAR working
+ *                     days before its due date until that date: the sender,
+ *                     and the named receiver once acknowledged. Once per
+ *                     notice, milestone and due date: the outbox row's
+ *                     Message-ID is made of them (unique), so a second
+ *                     tick or daemon writes nothing.
  * And a note waiting for a receiver who has left the directory goes to the
  * receiving unit as a whole (its mailbox and lead are told); one waiting
  * for a unit that is gone goes to the route's receiving unit.
@@ -44,8 +51,10 @@
 #include "handover.h"
 #include "alerts.h"
 #include "workdays.h"
+#include "notice.h"
 
 #define CANDIDATES_MAX 200000
+#define NEAR           10 /* working days before a notice's milestone */
 
 static struct {
 	struct event *timer;
@@ -306,6 +315,78 @@ candidates(PGresult *res, const char *error, void *arg)
 	round_part_done();
 }
 
+/* A notice's milestone reminder, unless written before (the Message-ID). */
+static void
+notice_remind(const json_t *row, const json_t *m, json_t *audience)
+{
+	const struct dir_snapshot *s = dir_sync_current();
+	const char *id = json_str(row, "id"), *key = json_str(m, "key"), *due = json_str(m, "due");
+	json_t *recipients = note_recipients(s, audience, rm.today);
+	json_t *detail =
+	    json_pack("{s:s, s:s, s:s}", "key", key, "due", due, "label", json_str(m, "label"));
+	char *aud = json_dumps(audience, JSON_COMPACT),
+	     *rcpt = json_dumps(recipients, JSON_COMPACT);
+	char *det = json_dumps(detail, JSON_COMPACT), *what;
+
+	xasprintf(&what, "notice_milestone %s for %s (%s)", key, json_str(row, "ref"), due);
+	const char *params[6] = {id, key, due, aud, rcpt, det};
+	if (db_query("INSERT INTO outbox (notice_id, event, audience, recipients, message_id, "
+	             "detail) VALUES ($1::uuid, 'notice_milestone', $4::jsonb, $5::jsonb, "
+	             "'<notice.' || $1 || '.' || $2 || '.' || $3 || '@stafet>', $6::jsonb) "
+	             "ON CONFLICT (message_id) DO NOTHING RETURNING id",
+	             6, params, written, what) == -1) {
+		rm.errors++;
+		free(what);
+	} else {
+		rm.outstanding++;
+	}
+	json_decref(audience);
+	json_decref(recipients);
+	json_decref(detail);
+	free(aud);
+	free(rcpt);
+	free(det);
+}
+
+/* The open notices' milestones, near and not done. */
+static void
+notice_candidates(PGresult *res, const char *error, void *arg)
+{
+	struct ho_route_set *set = routes_current();
+	char near[11];
+	(void)arg;
+
+	if (error || res == NULL) {
+		rm.errors++;
+		log_warnx("reminders: reading the notices: %s", error ? error : "no result");
+	} else if (set && workdays_add(rm.today, NEAR, rm.off, near) == 0) {
+		for (int i = 0; i < PQntuples(res); i++) {
+			json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL), *ms, *m;
+			size_t k;
+			if (row == NULL)
+				continue;
+			ms = notice_milestones(routes_find_any(set, json_str(row, "route")), row,
+			                       rm.off);
+			json_array_foreach (ms, k, m) {
+				const char *due = json_str(m, "due"),
+				           *rp = json_str(row, "receiver_person");
+				if (json_is_true(json_object_get(m, "done")) ||
+				    strcmp(due, rm.today) < 0 || strcmp(due, near) > 0)
+					continue;
+				json_t *aud =
+				    json_pack("[{s:s}]", "person", json_str(row, "sender_person"));
+				if (rp && json_str(row, "acknowledged_at"))
+					json_array_append_new(aud,
+					                      json_pack("{s:s}", "person", rp));
+				notice_remind(row, m, aud);
+			}
+			json_decref(ms);
+			json_decref(row);
+		}
+	}
+	round_part_done();
+}
+
 static void
 digests_made(PGresult *res, const char *error, void *arg)
 {
@@ -367,6 +448,10 @@ tick(evutil_socket_t fd, short what, void *arg)
 		rm.outstanding++;
 	else
 		rm.next = rm.interval < 5 ? rm.interval : 5;
+	if (db_query("SELECT notice_json(n)::text FROM notices n WHERE n.status IN ('open', "
+	             "'acknowledged') ORDER BY n.expected_date LIMIT $1::int",
+	             1, params, notice_candidates, NULL) == 0)
+		rm.outstanding++;
 	round_part_done();
 }
 

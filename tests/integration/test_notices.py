@@ -616,3 +616,34 @@ def test_counterpart_continuity_and_load_count_notices(env):
     other = resolve(env.d, env.sbo.headers, {"route": "BUR-UR",
                                              "citizen": {"birthdate": iso(born)}}, date=on)
     assert other["answer"]["decided_by"] in ("load", "rotation"), other["answer"]
+
+
+def test_milestone_reminder_once_to_the_sender(env):
+    """A milestone due within 10 working days and not done is reminded
+    through the outbox, once (a round again writes nothing), to the
+    sender, with the ref and the milestone's words but no personal data."""
+    import signal
+    import time
+
+    born = add_months(today() + datetime.timedelta(days=5), -15 * 12)
+    n = create(env, born=born, days=300)
+    due = milestones(n)["maal_15"]["due"]
+    assert iso(today()) <= due <= ahead(5), due
+
+    def rows():
+        return env.db.query_json(
+            "SELECT coalesce(json_agg(json_build_object('recipients', recipients, 'detail', "
+            "detail, 'message_id', message_id) ORDER BY id), '[]') FROM outbox WHERE "
+            f"notice_id = '{n['id']}' AND event = 'notice_milestone'")
+    env.d.signal(signal.SIGHUP)  # a reminder round now
+    deadline = time.monotonic() + 30
+    while not rows() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    got = rows()
+    assert [r["detail"]["key"] for r in got] == ["maal_15"], got
+    assert got[0]["detail"]["due"] == due
+    assert env.sbo.email in [x["email"] for x in got[0]["recipients"]]
+    assert n["_cpr"][:6] not in json.dumps(got)
+    env.d.signal(signal.SIGHUP)
+    time.sleep(2)
+    assert len(rows()) == 1
