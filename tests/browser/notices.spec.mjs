@@ -136,6 +136,28 @@ await step('duplicate_notice_conflict', async () => {
   await expectText(sbo.page.locator('main h1'), shared.noticeRef, 'the link opens the existing notice');
 }, ['sender_files_notice']);
 
+await step('lead_above_reads_masked', async () => {
+  // Thomas Lønborg leads BUF, above BUR: he may read the notice, masked, and not act on it.
+  const tlo = await newUser(browser, 'tlo', { width: 1366, height: 900 });
+  try {
+    await tlo.page.goto(`${BASE}/`);
+    await login(tlo.page, 'tlo');
+    assert(await nav(tlo.page, 'Varsler').count() === 0, 'Varsler is not on the menu of a lead above the units');
+    await tlo.page.goto(`${BASE}/#/varsler/${shared.noticeId}`);
+    const header = tlo.page.locator('#notice-header');
+    await expectText(tlo.page.locator('main h1'), shared.noticeRef, 'the notice opens');
+    await expectText(header, 'XXXX', 'the CPR number masked');
+    const text = await header.innerText();
+    assert(!text.includes(CPR) && !text.includes(NAME), `neither the whole CPR number nor the name: ${text}`);
+    await expectText(tlo.page.locator('.notice-actions'), 'kun den afsendende og den modtagende enhed', 'why he may not act');
+    assert(await tlo.page.locator('.notice-actions button').count() === 0, 'no actions for a reader');
+    await checkWords(tlo.page, 'the notice read by a lead above');
+    await shot(tlo.page, 'v13-varsel-leder');
+  } finally {
+    await tlo.context.close();
+  }
+}, ['sender_files_notice']);
+
 await step('receiver_pipeline_and_acknowledge', async () => {
   await mha.page.goto(`${BASE}/`);
   await login(mha.page, 'mha');
