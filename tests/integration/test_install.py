@@ -355,7 +355,8 @@ def test_installed_daemon_serves_its_installed_files(inst, pg, tmp_path):
                 pass
             assert time.monotonic() < deadline, open(tmp_path / "stafetd.log").read()
             time.sleep(0.1)
-        for name in ("index.html", "stafet.js"):
+        # dkfds (scripts/ui-assets.sh) installed with the UI and served from it
+        for name in ("index.html", "stafet.js", "dkfds/css/dkfds.min.css"):
             r = requests.get(url + "/" + name if name != "index.html" else url + "/", timeout=10)
             assert r.status_code == 200, (name, r.status_code)
             with open(inst.path("/usr/share/stafet/web/" + name), "rb") as f:
