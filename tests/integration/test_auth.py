@@ -259,7 +259,11 @@ def test_login_token_works_as_bearer_and_cookie(d, slapd):
         r = me(d, headers)
         assert r.status_code == 200, (via, r.text)
         m = r.json()
-        assert {k: v for k, v in m.items() if k not in ("roles", "session")} == user
+        assert {k: v for k, v in m.items() if k not in ("roles", "session", "draft_key")} \
+            == user
+        # the key the web UI encrypts its local copy of unsaved text with:
+        # 32 bytes, the same through either carrier (test_draft_key.py)
+        assert len(base64.b64decode(m["draft_key"], validate=True)) == 32
         assert role_set(m) == expected_roles(slapd, "mha") == {("caseworker", "UR")}
         assert m["session"]["via"] == via
         assert parse_time(m["session"]["expires_at"]) <= exp + datetime.timedelta(seconds=1)
