@@ -647,3 +647,41 @@ def test_milestone_reminder_once_to_the_sender(env):
     env.d.signal(signal.SIGHUP)
     time.sleep(2)
     assert len(rows()) == 1
+
+
+def test_acknowledgement_and_milestone_mails(pg, slapd, tmp_path_factory):
+    """Delivered through a real SMTP sink: the sender's mail on an
+    acknowledgement and a milestone's reminder, each with the notice's ref,
+    a link to the notice, and no CPR number or name."""
+    import time
+    from tests.integration.test_alerts import mails, new_sink, start_env
+
+    tmp = tmp_path_factory.mktemp("notice-mail")
+    sink = new_sink(tmp / "smtp")
+    try:
+        e = start_env(pg, slapd, tmp, sink.port, ["sbo", "mha"], sink=sink)
+    except BaseException:
+        sink.stop()
+        raise
+    try:
+        born = add_months(today() + datetime.timedelta(days=5), -15 * 12)
+        b = body(born=born, days=300)
+        r = call(e, "POST", "/notices", e.sbo, b)
+        n = notice_ok(r, 201)
+        notice_ok(act(e, e.mha, n["id"], "acknowledge"))
+        deadline = time.monotonic() + 60
+        got = {}
+        while time.monotonic() < deadline and len(got) < 2:
+            got = {m.event: m for m in mails(sink) if n["ref"] in m.subject}
+            time.sleep(0.3)
+        assert set(got) == {"notice_acknowledged", "notice_milestone"}, got
+        for m in got.values():
+            assert m.rcpt == [e.sbo.email], m.rcpt
+            assert f"/#/varsler/{n['id']}" in m.body, m.body
+            assert b["citizen"]["cpr"][:6] not in m.raw.decode("utf-8", "replace")
+            assert b["citizen"]["name"].split()[0] not in m.raw.decode("utf-8", "replace")
+        assert got["notice_acknowledged"].subject == f"Varsel kvitteret: {n['ref']}"
+        assert "Milepæl: Klare mål for uddannelse" in got["notice_milestone"].body
+    finally:
+        e.d.stop()
+        sink.stop()
