@@ -652,6 +652,36 @@ state_ok(struct op *op)
 
 static void op_convert(struct op *);
 
+/* PATCH's milestones_done: the keys of the route's own milestones (the two
+ * every route has are done by the note's state); false after answering 422. */
+static bool
+milestones_known(struct op *op)
+{
+	json_t *ms = api_notice_render(op->row, op->access, false), *k;
+	const json_t *list = json_object_get(ms, "milestones"), *m;
+	size_t i, j;
+	bool ok = true;
+
+	json_array_foreach (json_object_get(op->head, "milestones_done"), i, k) {
+		bool found = false;
+		json_array_foreach (list, j, m) {
+			const char *key = json_str(m, "key");
+			found = found || (strcmp(key, json_string_value(k)) == 0 &&
+			                  strcmp(key, "notat_sendt") != 0 &&
+			                  strcmp(key, "overdragelse") != 0);
+		}
+		ok = ok && found;
+	}
+	json_decref(ms);
+	if (!ok) {
+		json_t *p = json_problem(422, "Ukendt milepæl", "Varslet har ikke den milepæl.");
+		json_problem_add_error(p, "milestones_done", "unknown",
+		                       "Markér kun rutens egne milepæle som klaret.");
+		http_problem_json(op->req, p);
+	}
+	return ok;
+}
+
 /* Who may, the request, the side, the state, the version; then the write.
  * Answers when it may not. */
 static void
@@ -716,12 +746,16 @@ judge(struct op *op)
 		json_decref(p);
 		json_object_set_new(op->head, "status", json_string("acknowledged"));
 		json_object_set_new(op->head, "acknowledged", json_true());
-		/* the sender hears of it: the ref only (mail.c) */
-		json_t *ob = json_array();
-		json_array_append_new(
-		    ob,
-		    note_alert(s, "notice_acknowledged",
-		               json_pack("[{s:s}]", "person", json_str(op->row, "sender_person"))));
+		/* the sender hears of the first acknowledgement: the ref only
+		 * (mail.c); naming another receiver later tells no one */
+		json_t *ob = NULL;
+		if (strcmp(json_str(op->row, "status"), "open") == 0) {
+			ob = json_array();
+			json_array_append_new(
+			    ob, note_alert(s, "notice_acknowledged",
+			                   json_pack("[{s:s}]", "person",
+			                             json_str(op->row, "sender_person"))));
+		}
 		op_write(op, "acknowledge",
 		         person ? json_pack("{s:s}", "receiver_person", person) : NULL, ob);
 		return;
@@ -729,6 +763,10 @@ judge(struct op *op)
 	if (op->act == A_CANCEL) {
 		json_object_set_new(op->head, "status", json_string("cancelled"));
 		op_write(op, "cancel", NULL, NULL);
+		return;
+	}
+	if (json_object_get(op->head, "milestones_done") && !milestones_known(op)) {
+		op_free(op);
 		return;
 	}
 	op_write(op, "edit", NULL, NULL);
@@ -769,7 +807,8 @@ op_load(struct op *op)
 	}
 }
 
-/* The id in /api/v1/notices/{id}[/action]; false after answering 404. */
+/* The id in /api/v1/notices/{id}[/action], then the notice loaded and
+ * judged; a bad id is the 404 of a missing notice. */
 static void
 op_start(struct http_request *req, enum act act)
 {
