@@ -168,6 +168,7 @@ await step('receiver_pipeline_and_acknowledge', async () => {
   await task.waitFor();
   await expectText(task, 'Varsel skal kvitteres', 'the task\'s kind, in Danish');
   await expectText(task, shared.noticeRef, 'the task\'s reference');
+  await expectText(task, `Forventet overdragelse ${dk(EXPECTED)}`, 'the expected date, not a deadline');
   await task.locator(`a[href="#/varsler/${shared.noticeId}"]`).click();
   await expectText(mha.page.locator('main h1'), shared.noticeRef, 'the task opens the notice');
   await expectText(mha.page.locator('#notice-header'), CPR, 'the CPR number, whole for the receiving unit on the notice\'s page');

@@ -45,8 +45,10 @@ function kindText(kind, due) {
   return TASK_KIND[kind] || 'Opgave';
 }
 
-function dueLine(due) {
+function dueLine(due, kind) {
   if (!due) return null;
+  // A notice's date is when the citizen is expected, not a deadline.
+  if (kind === 'notice_to_acknowledge') return h('p', { class: 'task__due' }, 'Forventet overdragelse ', h('time', { datetime: due }, dateText(due)));
   const n = daysUntil(due);
   const cls = ['task__due', n !== null && n < 0 ? 'task__due--late' : null, n !== null && n >= 0 && n <= 7 ? 'task__due--soon' : null];
   return h('p', { class: cls }, 'Frist ', h('time', { datetime: due }, dateText(due)), ` (${dueText(due)})`);
@@ -62,7 +64,7 @@ function taskItem(t) {
     h('span', { class: ['badge', 'task__kind', t.kind === 'to_fix' ? 'badge--error' : 'badge--info'] }, kindText(t.kind, t.due)),
     h('h2', { class: 'task__title' }, target ? h('a', { href: target }, name) : name),
     t.route ? h('p', { class: 'task__meta muted' }, route ? routeShortName(route) : 'Rute ukendt') : null,
-    dueLine(t.due));
+    dueLine(t.due, t.kind));
 }
 
 function countList(counts) {
