@@ -504,6 +504,9 @@ worker_main(void *arg)
 			log_warn("pdf: wake pipe");
 	}
 	pthread_mutex_unlock(&mu);
+	/* pango keeps its reference to the configuration until told otherwise,
+	 * even past the font map's end: give it back, so stop frees it */
+	pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(fm), NULL);
 	g_object_unref(fm);
 	return NULL;
 }
