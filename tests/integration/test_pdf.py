@@ -19,6 +19,8 @@ CPR number masked and the name as initials; anyone else gets the 404 a
 note that does not exist gets. Each export leaves an audit row
 handover.pdf. A note with every text at its size limit renders, and
 /healthz answers while it does (rendering runs off the event loop).
+Without the fonts under web_root the daemon starts, logs why, and answers
+the PDF with 503 in Danish.
 
 The PDF of the full note and a PNG of its first page are kept in
 build/screenshots/ (notat.pdf, notat-side-1.png)."""
@@ -414,3 +416,36 @@ def test_largest_note_renders_and_the_loop_answers(env):
                           re.M).group(1))
     print(f"\nlargest note: {pages} pages, {len(r.content)} bytes, {got['seconds']:.2f} s "
           f"(healthz answered {answered_during} times meanwhile)")
+
+
+# --- without the fonts -----------------------------------------------------------------------
+
+
+def test_without_the_fonts_the_pdf_is_503_and_the_rest_runs(pg, slapd, tmp_path):
+    """A web_root without dkfds's TTFs: the daemon starts and says why in
+    its log; the note is served, its PDF is 503 in Danish (need to know
+    still first: 404 for a stranger)."""
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>Stafet</title>\n")
+    db = Database(pg, tmp_path)
+    settings = auth_settings(tmp_path, slapd.uri, routes_reload_interval="0.5s")
+    settings.update(db.settings())
+    settings["web_root"] = str(web)
+    d = Stafetd(tmp_path / "stafetd", settings, env=FAST_UNWIND)
+    d.migrate()
+    d.start()
+    try:
+        wait_until(lambda: ready(d), what="stafetd ready (database and first snapshot)")
+        assert d.wait_log("pdf: the fonts are missing, PDF export is unavailable")
+        assert "IBMPlexSans-Regular.ttf" in d.log()
+        e = Env(d, db, {u: User(d, u) for u in ("sbo", "kfr")})
+        wait_until(lambda: e.api.template(e.sbo).status_code == 200, what="the templates")
+        h = note_ok(e.api.create(e.sbo, note_body()), 201)
+        note_ok(e.api.get(e.sbo, h["id"]))
+        body = problem(pdf(e, e.sbo, h["id"]), 503)
+        assert "skrifttypen mangler" in body["detail"], body
+        problem(pdf(e, e.kfr, h["id"]), 404)
+        assert audit_rows(e, h["id"]) == []
+    finally:
+        d.stop()
