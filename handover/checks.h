@@ -38,8 +38,6 @@ json_t *template_json(const struct ho_template *);
 bool template_has_section(const struct ho_template *, const char *key);
 /* The section's Danish label; NULL when the template (NULL too) has no such section. */
 const char *template_section_label(const struct ho_template *, const char *key);
-/* The section's Danish label; NULL when the template (NULL too) has no such section. */
-const char *template_section_label(const struct ho_template *, const char *key);
 
 /*
  * Checks the shape of a note's "sections" object against the template.
