@@ -85,7 +85,9 @@ static const char report_sql[] =
     "  CASE WHEN h.status = 'accepted' THEN"
     "   (h.decided_at AT TIME ZONE 'Europe/Copenhagen')::date END AS accepted,"
     "  EXISTS (SELECT 1 FROM handover_events e"
-    "   WHERE e.handover_id = h.id AND e.action = 'return') AS returned"
+    "   WHERE e.handover_id = h.id AND e.action = 'return') AS returned,"
+    "  (SELECT (min(nt.created_at) AT TIME ZONE 'Europe/Copenhagen')::date"
+    "   FROM notices nt WHERE nt.handover_id = h.id) AS noticed"
     " FROM handovers h"
     " WHERE h.first_submitted_at >= ($1::date::timestamp AT TIME ZONE 'Europe/Copenhagen')"
     "  AND h.first_submitted_at < (($2::date + 1)::timestamp AT TIME ZONE 'Europe/Copenhagen')"
@@ -102,13 +104,15 @@ static const char report_sql[] =
     " FROM p JOIN handover_flags fl ON fl.handover_id = p.id"
     " GROUP BY p.period, p.route, fl.section"
     ")"
-    "SELECT k, period, route, a, b, c, r FROM ("
+    "SELECT k, period, route, a, b, c, r, d, e FROM ("
     " SELECT 0 AS k, period, route, to_char(filed, 'YYYY-MM-DD') AS a,"
     "  to_char(accepted, 'YYYY-MM-DD') AS b, count(*) AS c,"
-    "  count(*) FILTER (WHERE returned) AS r"
-    " FROM p GROUP BY period, route, filed, accepted"
+    "  count(*) FILTER (WHERE returned) AS r,"
+    "  accepted - noticed AS d,"
+    "  noticed <= (accepted - interval '6 months')::date AS e"
+    " FROM p GROUP BY period, route, filed, accepted, noticed"
     " UNION ALL"
-    " SELECT 1, period, route, section, NULL, c, rn FROM f WHERE rn <= 5"
+    " SELECT 1, period, route, section, NULL, c, rn, NULL, NULL FROM f WHERE rn <= 5"
     ") u ORDER BY k, period, route COLLATE \"C\", r";
 
 static void
@@ -119,6 +123,7 @@ report_free(struct report *r)
 		free(g->period);
 		free(g->route);
 		free(g->days);
+		free(g->lead);
 		for (size_t t = 0; t < g->ntop; t++)
 			free(g->top[t].section);
 	}
@@ -164,6 +169,19 @@ add_days(struct group *g, int days, long count)
 		g->days[g->ndays++] = days;
 }
 
+static void
+add_lead(struct group *g, int days, long count)
+{
+	if (days < 0)
+		days = 0; /* a notice made after the note was accepted says nothing */
+	if (g->nlead + (size_t)count > g->caplead) {
+		g->caplead = g->nlead + (size_t)count + g->caplead;
+		g->lead = xrealloc(g->lead, g->caplead * sizeof(*g->lead));
+	}
+	for (long i = 0; i < count; i++)
+		g->lead[g->nlead++] = days;
+}
+
 struct group_key {
 	const char *period, *route;
 };
@@ -203,6 +221,11 @@ report_build(PGresult *res, struct report *r)
 			    workdays_between(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), off);
 			if (days >= 0) /* else accepted after 2200: left out */
 				add_days(g, days, count);
+			g->accepted += count;
+			if (!PQgetisnull(res, i, 7)) /* a notice came first: days from it */
+				add_lead(g, (int)strtol(PQgetvalue(res, i, 7), NULL, 10), count);
+			if (*PQgetvalue(res, i, 8) == 't')
+				g->noticed6 += count;
 		}
 	}
 	if (r->n == 0)
@@ -218,6 +241,27 @@ report_build(PGresult *res, struct report *r)
 		g->top[g->ntop++].count = strtol(PQgetvalue(res, i, 5), NULL, 10);
 	}
 	return notes;
+}
+
+/* A number as an integer when it is one (3, not 3.0), else as a real. */
+static json_t *
+number(double v)
+{
+	return v == (double)(long)v ? json_integer((json_int_t)v) : json_real(v);
+}
+
+/* {median, p25, p75, notes} of the days from notice to acceptance; null
+ * when no accepted note of the group had a notice. */
+static json_t *
+lead_json(struct group *g)
+{
+	double q[3];
+
+	if (g->nlead == 0)
+		return json_null();
+	reports_quartiles(g->lead, g->nlead, q);
+	return json_pack("{s:o, s:o, s:o, s:I}", "median", number(q[1]), "p25", number(q[0]), "p75",
+	                 number(q[2]), "notes", (json_int_t)g->nlead);
 }
 
 static json_t *
@@ -240,13 +284,16 @@ report_json(struct report *r, const struct report_ctx *ctx)
 			json_array_append_new(top,
 			                      json_pack("{s:s, s:I}", "section", g->top[t].section,
 			                                "count", (json_int_t)g->top[t].count));
-		json_array_append_new(periods, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o, s:o}",
-		                                         "period", g->period, "route", g->route,
-		                                         "filed", (json_int_t)g->filed, "returned",
-		                                         (json_int_t)g->returned, "returned_share",
-		                                         (double)reports_share_milli(g) / 1000,
-		                                         "median_working_days_to_accept", median,
-		                                         "top_flagged_sections", top));
+		json_array_append_new(
+		    periods,
+		    json_pack("{s:s, s:s, s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "period", g->period,
+		              "route", g->route, "filed", (json_int_t)g->filed, "returned",
+		              (json_int_t)g->returned, "returned_share",
+		              (double)reports_share_milli(g) / 1000,
+		              "median_working_days_to_accept", median, "top_flagged_sections", top,
+		              "lead_time_days", lead_json(g), "share_noticed_6_months",
+		              g->accepted ? json_real((double)reports_noticed_milli(g) / 1000)
+		                          : json_null()));
 	}
 	return json_pack("{s:s, s:s, s:o}", "from", ctx->from, "to", ctx->to, "periods", periods);
 }

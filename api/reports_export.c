@@ -24,7 +24,7 @@
 #include "api.h"
 #include "reports_int.h"
 
-#define NCOLS 8
+#define NCOLS 10
 
 static const char *const headers[NCOLS] = {"Kvartal",
                                            "Rute",
@@ -33,7 +33,9 @@ static const char *const headers[NCOLS] = {"Kvartal",
                                            "Returnerede",
                                            "Andel returneret",
                                            "Median arbejdsdage til accept",
-                                           "Hyppigst markerede afsnit (antal)"};
+                                           "Hyppigst markerede afsnit (antal)",
+                                           "Median dage fra varsel til accept",
+                                           "Andel varslet mindst 6 måneder før accept"};
 
 /* The route's Danish name, or its code. */
 static const char *
@@ -103,20 +105,41 @@ csv_field(struct evbuffer *b, const char *s)
 	evbuffer_add(b, "\"", 1);
 }
 
-/* The median with a decimal comma ("3", "3,5"); nothing when none was accepted. */
+/* A figure with a decimal comma and at most two decimals ("3", "3,5", "2,25"). */
 static void
-csv_median(struct evbuffer *b, struct group *g)
+csv_number(struct evbuffer *b, double m)
 {
-	double m;
+	char s[48], *p;
 
-	if (g->ndays == 0)
-		return;
-	m = reports_median(g->days, g->ndays);
-	if (m == (double)(long)m)
-		evbuffer_add_printf(b, "%ld", (long)m);
-	else
-		evbuffer_add_printf(b, "%ld,%ld", (long)m,
-		                    (long)((m - (double)(long)m) * 10 + 0.5));
+	snprintf(s, sizeof(s), "%.2f", m);
+	if ((p = strchr(s, '.')) != NULL) {
+		size_t n = strlen(s);
+		while (n > 0 && s[n - 1] == '0')
+			s[--n] = '\0';
+		if (s[n - 1] == '.')
+			s[--n] = '\0';
+		else
+			*p = ',';
+	}
+	evbuffer_add(b, s, strlen(s));
+}
+
+/* The lead time's median and the share noticed six months ahead, each
+ * empty when there is none: ";median;share". */
+static void
+csv_notice_figures(struct evbuffer *b, struct group *g)
+{
+	double q[3];
+	long milli = reports_noticed_milli(g);
+
+	evbuffer_add(b, ";", 1);
+	if (g->nlead) {
+		reports_quartiles(g->lead, g->nlead, q);
+		csv_number(b, q[1]);
+	}
+	evbuffer_add(b, ";", 1);
+	if (g->accepted)
+		evbuffer_add_printf(b, "%ld,%03ld", milli / 1000, milli % 1000);
 }
 
 void
@@ -145,9 +168,11 @@ reports_csv(struct evbuffer *b, struct report *r)
 		csv_field(b, g->route);
 		evbuffer_add_printf(b, ";%ld;%ld;%ld,%03ld;", g->filed, g->returned, milli / 1000,
 		                    milli % 1000);
-		csv_median(b, g);
+		if (g->ndays)
+			csv_number(b, reports_median(g->days, g->ndays));
 		evbuffer_add(b, ";", 1);
 		csv_field(b, top);
+		csv_notice_figures(b, g);
 		evbuffer_add(b, "\r\n", 2);
 		free(top);
 	}
@@ -181,6 +206,14 @@ xlsx_rows(lxw_worksheet *ws, struct report *r, lxw_format *pct, lxw_format *dec)
 		if (*top)
 			err |= worksheet_write_string(ws, row, 7, top, NULL);
 		free(top);
+		if (g->nlead) {
+			double quart[3];
+			reports_quartiles(g->lead, g->nlead, quart);
+			err |= worksheet_write_number(ws, row, 8, quart[1], dec);
+		}
+		if (g->accepted)
+			err |= worksheet_write_number(ws, row, 9,
+			                              (double)reports_noticed_milli(g) / 1000, pct);
 	}
 	return err ? -1 : 0;
 }
@@ -189,7 +222,7 @@ xlsx_rows(lxw_worksheet *ws, struct report *r, lxw_format *pct, lxw_format *dec)
 static int
 xlsx_write(const char *path, struct report *r, const char *from, const char *to)
 {
-	static const double widths[NCOLS] = {16, 60, 12, 18, 13, 17, 30, 60};
+	static const double widths[NCOLS] = {16, 60, 12, 18, 13, 17, 30, 60, 30, 40};
 	lxw_workbook_options opt = {.constant_memory = LXW_FALSE, .tmpdir = NULL};
 	lxw_workbook *wb = workbook_new_opt(path, &opt);
 	lxw_worksheet *ws;

@@ -35,3 +35,31 @@ reports_share_milli(const struct group *g)
 		return 0;
 	return (g->returned * 2000 + g->filed) / (2 * g->filed);
 }
+
+long
+reports_noticed_milli(const struct group *g)
+{
+	if (g->accepted == 0)
+		return 0;
+	return (g->noticed6 * 2000 + g->accepted) / (2 * g->accepted);
+}
+
+static double
+quantile(const int *v, size_t n, double p)
+{
+	double h = (double)(n - 1) * p;
+	size_t lo = (size_t)h;
+
+	if (lo + 1 >= n)
+		return v[n - 1];
+	return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+void
+reports_quartiles(int *v, size_t n, double q[3])
+{
+	qsort(v, n, sizeof(*v), int_cmp);
+	q[0] = quantile(v, n, 0.25);
+	q[1] = quantile(v, n, 0.5);
+	q[2] = quantile(v, n, 0.75);
+}

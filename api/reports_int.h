@@ -24,6 +24,10 @@ struct group {
 	size_t ndays, capdays;
 	struct top top[REPORT_TOP];
 	size_t ntop;
+	long accepted; /* notes accepted */
+	long noticed6; /* of them, with a notice six months or more before */
+	int *lead;     /* days from the notice to acceptance, one per noticed note */
+	size_t nlead, caplead;
 };
 
 struct report {
@@ -33,6 +37,12 @@ struct report {
 
 /* returned/filed in thousandths, rounded half up; 0 when none was filed */
 long reports_share_milli(const struct group *);
+/* noticed6/accepted in thousandths, rounded half up; 0 when none was accepted */
+long reports_noticed_milli(const struct group *);
+/* The quartiles of v (sorted here): q[0] the 25th percentile, q[1] the
+ * median, q[2] the 75th, each by linear interpolation between ranks
+ * (Hyndman and Fan's type 7, as spreadsheets compute them); n > 0. */
+void reports_quartiles(int *v, size_t n, double q[3]);
 
 /*
  * The report as the CSV Danish spreadsheets open as columns (API.md

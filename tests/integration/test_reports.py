@@ -29,7 +29,8 @@ from tests.integration.test_directory import wait_until
 PATH = "/api/v1/reports/quality"
 CSV_HEADER = ["Kvartal", "Rute", "Rutekode", "Indsendte notater", "Returnerede",
               "Andel returneret", "Median arbejdsdage til accept",
-              "Hyppigst markerede afsnit (antal)"]
+              "Hyppigst markerede afsnit (antal)", "Median dage fra varsel til accept",
+              "Andel varslet mindst 6 måneder før accept"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(REPO, "schema", "routes", "bur-ur.json"), encoding="utf-8") as _f:
@@ -37,7 +38,12 @@ with open(os.path.join(REPO, "schema", "routes", "bur-ur.json"), encoding="utf-8
 with open(os.path.join(REPO, "schema", "templates", "bur-ur.json"), encoding="utf-8") as _f:
     LABEL = {s["key"]: s["label"] for s in json.load(_f)["sections"]}
 PERIOD_FIELDS = {"period", "route", "filed", "returned", "returned_share",
-                 "median_working_days_to_accept", "top_flagged_sections"}
+                 "median_working_days_to_accept", "top_flagged_sections", "lead_time_days",
+                 "share_noticed_6_months"}
+# Notices that became notes (issue 22's lead time): note key, notice made (UTC).
+# n2 was noticed 223 days (over six months) before its acceptance on 9 Feb,
+# n1 37 days before 7 Jan; no other note had one.
+NOTICES = [("n2", "2025-07-01 10:00"), ("n1", "2025-12-01 10:00")]
 
 # (key, route, sender unit, receiver unit, status, filed (UTC), decided (UTC),
 #  returns, flag sections)
@@ -68,6 +74,8 @@ NOTES = [
 EXPECTED = [
     {"period": "2026-Q1", "route": "BUR-UR", "filed": 4, "returned": 2,
      "returned_share": 0.5, "median_working_days_to_accept": 3,
+     "lead_time_days": {"median": 130, "p25": 83.5, "p75": 176.5, "notes": 2},
+     "share_noticed_6_months": 0.333,
      "top_flagged_sections": [{"section": "contact", "count": 2},
                               {"section": "goals", "count": 2},
                               {"section": "placering", "count": 1},
@@ -75,9 +83,11 @@ EXPECTED = [
                               {"section": "sundhed", "count": 1}]},
     {"period": "2026-Q1", "route": "VSR-PSY", "filed": 1, "returned": 0,
      "returned_share": 0, "median_working_days_to_accept": 0,
+     "lead_time_days": None, "share_noticed_6_months": 0,
      "top_flagged_sections": [{"section": 'say "hi", then', "count": 1}]},
     {"period": "2026-Q2", "route": "BUR-UR", "filed": 3, "returned": 1,
      "returned_share": 0.333, "median_working_days_to_accept": 3.5,
+     "lead_time_days": None, "share_noticed_6_months": 0,
      "top_flagged_sections": []},
 ]
 
@@ -88,9 +98,10 @@ TOP_Q1 = ", ".join("%s (%d)" % (LABEL.get(k, k), n) for k, n in
                     ("sundhed", 1)])
 EXPECTED_CSV = [
     CSV_HEADER,
-    ["1. kvartal 2026", BUR_UR, "BUR-UR", "4", "2", "0,500", "3", TOP_Q1],
-    ["1. kvartal 2026", "VSR-PSY", "VSR-PSY", "1", "0", "0,000", "0", 'say "hi", then (1)'],
-    ["2. kvartal 2026", BUR_UR, "BUR-UR", "3", "1", "0,333", "3,5", ""],
+    ["1. kvartal 2026", BUR_UR, "BUR-UR", "4", "2", "0,500", "3", TOP_Q1, "130", "0,333"],
+    ["1. kvartal 2026", "VSR-PSY", "VSR-PSY", "1", "0", "0,000", "0", 'say "hi", then (1)',
+     "", "0,000"],
+    ["2. kvartal 2026", BUR_UR, "BUR-UR", "3", "1", "0,333", "3,5", "", "", "0,000"],
 ]
 
 
@@ -126,6 +137,13 @@ def seed_sql():
             out.append(
                 "INSERT INTO handover_flags (handover_id, version, section, kind, by_person, "
                 f"at) VALUES ({q(hid)}, 2, {q(section)}, 'missing', 'seed', {q(filed_ts)});")
+    for j, (key, made) in enumerate(NOTICES):
+        hid = str(uuid.uuid5(uuid.NAMESPACE_URL, "stafet-report-" + key))
+        out.append(
+            "INSERT INTO notices (id, ref, route, status, version, citizen, sender_person, "
+            "sender_unit, receiver_unit, expected_date, handover_id, created_at) VALUES "
+            f"({q(str(uuid.uuid4()))}, {q('VAR-2025-9%05d' % j)}, 'BUR-UR', 'converted', 2, "
+            f"'{{}}', 'seed', 'BUR', 'UR', '2026-01-15', {q(hid)}, {q(made + '+00')});")
     return "\n".join(out)
 
 
@@ -249,9 +267,9 @@ def test_csv(env):
     # one column per field as Danish Excel splits them: no ',' decimal point
     # or separator it would misread, every row the header's width
     assert all(len(row) == len(CSV_HEADER) for row in rows)
-    assert '\r\n1. kvartal 2026;VSR-PSY;VSR-PSY;1;0;0,000;0;"say ""hi"", then (1)"\r\n' \
+    assert '\r\n1. kvartal 2026;VSR-PSY;VSR-PSY;1;0;0,000;0;"say ""hi"", then (1)";;0,000\r\n' \
         in text, text
-    assert text.endswith(";3;1;0,333;3,5;\r\n"), text
+    assert text.endswith(";3;1;0,333;3,5;;;0,000\r\n"), text
     # without text/csv in Accept: JSON
     r = report(d, tokens["kmo"], headers={"Accept": "application/json"},
                **{"from": "2026-01-01", "to": "2026-06-30"})
@@ -273,13 +291,13 @@ def test_xlsx(env):
     ws = wb["Kvalitet"]
     rows = [list(row) for row in ws.iter_rows(values_only=True)]
     assert rows[0] == CSV_HEADER
-    assert rows[1] == ["1. kvartal 2026", BUR_UR, "BUR-UR", 4, 2, 0.5, 3, TOP_Q1]
+    assert rows[1] == ["1. kvartal 2026", BUR_UR, "BUR-UR", 4, 2, 0.5, 3, TOP_Q1, 130, 0.333]
     assert rows[2] == ["1. kvartal 2026", "VSR-PSY", "VSR-PSY", 1, 0, 0, 0,
-                       'say "hi", then (1)']
-    assert rows[3] == ["2. kvartal 2026", BUR_UR, "BUR-UR", 3, 1, 0.333, 3.5, None]
+                       'say "hi", then (1)', None, 0]
+    assert rows[3] == ["2. kvartal 2026", BUR_UR, "BUR-UR", 3, 1, 0.333, 3.5, None, None, 0]
     assert len(rows) == 4
     assert ws["F2"].number_format == "0.0%" and ws["D2"].data_type == "n"
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:H4"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:J4"
     assert wb.properties.title and "2026-01-01" in (wb.properties.description or "")
     # someone who sees no note gets the header row alone
     r = report(d, tokens["lbk"], headers={"Accept": XLSX},
