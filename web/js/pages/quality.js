@@ -171,12 +171,18 @@ export async function render(el, { query, navigate }) {
         barClass: 'chart__bar--flag',
       }) : h('div', { class: 'chart' }, h('h3', {}, 'Oftest markerede afsnit'), h('p', {}, 'Ingen afsnit er markeret i perioden.')))));
 
-  const cols = ['Kvartal', 'Rute', 'Sendt', 'Returneret', 'Andel returneret', 'Median arbejdsdage til godkendelse', 'Oftest markerede afsnit'];
-  const td = (i, v) => h('td', { 'data-label': cols[i], class: i >= 2 && i <= 5 ? 'num' : null }, v);
+  const cols = ['Kvartal', 'Rute', 'Sendt', 'Returneret', 'Andel returneret', 'Median arbejdsdage til godkendelse', 'Oftest markerede afsnit',
+    'Fra varsel til godkendelse (median)', 'Varslet mindst 6 måneder før'];
+  const num = (i) => (i >= 2 && i <= 5) || i >= 7;
+  const td = (i, v) => h('td', { 'data-label': cols[i], class: num(i) ? 'num' : null }, v);
+  // Issue 22's lead time: calendar days from the notice to the acceptance.
+  const lead = (p) => (p.lead_time_days
+    ? `${days(p.lead_time_days.median)} (${p.lead_time_days.notes} ${p.lead_time_days.notes === 1 ? 'notat' : 'notater'})`
+    : '—');
   const table = h('table', { class: 'data data--cards', id: 'quality-table' },
     h('caption', {}, 'Tallene pr. kvartal og rute'),
     h('thead', {}, h('tr', {},
-      cols.map((x, i) => h('th', { scope: 'col', class: i >= 2 && i <= 5 ? 'num' : null }, x)))),
+      cols.map((x, i) => h('th', { scope: 'col', class: num(i) ? 'num' : null }, x)))),
     h('tbody', {}, periods.map((p) => h('tr', {},
       h('th', { scope: 'row', 'data-label': cols[0] }, quarterText(p.period)),
       td(1, h('span', { class: 'route-name', title: routeName(p.route) }, routeShort(p.route))),
@@ -184,7 +190,9 @@ export async function render(el, { query, navigate }) {
       td(3, String(p.returned)),
       td(4, pct(p.returned_share)),
       td(5, days(p.median_working_days_to_accept)),
-      td(6, (p.top_flagged_sections || []).map((t) => `${sectionLabel(p.route, t.section)} (${t.count})`).join(', ') || '—')))));
+      td(6, (p.top_flagged_sections || []).map((t) => `${sectionLabel(p.route, t.section)} (${t.count})`).join(', ') || '—'),
+      td(7, lead(p)),
+      td(8, p.share_noticed_6_months === null || p.share_noticed_6_months === undefined ? '—' : pct(p.share_noticed_6_months))))));
   out.append(h('section', { 'aria-labelledby': 'table-h' }, h('h2', { id: 'table-h' }, 'Tabel'), tableWrap('Kvalitetstal', table)));
   return () => { if (blobUrl) URL.revokeObjectURL(blobUrl); };
 }
