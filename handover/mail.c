@@ -11,6 +11,7 @@
  * Mails are plain text, UTF-8, 8bit (so what is sent is what is scanned),
  * lines well under 998 octets, CRLF.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,10 +208,13 @@ encode_word(struct evbuffer *b, const char *s)
 	}
 }
 
+/* The link to what the alert is about: a notice's page for the notice_*
+ * events, else the note's. */
 static void
-link_line(struct evbuffer *b, const char *base, const char *id)
+link_line(struct evbuffer *b, const char *base, const char *event, const char *id)
 {
-	evbuffer_add_printf(b, "%s/#/notater/%s\r\n", base, id);
+	bool notice = event && strncmp(event, "notice_", 7) == 0;
+	evbuffer_add_printf(b, "%s/#/%s/%s\r\n", base, notice ? "varsler" : "notater", id);
 }
 
 char *
@@ -258,7 +262,7 @@ mail_build(const struct alert_info *a, size_t *len)
 			evbuffer_add_printf(b, "- %s\r\n  Rute: %s. Status: %s.\r\n  ", line,
 			                    json_str(it, "route") ? json_str(it, "route") : "-",
 			                    status_label(json_str(it, "status")));
-			link_line(b, a->base_url, json_str(it, "id") ? json_str(it, "id") : "");
+			link_line(b, a->base_url, ev, json_str(it, "id") ? json_str(it, "id") : "");
 		}
 	} else {
 		evbuffer_add_printf(b, "%s\r\n\r\nReference: %s\r\nRute: %s\r\nStatus: %s\r\n",
@@ -276,14 +280,9 @@ mail_build(const struct alert_info *a, size_t *len)
 			    "Der er under %" JSON_INTEGER_FORMAT
 			    " måneder til det fyldte 18. år.\r\n",
 			    json_integer_value(json_object_get(a->detail, "months")));
-		if (strncmp(a->event, "notice_", 7) == 0) {
-			/* a notice's page in the web UI */
-			evbuffer_add_printf(b, "\r\nSe varslet: %s/#/varsler/%s\r\n", a->base_url,
-			                    a->note_id ? a->note_id : "");
-		} else {
-			evbuffer_add_printf(b, "\r\nSe notatet: ");
-			link_line(b, a->base_url, a->note_id ? a->note_id : "");
-		}
+		evbuffer_add_printf(
+		    b, "\r\nSe %s: ", strncmp(a->event, "notice_", 7) == 0 ? "varslet" : "notatet");
+		link_line(b, a->base_url, a->event, a->note_id ? a->note_id : "");
 	}
 	evbuffer_add_printf(b,
 	                    "\r\nDenne mail indeholder ingen personoplysninger. Log ind i Stafet "

@@ -618,14 +618,16 @@ test_digest(void **state)
 	struct alert_info a = info("digest");
 	json_t *detail = json_pack(
 	    "{s:[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, "
-	    "s:s}]}",
+	    "s:s}, {s:s, s:s, s:s, s:s, s:s}]}",
 	    "items", "event", "submitted", "id", "11111111-2222-4333-8444-555555555555", "ref",
 	    "STF-2026-000201", "route", "BUR-UR", "status", "submitted", "name",
 	    "Zacharias Ørnebjerg", "event", "returned", "id",
 	    "66666666-7777-4888-9999-aaaaaaaaaaaa", "ref", "STF-2026-000202", "route", "BUR-UR",
 	    "status", "returned", "event", "before_18", "id",
 	    "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff", "ref", "BURH-2026-000007", "route", "BURH-AEHF",
-	    "status", "draft");
+	    "status", "draft", "event", "notice_acknowledged", "id",
+	    "12121212-3434-4565-8787-909090909090", "ref", "VAR-2027-000012", "route", "BUR-UR",
+	    "status", "acknowledged");
 	const char *body;
 	size_t len;
 	char *m, *head, *s, *v;
@@ -643,7 +645,7 @@ test_digest(void **state)
 	assert_crlf(m, len);
 	head = headers_of(m, &body);
 	s = decoded_subject(m);
-	assert_string_equal(s, "Dagens overdragelser i Stafet (3)");
+	assert_string_equal(s, "Dagens overdragelser i Stafet (4)");
 	free(s);
 	v = header(head, "X-Stafet-Event");
 	assert_string_equal(v, "digest");
@@ -671,6 +673,11 @@ test_digest(void **state)
 	assert_non_null(strstr(
 	    body,
 	    "https://stafet.kommune.example/#/notater/bbbbbbbb-cccc-4ddd-8eee-ffffffffffff\r\n"));
+	/* a notice's item links to the notice's page, not to a note */
+	assert_non_null(strstr(
+	    body,
+	    "https://stafet.kommune.example/#/varsler/12121212-3434-4565-8787-909090909090\r\n"));
+	assert_null(strstr(body, "#/notater/12121212"));
 	/* in order */
 	assert_true(strstr(body, "000201") < strstr(body, "000202"));
 	assert_true(strstr(body, "000202") < strstr(body, "BURH-2026-000007"));
