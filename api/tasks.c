@@ -17,7 +17,13 @@
  *               within the horizon or is past;
  *   notice_to_acknowledge  open notices (varsler) one's own unit receives:
  *               it acknowledges them (due: the expected date; the query's
- *               rows with status "notice").
+ *               rows with status "notice");
+ *   notice_milestone  the next milestone not done (handover/notice.c: the
+ *               route's legal milestones, the note sent, the handover) of
+ *               an open or acknowledged notice one's own unit sends or that
+ *               names the caller as receiver, when it falls within the
+ *               horizon or is past (rows with status "milestone"); one per
+ *               notice, counted in due_soon.
  * Each note is one item, of the first kind that applies (to_fix,
  * to_receive, drafts, due_soon). Its `due` is the earliest of: the
  * planned handover date; for to_receive the decision deadline (sent +
@@ -46,16 +52,17 @@
 #include "handover.h"
 #include "workdays.h"
 #include "auth.h"
+#include "notice.h"
 #include "api.h"
 
 #define HORIZON   10   /* working days */
 #define ITEMS_MAX 200  /* items in the answer */
 #define ROWS_MAX  5000 /* candidate notes read */
 
-enum task_kind { T_FIX, T_RECEIVE, T_DRAFT, T_NOTICE, T_DUE, T_NKINDS };
+enum task_kind { T_FIX, T_RECEIVE, T_DRAFT, T_NOTICE, T_MILESTONE, T_DUE, T_NKINDS };
 
-static const char *const kind_names[T_NKINDS] = {"to_fix", "to_receive", "drafts",
-                                                 "notice_to_acknowledge", "due_soon"};
+static const char *const kind_names[T_NKINDS] = {
+    "to_fix", "to_receive", "drafts", "notice_to_acknowledge", "notice_milestone", "due_soon"};
 
 struct task {
 	enum task_kind kind;
@@ -64,6 +71,7 @@ struct task {
 	enum { DUE_NONE, DUE_PLANNED, DUE_DECIDE, DUE_FIX, DUE_18 } due_what;
 	bool urgent;
 	long long updated;
+	char label[160]; /* notice_milestone: the milestone's label and law */
 };
 
 struct tasks_ctx {
@@ -87,6 +95,7 @@ enum {
 	C_SUBMITTED,
 	C_DECIDED,
 	C_UPDATED,
+	C_DONE, /* a notice's milestones_done (JSON), for the "milestone" rows */
 };
 
 static const char *
@@ -176,6 +185,46 @@ deadline_after(const char *epoch, int days, unsigned off, char out[11])
 }
 
 /* The kind and due date of row i for the caller; false when it is no task. */
+/* A notice's next milestone not done, when within the horizon or past
+ * (the query reads only the notices its sending unit's members and its
+ * named receiver see to). */
+static bool
+milestone_task(const struct tasks_ctx *ctx, const struct ho_route *r, PGresult *res, int i,
+               struct task *t)
+{
+	json_t *row, *list, *m;
+	size_t k;
+	bool found = false;
+
+	if (r == NULL)
+		return false;
+	row = json_pack("{s:{s:s?}, s:s?, s:o}", "citizen", "birthdate", col(res, i, C_BIRTHDATE),
+	                "expected_date", col(res, i, C_PLANNED), "milestones_done",
+	                col(res, i, C_DONE) ? json_loads(col(res, i, C_DONE), 0, NULL)
+	                                    : json_array());
+	if (row == NULL)
+		return false;
+	list = notice_milestones(r, row, ctx->off);
+	json_array_foreach (list, k, m) {
+		const char *law = json_string_value(json_object_get(m, "law"));
+		if (json_is_true(json_object_get(m, "done")))
+			continue;
+		snprintf(t->due, sizeof(t->due), "%s",
+		         json_string_value(json_object_get(m, "due")));
+		snprintf(t->label, sizeof(t->label), law ? "%s (%s)" : "%s%s",
+		         json_string_value(json_object_get(m, "label")), law ? law : "");
+		found = true;
+		break;
+	}
+	json_decref(list);
+	json_decref(row);
+	if (!found || strcmp(t->due, ctx->horizon) > 0)
+		return false;
+	t->kind = T_MILESTONE;
+	t->urgent = true;
+	return true;
+}
+
 static bool
 classify(const struct tasks_ctx *ctx, const struct dir_snapshot *s, const struct ho_route_set *set,
          PGresult *res, int i, struct task *t)
@@ -201,6 +250,8 @@ classify(const struct tasks_ctx *ctx, const struct dir_snapshot *s, const struct
 		t->urgent = *t->due && strcmp(t->due, ctx->horizon) <= 0;
 		return true;
 	}
+	if (strcmp(status, "milestone") == 0)
+		return milestone_task(ctx, r, res, i, t);
 	if (strcmp(status, "returned") == 0 && sender) {
 		t->kind = T_FIX;
 		deadline_after(col(res, i, C_DECIDED),
@@ -319,6 +370,10 @@ title_of(const struct tasks_ctx *ctx, const struct dir_snapshot *s, PGresult *re
 	case T_NOTICE:
 		snprintf(out, n, "Kvittér for varsel fra %s", from);
 		break;
+	case T_MILESTONE:
+		when_text(ctx, t->due, when, sizeof(when));
+		snprintf(out, n, "Milepæl: %s, %s", t->label, when);
+		break;
 	default:
 		when_text(ctx, t->due, when, sizeof(when));
 		if (t->due_what == DUE_18)
@@ -353,7 +408,8 @@ tasks_answer(struct tasks_ctx *ctx, PGresult *res)
 		title_of(ctx, s, res, t, title, sizeof(title));
 		json_array_append_new(
 		    items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s}", "kind", kind_names[t->kind],
-		                     t->kind == T_NOTICE ? "notice_id" : "handover_id",
+		                     t->kind == T_NOTICE || t->kind == T_MILESTONE ? "notice_id"
+		                                                                   : "handover_id",
 		                     col(res, t->row, C_ID), "ref", col(res, t->row, C_REF),
 		                     "route", col(res, t->row, C_ROUTE), "due",
 		                     *t->due ? json_string(t->due) : json_null(), "title", title));
@@ -388,7 +444,7 @@ static const char tasks_sql[] =
     "SELECT h.id, h.ref, h.route, h.status, h.sender_unit, h.receiver_unit, h.sender_person, "
     "h.planned_date, h.birthdate, extract(epoch FROM h.submitted_at)::bigint, "
     "extract(epoch FROM h.decided_at)::bigint, "
-    "(extract(epoch FROM h.updated_at) * 1000000)::bigint FROM handovers h "
+    "(extract(epoch FROM h.updated_at) * 1000000)::bigint, NULL::text FROM handovers h "
     "WHERE h.deleted_at IS NULL AND ("
     "(h.receiver_unit = ANY($1::text[]) AND h.status IN ('submitted', 'received')) "
     "OR (h.sender_unit = ANY($1::text[]) AND h.status = 'returned') "
@@ -399,8 +455,14 @@ static const char tasks_sql[] =
     /* the open notices the units receive (migration 0013) */
     "UNION ALL SELECT n.id, n.ref, n.route, 'notice', n.sender_unit, n.receiver_unit, "
     "n.sender_person, n.expected_date, n.birthdate, NULL, NULL, "
-    "(extract(epoch FROM n.updated_at) * 1000000)::bigint FROM notices n "
+    "(extract(epoch FROM n.updated_at) * 1000000)::bigint, NULL FROM notices n "
     "WHERE n.receiver_unit = ANY($1::text[]) AND n.status = 'open' "
+    /* the notices whose milestones the units (or the named receiver) see to */
+    "UNION ALL SELECT n.id, n.ref, n.route, 'milestone', n.sender_unit, n.receiver_unit, "
+    "n.sender_person, n.expected_date, n.birthdate, NULL, NULL, "
+    "(extract(epoch FROM n.updated_at) * 1000000)::bigint, n.milestones_done::text "
+    "FROM notices n WHERE n.status IN ('open', 'acknowledged') "
+    "AND (n.sender_unit = ANY($1::text[]) OR n.receiver_person = $2) "
     "ORDER BY 12 LIMIT $4::int";
 
 void

@@ -449,12 +449,49 @@ def test_tasks_count_notices_to_acknowledge(env):
     assert len(items) == 1 and items[0]["kind"] == "notice_to_acknowledge"
     assert items[0]["ref"] == n["ref"] and items[0]["due"] == n["expected_date"]
     assert n["_cpr"][:6] not in items[0]["title"]
-    # the sender has nothing to acknowledge
+    # the sender has nothing to acknowledge (its milestones are its own tasks)
     assert not [i for i in ok(call(env, "GET", "/me/tasks", env.sbo))["items"]
-                if i.get("notice_id") == n["id"]]
+                if i.get("notice_id") == n["id"] and i["kind"] == "notice_to_acknowledge"]
     notice_ok(act(env, env.mha, n["id"], "acknowledge"))
     t = ok(call(env, "GET", "/me/tasks", env.akh))
     assert t["counts"]["notices_to_acknowledge"] == t0
+
+
+def milestone_items(env, user, nid):
+    return [i for i in ok(call(env, "GET", "/me/tasks", user))["items"]
+            if i.get("notice_id") == nid and i["kind"] == "notice_milestone"]
+
+
+def test_tasks_show_the_next_milestone(env):
+    """Mine opgaver: a notice's next milestone not done, when it falls
+    within ten working days or is past, for its sending unit and its named
+    receiver; marked done, the next one; none beyond the horizon."""
+    n = create(env, born=datetime.date(2010, 3, 14), days=300)  # 16 years and 8 months
+    m = milestones(n)
+    items = milestone_items(env, env.sbo, n["id"])
+    assert len(items) == 1, items
+    it = items[0]
+    assert it["due"] == m["maal_15"]["due"] and it["ref"] == n["ref"], (it, m)
+    assert it["title"].startswith("Milepæl: " + m["maal_15"]["label"]), it["title"]
+    assert "§ 109" in it["title"] and "siden" in it["title"], it["title"]
+    assert n["_cpr"][:6] not in it["title"] and "Varselborger" not in it["title"]
+    t = ok(call(env, "GET", "/me/tasks", env.sbo))
+    assert t["items"].index(it) < len(t["items"]) and t["counts"]["due_soon"] >= 1
+    # the receiving unit's members do not see to the sender's milestones
+    assert not milestone_items(env, env.akh, n["id"])
+    # done: the next one (the ungeplan, § 108, also past)
+    notice_ok(patch(env, env.sbo, n["id"], {"milestones_done": ["maal_15"]}, if_match=1))
+    it = milestone_items(env, env.sbo, n["id"])[0]
+    assert it["due"] == m["ungeplan_16"]["due"] and "§ 108" in it["title"], it
+    # named on acknowledgement, the receiver sees it too
+    notice_ok(act(env, env.mha, n["id"], "acknowledge", {"person": env.mha.id}))
+    assert [i["due"] for i in milestone_items(env, env.mha, n["id"])] == [m["ungeplan_16"]["due"]]
+    assert not milestone_items(env, env.akh, n["id"])
+    # both past ones done: the next (support after 18) is months away
+    v = get(env, env.sbo, n["id"]).json()["version"]
+    notice_ok(patch(env, env.sbo, n["id"], {"milestones_done": ["maal_15", "ungeplan_16"]},
+                    if_match=v))
+    assert not milestone_items(env, env.sbo, n["id"])
 
 
 # --- import -----------------------------------------------------------------------------
