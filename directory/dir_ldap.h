@@ -37,7 +37,7 @@ struct dir_ldap_cfg {
 	/* the mapping: attribute names, or "group:PREFIX" */
 	char *map_unit, *map_target_groups, *map_allocation, *map_deputy, *map_absent_from,
 	    *map_absent_until;
-	char *map_kle[3]; /* a unit's KLE numbers: responsible, performing, insight */
+	char *map_kle[3];      /* a unit's KLE numbers: responsible, performing, insight */
 	char *map_unit_intake; /* a unit's intake flag */
 	char **person_attrs, **unit_attrs, **group_attrs; /* what to ask for */
 	/* Whether the caller is stopping: dir_ldap_connect tries no further

@@ -15,7 +15,7 @@ struct dir_layout {
 	const char *id, *username, *upn, *change, *member_of;
 	const char *unit, *target_groups, *allocation, *deputy, *absent_from, *absent_until;
 	const char *unit_code, *unit_name, *unit_department, *unit_mailbox, *unit_lead;
-	const char *kle[3]; /* the defaults of map_kle_responsible, _performing, _insight */
+	const char *kle[3];      /* the defaults of map_kle_responsible, _performing, _insight */
 	const char *unit_intake; /* the default of map_unit_intake */
 };
 /* The layout's row (DIR_LAYOUT_*); static, never freed. */
