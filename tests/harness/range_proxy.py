@@ -419,9 +419,13 @@ class _Conn:
                         break
                     m = Message(raw)
                     out = self.proxy.rewrite_request(m, self)
+                    if m.op_tag == OP_UNBIND:
+                        # noted before it is relayed: the server closes
+                        # the connection on it, and a client may look at
+                        # the log as soon as it sees the close
+                        self.proxy._note("unbind")
                     self.up.sendall(out)
                     if m.op_tag == OP_UNBIND:
-                        self.proxy._note("unbind")
                         break
                     if m.op_tag == OP_EXT_REQ and STARTTLS_OID in raw:
                         self.starttls = m.msgid
