@@ -144,7 +144,12 @@ if [ "$TIER" = world ]; then
 		tests/integration/test_reports.py tests/integration/test_alerts.py \
 		tests/integration/test_authz_matrix.py tests/integration/test_instances.py \
 		tests/integration/test_faults.py tests/integration/test_hostile.py \
-		tests/integration/test_connections.py
+		tests/integration/test_connections.py tests/integration/test_tasks.py \
+		tests/integration/test_flag_replies.py tests/integration/test_pdf.py \
+		tests/integration/test_calendar.py tests/integration/test_vcard.py \
+		tests/integration/test_notices.py tests/integration/test_draft_key.py \
+		tests/integration/test_checks.py tests/integration/test_names.py \
+		tests/integration/test_counterpart_answer.py tests/integration/test_samba_ad.py
 else
 	# A named, bounded subset under valgrind (about five minutes): start and
 	# stop, reload, the fault tests, login, and one whole handover life.
