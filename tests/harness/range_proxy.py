@@ -450,7 +450,13 @@ class _Conn:
                     m = Message(raw)
                     out = self.proxy.rewrite_response(m, self)
                     if out is not None:
-                        self.client.sendall(out)
+                        try:
+                            self.client.sendall(out)
+                        except (BrokenPipeError, ConnectionResetError):
+                            # the client went away mid-answer (stafetd
+                            # drops a connection whose ranged read failed):
+                            # a close, not a fault of the proxy
+                            break
                     if m.op_tag == OP_EXT_RESP and m.msgid == self.starttls:
                         _pump(f, self.client)
                         break
