@@ -633,7 +633,8 @@ own_addresses(const struct http_request *req, char *base, size_t bsz, char *host
  * The access log's view of a path under /cal/ (http_set_log_path; any
  * method, any answer): "/cal/" and the first 8 hex digits of the SHA-256
  * of what follows, which for a well-formed address is the secret's hash
- * as the audit rows give it.
+ * as the audit rows give it. Any other path whose last segment ends in
+ * ".ics" shows that segment as 8 hex digits of its hash and ".ics".
  */
 bool
 api_calendar_log_path(const char *path, char *out, size_t outsz)
@@ -642,8 +643,18 @@ api_calendar_log_path(const char *path, char *out, size_t outsz)
 	const char *seg;
 	size_t len;
 
-	if (strncmp(path, "/cal/", 5) != 0)
-		return false;
+	if (strncmp(path, "/cal/", 5) != 0) {
+		/* an address sent to the wrong place (a client that dropped
+		 * "/cal/", or "/cal/../x.ics" resolved): whatever ends in .ics
+		 * may be a secret, so its last segment is shown as a hash too */
+		const char *last = strrchr(path, '/');
+		size_t n = last ? strlen(last + 1) : 0;
+		if (last == NULL || n < 5 || strcmp(last + 1 + n - 4, ".ics") != 0)
+			return false;
+		auth_token_hash_hex(last + 1, n - 4, hash);
+		snprintf(out, outsz, "%.*s/%.8s.ics", (int)(last - path), path, hash + 2);
+		return true;
+	}
 	seg = path + 5;
 	len = strlen(seg);
 	if (len == AUTH_TOKEN_LEN + 4 && strcmp(seg + AUTH_TOKEN_LEN, ".ics") == 0)

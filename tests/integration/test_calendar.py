@@ -395,6 +395,10 @@ def test_hostile_secrets(env):
     for h in ("%FF%FE" + secret[2:] + ".ics", secret + "%C0%AF.ics", secret + ".ics%00"):
         r = requests.get(base + h, timeout=10)
         assert r.status_code == 400, (h[:60], r.status_code, r.text[:200])
+    # the address sent without /cal/ (a pasting mistake) is no feed, and the
+    # access log does not keep the secret either
+    r = requests.get(env.d.url + "/" + secret + ".ics", timeout=10)
+    assert r.status_code == 404
     assert fetch(url).status_code == 200  # the real one still works
     log = env.d.log()
     assert secret not in log
