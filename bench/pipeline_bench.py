@@ -19,7 +19,6 @@ the peer's transactions per second and the ratio, with p50/p99 of both.
 
 import argparse
 import datetime
-import json
 import os
 import sys
 import tempfile
@@ -28,8 +27,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+import time  # noqa: E402
+
 import handover_bench as hb  # noqa: E402
-from directory_bench import log, run_wrk  # noqa: E402
+from directory_bench import Table, log, run_wrk  # noqa: E402
 
 RECEIVER = ("mha", "demo")  # Mette Hansen, UR
 
@@ -65,8 +66,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--notices", type=int, default=5000)
     ap.add_argument("--seconds", type=int, default=8)
-    ap.add_argument("--json", help="write the rows as JSON here")
+    ap.add_argument("--json", help="write the rows as JSON here (bench/table.py's form)")
     args = ap.parse_args()
+    started = time.monotonic()
+    load_before = open("/proc/loadavg").read().split()[:3]
+    table = Table(section=7)
 
     work = tempfile.mkdtemp(prefix="stafet-pipeline-")
     env = hb.Env(work, 0)
@@ -115,6 +119,10 @@ def main():
                 "pgbench %.0f tps (p50 %.2f ms, p99 %.2f ms); %.2fx" % (
                     conns, w["rate"], w["p50_us"] / 1e3, w["p99_us"] / 1e3, w["errors"],
                     pb["tps"], pb["p50_us"] / 1e3, pb["p99_us"] / 1e3, ratio))
+            table.add("pipeline, %d conns: req/s" % conns, "%.0f" % w["rate"],
+                      "pgbench, the bare SELECT, -c %d" % conns, "%.0f" % pb["tps"],
+                      "%.2f× its rate" % ratio, "–", "–", value=w["rate"], unit="req/s",
+                      peer_value=pb["tps"], peer_unit="tps", ratio_value=ratio)
             rows.append({"connections": conns, "stafetd_rps": round(w["rate"]),
                          "stafetd_p50_ms": w["p50_us"] / 1e3,
                          "stafetd_p99_ms": w["p99_us"] / 1e3, "errors": w["errors"],
@@ -133,9 +141,8 @@ def main():
             r["pgbench_p99_ms"]))
     print("\n%s, load average %s" % (datetime.date.today().isoformat(),
                                      open("/proc/loadavg").read().split()[:3]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+    table.write_json(args.json, "pipeline", {"notices": args.notices, "seconds": args.seconds},
+                     started, load_before)
 
 
 if __name__ == "__main__":

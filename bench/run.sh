@@ -83,6 +83,12 @@ run growth /usr/bin/python3 bench/growth_bench.py \
 	--duration "${BENCH_GROWTH_DURATION:-5}" \
 	--from "$json_dir/directory.json" --json "$json_dir/growth.json"
 
+# Notices: the receiving unit's pipeline with BENCH_NOTICES notices stored
+# (against the bare SELECT in pgbench), on the demo directory.
+run pipeline /usr/bin/python3 bench/pipeline_bench.py \
+	--notices "${BENCH_NOTICES:-5000}" --seconds "${BENCH_DURATION:-8}" \
+	--json "$json_dir/pipeline.json"
+
 kill "$sampler" 2>/dev/null || true
 echo
 rc=0

@@ -10,6 +10,7 @@ and prints their rows as one markdown table, grouped in the order of issue
   4. incoming list with the notes stored
   5. mail delivery to a local SMTP server
   6. growth: search and resolution at several directory sizes
+  7. the notices' pipeline with 5,000 notices stored (pipeline_bench.py)
 
 The table is printed last, after a few lines on the run (date, build,
 machine, load average, time); the same, with the drivers' notes after the
@@ -30,10 +31,11 @@ SECTIONS = {
     4: "Incoming list",
     5: "Mail delivery",
     6: "Growth",
+    7: "Notices' pipeline",
 }
 # Which driver gives each section (for the "not measured" rows).
 DRIVER_OF = {1: "directory", 2: "directory", 3: "handovers", 4: "handovers",
-             5: "alerts", 6: "growth"}
+             5: "alerts", 6: "growth", 7: "pipeline"}
 HEAD = ("figure", "stafetd", "peer", "peer figure", "stafetd / peer",
         "target", "met")
 
@@ -51,6 +53,8 @@ def title(section, docs):
         return "%s, %s notes stored" % (SECTIONS[4], format(p["notes"], ","))
     if section == 6 and d.get("points"):
         return "%s, 16 in flight" % SECTIONS[6]
+    if section == 7 and p.get("notices"):
+        return "%s, %s notices stored" % (SECTIONS[7], format(p["notices"], ","))
     return SECTIONS[section]
 
 
@@ -127,7 +131,7 @@ def main():
             "stafetd built from %s; %s." % (any_doc.get("rev", "?"),
                                             any_doc.get("machine", "?"))]
     parts = []
-    for name in ("directory", "handovers", "alerts", "growth"):
+    for name in ("directory", "handovers", "alerts", "growth", "pipeline"):
         d = docs.get(name)
         if d:
             parts.append("%s %.0f s (load %s → %s)" % (
@@ -151,7 +155,7 @@ def main():
     table = render(rows)
 
     notes = []
-    for name in ("directory", "handovers", "alerts", "growth"):
+    for name in ("directory", "handovers", "alerts", "growth", "pipeline"):
         d = docs.get(name)
         if d and d.get("notes"):
             notes.append("")
