@@ -94,6 +94,9 @@ void api_calendar_create(struct http_request *);
 void api_calendar_delete(struct http_request *);
 void api_calendar_feed(struct http_request *);
 bool api_calendar_log_path(const char *path, char *out, size_t outsz);
+/* contentline.c: one iCalendar/vCard content line appended to b, folded
+ * at 75 octets (never inside a UTF-8 sequence) and ended with CRLF. */
+void api_content_line(struct evbuffer *b, const char *line);
 void api_people_vcard(struct http_request *);
 /* notes.c: a note write's If-Match: "N" gives N, * 0 (any version), W/"N"
  * a version no note reaches (never matches); -1 when absent, -2 when

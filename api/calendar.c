@@ -60,37 +60,16 @@
 #include "auth.h"
 #include "api.h"
 
-#define FETCH_WINDOW    60.0
-#define FETCH_BLOCK     60.0
-#define MISS_WINDOW     600.0
-#define MISS_BLOCK      600.0
-#define NOTES_MAX       2000
-#define CANCELLED_DAYS  60
-#define LINE_MAX_OCTETS 75
+#define FETCH_WINDOW   60.0
+#define FETCH_BLOCK    60.0
+#define MISS_WINDOW    600.0
+#define MISS_BLOCK     600.0
+#define NOTES_MAX      2000
+#define CANCELLED_DAYS 60
 
 static const char not_found[] = "Der er ingen kalender på denne adresse.";
 
 /* ---- writing iCalendar ---------------------------------------------------- */
-
-/* Appends one content line, folded at 75 octets (a continuation line starts
- * with a space, which counts), never inside a UTF-8 sequence; CRLF. */
-static void
-ics_line(struct evbuffer *b, const char *line)
-{
-	size_t len = strlen(line), pos = 0, room = LINE_MAX_OCTETS;
-
-	while (len - pos > room) {
-		size_t cut = pos + room;
-		while (cut > pos && ((unsigned char)line[cut] & 0xC0) == 0x80)
-			cut--;
-		evbuffer_add(b, line + pos, cut - pos);
-		evbuffer_add(b, "\r\n ", 3);
-		pos = cut;
-		room = LINE_MAX_OCTETS - 1;
-	}
-	evbuffer_add(b, line + pos, len - pos);
-	evbuffer_add(b, "\r\n", 2);
-}
 
 /* TEXT escaped as RFC 5545 3.3.11 says: backslash, semicolon, comma and
  * newline; other control characters dropped. Into out, cut at outsz. */
@@ -130,7 +109,7 @@ ics_prop(struct evbuffer *b, const char *name, const char *text)
 	char esc[2048], line[2200];
 	ics_escape(text, esc, sizeof(esc));
 	snprintf(line, sizeof(line), "%s:%s", name, esc);
-	ics_line(b, line);
+	api_content_line(b, line);
 }
 
 static const char vtimezone[] = "BEGIN:VTIMEZONE\r\n"
@@ -246,25 +225,25 @@ emit_event(struct feed *f, PGresult *res, int i, const struct event_spec *e, boo
 		return;
 	evbuffer_add(b, "BEGIN:VEVENT\r\n", 14);
 	snprintf(line, sizeof(line), "UID:%s-%s@%s", id, e->kind, f->host);
-	ics_line(b, line);
+	api_content_line(b, line);
 	snprintf(line, sizeof(line), "DTSTAMP:%s", col(res, i, C_STAMP));
-	ics_line(b, line);
+	api_content_line(b, line);
 	snprintf(line, sizeof(line), "LAST-MODIFIED:%s", col(res, i, C_STAMP));
-	ics_line(b, line);
+	api_content_line(b, line);
 	snprintf(line, sizeof(line), "SEQUENCE:%s", col(res, i, C_VERSION));
-	ics_line(b, line);
+	api_content_line(b, line);
 	snprintf(line, sizeof(line), "DTSTART;VALUE=DATE:%s", start);
-	ics_line(b, line);
+	api_content_line(b, line);
 	snprintf(line, sizeof(line), "DTEND;VALUE=DATE:%s", end);
-	ics_line(b, line);
+	api_content_line(b, line);
 	ics_prop(b, "SUMMARY", e->summary);
 	ics_prop(b, "DESCRIPTION", description);
 	snprintf(line, sizeof(line), "URL:%s/#/notater/%s", f->base_url, id);
-	ics_line(b, line);
-	ics_line(b, cancelled ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
-	ics_line(b, "TRANSP:TRANSPARENT");
-	ics_line(b, "CATEGORIES:Stafet");
-	ics_line(b, "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE");
+	api_content_line(b, line);
+	api_content_line(b, cancelled ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
+	api_content_line(b, "TRANSP:TRANSPARENT");
+	api_content_line(b, "CATEGORIES:Stafet");
+	api_content_line(b, "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE");
 	evbuffer_add(b, "END:VEVENT\r\n", 12);
 }
 
@@ -508,9 +487,9 @@ notes_read(PGresult *res, const char *error, void *arg)
 	                            "PRODID:-//Stafet//Stafet frister//DA\r\n"
 	                            "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n");
 	ics_prop(f->out, "X-WR-CALNAME", "Stafet: mine frister");
-	ics_line(f->out, "X-WR-TIMEZONE:Europe/Copenhagen");
-	ics_line(f->out, "REFRESH-INTERVAL;VALUE=DURATION:PT1H");
-	ics_line(f->out, "X-PUBLISHED-TTL:PT1H");
+	api_content_line(f->out, "X-WR-TIMEZONE:Europe/Copenhagen");
+	api_content_line(f->out, "REFRESH-INTERVAL;VALUE=DURATION:PT1H");
+	api_content_line(f->out, "X-PUBLISHED-TTL:PT1H");
 	evbuffer_add(f->out, vtimezone, sizeof(vtimezone) - 1);
 	for (int i = 0; f->me != DIR_NONE && i < PQntuples(res); i++)
 		note_events(f, s, routes_current(), res, i);

@@ -20,27 +20,6 @@
 #include "directory.h"
 #include "api.h"
 
-#define VC_LINE_OCTETS 75
-
-/* One content line, folded and ended with CRLF. */
-static void
-vc_line(struct evbuffer *b, const char *line)
-{
-	size_t len = strlen(line), pos = 0, room = VC_LINE_OCTETS;
-
-	while (len - pos > room) {
-		size_t cut = pos + room;
-		while (cut > pos && ((unsigned char)line[cut] & 0xC0) == 0x80)
-			cut--;
-		evbuffer_add(b, line + pos, cut - pos);
-		evbuffer_add(b, "\r\n ", 3);
-		pos = cut;
-		room = VC_LINE_OCTETS - 1;
-	}
-	evbuffer_add(b, line + pos, len - pos);
-	evbuffer_add(b, "\r\n", 2);
-}
-
 /* A text value escaped as RFC 6350 3.4 says, appended to b; control
  * characters other than newline are dropped. */
 static void
@@ -79,7 +58,7 @@ vc_prop(struct evbuffer *out, const char *name, const char *const *parts, size_t
 		vc_escape(b, parts[i]);
 	}
 	evbuffer_add(b, "", 1);
-	vc_line(out, (const char *)evbuffer_pullup(b, -1));
+	api_content_line(out, (const char *)evbuffer_pullup(b, -1));
 	evbuffer_free(b);
 }
 
@@ -128,20 +107,20 @@ vc_card(struct evbuffer *b, const struct dir_snapshot *s, const struct dir_perso
 		if (d != DIR_NONE && d != p->unit)
 			dep_name = s->units[d].name ? s->units[d].name : s->units[d].code;
 	}
-	vc_line(b, "BEGIN:VCARD");
-	vc_line(b, "VERSION:4.0");
-	vc_line(b, "KIND:individual");
-	vc_line(b, "PRODID:-//Stafet//Stafet//DA");
+	api_content_line(b, "BEGIN:VCARD");
+	api_content_line(b, "VERSION:4.0");
+	api_content_line(b, "KIND:individual");
+	api_content_line(b, "PRODID:-//Stafet//Stafet//DA");
 	if (looks_like_uuid(p->id)) {
 		snprintf(line, sizeof(line), "UID:urn:uuid:%s", p->id);
-		vc_line(b, line);
+		api_content_line(b, line);
 	}
 	vc_text(b, "FN", p->display_name && *p->display_name ? p->display_name : p->username);
 	const char *n[5] = {p->surname, p->given_name, "", "", ""};
 	if ((p->surname && *p->surname) || (p->given_name && *p->given_name))
 		vc_prop(b, "N", n, 5);
 	else
-		vc_line(b, "N:;;;;");
+		api_content_line(b, "N:;;;;");
 	vc_text(b, "TITLE", p->title);
 	const char *org[2] = {dep_name ? dep_name : (u ? u->name : NULL),
 	                      dep_name && u ? u->name : ""};
@@ -151,7 +130,7 @@ vc_card(struct evbuffer *b, const struct dir_snapshot *s, const struct dir_perso
 	vc_text(b, "TEL;TYPE=cell", p->mobile);
 	const char *adr[7] = {"", p->office, "", "", "", "", ""};
 	vc_prop(b, "ADR;TYPE=work", adr, 7);
-	vc_line(b, "END:VCARD");
+	api_content_line(b, "END:VCARD");
 }
 
 /* GET /api/v1/people/{id}/vcard */
