@@ -1071,12 +1071,14 @@ def main():
                   mem["VmRSS"], "slapd VmRSS (mdb mmap)",
                   "%.0f MB" % slapd_mem["VmRSS"],
                   "%.2f× its RSS" % (mem["VmRSS"] / slapd_mem["VmRSS"]),
-                  "≤ %.0f MB" % TARGETS["rss_mb"],
-                  yes(mem["VmRSS"] <= TARGETS["rss_mb"]), section=2,
-                  value=mem["VmRSS"], unit="MB",
+                  "≤ %.0f MB; ≤ slapd's" % TARGETS["rss_mb"],
+                  "%s; %s" % (yes(mem["VmRSS"] <= TARGETS["rss_mb"]),
+                              yes(mem["VmRSS"] <= slapd_mem["VmRSS"])),
+                  section=2, value=mem["VmRSS"], unit="MB",
                   peer_value=slapd_mem["VmRSS"],
                   ratio_value=mem["VmRSS"] / slapd_mem["VmRSS"],
-                  met_ok=mem["VmRSS"] <= TARGETS["rss_mb"])
+                  met_ok=(mem["VmRSS"] <= TARGETS["rss_mb"]
+                          and mem["VmRSS"] <= slapd_mem["VmRSS"]))
 
         search = search_load(d, table, slapd, pwfile, work, args.ldapbench,
                              args.duration, [(16, 4, 4), (64, 8, 8)])

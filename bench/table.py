@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The one table of `make bench`: reads the drivers' JSON (--json of
-directory_bench.py, handover_bench.py, alerts_bench.py, growth_bench.py)
+directory_bench.py, handover_bench.py, alerts_bench.py, growth_bench.py,
+pipeline_bench.py, auth_bench.py, report_bench.py)
 and prints their rows as one markdown table, grouped in the order of issue
 9, with the columns of bench/README.md's tables:
 
@@ -11,6 +12,8 @@ and prints their rows as one markdown table, grouped in the order of issue
   5. mail delivery to a local SMTP server
   6. growth: search and resolution at several directory sizes
   7. the notices' pipeline with 5,000 notices stored (pipeline_bench.py)
+  8. authenticated reads against /healthz in the same run (auth_bench.py)
+  9. the quality report at 1,000 and 100,000 notes (report_bench.py)
 
 The table is printed last, after a few lines on the run (date, build,
 machine, load average, time); the same, with the drivers' notes after the
@@ -32,10 +35,13 @@ SECTIONS = {
     5: "Mail delivery",
     6: "Growth",
     7: "Notices' pipeline",
+    8: "Authenticated reads against /healthz",
+    9: "Quality report",
 }
 # Which driver gives each section (for the "not measured" rows).
 DRIVER_OF = {1: "directory", 2: "directory", 3: "handovers", 4: "handovers",
-             5: "alerts", 6: "growth", 7: "pipeline"}
+             5: "alerts", 6: "growth", 7: "pipeline",
+             8: "auth", 9: "report"}
 HEAD = ("figure", "stafetd", "peer", "peer figure", "stafetd / peer",
         "target", "met")
 
@@ -53,6 +59,8 @@ def title(section, docs):
         return "%s, %s notes stored" % (SECTIONS[4], format(p["notes"], ","))
     if section == 6 and d.get("points"):
         return "%s, 16 in flight" % SECTIONS[6]
+    if section == 8 and p.get("people"):
+        return "%s, %s people" % (SECTIONS[8], format(p["people"], ","))
     if section == 7 and p.get("notices"):
         return "%s, %s notices stored" % (SECTIONS[7], format(p["notices"], ","))
     return SECTIONS[section]
@@ -131,7 +139,8 @@ def main():
             "stafetd built from %s; %s." % (any_doc.get("rev", "?"),
                                             any_doc.get("machine", "?"))]
     parts = []
-    for name in ("directory", "handovers", "alerts", "growth", "pipeline"):
+    for name in ("directory", "handovers", "alerts", "growth", "pipeline",
+                 "auth", "report"):
         d = docs.get(name)
         if d:
             parts.append("%s %.0f s (load %s → %s)" % (
@@ -155,7 +164,8 @@ def main():
     table = render(rows)
 
     notes = []
-    for name in ("directory", "handovers", "alerts", "growth", "pipeline"):
+    for name in ("directory", "handovers", "alerts", "growth", "pipeline",
+                 "auth", "report"):
         d = docs.get(name)
         if d and d.get("notes"):
             notes.append("")
