@@ -373,10 +373,52 @@ wipe:
 	free((char *)(uintptr_t)pass);
 }
 
+/*
+ * A logout whose DELETE has committed, waiting SESSION_END_WAIT before its
+ * 204: by then every daemon's session cache has heard of the end or no
+ * longer answers from memory (auth/session_cache.c). The wait is counted
+ * on the real monotonic clock; a test build's clock steps fire timers
+ * early, so the timer is set again until the time has really passed.
+ */
+struct logout {
+	TAILQ_ENTRY(logout) entry;
+	struct http_request *req;
+	struct event *ev;
+	double until; /* clock_mono_real() */
+};
+TAILQ_HEAD(logout_list, logout);
+static struct logout_list ending = TAILQ_HEAD_INITIALIZER(ending);
+
+static void
+logout_answer(struct logout *lo)
+{
+	TAILQ_REMOVE(&ending, lo, entry);
+	event_free(lo->ev);
+	auth_set_cookie(lo->req, "", 0);
+	http_respond(lo->req, 204, NULL, NULL, 0);
+	free(lo);
+}
+
+static void
+logout_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct logout *lo = arg;
+	double left = lo->until - clock_mono_real();
+	(void)fd;
+	(void)what;
+	if (left > 0) {
+		struct timeval tv = clock_timeval(left);
+		evtimer_add(lo->ev, &tv);
+		return;
+	}
+	logout_answer(lo);
+}
+
 static void
 logout_done(PGresult *res, const char *error, void *arg)
 {
 	struct http_request *req = arg;
+	struct logout *lo;
 	(void)res;
 	if (error) {
 		log_warnx("logout: %s", error);
@@ -384,8 +426,21 @@ logout_done(PGresult *res, const char *error, void *arg)
 		http_problem(req, 503, NULL, "The session store is unavailable.");
 		return;
 	}
-	auth_set_cookie(req, "", 0);
-	http_respond(req, 204, NULL, NULL, 0);
+	if (base == NULL) {
+		/* stopping: the wait cannot be kept, so no 204 (the session has ended) */
+		http_add_header(req, "Retry-After", "1");
+		http_problem(req, 503, NULL, "The server is stopping.");
+		return;
+	}
+	lo = xcalloc(1, sizeof(*lo));
+	lo->req = req;
+	lo->until = clock_mono_real() + SESSION_END_WAIT;
+	lo->ev = evtimer_new(base, logout_wait_cb, lo);
+	if (lo->ev == NULL)
+		fatalx("logout: evtimer_new");
+	TAILQ_INSERT_TAIL(&ending, lo, entry);
+	struct timeval tv = clock_timeval(SESSION_END_WAIT);
+	evtimer_add(lo->ev, &tv);
 }
 
 /* Ends the session that authenticated this request; the token is dead at once. */
@@ -407,6 +462,55 @@ api_session_delete(struct http_request *req)
 	}
 }
 
+/*
+ * The draft keys read so far, by person: a key never changes once stored
+ * (migration 0011), so /me asks the database only for a person's first
+ * call here, and again KEY_TTL seconds later (an operator may delete a
+ * row to make that user's local copies unreadable; every daemon then
+ * hands out the new key within KEY_TTL). Direct-mapped: a colliding person
+ * replaces the older.
+ */
+#define KEY_SLOTS 1024
+#define KEY_TTL   60.0
+
+struct key_slot {
+	char person_id[128];
+	char key[48]; /* base64 of 32 bytes: 44 characters */
+	double at;    /* clock_mono_real() when read */
+};
+static struct key_slot *keys;
+
+static struct key_slot *
+key_slot_of(const char *person_id)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)person_id; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	if (keys == NULL)
+		keys = xcalloc(KEY_SLOTS, sizeof(*keys));
+	return &keys[h % KEY_SLOTS];
+}
+
+static const char *
+key_cached(const char *person_id)
+{
+	const struct key_slot *k = key_slot_of(person_id);
+	if (*k->key && strcmp(k->person_id, person_id) == 0 && clock_mono_real() - k->at < KEY_TTL)
+		return k->key;
+	return NULL;
+}
+
+static void
+key_remember(const char *person_id, const char *key)
+{
+	struct key_slot *k = key_slot_of(person_id);
+	if (strlen(person_id) >= sizeof(k->person_id) || strlen(key) >= sizeof(k->key))
+		return;
+	snprintf(k->person_id, sizeof(k->person_id), "%s", person_id);
+	snprintf(k->key, sizeof(k->key), "%s", key);
+	k->at = clock_mono_real();
+}
+
 /* A GET /me waiting for the user's draft key. */
 struct me_answer {
 	struct http_request *req;
@@ -417,10 +521,12 @@ static void
 me_done(PGresult *res, const char *error, void *arg)
 {
 	struct me_answer *m = arg;
-	if (error == NULL && res != NULL && PQntuples(res) == 1)
+	if (error == NULL && res != NULL && PQntuples(res) == 1) {
 		json_object_set_new(m->body, "draft_key", json_string(PQgetvalue(res, 0, 0)));
-	else
+		key_remember(m->req->auth.person_id, PQgetvalue(res, 0, 0));
+	} else {
 		log_warnx("me: no draft key: %s", error ? error : "no row");
+	}
 	http_respond_json(m->req, 200, m->body);
 	free(m);
 }
@@ -458,6 +564,7 @@ api_me(struct http_request *req)
 	const struct dir_snapshot *s = dir_sync_current();
 	int p = auth_person(req);
 	char expires[32], fresh[65];
+	const char *key;
 
 	if (!http_query_check(req, none))
 		return;
@@ -474,6 +581,11 @@ api_me(struct http_request *req)
 	json_object_set_new(o, "session",
 	                    json_pack("{s:s, s:s}", "expires_at", expires, "via",
 	                              req->auth.cookie ? "cookie" : "bearer"));
+	if ((key = key_cached(req->auth.person_id)) != NULL) {
+		json_object_set_new(o, "draft_key", json_string(key));
+		http_respond_json(req, 200, o);
+		return;
+	}
 	struct me_answer *m = xcalloc(1, sizeof(*m));
 	m->req = req;
 	m->body = o;
@@ -498,15 +610,32 @@ api_session_start(struct event_base *b)
 	base = b;
 }
 
-/* At stop: failures still held back are answered now. */
+/*
+ * At stop: failures still held back are answered now; so are logouts still
+ * waiting, with 503 (their sessions have ended, but a 204 now would come
+ * before every daemon is sure to refuse them).
+ */
 void
 api_session_stop(void)
 {
 	struct login *l;
+	struct logout *lo;
 	while ((l = TAILQ_FIRST(&delayed)) != NULL) {
 		TAILQ_REMOVE(&delayed, l, entry);
 		answer_denied(l->req);
 		login_free(l);
+	}
+	while ((lo = TAILQ_FIRST(&ending)) != NULL) {
+		TAILQ_REMOVE(&ending, lo, entry);
+		event_free(lo->ev);
+		http_add_header(lo->req, "Retry-After", "1");
+		http_problem(lo->req, 503, NULL, "The server is stopping.");
+		free(lo);
+	}
+	if (keys) {
+		explicit_wipe(keys, KEY_SLOTS * sizeof(*keys));
+		free(keys);
+		keys = NULL;
 	}
 	base = NULL;
 }

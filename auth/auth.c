@@ -33,6 +33,7 @@
 #define JANITOR_INTERVAL 300.0 /* seconds between sweeps of ended sessions */
 
 static struct event *janitor_ev;
+static EVP_MD *sha256; /* fetched once: EVP_sha256() fetches it again at every digest */
 
 /* -- tokens -------------------------------------------------------------------- */
 
@@ -54,7 +55,9 @@ auth_token_hash_hex(const char *token, size_t len, char hash_hex[67])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	if (EVP_Digest(token, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		fatalx("auth: no SHA-256");
+	if (EVP_Digest(token, len, md, &mdlen, sha256, NULL) != 1 || mdlen != 32)
 		fatalx("auth: SHA-256 failed");
 	hash_hex[0] = '\\';
 	hash_hex[1] = 'x';
@@ -538,4 +541,6 @@ auth_stop(void)
 		event_free(janitor_ev);
 		janitor_ev = NULL;
 	}
+	EVP_MD_free(sha256);
+	sha256 = NULL;
 }
