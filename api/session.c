@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "stafetd.h"
@@ -511,23 +512,68 @@ key_remember(const char *person_id, const char *key)
 	k->at = clock_mono_real();
 }
 
+/*
+ * The body of /me but its draft key and closing brace: the person from the
+ * snapshot's pre-rendered JSON (as searches answer), roles and session.
+ * Building and dumping jansson objects for the person was half of a /me.
+ * The caller frees.
+ */
+static struct evbuffer *
+me_body(const struct http_request *req, const struct dir_snapshot *s, int p)
+{
+	struct evbuffer *person = evbuffer_new(), *b = evbuffer_new();
+	char today[11], expires[32];
+	time_t t = (time_t)req->auth.expires_at;
+	struct tm tm;
+
+	if (person == NULL || b == NULL)
+		fatalx("me: evbuffer_new");
+	clock_today(today);
+	dir_render_person_append(person, &s->persons[p], today);
+	/* all but its closing brace */
+	evbuffer_remove_buffer(person, b, evbuffer_get_length(person) - 1);
+	evbuffer_free(person);
+	gmtime_r(&t, &tm);
+	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *roles = auth_roles_json(s, p);
+	char *text = json_dump_compact(roles);
+	json_decref(roles);
+	evbuffer_add_printf(b, ",\"roles\":%s,\"session\":{\"expires_at\":\"%s\",\"via\":\"%s\"}",
+	                    text, expires, req->auth.cookie ? "cookie" : "bearer");
+	free(text);
+	return b;
+}
+
+/* Answers /me with body (consumed) and the key (base64: nothing to escape). */
+static void
+me_respond(struct http_request *req, struct evbuffer *body, const char *key)
+{
+	if (key)
+		evbuffer_add_printf(body, ",\"draft_key\":\"%s\"}", key);
+	else
+		evbuffer_add(body, "}", 1);
+	http_respond_buffer(req, 200, "application/json", body);
+	evbuffer_free(body);
+}
+
 /* A GET /me waiting for the user's draft key. */
 struct me_answer {
 	struct http_request *req;
-	json_t *body;
+	struct evbuffer *body;
 };
 
 static void
 me_done(PGresult *res, const char *error, void *arg)
 {
 	struct me_answer *m = arg;
+	const char *key = NULL;
 	if (error == NULL && res != NULL && PQntuples(res) == 1) {
-		json_object_set_new(m->body, "draft_key", json_string(PQgetvalue(res, 0, 0)));
-		key_remember(m->req->auth.person_id, PQgetvalue(res, 0, 0));
+		key = PQgetvalue(res, 0, 0);
+		key_remember(m->req->auth.person_id, key);
 	} else {
 		log_warnx("me: no draft key: %s", error ? error : "no row");
 	}
-	http_respond_json(m->req, 200, m->body);
+	me_respond(m->req, m->body, key);
 	free(m);
 }
 
@@ -563,7 +609,7 @@ api_me(struct http_request *req)
 	static const char *const none[] = {NULL};
 	const struct dir_snapshot *s = dir_sync_current();
 	int p = auth_person(req);
-	char expires[32], fresh[65];
+	char fresh[65];
 	const char *key;
 
 	if (!http_query_check(req, none))
@@ -572,23 +618,14 @@ api_me(struct http_request *req)
 		auth_unauthorized(req, "The account is no longer in the directory.");
 		return;
 	}
-	time_t t = (time_t)req->auth.expires_at;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_t *o = dir_render_person_json(s, p);
-	json_object_set_new(o, "roles", auth_roles_json(s, p));
-	json_object_set_new(o, "session",
-	                    json_pack("{s:s, s:s}", "expires_at", expires, "via",
-	                              req->auth.cookie ? "cookie" : "bearer"));
+	struct evbuffer *body = me_body(req, s, p);
 	if ((key = key_cached(req->auth.person_id)) != NULL) {
-		json_object_set_new(o, "draft_key", json_string(key));
-		http_respond_json(req, 200, o);
+		me_respond(req, body, key);
 		return;
 	}
 	struct me_answer *m = xcalloc(1, sizeof(*m));
 	m->req = req;
-	m->body = o;
+	m->body = body;
 	random_key_hex(fresh);
 	const char *params[2] = {req->auth.person_id, fresh};
 	/* a new row's key comes from the insert; an existing one from the select */
@@ -600,7 +637,7 @@ api_me(struct http_request *req)
 	explicit_bzero(fresh, sizeof(fresh));
 	if (rc == -1) {
 		free(m);
-		http_respond_json(req, 200, o);
+		me_respond(req, body, NULL);
 	}
 }
 
