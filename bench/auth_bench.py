@@ -123,8 +123,8 @@ def main():
                     "(for bench/table.py)")
     ap.add_argument("--perf", default="",
                     help="also record a profile (perf record --call-graph "
-                    "dwarf) of the first daemon under /api/v1/me into this "
-                    "file, after the rounds")
+                    "dwarf) of the first daemon under each authenticated "
+                    "load, after the rounds: PERF-me.data, PERF-search.data")
     ap.add_argument("--keep", action="store_true",
                     help="keep the working directory")
     args = ap.parse_args()
@@ -194,16 +194,19 @@ def main():
                                            % (binaries[i], name, w["errors"],
                                               rnd + 1))
 
-        if args.perf:
+        for what, paths in (("me", me), ("search", search)):
+            if not args.perf:
+                break
             d, t = daemons[0], tokens[0]
+            out = "%s-%s.data" % (args.perf, what)
             rec = subprocess.Popen(["perf", "record", "-q", "--call-graph",
-                                    "dwarf", "-F", "2000", "-o", args.perf,
+                                    "dwarf", "-F", "2000", "-o", out,
                                     "-p", str(d.proc.pid), "--", "sleep",
                                     str(max(args.duration - 2, 1))],
                                    stdout=subprocess.DEVNULL)
-            wrk(d, me, args.duration, t)
+            wrk(d, paths, args.duration, t)
             rec.wait()
-            db.log("profile of /api/v1/me in %s" % args.perf)
+            db.log("profile of %s in %s" % (what, out))
         logouts = [logout_times(d) for d in daemons]
         for i, b in enumerate(binaries):
             label = "" if len(binaries) == 1 else " [%s]" % os.path.relpath(

@@ -131,7 +131,7 @@ def main():
             "stafetd built from %s; %s." % (any_doc.get("rev", "?"),
                                             any_doc.get("machine", "?"))]
     parts = []
-    for name in ("directory", "handovers", "alerts", "growth", "pipeline"):
+    for name in ("directory", "auth", "handovers", "alerts", "growth", "pipeline"):
         d = docs.get(name)
         if d:
             parts.append("%s %.0f s (load %s → %s)" % (
@@ -155,7 +155,7 @@ def main():
     table = render(rows)
 
     notes = []
-    for name in ("directory", "handovers", "alerts", "growth", "pipeline"):
+    for name in ("directory", "auth", "handovers", "alerts", "growth", "pipeline"):
         d = docs.get(name)
         if d and d.get("notes"):
             notes.append("")
