@@ -12,6 +12,11 @@
  * counts by the name typed, folded alike for accounts and unknown names, so
  * a 429 does not tell them apart; an account's failures also count on the
  * account, so all of its logon names share one count.
+ *
+ * DELETE /api/v1/session deletes the row and answers 204 only
+ * SESSION_END_WAIT later, the session cache's lease (auth/session_cache.c):
+ * from then on no daemon answers for the token. GET /api/v1/me answers
+ * from the snapshot's pre-rendered JSON and the draft keys read before.
  */
 #include <sys/queue.h>
 #include <sys/random.h>
@@ -444,7 +449,10 @@ logout_done(PGresult *res, const char *error, void *arg)
 	evtimer_add(lo->ev, &tv);
 }
 
-/* Ends the session that authenticated this request; the token is dead at once. */
+/*
+ * Ends the session that authenticated this request; the 204 comes once every
+ * daemon refuses the token (logout_done).
+ */
 void
 api_session_delete(struct http_request *req)
 {
@@ -487,14 +495,15 @@ key_slot_of(const char *person_id)
 	uint32_t h = 2166136261u; /* FNV-1a */
 	for (const unsigned char *p = (const unsigned char *)person_id; *p; p++)
 		h = (h ^ *p) * 16777619u;
-	if (keys == NULL)
-		keys = xcalloc(KEY_SLOTS, sizeof(*keys));
 	return &keys[h % KEY_SLOTS];
 }
 
+/* Not before start nor after stop: then every /me asks the database. */
 static const char *
 key_cached(const char *person_id)
 {
+	if (keys == NULL)
+		return NULL;
 	const struct key_slot *k = key_slot_of(person_id);
 	if (*k->key && strcmp(k->person_id, person_id) == 0 && clock_mono_real() - k->at < KEY_TTL)
 		return k->key;
@@ -504,6 +513,8 @@ key_cached(const char *person_id)
 static void
 key_remember(const char *person_id, const char *key)
 {
+	if (keys == NULL)
+		return;
 	struct key_slot *k = key_slot_of(person_id);
 	if (strlen(person_id) >= sizeof(k->person_id) || strlen(key) >= sizeof(k->key))
 		return;
@@ -645,6 +656,8 @@ void
 api_session_start(struct event_base *b)
 {
 	base = b;
+	if (keys == NULL)
+		keys = xcalloc(KEY_SLOTS, sizeof(*keys));
 }
 
 /*

@@ -2,10 +2,12 @@
  * auth.c: who a request is from.
  *
  * A session is a random 256-bit token; PostgreSQL keeps only its SHA-256,
- * so a copy of the database opens no session. Every authenticated request
+ * so a copy of the database opens no session. An authenticated request
  * looks its session up there (several daemons may serve behind one load
- * balancer, and a logout must end a session everywhere at once), and the
- * same query moves the idle clock, at most every few seconds per session.
+ * balancer, and a logout must end a session everywhere before its answer),
+ * and the same query moves the idle clock, at most every few seconds per
+ * session; in between, the session cache (session_cache.c) answers from
+ * memory while it hears every session end.
  *
  * Browsers send the token as the stafet_session cookie (HttpOnly,
  * SameSite=Strict); a state-changing request authenticated by cookie must
