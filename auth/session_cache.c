@@ -715,22 +715,24 @@ session_cache_metrics(struct evbuffer *b)
 	                    "stafet_session_cache_lookups_total{result=\"hit\"} %llu\n"
 	                    "stafet_session_cache_lookups_total{result=\"miss\"} %llu\n",
 	                    sc.hits, sc.misses);
-	evbuffer_add_printf(b,
-	                    "# HELP stafet_session_cache_ends_total Session ends announced by the "
-	                    "database\n"
-	                    "# TYPE stafet_session_cache_ends_total counter\n"
-	                    "stafet_session_cache_ends_total %llu\n"
-	                    "# HELP stafet_session_cache_drops_total Times the listening "
-	                    "connection was lost\n"
-	                    "# TYPE stafet_session_cache_drops_total counter\n"
-	                    "stafet_session_cache_drops_total %llu\n"
-	                    "# HELP stafet_session_cache_confirmations_total Empty queries on the "
-	                    "listening connection that confirmed cached sessions (one per batch)\n"
-	                    "# TYPE stafet_session_cache_confirmations_total counter\n"
-	                    "stafet_session_cache_confirmations_total %llu\n"
-	                    "# HELP stafet_session_cache_leased_total Cached sessions answered at "
-	                    "once, a confirm sent less than the lease ago having completed\n"
-	                    "# TYPE stafet_session_cache_leased_total counter\n"
-	                    "stafet_session_cache_leased_total %llu\n",
-	                    sc.ends, sc.drops, sc.syncs, sc.leased);
+	evbuffer_add_printf(
+	    b,
+	    "# HELP stafet_session_cache_ends_total Session ends announced by the "
+	    "database\n"
+	    "# TYPE stafet_session_cache_ends_total counter\n"
+	    "stafet_session_cache_ends_total %llu\n"
+	    "# HELP stafet_session_cache_drops_total Times the listening "
+	    "connection was lost\n"
+	    "# TYPE stafet_session_cache_drops_total counter\n"
+	    "stafet_session_cache_drops_total %llu\n"
+	    "# HELP stafet_session_cache_confirmations_total Empty queries on the "
+	    "listening connection that confirmed cached sessions (per batch, or the "
+	    "lease's every 50 ms while requests come)\n"
+	    "# TYPE stafet_session_cache_confirmations_total counter\n"
+	    "stafet_session_cache_confirmations_total %llu\n"
+	    "# HELP stafet_session_cache_leased_total Cached sessions answered at "
+	    "once, a confirm sent less than the lease ago having completed\n"
+	    "# TYPE stafet_session_cache_leased_total counter\n"
+	    "stafet_session_cache_leased_total %llu\n",
+	    sc.ends, sc.drops, sc.syncs, sc.leased);
 }
