@@ -12,6 +12,11 @@
  * counts by the name typed, folded alike for accounts and unknown names, so
  * a 429 does not tell them apart; an account's failures also count on the
  * account, so all of its logon names share one count.
+ *
+ * DELETE /api/v1/session deletes the row and answers 204 only
+ * SESSION_END_WAIT later, the session cache's lease (auth/session_cache.c):
+ * from then on no daemon answers for the token. GET /api/v1/me answers
+ * from the snapshot's pre-rendered JSON and the draft keys read before.
  */
 #include <sys/queue.h>
 #include <sys/random.h>
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "stafetd.h"
@@ -373,10 +379,52 @@ wipe:
 	free((char *)(uintptr_t)pass);
 }
 
+/*
+ * A logout whose DELETE has committed, waiting SESSION_END_WAIT before its
+ * 204: by then every daemon's session cache has heard of the end or no
+ * longer answers from memory (auth/session_cache.c). The wait is counted
+ * on the real monotonic clock; a test build's clock steps fire timers
+ * early, so the timer is set again until the time has really passed.
+ */
+struct logout {
+	TAILQ_ENTRY(logout) entry;
+	struct http_request *req;
+	struct event *ev;
+	double until; /* clock_mono_real() */
+};
+TAILQ_HEAD(logout_list, logout);
+static struct logout_list ending = TAILQ_HEAD_INITIALIZER(ending);
+
+static void
+logout_answer(struct logout *lo)
+{
+	TAILQ_REMOVE(&ending, lo, entry);
+	event_free(lo->ev);
+	auth_set_cookie(lo->req, "", 0);
+	http_respond(lo->req, 204, NULL, NULL, 0);
+	free(lo);
+}
+
+static void
+logout_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct logout *lo = arg;
+	double left = lo->until - clock_mono_real();
+	(void)fd;
+	(void)what;
+	if (left > 0) {
+		struct timeval tv = clock_timeval(left);
+		evtimer_add(lo->ev, &tv);
+		return;
+	}
+	logout_answer(lo);
+}
+
 static void
 logout_done(PGresult *res, const char *error, void *arg)
 {
 	struct http_request *req = arg;
+	struct logout *lo;
 	(void)res;
 	if (error) {
 		log_warnx("logout: %s", error);
@@ -384,11 +432,27 @@ logout_done(PGresult *res, const char *error, void *arg)
 		http_problem(req, 503, NULL, "The session store is unavailable.");
 		return;
 	}
-	auth_set_cookie(req, "", 0);
-	http_respond(req, 204, NULL, NULL, 0);
+	if (base == NULL) {
+		/* stopping: the wait cannot be kept, so no 204 (the session has ended) */
+		http_add_header(req, "Retry-After", "1");
+		http_problem(req, 503, NULL, "The server is stopping.");
+		return;
+	}
+	lo = xcalloc(1, sizeof(*lo));
+	lo->req = req;
+	lo->until = clock_mono_real() + SESSION_END_WAIT;
+	lo->ev = evtimer_new(base, logout_wait_cb, lo);
+	if (lo->ev == NULL)
+		fatalx("logout: evtimer_new");
+	TAILQ_INSERT_TAIL(&ending, lo, entry);
+	struct timeval tv = clock_timeval(SESSION_END_WAIT);
+	evtimer_add(lo->ev, &tv);
 }
 
-/* Ends the session that authenticated this request; the token is dead at once. */
+/*
+ * Ends the session that authenticated this request; the 204 comes once every
+ * daemon refuses the token (logout_done).
+ */
 void
 api_session_delete(struct http_request *req)
 {
@@ -407,21 +471,120 @@ api_session_delete(struct http_request *req)
 	}
 }
 
+/*
+ * The draft keys read so far, by person: a key never changes once stored
+ * (migration 0011), so /me asks the database only for a person's first
+ * call here, and again KEY_TTL seconds later (an operator may delete a
+ * row to make that user's local copies unreadable; every daemon then
+ * hands out the new key within KEY_TTL). Direct-mapped: a colliding person
+ * replaces the older.
+ */
+#define KEY_SLOTS 1024
+#define KEY_TTL   60.0
+
+struct key_slot {
+	char person_id[128];
+	char key[48]; /* base64 of 32 bytes: 44 characters */
+	double at;    /* clock_mono_real() when read */
+};
+static struct key_slot *keys;
+
+static struct key_slot *
+key_slot_of(const char *person_id)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)person_id; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &keys[h % KEY_SLOTS];
+}
+
+/* Not before start nor after stop: then every /me asks the database. */
+static const char *
+key_cached(const char *person_id)
+{
+	if (keys == NULL)
+		return NULL;
+	const struct key_slot *k = key_slot_of(person_id);
+	if (*k->key && strcmp(k->person_id, person_id) == 0 && clock_mono_real() - k->at < KEY_TTL)
+		return k->key;
+	return NULL;
+}
+
+static void
+key_remember(const char *person_id, const char *key)
+{
+	if (keys == NULL)
+		return;
+	struct key_slot *k = key_slot_of(person_id);
+	if (strlen(person_id) >= sizeof(k->person_id) || strlen(key) >= sizeof(k->key))
+		return;
+	snprintf(k->person_id, sizeof(k->person_id), "%s", person_id);
+	snprintf(k->key, sizeof(k->key), "%s", key);
+	k->at = clock_mono_real();
+}
+
+/*
+ * The body of /me but its draft key and closing brace: the person from the
+ * snapshot's pre-rendered JSON (as searches answer), roles and session.
+ * Building and dumping jansson objects for the person was half of a /me.
+ * The caller frees.
+ */
+static struct evbuffer *
+me_body(const struct http_request *req, const struct dir_snapshot *s, int p)
+{
+	struct evbuffer *person = evbuffer_new(), *b = evbuffer_new();
+	char today[11], expires[32];
+	time_t t = (time_t)req->auth.expires_at;
+	struct tm tm;
+
+	if (person == NULL || b == NULL)
+		fatalx("me: evbuffer_new");
+	clock_today(today);
+	dir_render_person_append(person, &s->persons[p], today);
+	/* all but its closing brace */
+	evbuffer_remove_buffer(person, b, evbuffer_get_length(person) - 1);
+	evbuffer_free(person);
+	gmtime_r(&t, &tm);
+	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *roles = auth_roles_json(s, p);
+	char *text = json_dump_compact(roles);
+	json_decref(roles);
+	evbuffer_add_printf(b, ",\"roles\":%s,\"session\":{\"expires_at\":\"%s\",\"via\":\"%s\"}",
+	                    text, expires, req->auth.cookie ? "cookie" : "bearer");
+	free(text);
+	return b;
+}
+
+/* Answers /me with body (consumed) and the key (base64: nothing to escape). */
+static void
+me_respond(struct http_request *req, struct evbuffer *body, const char *key)
+{
+	if (key)
+		evbuffer_add_printf(body, ",\"draft_key\":\"%s\"}", key);
+	else
+		evbuffer_add(body, "}", 1);
+	http_respond_buffer(req, 200, "application/json", body);
+	evbuffer_free(body);
+}
+
 /* A GET /me waiting for the user's draft key. */
 struct me_answer {
 	struct http_request *req;
-	json_t *body;
+	struct evbuffer *body;
 };
 
 static void
 me_done(PGresult *res, const char *error, void *arg)
 {
 	struct me_answer *m = arg;
-	if (error == NULL && res != NULL && PQntuples(res) == 1)
-		json_object_set_new(m->body, "draft_key", json_string(PQgetvalue(res, 0, 0)));
-	else
+	const char *key = NULL;
+	if (error == NULL && res != NULL && PQntuples(res) == 1) {
+		key = PQgetvalue(res, 0, 0);
+		key_remember(m->req->auth.person_id, key);
+	} else {
 		log_warnx("me: no draft key: %s", error ? error : "no row");
-	http_respond_json(m->req, 200, m->body);
+	}
+	me_respond(m->req, m->body, key);
 	free(m);
 }
 
@@ -457,7 +620,8 @@ api_me(struct http_request *req)
 	static const char *const none[] = {NULL};
 	const struct dir_snapshot *s = dir_sync_current();
 	int p = auth_person(req);
-	char expires[32], fresh[65];
+	char fresh[65];
+	const char *key;
 
 	if (!http_query_check(req, none))
 		return;
@@ -465,18 +629,14 @@ api_me(struct http_request *req)
 		auth_unauthorized(req, "The account is no longer in the directory.");
 		return;
 	}
-	time_t t = (time_t)req->auth.expires_at;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_t *o = dir_render_person_json(s, p);
-	json_object_set_new(o, "roles", auth_roles_json(s, p));
-	json_object_set_new(o, "session",
-	                    json_pack("{s:s, s:s}", "expires_at", expires, "via",
-	                              req->auth.cookie ? "cookie" : "bearer"));
+	struct evbuffer *body = me_body(req, s, p);
+	if ((key = key_cached(req->auth.person_id)) != NULL) {
+		me_respond(req, body, key);
+		return;
+	}
 	struct me_answer *m = xcalloc(1, sizeof(*m));
 	m->req = req;
-	m->body = o;
+	m->body = body;
 	random_key_hex(fresh);
 	const char *params[2] = {req->auth.person_id, fresh};
 	/* a new row's key comes from the insert; an existing one from the select */
@@ -488,7 +648,7 @@ api_me(struct http_request *req)
 	explicit_bzero(fresh, sizeof(fresh));
 	if (rc == -1) {
 		free(m);
-		http_respond_json(req, 200, o);
+		me_respond(req, body, NULL);
 	}
 }
 
@@ -496,17 +656,36 @@ void
 api_session_start(struct event_base *b)
 {
 	base = b;
+	if (keys == NULL)
+		keys = xcalloc(KEY_SLOTS, sizeof(*keys));
 }
 
-/* At stop: failures still held back are answered now. */
+/*
+ * At stop: failures still held back are answered now; so are logouts still
+ * waiting, with 503 (their sessions have ended, but a 204 now would come
+ * before every daemon is sure to refuse them).
+ */
 void
 api_session_stop(void)
 {
 	struct login *l;
+	struct logout *lo;
 	while ((l = TAILQ_FIRST(&delayed)) != NULL) {
 		TAILQ_REMOVE(&delayed, l, entry);
 		answer_denied(l->req);
 		login_free(l);
+	}
+	while ((lo = TAILQ_FIRST(&ending)) != NULL) {
+		TAILQ_REMOVE(&ending, lo, entry);
+		event_free(lo->ev);
+		http_add_header(lo->req, "Retry-After", "1");
+		http_problem(lo->req, 503, NULL, "The server is stopping.");
+		free(lo);
+	}
+	if (keys) {
+		explicit_wipe(keys, KEY_SLOTS * sizeof(*keys));
+		free(keys);
+		keys = NULL;
 	}
 	base = NULL;
 }

@@ -2,10 +2,12 @@
  * auth.c: who a request is from.
  *
  * A session is a random 256-bit token; PostgreSQL keeps only its SHA-256,
- * so a copy of the database opens no session. Every authenticated request
+ * so a copy of the database opens no session. An authenticated request
  * looks its session up there (several daemons may serve behind one load
- * balancer, and a logout must end a session everywhere at once), and the
- * same query moves the idle clock, at most every few seconds per session.
+ * balancer, and a logout must end a session everywhere before its answer),
+ * and the same query moves the idle clock, at most every few seconds per
+ * session; in between, the session cache (session_cache.c) answers from
+ * memory while it hears every session end.
  *
  * Browsers send the token as the stafet_session cookie (HttpOnly,
  * SameSite=Strict); a state-changing request authenticated by cookie must
@@ -33,6 +35,7 @@
 #define JANITOR_INTERVAL 300.0 /* seconds between sweeps of ended sessions */
 
 static struct event *janitor_ev;
+static EVP_MD *sha256; /* fetched once: EVP_sha256() fetches it again at every digest */
 
 /* -- tokens -------------------------------------------------------------------- */
 
@@ -54,7 +57,9 @@ auth_token_hash_hex(const char *token, size_t len, char hash_hex[67])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	if (EVP_Digest(token, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		fatalx("auth: no SHA-256");
+	if (EVP_Digest(token, len, md, &mdlen, sha256, NULL) != 1 || mdlen != 32)
 		fatalx("auth: SHA-256 failed");
 	hash_hex[0] = '\\';
 	hash_hex[1] = 'x';
@@ -538,4 +543,6 @@ auth_stop(void)
 		event_free(janitor_ev);
 		janitor_ev = NULL;
 	}
+	EVP_MD_free(sha256);
+	sha256 = NULL;
 }

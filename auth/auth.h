@@ -29,6 +29,13 @@ json_t *auth_roles_json(const struct dir_snapshot *, int person);
 void auth_unauthorized(struct http_request *, const char *detail);
 
 /* session_cache.c: sessions kept in memory while session ends are heard. */
+/*
+ * Seconds a path that ends a session waits, after its statement committed,
+ * before it answers the client: the lease (0.25 s) and a margin for the
+ * daemons' clock rates. Every daemon then refuses the session for any
+ * request it answers after that answer (session_cache.c).
+ */
+#define SESSION_END_WAIT 0.26
 void session_cache_start(struct event_base *, const struct config *);
 void session_cache_reconfigure(const struct config *);
 void session_cache_stop(void);

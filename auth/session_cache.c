@@ -10,9 +10,9 @@
  * so the idle clock keeps moving as before: the first request after that
  * asks PostgreSQL again.
  *
- * A logout on any daemon must end the session on all of them at once.
- * Triggers on sessions (migrations 0006, 0007) announce every session that
- * ends (deleted, or its expiry moved earlier) with NOTIFY
+ * A logout on any daemon must end the session on all of them before its
+ * answer. Triggers on sessions (migrations 0006, 0007) announce every
+ * session that ends (deleted, or its expiry moved earlier) with NOTIFY
  * stafet_session_end, and a connection of our own LISTENs. The cache is
  * used only while that connection is up, listening, and the triggers exist
  * and fire always; they are looked for again every SC_RECHECK seconds. When
@@ -24,15 +24,39 @@
  * PostgreSQL delivers a notification to a listening connection
  * asynchronously, but always before the ReadyForQuery that ends any query
  * sent after the notifying transaction committed (postgres.c: pending
- * notifies are sent "before ReadyForQuery"). So a request found in the
- * cache waits for one empty query on the listening connection, sent after
- * it arrived; every ended session has been read when it completes, and the
- * request is answered only if its session is still cached. The requests
- * that arrive while one such query is out share the next: one round trip
- * for a batch, not a query per request. A logout on any daemon is thus
- * final on every daemon before its 204 reaches the client. A lookup
- * whose answer was on its way while a notification came is not cached
- * (the epoch), so it cannot bring back a session that just ended.
+ * notifies are sent "before ReadyForQuery"). Every completed empty query
+ * ("confirm") on the listening connection therefore proves that every
+ * session ended before its send time has been forgotten here.
+ *
+ * The lease. While requests come, a confirm is sent every SC_TICK seconds
+ * (and whenever one is needed); the send time, on the real monotonic
+ * clock (clock_mono_real: a test build's clock must not stretch it), of
+ * the last completed one is kept. A request whose session is cached is
+ * answered at once while that send time S is within SC_LEASE (W) of now.
+ * A logout (api/session.c) answers its 204 only SESSION_END_WAIT = W plus
+ * a margin after its DELETE committed (an event timer on the real clock,
+ * never blocking the loop). So for any request another daemon checks at
+ * T after that 204 reached the client: T > commit + W + margin, and it is
+ * answered from memory only if T - S < W, so S > commit + margin: the
+ * confirm was sent after the commit, and the notification was read (and
+ * the session forgotten) before that confirm completed. The margin covers
+ * the two machines' clocks running at slightly different rates over W
+ * (ppm, against 10 ms). Every path that ends a session for a client who
+ * is waiting for the answer must wait the same: today that is the logout
+ * only (the janitor sweeps sessions already ended by their clocks, which
+ * every lookup and cached entry check themselves; a person gone from the
+ * directory is refused by every daemon's own snapshot). An operator's
+ * DELETE or UPDATE of expires_at in psql is final everywhere within W.
+ *
+ * Without a lease (no request for a while, or the connection slow or
+ * stalled: no confirm completes), a cached session waits as before for
+ * one confirm sent after the request arrived; requests that arrive while
+ * one is out share the next: one round trip for a batch. If none completes
+ * within db_query_timeout the connection is dropped and every request
+ * asks PostgreSQL. A lookup whose answer was on its way while a
+ * notification came is not cached (the epoch), so it cannot bring back a
+ * session that just ended: the entry is put before the notification is
+ * read (and forgotten by it) or after (and then not put).
  */
 #include <sys/queue.h>
 
@@ -53,6 +77,9 @@
 #define SC_BACKOFF_MAX   2.0
 #define SC_BACKOFF_NOTRG 10.0 /* schema without the triggers: not fixed soon */
 #define SC_RECHECK       10.0 /* seconds between looks for the triggers */
+#define SC_LEASE         0.25 /* W: a confirm sent this recently lets hits answer at once */
+#define SC_TICK          0.05 /* seconds between confirms while hits come */
+#define SC_IDLE          1.0  /* no hit for this long: no more ticks until the next */
 
 struct sc_waiter {
 	struct http_request *req;
@@ -93,15 +120,20 @@ static struct {
 	struct event *ev;      /* the socket */
 	struct event *timer;   /* connect deadline, reconnect backoff, or query deadline */
 	struct event *recheck; /* the next look for the triggers */
+	struct event *tick;    /* the next confirm of the lease */
 	double backoff;
 	bool enabled, stopping, trigger_ok;
 	bool sub_failed, sub_trigger; /* the subscribe statements' results so far */
 	bool flushing;                /* libpq holds output the socket did not take */
 	bool check_due, checking;     /* the triggers: to be looked for, being looked for */
 	bool check_failed;
+	bool tick_due;             /* a confirm for the lease is to be sent */
+	double sent_at;            /* real monotonic time the confirm that is out was sent */
+	double leased_at;          /* ... that of the last completed one; 0 without */
+	double last_hit;           /* real monotonic time of the last hit (ticks stop when idle) */
 	char *conninfo, *password; /* what the connection was made with */
 	unsigned long long epoch;
-	unsigned long long hits, misses, ends, drops, syncs;
+	unsigned long long hits, misses, ends, drops, syncs, leased;
 	struct sc_waiters sent;    /* waiting for the empty query that is out */
 	struct sc_waiters pending; /* arrived since it was sent: the next one's */
 	bool syncing;
@@ -276,18 +308,21 @@ release(struct sc_waiters *list, bool confirmed)
 }
 
 /*
- * Sends the query the pending requests wait for: an empty one, before whose
- * end PostgreSQL sends every pending notification; or, when the triggers
- * are due to be looked for, that look, which serves the same.
+ * Sends a confirm: the query the pending requests wait for, or the lease's
+ * next: an empty one, before whose end PostgreSQL sends every pending
+ * notification; or, when the triggers are due to be looked for, that
+ * look, which serves the same. Its send time is taken before it is sent.
  */
 static void
 send_sync(void)
 {
-	if (sc.syncing || (TAILQ_EMPTY(&sc.pending) && !sc.check_due))
+	if (sc.syncing || (TAILQ_EMPTY(&sc.pending) && !sc.check_due && !sc.tick_due))
 		return;
 	sc.checking = sc.check_due;
 	sc.check_due = false;
+	sc.tick_due = false;
 	sc.check_failed = false;
+	sc.sent_at = clock_mono_real();
 	if (!PQsendQuery(sc.pg, sc.checking ? TRIGGERS_SQL : "") || !sc_flush()) {
 		sc_reset("cannot send", SC_BACKOFF_MIN);
 		return;
@@ -298,14 +333,26 @@ send_sync(void)
 	sc_timer(config_current()->db_query_timeout);
 }
 
+/*
+ * Calls cb once every session ended before the request arrived has been
+ * heard of: at once (before returning) while the lease holds, else after
+ * the next confirm.
+ */
 void
 session_cache_confirm(struct http_request *req, http_handler next, const char *hash, double ttl,
                       session_confirmed_cb cb)
 {
 	struct sc_waiter *w;
+	double now = clock_mono_real();
 
 	if (sc.state != SC_UP) {
 		cb(req, next, hash, ttl, false);
+		return;
+	}
+	sc.last_hit = now;
+	if (sc.leased_at > 0 && now - sc.leased_at < SC_LEASE) {
+		sc.leased++;
+		cb(req, next, hash, ttl, true);
 		return;
 	}
 	w = xcalloc(1, sizeof(*w));
@@ -339,6 +386,8 @@ sync_done(void)
 				return;
 			}
 			sc.checking = false;
+			/* every session ended before sent_at is forgotten now */
+			sc.leased_at = sc.sent_at;
 			release(&sc.sent, true);
 			send_sync();
 			return;
@@ -360,6 +409,19 @@ sc_recheckcb(evutil_socket_t fd, short what, void *arg)
 	if (sc.state != SC_UP)
 		return;
 	sc.check_due = true;
+	send_sync();
+}
+
+/* Every SC_TICK seconds while hits come: the lease's next confirm. */
+static void
+sc_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (sc.state != SC_UP || clock_mono_real() - sc.last_hit > SC_IDLE)
+		return;
+	sc.tick_due = true;
 	send_sync();
 }
 
@@ -407,6 +469,8 @@ sc_reset(const char *why, double min_backoff)
 	sc.flushing = false;
 	sc.checking = false;
 	sc.check_due = false;
+	sc.tick_due = false;
+	sc.leased_at = 0;
 	forget_all();
 	/* Those waiting ask the database instead. */
 	release(&sc.sent, false);
@@ -583,10 +647,13 @@ session_cache_start(struct event_base *base, const struct config *cfg)
 	sc.slots = xcalloc(SC_SLOTS, sizeof(*sc.slots));
 	sc.timer = evtimer_new(base, sc_timercb, NULL);
 	sc.recheck = event_new(base, -1, EV_PERSIST, sc_recheckcb, NULL);
-	if (sc.timer == NULL || sc.recheck == NULL)
+	sc.tick = event_new(base, -1, EV_PERSIST, sc_tickcb, NULL);
+	if (sc.timer == NULL || sc.recheck == NULL || sc.tick == NULL)
 		fatalx("session cache: evtimer_new");
 	struct timeval every = clock_timeval(SC_RECHECK);
 	event_add(sc.recheck, &every);
+	struct timeval tick = clock_timeval(SC_TICK);
+	event_add(sc.tick, &tick);
 	sc_connect();
 }
 
@@ -619,6 +686,8 @@ session_cache_stop(void)
 	sc.timer = NULL;
 	event_free(sc.recheck);
 	sc.recheck = NULL;
+	event_free(sc.tick);
+	sc.tick = NULL;
 	free(sc.slots);
 	sc.slots = NULL;
 	free(sc.conninfo);
@@ -646,18 +715,24 @@ session_cache_metrics(struct evbuffer *b)
 	                    "stafet_session_cache_lookups_total{result=\"hit\"} %llu\n"
 	                    "stafet_session_cache_lookups_total{result=\"miss\"} %llu\n",
 	                    sc.hits, sc.misses);
-	evbuffer_add_printf(b,
-	                    "# HELP stafet_session_cache_ends_total Session ends announced by the "
-	                    "database\n"
-	                    "# TYPE stafet_session_cache_ends_total counter\n"
-	                    "stafet_session_cache_ends_total %llu\n"
-	                    "# HELP stafet_session_cache_drops_total Times the listening "
-	                    "connection was lost\n"
-	                    "# TYPE stafet_session_cache_drops_total counter\n"
-	                    "stafet_session_cache_drops_total %llu\n"
-	                    "# HELP stafet_session_cache_confirmations_total Empty queries on the "
-	                    "listening connection that confirmed cached sessions (one per batch)\n"
-	                    "# TYPE stafet_session_cache_confirmations_total counter\n"
-	                    "stafet_session_cache_confirmations_total %llu\n",
-	                    sc.ends, sc.drops, sc.syncs);
+	evbuffer_add_printf(
+	    b,
+	    "# HELP stafet_session_cache_ends_total Session ends announced by the "
+	    "database\n"
+	    "# TYPE stafet_session_cache_ends_total counter\n"
+	    "stafet_session_cache_ends_total %llu\n"
+	    "# HELP stafet_session_cache_drops_total Times the listening "
+	    "connection was lost\n"
+	    "# TYPE stafet_session_cache_drops_total counter\n"
+	    "stafet_session_cache_drops_total %llu\n"
+	    "# HELP stafet_session_cache_confirmations_total Empty queries on the "
+	    "listening connection that confirmed cached sessions (per batch, or the "
+	    "lease's every 50 ms while requests come)\n"
+	    "# TYPE stafet_session_cache_confirmations_total counter\n"
+	    "stafet_session_cache_confirmations_total %llu\n"
+	    "# HELP stafet_session_cache_leased_total Cached sessions answered at "
+	    "once, a confirm sent less than the lease ago having completed\n"
+	    "# TYPE stafet_session_cache_leased_total counter\n"
+	    "stafet_session_cache_leased_total %llu\n",
+	    sc.ends, sc.drops, sc.syncs, sc.leased);
 }

@@ -64,6 +64,12 @@ run directory /usr/bin/python3 bench/directory_bench.py \
 	--people "${BENCH_PEOPLE:-50000}" --duration "${BENCH_DURATION:-8}" \
 	--json "$json_dir/directory.json"
 
+# Authenticated reads: /api/v1/me and people search with a session against
+# /healthz of the same daemon in the same run (the login check's cost).
+run auth /usr/bin/python3 bench/auth_bench.py \
+	--people "${BENCH_PEOPLE:-50000}" --duration "${BENCH_DURATION:-8}" \
+	--json "$json_dir/auth.json"
+
 # Handover notes: submit (against pgbench's rate for the same writes) and
 # the incoming list with 100,000 notes stored (against the same SELECT in
 # pgbench), on the demo directory.

@@ -1,13 +1,20 @@
-"""The session cache (daemon/session_cache.c): sessions kept in memory
+"""The session cache (auth/session_cache.c): sessions kept in memory
 between requests while the daemon hears session ends (LISTEN
 stafet_session_end, migrations 0006 and 0007), against real PostgreSQL and slapd.
 
-A session that ends anywhere (logout on another daemon, a DELETE by an
-operator, TRUNCATE, the janitor) must end here at once; when the listening
-connection is lost, nothing is answered from memory until it is back."""
+A logout on any daemon is final on every daemon before its 204: the very
+first request another daemon answers after it is refused, whether that
+daemon answers from its lease (a confirm on the listening connection
+completed less than 0.25 s ago) or its listening connection is stalled or
+gone (then it waits for a confirm, or asks the database). A session that
+ends otherwise (a DELETE by an operator, TRUNCATE, the janitor) ends here
+within the lease; when the listening connection is lost, nothing is
+answered from memory until it is back."""
 
+import os
 import re
 import signal
+import threading
 import time
 
 import pytest
@@ -48,11 +55,15 @@ def d(slapd, db, stafetd, tmp_path):
 
 def test_repeated_requests_are_answered_from_memory(d):
     token = token_of(d, "mha")
-    before = hits(d)
+    before, lease = hits(d), leased(d)
     for _ in range(5):
         assert me(d, bearer(token)).status_code == 200
     # the first may go to the database (the login did not cache), the rest not
     assert hits(d) - before >= 4
+    # the hits keep confirms going on the timer: within the lease, no wait
+    for _ in range(5):
+        assert me(d, bearer(token)).status_code == 200
+    assert leased(d) > lease
 
 
 def test_logout_ends_the_cached_session_at_once(d):
@@ -120,22 +131,135 @@ def test_lost_listener_forgets_and_comes_back(d, db):
     assert_unauthorized(me(d, bearer(token)))
 
 
-def test_two_daemons_hear_each_others_logouts(slapd, db, stafetd, tmp_path):
+def two_daemons(slapd, db, stafetd, tmp_path, **extra):
+    """Daemons a and b on one database, both listening; with b's listener's
+    backend pid (the one that appeared when b started)."""
     for n in ("a-cfg", "b-cfg"):  # each its own snapshot file
         (tmp_path / n).mkdir()
     a = start(stafetd, db, auth_settings(tmp_path / "a-cfg", slapd.uri), name="a")
-    b = start(stafetd, db, auth_settings(tmp_path / "b-cfg", slapd.uri), name="b")
-    for inst in (a, b):
-        wait_until(lambda: listening(inst), timeout=30, what="listening")
-    for i in range(10):
-        token = token_of(a if i % 2 else b, "mha")
-        for _ in range(2):  # cached on both
-            assert me(a, bearer(token)).status_code == 200
+    wait_until(lambda: listening(a) and len(listener_pids(db)) == 1, timeout=30,
+               what="a listening")
+    a_pid = listener_pids(db)[0]
+    b = start(stafetd, db, auth_settings(tmp_path / "b-cfg", slapd.uri, **extra), name="b")
+    wait_until(lambda: listening(b) and len(listener_pids(db)) == 2, timeout=30,
+               what="b listening")
+    b_pid = [p for p in listener_pids(db) if p != a_pid][0]
+    return a, b, b_pid
+
+
+class Busy:
+    """Keeps a daemon answering cached sessions (another user's) in a
+    thread, so that its lease is held: its confirms go out on the timer."""
+
+    def __init__(self, d, token):
+        self.d, self.token = d, token
+        self.stop = threading.Event()
+        self.codes = []
+        self.th = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        s = requests.Session()
+        while not self.stop.is_set():
+            try:
+                self.codes.append(s.get(self.d.url + "/api/v1/me", headers=bearer(self.token),
+                                        timeout=30).status_code)
+            except requests.RequestException:
+                self.codes.append(None)
+
+    def __enter__(self):
+        self.th.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.th.join()
+
+
+def leased(d):
+    return metric(d, "stafet_session_cache_leased_total")
+
+
+def test_two_daemons_hear_each_others_logouts(slapd, db, stafetd, tmp_path):
+    """The first request on the other daemon after the 204 is refused, with
+    that daemon answering from its lease all along."""
+    a, b, _ = two_daemons(slapd, db, stafetd, tmp_path)
+    busy_a, busy_b = token_of(a, "sbo"), token_of(b, "sbo")
+    before = [leased(a), leased(b)]
+    with Busy(a, busy_a), Busy(b, busy_b):
+        for i in range(10):
+            token = token_of(a if i % 2 else b, "mha")
+            gone, other = (a, b) if i % 2 else (b, a)
+            for _ in range(3):  # cached on both, the other answering from its lease
+                assert me(a, bearer(token)).status_code == 200
+                assert me(b, bearer(token)).status_code == 200
+            t0 = time.monotonic()
+            assert delete_session(gone, bearer(token)).status_code == 204
+            took = time.monotonic() - t0
+            assert_unauthorized(me(other, bearer(token)))
+            assert_unauthorized(me(gone, bearer(token)))
+            # the 204 waits out the lease (api/session.c): a lower bound only
+            assert took >= 0.25, took
+    # both answered from their leases meanwhile (the refusals above are then
+    # the logout's wait at work, not a confirm waited for)
+    assert leased(a) > before[0] and leased(b) > before[1]
+
+
+def test_logout_is_final_on_a_daemon_whose_listener_is_stalled(slapd, db, stafetd, tmp_path):
+    """b's listening connection stops answering (its backend SIGSTOPped):
+    no confirm completes, its lease runs out, and a cached session waits
+    for a confirm that does not come, until b gives the connection up and
+    asks the database. The first answer after a's 204 is still a refusal."""
+    a, b, b_pid = two_daemons(slapd, db, stafetd, tmp_path, db_query_timeout="2s")
+    token, other = token_of(a, "mha"), token_of(b, "sbo")
+    with Busy(b, other) as busy:
+        for _ in range(3):
             assert me(b, bearer(token)).status_code == 200
-        gone, other = (a, b) if i % 2 else (b, a)
-        assert delete_session(gone, bearer(token)).status_code == 204
-        assert_unauthorized(me(gone, bearer(token)))
-        ends_soon(other, token, "logout on the other daemon")
+        os.kill(b_pid, signal.SIGSTOP)
+        try:
+            assert delete_session(a, bearer(token)).status_code == 204
+            assert_unauthorized(me(b, bearer(token)))
+        finally:
+            os.kill(b_pid, signal.SIGCONT)
+    assert set(busy.codes) == {200}, set(busy.codes)
+    assert b.wait_log("no answer to the empty query")
+    wait_until(lambda: listening(b), timeout=30, what="b listening again")
+    assert_unauthorized(me(b, bearer(token)))
+
+
+def test_logout_is_final_on_a_daemon_whose_listener_is_gone(slapd, db, stafetd, tmp_path):
+    """b's listening connection is killed just before a's logout: b forgets
+    everything and asks the database, and refuses the session at once."""
+    a, b, b_pid = two_daemons(slapd, db, stafetd, tmp_path)
+    token, other = token_of(a, "mha"), token_of(b, "sbo")
+    with Busy(b, other):
+        for _ in range(3):
+            assert me(b, bearer(token)).status_code == 200
+        db.psql("SELECT pg_terminate_backend(%d)" % b_pid)
+        assert delete_session(a, bearer(token)).status_code == 204
+        assert_unauthorized(me(b, bearer(token)))
+
+
+def test_a_test_clock_step_does_not_cut_the_logout_short(d):
+    """The 204 waits on the real clock: a step of the test clock fires every
+    timer it reaches, the logout's too, which must then wait on."""
+    token = token_of(d, "mha")
+    assert me(d, bearer(token)).status_code == 200
+    out = {}
+
+    def logout():
+        t0 = time.monotonic()
+        out["status"] = delete_session(d, bearer(token)).status_code
+        out["took"] = time.monotonic() - t0
+
+    th = threading.Thread(target=logout)
+    th.start()
+    try:
+        time.sleep(0.1)  # the DELETE has committed: the 204 is waiting
+        d.advance(5)  # skips where the clock cannot move (build/stafetd)
+    finally:
+        th.join()
+    assert out["status"] == 204
+    assert out["took"] >= 0.25, out["took"]
 
 
 def test_cache_off(slapd, db, stafetd, tmp_path):
