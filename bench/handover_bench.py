@@ -71,34 +71,29 @@ TARGETS = {
     "list_p99_ms": 10.0,       # incoming/outgoing list, 100,000 notes
 }
 
-# GET /api/v1/handovers?box=incoming&limit=50: the SELECT stafetd sends
-# (api/handovers.c), with mha's acting units ({UR}) and no status
-# or route filter; :cur_us/:cur_id only on the cursor page. A copy: when
-# stafetd's changes, change this too (the driver checks that both return
-# the same notes in the same order, not that the text is the same).
-LIST_SQL = (
-    "SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route, 'template', "
-    "h.template, 'template_version', h.template_version, 'status', h.status, 'version', "
-    "h.version, 'sender_person', h.sender_person, 'sender_unit', h.sender_unit, "
-    "'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person, 'citizen', "
-    "h.citizen, 'planned_date', h.planned_date, 'completeness', h.completeness, "
-    "'readback', h.readback, 'created_at', stafet_ts(h.created_at), 'updated_at', "
-    "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
-    "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
-    "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
-    "handover_flags_json(h.id))::text, h.failed_checks::text "
-    "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest('{UR}'::text[]) AS u(code) "
-    "CROSS JOIN LATERAL ("
-    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.receiver_unit = u.code "
-    "AND h.status <> 'draft' AND h.first_submitted_at IS NOT NULL "
-    "AND (NULL::text[] IS NULL OR h.status = ANY(NULL::text[])) "
-    "AND (NULL::text IS NULL OR h.route = NULL) "
-    "AND (%s) "
-    "ORDER BY h.updated_at DESC, h.id DESC LIMIT :lim::int)"
-    ") AS x ORDER BY x.updated_at DESC, x.id DESC LIMIT :lim::int) AS page "
-    "JOIN handovers h ON h.id = page.id ORDER BY h.updated_at DESC, h.id DESC;")
-LIST_CURSOR = ("(h.updated_at, h.id) < ('epoch'::timestamptz + "
-               ":cur_us::bigint * interval '1 microsecond', :cur_id::uuid)")
+# GET /api/v1/handovers?box=incoming&limit=50: the SELECT stafetd runs,
+# handover_list()'s query (schema/sql/0014_list_submit.sql, read from the
+# file so that the two cannot drift apart), with mha's acting units ({UR})
+# and no status or route filter, as a pgbench script: :lim, and on the
+# cursor page :cur_us/:cur_id. The driver also checks that both return the
+# same notes in the same order. The peer runs the bare SELECT: not the
+# audit row handover_list() writes first.
+def list_sql(cursor):
+    text = open(os.path.join(REPO, "schema", "sql", "0014_list_submit.sql")).read()
+    body = text[text.index("RETURN QUERY") + len("RETURN QUERY"):]
+    body = body[:body.index(";\nEND")].strip()
+    subs = {
+        "p_units": "'{UR}'::text[]", "p_statuses": "NULL::text[]",
+        "p_route": "NULL::text", "p_limit": ":lim::int", "p_person": "NULL::text",
+        "inc": "true", "outg": "false", "drafts": "false",
+        "cur_at": ("('epoch'::timestamptz + :cur_us::bigint * interval '1 microsecond')"
+                   if cursor else "'infinity'::timestamptz"),
+        "cur_id": (":cur_id::uuid" if cursor
+                   else "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"),
+    }
+    for k, v in subs.items():
+        body = re.sub(r"\b%s\b" % k, lambda m: v, body)
+    return body + ";"
 
 
 # --- small helpers ------------------------------------------------------------
@@ -575,15 +570,13 @@ def list_load(env, table, token, seconds, expected_incoming, work):
                                                    str(page2)[:300]))
     # The peer's SELECT must return the same notes in the same order.
     cur_us, cur_id = cursor.split(".", 1)
-    sql_first = LIST_SQL.replace(":lim", "51") % "NULL::bigint IS NULL"
-    sql_second = (LIST_SQL.replace(":lim", "51") % LIST_CURSOR).replace(
+    sql_first = list_sql(False).replace(":lim", "51")
+    sql_second = list_sql(True).replace(":lim", "51").replace(
         ":cur_us", cur_us).replace(":cur_id", sql_lit(cur_id))
     for sql, pg_page, what in ((sql_first, page, "first"),
                                (sql_second, page2, "second")):
-        # the note column alone (the checks column follows it)
-        only = "SELECT q.j FROM (%s) AS q(j, c);" % sql.rstrip().rstrip(";")
-        rows = [json.loads(x)["id"] for x in env.psql(only).splitlines()
-                if x.strip()]
+        only = "SELECT q.id FROM (%s) AS q;" % sql.rstrip().rstrip(";")
+        rows = [x.strip() for x in env.psql(only).splitlines() if x.strip()]
         ids = [x["id"] for x in pg_page["items"]]
         if rows[:50] != ids:
             raise RuntimeError("the peer's SELECT and stafetd disagree on the "
@@ -593,11 +586,11 @@ def list_load(env, table, token, seconds, expected_incoming, work):
         "peer's SELECT; a page is %.1f KB of JSON" % (expected_incoming,
                                                       size / 1e3))
     scripts = {}
-    for name, cond, extra in (("first", "NULL::bigint IS NULL", ""),
-                              ("next", LIST_CURSOR, "")):
+    for name, cursor in (("first", False), ("next", True)):
         path = os.path.join(work, "list-%s.sql" % name)
         with open(path, "w") as f:
-            f.write("\\set lim 51\n" + (LIST_SQL % cond) + "\n")
+            # pgbench: one statement per line
+            f.write("\\set lim 51\n" + " ".join(list_sql(cursor).split()) + "\n")
         scripts[name] = path
     defines_next = ["cur_us=%s" % cur_us, "cur_id=%s" % cur_id]
     paths = {}
