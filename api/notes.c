@@ -706,19 +706,14 @@ loaded(PGresult *res, const char *error, void *arg)
 static void
 op_load(struct op *op)
 {
-	const char *params[1] = {op->id};
-	/* a deleted draft (0009) is gone for the API: 404 as for no note. An
-	 * action answers the note its write returns, and a submit computes the
-	 * checks anew: its load leaves out the stored checks (6 KB of JSON to
-	 * build, send and parse for nothing). */
-	if (db_query(
-	        op->kind == OP_ACTION
-	            ? "SELECT (handover_json(h, false) || jsonb_build_object('sections', "
-	              "h.sections))::text FROM handovers h WHERE id = $1::uuid "
-	              "AND h.deleted_at IS NULL"
-	            : "SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid "
-	              "AND h.deleted_at IS NULL",
-	        1, params, loaded, op) == -1) {
+	/* An action answers the note its write returns, and a submit computes
+	 * the checks anew: its load leaves out the stored checks (6 KB of JSON
+	 * to build, send and parse for nothing). A deleted draft (0009) is gone
+	 * for the API: 404 as for no note. */
+	const char *params[2] = {op->id, op->kind == OP_ACTION ? "f" : "t"};
+	if (db_query("SELECT n::text FROM handover_load($1::uuid, $2::boolean) n "
+	             "WHERE n IS NOT NULL",
+	             2, params, loaded, op) == -1) {
 		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}

@@ -213,3 +213,19 @@ BEGIN
     RETURN handover_json(h, p_body);
 END
 $$;
+
+-- A note as stafetd loads it before it reads or changes it (NULL when
+-- there is none or it is a deleted draft): handover_json(h, true), or
+-- without the stored checks but with the sections (p_body false: an
+-- action, which answers the note its write returns). A function, so that
+-- its query is planned once per connection: planned as a statement of its
+-- own, every load weighed the table's dozen indexes anew.
+CREATE FUNCTION handover_load(p_id uuid, p_body boolean) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN p_body THEN handover_json(h, true)
+                   ELSE handover_json(h, false) || jsonb_build_object('sections', h.sections)
+                   END
+            FROM handovers h WHERE h.id = p_id AND h.deleted_at IS NULL);
+END
+$$;
