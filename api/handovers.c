@@ -687,11 +687,19 @@ col(const PGresult *res, int row, int c)
 /* A time in microseconds since the epoch as stafet_ts() writes it
  * (RFC 3339, UTC, milliseconds cut off), or null. */
 static void
+put_digits(char *out, long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		out[i] = (char)('0' + v % 10);
+}
+
+static void
 put_time(struct evbuffer *b, const char *us_text)
 {
+	char out[26] = "\"0000-00-00T00:00:00.000Z\"";
 	long long us, secs;
-	struct tm tm;
-	time_t t;
+	long days, rem;
+	int y, m, d;
 
 	if (us_text == NULL) {
 		evbuffer_add(b, "null", 4);
@@ -699,11 +707,24 @@ put_time(struct evbuffer *b, const char *us_text)
 	}
 	us = strtoll(us_text, NULL, 10);
 	secs = us / 1000000 - (us % 1000000 < 0);
-	t = (time_t)secs;
-	gmtime_r(&t, &tm);
-	evbuffer_add_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-	                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                    (int)((us - secs * 1000000) / 1000));
+	days = clock_floor_div((long)secs, 86400);
+	rem = (long)(secs - (long long)days * 86400);
+	clock_civil_from_days(days, &y, &m, &d);
+	put_digits(out + 1, y, 4);
+	put_digits(out + 6, m, 2);
+	put_digits(out + 9, d, 2);
+	put_digits(out + 12, rem / 3600, 2);
+	put_digits(out + 15, rem / 60 % 60, 2);
+	put_digits(out + 18, rem % 60, 2);
+	put_digits(out + 21, (long)((us - secs * 1000000) / 1000), 3);
+	evbuffer_add(b, out, sizeof(out));
+}
+
+/* An integer column as PostgreSQL wrote it (its decimal text is jansson's). */
+static void
+put_int(struct evbuffer *b, const PGresult *res, int row, int c)
+{
+	evbuffer_add(b, PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c));
 }
 
 /* {"id", "display_name"} of a person id, or null: note_person_ref()'s. */
@@ -745,12 +766,15 @@ put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapsh
 	put_str(b, col(res, i, L_ROUTE));
 	evbuffer_add(b, ",\"status\":", 10);
 	put_str(b, col(res, i, L_STATUS));
-	evbuffer_add_printf(b, ",\"version\":%lld,\"template\":{\"code\":",
-	                    strtoll(PQgetvalue(res, i, L_VERSION), NULL, 10));
+	evbuffer_add(b, ",\"version\":", 11);
+	put_int(b, res, i, L_VERSION);
+	evbuffer_add(b, ",\"template\":{\"code\":", 20);
 	put_str(b, col(res, i, L_TEMPLATE));
-	evbuffer_add_printf(b, ",\"version\":%lld},\"access\":\"%s\",\"citizen\":{\"cpr\":",
-	                    strtoll(PQgetvalue(res, i, L_TEMPLATE_VERSION), NULL, 10),
-	                    access_name(access));
+	evbuffer_add(b, ",\"version\":", 11);
+	put_int(b, res, i, L_TEMPLATE_VERSION);
+	evbuffer_add(b, "},\"access\":", 11);
+	put_str(b, access_name(access));
+	evbuffer_add(b, ",\"citizen\":{\"cpr\":", 18);
 	if (cpr) {
 		note_cpr_mask(cpr, masked);
 		cpr = masked;
@@ -771,10 +795,15 @@ put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapsh
 	}
 	if (born && *planned)
 		age = checks_age_on(born, planned);
-	if (age >= 0)
-		evbuffer_add_printf(b, ",\"age_at_handover\":%d},\"sender\":{\"person\":", age);
-	else
-		evbuffer_add(b, ",\"age_at_handover\":null},\"sender\":{\"person\":", 46);
+	evbuffer_add(b, ",\"age_at_handover\":", 19);
+	if (age >= 0) {
+		char digits[12];
+		int n = snprintf(digits, sizeof(digits), "%d", age);
+		evbuffer_add(b, digits, (size_t)n);
+	} else {
+		evbuffer_add(b, "null", 4);
+	}
+	evbuffer_add(b, "},\"sender\":{\"person\":", 21);
 	put_person(b, s, col(res, i, L_SENDER_PERSON));
 	evbuffer_add(b, ",\"unit\":", 8);
 	put_str(b, col(res, i, L_SENDER_UNIT));
@@ -784,8 +813,9 @@ put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapsh
 	put_person(b, s, col(res, i, L_RECEIVER_PERSON));
 	evbuffer_add(b, "},\"planned_date\":", 17);
 	put_str(b, *planned ? planned : NULL);
-	evbuffer_add_printf(b, ",\"completeness\":%lld,\"flags\":",
-	                    strtoll(PQgetvalue(res, i, L_COMPLETENESS), NULL, 10));
+	evbuffer_add(b, ",\"completeness\":", 16);
+	put_int(b, res, i, L_COMPLETENESS);
+	evbuffer_add(b, ",\"flags\":", 9);
 	/* flags are few: those notes that have them go through jansson */
 	json_t *flags = col(res, i, L_FLAGS) ? json_loads(col(res, i, L_FLAGS), 0, NULL) : NULL;
 	if (flags) {
@@ -810,8 +840,12 @@ put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapsh
 	put_time(b, col(res, i, L_RECEIVED));
 	evbuffer_add(b, ",\"decided_at\":", 14);
 	put_time(b, col(res, i, L_DECIDED));
-	evbuffer_add_printf(b, ",\"checks\":%s}",
-	                    col(res, i, L_FAILED_CHECKS) ? col(res, i, L_FAILED_CHECKS) : "[]");
+	evbuffer_add(b, ",\"checks\":", 10);
+	if (col(res, i, L_FAILED_CHECKS))
+		put_int(b, res, i, L_FAILED_CHECKS); /* the stored JSON as it is */
+	else
+		evbuffer_add(b, "[]", 2);
+	evbuffer_add(b, "}", 1);
 }
 
 static void
