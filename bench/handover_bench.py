@@ -652,9 +652,9 @@ def list_load(env, table, token, seconds, expected_incoming, work):
                     pcpu.text("pgbench", pb["transactions"], seconds)))
     table.notes.append(
         "incoming list: mha (UR) sees %d notes in the box; a page of 50 is "
-        "%.1f KB of JSON; every request also looks up the session (one "
-        "query) and writes an audit row (one INSERT), which the peer's "
-        "SELECT does not" % (expected_incoming, size / 1e3))
+        "%.1f KB of JSON; every request also writes an audit row (in the "
+        "same call, handover_list()), which the peer's SELECT does not; the "
+        "session comes from stafetd's cache" % (expected_incoming, size / 1e3))
     return results
 
 

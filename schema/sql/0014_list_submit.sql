@@ -21,6 +21,10 @@
 --   since the epoch, the date as days; stafetd writes the JSON), its query
 --   planned once per connection, and the audit row of the read written in
 --   the same call (one statement, one round trip).
+-- * handover_write() gains p_body (default true): a submit asks for the
+--   note without sections and checks, which stafetd already has.
+-- * handover_load(): a note's load, its query planned once per connection
+--   (as a statement of its own it was planned at every request).
 
 CREATE OR REPLACE FUNCTION handover_flags_json(p_id uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
