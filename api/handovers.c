@@ -1025,9 +1025,12 @@ api_handovers_list(struct http_request *req)
 	                          req->auth.person_id,
 	                          req->auth.username,
 	                          *req->client ? req->client : NULL};
-	if (db_query("SELECT * FROM handover_list($1, $2::text[], $3::text[], $4, $5::bigint, "
-	             "$6::uuid, $7::int, $8, $9, $10)",
-	             10, params, listed, ctx) == -1) {
+	static struct db_stmt list_stmt = {"handovers_list",
+	                                   "SELECT * FROM handover_list($1, $2::text[], "
+	                                   "$3::text[], $4, $5::bigint, $6::uuid, $7::int, $8, "
+	                                   "$9, $10)",
+	                                   10, 0};
+	if (db_query_stmt(&list_stmt, params, listed, ctx) == -1) {
 		free(ctx);
 		answer_db_error(req, "unavailable");
 	}

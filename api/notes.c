@@ -216,10 +216,12 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 	                          f,
 	                          o,
 	                          op->checks ? "f" : "t"};
-	if (db_query(
-	        "SELECT w::text FROM handover_write($1::uuid, $2::int, $3, $4, $5, $6, "
-	        "$7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11::boolean) w WHERE w IS NOT NULL",
-	        11, params, written, op) == -1) {
+	static struct db_stmt write_stmt = {
+	    "notes_write",
+	    "SELECT w::text FROM handover_write($1::uuid, $2::int, $3, $4, $5, $6, "
+	    "$7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11::boolean) w WHERE w IS NOT NULL",
+	    11, 0};
+	if (db_query_stmt(&write_stmt, params, written, op) == -1) {
 		answer_db_error(req, "unavailable");
 		op_free(op);
 	}
@@ -711,9 +713,10 @@ op_load(struct op *op)
 	 * to build, send and parse for nothing). A deleted draft (0009) is gone
 	 * for the API: 404 as for no note. */
 	const char *params[2] = {op->id, op->kind == OP_ACTION ? "f" : "t"};
-	if (db_query("SELECT n::text FROM handover_load($1::uuid, $2::boolean) n "
-	             "WHERE n IS NOT NULL",
-	             2, params, loaded, op) == -1) {
+	static struct db_stmt load_stmt = {
+	    "notes_load",
+	    "SELECT n::text FROM handover_load($1::uuid, $2::boolean) n WHERE n IS NOT NULL", 2, 0};
+	if (db_query_stmt(&load_stmt, params, loaded, op) == -1) {
 		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}
