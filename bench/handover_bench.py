@@ -909,7 +909,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10,
                     help="seconds of each load run (default 10)")
     ap.add_argument("--db-pool-size", type=int, default=0,
-                    help="stafetd's db_pool_size (default: its own, 4)")
+                    help="stafetd's db_pool_size (default: its own, 8)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternating submit windows of each side (default 3)")
     ap.add_argument("--keep", action="store_true",
@@ -1009,7 +1009,7 @@ def main():
               "synchronous_commit = on); stafetd db_pool_size = %s. The load "
               "generators (wrk, pgbench) share the machine with stafetd, "
               "PostgreSQL and slapd; load average before %s, after %s." % (
-                  env.pool_size or "4 (default)", " ".join(load_before),
+                  env.pool_size or "8 (default)", " ".join(load_before),
                   " ".join(open("/proc/loadavg").read().split()[:3])))
         print()
         print(table.render())
