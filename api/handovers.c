@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -593,6 +594,260 @@ struct list_ctx {
 static const char *const statuses[] = {"draft",    "submitted", "received", "returned",
                                        "accepted", "withdrawn", NULL};
 
+/* -- the list's rendering: JSON written straight from the columns -------------------- */
+
+/* The columns of handover_list() (migration 0014), in order. */
+enum {
+	L_ID,
+	L_REF,
+	L_ROUTE,
+	L_TEMPLATE,
+	L_TEMPLATE_VERSION,
+	L_STATUS,
+	L_VERSION,
+	L_SENDER_PERSON,
+	L_SENDER_UNIT,
+	L_RECEIVER_UNIT,
+	L_RECEIVER_PERSON,
+	L_CPR,
+	L_NAME,
+	L_BIRTHDATE,
+	L_PLANNED_DAY,
+	L_COMPLETENESS,
+	L_READBACK,
+	L_CREATED,
+	L_UPDATED,
+	L_SUBMITTED,
+	L_RECEIVED,
+	L_DECIDED,
+	L_FILED,
+	L_FLAGS,
+	L_FAILED_CHECKS,
+	L_NCOLS
+};
+
+/* A JSON string as jansson's json_dumps writes it (UTF-8 as is; ", \ and
+ * the control characters escaped), or null for NULL. */
+static void
+put_str(struct evbuffer *b, const char *v)
+{
+	const char *run;
+
+	if (v == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	evbuffer_add(b, "\"", 1);
+	for (run = v; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		const char *esc = NULL;
+		char u[8];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		evbuffer_add(b, run, (size_t)(v - run));
+		switch (c) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		default:
+			snprintf(u, sizeof(u), "\\u%04X", c);
+			esc = u;
+		}
+		evbuffer_add(b, esc, strlen(esc));
+		run = v + 1;
+	}
+	evbuffer_add(b, run, (size_t)(v - run));
+	evbuffer_add(b, "\"", 1);
+}
+
+static const char *
+col(const PGresult *res, int row, int c)
+{
+	return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
+}
+
+/* A time in microseconds since the epoch as stafet_ts() writes it
+ * (RFC 3339, UTC, milliseconds cut off), or null. */
+static void
+put_digits(char *out, long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		out[i] = (char)('0' + v % 10);
+}
+
+static void
+put_time(struct evbuffer *b, const char *us_text)
+{
+	char out[26] = "\"0000-00-00T00:00:00.000Z\"";
+	long long us, secs;
+	long days, rem;
+	int y, m, d;
+
+	if (us_text == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	us = strtoll(us_text, NULL, 10);
+	secs = us / 1000000 - (us % 1000000 < 0);
+	days = clock_floor_div((long)secs, 86400);
+	rem = (long)(secs - (long long)days * 86400);
+	clock_civil_from_days(days, &y, &m, &d);
+	put_digits(out + 1, y, 4);
+	put_digits(out + 6, m, 2);
+	put_digits(out + 9, d, 2);
+	put_digits(out + 12, rem / 3600, 2);
+	put_digits(out + 15, rem / 60 % 60, 2);
+	put_digits(out + 18, rem % 60, 2);
+	put_digits(out + 21, (long)((us - secs * 1000000) / 1000), 3);
+	evbuffer_add(b, out, sizeof(out));
+}
+
+/* An integer column as PostgreSQL wrote it (its decimal text is jansson's). */
+static void
+put_int(struct evbuffer *b, const PGresult *res, int row, int c)
+{
+	evbuffer_add(b, PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c));
+}
+
+/* {"id", "display_name"} of a person id, or null: note_person_ref()'s. */
+static void
+put_person(struct evbuffer *b, const struct dir_snapshot *s, const char *id)
+{
+	int p;
+
+	if (id == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	p = s ? dir_lookup_person(s, id) : DIR_NONE;
+	evbuffer_add(b, "{\"id\":", 6);
+	put_str(b, id);
+	evbuffer_add(b, ",\"display_name\":", 16);
+	put_str(b, p == DIR_NONE ? NULL : s->persons[p].display_name);
+	evbuffer_add(b, "}", 1);
+}
+
+/* One item, as note_render() without the sections, then the checks that
+ * did not pass as stored; the same bytes note_render() and json_dumps()
+ * gave (bench/handover_bench.py compares the two). */
+static void
+put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapshot *s,
+         unsigned access)
+{
+	bool reader = !(access & HO_ACCESS_BOTH);
+	const char *cpr = col(res, i, L_CPR), *name = col(res, i, L_NAME),
+	           *born = col(res, i, L_BIRTHDATE), *day = col(res, i, L_PLANNED_DAY);
+	char planned[11] = "", masked[12], initials[64];
+	int age = -1;
+
+	evbuffer_add(b, "{\"id\":", 6);
+	put_str(b, col(res, i, L_ID));
+	evbuffer_add(b, ",\"ref\":", 7);
+	put_str(b, col(res, i, L_REF));
+	evbuffer_add(b, ",\"route\":", 9);
+	put_str(b, col(res, i, L_ROUTE));
+	evbuffer_add(b, ",\"status\":", 10);
+	put_str(b, col(res, i, L_STATUS));
+	evbuffer_add(b, ",\"version\":", 11);
+	put_int(b, res, i, L_VERSION);
+	evbuffer_add(b, ",\"template\":{\"code\":", 20);
+	put_str(b, col(res, i, L_TEMPLATE));
+	evbuffer_add(b, ",\"version\":", 11);
+	put_int(b, res, i, L_TEMPLATE_VERSION);
+	evbuffer_add(b, "},\"access\":", 11);
+	put_str(b, access_name(access));
+	evbuffer_add(b, ",\"citizen\":{\"cpr\":", 18);
+	if (cpr) {
+		note_cpr_mask(cpr, masked);
+		cpr = masked;
+	}
+	put_str(b, cpr);
+	evbuffer_add(b, ",\"name\":", 8);
+	if (reader && name) {
+		note_name_initials(name, initials, sizeof(initials));
+		name = initials;
+	}
+	put_str(b, name);
+	evbuffer_add(b, ",\"birthdate\":", 13);
+	put_str(b, born);
+	if (day) {
+		int y, m, d;
+		clock_civil_from_days(strtol(day, NULL, 10), &y, &m, &d);
+		clock_put_date(planned, y, m, d);
+	}
+	if (born && *planned)
+		age = checks_age_on(born, planned);
+	evbuffer_add(b, ",\"age_at_handover\":", 19);
+	if (age >= 0) {
+		char digits[12];
+		int n = snprintf(digits, sizeof(digits), "%d", age);
+		evbuffer_add(b, digits, (size_t)n);
+	} else {
+		evbuffer_add(b, "null", 4);
+	}
+	evbuffer_add(b, "},\"sender\":{\"person\":", 21);
+	put_person(b, s, col(res, i, L_SENDER_PERSON));
+	evbuffer_add(b, ",\"unit\":", 8);
+	put_str(b, col(res, i, L_SENDER_UNIT));
+	evbuffer_add(b, "},\"receiver\":{\"unit\":", 21);
+	put_str(b, col(res, i, L_RECEIVER_UNIT));
+	evbuffer_add(b, ",\"person\":", 10);
+	put_person(b, s, col(res, i, L_RECEIVER_PERSON));
+	evbuffer_add(b, "},\"planned_date\":", 17);
+	put_str(b, *planned ? planned : NULL);
+	evbuffer_add(b, ",\"completeness\":", 16);
+	put_int(b, res, i, L_COMPLETENESS);
+	evbuffer_add(b, ",\"flags\":", 9);
+	/* flags are few: those notes that have them go through jansson */
+	json_t *flags = col(res, i, L_FLAGS) ? json_loads(col(res, i, L_FLAGS), 0, NULL) : NULL;
+	if (flags) {
+		json_t *shown = note_render_flags(flags, s);
+		char *text = json_dumps(shown, JSON_COMPACT);
+		evbuffer_add(b, text, strlen(text));
+		free(text);
+		json_decref(shown);
+		json_decref(flags);
+	} else {
+		evbuffer_add(b, "[]", 2);
+	}
+	evbuffer_add(b, ",\"readback\":", 12);
+	put_str(b, col(res, i, L_READBACK));
+	evbuffer_add(b, ",\"created_at\":", 14);
+	put_time(b, col(res, i, L_CREATED));
+	evbuffer_add(b, ",\"updated_at\":", 14);
+	put_time(b, col(res, i, L_UPDATED));
+	evbuffer_add(b, ",\"submitted_at\":", 16);
+	put_time(b, col(res, i, L_SUBMITTED));
+	evbuffer_add(b, ",\"received_at\":", 15);
+	put_time(b, col(res, i, L_RECEIVED));
+	evbuffer_add(b, ",\"decided_at\":", 14);
+	put_time(b, col(res, i, L_DECIDED));
+	evbuffer_add(b, ",\"checks\":", 10);
+	if (col(res, i, L_FAILED_CHECKS))
+		put_int(b, res, i, L_FAILED_CHECKS); /* the stored JSON as it is */
+	else
+		evbuffer_add(b, "[]", 2);
+	evbuffer_add(b, "}", 1);
+}
+
 static void
 listed(PGresult *res, const char *error, void *arg)
 {
@@ -603,8 +858,8 @@ listed(PGresult *res, const char *error, void *arg)
 	char next[96] = "";
 	int n;
 
-	if (error || res == NULL) {
-		answer_db_error(req, error);
+	if (error || res == NULL || PQnfields(res) != L_NCOLS) {
+		answer_db_error(req, error ? error : "unexpected columns");
 		free(ctx);
 		return;
 	}
@@ -612,40 +867,24 @@ listed(PGresult *res, const char *error, void *arg)
 	b = evbuffer_new();
 	evbuffer_add(b, "{\"items\":[", 10);
 	for (int i = 0, shown = 0; i < n && i < ctx->limit; i++) {
-		json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		json_t *item;
-		char *text;
 		unsigned access;
-		if (row == NULL)
-			continue;
 		/* The units' notes: each as its reader may see it (a lead above
 		 * reads them masked); none, were the snapshot to change between
 		 * the query and its answer, that the reader no longer may see. */
-		if ((access = access_of_note(s, ctx->me, row)) == 0 ||
-		    (strcmp(ctx->box, "drafts") == 0 && !(access & HO_ACCESS_SENDER))) {
-			json_decref(row);
+		access = access_of_units(s, ctx->me, col(res, i, L_SENDER_UNIT),
+		                         col(res, i, L_RECEIVER_UNIT),
+		                         strcmp(PQgetvalue(res, i, L_FILED), "t") == 0);
+		if (access == 0 ||
+		    (strcmp(ctx->box, "drafts") == 0 && !(access & HO_ACCESS_SENDER)))
 			continue;
-		}
-		/* the item without its checks, then the checks as stored */
-		item = note_render(row, s, access, false, false);
-		json_object_del(item, "checks");
-		text = json_dumps(item, JSON_COMPACT);
 		if (shown++)
 			evbuffer_add(b, ",", 1);
-		evbuffer_add(b, text, strlen(text) - 1);
-		evbuffer_add_printf(b, ",\"checks\":%s}",
-		                    PQgetisnull(res, i, 1) ? "[]" : PQgetvalue(res, i, 1));
-		free(text);
-		json_decref(item);
+		put_item(b, res, i, s, access);
 		if (n > ctx->limit && i == ctx->limit - 1)
-			snprintf(next, sizeof(next), "\"%" JSON_INTEGER_FORMAT ".%s\"",
-			         json_integer_value(json_object_get(row, "cursor")),
-			         json_str(row, "id"));
-		json_decref(row);
+			snprintf(next, sizeof(next), "\"%s.%s\"", PQgetvalue(res, i, L_UPDATED),
+			         PQgetvalue(res, i, L_ID));
 	}
 	evbuffer_add_printf(b, "],\"next_cursor\":%s}", *next ? next : "null");
-	audit_record(req, req->auth.person_id, req->auth.username, "handover.list", NULL, NULL,
-	             ctx->box);
 	http_respond_buffer(req, 200, "application/json", b);
 	evbuffer_free(b);
 	free(ctx);
@@ -729,72 +968,12 @@ list_cursor_param(struct http_request *req, char cursor[96], const char **us, co
 	return true;
 }
 
-/*
- * The list's query for a box ("incoming", "outgoing", "drafts" or "all"); the caller
- * frees it. Per unit, the newest notes of its box by that box's index, each
- * scan stopping after a page (a "= ANY" over the units would read and sort
- * the whole box); then the newest page of those. Only the columns the list
- * shows are read: not the sections nor all the checks (whose detoasting
- * would cost more than all the rest), but the checks that did not pass, put
- * into the answer as stored text.
- */
-static char *
-list_sql(const char *box)
-{
-	static const char *const sql_head =
-	    "SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route, 'template', "
-	    "h.template, 'template_version', h.template_version, 'status', h.status, 'version', "
-	    "h.version, 'sender_person', h.sender_person, 'sender_unit', h.sender_unit, "
-	    "'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person, 'citizen', "
-	    "h.citizen, 'planned_date', h.planned_date, 'completeness', h.completeness, "
-	    "'readback', h.readback, 'created_at', stafet_ts(h.created_at), 'updated_at', "
-	    "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
-	    "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
-	    "'first_submitted_at', stafet_ts(h.first_submitted_at), "
-	    "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
-	    "handover_flags_json(h.id))::text, h.failed_checks::text "
-	    "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest($1::text[]) AS u(code) "
-	    "CROSS JOIN LATERAL (";
-	static const char *const sql_filter =
-	    "AND ($2::text[] IS NULL OR h.status = ANY($2::text[])) "
-	    "AND ($3::text IS NULL OR h.route = $3) "
-	    "AND ($4::bigint IS NULL OR (h.updated_at, h.id) < ('epoch'::timestamptz + "
-	    "$4::bigint * interval '1 microsecond', $5::uuid)) "
-	    "ORDER BY h.updated_at DESC, h.id DESC LIMIT $6::int)";
-	static const char *const sql_tail =
-	    ") AS x ORDER BY x.updated_at DESC, x.id DESC LIMIT $6::int) AS page "
-	    "JOIN handovers h ON h.id = page.id ORDER BY h.updated_at DESC, h.id DESC";
-	static const char *const in_scan =
-	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.receiver_unit = u.code "
-	    "AND h.status <> 'draft' AND h.first_submitted_at IS NOT NULL "
-	    "AND h.deleted_at IS NULL ";
-	static const char *const out_scan =
-	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code "
-	    "AND h.deleted_at IS NULL ";
-	/* The caller's own drafts ($7: their person id), in the units they act for. */
-	static const char *const drafts_scan =
-	    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.sender_unit = u.code "
-	    "AND h.sender_person = $7 AND h.status = 'draft' AND h.deleted_at IS NULL ";
-	char *sql;
-
-	if (strcmp(box, "incoming") == 0)
-		xasprintf(&sql, "%s%s%s%s", sql_head, in_scan, sql_filter, sql_tail);
-	else if (strcmp(box, "drafts") == 0)
-		xasprintf(&sql, "%s%s%s%s", sql_head, drafts_scan, sql_filter, sql_tail);
-	else if (strcmp(box, "outgoing") == 0)
-		xasprintf(&sql, "%s%s%s%s", sql_head, out_scan, sql_filter, sql_tail);
-	else
-		xasprintf(&sql, "%s%s%s UNION ALL %s%s%s", sql_head, in_scan, sql_filter, out_scan,
-		          sql_filter, sql_tail);
-	return sql;
-}
-
 void
 api_handovers_list(struct http_request *req)
 {
 	static const char *const known[] = {"box", "status", "route", "limit", "cursor", NULL};
 	char box[16] = "", status_s[128] = "", route[72] = "", limit_s[16] = "", cursor[96] = "";
-	char statuses_arr[160] = "", limit_q[16], *units, *sql;
+	char statuses_arr[160] = "", limit_q[16], *units;
 	const char *cur_us = NULL, *cur_id = NULL;
 	const struct dir_snapshot *s;
 	long limit = 50;
@@ -835,19 +1014,25 @@ api_handovers_list(struct http_request *req)
 	ctx->me = me;
 	ctx->limit = (int)limit;
 	snprintf(ctx->box, sizeof(ctx->box), "%s", *box ? box : "all");
-	const char *params[7] = {units,
-	                         *statuses_arr ? statuses_arr : NULL,
-	                         *route ? route : NULL,
-	                         cur_us,
-	                         cur_id,
-	                         limit_q,
-	                         req->auth.person_id};
-	sql = list_sql(ctx->box);
-	/* only the drafts' query reads $7 (an unused parameter has no type) */
-	if (db_query(sql, strcmp(ctx->box, "drafts") == 0 ? 7 : 6, params, listed, ctx) == -1) {
+	/* the page and the read's audit row in one statement (migration 0014) */
+	const char *params[10] = {ctx->box,
+	                          units,
+	                          *statuses_arr ? statuses_arr : NULL,
+	                          *route ? route : NULL,
+	                          cur_us,
+	                          cur_id,
+	                          limit_q,
+	                          req->auth.person_id,
+	                          req->auth.username,
+	                          *req->client ? req->client : NULL};
+	static struct db_stmt list_stmt = {"handovers_list",
+	                                   "SELECT * FROM handover_list($1, $2::text[], "
+	                                   "$3::text[], $4, $5::bigint, $6::uuid, $7::int, $8, "
+	                                   "$9, $10)",
+	                                   10, 0};
+	if (db_query_stmt(&list_stmt, params, listed, ctx) == -1) {
 		free(ctx);
 		answer_db_error(req, "unavailable");
 	}
-	free(sql);
 	free(units);
 }

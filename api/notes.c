@@ -46,6 +46,10 @@ struct op {
 	unsigned access; /* HO_ACCESS_* of the caller, from the last load */
 	int tries;
 	json_t *row;
+	/* a submit's checks as written: its write answers the note without its
+	 * sections and checks (p_body, migration 0014), which are these and
+	 * the loaded row's */
+	json_t *checks;
 	bool wrote_receive;
 	bool checked; /* the request itself was judged (after need to know) */
 };
@@ -56,6 +60,7 @@ static void
 op_free(struct op *op)
 {
 	json_decref(op->row);
+	json_decref(op->checks);
 	free(op);
 }
 
@@ -152,6 +157,10 @@ written(PGresult *res, const char *error, void *arg)
 		op_free(op);
 		return;
 	}
+	if (op->checks) {
+		json_object_set(row, "sections", json_object_get(op->row, "sections"));
+		json_object_set(row, "checks", op->checks);
+	}
 	json_decref(op->row);
 	op->row = row;
 	/* After a forward the former receiving side no longer sees the note
@@ -196,7 +205,7 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 	json_decref(detail);
 	json_decref(flags);
 	json_decref(outbox);
-	const char *params[10] = {op->id,
+	const char *params[11] = {op->id,
 	                          expect,
 	                          req->auth.person_id,
 	                          req->auth.username,
@@ -205,10 +214,14 @@ op_write(struct op *op, const char *action, json_t *head, json_t *detail, json_t
 	                          h,
 	                          d,
 	                          f,
-	                          o};
-	if (db_query("SELECT w::text FROM handover_write($1::uuid, $2::int, $3, $4, $5, $6, "
-	             "$7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb) w WHERE w IS NOT NULL",
-	             10, params, written, op) == -1) {
+	                          o,
+	                          op->checks ? "f" : "t"};
+	static struct db_stmt write_stmt = {
+	    "notes_write",
+	    "SELECT w::text FROM handover_write($1::uuid, $2::int, $3, $4, $5, $6, "
+	    "$7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11::boolean) w WHERE w IS NOT NULL",
+	    11, 0};
+	if (db_query_stmt(&write_stmt, params, written, op) == -1) {
 		answer_db_error(req, "unavailable");
 		op_free(op);
 	}
@@ -401,6 +414,8 @@ decide_submit(struct op *op, const struct dir_snapshot *s)
 	else
 		json_array_append_new(outbox, note_alert(s, resubmit ? "resubmitted" : "submitted",
 		                                         receiver_audience(op->row)));
+	json_decref(op->checks);
+	op->checks = json_incref(checks);
 	op_write(op, "submit",
 	         json_pack("{s:s, s:o, s:i}", "status", states_name(op->act->to), "checks", checks,
 	                   "completeness", completeness),
@@ -693,11 +708,15 @@ loaded(PGresult *res, const char *error, void *arg)
 static void
 op_load(struct op *op)
 {
-	const char *params[1] = {op->id};
-	/* a deleted draft (0009) is gone for the API: 404 as for no note */
-	if (db_query("SELECT handover_json(h, true)::text FROM handovers h WHERE id = $1::uuid "
-	             "AND h.deleted_at IS NULL",
-	             1, params, loaded, op) == -1) {
+	/* An action answers the note its write returns, and a submit computes
+	 * the checks anew: its load leaves out the stored checks (6 KB of JSON
+	 * to build, send and parse for nothing). A deleted draft (0009) is gone
+	 * for the API: 404 as for no note. */
+	const char *params[2] = {op->id, op->kind == OP_ACTION ? "f" : "t"};
+	static struct db_stmt load_stmt = {
+	    "notes_load",
+	    "SELECT n::text FROM handover_load($1::uuid, $2::boolean) n WHERE n IS NOT NULL", 2, 0};
+	if (db_query_stmt(&load_stmt, params, loaded, op) == -1) {
 		answer_db_error(op->req, "unavailable");
 		op_free(op);
 	}

@@ -71,34 +71,29 @@ TARGETS = {
     "list_p99_ms": 10.0,       # incoming/outgoing list, 100,000 notes
 }
 
-# GET /api/v1/handovers?box=incoming&limit=50: the SELECT stafetd sends
-# (api/handovers.c), with mha's acting units ({UR}) and no status
-# or route filter; :cur_us/:cur_id only on the cursor page. A copy: when
-# stafetd's changes, change this too (the driver checks that both return
-# the same notes in the same order, not that the text is the same).
-LIST_SQL = (
-    "SELECT jsonb_build_object('id', h.id, 'ref', h.ref, 'route', h.route, 'template', "
-    "h.template, 'template_version', h.template_version, 'status', h.status, 'version', "
-    "h.version, 'sender_person', h.sender_person, 'sender_unit', h.sender_unit, "
-    "'receiver_unit', h.receiver_unit, 'receiver_person', h.receiver_person, 'citizen', "
-    "h.citizen, 'planned_date', h.planned_date, 'completeness', h.completeness, "
-    "'readback', h.readback, 'created_at', stafet_ts(h.created_at), 'updated_at', "
-    "stafet_ts(h.updated_at), 'submitted_at', stafet_ts(h.submitted_at), "
-    "'received_at', stafet_ts(h.received_at), 'decided_at', stafet_ts(h.decided_at), "
-    "'cursor', (extract(epoch FROM h.updated_at) * 1000000)::bigint, 'flags', "
-    "handover_flags_json(h.id))::text, h.failed_checks::text "
-    "FROM (SELECT DISTINCT x.id, x.updated_at FROM unnest('{UR}'::text[]) AS u(code) "
-    "CROSS JOIN LATERAL ("
-    "(SELECT h.id, h.updated_at FROM handovers h WHERE h.receiver_unit = u.code "
-    "AND h.status <> 'draft' AND h.first_submitted_at IS NOT NULL "
-    "AND (NULL::text[] IS NULL OR h.status = ANY(NULL::text[])) "
-    "AND (NULL::text IS NULL OR h.route = NULL) "
-    "AND (%s) "
-    "ORDER BY h.updated_at DESC, h.id DESC LIMIT :lim::int)"
-    ") AS x ORDER BY x.updated_at DESC, x.id DESC LIMIT :lim::int) AS page "
-    "JOIN handovers h ON h.id = page.id ORDER BY h.updated_at DESC, h.id DESC;")
-LIST_CURSOR = ("(h.updated_at, h.id) < ('epoch'::timestamptz + "
-               ":cur_us::bigint * interval '1 microsecond', :cur_id::uuid)")
+# GET /api/v1/handovers?box=incoming&limit=50: the SELECT stafetd runs,
+# handover_list()'s query (schema/sql/0014_list_submit.sql, read from the
+# file so that the two cannot drift apart), with mha's acting units ({UR})
+# and no status or route filter, as a pgbench script: :lim, and on the
+# cursor page :cur_us/:cur_id. The driver also checks that both return the
+# same notes in the same order. The peer runs the bare SELECT: not the
+# audit row handover_list() writes first.
+def list_sql(cursor):
+    text = open(os.path.join(REPO, "schema", "sql", "0014_list_submit.sql")).read()
+    body = text[text.index("RETURN QUERY") + len("RETURN QUERY"):]
+    body = body[:body.index(";\nEND")].strip()
+    subs = {
+        "p_units": "'{UR}'::text[]", "p_statuses": "NULL::text[]",
+        "p_route": "NULL::text", "p_limit": ":lim::int", "p_person": "NULL::text",
+        "inc": "true", "outg": "false", "drafts": "false",
+        "cur_at": ("('epoch'::timestamptz + :cur_us::bigint * interval '1 microsecond')"
+                   if cursor else "'infinity'::timestamptz"),
+        "cur_id": (":cur_id::uuid" if cursor
+                   else "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"),
+    }
+    for k, v in subs.items():
+        body = re.sub(r"\b%s\b" % k, lambda m: v, body)
+    return body + ";"
 
 
 # --- small helpers ------------------------------------------------------------
@@ -575,15 +570,13 @@ def list_load(env, table, token, seconds, expected_incoming, work):
                                                    str(page2)[:300]))
     # The peer's SELECT must return the same notes in the same order.
     cur_us, cur_id = cursor.split(".", 1)
-    sql_first = LIST_SQL.replace(":lim", "51") % "NULL::bigint IS NULL"
-    sql_second = (LIST_SQL.replace(":lim", "51") % LIST_CURSOR).replace(
+    sql_first = list_sql(False).replace(":lim", "51")
+    sql_second = list_sql(True).replace(":lim", "51").replace(
         ":cur_us", cur_us).replace(":cur_id", sql_lit(cur_id))
     for sql, pg_page, what in ((sql_first, page, "first"),
                                (sql_second, page2, "second")):
-        # the note column alone (the checks column follows it)
-        only = "SELECT q.j FROM (%s) AS q(j, c);" % sql.rstrip().rstrip(";")
-        rows = [json.loads(x)["id"] for x in env.psql(only).splitlines()
-                if x.strip()]
+        only = "SELECT q.id FROM (%s) AS q;" % sql.rstrip().rstrip(";")
+        rows = [x.strip() for x in env.psql(only).splitlines() if x.strip()]
         ids = [x["id"] for x in pg_page["items"]]
         if rows[:50] != ids:
             raise RuntimeError("the peer's SELECT and stafetd disagree on the "
@@ -593,11 +586,11 @@ def list_load(env, table, token, seconds, expected_incoming, work):
         "peer's SELECT; a page is %.1f KB of JSON" % (expected_incoming,
                                                       size / 1e3))
     scripts = {}
-    for name, cond, extra in (("first", "NULL::bigint IS NULL", ""),
-                              ("next", LIST_CURSOR, "")):
+    for name, cursor in (("first", False), ("next", True)):
         path = os.path.join(work, "list-%s.sql" % name)
         with open(path, "w") as f:
-            f.write("\\set lim 51\n" + (LIST_SQL % cond) + "\n")
+            # pgbench: one statement per line
+            f.write("\\set lim 51\n" + " ".join(list_sql(cursor).split()) + "\n")
         scripts[name] = path
     defines_next = ["cur_us=%s" % cur_us, "cur_id=%s" % cur_id]
     paths = {}
@@ -659,9 +652,9 @@ def list_load(env, table, token, seconds, expected_incoming, work):
                     pcpu.text("pgbench", pb["transactions"], seconds)))
     table.notes.append(
         "incoming list: mha (UR) sees %d notes in the box; a page of 50 is "
-        "%.1f KB of JSON; every request also looks up the session (one "
-        "query) and writes an audit row (one INSERT), which the peer's "
-        "SELECT does not" % (expected_incoming, size / 1e3))
+        "%.1f KB of JSON; every request also writes an audit row (in the "
+        "same call, handover_list()), which the peer's SELECT does not; the "
+        "session comes from stafetd's cache" % (expected_incoming, size / 1e3))
     return results
 
 
@@ -756,9 +749,19 @@ COMMIT;
     return path
 
 
-def submit_load(env, table, token, me, seed_id, seconds, work):
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return (v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2) if n else 0
+
+
+def submit_load(env, table, token, me, seed_id, seconds, work, rounds=3):
     """Rows: POST /api/v1/handovers/{id}/submit, each draft once, wrk at 32
-    connections, vs pgbench running the same writes with 32 clients."""
+    connections, vs pgbench running the same writes with 32 clients. The
+    two run in alternating windows (`rounds` each, who goes first
+    alternating), so that both meet the same spells of a shared machine;
+    the rows give the median of each and the ratio of the medians, the
+    notes every window's rate and the CPU per note of each side."""
     conns = 32
     # Warm-up (not counted): connections, plans; also the rate to plan by.
     warm_path, _ = make_drafts(env, seed_id, 4000, work, "warm")
@@ -767,31 +770,9 @@ def submit_load(env, table, token, me, seed_id, seconds, work):
     if w0["errors"]:
         raise RuntimeError("submit warm-up: %d errors of %d (%s)" % (
             w0["errors"], w0["requests"], env.d.log()[-2000:]))
-    need = int(w0["rate"] * seconds * 1.6) + 2000
-    log("submit warm-up: %.0f/s; making %d drafts for %d s" % (
-        w0["rate"], need, seconds))
-    path, ids = make_drafts(env, seed_id, need, work, "run")
-    n_before = int(env.psql("SELECT count(*) FROM handovers WHERE status = "
-                            "'submitted';").strip())
-    o_before = int(env.psql("SELECT count(*) FROM outbox;").strip())
-    with CpuMeter(env.d, env.pg) as cpu:
-        w = run_wrk(env.d, path, conns, seconds, script="handovers.lua",
-                    extra=["POST", token, "2", "once"])
-    time.sleep(0.5)  # the writes in flight when wrk stopped
-    n_after = int(env.psql("SELECT count(*) FROM handovers WHERE status = "
-                           "'submitted';").strip())
-    o_after = int(env.psql("SELECT count(*) FROM outbox;").strip())
-    log("wrk submit -c%d: %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d; "
-        "%d notes moved to submitted, %d outbox rows; %s" % (
-            conns, w["rate"], w["p50_us"] / 1e3, w["p99_us"] / 1e3,
-            w["errors"], n_after - n_before, o_after - o_before,
-            cpu.text("wrk")))
-    if w["requests"] > len(ids):
-        table.notes.append("**submit: the drafts ran out (%d requests, %d "
-                           "drafts): the rest answered 409**" % (
-                               w["requests"], len(ids)))
 
-    # What one submit wrote, for the peer: the checks, the outbox row.
+    # What one submit wrote, for the peer: the checks, the outbox row. The
+    # peer's notes are the ones stored now: not the drafts made below.
     row = json.loads(env.psql(
         "SELECT json_build_object('checks', h.checks, 'outbox', "
         "json_build_object('audience', o.audience, 'recipients', o.recipients))"
@@ -800,45 +781,122 @@ def submit_load(env, table, token, me, seed_id, seconds, work):
     peer_path = submit_peer_script(env, work, row["checks"], row["outbox"],
                                    me["id"], "STF")
     env.pgbench(peer_path, conns, 1, os.path.join(work, "pgb"))
-    with CpuMeter(None, env.pg) as pcpu:
-        pb = env.pgbench(peer_path, conns, seconds, os.path.join(work, "pgb"))
-    log("pgbench submit writes -c%d: %.0f tps, p50 %.2f ms, p99 %.2f ms, "
-        "failed %d; %s" % (conns, pb["tps"], pb["p50_us"] / 1e3,
-                           pb["p99_us"] / 1e3, pb["failed"],
-                           pcpu.text("pgbench")))
-    share = w["rate"] / pb["tps"] if pb["tps"] else 0
+
+    need = int(w0["rate"] * seconds * 1.6) + 2000
+    log("submit warm-up: %.0f/s; making %d drafts for each of %d windows of "
+        "%d s" % (w0["rate"], need, rounds, seconds))
+    paths = [make_drafts(env, seed_id, need, work, "run%d" % i)
+             for i in range(rounds)]
+
+    ws, pbs, wcpu, pcpu_ = [], [], [], []
+    n_before = int(env.psql("SELECT count(*) FROM handovers WHERE status = "
+                            "'submitted';").strip())
+    o_before = int(env.psql("SELECT count(*) FROM outbox;").strip())
+
+    def run_stafetd(i):
+        with CpuMeter(env.d, env.pg) as cpu:
+            w = run_wrk(env.d, paths[i][0], conns, seconds,
+                        script="handovers.lua",
+                        extra=["POST", token, "2", "once"])
+        time.sleep(0.5)  # the writes in flight when wrk stopped
+        log("wrk submit -c%d window %d: %.0f/s, p50 %.2f ms, p99 %.2f ms, "
+            "errors %d; %s" % (conns, i + 1, w["rate"], w["p50_us"] / 1e3,
+                               w["p99_us"] / 1e3, w["errors"],
+                               cpu.text("wrk", w["requests"],
+                                        w["duration_us"] / 1e6)))
+        if w["requests"] > len(paths[i][1]):
+            table.notes.append("**submit: the drafts ran out (%d requests, %d "
+                               "drafts): the rest answered 409**" % (
+                                   w["requests"], len(paths[i][1])))
+        ws.append(w)
+        wcpu.append((cpu, w["requests"], w["duration_us"] / 1e6))
+
+    def run_peer(i):
+        with CpuMeter(None, env.pg) as cpu:
+            pb = env.pgbench(peer_path, conns, seconds,
+                             os.path.join(work, "pgb"))
+        log("pgbench submit writes -c%d window %d: %.0f tps, p50 %.2f ms, "
+            "p99 %.2f ms, failed %d; %s" % (
+                conns, i + 1, pb["tps"], pb["p50_us"] / 1e3,
+                pb["p99_us"] / 1e3, pb["failed"],
+                cpu.text("pgbench", pb["transactions"], seconds)))
+        pbs.append(pb)
+        pcpu_.append((cpu, pb["transactions"], seconds))
+
+    for i in range(rounds):
+        for f in ((run_stafetd, run_peer) if i % 2 == 0 else
+                  (run_peer, run_stafetd)):
+            f(i)
+    n_after = int(env.psql("SELECT count(*) FROM handovers WHERE status = "
+                           "'submitted';").strip())
+    o_after = int(env.psql("SELECT count(*) FROM outbox;").strip())
+
+    rate = median([w["rate"] for w in ws])
+    tps = median([pb["tps"] for pb in pbs])
+    share = rate / tps if tps else 0
+    p50 = median([w["p50_us"] for w in ws])
+    p99 = median([w["p99_us"] for w in ws])
+    pp50 = median([pb["p50_us"] for pb in pbs])
+    pp99 = median([pb["p99_us"] for pb in pbs])
+    # CPU per note, ms of one core: stafetd and its backends; pgbench and
+    # its backends. Medians of the windows.
+    s_d = median([(c.main + c.other) * t / n * 1e3 for c, n, t in wcpu])
+    s_pg = median([c.pg_share * t / n * 1e3 for c, n, t in wcpu])
+    p_pg = median([c.pg_share * t / n * 1e3 for c, n, t in pcpu_])
+    p_cl = median([c.client * t / n * 1e3 for c, n, t in pcpu_])
     table.add("(a) submit a note, %d conns: notes/s" % conns,
-              "%.0f" % w["rate"],
+              "%.0f" % rate,
               "pgbench, the same writes in one transaction, -c %d" % conns,
-              "%.0f" % pb["tps"], "%.0f %% of its rate" % (100 * share),
+              "%.0f" % tps, "%.0f %% of its rate" % (100 * share),
               "≥ %.0f/s; ≥ %.0f %%" % (TARGETS["submit_rate"],
                                        100 * TARGETS["submit_share"]),
-              "%s; %s" % (yes(w["rate"] >= TARGETS["submit_rate"]),
+              "%s; %s" % (yes(rate >= TARGETS["submit_rate"]),
                           yes(share >= TARGETS["submit_share"])),
-              section=3, value=w["rate"], unit="notes/s",
-              peer_value=pb["tps"], peer_unit="tps", ratio_value=share,
-              met_ok=[w["rate"] >= TARGETS["submit_rate"],
+              section=3, value=rate, unit="notes/s",
+              peer_value=tps, peer_unit="tps", ratio_value=share,
+              met_ok=[rate >= TARGETS["submit_rate"],
                       share >= TARGETS["submit_share"]])
-    table.add("(a) … p50 / p99", "%.2f / %.2f ms" % (
-        w["p50_us"] / 1e3, w["p99_us"] / 1e3), "(same)",
-        "%.2f / %.2f ms" % (pb["p50_us"] / 1e3, pb["p99_us"] / 1e3),
-        "%.2f× its p99" % (w["p99_us"] / max(pb["p99_us"], 1)), "–", "–",
-        section=3, value=[w["p50_us"] / 1e3, w["p99_us"] / 1e3], unit="ms",
-        peer_value=[pb["p50_us"] / 1e3, pb["p99_us"] / 1e3],
-        ratio_value=w["p99_us"] / max(pb["p99_us"], 1))
+    table.add("(a) … p50 / p99", "%.2f / %.2f ms" % (p50 / 1e3, p99 / 1e3),
+              "(same)", "%.2f / %.2f ms" % (pp50 / 1e3, pp99 / 1e3),
+              "%.2f× its p99" % (p99 / max(pp99, 1)), "–", "–",
+              section=3, value=[p50 / 1e3, p99 / 1e3], unit="ms",
+              peer_value=[pp50 / 1e3, pp99 / 1e3],
+              ratio_value=p99 / max(pp99, 1))
+    table.add("(a) … CPU per note (server + its PostgreSQL)",
+              "%.2f + %.2f ms" % (s_d, s_pg), "pgbench + its PostgreSQL",
+              "%.2f + %.2f ms" % (p_cl, p_pg),
+              "%.2f× its CPU" % ((s_d + s_pg) / max(p_cl + p_pg, 1e-9)),
+              "–", "–", section=3, value=s_d + s_pg, unit="ms",
+              peer_value=p_cl + p_pg,
+              ratio_value=(s_d + s_pg) / max(p_cl + p_pg, 1e-9))
     table.notes.append(
-        "submit, %d connections: stafetd %d requests in %.1f s, errors %d; "
-        "%d notes moved to submitted and %d outbox rows written meanwhile "
-        "(the ones in flight when wrk stopped included); %s" % (
-            conns, w["requests"], w["duration_us"] / 1e6, w["errors"],
-            n_after - n_before, o_after - o_before,
-            cpu.text("wrk", w["requests"], w["duration_us"] / 1e6)))
-    table.notes.append(
-        "submit peer (pgbench -c %d -j 2 -M prepared): %d transactions, %d "
-        "failed; %s" % (conns, pb["transactions"], pb["failed"],
-                        pcpu.text("pgbench", pb["transactions"], seconds)))
+        "submit, %d connections, %d alternating windows of %d s each "
+        "(stafetd first in windows 1 and 3): stafetd %s notes/s (median "
+        "%.0f, range %.0f–%.0f), pgbench %s tps (median %.0f, range "
+        "%.0f–%.0f); ratio of the medians %.0f %%, of each window pair %s; "
+        "stafetd %d requests, errors %d; %d notes moved to submitted and %d "
+        "outbox rows by both sides" % (
+            conns, rounds, seconds,
+            ", ".join("%.0f" % w["rate"] for w in ws), rate,
+            min(w["rate"] for w in ws), max(w["rate"] for w in ws),
+            ", ".join("%.0f" % pb["tps"] for pb in pbs), tps,
+            min(pb["tps"] for pb in pbs), max(pb["tps"] for pb in pbs),
+            100 * share,
+            ", ".join("%.0f %%" % (100 * w["rate"] / max(pb["tps"], 1e-9))
+                      for w, pb in zip(ws, pbs)),
+            sum(w["requests"] for w in ws), sum(w["errors"] for w in ws),
+            n_after - n_before, o_after - o_before))
+    for i, (c, n, t) in enumerate(wcpu):
+        table.notes.append("submit window %d, stafetd: %s" % (
+            i + 1, c.text("wrk", n, t)))
+    for i, (c, n, t) in enumerate(pcpu_):
+        table.notes.append(
+            "submit window %d, peer (pgbench -c %d -j 2 -M prepared): %d "
+            "transactions, %d failed; %s; pgbench %.2f ms per transaction" % (
+                i + 1, conns, n, pbs[i]["failed"], c.text("pgbench", n, t),
+                c.client * t / n * 1e3 if n else 0))
 
-    return w, pb
+    return ws[0], pbs[0]
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -851,7 +909,9 @@ def main():
     ap.add_argument("--duration", type=int, default=10,
                     help="seconds of each load run (default 10)")
     ap.add_argument("--db-pool-size", type=int, default=0,
-                    help="stafetd's db_pool_size (default: its own, 4)")
+                    help="stafetd's db_pool_size (default: its own, 8)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating submit windows of each side (default 3)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the working directory")
     ap.add_argument("--json", default="",
@@ -918,7 +978,7 @@ def main():
         list_load(env, table, r_token, args.duration, incoming, work)
         nlist = len(table.rows)
         submit_load(env, table, s_token, s_me, seed["id"], args.duration,
-                    work)
+                    work, args.rounds)
         table.rows = table.rows[nlist:] + table.rows[:nlist]
         table.records = table.records[nlist:] + table.records[:nlist]
         table.notes.insert(0, "stored notes: %s (notes / handovers table with "
@@ -949,7 +1009,7 @@ def main():
               "synchronous_commit = on); stafetd db_pool_size = %s. The load "
               "generators (wrk, pgbench) share the machine with stafetd, "
               "PostgreSQL and slapd; load average before %s, after %s." % (
-                  env.pool_size or "4 (default)", " ".join(load_before),
+                  env.pool_size or "8 (default)", " ".join(load_before),
                   " ".join(open("/proc/loadavg").read().split()[:3])))
         print()
         print(table.render())

@@ -5,7 +5,10 @@
  * (PQconnectPoll), checking the schema version, idle (still watched for
  * reads, so a server that goes away is noticed at once), busy with one query
  * (PQsendQueryParams, PQflush until done, PQconsumeInput/PQisBusy/
- * PQgetResult). Queries wait in a bounded queue for a free connection. When
+ * PQgetResult). A named statement (db_query_stmt) is prepared on a
+ * connection the first time that connection runs it (PQsendPrepare, then
+ * PQsendQueryPrepared once its answer is in); a new connection starts with
+ * none. Queries wait in a bounded queue for a free connection. When
  * no connection is up, a query fails at once, so a request gets its 503
  * fast instead of hanging; broken connections come back by themselves with
  * backoff and jitter. Why the database is unavailable is kept twice: in
@@ -32,7 +35,8 @@ enum pc_state { PC_DOWN, PC_CONNECTING, PC_CHECKING, PC_IDLE, PC_BUSY };
 static const char *const pc_names[] = {"down", "connecting", "checking", "idle", "busy"};
 
 struct db_job {
-	char *sql;
+	char *sql;            /* NULL for a named statement */
+	struct db_stmt *stmt; /* or NULL */
 	int nparams;
 	char **params;
 	db_cb cb;
@@ -56,6 +60,9 @@ struct pconn {
 	struct db_job *job;
 	PGresult *result;
 	bool flushing;
+	bool preparing;          /* the job's statement is being prepared */
+	unsigned char *prepared; /* by statement slot: prepared on this connection */
+	int nprepared;
 	unsigned generation;
 };
 
@@ -73,6 +80,7 @@ static struct {
 	char why[256];      /* the full reason, libpq's details included: for the log */
 	char reason[160];   /* the reason without connection details: for answers */
 	int schema_version; /* last seen; -1 unknown */
+	int nstmts;         /* named statements seen: slots 1..nstmts */
 	bool stopping;
 	unsigned long long queries, errors, connects, connect_failures, timeouts, rejected;
 } pool;
@@ -80,6 +88,7 @@ static struct {
 static void pc_connect(struct pconn *);
 static void pc_eventcb(evutil_socket_t, short, void *);
 static void pc_start_next(struct pconn *);
+static void pc_send(struct pconn *);
 
 /*
  * Sets why the pool is unavailable: `reason` may be shown to anyone, so it
@@ -218,6 +227,7 @@ pc_reset(struct pconn *c, const char *why, double min_backoff)
 	c->state = PC_DOWN;
 	c->job = NULL;
 	c->flushing = false;
+	c->preparing = false;
 	if (job)
 		job_fail(job, why);
 	if (pool.stopping)
@@ -250,6 +260,18 @@ pc_deliver(struct pconn *c)
 	const char *err = NULL;
 	ExecStatusType st;
 
+	if (c->preparing) {
+		/* The statement is prepared: now run it (same deadline). On
+		 * failure its error goes to the callback as a query's would. */
+		c->preparing = false;
+		if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+			PQclear(res);
+			c->result = NULL;
+			c->prepared[job->stmt->slot - 1] = 1;
+			pc_send(c);
+			return;
+		}
+	}
 	c->job = NULL;
 	c->result = NULL;
 	c->state = PC_IDLE;
@@ -407,6 +429,9 @@ static void
 pc_connect(struct pconn *c)
 {
 	c->generation = pool.generation;
+	/* A new server session: it has none of our statements. */
+	if (c->prepared)
+		memset(c->prepared, 0, (size_t)c->nprepared);
 	c->pg =
 	    PQconnectStartParams((const char *const *)pool.kw, (const char *const *)pool.val, 1);
 	if (c->pg == NULL)
@@ -488,19 +513,38 @@ pc_timercb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-pc_start(struct pconn *c, struct db_job *j)
+static bool
+pc_has_prepared(struct pconn *c, const struct db_stmt *st)
 {
-	c->job = j;
-	c->state = PC_BUSY;
-	pool.queries++;
-	if (!PQsendQueryParams(c->pg, j->sql, j->nparams, NULL, (const char *const *)j->params,
-	                       NULL, NULL, 0)) {
+	if (st->slot > c->nprepared) {
+		int n = pool.nstmts > st->slot ? pool.nstmts : st->slot;
+		c->prepared = xrealloc(c->prepared, (size_t)n);
+		memset(c->prepared + c->nprepared, 0, (size_t)(n - c->nprepared));
+		c->nprepared = n;
+	}
+	return c->prepared[st->slot - 1] != 0;
+}
+
+/* Sends the connection's job (or its statement's preparation first). */
+static void
+pc_send(struct pconn *c)
+{
+	struct db_job *j = c->job;
+	const char *const *params = (const char *const *)j->params;
+	int ok;
+
+	if (j->stmt == NULL)
+		ok = PQsendQueryParams(c->pg, j->sql, j->nparams, NULL, params, NULL, NULL, 0);
+	else if (pc_has_prepared(c, j->stmt))
+		ok = PQsendQueryPrepared(c->pg, j->stmt->name, j->nparams, params, NULL, NULL, 0);
+	else {
+		c->preparing = true;
+		ok = PQsendPrepare(c->pg, j->stmt->name, j->stmt->sql, j->nparams, NULL);
+	}
+	if (!ok) {
 		pc_broken(c, "cannot send query");
 		return;
 	}
-	/* The server's statement_timeout should answer first; this is the backstop. */
-	pc_deadline(c, pool.query_timeout + 1.0);
 	switch (PQflush(c->pg)) {
 	case -1:
 		pc_broken(c, "cannot send query");
@@ -513,6 +557,17 @@ pc_start(struct pconn *c, struct db_job *j)
 		pc_arm(c, EV_READ);
 		break;
 	}
+}
+
+static void
+pc_start(struct pconn *c, struct db_job *j)
+{
+	c->job = j;
+	c->state = PC_BUSY;
+	pool.queries++;
+	/* The server's statement_timeout should answer first; this is the backstop. */
+	pc_deadline(c, pool.query_timeout + 1.0);
+	pc_send(c);
 }
 
 static void
@@ -538,10 +593,12 @@ pc_start_next(struct pconn *c)
 }
 
 static struct db_job *
-job_new(const char *sql, int nparams, const char *const *params, db_cb cb, void *arg)
+job_new(const char *sql, struct db_stmt *stmt, int nparams, const char *const *params, db_cb cb,
+        void *arg)
 {
 	struct db_job *j = xcalloc(1, sizeof(*j));
-	j->sql = xstrdup(sql);
+	j->sql = sql ? xstrdup(sql) : NULL;
+	j->stmt = stmt;
 	j->nparams = nparams;
 	j->params = xcalloc((size_t)nparams + 1, sizeof(char *));
 	for (int i = 0; i < nparams; i++)
@@ -550,6 +607,36 @@ job_new(const char *sql, int nparams, const char *const *params, db_cb cb, void 
 	j->arg = arg;
 	j->deadline = clock_mono_real() + pool.query_timeout;
 	return j;
+}
+
+static int
+submit(const char *sql, struct db_stmt *stmt, int nparams, const char *const *params, db_cb cb,
+       void *arg)
+{
+	struct db_job *j;
+
+	if (pool.stopping || !any_up()) {
+		pool.rejected++;
+		return -1;
+	}
+	for (int i = 0; i < pool.n; i++) {
+		struct pconn *c = pool.c[i];
+		if (c->state == PC_IDLE) {
+			pc_disarm(c);
+			j = job_new(sql, stmt, nparams, params, cb, arg);
+			pc_start(c, j);
+			return 0;
+		}
+	}
+	if (pool.qlen >= pool.queue_max) {
+		pool.rejected++;
+		set_why("database busy: query queue full", NULL);
+		return -1;
+	}
+	j = job_new(sql, stmt, nparams, params, cb, arg);
+	TAILQ_INSERT_TAIL(&pool.queue, j, entry);
+	pool.qlen++;
+	return 0;
 }
 
 /*
@@ -565,30 +652,22 @@ job_new(const char *sql, int nparams, const char *const *params, db_cb cb, void 
 int
 db_query(const char *sql, int nparams, const char *const *params, db_cb cb, void *arg)
 {
-	struct db_job *j;
+	return submit(sql, NULL, nparams, params, cb, arg);
+}
 
-	if (pool.stopping || !any_up()) {
-		pool.rejected++;
-		return -1;
-	}
-	for (int i = 0; i < pool.n; i++) {
-		struct pconn *c = pool.c[i];
-		if (c->state == PC_IDLE) {
-			pc_disarm(c);
-			j = job_new(sql, nparams, params, cb, arg);
-			pc_start(c, j);
-			return 0;
-		}
-	}
-	if (pool.qlen >= pool.queue_max) {
-		pool.rejected++;
-		set_why("database busy: query queue full", NULL);
-		return -1;
-	}
-	j = job_new(sql, nparams, params, cb, arg);
-	TAILQ_INSERT_TAIL(&pool.queue, j, entry);
-	pool.qlen++;
-	return 0;
+/*
+ * As db_query, for a statement the caller keeps (static): each connection
+ * prepares it under its name the first time it runs it, so the server
+ * parses and analyses its text once per connection, not per call, and
+ * keeps its plan (PostgreSQL's plan cache: custom plans for the first
+ * runs, then the generic plan when it costs no more).
+ */
+int
+db_query_stmt(struct db_stmt *st, const char *const *params, db_cb cb, void *arg)
+{
+	if (st->slot == 0)
+		st->slot = ++pool.nstmts;
+	return submit(NULL, st, st->nparams, params, cb, arg);
 }
 
 /*
@@ -696,6 +775,7 @@ db_pool_stop(void)
 		struct pconn *c = pool.c[i];
 		pc_reset(c, pool.why, 0);
 		event_free(c->timer);
+		free(c->prepared);
 		free(c);
 	}
 	free(pool.c);

@@ -420,6 +420,19 @@ void db_pool_start(struct event_base *, const struct config *);
 void db_pool_reconfigure(const struct config *);
 void db_pool_stop(void);
 int db_query(const char *sql, int nparams, const char *const *params, db_cb, void *arg) WUR;
+/* A statement prepared once per pool connection (parsed and analysed once,
+ * its plan cached by the server) under `name`, which must be unique in the
+ * process and stable; the caller keeps the struct for the process's life
+ * (static) and leaves `slot` 0. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+	int slot; /* the pool's: 0 until first used */
+};
+/* As db_query, the statement's SQL prepared on the connection first if
+ * it is not yet (and again after a reconnect). */
+int db_query_stmt(struct db_stmt *, const char *const *params, db_cb, void *arg) WUR;
 bool db_available(const char **why);
 void db_metrics_render(struct evbuffer *);
 

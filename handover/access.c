@@ -110,8 +110,16 @@ access_leads_above(const struct dir_snapshot *s, int person, const char *unit_co
 unsigned
 access_of_note(const struct dir_snapshot *s, int person, const json_t *row)
 {
-	const char *from = json_str(row, "sender_unit"), *to = json_str(row, "receiver_unit");
-	bool submitted = json_str(row, "first_submitted_at") != NULL;
+	return access_of_units(s, person, json_str(row, "sender_unit"),
+	                       json_str(row, "receiver_unit"),
+	                       json_str(row, "first_submitted_at") != NULL);
+}
+
+/* access_of_note() from the note's two units and whether it was filed. */
+unsigned
+access_of_units(const struct dir_snapshot *s, int person, const char *from, const char *to,
+                bool submitted)
+{
 	unsigned a = 0;
 
 	if (access_member_of(s, person, from))

@@ -108,6 +108,8 @@ bool access_member_of(const struct dir_snapshot *, int person, const char *unit_
 bool access_leads_above(const struct dir_snapshot *, int person, const char *unit_code);
 /* The HO_ACCESS_* bits of a person for a row of handover_json(). */
 unsigned access_of_note(const struct dir_snapshot *, int person, const json_t *row);
+unsigned access_of_units(const struct dir_snapshot *, int person, const char *sender_unit,
+                         const char *receiver_unit, bool submitted);
 /* "sender", "receiver", "both" or "read": the API's `access`. */
 const char *access_name(unsigned access);
 /* The units whose notes a person may find in lists and reports: their own
@@ -137,6 +139,8 @@ const struct ho_route *routes_find_any(const struct ho_route_set *, const char *
 /* {"id", "display_name"}: a new object (json null for a NULL id) the caller
  * owns; id is copied. */
 json_t *note_person_ref(const struct dir_snapshot *, const char *id);
+/* A note's flags (handover_flags_json()) as the API shows them. */
+json_t *note_render_flags(const json_t *flags, const struct dir_snapshot *);
 /* Writes the masked CPR number into the caller's out. */
 void note_cpr_mask(const char *cpr, char out[12]);
 /* "Mette Hansen" -> "M. H.": the name a masked reader sees. */

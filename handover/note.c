@@ -120,10 +120,10 @@ render_citizen(const json_t *row, bool full_cpr, bool initials)
 	return out;
 }
 
-static json_t *
-render_flags(const json_t *row, const struct dir_snapshot *s)
+json_t *
+note_render_flags(const json_t *flags, const struct dir_snapshot *s)
 {
-	const json_t *flags = json_object_get(row, "flags"), *f;
+	const json_t *f;
 	json_t *out = json_array();
 	size_t i;
 
@@ -194,7 +194,7 @@ note_render(const json_t *row, const struct dir_snapshot *s, unsigned access, bo
 	}
 	json_object_set_new(o, "completeness",
 	                    json_integer(json_integer_value(json_object_get(row, "completeness"))));
-	json_object_set_new(o, "flags", render_flags(row, s));
+	json_object_set_new(o, "flags", note_render_flags(json_object_get(row, "flags"), s));
 	json_object_set_new(o, "readback", str_or_null(row, "readback"));
 	json_object_set_new(o, "created_at", str_or_null(row, "created_at"));
 	json_object_set_new(o, "updated_at", str_or_null(row, "updated_at"));

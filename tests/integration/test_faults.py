@@ -394,7 +394,7 @@ def test_postgres_restart_under_load(slapd, tmp_path):
             assert "database" in r.json()["detail"], r.text
             # Down a while: every kind of call has met the outage (503) a few
             # times, and the pool has tried to reconnect and failed twice a
-            # connection (db_pool_size 4) -- and /readyz still says 503.
+            # connection (8 connections, the default pool) -- and /readyz still says 503.
             failures = metric_value(d, "stafet_db_connect_failures_total")
             wait_until(lambda: answered(load, ("list", "get", "submit"), since=t_down + 0.2,
                                         n=5, status=503)

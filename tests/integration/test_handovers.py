@@ -1571,6 +1571,30 @@ def test_list_boxes_and_filters(env):
         "WHERE action = 'handover.list';") if a == "sbo"]
 
 
+def test_list_items_escape_text_as_the_note_does(env):
+    """The lists write their JSON in C straight from the columns (migration
+    0014): text with quotes, backslashes, control characters and letters
+    beyond ASCII comes out as the note's own view has it, in every box the
+    note is in, for the sender, the receiver and a reader above."""
+    odd = 'Åse "Ø" Ærø-\\Hansen\tny\nlinje \x01\x1f \U0001F600 /'
+    body = note_body()
+    body["citizen"]["name"] = odd
+    h = create(env, body=body)
+    h = submit(env, h)
+    note = current(env, h["id"])
+    assert note["citizen"]["name"] == odd
+    for user, params in ((env.sbo, {"box": "outgoing"}), (env.sbo, {}),
+                         (env.mha, {"box": "incoming"})):
+        items = [i for i in walk(env, user, 500, **params)[0] if i["id"] == h["id"]]
+        assert len(items) == 1, params
+        item = items[0]
+        assert item["citizen"]["name"] == odd
+        assert item["citizen"]["cpr"] == masked(note["citizen"]["cpr"])
+        assert item["checks"] == [c for c in note["checks"] if not c["passed"]]
+        for k in set(item) - {"citizen", "checks", "access"}:
+            assert item[k] == note[k], (k, item[k], note[k])
+
+
 def test_list_pages(env):
     api, sbo, mha = env.api, env.sbo, env.mha
     for _ in range(3):

@@ -51,7 +51,7 @@ test_defaults(void **state)
 	assert_string_equal(c->listen_host, "127.0.0.1");
 	assert_int_equal(c->listen_port, 8080);
 	assert_int_equal(c->http_max_body, 1024 * 1024);
-	assert_int_equal(c->db_pool_size, 4);
+	assert_int_equal(c->db_pool_size, 8);
 	assert_true(c->db_query_timeout == 10.0);
 	assert_null(c->db_password);
 	config_free(c);
@@ -66,7 +66,7 @@ test_values(void **state)
 	                     "# comment\n\n  listen = [::1]:9000\n"
 	                     "db_conninfo = \"host=/run/pg dbname=x \\\"q\\\"\"\n"
 	                     "http_max_body = 2M\nhttp_idle_timeout = 250ms\nlog_level = debug\n"
-	                     "db_pool_size=8\n",
+	                     "db_pool_size=12\n",
 	                     0644);
 	struct config *c = config_load(p, &e);
 	assert_non_null(c);
@@ -77,7 +77,7 @@ test_values(void **state)
 	assert_int_equal(c->http_max_body, 2 * 1024 * 1024);
 	assert_true(c->http_idle_timeout > 0.249 && c->http_idle_timeout < 0.251);
 	assert_int_equal(c->log_level, LOG_LVL_DEBUG);
-	assert_int_equal(c->db_pool_size, 8);
+	assert_int_equal(c->db_pool_size, 12);
 	config_free(c);
 	free(p);
 }
