@@ -181,7 +181,7 @@ trie_first(const struct cunit *cu, const uint32_t *r, size_t lo, size_t hi, int 
 	mask = 1ull << bit;
 	while (a < z) { /* the first with the bit set */
 		mid = a + (z - a) / 2;
-		if (cu->m[r[mid]].idhash & mask)
+		if (bit >= 32 ? (cu->rot_hi[mid] >> (bit - 32)) & 1 : cu->m[r[mid]].idhash & mask)
 			z = mid;
 		else
 			a = mid + 1;
@@ -260,6 +260,16 @@ judge_members(struct dir_resolution *res, struct resolve_cache *rc, uint64_t see
 			}
 		}
 		qsort(tu, nt, sizeof(*tu), turn_cmp);
+		/* Their rules and people, asked for at once: at 200,000 people
+		 * they are far apart, and one miss after another added up. */
+		for (size_t i = 0; i < t; i++) {
+			const struct cmember *m = &cu->m[tu[i].mi];
+			if (m->nrules)
+				__builtin_prefetch(&cu->rules[m->rule0]);
+			if (m->ngroups)
+				__builtin_prefetch(&cu->groups[m->group0]);
+			__builtin_prefetch(&res->s->persons[m->person]);
+		}
 		for (size_t i = 0; i < t; i++) {
 			struct cand *c = judge_one(res, tu[i].mi);
 			c->rot =

@@ -224,6 +224,7 @@ dir_rules_cache_free(struct resolve_cache *rc)
 		free(rc->units[u].groups);
 		free(rc->units[u].classes);
 		free(rc->units[u].by_rot);
+		free(rc->units[u].rot_hi);
 	}
 	for (size_t i = 0; i < rc->nnames; i++)
 		free(rc->names[i]);
@@ -387,6 +388,7 @@ classify(struct cunit *cu)
 	free(cu->m);
 	cu->m = m;
 	cu->by_rot = xmalloc((n ? n : 1) * sizeof(*cu->by_rot));
+	cu->rot_hi = xmalloc((n ? n : 1) * sizeof(*cu->rot_hi));
 	keys = xmalloc((n ? n : 1) * sizeof(*keys));
 	for (size_t c = 0; c < nc; c++) {
 		const struct cclass *k = &cu->classes[c];
@@ -395,8 +397,10 @@ classify(struct cunit *cu)
 			keys[i].i = k->m0 + i;
 		}
 		qsort(keys, k->n, sizeof(*keys), rot_key_cmp);
-		for (uint32_t i = 0; i < k->n; i++)
+		for (uint32_t i = 0; i < k->n; i++) {
 			cu->by_rot[k->m0 + i] = keys[i].i;
+			cu->rot_hi[k->m0 + i] = (uint32_t)(keys[i].h >> 32);
+		}
 	}
 	free(keys);
 	free(slots);

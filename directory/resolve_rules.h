@@ -67,6 +67,9 @@ struct cunit {
 	 * rotation's hash, then by their order: walked as a binary trie to
 	 * find the first by hash ^ seed without visiting all */
 	uint32_t *by_rot;
+	/* rot_hi[i]: the high half of by_rot[i]'s hash, so that the trie's
+	 * upper levels read one small array, not the members */
+	uint32_t *rot_hi;
 };
 struct resolve_cache {
 	struct cunit *units;
