@@ -242,13 +242,18 @@ judge_members(struct dir_resolution *res, struct resolve_cache *rc, uint64_t see
 	res->cur = xcalloc(res->nmc ? res->nmc : 1, sizeof(*res->cur));
 	for (; nbest < res->nmc && same_key(&res->mc[nbest], &res->mc[0]); nbest++)
 		g += cu->classes[res->mc[nbest].c].n;
-	res->grp0 = 0;
-	res->grp1 = nbest;
+	res->heap = xmalloc((res->nmc ? res->nmc : 1) * sizeof(*res->heap));
 	res->ngroup = g;
 	if (g >= 2) {
-		size_t nt = 0, t = g < TIE_MAX ? g : TIE_MAX;
+		size_t nt = 0, t = g < TIE_MAX ? g : TIE_MAX, cap = 0;
 		uint32_t first[TIE_MAX];
-		struct turn *tu = xmalloc(nbest * TIE_MAX * sizeof(*tu));
+		struct turn *tu;
+
+		for (size_t j = 0; j < nbest; j++) {
+			uint32_t n = cu->classes[res->mc[j].c].n;
+			cap += n < TIE_MAX ? n : TIE_MAX;
+		}
+		tu = xmalloc(cap * sizeof(*tu));
 
 		for (size_t j = 0; j < nbest; j++) {
 			const struct cclass *k = &cu->classes[res->mc[j].c];
@@ -289,10 +294,40 @@ chosen(const struct dir_resolution *res, uint32_t mi)
 	return false;
 }
 
+/* The unit's order of mc[j]'s next member. */
+static int
+head_pos(const struct dir_resolution *res, uint32_t j)
+{
+	const struct cclass *k = &res->cu->classes[res->mc[j].c];
+	return res->cu->m[k->m0 + res->cur[j]].pos;
+}
+
+/* Restores the heap (by head_pos, the least first) below slot i. */
+static void
+heap_down(struct dir_resolution *res, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		uint32_t x;
+		if (l < res->nheap && head_pos(res, res->heap[l]) < head_pos(res, res->heap[m]))
+			m = l;
+		if (r < res->nheap && head_pos(res, res->heap[r]) < head_pos(res, res->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		x = res->heap[i];
+		res->heap[i] = res->heap[m];
+		res->heap[m] = x;
+		i = m;
+	}
+}
+
 /*
  * The next candidate in rank order (more kinds matched, narrower rules,
  * then the unit's order) past those already in cs, judged into cs; false
- * when there is none. Classes of one key are merged by the unit's order.
+ * when there is none. The classes of one key are merged by the unit's
+ * order (a heap of the classes by their next member: a key shared by many
+ * classes costs a logarithm per candidate, not a pass over them).
  */
 static bool
 next_rest(struct dir_resolution *res)
@@ -300,32 +335,30 @@ next_rest(struct dir_resolution *res)
 	const struct cunit *cu = res->cu;
 
 	for (;;) {
-		size_t best = SIZE_MAX;
-		uint32_t bi = 0, mi;
+		uint32_t j, mi;
 
-		if (res->grp0 >= res->nmc)
-			return false;
-		for (size_t j = res->grp0; j < res->grp1; j++) {
-			const struct cclass *k = &cu->classes[res->mc[j].c];
-			if (res->cur[j] >= k->n)
-				continue;
-			mi = k->m0 + res->cur[j];
-			if (best == SIZE_MAX || cu->m[mi].pos < cu->m[bi].pos) {
-				best = j;
-				bi = mi;
-			}
-		}
-		if (best == SIZE_MAX) { /* the key is done: the next */
+		if (res->nheap == 0) { /* the key is done (or none begun): the next */
 			res->grp0 = res->grp1;
+			if (res->grp0 >= res->nmc)
+				return false;
 			while (res->grp1 < res->nmc &&
 			       same_key(&res->mc[res->grp1], &res->mc[res->grp0]))
 				res->grp1++;
+			for (size_t k = res->grp0; k < res->grp1; k++)
+				res->heap[res->nheap++] = (uint32_t)k;
+			for (size_t k = res->nheap / 2; k-- > 0;)
+				heap_down(res, k);
 			continue;
 		}
-		res->cur[best]++;
-		if (chosen(res, bi))
+		j = res->heap[0];
+		mi = cu->classes[res->mc[j].c].m0 + res->cur[j];
+		if (++res->cur[j] >= cu->classes[res->mc[j].c].n)
+			res->heap[0] = res->heap[--res->nheap];
+		if (res->nheap > 0)
+			heap_down(res, 0);
+		if (chosen(res, mi))
 			continue;
-		judge_one(res, bi);
+		judge_one(res, mi);
 		return true;
 	}
 }
@@ -653,6 +686,7 @@ dir_resolution_free(struct dir_resolution *res)
 	free(res->cs);
 	free(res->mc);
 	free(res->cur);
+	free(res->heap);
 	free(res->fdistrict);
 	free(res->fgroup);
 	free(res);

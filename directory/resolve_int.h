@@ -116,6 +116,8 @@ struct dir_resolution {
 	struct mclass *mc;        /* the matching classes, by rank */
 	size_t nmc, grp0, grp1;   /* mc[grp0..grp1): the key being walked */
 	uint32_t *cur;            /* per mc: its next member */
+	uint32_t *heap;           /* mc[grp0..grp1) with members left, by the next's order */
+	size_t nheap;
 	uint32_t chosen[TIE_MAX]; /* members in cs[0..nchosen): skipped by the rest */
 	size_t nchosen;
 	size_t ngroup; /* cs[0..ngroup): equal by the rules, the best */
