@@ -43,11 +43,6 @@ kind_allowed(const struct resolve_route *r, int kind)
 	return false;
 }
 
-/* The citizen's names as the cache's numbers: -1 not given, -2 no one's. */
-struct znums {
-	int district, group, not_in_group;
-};
-
 /* One kind for one member: 1 matched, 0 undecided or no rule, -1 mismatch. */
 static int
 judge_kind(const struct cunit *cu, const struct cmember *m, int kind, const struct citizen *z,
@@ -122,57 +117,249 @@ judge(const struct cunit *cu, const struct cmember *m, const struct citizen *z,
 	return c->nmatched > 0;
 }
 
+/* Rank order among classes: more kinds matched, then the narrower rules. */
 static int
-cand_cmp(const void *a, const void *b)
+mclass_cmp(const void *a, const void *b)
 {
-	const struct cand *x = a, *y = b;
+	const struct mclass *x = a, *y = b;
 
 	if (x->nmatched != y->nmatched)
 		return y->nmatched - x->nmatched;
 	if (x->width != y->width)
 		return x->width < y->width ? -1 : 1;
-	return x->pos - y->pos;
+	return x->c < y->c ? -1 : x->c > y->c;
 }
 
-#define RANK_FIRST (4 * MAX_CANDIDATES)
-
-static void
-cand_swap(struct cand *a, struct cand *b)
+static bool
+same_key(const struct mclass *x, const struct mclass *y)
 {
-	struct cand t = *a;
-	*a = *b;
-	*b = t;
+	return x->nmatched == y->nmatched && x->width == y->width;
+}
+
+/* Member mi of the unit judged as one candidate (it matches: its class does). */
+static struct cand *
+judge_one(struct dir_resolution *res, uint32_t mi)
+{
+	const struct cmember *m = &res->cu->m[mi];
+	struct cand *c;
+
+	if (res->nmat == res->cap) {
+		res->cap = res->cap ? 2 * res->cap : 64;
+		res->cs = xrealloc(res->cs, res->cap * sizeof(*res->cs));
+	}
+	c = &res->cs[res->nmat++];
+	memset(c, 0, sizeof(*c));
+	c->person = m->person;
+	c->pos = m->pos;
+	c->rot = m->idhash;
+	c->tie = -1;
+	judge(res->cu, m, &res->z, &res->zn, c);
+	return c;
 }
 
 /*
- * Moves the k best of cs[0..n) (by cand_cmp) to the front, in no order
- * (quickselect, median-of-three pivot): a lookup sorts tens of candidates
- * instead of the hundreds or thousands that match.
+ * The first `need` of a class's members r[lo..hi) (by_rot: by hash, all
+ * sharing the hash's bits above `bit`) by hash ^ seed, then by their order,
+ * appended to out; returns how many. A walk down the binary trie the sorted
+ * hashes make: whole subtrees are taken, only the one on the boundary is
+ * split (a binary search), so a class of any size costs O(need + 64 log n).
+ */
+static size_t
+trie_first(const struct cunit *cu, const uint32_t *r, size_t lo, size_t hi, int bit, uint64_t seed,
+           size_t need, uint32_t *out)
+{
+	size_t a = lo, z = hi, mid, got;
+	uint64_t mask;
+
+	if (need == 0 || lo >= hi)
+		return 0;
+	if (hi - lo <= need || bit < 0) {
+		got = hi - lo < need ? hi - lo : need; /* equal hashes: by order */
+		memcpy(out, r + lo, got * sizeof(*out));
+		return got;
+	}
+	mask = 1ull << bit;
+	while (a < z) { /* the first with the bit set */
+		mid = a + (z - a) / 2;
+		if (bit >= 32 ? (cu->rot_hi[mid] >> (bit - 32)) & 1 : cu->m[r[mid]].idhash & mask)
+			z = mid;
+		else
+			a = mid + 1;
+	}
+	if (seed & mask) { /* those with the bit set come first under xor */
+		got = trie_first(cu, r, a, hi, bit - 1, seed, need, out);
+		got += trie_first(cu, r, lo, a, bit - 1, seed, need - got, out + got);
+	} else {
+		got = trie_first(cu, r, lo, a, bit - 1, seed, need, out);
+		got += trie_first(cu, r, a, hi, bit - 1, seed, need - got, out + got);
+	}
+	return got;
+}
+
+struct turn {
+	uint64_t rot;
+	int pos;
+	uint32_t mi;
+};
+
+static int
+turn_cmp(const void *a, const void *b)
+{
+	const struct turn *x = a, *y = b;
+	if (x->rot != y->rot)
+		return x->rot < y->rot ? -1 : 1;
+	return x->pos - y->pos;
+}
+
+/*
+ * Judges the unit's classes (one member each: the class's others are
+ * judged the same) into res->mc, by rank; res->nc: how many members
+ * match, res->ngroup: how many are equal to the best by the rules. When
+ * two or more are, the first TIE_MAX of them in the rotation's order
+ * (hash ^ seed, then their order) are judged one by one into cs, in that
+ * order; the rest are judged as the walk reaches them (next_rest).
  */
 static void
-select_best(struct cand *cs, size_t n, size_t k, int (*cmp)(const void *, const void *))
+judge_members(struct dir_resolution *res, struct resolve_cache *rc, uint64_t seed)
 {
-	size_t lo = 0, hi = n;
+	const struct cunit *cu = res->cu;
+	const struct citizen *z = &res->z;
+	size_t g = 0, nbest = 0;
 
-	while (k > lo && k < hi && hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2, store = lo;
-		if (cmp(&cs[mid], &cs[lo]) < 0)
-			cand_swap(&cs[mid], &cs[lo]);
-		if (cmp(&cs[hi - 1], &cs[lo]) < 0)
-			cand_swap(&cs[hi - 1], &cs[lo]);
-		if (cmp(&cs[hi - 1], &cs[mid]) < 0)
-			cand_swap(&cs[hi - 1], &cs[mid]);
-		cand_swap(&cs[mid], &cs[hi - 1]); /* the median as pivot, at the end */
-		for (size_t i = lo; i < hi - 1; i++)
-			if (cmp(&cs[i], &cs[hi - 1]) < 0)
-				cand_swap(&cs[i], &cs[store++]);
-		cand_swap(&cs[store], &cs[hi - 1]);
-		if (store == k || store + 1 == k)
+	res->zn.district = z->district ? dir_rules_name_number(rc, z->district, false) : -1;
+	res->zn.group = z->group ? dir_rules_name_number(rc, z->group, false) : -1;
+	res->zn.not_in_group =
+	    z->not_in_group ? dir_rules_name_number(rc, z->not_in_group, false) : -1;
+	res->mc = xmalloc((cu->nclasses ? cu->nclasses : 1) * sizeof(*res->mc));
+	for (size_t i = 0; i < cu->nclasses; i++) {
+		struct cand c = {0};
+		if (!judge(cu, &cu->m[cu->classes[i].m0], z, &res->zn, &c))
+			continue;
+		res->mc[res->nmc++] = (struct mclass){(uint32_t)i, c.nmatched, c.width};
+		res->nc += cu->classes[i].n;
+	}
+	qsort(res->mc, res->nmc, sizeof(*res->mc), mclass_cmp);
+	res->cur = xcalloc(res->nmc ? res->nmc : 1, sizeof(*res->cur));
+	for (; nbest < res->nmc && same_key(&res->mc[nbest], &res->mc[0]); nbest++)
+		g += cu->classes[res->mc[nbest].c].n;
+	res->heap = xmalloc((res->nmc ? res->nmc : 1) * sizeof(*res->heap));
+	res->ngroup = g;
+	if (g >= 2) {
+		size_t nt = 0, t = g < TIE_MAX ? g : TIE_MAX, cap = 0;
+		uint32_t first[TIE_MAX];
+		struct turn *tu;
+
+		for (size_t j = 0; j < nbest; j++) {
+			uint32_t n = cu->classes[res->mc[j].c].n;
+			cap += n < TIE_MAX ? n : TIE_MAX;
+		}
+		tu = xmalloc(cap * sizeof(*tu));
+
+		for (size_t j = 0; j < nbest; j++) {
+			const struct cclass *k = &cu->classes[res->mc[j].c];
+			size_t n = trie_first(cu, cu->by_rot, k->m0, k->m0 + k->n, 63, seed,
+			                      TIE_MAX, first);
+			for (size_t i = 0; i < n; i++) {
+				const struct cmember *m = &cu->m[first[i]];
+				tu[nt++] = (struct turn){m->idhash ^ seed, m->pos, first[i]};
+			}
+		}
+		qsort(tu, nt, sizeof(*tu), turn_cmp);
+		/* Their rules and people, asked for at once: at 200,000 people
+		 * they are far apart, and one miss after another added up. */
+		for (size_t i = 0; i < t; i++) {
+			const struct cmember *m = &cu->m[tu[i].mi];
+			if (m->nrules)
+				__builtin_prefetch(&cu->rules[m->rule0]);
+			if (m->ngroups)
+				__builtin_prefetch(&cu->groups[m->group0]);
+			__builtin_prefetch(&res->s->persons[m->person]);
+		}
+		for (size_t i = 0; i < t; i++) {
+			struct cand *c = judge_one(res, tu[i].mi);
+			c->rot =
+			    tu[i].rot; /* the seed is mixed; the id's FNV hash spreads enough */
+			res->chosen[res->nchosen++] = tu[i].mi;
+		}
+		free(tu);
+	}
+}
+
+static bool
+chosen(const struct dir_resolution *res, uint32_t mi)
+{
+	for (size_t i = 0; i < res->nchosen; i++)
+		if (res->chosen[i] == mi)
+			return true;
+	return false;
+}
+
+/* The unit's order of mc[j]'s next member. */
+static int
+head_pos(const struct dir_resolution *res, uint32_t j)
+{
+	const struct cclass *k = &res->cu->classes[res->mc[j].c];
+	return res->cu->m[k->m0 + res->cur[j]].pos;
+}
+
+/* Restores the heap (by head_pos, the least first) below slot i. */
+static void
+heap_down(struct dir_resolution *res, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		uint32_t x;
+		if (l < res->nheap && head_pos(res, res->heap[l]) < head_pos(res, res->heap[m]))
+			m = l;
+		if (r < res->nheap && head_pos(res, res->heap[r]) < head_pos(res, res->heap[m]))
+			m = r;
+		if (m == i)
 			return;
-		if (store > k)
-			hi = store;
-		else
-			lo = store + 1;
+		x = res->heap[i];
+		res->heap[i] = res->heap[m];
+		res->heap[m] = x;
+		i = m;
+	}
+}
+
+/*
+ * The next candidate in rank order (more kinds matched, narrower rules,
+ * then the unit's order) past those already in cs, judged into cs; false
+ * when there is none. The classes of one key are merged by the unit's
+ * order (a heap of the classes by their next member: a key shared by many
+ * classes costs a logarithm per candidate, not a pass over them).
+ */
+static bool
+next_rest(struct dir_resolution *res)
+{
+	const struct cunit *cu = res->cu;
+
+	for (;;) {
+		uint32_t j, mi;
+
+		if (res->nheap == 0) { /* the key is done (or none begun): the next */
+			res->grp0 = res->grp1;
+			if (res->grp0 >= res->nmc)
+				return false;
+			while (res->grp1 < res->nmc &&
+			       same_key(&res->mc[res->grp1], &res->mc[res->grp0]))
+				res->grp1++;
+			for (size_t k = res->grp0; k < res->grp1; k++)
+				res->heap[res->nheap++] = (uint32_t)k;
+			for (size_t k = res->nheap / 2; k-- > 0;)
+				heap_down(res, k);
+			continue;
+		}
+		j = res->heap[0];
+		mi = cu->classes[res->mc[j].c].m0 + res->cur[j];
+		if (++res->cur[j] >= cu->classes[res->mc[j].c].n)
+			res->heap[0] = res->heap[--res->nheap];
+		if (res->nheap > 0)
+			heap_down(res, 0);
+		if (chosen(res, mi))
+			continue;
+		judge_one(res, mi);
+		return true;
 	}
 }
 
@@ -185,179 +372,45 @@ listed(const int *v, size_t n, int p)
 	return false;
 }
 
-/* By the rules alone: more kinds matched, then the narrower rules. */
-static int
-rules_cmp(const struct cand *x, const struct cand *y)
-{
-	if (x->nmatched != y->nmatched)
-		return y->nmatched - x->nmatched;
-	if (x->width != y->width)
-		return x->width < y->width ? -1 : 1;
-	return 0;
-}
-
-static int
-rot_cmp(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-	if (x->rot != y->rot)
-		return x->rot < y->rot ? -1 : 1;
-	return x->pos - y->pos;
-}
-
-/* Keeps cs[i] among the TIE_MAX first by the turn (a max-heap of indices). */
-static void
-heap_keep(struct cand *cs, int heap[TIE_MAX], size_t *nh, int i)
-{
-	size_t c;
-
-	if (*nh < TIE_MAX) {
-		c = (*nh)++;
-		heap[c] = i;
-		while (c > 0 && rot_cmp(&cs[heap[(c - 1) / 2]], &cs[heap[c]]) < 0) {
-			int x = heap[c];
-			heap[c] = heap[(c - 1) / 2];
-			heap[(c - 1) / 2] = x;
-			c = (c - 1) / 2;
-		}
-		return;
-	}
-	if (rot_cmp(&cs[i], &cs[heap[0]]) >= 0)
-		return;
-	heap[0] = i;
-	for (c = 0;;) {
-		size_t l = 2 * c + 1, r = l + 1, m = c;
-		int x;
-		if (l < *nh && rot_cmp(&cs[heap[l]], &cs[heap[m]]) > 0)
-			m = l;
-		if (r < *nh && rot_cmp(&cs[heap[r]], &cs[heap[m]]) > 0)
-			m = r;
-		if (m == c)
-			break;
-		x = heap[c];
-		heap[c] = heap[m];
-		heap[m] = x;
-		c = m;
-	}
-}
-
 /*
- * Judges every member of the unit; the matching ones in cs: first those
- * equal to the best by the rules (*ngroup of them; when two or more, the
- * first TIE_MAX in the rotation's order), then the best RANK_FIRST of the
- * rest in rank order (*sorted: how many from the front are in order).
- * Returns their number.
+ * Walks the candidates in rank order into entries (*esp, grown): a deputy
+ * stands in for the absent, once; stops when MAX_CANDIDATES are available.
+ * Returns the number of entries.
  */
 static size_t
-judge_members(struct resolve_cache *rc, const struct cunit *cu, const struct citizen *z,
-              uint64_t seed, struct cand *cs, size_t *sorted, size_t *ngroup)
+walk_entries(struct dir_resolution *res, struct entry **esp)
 {
-	size_t nc = 0, g = 0, t = 0, k, best = 0, nh = 0;
-	int heap[TIE_MAX]; /* the equal best's first TIE_MAX by the turn: a max-heap */
-	struct znums zn = {
-	    z->district ? dir_rules_name_number(rc, z->district, false) : -1,
-	    z->group ? dir_rules_name_number(rc, z->group, false) : -1,
-	    z->not_in_group ? dir_rules_name_number(rc, z->not_in_group, false) : -1,
-	};
+	const struct dir_snapshot *s = res->s;
+	const char *date = res->date;
+	size_t ne = 0, nshown = 0, navail = 0, cap = 16;
+	struct entry *es = xmalloc(cap * sizeof(*es));
+	int *shown = xmalloc(cap * sizeof(*shown));
 
-	/*
-	 * Judged, and as they come the equal best counted and the first
-	 * TIE_MAX of them in the turn's order kept in a heap of indices (a
-	 * better one starts both again): one pass that moves no candidate
-	 * (moving thousands of them, and a second pass, cost more than the
-	 * rest of the lookup at 50,000 people).
-	 */
-	for (size_t i = 0; i < cu->n; i++) {
-		const struct cmember *m = &cu->m[i];
-		struct cand *c = &cs[nc]; /* judged in place: kept by counting it */
-		int cmp;
-
-		/* Field by field: rule[k] and group_idx are written before they
-		 * are read (where matched[k] is set), so they are left as they
-		 * are; zeroing the whole candidate (a rep stos per member) took
-		 * a third of the judging at 50,000 people. */
-		c->person = m->person;
-		c->pos = m->pos;
-		c->nmatched = 0;
-		c->width = 0;
-		memset(c->matched, 0, sizeof(c->matched));
-		c->group_idx = 0;
-		c->rot = m->idhash;
-		c->tie = -1;
-		if (!judge(cu, m, z, &zn, c))
-			continue;
-		cmp = nc > 0 ? rules_cmp(c, &cs[best]) : -1;
-		if (cmp < 0) {
-			best = nc;
-			g = nh = 0;
-		}
-		nc++;
-		if (cmp > 0)
-			continue;
-		g++;
-		c->rot ^= seed; /* the seed is mixed; the id's FNV hash spreads enough */
-		heap_keep(cs, heap, &nh, (int)(nc - 1));
-	}
-	*ngroup = g;
-	if (g >= 2) {
-		/* The chosen to the front: each one outside it swaps with one
-		 * not chosen inside it; then in the turn's order. */
-		size_t hole = 0;
-		t = nh;
-		for (size_t h = 0; h < nh; h++)
-			cs[heap[h]].tie = -2;
-		for (size_t h = 0; h < nh; h++) {
-			if ((size_t)heap[h] < t)
-				continue;
-			while (cs[hole].tie == -2)
-				hole++;
-			cand_swap(&cs[hole], &cs[heap[h]]);
-		}
-		for (size_t i = 0; i < t; i++)
-			cs[i].tie = -1;
-		qsort(cs, t, sizeof(*cs), rot_cmp);
-	}
-	/* Rank order is needed only as far as the walk goes: the best few
-	 * first, the rest sorted only if the walk gets there. */
-	k = nc - t < RANK_FIRST ? nc - t : RANK_FIRST;
-	select_best(cs + t, nc - t, k, cand_cmp);
-	qsort(cs + t, k, sizeof(*cs), cand_cmp);
-	*sorted = t + k;
-	return nc;
-}
-
-/*
- * Walks the candidates in rank order into entries: a deputy stands in for
- * the absent, once; stops when MAX_CANDIDATES are available. Returns the
- * number of entries.
- */
-static size_t
-walk_entries(const struct dir_snapshot *s, const char *date, struct cand *cs, size_t nc,
-             size_t sorted, struct entry *es, int *shown)
-{
-	size_t ne = 0, nshown = 0, navail = 0;
-
-	for (size_t i = 0; i < nc && navail < MAX_CANDIDATES; i++) {
+	for (size_t i = 0; navail < MAX_CANDIDATES; i++) {
 		const struct dir_person *p;
 		struct entry *e;
-		int d;
+		int d, person;
 
-		if (i == sorted) {
-			qsort(cs + i, nc - i, sizeof(*cs), cand_cmp);
-			sorted = nc;
-		}
-		p = &s->persons[cs[i].person];
+		if (i == res->nmat && !next_rest(res))
+			break;
+		person = res->cs[i].person;
+		p = &s->persons[person];
 		d = p->deputy;
 
-		if (listed(shown, nshown, cs[i].person))
+		if (listed(shown, nshown, person))
 			continue; /* already standing in for someone ranked higher */
+		if (ne == cap) {
+			cap *= 2;
+			es = xrealloc(es, cap * sizeof(*es));
+			shown = xrealloc(shown, cap * sizeof(*shown));
+		}
 		e = &es[ne++];
-		e->c = &cs[i];
-		e->shown = cs[i].person;
+		e->ci = i;
+		e->shown = person;
 		e->available = true;
 		e->deputy = DIR_NONE;
 		if (dir_resolve_absent_on(p, date)) {
-			if (d < 0 || (size_t)d >= s->npersons || d == cs[i].person ||
+			if (d < 0 || (size_t)d >= s->npersons || d == person ||
 			    dir_resolve_absent_on(&s->persons[d], date) ||
 			    listed(shown, nshown, d)) {
 				e->available = false;
@@ -369,6 +422,13 @@ walk_entries(const struct dir_snapshot *s, const char *date, struct cand *cs, si
 		shown[nshown++] = e->shown;
 		navail += e->available;
 	}
+	/* A tie's sentence names the next equal colleague: judged too. */
+	if (ne > 0 && es[ne - 1].ci + 1 == res->nmat)
+		next_rest(res);
+	for (size_t i = 0; i < ne; i++)
+		es[i].c = &res->cs[es[i].ci];
+	free(shown);
+	*esp = es;
 	return ne;
 }
 
@@ -459,7 +519,6 @@ dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r
 	struct sb reason = {0};
 	struct dir_resolution *res;
 	struct resolve_cache *rc;
-	const struct cunit *cu;
 	int u;
 
 	*problem = NULL;
@@ -492,10 +551,14 @@ dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r
 	citizen_of(r, f, &z, &fdistrict, &fgroup);
 
 	rc = dir_rules_of(s);
-	cu = &rc->units[u];
-	res->cs = xmalloc((cu->n ? cu->n : 1) * sizeof(*res->cs));
-	res->nc =
-	    judge_members(rc, cu, &z, dir_ranswer_seed(f), res->cs, &res->sorted, &res->ngroup);
+	res->cu = &rc->units[u];
+	res->z = z;
+	res->fdistrict = fdistrict;
+	res->fgroup = fgroup;
+	judge_members(res, rc, dir_ranswer_seed(f));
+	/* g == 1: the one best (rank order's first) is the one equal */
+	if (res->ngroup == 1 && res->intake && res->nmat == 0)
+		next_rest(res);
 	/* The equal ones whose data would settle the tie; on an intake route
 	 * the one best match too (continuity may keep the case from intake). */
 	if (res->ngroup >= 2 || (res->intake && res->ngroup == 1))
@@ -507,8 +570,6 @@ dir_resolution_begin(const struct dir_snapshot *s, const struct resolve_route *r
 		res->ties[i].away = dir_resolve_absent_on(&s->persons[res->cs[i].person], f->date);
 	}
 	dir_runit_missing_facts(s, f, u, &z, warnings);
-	free(fdistrict);
-	free(fgroup);
 
 	o = json_object();
 	json_object_set_new(o, "route", dir_rtext_jstr(r->code));
@@ -598,12 +659,11 @@ dir_resolution_set_nth(struct dir_resolution *res, size_t nth, const char *id, i
 static void
 finish(struct dir_resolution *res)
 {
-	size_t n = res->nc ? res->nc : 1, ne;
-	struct entry *es = xmalloc(n * sizeof(*es));
-	int *shown = xmalloc(n * sizeof(int));
+	struct entry *es;
+	size_t ne;
 
 	dir_ranswer_settle(res);
-	ne = walk_entries(res->s, res->date, res->cs, res->nc, res->sorted, es, shown);
+	ne = walk_entries(res, &es);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < ne && res->nshown < MAX_CANDIDATES; i++) {
 			if (es[i].available != (pass == 0))
@@ -612,7 +672,6 @@ finish(struct dir_resolution *res)
 		}
 	dir_ranswer_fill(res, es, ne);
 	free(es);
-	free(shown);
 }
 
 void
@@ -625,6 +684,11 @@ dir_resolution_free(struct dir_resolution *res)
 		free(res->shown[i].reason);
 	free(res->answer.why);
 	free(res->cs);
+	free(res->mc);
+	free(res->cur);
+	free(res->heap);
+	free(res->fdistrict);
+	free(res->fgroup);
 	free(res);
 }
 

@@ -72,7 +72,29 @@ struct shown {
 
 #define ADD_LIT(b, lit) evbuffer_add((b), (lit), sizeof(lit) - 1)
 
+/* The citizen's facts, reduced to what allocation compares. */
+struct citizen {
+	int day;                  /* 1..31, 0 unknown */
+	int letter;               /* NO_LETTER unknown */
+	const char *district;     /* folded; NULL unknown */
+	const char *group;        /* folded; the citizen is in it; NULL unknown */
+	const char *not_in_group; /* folded; the citizen is known not to be in it */
+	unsigned allowed;         /* bit k: kind k counts on this route */
+};
+
 #define TIE_MAX 32 /* equal colleagues whose data is asked for */
+
+/* The citizen's names as the rules cache's numbers: -1 not given, -2 no one's. */
+struct znums {
+	int district, group, not_in_group;
+};
+
+/* A class of the unit's members (resolve_rules.h) that matches, its key. */
+struct mclass {
+	uint32_t c;
+	int nmatched;
+	long width;
+};
 
 struct dir_resolution {
 	const struct dir_snapshot *s;
@@ -81,8 +103,23 @@ struct dir_resolution {
 	enum resolve_step steps[3];
 	size_t nsteps;
 	bool intake, have_load, have_cont;
+	/* cs[0..nmat): the candidates judged so far, in the order the walk
+	 * takes them (the chosen equal ones first, then rank order); nc:
+	 * how many match in all (most are never judged one by one) */
 	struct cand *cs;
-	size_t nc, sorted;
+	size_t nc, nmat, cap;
+	/* what judging the rest needs (resolve.c, next_rest) */
+	const struct cunit *cu;
+	struct citizen z;
+	struct znums zn;
+	char *fdistrict, *fgroup; /* z points into them */
+	struct mclass *mc;        /* the matching classes, by rank */
+	size_t nmc, grp0, grp1;   /* mc[grp0..grp1): the key being walked */
+	uint32_t *cur;            /* per mc: its next member */
+	uint32_t *heap;           /* mc[grp0..grp1) with members left, by the next's order */
+	size_t nheap;
+	uint32_t chosen[TIE_MAX]; /* members in cs[0..nchosen): skipped by the rest */
+	size_t nchosen;
 	size_t ngroup; /* cs[0..ngroup): equal by the rules, the best */
 	size_t ntie;   /* cs[0..ntie) of them: with data, ordered by the steps */
 	struct tie ties[TIE_MAX];
@@ -96,19 +133,10 @@ struct dir_resolution {
 
 struct entry {
 	const struct cand *c;
+	size_t ci; /* c's index in cs (cs may move while the walk grows it) */
 	int shown; /* the person the entry shows */
 	bool available;
 	int deputy; /* when the absent candidate's deputy stands in */
-};
-
-/* The citizen's facts, reduced to what allocation compares. */
-struct citizen {
-	int day;                  /* 1..31, 0 unknown */
-	int letter;               /* NO_LETTER unknown */
-	const char *district;     /* folded; NULL unknown */
-	const char *group;        /* folded; the citizen is in it; NULL unknown */
-	const char *not_in_group; /* folded; the citizen is known not to be in it */
-	unsigned allowed;         /* bit k: kind k counts on this route */
 };
 
 /* resolve_text.c */

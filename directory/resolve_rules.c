@@ -222,6 +222,9 @@ dir_rules_cache_free(struct resolve_cache *rc)
 		free(rc->units[u].m);
 		free(rc->units[u].rules);
 		free(rc->units[u].groups);
+		free(rc->units[u].classes);
+		free(rc->units[u].by_rot);
+		free(rc->units[u].rot_hi);
 	}
 	for (size_t i = 0; i < rc->nnames; i++)
 		free(rc->names[i]);
@@ -276,6 +279,137 @@ compile_person(struct resolve_cache *rc, const struct dir_person *p, struct cuni
 	return kinds;
 }
 
+/* ---- classes of members with the same rules (resolve_rules.h) ---- */
+
+static uint64_t
+sig_hash(const struct cunit *cu, const struct cmember *m)
+{
+	uint64_t h = 14695981039346656037ull;
+#define MIX(v) (h = (h ^ (uint64_t)(uint32_t)(v)) * 1099511628211ull)
+	MIX(m->kinds);
+	MIX(m->nrules);
+	MIX(m->ngroups);
+	for (int i = 0; i < m->nrules; i++) {
+		const struct crule *r = &cu->rules[m->rule0 + i];
+		MIX(r->kind);
+		MIX(r->lo);
+		MIX(r->hi);
+		MIX(r->district);
+		MIX(r->width);
+	}
+	for (int i = 0; i < m->ngroups; i++)
+		MIX(cu->groups[m->group0 + i]);
+#undef MIX
+	return h;
+}
+
+/* Whether a and b are judged the same for every citizen (resolve.c's
+ * judge reads nothing else of a member). */
+static bool
+sig_same(const struct cunit *cu, const struct cmember *a, const struct cmember *b)
+{
+	if (a->kinds != b->kinds || a->nrules != b->nrules || a->ngroups != b->ngroups)
+		return false;
+	for (int i = 0; i < a->nrules; i++) {
+		const struct crule *x = &cu->rules[a->rule0 + i], *y = &cu->rules[b->rule0 + i];
+		if (x->kind != y->kind || x->lo != y->lo || x->hi != y->hi ||
+		    x->district != y->district || x->width != y->width)
+			return false;
+	}
+	for (int i = 0; i < a->ngroups; i++)
+		if (cu->groups[a->group0 + i] != cu->groups[b->group0 + i])
+			return false;
+	return true;
+}
+
+struct rot_key {
+	uint64_t h;
+	uint32_t i;
+};
+
+static int
+rot_key_cmp(const void *a, const void *b)
+{
+	const struct rot_key *x = a, *y = b;
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Groups the unit's members into classes (the same rules), each class's
+ * members kept in the unit's order, and orders each class by the rotation's
+ * hash (by_rot).
+ */
+static void
+classify(struct cunit *cu)
+{
+	size_t n = cu->n, nslots = 16, nc = 0;
+	uint32_t *slots, *cls, *rep, *count;
+	uint64_t *chash;
+	struct cmember *m;
+	struct rot_key *keys;
+
+	while (nslots < 2 * n)
+		nslots *= 2;
+	slots = xcalloc(nslots, sizeof(*slots));
+	cls = xmalloc((n ? n : 1) * sizeof(*cls));
+	rep = xmalloc((n ? n : 1) * sizeof(*rep));
+	count = xmalloc((n ? n : 1) * sizeof(*count));
+	chash = xmalloc((n ? n : 1) * sizeof(*chash));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = sig_hash(cu, &cu->m[i]);
+		size_t j = (size_t)h & (nslots - 1);
+		for (; slots[j]; j = (j + 1) & (nslots - 1)) {
+			uint32_t c = slots[j] - 1;
+			if (chash[c] == h && sig_same(cu, &cu->m[rep[c]], &cu->m[i]))
+				break;
+		}
+		if (slots[j] == 0) {
+			rep[nc] = (uint32_t)i;
+			chash[nc] = h;
+			count[nc] = 0;
+			slots[j] = (uint32_t)++nc;
+		}
+		cls[i] = slots[j] - 1;
+		count[cls[i]]++;
+	}
+	cu->nclasses = nc;
+	cu->classes = xmalloc((nc ? nc : 1) * sizeof(*cu->classes));
+	for (size_t c = 0, off = 0; c < nc; c++) {
+		cu->classes[c].m0 = (uint32_t)off;
+		cu->classes[c].n = count[c];
+		off += count[c];
+		count[c] = cu->classes[c].m0; /* now: the next place */
+	}
+	m = xmalloc((n ? n : 1) * sizeof(*m));
+	for (size_t i = 0; i < n; i++)
+		m[count[cls[i]]++] = cu->m[i];
+	free(cu->m);
+	cu->m = m;
+	cu->by_rot = xmalloc((n ? n : 1) * sizeof(*cu->by_rot));
+	cu->rot_hi = xmalloc((n ? n : 1) * sizeof(*cu->rot_hi));
+	keys = xmalloc((n ? n : 1) * sizeof(*keys));
+	for (size_t c = 0; c < nc; c++) {
+		const struct cclass *k = &cu->classes[c];
+		for (uint32_t i = 0; i < k->n; i++) {
+			keys[i].h = m[k->m0 + i].idhash;
+			keys[i].i = k->m0 + i;
+		}
+		qsort(keys, k->n, sizeof(*keys), rot_key_cmp);
+		for (uint32_t i = 0; i < k->n; i++) {
+			cu->by_rot[k->m0 + i] = keys[i].i;
+			cu->rot_hi[k->m0 + i] = (uint32_t)(keys[i].h >> 32);
+		}
+	}
+	free(keys);
+	free(slots);
+	free(cls);
+	free(rep);
+	free(count);
+	free(chash);
+}
+
 static struct resolve_cache *
 cache_build(const struct dir_snapshot *s)
 {
@@ -309,6 +443,7 @@ cache_build(const struct dir_snapshot *s)
 			cu->uses |= m->kinds;
 			cu->n++;
 		}
+		classify(cu);
 	}
 	return rc;
 }

@@ -45,12 +45,31 @@ struct cmember {
 	int rule0, nrules;
 	int group0, ngroups; /* numbers of the folded target groups, in the person's order */
 };
+/*
+ * Members whose rules are the same (kinds, each rule's kind, range and
+ * district in order, target groups in order) are judged the same for
+ * every citizen: one class. A resolution judges one member per class and
+ * touches the others only to pick the few it shows, so its cost follows
+ * the number of classes (a handful per unit), not of members.
+ */
+struct cclass {
+	uint32_t m0, n; /* its members: m[m0 .. m0 + n), in the unit's order */
+};
 struct cunit {
-	struct cmember *m;
+	struct cmember *m; /* grouped by class, each class in the unit's order */
 	size_t n;
 	struct crule *rules;
 	int *groups;
 	unsigned uses; /* bit k: some member has a rule of kind k */
+	struct cclass *classes;
+	size_t nclasses;
+	/* by_rot[m0 .. m0 + n): a class's members (indices into m) by the
+	 * rotation's hash, then by their order: walked as a binary trie to
+	 * find the first by hash ^ seed without visiting all */
+	uint32_t *by_rot;
+	/* rot_hi[i]: the high half of by_rot[i]'s hash, so that the trie's
+	 * upper levels read one small array, not the members */
+	uint32_t *rot_hi;
 };
 struct resolve_cache {
 	struct cunit *units;

@@ -870,12 +870,13 @@ crowd_ref_cmp(const void *a, const void *b)
  * ranked by a full sort, walked until ten are available; the available
  * first, then the unavailable met on the way, ten at most; as describe().
  */
+static void ref_expect(struct crowd_ref *r, size_t nr, char *out, size_t outsz);
+
 static void
 crowd_expect(int n, char *out, size_t outsz)
 {
 	struct crowd_ref *r = xcalloc((size_t)n, sizeof(*r));
-	const struct crowd_ref *walked[128];
-	size_t nr = 0, nw = 0, navail = 0, len = 0, listed = 0;
+	size_t nr = 0;
 
 	for (int i = 0; i < n; i++) {
 		if (crowd_width[crowd_rule(i)] == 0)
@@ -891,6 +892,17 @@ crowd_expect(int n, char *out, size_t outsz)
 		}
 		nr++;
 	}
+	ref_expect(r, nr, out, outsz);
+	free(r);
+}
+
+/* The brute-force expectation for the candidates r[0..nr) (reordered). */
+static void
+ref_expect(struct crowd_ref *r, size_t nr, char *out, size_t outsz)
+{
+	const struct crowd_ref *walked[512];
+	size_t nw = 0, navail = 0, len = 0, listed = 0;
+
 	qsort(r, nr, sizeof(*r), crowd_ref_cmp);
 	/* The equal best: the first 32 by the turn (TIE_MAX), those ordered
 	 * present first, then by the turn; the rest of them after, by name. */
@@ -920,7 +932,6 @@ crowd_expect(int n, char *out, size_t outsz)
 			listed++;
 		}
 	assert_true(len < outsz);
-	free(r);
 }
 
 static void
@@ -951,6 +962,98 @@ test_crowd_ranking(void **state)
 		dir_snapshot_unref(s);
 	}
 	crowd_mode = 0;
+}
+
+/*
+ * More equal best than TIE_MAX (32), in two classes of the same score:
+ * everyone takes every birthday, every second also has a target group the
+ * citizen says nothing about (another class, the same score), every
+ * seventh a birthday rule that misses; every fourth absent. resolve.c
+ * judges one member per class and finds the first 32 by the turn without
+ * visiting the rest: the answer must be the brute force's, and the count
+ * of equal colleagues all of them.
+ */
+static void assert_render_matches(const struct dir_snapshot *, const struct resolve_route *,
+                                  const struct resolve_facts *);
+
+static void
+tie_crowd_name(int n, char name[32])
+{
+	snprintf(name, 32, "Xenia %03d", (n * 37 + 11) % 1000); /* unique below 1000 */
+}
+
+static bool tie_crowd_unique; /* every second a target group of their own: a class each */
+
+/* Every fourth absent; with a class each three in four, of both kinds
+ * (the walk goes past the 32 chosen into the merge of the classes). */
+static bool
+tie_crowd_absent(int n)
+{
+	return tie_crowd_unique ? n % 8 >= 2 : n % 4 == 0;
+}
+
+static void
+tie_crowd_fill(int n, struct dir_prec *p, char name[32])
+{
+	char group[16];
+
+	tie_crowd_name(n, name);
+	strlist_push(&p->allocation, n % 7 == 0 ? "birthday:1-5" : "birthday:1-31");
+	snprintf(group, sizeof(group), "g%03d", n);
+	if (n % 2)
+		strlist_push(&p->target_groups, tie_crowd_unique ? group : "handicap");
+	if (tie_crowd_absent(n))
+		p->absent_from = xstrdup("2026-01-01");
+}
+
+static void
+test_tie_crowd(void **state)
+{
+	static const int sizes[] = {3, 33, 40, 90, 150, 400};
+	struct resolve_facts f = facts_on("2026-03-01");
+	char got[1024], want[1024], count[64];
+	(void)state;
+
+	set_birthdate(&f, "2010-03-14");
+	for (size_t c = 0; c < 2 * sizeof(sizes) / sizeof(sizes[0]); c++) {
+		int n = sizes[c % (sizeof(sizes) / sizeof(sizes[0]))];
+		struct crowd_ref *r = xcalloc((size_t)n, sizeof(*r));
+		struct dir_snapshot *s;
+		json_t *a;
+		size_t nr = 0;
+		char *dump;
+
+		tie_crowd_unique = c >= sizeof(sizes) / sizeof(sizes[0]);
+		s = build_with(NULL, n, tie_crowd_fill);
+		a = resolve_ok(s, &route_ur, &f);
+		for (int i = 0; i < n; i++) {
+			char id[32];
+			if (i % 7 == 0)
+				continue;
+			r[nr].nmatched = 1;
+			r[nr].width = 31;
+			r[nr].absent = tie_crowd_absent(i);
+			tie_crowd_name(i, r[nr].name);
+			snprintf(id, sizeof(id), "id-x%02d", NPEOPLE + i);
+			r[nr].rot = ref_turn(id, "2010-03-14", "2026-03-01");
+			nr++;
+		}
+		describe(a, got, sizeof(got));
+		snprintf(count, sizeof(count), "%zu kolleger i", nr);
+		ref_expect(r, nr, want, sizeof(want));
+		if (strcmp(got, want) != 0)
+			fail_msg("%d people%s:\n got  %s\n want %s", n,
+			         tie_crowd_unique ? ", a class each" : "", got, want);
+		dump = json_dumps(a, 0);
+		if (nr >= 2 && !tie_crowd_unique && strstr(dump, count) == NULL)
+			fail_msg("%d people: no \"%s\" in %s", n, count, dump);
+		free(dump);
+		assert_render_matches(s, &route_ur, &f);
+		free(r);
+		json_decref(a);
+		dir_snapshot_unref(s);
+	}
+	tie_crowd_unique = false;
 }
 
 /* dir_resolve_render (the HTTP handler's way) against dir_resolve plus the
@@ -1643,6 +1746,7 @@ main(void)
 	    cmocka_unit_test(test_candidate_fields),
 	    cmocka_unit_test(test_cap),
 	    cmocka_unit_test(test_crowd_ranking),
+	    cmocka_unit_test(test_tie_crowd),
 	    cmocka_unit_test(test_render_equals_resolve),
 	    cmocka_unit_test(test_fallback),
 	    cmocka_unit_test(test_answer),
