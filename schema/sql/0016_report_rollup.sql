@@ -304,17 +304,6 @@ CREATE CONSTRAINT TRIGGER report_notices_delete AFTER DELETE ON notices
     WHEN (OLD.handover_id IS NOT NULL)
     EXECUTE FUNCTION report_child_changed();
 
--- TRUNCATE handovers (with CASCADE: nothing else could) empties the report.
-CREATE FUNCTION report_truncated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    TRUNCATE report_notes, report_items;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER report_handovers_truncate AFTER TRUNCATE ON handovers
-    FOR EACH STATEMENT EXECUTE FUNCTION report_truncated();
-
 -- The notes filed before this migration.
 INSERT INTO report_notes
 SELECT r.* FROM handovers h CROSS JOIN LATERAL report_note(h.id) r
