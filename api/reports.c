@@ -40,10 +40,10 @@
  *   for a shorter one). The database unavailable or failing is 503 with
  *   Retry-After. Every report read is audited ("report.quality").
  *
- * One query does the work: notes filtered by time range, route and units,
- * grouped by (period, route, filed date, accept date) with counts, plus
- * the ranked flag counts per (period, route); medians are computed here,
- * because working days are C (workdays.c), not SQL.
+ * One query does the work: report_quality() (migration 0016) sums the
+ * figures kept per day, month and quarter of filing as notes change, so
+ * the cost does not grow with the number of notes; the medians and
+ * quartiles are computed here from the distributions it returns.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -76,62 +76,23 @@ struct report_ctx {
 };
 
 /*
- * The figures come from report_items (migration 0016), the notes'
- * contributions summed per (grain, bucket, route, units, kind, value),
- * kept by triggers as notes change: whole quarters of from..to from the
- * quarter rows, the whole months left at either edge from the month rows,
- * the days left from the day rows (five index ranges; an empty one reads
- * nothing). Rows, in no order: quarter (its first day), route, kind,
- * value, section, count; kind 'F' filed, 'R' returned, 'A' accepted, 'S'
- * noticed six months ahead, 'W' notes accepted after `value` working days
- * (the optional days off in $5 subtracted), 'L' accepted `value` days
- * after a notice, 'X' the flags of a section. The ranking of the sections
- * and the sorting are done here: in SQL, sorting by text in the
- * database's collation cost more than the rest of the query. $1 from, $2
- * to (local dates), $3 route or NULL, $4 the acting units as text[] or
+ * The figures come from report_quality() (migration 0016), which sums the
+ * notes' contributions that triggers keep in report_items as notes change
+ * (per day, month and quarter of filing, route, units, kind and value), so
+ * its cost follows the calendar, not the number of notes; it plans once
+ * per connection, with JIT off. Rows, in no order: quarter (its first
+ * day), route, kind, value, section, count; kind 'F' filed, 'R' returned,
+ * 'A' accepted, 'S' noticed six months ahead, 'W' notes accepted after
+ * `value` working days (the optional days off in $5 taken off), 'L'
+ * accepted `value` days after a notice, 'X' the flags of a section. The
+ * sections are ranked and the groups sorted here: in SQL, sorting text in
+ * the database's collation cost more than the rest of the query. $1 from,
+ * $2 to (local dates), $3 route or NULL, $4 the acting units as text[] or
  * NULL for all, $5 the days off (HO_OFF_* bits).
- *
- * It reads a few hundred to a few thousand rows of report_items whatever
- * the number of notes; its cost estimate stays far below jit_above_cost,
- * so PostgreSQL's JIT, which the full scan's estimate switched on past a
- * few thousand notes, does not start (bench/report_bench.py measures it).
  */
 static const char report_sql[] =
-    "WITH k AS ("
-    " SELECT f, t1, fm, tm, fq, tq, fm < tm AS hasm, fq < tq AS hasq FROM ("
-    "  SELECT f, t1, (date_trunc('month', f - 1) + interval '1 month')::date AS fm,"
-    "   date_trunc('month', t1)::date AS tm,"
-    "   (date_trunc('quarter', f - 1) + interval '3 months')::date AS fq,"
-    "   date_trunc('quarter', t1)::date AS tq"
-    "  FROM (SELECT $1::date AS f, $2::date + 1 AS t1) a) b"
-    "), r AS ("
-    " SELECT i.* FROM k, report_items i"
-    "  WHERE i.grain = 'q' AND i.bucket >= k.fq AND i.bucket < k.tq"
-    " UNION ALL SELECT i.* FROM k, report_items i"
-    "  WHERE i.grain = 'm' AND i.bucket >= k.fm"
-    "   AND i.bucket < CASE WHEN k.hasq THEN k.fq ELSE k.tm END"
-    " UNION ALL SELECT i.* FROM k, report_items i"
-    "  WHERE i.grain = 'm' AND i.bucket >= CASE WHEN k.hasq THEN k.tq ELSE k.tm END"
-    "   AND i.bucket < k.tm"
-    " UNION ALL SELECT i.* FROM k, report_items i"
-    "  WHERE i.grain = 'd' AND i.bucket >= k.f"
-    "   AND i.bucket < CASE WHEN k.hasm THEN k.fm ELSE k.t1 END"
-    " UNION ALL SELECT i.* FROM k, report_items i"
-    "  WHERE i.grain = 'd' AND i.bucket >= CASE WHEN k.hasm THEN k.tm ELSE k.t1 END"
-    "   AND i.bucket < k.t1"
-    ")"
-    "SELECT r.quarter, r.route, r.kind,"
-    " CASE r.kind WHEN 'W' THEN r.val"
-    "  - CASE WHEN $5::int & 1 <> 0 THEN r.cg ELSE 0 END"
-    "  - CASE WHEN $5::int & 2 <> 0 THEN r.cj ELSE 0 END"
-    "  - CASE WHEN $5::int & 4 <> 0 THEN r.cn ELSE 0 END"
-    "  WHEN 'L' THEN r.val ELSE 0 END AS v,"
-    " r.section, sum(r.n) AS n"
-    " FROM r"
-    " WHERE ($3::text IS NULL OR r.route = $3::text)"
-    "  AND ($4::text[] IS NULL OR r.sender_unit = ANY ($4::text[])"
-    "   OR r.receiver_unit = ANY ($4::text[]))"
-    " GROUP BY 1, 2, 3, 4, 5";
+    "SELECT o_quarter, o_route, o_kind, o_v, o_section, o_n"
+    " FROM report_quality($1::date, $2::date, $3::text, $4::text[], $5::int)";
 
 static void
 group_clear(struct group *g)
@@ -203,6 +164,8 @@ top_cmp(const void *a, const void *b)
 static void
 rank_flags(struct group *g)
 {
+	if (g->nflags == 0)
+		return;
 	qsort(g->flags, g->nflags, sizeof(*g->flags), top_cmp);
 	for (size_t t = 0; t < g->nflags; t++) {
 		if (g->ntop < REPORT_TOP)

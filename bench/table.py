@@ -32,10 +32,11 @@ SECTIONS = {
     5: "Mail delivery",
     6: "Growth",
     7: "Notices' pipeline",
+    8: "Quality report",
 }
 # Which driver gives each section (for the "not measured" rows).
 DRIVER_OF = {1: "directory", 2: "directory", 3: "handovers", 4: "handovers",
-             5: "alerts", 6: "growth", 7: "pipeline"}
+             5: "alerts", 6: "growth", 7: "pipeline", 8: "report"}
 HEAD = ("figure", "stafetd", "peer", "peer figure", "stafetd / peer",
         "target", "met")
 

@@ -92,7 +92,8 @@ DROP TRIGGER report_flags_delete ON handover_flags;
 DROP TRIGGER report_notices_insert ON notices;
 DROP TRIGGER report_notices_update ON notices;
 DROP TRIGGER report_notices_delete ON notices;
-DROP FUNCTION report_child_changed(), report_handover_changed(),
+DROP FUNCTION report_quality(date, date, text, text[], integer),
+    report_child_changed(), report_handover_changed(),
     report_refresh(uuid), report_items_of(report_notes), report_note(uuid);
 DROP TABLE report_items, report_notes;
 DROP FUNCTION report_workdays(date, date), report_weekdays_before(date), report_easter(integer);
