@@ -130,14 +130,20 @@ CREATE TABLE report_items (
                  section) INCLUDE (quarter, n)
 ) WITH (fillfactor = 50);
 
--- The note's contribution from the tables, or a row of NULLs when it was
--- never filed (or is gone).
-CREATE FUNCTION report_note(p_id uuid) RETURNS report_notes
-LANGUAGE sql STABLE AS $$
-    SELECT x.id, x.filed, x.route, x.sender_unit, x.receiver_unit, x.returned, x.accepted,
-        CASE WHEN x.accepted THEN report_workdays(x.filed, x.acc) END,
-        CASE WHEN x.accepted AND x.noticed IS NOT NULL THEN greatest(x.acc - x.noticed, 0) END,
-        COALESCE(x.accepted AND x.noticed <= (x.acc - interval '6 months')::date, false),
+-- A note's first notice is looked up at every change of the note.
+CREATE INDEX notices_handover ON notices (handover_id, created_at)
+    WHERE handover_id IS NOT NULL;
+
+-- Every filed note's contribution as the tables say it now (report_notes'
+-- columns, in its order).
+CREATE VIEW report_note_rows AS
+    SELECT x.id AS handover_id, x.filed, x.route, x.sender_unit, x.receiver_unit, x.returned,
+        x.accepted,
+        CASE WHEN x.accepted THEN report_workdays(x.filed, x.acc) END AS workdays,
+        CASE WHEN x.accepted AND x.noticed IS NOT NULL THEN greatest(x.acc - x.noticed, 0)
+        END AS lead,
+        COALESCE(x.accepted AND x.noticed <= (x.acc - interval '6 months')::date, false)
+            AS noticed6,
         x.flags
     FROM (SELECT h.id, h.route, h.sender_unit, h.receiver_unit,
             (h.first_submitted_at AT TIME ZONE 'Europe/Copenhagen')::date AS filed,
@@ -150,7 +156,12 @@ LANGUAGE sql STABLE AS $$
             ARRAY(SELECT fl.section FROM handover_flags fl WHERE fl.handover_id = h.id
                   ORDER BY fl.section COLLATE "C") AS flags
           FROM handovers h
-          WHERE h.id = p_id AND h.first_submitted_at IS NOT NULL) x
+          WHERE h.first_submitted_at IS NOT NULL) x;
+
+-- One note's, or a row of NULLs when it was never filed (or is gone).
+CREATE FUNCTION report_note(p_id uuid) RETURNS report_notes
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM report_note_rows WHERE handover_id = p_id
 $$;
 
 -- The rows of report_items a note adds (n > 0), at the three grains.
@@ -366,9 +377,7 @@ END
 $$;
 
 -- The notes filed before this migration.
-INSERT INTO report_notes
-SELECT r.* FROM handovers h CROSS JOIN LATERAL report_note(h.id) r
-WHERE h.first_submitted_at IS NOT NULL;
+INSERT INTO report_notes SELECT * FROM report_note_rows;
 INSERT INTO report_items
 SELECT i.grain, i.bucket, i.quarter, i.route, i.sender_unit, i.receiver_unit, i.kind, i.val,
     i.cg, i.cj, i.cn, i.section, sum(i.n)

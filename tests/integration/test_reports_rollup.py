@@ -95,6 +95,8 @@ DROP TRIGGER report_notices_delete ON notices;
 DROP FUNCTION report_quality(date, date, text, text[], integer),
     report_child_changed(), report_handover_changed(),
     report_refresh(uuid), report_items_of(report_notes), report_note(uuid);
+DROP VIEW report_note_rows;
+DROP INDEX notices_handover;
 DROP TABLE report_items, report_notes;
 DROP FUNCTION report_workdays(date, date), report_weekdays_before(date), report_easter(integer);
 DELETE FROM schema_migrations WHERE version = 16;
@@ -415,6 +417,8 @@ def rollup_matches_notes(db):
         "SELECT count(*) FROM (SELECT r.* FROM handovers h CROSS JOIN LATERAL report_note(h.id) r"
         " WHERE h.first_submitted_at IS NOT NULL"
         " EXCEPT SELECT * FROM report_notes) x;")
+    assert db.psql("SELECT count(*) FROM (SELECT * FROM report_note_rows"
+                   " EXCEPT SELECT * FROM report_notes) x;").strip() == "0"
     assert stale.strip() == "0"
     assert db.psql("SELECT count(*) FROM report_notes").strip() == db.psql(
         "SELECT count(*) FROM handovers WHERE first_submitted_at IS NOT NULL").strip()
