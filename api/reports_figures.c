@@ -70,6 +70,8 @@ hist_sort(struct hist *h, size_t *nv)
 	size_t o = 0;
 	long total = 0;
 
+	if (*nv == 0)
+		return 0; /* and h may be NULL, which qsort may not be given */
 	qsort(h, *nv, sizeof(*h), hist_cmp);
 	for (size_t i = 0; i < *nv; i++) {
 		if (h[i].n <= 0)
