@@ -22,6 +22,7 @@ for the first time, handover_write() itself), each batch compared again."""
 import datetime
 import json
 import random
+import threading
 import uuid
 
 import pytest
@@ -94,10 +95,11 @@ DROP TRIGGER report_notices_update ON notices;
 DROP TRIGGER report_notices_delete ON notices;
 DROP FUNCTION report_quality(date, date, text, text[], integer),
     report_child_changed(), report_handover_changed(),
-    report_refresh(uuid), report_items_of(report_notes), report_note(uuid);
-DROP VIEW report_note_rows;
+    report_refresh(uuid), report_compact(), report_items_of(report_notes), report_note(uuid);
+DROP VIEW report_note_rows, report_all;
 DROP INDEX notices_handover;
-DROP TABLE report_items, report_notes;
+DROP TABLE report_deltas, report_items, report_notes;
+DROP SEQUENCE report_deltas_seq;
 DROP FUNCTION report_workdays(date, date), report_weekdays_before(date), report_easter(integer);
 DELETE FROM schema_migrations WHERE version = 16;
 """
@@ -393,25 +395,26 @@ def compare(env, what, full=True):
     return checked
 
 
+EXPECTED = (
+    "SELECT i.grain, i.bucket, i.quarter, i.route, i.sender_unit, i.receiver_unit, "
+    " i.kind, i.val, i.cg, i.cj, i.cn, i.section, sum(i.n) "
+    "FROM report_notes r CROSS JOIN LATERAL report_items_of(r) i "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12")
+
+
+def differ(db, held):
+    """How many rows the rollup `held` (a SELECT of report_items' columns)
+    and the sum of report_notes' contributions do not share."""
+    return db.psql("SELECT count(*) FROM ((%s EXCEPT %s) UNION ALL (%s EXCEPT %s)) x;" % (
+        EXPECTED, held, held, EXPECTED)).strip()
+
+
 def rollup_matches_notes(db):
-    """report_items holds exactly the sum of report_notes' contributions,
-    and no row at zero."""
-    diff = db.psql(
-        "SELECT count(*) FROM ("
-        " (SELECT i.grain, i.bucket, i.quarter, i.route, i.sender_unit, i.receiver_unit, "
-        "   i.kind, i.val, i.cg, i.cj, i.cn, i.section, sum(i.n) "
-        "  FROM report_notes r CROSS JOIN LATERAL report_items_of(r) i "
-        "  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 "
-        "  EXCEPT SELECT grain, bucket, quarter, route, sender_unit, receiver_unit, kind, val, "
-        "   cg, cj, cn, section, n FROM report_items) "
-        " UNION ALL "
-        " (SELECT grain, bucket, quarter, route, sender_unit, receiver_unit, kind, val, cg, cj, "
-        "   cn, section, n FROM report_items "
-        "  EXCEPT SELECT i.grain, i.bucket, i.quarter, i.route, i.sender_unit, "
-        "   i.receiver_unit, i.kind, i.val, i.cg, i.cj, i.cn, i.section, sum(i.n) "
-        "  FROM report_notes r CROSS JOIN LATERAL report_items_of(r) i "
-        "  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)) x;")
-    assert diff.strip() == "0"
+    """report_items and the pending report_deltas sum to exactly the sum of
+    report_notes' contributions, and report_notes is what the tables say."""
+    assert differ(db, "SELECT grain, bucket, quarter, route, sender_unit, receiver_unit, kind, "
+                  "val, cg, cj, cn, section, sum(n) FROM report_all "
+                  "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 HAVING sum(n) <> 0") == "0"
     # and report_notes is what the tables say, note by note
     stale = db.psql(
         "SELECT count(*) FROM (SELECT r.* FROM handovers h CROSS JOIN LATERAL report_note(h.id) r"
@@ -422,6 +425,16 @@ def rollup_matches_notes(db):
     assert stale.strip() == "0"
     assert db.psql("SELECT count(*) FROM report_notes").strip() == db.psql(
         "SELECT count(*) FROM handovers WHERE first_submitted_at IS NOT NULL").strip()
+
+
+def compacted_matches_notes(db):
+    """report_compact() folds every delta into report_items, which then
+    holds exactly the sum of the contributions, one row a key and no row
+    at zero."""
+    db.psql("SELECT report_compact();")
+    assert db.psql("SELECT count(*) FROM report_deltas").strip() == "0"
+    assert differ(db, "SELECT grain, bucket, quarter, route, sender_unit, receiver_unit, kind, "
+                  "val, cg, cj, cn, section, n FROM report_items") == "0"
 
 
 NOTES = 400
@@ -452,6 +465,8 @@ def test_backfill_on_an_existing_database(env, seeded):
     assert len(readers) >= 3, readers  # the quality role and at least two more readers
     assert int(db.psql("SELECT count(*) FROM report_notes")) > NOTES * 0.8
     rollup_matches_notes(db)
+    assert db.psql("SELECT count(*) FROM report_deltas").strip() == "0"
+    compacted_matches_notes(db)
     assert compare(env, "after the backfill") > 100
 
 
@@ -571,4 +586,70 @@ def test_changes_keep_the_figures(env, seeded):
         for sql in statements:
             db.psql(sql)
         rollup_matches_notes(db)
+        # the report with the deltas pending, then folded
+        pending = int(db.psql("SELECT count(*) FROM report_deltas").strip())
         compare(env, what, full=what.startswith("new notes"))
+        compacted_matches_notes(db)
+        if pending:
+            compare(env, what + ", compacted", full=False)
+
+
+def test_concurrent_changes_to_one_key(env, seeded):
+    """8 connections change notes filed the same day on the same route and
+    units at once (acceptance on and off, flags, returns; the deltas
+    folded now and then by whichever refresh comes 32nd): every change is
+    counted once, and the report equals the oracle."""
+    d, db, _, _ = env
+    hot = db.psql("SELECT id FROM handovers WHERE first_submitted_at IS NOT NULL "
+                  "ORDER BY id LIMIT 40;").split()
+    assert len(hot) == 40
+    db.psql("UPDATE handovers SET route = 'BUR-UR', sender_unit = 'BUR-H', "
+            "receiver_unit = 'VSR', first_submitted_at = '2025-09-10 08:00+00', "
+            "status = 'received', decided_at = NULL WHERE id IN (%s);" % ", ".join(
+                q(x) for x in hot))
+    rollup_matches_notes(db)
+    seq0 = int(db.psql("SELECT last_value FROM report_deltas_seq").strip())
+    rng = random.Random(2323)
+    scripts = []
+    for c in range(8):
+        mine = hot[c * 5:c * 5 + 5]
+        stmts = []
+        for k in range(40):
+            x = q(rng.choice(mine if k % 2 else hot))
+            op = k % 4
+            if op == 0:
+                stmts.append("UPDATE handovers SET status = CASE status WHEN 'accepted' THEN "
+                             "'received' ELSE 'accepted' END, decided_at = CASE status WHEN "
+                             "'accepted' THEN NULL ELSE timestamptz '2025-09-%02d 12:00+00' END "
+                             "WHERE id = %s;" % (11 + k % 17, x))
+            elif op == 1:
+                stmts.append("INSERT INTO handover_flags (handover_id, version, section, kind, "
+                             "by_person) VALUES (%s, 3, %s, 'imprecise', 'seed');" % (
+                                 x, q(rng.choice(SECTIONS))))
+            elif op == 2:
+                stmts.append("INSERT INTO handover_events (handover_id, at, by_person, action, "
+                             "from_status, to_status, version) VALUES (%s, now(), 'seed', "
+                             "'return', 'received', 'returned', 3);" % x)
+            else:
+                stmts.append("BEGIN; DELETE FROM handover_flags WHERE handover_id = %s; "
+                             "UPDATE handovers SET decided_at = decided_at + interval '1 day' "
+                             "WHERE id = %s AND status = 'accepted'; COMMIT;" % (x, x))
+        scripts.append("\n".join(stmts))
+    errors = []
+
+    def run(sql):
+        try:
+            db.psql(sql)
+        except Exception as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(sql,)) for sql in scripts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert int(db.psql("SELECT last_value FROM report_deltas_seq").strip()) - seq0 >= 64
+    rollup_matches_notes(db)
+    compare(env, "8 connections on one key", full=False)
+    compacted_matches_notes(db)
+    compare(env, "8 connections on one key, compacted", full=False)
