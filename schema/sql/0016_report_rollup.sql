@@ -190,18 +190,15 @@ BEGIN
 END
 $$;
 
--- The rows of report_items a note adds (n > 0), at the three grains.
+-- The rows of report_items a note adds (n > 0), at the three grains; none
+-- for a row of NULLs. A single SELECT in SQL, so that it is inlined into
+-- the statement that calls it in FROM (report_refresh's INSERT, planned
+-- once per connection), not planned at each call.
 CREATE FUNCTION report_items_of(r report_notes)
 RETURNS TABLE (grain "char", bucket date, quarter date, route text, sender_unit text,
     receiver_unit text, kind "char", val integer, cg integer, cj integer, cn integer,
     section text, n bigint)
-LANGUAGE plpgsql IMMUTABLE AS $$
-#variable_conflict use_column
-BEGIN
-    IF r.handover_id IS NULL THEN
-        RETURN;
-    END IF;
-    RETURN QUERY
+LANGUAGE sql IMMUTABLE AS $$
     SELECT g.grain, g.bucket, date_trunc('quarter', r.filed)::date, r.route, r.sender_unit,
         r.receiver_unit, i.kind, i.val, i.cg, i.cj, i.cn, i.section, i.n
     FROM (VALUES ('d'::"char", r.filed),
@@ -217,8 +214,8 @@ BEGIN
             WHERE r.workdays IS NOT NULL
         UNION ALL SELECT 'L', r.lead, 0, 0, 0, '', 1 WHERE r.lead IS NOT NULL
         UNION ALL SELECT 'X', 0, 0, 0, 0, f.s, count(*) FROM unnest(r.flags) f (s) GROUP BY f.s
-    ) i;
-END
+    ) i
+    WHERE r.handover_id IS NOT NULL
 $$;
 
 -- Folds the committed differences in report_deltas into report_items in
