@@ -178,8 +178,8 @@ CREATE VIEW report_note_rows AS
           WHERE h.first_submitted_at IS NOT NULL) x;
 
 -- One note's, or a row of NULLs when it was never filed (or is gone).
--- PL/pgSQL here and below: a SQL function called with a row is planned
--- again at every call, which was half of what a trigger cost.
+-- PL/pgSQL: a SQL function called in a select list is planned again at
+-- every call, which was half of what a trigger cost.
 CREATE FUNCTION report_note(p_id uuid) RETURNS report_notes
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
