@@ -40,11 +40,12 @@
  *   for a shorter one). The database unavailable or failing is 503 with
  *   Retry-After. Every report read is audited ("report.quality").
  *
- * One query does the work: notes filtered by time range, route and units,
- * grouped by (period, route, filed date, accept date) with counts, plus
- * the ranked flag counts per (period, route); medians are computed here,
- * because working days are C (workdays.c), not SQL.
+ * One query does the work: report_quality() (migration 0016) sums the
+ * figures kept per day, month and quarter of filing as notes change, so
+ * the cost does not grow with the number of notes; the medians and
+ * quartiles are computed here from the distributions it returns.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,59 +75,44 @@ struct report_ctx {
 	char from[11], to[11];
 };
 
-/* Rows: kind 0 (notes: period, route, filed, accepted or NULL, count,
- * returned count) or 1 (flags: period, route, section, NULL, count, rank).
- * $1 from, $2 to (local dates), $3 route or NULL, $4 the acting units as
- * text[] or NULL for all, $5 the note limit plus one. */
+/*
+ * The figures come from report_quality() (migration 0016), which sums the
+ * notes' contributions that triggers keep in report_items as notes change
+ * (per day, month and quarter of filing, route, units, kind and value), so
+ * its cost follows the calendar, not the number of notes; it plans once
+ * per connection, with JIT off. Rows, in no order: quarter (its first
+ * day), route, kind, value, section, count; kind 'F' filed, 'R' returned,
+ * 'A' accepted, 'S' noticed six months ahead, 'W' notes accepted after
+ * `value` working days (the optional days off in $5 taken off), 'L'
+ * accepted `value` days after a notice, 'X' the flags of a section. The
+ * sections are ranked and the groups sorted here: in SQL, sorting text in
+ * the database's collation cost more than the rest of the query. $1 from,
+ * $2 to (local dates), $3 route or NULL, $4 the acting units as text[] or
+ * NULL for all, $5 the days off (HO_OFF_* bits).
+ */
 static const char report_sql[] =
-    "WITH n AS ("
-    " SELECT h.id, h.route,"
-    "  (h.first_submitted_at AT TIME ZONE 'Europe/Copenhagen')::date AS filed,"
-    "  CASE WHEN h.status = 'accepted' THEN"
-    "   (h.decided_at AT TIME ZONE 'Europe/Copenhagen')::date END AS accepted,"
-    "  EXISTS (SELECT 1 FROM handover_events e"
-    "   WHERE e.handover_id = h.id AND e.action = 'return') AS returned,"
-    "  (SELECT (min(nt.created_at) AT TIME ZONE 'Europe/Copenhagen')::date"
-    "   FROM notices nt WHERE nt.handover_id = h.id) AS noticed"
-    " FROM handovers h"
-    " WHERE h.first_submitted_at >= ($1::date::timestamp AT TIME ZONE 'Europe/Copenhagen')"
-    "  AND h.first_submitted_at < (($2::date + 1)::timestamp AT TIME ZONE 'Europe/Copenhagen')"
-    "  AND ($3::text IS NULL OR h.route = $3::text)"
-    "  AND ($4::text[] IS NULL OR h.sender_unit = ANY ($4::text[])"
-    "   OR h.receiver_unit = ANY ($4::text[]))"
-    " LIMIT $5::int"
-    "), p AS ("
-    " SELECT n.*, to_char(n.filed, 'YYYY-\"Q\"Q') AS period FROM n"
-    "), f AS ("
-    " SELECT p.period, p.route, fl.section, count(*) AS c,"
-    "  row_number() OVER (PARTITION BY p.period, p.route"
-    "   ORDER BY count(*) DESC, fl.section COLLATE \"C\") AS rn"
-    " FROM p JOIN handover_flags fl ON fl.handover_id = p.id"
-    " GROUP BY p.period, p.route, fl.section"
-    ")"
-    "SELECT k, period, route, a, b, c, r, d, e FROM ("
-    " SELECT 0 AS k, period, route, to_char(filed, 'YYYY-MM-DD') AS a,"
-    "  to_char(accepted, 'YYYY-MM-DD') AS b, count(*) AS c,"
-    "  count(*) FILTER (WHERE returned) AS r,"
-    "  accepted - noticed AS d,"
-    "  noticed <= (accepted - interval '6 months')::date AS e"
-    " FROM p GROUP BY period, route, filed, accepted, noticed"
-    " UNION ALL"
-    " SELECT 1, period, route, section, NULL, c, rn, NULL, NULL FROM f WHERE rn <= 5"
-    ") u ORDER BY k, period, route COLLATE \"C\", r";
+    "SELECT o_quarter, o_route, o_kind, o_v, o_section, o_n"
+    " FROM report_quality($1::date, $2::date, $3::text, $4::text[], $5::int)";
+
+static void
+group_clear(struct group *g)
+{
+	free(g->period);
+	free(g->route);
+	free(g->days);
+	free(g->lead);
+	for (size_t t = 0; t < g->ntop; t++)
+		free(g->top[t].section);
+	for (size_t t = 0; t < g->nflags; t++)
+		free(g->flags[t].section);
+	free(g->flags);
+}
 
 static void
 report_free(struct report *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		struct group *g = &r->v[i];
-		free(g->period);
-		free(g->route);
-		free(g->days);
-		free(g->lead);
-		for (size_t t = 0; t < g->ntop; t++)
-			free(g->top[t].section);
-	}
+	for (size_t i = 0; i < r->n; i++)
+		group_clear(&r->v[i]);
 	free(r->v);
 }
 
@@ -138,19 +124,25 @@ group_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->route, y->route);
 }
 
-/* The group of (period, route): the last one, as the rows come ordered,
- * else a new one; the groups are sorted again afterwards all the same. */
+/* The group of (period, route): the last one found, another one (a
+ * report has a few dozen), or a new one. */
 static struct group *
-group_for(struct report *r, const char *period, const char *route)
+group_for(struct report *r, size_t *last, const char *period, const char *route)
 {
 	struct group *g;
-	if (r->n && strcmp(r->v[r->n - 1].period, period) == 0 &&
-	    strcmp(r->v[r->n - 1].route, route) == 0)
-		return &r->v[r->n - 1];
+	if (*last < r->n && strcmp(r->v[*last].period, period) == 0 &&
+	    strcmp(r->v[*last].route, route) == 0)
+		return &r->v[*last];
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].period, period) == 0 && strcmp(r->v[i].route, route) == 0) {
+			*last = i;
+			return &r->v[i];
+		}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 16;
 		r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
 	}
+	*last = r->n;
 	g = &r->v[r->n++];
 	memset(g, 0, sizeof(*g));
 	g->period = xstrdup(period);
@@ -158,88 +150,106 @@ group_for(struct report *r, const char *period, const char *route)
 	return g;
 }
 
-static void
-add_days(struct group *g, int days, long count)
-{
-	if (g->ndays + (size_t)count > g->capdays) {
-		g->capdays = g->ndays + (size_t)count + g->capdays;
-		g->days = xrealloc(g->days, g->capdays * sizeof(*g->days));
-	}
-	for (long i = 0; i < count; i++)
-		g->days[g->ndays++] = days;
-}
-
-static void
-add_lead(struct group *g, int days, long count)
-{
-	if (days < 0)
-		days = 0; /* a notice made after the note was accepted says nothing */
-	if (g->nlead + (size_t)count > g->caplead) {
-		g->caplead = g->nlead + (size_t)count + g->caplead;
-		g->lead = xrealloc(g->lead, g->caplead * sizeof(*g->lead));
-	}
-	for (long i = 0; i < count; i++)
-		g->lead[g->nlead++] = days;
-}
-
-struct group_key {
-	const char *period, *route;
-};
-
+/* Count descending, then section by byte order. */
 static int
-key_cmp(const void *k, const void *e)
+top_cmp(const void *a, const void *b)
 {
-	const struct group_key *x = k;
-	const struct group *y = e;
-	int c = strcmp(x->period, y->period);
-	return c ? c : strcmp(x->route, y->route);
+	const struct top *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->section, y->section);
 }
 
-/* Builds the report from the query's rows: the notes, then the flags.
- * Returns the number of notes, or -1 on a row that makes no sense. */
+/* The group's most flagged sections from all of them. */
+static void
+rank_flags(struct group *g)
+{
+	if (g->nflags == 0)
+		return;
+	qsort(g->flags, g->nflags, sizeof(*g->flags), top_cmp);
+	for (size_t t = 0; t < g->nflags; t++) {
+		if (g->ntop < REPORT_TOP)
+			g->top[g->ntop++] = g->flags[t];
+		else
+			free(g->flags[t].section);
+	}
+	free(g->flags);
+	g->flags = NULL;
+	g->nflags = 0;
+}
+
+static void
+add_hist(struct hist **h, size_t *nv, int v, long n)
+{
+	*h = xrealloc(*h, (*nv + 1) * sizeof(**h));
+	(*h)[(*nv)++] = (struct hist){v, n};
+}
+
+/* Builds the report from the query's rows (see report_sql). Returns the
+ * number of notes, or -1 on a row that makes no sense. */
 static long
 report_build(PGresult *res, struct report *r)
 {
-	int n = PQntuples(res), i;
+	int n = PQntuples(res);
 	long notes = 0;
-	unsigned off = 0;
+	size_t o = 0, last = 0;
 
-	/* the municipality's optional days off count as not working */
-	if (config_current() && workdays_days_off(config_current()->days_off, &off) == -1)
-		off = 0;
-
-	for (i = 0; i < n && *PQgetvalue(res, i, 0) == '0'; i++) {
-		struct group *g = group_for(r, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-		long count = strtol(PQgetvalue(res, i, 5), NULL, 10);
-		if (count < 1 || count > REPORT_NOTES_MAX + 1)
+	for (int i = 0; i < n; i++) {
+		char period[8];
+		struct group *g;
+		char kind;
+		if (workdays_quarter_label(PQgetvalue(res, i, 0), period) == -1)
 			return -1;
-		g->filed += count;
-		g->returned += strtol(PQgetvalue(res, i, 6), NULL, 10);
-		notes += count;
-		if (!PQgetisnull(res, i, 4)) {
-			int days =
-			    workdays_between(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), off);
-			if (days >= 0) /* else accepted after 2200: left out */
-				add_days(g, days, count);
+		g = group_for(r, &last, period, PQgetvalue(res, i, 1));
+		kind = *PQgetvalue(res, i, 2);
+		long v = strtol(PQgetvalue(res, i, 3), NULL, 10);
+		long count = strtol(PQgetvalue(res, i, 5), NULL, 10);
+
+		if (count < 1 || v < INT_MIN || v > INT_MAX)
+			return -1;
+		switch (kind) {
+		case 'F':
+			g->filed += count;
+			notes += count;
+			break;
+		case 'R':
+			g->returned += count;
+			break;
+		case 'A':
 			g->accepted += count;
-			if (!PQgetisnull(res, i, 7)) /* a notice came first: days from it */
-				add_lead(g, (int)strtol(PQgetvalue(res, i, 7), NULL, 10), count);
-			if (*PQgetvalue(res, i, 8) == 't')
-				g->noticed6 += count;
+			break;
+		case 'S':
+			g->noticed6 += count;
+			break;
+		case 'W':
+			add_hist(&g->days, &g->ndaysv, (int)v, count);
+			g->ndays += count;
+			break;
+		case 'L':
+			add_hist(&g->lead, &g->nleadv, (int)v, count);
+			g->nlead += count;
+			break;
+		case 'X':
+			g->flags = xrealloc(g->flags, (g->nflags + 1) * sizeof(*g->flags));
+			g->flags[g->nflags].section = xstrdup(PQgetvalue(res, i, 4));
+			g->flags[g->nflags++].count = count;
+			break;
+		default:
+			return -1;
 		}
 	}
-	if (r->n == 0)
-		return notes; /* no notes, no flags (and no NULL to qsort) */
-	qsort(r->v, r->n, sizeof(*r->v), group_cmp);
-	/* flag rows: rank 1 first within each (period, route) */
-	for (; i < n; i++) {
-		struct group_key key = {PQgetvalue(res, i, 1), PQgetvalue(res, i, 2)};
-		struct group *g = bsearch(&key, r->v, r->n, sizeof(*r->v), key_cmp);
-		if (g == NULL || g->ntop == REPORT_TOP)
-			continue;
-		g->top[g->ntop].section = xstrdup(PQgetvalue(res, i, 3));
-		g->top[g->ntop++].count = strtol(PQgetvalue(res, i, 5), NULL, 10);
+	/* a group without a note filed cannot come, but would not show */
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].filed > 0) {
+			rank_flags(&r->v[i]);
+			r->v[o++] = r->v[i];
+		} else {
+			group_clear(&r->v[i]);
+		}
 	}
+	r->n = o;
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), group_cmp);
 	return notes;
 }
 
@@ -259,7 +269,7 @@ lead_json(struct group *g)
 
 	if (g->nlead == 0)
 		return json_null();
-	reports_quartiles(g->lead, g->nlead, q);
+	reports_hist_quartiles(g->lead, &g->nleadv, q);
 	return json_pack("{s:o, s:o, s:o, s:I}", "median", number(q[1]), "p25", number(q[0]), "p75",
 	                 number(q[2]), "notes", (json_int_t)g->nlead);
 }
@@ -272,7 +282,7 @@ report_json(struct report *r, const struct report_ctx *ctx)
 	for (size_t i = 0; i < r->n; i++) {
 		struct group *g = &r->v[i];
 		json_t *top = json_array(), *median;
-		double m = reports_median(g->days, g->ndays);
+		double m = reports_hist_median(g->days, &g->ndaysv);
 
 		if (g->ndays == 0)
 			median = json_null();
@@ -419,7 +429,8 @@ void
 api_reports_quality(struct http_request *req)
 {
 	static const char *const known[] = {"from", "to", "route", NULL};
-	char from_b[16], to_b[16], route_b[REPORT_ROUTE_MAX + 1], limit[16];
+	char from_b[16], to_b[16], route_b[REPORT_ROUTE_MAX + 1], offs[16];
+	unsigned off = 0;
 	const char *fv, *tv, *rv;
 	long from_d = 0, to_d = 0;
 	char *units = NULL;
@@ -471,8 +482,11 @@ api_reports_quality(struct http_request *req)
 		}
 		units = access_visible_units_array(dir_sync_current(), person);
 	}
-	snprintf(limit, sizeof(limit), "%d", REPORT_NOTES_MAX + 1);
-	const char *params[5] = {ctx->from, ctx->to, rv, units, limit};
+	/* the municipality's optional days off count as not working */
+	if (config_current() && workdays_days_off(config_current()->days_off, &off) == -1)
+		off = 0;
+	snprintf(offs, sizeof(offs), "%u", off);
+	const char *params[5] = {ctx->from, ctx->to, rv, units, offs};
 	if (db_query(report_sql, 5, params, report_done, ctx) == -1) {
 		free(ctx);
 		unavailable(req);

@@ -134,7 +134,7 @@ csv_notice_figures(struct evbuffer *b, struct group *g)
 
 	evbuffer_add(b, ";", 1);
 	if (g->nlead) {
-		reports_quartiles(g->lead, g->nlead, q);
+		reports_hist_quartiles(g->lead, &g->nleadv, q);
 		csv_number(b, q[1]);
 	}
 	evbuffer_add(b, ";", 1);
@@ -169,7 +169,7 @@ reports_csv(struct evbuffer *b, struct report *r)
 		evbuffer_add_printf(b, ";%ld;%ld;%ld,%03ld;", g->filed, g->returned, milli / 1000,
 		                    milli % 1000);
 		if (g->ndays)
-			csv_number(b, reports_median(g->days, g->ndays));
+			csv_number(b, reports_hist_median(g->days, &g->ndaysv));
 		evbuffer_add(b, ";", 1);
 		csv_field(b, top);
 		csv_notice_figures(b, g);
@@ -201,14 +201,14 @@ xlsx_rows(lxw_worksheet *ws, struct report *r, lxw_format *pct, lxw_format *dec)
 		err |=
 		    worksheet_write_number(ws, row, 5, (double)reports_share_milli(g) / 1000, pct);
 		if (g->ndays)
-			err |= worksheet_write_number(ws, row, 6, reports_median(g->days, g->ndays),
-			                              dec);
+			err |= worksheet_write_number(
+			    ws, row, 6, reports_hist_median(g->days, &g->ndaysv), dec);
 		if (*top)
 			err |= worksheet_write_string(ws, row, 7, top, NULL);
 		free(top);
 		if (g->nlead) {
 			double quart[3];
-			reports_quartiles(g->lead, g->nlead, quart);
+			reports_hist_quartiles(g->lead, &g->nleadv, quart);
 			err |= worksheet_write_number(ws, row, 8, quart[1], dec);
 		}
 		if (g->accepted)

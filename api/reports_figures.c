@@ -1,7 +1,8 @@
 /*
  * reports_figures.c: the quality report's two computed figures, shared by
  * the JSON answer (reports.c) and the spreadsheets (reports_export.c): the
- * median of the working days to acceptance and the share returned.
+ * median of the working days to acceptance and the share returned, over
+ * the values one per note or (the report as it is now read) a distribution.
  */
 #include <stdlib.h>
 
@@ -53,6 +54,83 @@ quantile(const int *v, size_t n, double p)
 	if (lo + 1 >= n)
 		return v[n - 1];
 	return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+static int
+hist_cmp(const void *a, const void *b)
+{
+	int x = ((const struct hist *)a)->v, y = ((const struct hist *)b)->v;
+	return (x > y) - (x < y);
+}
+
+/* Sorts h by value, merges equal values; returns the notes it holds. */
+static long
+hist_sort(struct hist *h, size_t *nv)
+{
+	size_t o = 0;
+	long total = 0;
+
+	if (*nv == 0)
+		return 0; /* and h may be NULL, which qsort may not be given */
+	qsort(h, *nv, sizeof(*h), hist_cmp);
+	for (size_t i = 0; i < *nv; i++) {
+		if (h[i].n <= 0)
+			continue;
+		if (o && h[o - 1].v == h[i].v)
+			h[o - 1].n += h[i].n;
+		else
+			h[o++] = h[i];
+		total += h[i].n;
+	}
+	*nv = o;
+	return total;
+}
+
+/* The value of the note at rank k (0-based) of a sorted distribution. */
+static int
+hist_at(const struct hist *h, size_t nv, long k)
+{
+	for (size_t i = 0; i < nv; i++) {
+		if (k < h[i].n)
+			return h[i].v;
+		k -= h[i].n;
+	}
+	return nv ? h[nv - 1].v : 0;
+}
+
+double
+reports_hist_median(struct hist *h, size_t *nv)
+{
+	long n = hist_sort(h, nv);
+
+	if (n == 0)
+		return -1;
+	if (n % 2)
+		return hist_at(h, *nv, n / 2);
+	return ((double)hist_at(h, *nv, n / 2 - 1) + (double)hist_at(h, *nv, n / 2)) / 2;
+}
+
+static double
+hist_quantile(const struct hist *h, size_t nv, long n, double p)
+{
+	double x = (double)(n - 1) * p;
+	long lo = (long)x;
+	int a;
+
+	if (lo + 1 >= n)
+		return hist_at(h, nv, n - 1);
+	a = hist_at(h, nv, lo);
+	return a + (x - (double)lo) * (hist_at(h, nv, lo + 1) - a);
+}
+
+void
+reports_hist_quartiles(struct hist *h, size_t *nv, double q[3])
+{
+	long n = hist_sort(h, nv);
+
+	q[0] = hist_quantile(h, *nv, n, 0.25);
+	q[1] = hist_quantile(h, *nv, n, 0.5);
+	q[2] = hist_quantile(h, *nv, n, 0.75);
 }
 
 void

@@ -17,17 +17,27 @@ struct top {
 	long count;
 };
 
+/* A distribution: how many notes (n) had the value v. */
+struct hist {
+	int v;
+	long n;
+};
+
 struct group {
 	char *period, *route; /* owned */
 	long filed, returned;
-	int *days; /* working days to accept, one per accepted note */
-	size_t ndays, capdays;
-	struct top top[REPORT_TOP];
+	struct hist *days;          /* working days to accept, over the accepted notes */
+	size_t ndaysv;              /* entries of days */
+	long ndays;                 /* notes in days */
+	struct top top[REPORT_TOP]; /* the most flagged sections, most first */
 	size_t ntop;
-	long accepted; /* notes accepted */
-	long noticed6; /* of them, with a notice six months or more before */
-	int *lead;     /* days from the notice to acceptance, one per noticed note */
-	size_t nlead, caplead;
+	struct top *flags; /* every section flagged, while the report is read */
+	size_t nflags;
+	long accepted;     /* notes accepted */
+	long noticed6;     /* of them, with a notice six months or more before */
+	struct hist *lead; /* days from the notice to acceptance, over the noticed notes */
+	size_t nleadv;     /* entries of lead */
+	long nlead;        /* notes in lead */
 };
 
 struct report {
@@ -43,6 +53,12 @@ long reports_noticed_milli(const struct group *);
  * median, q[2] the 75th, each by linear interpolation between ranks
  * (Hyndman and Fan's type 7, as spreadsheets compute them); n > 0. */
 void reports_quartiles(int *v, size_t n, double q[3]);
+/* The same two over a distribution of nv entries (sorted here, the equal
+ * values merged; the notes it holds > 0 for the quartiles): the median
+ * as reports_median() gives it for the values laid out one per note, -1
+ * when it holds none. */
+double reports_hist_median(struct hist *h, size_t *nv);
+void reports_hist_quartiles(struct hist *h, size_t *nv, double q[3]);
 
 /*
  * The report as the CSV Danish spreadsheets open as columns (API.md

@@ -95,6 +95,13 @@ run pipeline /usr/bin/python3 bench/pipeline_bench.py \
 	--notices "${BENCH_NOTICES:-5000}" --seconds "${BENCH_DURATION:-8}" \
 	--json "$json_dir/pipeline.json"
 
+# The quality report at 1,000 and at BENCH_NOTES notes (against the
+# rollup SELECT in pgbench and the full scan it replaced), on the demo
+# directory.
+run report /usr/bin/python3 bench/report_bench.py --small 1000 \
+	--notes "${BENCH_NOTES:-100000}" --duration "${BENCH_DURATION:-8}" \
+	--json "$json_dir/report.json"
+
 kill "$sampler" 2>/dev/null || true
 echo
 rc=0

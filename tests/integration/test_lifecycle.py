@@ -162,7 +162,8 @@ def test_migrate_is_idempotent(db, stafetd):
     assert len(files) >= 3
     d = stafetd(db=db, migrate=False, start=False)
     r = d.migrate()
-    assert f"schema at version {len(files)} ({len(files)} migrations applied)" in r.stdout
+    latest = int(os.path.basename(files[-1])[:4])  # numbers may skip while branches merge
+    assert f"schema at version {latest} ({len(files)} migrations applied)" in r.stdout
     r = d.migrate()
     assert "0 migrations applied" in r.stdout
     assert db.psql("SELECT count(*) FROM schema_migrations").strip() == str(len(files))
