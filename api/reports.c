@@ -40,7 +40,7 @@
  *   for a shorter one). The database unavailable or failing is 503 with
  *   Retry-After. Every report read is audited ("report.quality").
  *
- * One query does the work: report_quality() (migration 0016) sums the
+ * One query does the work: report_quality() (migration 0015) sums the
  * figures kept per day, month and quarter of filing as notes change, so
  * the cost does not grow with the number of notes; the medians and
  * quartiles are computed here from the distributions it returns.
@@ -76,7 +76,7 @@ struct report_ctx {
 };
 
 /*
- * The figures come from report_quality() (migration 0016), which sums the
+ * The figures come from report_quality() (migration 0015), which sums the
  * notes' contributions that triggers keep in report_items as notes change
  * (per day, month and quarter of filing, route, units, kind and value), so
  * its cost follows the calendar, not the number of notes; it plans once

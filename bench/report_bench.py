@@ -9,7 +9,7 @@ own and build/stafetd, all on 127.0.0.1 in a temporary directory
 its bulk insert (bulk_notes: routes, units, statuses and two years of
 filing dates), plus a 'return' event on every returned note and a notice
 on every tenth accepted one: the first --small through the report's
-triggers (migration 0016), the rest (when more than 5,000) without them
+triggers (migration 0015), the rest (when more than 5,000) without them
 and then the migration's backfill over all. Then, at --small notes and
 again at --notes:
 
@@ -18,7 +18,7 @@ again at --notes:
                 at 8 connections; p50/p99 and the CPU per request, against
                 pgbench running the SELECT stafetd sends (report_items,
                 api/reports.c) with 8 clients
-  full scan     the SELECT stafetd sent before 0016 (the notes, each with
+  full scan     the SELECT stafetd sent before 0015 (the notes, each with
                 its return and notice subqueries, and their flags), with
                 pgbench at 2 clients, JIT on (PostgreSQL's default) and off
 
@@ -80,7 +80,7 @@ def c_string_sql(path, name):
     return "".join(parts).replace('\\"', '"')
 
 
-# The SELECT the report sent before migration 0016 (api/reports.c at
+# The SELECT the report sent before migration 0015 (api/reports.c at
 # 2083a54), for the full-scan rows: $1 from, $2 to, $3 route, $4 units,
 # $5 the note limit plus one.
 OLD_SQL_FILE = os.path.join(REPO, "tests", "integration", "test_reports_rollup.py")
@@ -237,8 +237,8 @@ TRIGGERS = [("handovers", "report_handovers_insert"), ("handover_events", "repor
 
 
 def backfill_sql():
-    """What migration 0016 runs on a database with notes: its last part."""
-    with open(os.path.join(REPO, "schema", "sql", "0016_report_rollup.sql"),
+    """What migration 0015 runs on a database with notes: its last part."""
+    with open(os.path.join(REPO, "schema", "sql", "0015_report_rollup.sql"),
               encoding="utf-8") as f:
         text = f.read()
     return text[text.index("-- The notes filed before this migration."):]
@@ -330,7 +330,7 @@ def main():
                 items_small, args.small, items_big, args.notes, args.small, t_small,
                 args.notes - args.small,
                 "through them too (%.1f s)" % t_big if not t_fill else
-                "without them (%.1f s), then migration 0016's backfill over all %d (%.1f s, "
+                "without them (%.1f s), then migration 0015's backfill over all %d (%.1f s, "
                 "as on an existing database)" % (t_big, args.notes, t_fill)))
         d = env.d
         rc = env.stop()

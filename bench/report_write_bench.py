@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""What the quality report's triggers (migration 0016) cost the writes of
+"""What the quality report's triggers (migration 0015) cost the writes of
 notes that share a rollup key (filed the same day on the same route and
 units, the case of every submit in bench/handover_bench.py).
 
@@ -55,7 +55,7 @@ UPDATE handovers SET
 
 
 def triggers(env, on):
-    """Every trigger of migration 0016 (report_*) enabled or disabled."""
+    """Every trigger of migration 0015 (report_*) enabled or disabled."""
     rows = env.psql("SELECT tgrelid::regclass || ' ' || tgname FROM pg_trigger "
                     "WHERE tgname LIKE 'report\\_%';")
     env.psql("".join("ALTER TABLE %s %s TRIGGER %s;" % (t.split()[0], "ENABLE" if on else

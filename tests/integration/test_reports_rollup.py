@@ -1,4 +1,4 @@
-"""The quality report read from the rollups of migration 0016 (report_notes,
+"""The quality report read from the rollups of migration 0015 (report_notes,
 report_items, kept by triggers) against the full scan it replaced, on a
 varied data set: several routes, unit pairs and quarters, notes filed late
 in the evening UTC (the next day in Copenhagen), drafts, every status,
@@ -6,7 +6,7 @@ returns, flags (resolved or not), notices before and after acceptance,
 acceptance across Easter, Christmas and grundlovsdag with the optional days
 off configured, and notes accepted the day they were filed or years later.
 
-The oracle is the full-scan SQL stafetd sent before migration 0016
+The oracle is the full-scan SQL stafetd sent before migration 0015
 (OLD_SQL, verbatim) with the figures computed from its rows here as
 api/reports.c computed them (Danish working days re-implemented in Python
 from handover/workdays.c). Every comparison covers many (from, to, route)
@@ -14,7 +14,7 @@ combinations and four readers (the quality role, a team lead who sees the
 units below, two caseworkers), JSON and the CSV's row count.
 
 The data goes in first with the report's triggers and tables removed, then
-`stafetd --migrate` applies 0016 for real (the backfill on an existing
+`stafetd --migrate` applies 0015 for real (the backfill on an existing
 database); then the notes change in many ways (accepted, returned again,
 forwarded, flagged and unflagged, noticed, withdrawn, deleted, a draft filed
 for the first time, handover_write() itself), each batch compared again."""
@@ -42,7 +42,7 @@ SECTIONS = ["goals", "situation", "contact", "consent", "own_room", "actions", "
 STATUSES = ["submitted", "received", "returned", "accepted", "accepted", "accepted",
             "withdrawn"]
 
-# The SQL api/reports.c sent before migration 0016, verbatim ($1 from, $2 to,
+# The SQL api/reports.c sent before migration 0015, verbatim ($1 from, $2 to,
 # $3 route or NULL, $4 units or NULL, $5 the note limit plus one).
 OLD_SQL = (
     "WITH n AS ("
@@ -81,8 +81,8 @@ OLD_SQL = (
     " SELECT 1, period, route, section, NULL, c, rn, NULL, NULL FROM f WHERE rn <= 5"
     ") u ORDER BY k, period, route COLLATE \"C\", r")
 
-# What 0016 creates, to take it away again (the database as it was before).
-UNDO_0016 = """
+# What 0015 creates, to take it away again (the database as it was before).
+UNDO_0015 = """
 DROP TRIGGER report_handovers_insert ON handovers;
 DROP TRIGGER report_handovers_update ON handovers;
 DROP TRIGGER report_handovers_delete ON handovers;
@@ -101,11 +101,11 @@ DROP INDEX notices_handover;
 DROP TABLE report_deltas, report_items, report_notes;
 DROP SEQUENCE report_deltas_seq;
 DROP FUNCTION report_workdays(date, date), report_weekdays_before(date), report_easter(integer);
-DELETE FROM schema_migrations WHERE version = 16;
+DELETE FROM schema_migrations WHERE version = 15;
 """
 
 
-# ---- the oracle: api/reports.c before 0016, in Python ----------------------------
+# ---- the oracle: api/reports.c before 0015, in Python ----------------------------
 
 def q(s):
     return "NULL" if s is None else "'" + str(s).replace("'", "''") + "'"
@@ -450,9 +450,9 @@ def lock_grant(op):
 
 @pytest.fixture(scope="module")
 def seeded(env):
-    """The notes stored before 0016, then `stafetd --migrate` (the backfill)."""
+    """The notes stored before 0015, then `stafetd --migrate` (the backfill)."""
     d, db, _, _ = env
-    db.psql(UNDO_0016)
+    db.psql(UNDO_0015)
     rng = random.Random(23)
     db.psql("BEGIN;\n" + seed_sql(rng, 0, NOTES) + "\nCOMMIT;")
     r = d.migrate()

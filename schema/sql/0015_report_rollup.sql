@@ -1,4 +1,4 @@
--- 0016: the quality report's figures kept as notes change (issue 23).
+-- 0015: the quality report's figures kept as notes change (issue 23).
 --
 -- GET /api/v1/reports/quality used to scan every note filed in its range
 -- with a per-note check for a return and a notice (450 ms at 100,000
