@@ -17,13 +17,17 @@ int
 dir_save_write(const char *path, const struct dir_records *r)
 {
 	char tmp[PATH_MAX];
-	json_t *doc;
-	int fd, rc;
+	FILE *f;
+	int fd, rc = -1;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	doc = dir_records_to_json(r);
-	rc = json_dump_file(doc, tmp, JSON_COMPACT);
-	json_decref(doc);
+	/* written a record at a time: the document whole, as JSON objects,
+	 * would be ~3 KB a person at every full sync */
+	if ((f = fopen(tmp, "we")) != NULL) {
+		rc = dir_records_write(f, r);
+		if (fclose(f) != 0)
+			rc = -1;
+	}
 	if (rc == 0 && (fd = open(tmp, O_RDONLY | O_CLOEXEC)) != -1) {
 		rc = fsync(fd);
 		close(fd);
