@@ -73,7 +73,7 @@ main(int argc, char **argv)
 			groups += slen(p->groups[k]);
 		vecs += (p->ntarget_groups + p->ngroups) * sizeof(char *) +
 		        p->nalloc * sizeof(struct dir_alloc);
-		json += p->json_len + 1;
+		json += p->json_len;
 	}
 	printf("  persons array      %8.1f MB (%zu B each)\n", np * sizeof(struct dir_person) / 1e6,
 	       sizeof(struct dir_person));
@@ -81,8 +81,8 @@ main(int argc, char **argv)
 	       (double)strs / (double)np);
 	printf("  group DNs          %8.1f MB\n", groups / 1e6);
 	printf("  string vectors     %8.1f MB\n", vecs / 1e6);
-	printf("  rendered JSON      %8.1f MB (%.0f B a person)\n", json / 1e6,
-	       (double)json / (double)np);
+	printf("  rendered JSON, own %8.1f MB (%.0f B a person; shared parts not counted)\n",
+	       json / 1e6, (double)json / (double)np);
 	printf("  lookup tables      %8.1f MB (5 x %zu slots)\n",
 	       5.0 * s->table_size * sizeof(int) / 1e6, s->table_size);
 	printf("  by_name            %8.1f MB\n", np * sizeof(int) / 1e6);

@@ -46,8 +46,12 @@ struct dir_person {
 	int manager;         /* person index, or DIR_NONE */
 	const char **groups; /* DNs of groups, nested membership resolved */
 	size_t ngroups;
-	const char *json; /* pre-rendered API JSON but "absent" and the final "}" */
-	size_t json_len;
+	/* The API's JSON, pre-rendered but "absent" and the final "}", in
+	 * three parts: the person's own fields (json), "unit" to "allocation"
+	 * (json_mid) and "deputy" and "manager" (json_refs); the last two are
+	 * kept once per snapshot for all who have the same (render.c). */
+	const char *json, *json_mid, *json_refs;
+	uint32_t json_len, json_mid_len, json_refs_len;
 };
 
 struct dir_unit {
