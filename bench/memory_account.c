@@ -91,6 +91,8 @@ main(int argc, char **argv)
 	printf("  search index       %8.1f MB (a second one built to count it)\n",
 	       (inuse() - m3) / 1e6);
 	dir_index_free(ix);
+	if (argc > 2) /* "quick": VmHWM of the load and build alone */
+		return 0;
 	m3 = inuse();
 	json_t *doc = dir_records_to_json(&r);
 	printf("saved-file JSON document (transient, at every full sync): %.1f MB\n",

@@ -182,6 +182,10 @@ int dir_records_write(FILE *, const struct dir_records *);
  * 0, or -1 for another format. Either way r owns what it holds and the
  * caller frees it with dir_records_free; nothing of doc is kept. */
 int dir_records_from_json(json_t *, struct dir_records *);
+/* The same from the document's text (len bytes, read only), a record at a
+ * time, never whole in memory as JSON objects; 0, or -1 (r empty) for text
+ * it does not read (dir_records_from_json may) or another format. */
+int dir_records_read(const char *, size_t, struct dir_records *);
 
 /* snapshot.c */
 /* A new snapshot holding one reference, which the caller owns (give it back

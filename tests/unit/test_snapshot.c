@@ -350,9 +350,27 @@ test_records_write_streams_the_document(void **state)
 	again = dir_records_to_json(&back);
 	assert_true(json_equal(again, doc));
 	json_decref(again);
+	dir_records_free(&back);
+
+	/* read back a record at a time: from this text, and from the whole
+	 * document as json_dump_file wrote it before (and with spaces) */
+	for (int form = 0; form < 2; form++) {
+		char *text = json_dumps(read, form == 0 ? JSON_COMPACT : JSON_INDENT(2));
+		assert_int_equal(dir_records_read(text, strlen(text), &back), 0);
+		assert_int_equal(back.np, 3);
+		again = dir_records_to_json(&back);
+		assert_true(json_equal(again, doc));
+		json_decref(again);
+		dir_records_free(&back);
+		/* cut short, or not the format: -1, nothing kept */
+		assert_int_equal(dir_records_read(text, strlen(text) - 3, &back), -1);
+		assert_int_equal(back.np, 0);
+		free(text);
+	}
+	assert_int_equal(dir_records_read("{\"format\":2,\"people\":[]}", 24, &back), -1);
+	assert_int_equal(dir_records_read("[]", 2, &back), -1);
 	json_decref(doc);
 	json_decref(read);
-	dir_records_free(&back);
 
 	/* empty records too */
 	dir_records_free(&r);
