@@ -422,24 +422,11 @@ sync_full(struct syncer *y, double t0, double started)
 	struct dir_records fresh = {.aliases = json_incref(y->recs.aliases)};
 	struct dir_load l = {.cfg = cfg, .r = &fresh, .full = true};
 
-	/* The records held are not read during a full load (the snapshot
-	 * serves meanwhile): freed first, they are not alive beside the fresh
-	 * ones (129 MB at 200,000 people, at the process's peak), and the
-	 * fresh ones fill the space they leave. A failed load is followed by
-	 * another full one, as it would be anyway. */
-	if (y->have) {
-		if (unsaved && cfg->snapshot_file)
-			flush_unsaved(cfg, &y->recs);
-		dir_records_free(&y->recs);
-		y->have = false;
-	}
 	dir_schema_check(y->ld, cfg); /* at start and at each full load: warns once */
 	int rc = dir_map_read(y->ld, cfg, -1, &l, y->err, sizeof(y->err));
 
 	dir_map_load_done(&l);
 	if (rc != LDAP_SUCCESS) {
-		if (y->recs.aliases == NULL) /* the renames seen stay for the next load */
-			y->recs.aliases = json_incref(fresh.aliases);
 		dir_records_free(&fresh);
 		return false;
 	}
