@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -45,8 +46,12 @@ struct dir_person {
 	int manager;         /* person index, or DIR_NONE */
 	const char **groups; /* DNs of groups, nested membership resolved */
 	size_t ngroups;
-	const char *json; /* pre-rendered API JSON but "absent" and the final "}" */
-	size_t json_len;
+	/* The API's JSON, pre-rendered but "absent" and the final "}", in
+	 * three parts: the person's own fields (json), "unit" to "allocation"
+	 * (json_mid) and "deputy" and "manager" (json_refs); the last two are
+	 * kept once per snapshot for all who have the same (render.c). */
+	const char *json, *json_mid, *json_refs;
+	uint32_t json_len, json_mid_len, json_refs_len;
 };
 
 struct dir_unit {
@@ -71,6 +76,7 @@ struct dir_unit {
 
 struct dir_index;
 struct dir_arena;
+struct dir_strings;
 
 /*
  * A snapshot never changes once published. The loop holds one reference
@@ -89,6 +95,7 @@ struct dir_snapshot {
 	int *by_name; /* person indexes sorted by display name, then id */
 	struct dir_index *index;
 	struct dir_arena *arena;
+	struct dir_strings *strings; /* while it is built: the strings kept once */
 	/* resolve.c's compiled allocation rules, built on first use by the
 	 * loop thread (the only one that resolves); freed with the snapshot. */
 	struct resolve_cache *resolve_cache;
@@ -107,6 +114,11 @@ struct dir_prec {
 	    *phone, *mobile, *office, *unit_code, *deputy_dn, *manager_dn, *absent_from,
 	    *absent_until, *modified;
 	struct strlist target_groups, allocation, member_of;
+	/* dir_records_pack_person: one block holding the strings (and the
+	 * target_groups and allocation lists) that a rename never rewrites;
+	 * NULL when each string is its own allocation */
+	char *packed;
+	size_t packed_len;
 };
 struct dir_urec {
 	char *dn, *id, *code, *name, *department, *mailbox, *lead_dn, *parent_dn, *modified;
@@ -143,6 +155,13 @@ struct dir_records {
 /* records.c. A record owns its strings and lists; the *_free functions free
  * them and leave the record empty (the record itself is the caller's). */
 void dir_records_free_person(struct dir_prec *);
+/* Moves p's strings into one allocation (p->packed), all but deputy_dn,
+ * manager_dn and member_of, which a rename may replace one by one: ~18
+ * allocations a person become ~5 (984 bytes a person in records at
+ * 200,000 people, ~630 after). A packed record's other strings and its
+ * target_groups and allocation lists are not changed after; freeing it is
+ * dir_records_free_person as before. Packing a packed record does nothing. */
+void dir_records_pack_person(struct dir_prec *);
 void dir_records_free_unit(struct dir_urec *);
 void dir_records_free_group(struct dir_grec *);
 /* Frees every record and the arrays; r itself is the caller's. */
@@ -156,10 +175,17 @@ struct dir_grec *dir_records_add_group(struct dir_records *);
 /* A new JSON document of the records (the saved file's format); the caller
  * owns it (json_decref). r is only read. */
 json_t *dir_records_to_json(const struct dir_records *);
+/* The same document written to f one record at a time, never whole in
+ * memory; 0, or -1 on a write error. r is only read. */
+int dir_records_write(FILE *, const struct dir_records *);
 /* Fills r (overwritten, not freed first) from a document of that format;
  * 0, or -1 for another format. Either way r owns what it holds and the
  * caller frees it with dir_records_free; nothing of doc is kept. */
 int dir_records_from_json(json_t *, struct dir_records *);
+/* The same from the document's text (len bytes, read only), a record at a
+ * time, never whole in memory as JSON objects; 0, or -1 (r empty) for text
+ * it does not read (dir_records_from_json may) or another format. */
+int dir_records_read(const char *, size_t, struct dir_records *);
 
 /* snapshot.c */
 /* A new snapshot holding one reference, which the caller owns (give it back
@@ -174,6 +200,9 @@ void dir_snapshot_unref(struct dir_snapshot *);
  * gives them back (slow: the sync thread's) and says whether any waited. */
 bool dir_snapshot_trim_due(void);
 bool dir_snapshot_trim(void);
+/* Marks the pages freed by something else than a snapshot (a full load's
+ * reading, the old records) as waiting for dir_snapshot_trim. */
+void dir_snapshot_trim_soon(void);
 /* "20260303000000Z" or "2026-03-03..." as "2026-03-03" written into out;
  * returns out, or NULL (out empty) when v is not a date. v is only read. */
 char *dir_snapshot_date_from_ldap(const char *generalized, char out[11]);

@@ -123,19 +123,42 @@ dir_render_person(const struct dir_snapshot *s, int i, size_t *len)
 	return text;
 }
 
-/* Appends a person from their pre-rendered JSON, adding "absent". */
+/* Appends a person from their pre-rendered JSON (its three parts, copied
+ * into one reserved extent), adding "absent". */
 void
 dir_render_person_append(struct evbuffer *b, const struct dir_person *p, const char *now)
 {
-	evbuffer_add(b, p->json, p->json_len);
-	if (absence_shown(p, now)) {
+	static const char none[] = ",\"absent\":null}";
+	bool absent = absence_shown(p, now);
+	size_t n = (size_t)p->json_len + p->json_mid_len + p->json_refs_len,
+	       total = n + (absent ? 0 : sizeof(none) - 1);
+	struct evbuffer_iovec v;
+
+	if (evbuffer_reserve_space(b, (ev_ssize_t)total, &v, 1) == 1 && v.iov_len >= total) {
+		char *w = v.iov_base;
+		memcpy(w, p->json, p->json_len);
+		w += p->json_len;
+		memcpy(w, p->json_mid, p->json_mid_len);
+		w += p->json_mid_len;
+		memcpy(w, p->json_refs, p->json_refs_len);
+		w += p->json_refs_len;
+		if (!absent)
+			memcpy(w, none, sizeof(none) - 1);
+		v.iov_len = total;
+		evbuffer_commit_space(b, &v, 1);
+	} else {
+		evbuffer_add(b, p->json, p->json_len);
+		evbuffer_add(b, p->json_mid, p->json_mid_len);
+		evbuffer_add(b, p->json_refs, p->json_refs_len);
+		if (!absent)
+			evbuffer_add(b, none, sizeof(none) - 1);
+	}
+	if (absent) {
 		evbuffer_add_printf(b, ",\"absent\":{\"from\":\"%s\",\"until\":", p->absent_from);
 		if (*p->absent_until)
 			evbuffer_add_printf(b, "\"%s\"}}", p->absent_until);
 		else
 			evbuffer_add(b, "null}}", 6);
-	} else {
-		evbuffer_add(b, ",\"absent\":null}", 15);
 	}
 }
 

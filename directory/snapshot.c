@@ -30,34 +30,106 @@ struct dir_arena {
 	char data[];
 };
 
+/* n bytes at the given alignment (1 or 8) from the arena. */
 static void *
-arena_alloc(struct dir_arena **a, size_t n)
+arena_get(struct dir_arena **a, size_t n, size_t align)
 {
 	struct dir_arena *c = *a;
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
 
-	n = (n + 7) & ~(size_t)7;
-	if (c == NULL || c->size - c->used < n) {
+	if (c == NULL || at > c->size || c->size - at < n) {
 		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
 		struct dir_arena *nc = xmalloc(sizeof(*nc) + size);
 		nc->next = c;
 		nc->used = 0;
 		nc->size = size;
 		*a = c = nc;
+		at = 0;
 	}
-	void *p = c->data + c->used;
-	c->used += n;
+	void *p = c->data + at;
+	c->used = at + n;
 	return p;
 }
 
+static void *
+arena_alloc(struct dir_arena **a, size_t n)
+{
+	return arena_get(a, n, 8);
+}
+
+/* A copy of s in the arena, not padded (strings need no alignment); NULL for NULL. */
 static const char *
 arena_str(struct dir_arena **a, const char *s)
 {
 	if (s == NULL)
 		return NULL;
 	size_t n = strlen(s) + 1;
-	char *p = arena_alloc(a, n);
+	char *p = arena_get(a, n, 1);
 	memcpy(p, s, n);
 	return p;
+}
+
+/*
+ * Strings that repeat across people (names, titles, offices, target
+ * groups, allocation rules, group DNs, units) are kept once per snapshot:
+ * a set of the arena's copies, open addressing, while the snapshot is
+ * built. So are the parts of the people's JSON that repeat (render_people).
+ */
+struct dir_strings {
+	const char **slot;
+	size_t cap, n;
+};
+
+static uint32_t
+str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static const char *
+intern(struct dir_snapshot *snap, const char *s)
+{
+	struct dir_strings *t = snap->strings;
+	size_t i;
+
+	if (s == NULL || t == NULL)
+		return arena_str(&snap->arena, s);
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		const char **slot = xcalloc(cap, sizeof(*slot));
+		for (size_t k = 0; k < t->cap; k++) {
+			if (t->slot[k] == NULL)
+				continue;
+			i = str_hash(t->slot[k]) & (cap - 1);
+			while (slot[i] != NULL)
+				i = (i + 1) & (cap - 1);
+			slot[i] = t->slot[k];
+		}
+		free(t->slot);
+		t->slot = slot;
+		t->cap = cap;
+	}
+	i = str_hash(s) & (t->cap - 1);
+	while (t->slot[i] != NULL) {
+		if (strcmp(t->slot[i], s) == 0)
+			return t->slot[i];
+		i = (i + 1) & (t->cap - 1);
+	}
+	t->n++;
+	return t->slot[i] = arena_str(&snap->arena, s);
+}
+
+static void
+strings_free(struct dir_snapshot *snap)
+{
+	if (snap->strings == NULL)
+		return;
+	free(snap->strings->slot);
+	free(snap->strings);
+	snap->strings = NULL;
 }
 
 static void
@@ -179,18 +251,18 @@ dir_snapshot_date_from_ldap(const char *v, char out[11])
 /* -- building ----------------------------------------------------------------- */
 
 static const char **
-arena_strv(struct dir_arena **a, const struct strlist *v, size_t *n)
+arena_strv(struct dir_snapshot *s, const struct strlist *v, size_t *n)
 {
-	const char **out = arena_alloc(a, (v->n ? v->n : 1) * sizeof(char *));
+	const char **out = arena_alloc(&s->arena, (v->n ? v->n : 1) * sizeof(char *));
 	for (size_t i = 0; i < v->n; i++)
-		out[i] = arena_str(a, v->v[i]);
+		out[i] = intern(s, v->v[i]);
 	*n = v->n;
 	return out;
 }
 
 /* "birthday:11-20" → {birthday, 11, 20}; "district:Vollsmose" → {district, Vollsmose, NULL}. */
 static bool
-parse_alloc(struct dir_arena **a, const char *rule, struct dir_alloc *out)
+parse_alloc(struct dir_snapshot *s, const char *rule, struct dir_alloc *out)
 {
 	const char *colon = strchr(rule, ':');
 	char kind[32], val[256];
@@ -204,15 +276,15 @@ parse_alloc(struct dir_arena **a, const char *rule, struct dir_alloc *out)
 	for (char *k = kind; *k; k++)
 		*k = (char)tolower((unsigned char)*k);
 	snprintf(val, sizeof(val), "%s", colon + 1);
-	out->kind = arena_str(a, kind);
+	out->kind = intern(s, kind);
 	out->to = NULL;
 	/* Ranges only for kinds whose values have an order. */
 	if ((strcmp(kind, "birthday") == 0 || strcmp(kind, "surname") == 0) &&
 	    (dash = strchr(val, '-')) != NULL && dash != val && dash[1] != '\0') {
 		*dash = '\0';
-		out->to = arena_str(a, dash + 1);
+		out->to = intern(s, dash + 1);
 	}
-	out->from = arena_str(a, val);
+	out->from = intern(s, val);
 	return true;
 }
 
@@ -301,7 +373,7 @@ add_prefixed_target_groups(struct dir_snapshot *s, struct dir_person *dp, const 
 	for (size_t k = 0; k < n; k++) {
 		const char *name = names[k];
 		if (name && strncasecmp(name, prefix, plen) == 0 && name[plen] != '\0')
-			tg[ntg++] = arena_str(&s->arena, name + plen);
+			tg[ntg++] = intern(s, name + plen);
 	}
 	dp->target_groups = tg;
 	dp->ntarget_groups = ntg;
@@ -350,7 +422,7 @@ resolve_groups(struct dir_snapshot *s, const struct dir_records *r)
 		s->persons[p].groups =
 		    arena_alloc(&s->arena, (nfound ? nfound : 1) * sizeof(char *));
 		for (size_t k = 0; k < nfound; k++)
-			s->persons[p].groups[k] = arena_str(&s->arena, found[k]);
+			s->persons[p].groups[k] = intern(s, found[k]);
 		s->persons[p].ngroups = nfound;
 		free(gg.direct[p]);
 	}
@@ -449,14 +521,14 @@ copy_units(struct dir_snapshot *s, const struct dir_records *r, size_t *urec)
 		struct dir_unit *d = &s->units[s->nunits];
 		if (u->code == NULL || u->dn == NULL)
 			continue;
-		d->code = arena_str(&s->arena, u->code);
-		d->name = arena_str(&s->arena, u->name ? u->name : u->code);
-		d->department = arena_str(&s->arena, u->department);
-		d->mailbox = arena_str(&s->arena, u->mailbox);
+		d->code = intern(s, u->code);
+		d->name = intern(s, u->name ? u->name : u->code);
+		d->department = intern(s, u->department);
+		d->mailbox = intern(s, u->mailbox);
 		d->dn = arena_str(&s->arena, u->dn);
 		d->intake = intake_of(u->intake);
 		for (int k = 0; k < 3; k++)
-			d->kle[k] = arena_strv(&s->arena, &u->kle[k], &d->nkle[k]);
+			d->kle[k] = arena_strv(s, &u->kle[k], &d->nkle[k]);
 		d->parent = d->lead = DIR_NONE;
 		urec[s->nunits++] = i;
 	}
@@ -469,26 +541,26 @@ copy_person(struct dir_snapshot *s, const struct dir_prec *p, struct dir_person 
 	d->dn = arena_str(&s->arena, p->dn);
 	d->username = arena_str(&s->arena, p->username);
 	d->upn = arena_str(&s->arena, p->upn);
-	d->given_name = arena_str(&s->arena, p->given_name);
-	d->surname = arena_str(&s->arena, p->surname);
+	d->given_name = intern(s, p->given_name);
+	d->surname = intern(s, p->surname);
 	if (p->display_name) {
-		d->display_name = arena_str(&s->arena, p->display_name);
+		d->display_name = intern(s, p->display_name);
 	} else {
 		char name[512];
 		snprintf(name, sizeof(name), "%s%s%s", p->given_name ? p->given_name : "",
 		         p->given_name && p->surname ? " " : "", p->surname ? p->surname : "");
-		d->display_name = arena_str(&s->arena, *name ? name : p->username);
+		d->display_name = intern(s, *name ? name : p->username);
 	}
-	d->title = arena_str(&s->arena, p->title);
+	d->title = intern(s, p->title);
 	d->email = arena_str(&s->arena, p->email);
 	d->phone = arena_str(&s->arena, p->phone);
 	d->mobile = arena_str(&s->arena, p->mobile);
-	d->office = arena_str(&s->arena, p->office);
-	d->target_groups = arena_strv(&s->arena, &p->target_groups, &d->ntarget_groups);
+	d->office = intern(s, p->office);
+	d->target_groups = arena_strv(s, &p->target_groups, &d->ntarget_groups);
 	d->alloc =
 	    arena_alloc(&s->arena, (p->allocation.n ? p->allocation.n : 1) * sizeof(*d->alloc));
 	for (size_t k = 0; k < p->allocation.n; k++)
-		if (parse_alloc(&s->arena, p->allocation.v[k], &d->alloc[d->nalloc]))
+		if (parse_alloc(s, p->allocation.v[k], &d->alloc[d->nalloc]))
 			d->nalloc++;
 	dir_snapshot_date_from_ldap(p->absent_from, d->absent_from);
 	dir_snapshot_date_from_ldap(p->absent_until, d->absent_until);
@@ -649,18 +721,54 @@ sort_orders(struct dir_snapshot *s)
 	free(ns.keys);
 }
 
-/* Each person's answer, rendered once and kept in the arena. */
+/* The last occurrence of needle in the n bytes at h, or NULL. */
+static const char *
+last_of(const char *h, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = n >= k ? n - k + 1 : 0; i-- > 0;)
+		if (memcmp(h + i, needle, k) == 0)
+			return h + i;
+	return NULL;
+}
+
+/*
+ * Each person's answer, rendered once and kept in the arena, in three
+ * parts: their own fields; "unit" to "allocation", which people of a unit
+ * with the same target groups and rules share; "deputy" and "manager",
+ * which people with the same manager (and no deputy) share. The shared
+ * parts are kept once (559 -> ~330 bytes a person at 200,000). A quote in
+ * a value is escaped, so ,"unit": and ,"deputy": occur unescaped only as
+ * keys: the first ,"unit": is the person's (the keys before it are
+ * strings), the last ,"deputy": too (only a person reference follows it;
+ * a target group named "deputy" comes before).
+ */
 static void
 render_people(struct dir_snapshot *s)
 {
 	for (size_t i = 0; i < s->npersons; i++) {
+		struct dir_person *p = &s->persons[i];
 		size_t len;
 		char *text = dir_render_person(s, (int)i, &len);
-		char *copy = arena_alloc(&s->arena, len + 1);
-		memcpy(copy, text, len + 1);
+		const char *u = strstr(text, ",\"unit\":");
+		const char *d = u ? last_of(u, len - (size_t)(u - text), ",\"deputy\":") : NULL;
+		size_t own = d ? (size_t)(u - text) : len;
+		char *copy = arena_get(&s->arena, own, 1);
+
+		memcpy(copy, text, own);
+		p->json = copy;
+		p->json_len = (uint32_t)own;
+		p->json_mid = p->json_refs = "";
+		p->json_mid_len = p->json_refs_len = 0;
+		if (d) {
+			p->json_refs = intern(s, d);
+			p->json_refs_len = (uint32_t)(len - (size_t)(d - text));
+			text[d - text] = '\0';
+			p->json_mid = intern(s, u);
+			p->json_mid_len = (uint32_t)(d - u);
+		}
 		free(text);
-		s->persons[i].json = copy;
-		s->persons[i].json_len = len;
 	}
 }
 
@@ -677,6 +785,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	size_t *prec = xmalloc((r->np ? r->np : 1) * sizeof(size_t));
 
 	s->refs = 1;
+	s->strings = xcalloc(1, sizeof(*s->strings));
 	s->generation = generation;
 	s->synced_at = r->synced_at;
 	snprintf(s->source, sizeof(s->source), "%s", r->source);
@@ -699,6 +808,7 @@ dir_snapshot_build(const struct dir_records *r, uint64_t generation)
 	sort_orders(s);
 	s->index = dir_index_build(s);
 	render_people(s);
+	strings_free(s);
 	return s;
 }
 
@@ -732,6 +842,12 @@ dir_snapshot_unref(struct dir_snapshot *s)
 	free(s->unit_table);
 	arena_free(s->arena);
 	free(s);
+	atomic_store(&trim_due, true);
+}
+
+void
+dir_snapshot_trim_soon(void)
+{
 	atomic_store(&trim_due, true);
 }
 

@@ -163,6 +163,8 @@ load_saved(const char *path)
 	log_notice("directory: loaded saved snapshot from %s (%zu people, synced %.0f s ago)", path,
 	           current->npersons, clock_wall() - current->synced_at);
 	dir_records_free(&r);
+	dir_snapshot_trim_soon(); /* the file's document and the records: at the thread's first wait
+	                           */
 }
 
 /* -- thread side ----------------------------------------------------------------- */
@@ -192,6 +194,15 @@ publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen, boo
 	static double last_save;
 	struct dir_snapshot *s = dir_snapshot_build(r, gen), *old;
 
+	/* A full load freed the LDAP replies it read, the records before it
+	 * and the build's scratch: their pages go back before the loop gets
+	 * the snapshot (~0.1 s at 200,000 people; without it, after the first
+	 * load, when no snapshot was freed, 1,063 MB stayed resident instead
+	 * of 531). */
+	if (full) {
+		dir_snapshot_trim_soon();
+		dir_snapshot_trim();
+	}
 	pthread_mutex_lock(&mu);
 	old = pending; /* the loop has not taken the previous one: replace it */
 	pending = s;
@@ -213,6 +224,8 @@ publish(struct dir_records *r, const struct dir_ldap_cfg *cfg, uint64_t gen, boo
 	} else {
 		unsaved = true;
 	}
+	if (full) /* the save's scratch: at the thread's next wait */
+		dir_snapshot_trim_soon();
 }
 
 /* A quiet refresh writes what the last changes left unsaved. */

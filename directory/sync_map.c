@@ -548,6 +548,7 @@ person_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	note_entry(l, ld, e, p ? p->modified : NULL, tmp.modified);
 	if (l->r->aliases)
 		mend_person(l->r->aliases, &tmp);
+	dir_records_pack_person(&tmp); /* ~18 allocations become ~5 */
 	if (p) {
 		note_rename(l, p->dn, tmp.dn);
 		dir_records_free_person(p);

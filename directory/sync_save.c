@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stafetd.h"
@@ -17,13 +19,17 @@ int
 dir_save_write(const char *path, const struct dir_records *r)
 {
 	char tmp[PATH_MAX];
-	json_t *doc;
-	int fd, rc;
+	FILE *f;
+	int fd, rc = -1;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	doc = dir_records_to_json(r);
-	rc = json_dump_file(doc, tmp, JSON_COMPACT);
-	json_decref(doc);
+	/* written a record at a time: the document whole, as JSON objects,
+	 * would be ~3 KB a person at every full sync */
+	if ((f = fopen(tmp, "we")) != NULL) {
+		rc = dir_records_write(f, r);
+		if (fclose(f) != 0)
+			rc = -1;
+	}
 	if (rc == 0 && (fd = open(tmp, O_RDONLY | O_CLOEXEC)) != -1) {
 		rc = fsync(fd);
 		close(fd);
@@ -46,7 +52,26 @@ dir_save_load(const char *path, struct dir_records *r)
 {
 	json_error_t err;
 	json_t *doc;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	/* a record at a time from the text: the document whole, as JSON
+	 * objects, would be ~3 KB a person at start */
+	if (fd != -1 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *text = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		int rc = -1;
+		if (text != MAP_FAILED) {
+			rc = dir_records_read(text, (size_t)st.st_size, r);
+			munmap(text, (size_t)st.st_size);
+		}
+		if (rc == 0) {
+			close(fd);
+			return 0;
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	/* else whole, as before (and its error message) */
 	if ((doc = json_load_file(path, 0, &err)) == NULL) {
 		if (access(path, F_OK) == 0)
 			log_warnx("directory: cannot read saved snapshot %s: %s", path, err.text);

@@ -298,6 +298,94 @@ malloc_trim(size_t pad)
 
 /* The loop frees snapshots; malloc_trim takes 8-36 ms at 50,000 people and
  * must not run there, only in dir_snapshot_trim. */
+/* The saved file, written a record at a time, is the document
+ * dir_records_to_json gives, and reads back to the same records. */
+static void
+test_records_write_streams_the_document(void **state)
+{
+	struct dir_records r = {0}, back = {0};
+	json_t *doc, *read, *again;
+	json_error_t err;
+	FILE *f;
+
+	(void)state;
+	snprintf(r.source, sizeof(r.source), "ldap://x \"q\"");
+	r.synced_at = 1767225600.25;
+	r.lists_whole = true;
+	r.aliases = json_pack("{s:s}", "uid=old,dc=x", "uid=new,dc=x");
+	for (int i = 0; i < 3; i++) {
+		struct dir_prec *p = dir_records_add_person(&r);
+		char v[64];
+		snprintf(v, sizeof(v), "uid=p%d,dc=x", i);
+		p->dn = xstrdup(v);
+		snprintf(v, sizeof(v), "id-%d", i);
+		p->id = xstrdup(v);
+		p->username = xstrdup(i == 1 ? "s\u00f8ren \"\\" : "p");
+		p->title = i == 2 ? NULL : xstrdup("Socialr\u00e5dgiver\n");
+		strlist_push(&p->target_groups, "handicap");
+		if (i == 0) {
+			strlist_push(&p->allocation, "birthday:1-10");
+			strlist_push(&p->member_of, "cn=g,dc=x");
+		}
+	}
+	struct dir_urec *u = dir_records_add_unit(&r);
+	u->dn = xstrdup("ou=A,dc=x");
+	u->code = xstrdup("A");
+	strlist_push(&u->kle[1], "27.12");
+	struct dir_grec *g = dir_records_add_group(&r);
+	g->dn = xstrdup("cn=g,dc=x");
+	strlist_push(&g->members, "uid=p0,dc=x");
+
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(dir_records_write(f, &r), 0);
+	rewind(f);
+	read = json_loadf(f, 0, &err);
+	fclose(f);
+	if (read == NULL)
+		fail_msg("not JSON: %s", err.text);
+	doc = dir_records_to_json(&r);
+	assert_true(json_equal(read, doc));
+	assert_int_equal(dir_records_from_json(read, &back), 0);
+	again = dir_records_to_json(&back);
+	assert_true(json_equal(again, doc));
+	json_decref(again);
+	dir_records_free(&back);
+
+	/* read back a record at a time: from this text, and from the whole
+	 * document as json_dump_file wrote it before (and with spaces) */
+	for (int form = 0; form < 2; form++) {
+		char *text = json_dumps(read, form == 0 ? JSON_COMPACT : JSON_INDENT(2));
+		assert_int_equal(dir_records_read(text, strlen(text), &back), 0);
+		assert_int_equal(back.np, 3);
+		again = dir_records_to_json(&back);
+		assert_true(json_equal(again, doc));
+		json_decref(again);
+		dir_records_free(&back);
+		/* cut short, or not the format: -1, nothing kept */
+		assert_int_equal(dir_records_read(text, strlen(text) - 3, &back), -1);
+		assert_int_equal(back.np, 0);
+		free(text);
+	}
+	assert_int_equal(dir_records_read("{\"format\":2,\"people\":[]}", 24, &back), -1);
+	assert_int_equal(dir_records_read("[]", 2, &back), -1);
+	json_decref(doc);
+	json_decref(read);
+
+	/* empty records too */
+	dir_records_free(&r);
+	f = tmpfile();
+	assert_int_equal(dir_records_write(f, &r), 0);
+	rewind(f);
+	read = json_loadf(f, 0, &err);
+	fclose(f);
+	assert_non_null(read);
+	doc = dir_records_to_json(&r);
+	assert_true(json_equal(read, doc));
+	json_decref(doc);
+	json_decref(read);
+}
+
 static void
 test_unref_does_not_trim(void **state)
 {
@@ -345,6 +433,7 @@ main(void)
 	    cmocka_unit_test(test_names_fold_latin1),
 	    cmocka_unit_test(test_lists_whole_beat_member_of),
 	    cmocka_unit_test(test_unit_intake),
+	    cmocka_unit_test(test_records_write_streams_the_document),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
