@@ -45,6 +45,7 @@
  * the cost does not grow with the number of notes; the medians and
  * quartiles are computed here from the distributions it returns.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,26 +74,31 @@ struct report_ctx {
 	struct http_request *req;
 	enum report_form form;
 	char from[11], to[11];
+	unsigned off; /* the optional days off (HO_OFF_* bits) */
 };
 
 /*
- * The figures come from report_quality() (migration 0015), which sums the
- * notes' contributions that triggers keep in report_items as notes change
- * (per day, month and quarter of filing, route, units, kind and value), so
- * its cost follows the calendar, not the number of notes; it plans once
- * per connection, with JIT off. Rows, in no order: quarter (its first
- * day), route, kind, value, section, count; kind 'F' filed, 'R' returned,
- * 'A' accepted, 'S' noticed six months ahead, 'W' notes accepted after
- * `value` working days (the optional days off in $5 taken off), 'L'
- * accepted `value` days after a notice, 'X' the flags of a section. The
- * sections are ranked and the groups sorted here: in SQL, sorting text in
- * the database's collation cost more than the rest of the query. $1 from,
- * $2 to (local dates), $3 route or NULL, $4 the acting units as text[] or
- * NULL for all, $5 the days off (HO_OFF_* bits).
+ * The figures come from report_quality() (migration 0015), which reads the
+ * notes' contributions that triggers keep in report_dists as notes change
+ * (per day, month and quarter of filing, route, units, kind and section,
+ * each row the distribution of the values as arrays), so its cost follows
+ * the calendar and the keys, not the number of notes or of values; it
+ * plans once per connection, with JIT off. Rows, in no order: quarter (its
+ * first day), route, kind, section, then parallel arrays of value, the
+ * optional days off crossed (grundlovsdag, juleaftensdag, nytårsaftensdag)
+ * and count; kind 'F' filed, 'R' returned, 'A' accepted, 'S' noticed six
+ * months ahead, 'W' notes accepted after `value` working days (the days
+ * off the configuration names taken off here), 'L' accepted `value` days
+ * after a notice, 'X' the flags of a section. A key may come in several
+ * rows (units, grains, the differences not folded yet, whose counts may be
+ * negative): they are summed here, as the sections are ranked and the
+ * groups sorted (in SQL, grouping and sorting cost more than the rest of
+ * the query). $1 from, $2 to (local dates), $3 route or NULL, $4 the
+ * acting units as text[] or NULL for all.
  */
 static const char report_sql[] =
-    "SELECT o_quarter, o_route, o_kind, o_v, o_section, o_n"
-    " FROM report_quality($1::date, $2::date, $3::text, $4::text[], $5::int)";
+    "SELECT o_quarter, o_route, o_kind, o_section, o_vals, o_cgs, o_cjs, o_cns, o_ns"
+    " FROM report_quality($1::date, $2::date, $3::text, $4::text[])";
 
 static void
 group_clear(struct group *g)
@@ -178,69 +184,155 @@ rank_flags(struct group *g)
 	g->nflags = 0;
 }
 
+/* Flags summed per section (they come a row per unit pair and grain),
+ * those at zero or below dropped. */
+static int
+flag_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct top *)a)->section, ((const struct top *)b)->section);
+}
+
+static void
+merge_flags(struct group *g)
+{
+	size_t o = 0;
+
+	if (g->nflags == 0)
+		return;
+	qsort(g->flags, g->nflags, sizeof(*g->flags), flag_cmp);
+	for (size_t t = 0; t < g->nflags; t++) {
+		if (o && strcmp(g->flags[o - 1].section, g->flags[t].section) == 0) {
+			g->flags[o - 1].count += g->flags[t].count;
+			free(g->flags[t].section);
+		} else {
+			g->flags[o++] = g->flags[t];
+		}
+	}
+	g->nflags = 0;
+	for (size_t t = 0; t < o; t++) {
+		if (g->flags[t].count > 0)
+			g->flags[g->nflags++] = g->flags[t];
+		else
+			free(g->flags[t].section);
+	}
+}
+
+/* Room doubles at each power of two: *nv is all the state there is. */
 static void
 add_hist(struct hist **h, size_t *nv, int v, long n)
 {
-	*h = xrealloc(*h, (*nv + 1) * sizeof(**h));
+	if ((*nv & (*nv - 1)) == 0)
+		*h = xrealloc(*h, (*nv ? *nv * 2 : 1) * sizeof(**h));
 	(*h)[(*nv)++] = (struct hist){v, n};
 }
 
-/* Builds the report from the query's rows (see report_sql). Returns the
- * number of notes, or -1 on a row that makes no sense. */
+/* A PostgreSQL array of integers in text form ("{1,-2,3}") into v[0..max):
+ * the number of elements, or -1 when it is not one or holds more. */
 static long
-report_build(PGresult *res, struct report *r)
+int_array(const char *s, long long *v, long max)
+{
+	long n = 0;
+	char *end;
+
+	if (*s++ != '{')
+		return -1;
+	if (*s == '}')
+		return s[1] == '\0' ? 0 : -1;
+	for (;;) {
+		if (n == max)
+			return -1;
+		errno = 0;
+		v[n++] = strtoll(s, &end, 10);
+		if (end == s || errno)
+			return -1;
+		s = end;
+		if (*s == '}')
+			return s[1] == '\0' ? n : -1;
+		if (*s++ != ',')
+			return -1;
+	}
+}
+
+/* Builds the report from the query's rows (see report_sql), `off` the
+ * optional days off that count as not working. Returns the number of
+ * notes, or -1 on a row that makes no sense. */
+static long
+report_build(PGresult *res, struct report *r, unsigned off)
 {
 	int n = PQntuples(res);
 	long notes = 0;
 	size_t o = 0, last = 0;
+	long long *a = NULL;
+	long cap = 0;
 
 	for (int i = 0; i < n; i++) {
 		char period[8];
 		struct group *g;
 		char kind;
+		long len, m;
+		long long *vals, *cgs, *cjs, *cns, *ns;
 		if (workdays_quarter_label(PQgetvalue(res, i, 0), period) == -1)
-			return -1;
+			goto bad;
 		g = group_for(r, &last, period, PQgetvalue(res, i, 1));
 		kind = *PQgetvalue(res, i, 2);
-		long v = strtol(PQgetvalue(res, i, 3), NULL, 10);
-		long count = strtol(PQgetvalue(res, i, 5), NULL, 10);
-
-		if (count < 1 || v < INT_MIN || v > INT_MAX)
-			return -1;
-		switch (kind) {
-		case 'F':
-			g->filed += count;
-			notes += count;
-			break;
-		case 'R':
-			g->returned += count;
-			break;
-		case 'A':
-			g->accepted += count;
-			break;
-		case 'S':
-			g->noticed6 += count;
-			break;
-		case 'W':
-			add_hist(&g->days, &g->ndaysv, (int)v, count);
-			g->ndays += count;
-			break;
-		case 'L':
-			add_hist(&g->lead, &g->nleadv, (int)v, count);
-			g->nlead += count;
-			break;
-		case 'X':
-			g->flags = xrealloc(g->flags, (g->nflags + 1) * sizeof(*g->flags));
-			g->flags[g->nflags].section = xstrdup(PQgetvalue(res, i, 4));
-			g->flags[g->nflags++].count = count;
-			break;
-		default:
-			return -1;
+		/* an array's text holds at most one element per two characters */
+		len = (long)strlen(PQgetvalue(res, i, 4)) / 2 + 1;
+		if (len > cap) {
+			cap = len;
+			a = xrealloc(a, (size_t)cap * 5 * sizeof(*a));
+		}
+		vals = a, cgs = a + cap, cjs = a + 2 * cap, cns = a + 3 * cap, ns = a + 4 * cap;
+		m = int_array(PQgetvalue(res, i, 4), vals, cap);
+		if (m < 0 || int_array(PQgetvalue(res, i, 5), cgs, cap) != m ||
+		    int_array(PQgetvalue(res, i, 6), cjs, cap) != m ||
+		    int_array(PQgetvalue(res, i, 7), cns, cap) != m ||
+		    int_array(PQgetvalue(res, i, 8), ns, cap) != m)
+			goto bad;
+		for (long e = 0; e < m; e++) {
+			long long v = vals[e], count = ns[e];
+			if (kind == 'W')
+				v -= (off & 1 ? cgs[e] : 0) + (off & 2 ? cjs[e] : 0) +
+				     (off & 4 ? cns[e] : 0);
+			if (v < INT_MIN || v > INT_MAX || count < LONG_MIN / 4 ||
+			    count > LONG_MAX / 4)
+				goto bad;
+			switch (kind) {
+			case 'F':
+				g->filed += (long)count;
+				notes += (long)count;
+				break;
+			case 'R':
+				g->returned += (long)count;
+				break;
+			case 'A':
+				g->accepted += (long)count;
+				break;
+			case 'S':
+				g->noticed6 += (long)count;
+				break;
+			case 'W':
+				add_hist(&g->days, &g->ndaysv, (int)v, (long)count);
+				g->ndays += (long)count;
+				break;
+			case 'L':
+				add_hist(&g->lead, &g->nleadv, (int)v, (long)count);
+				g->nlead += (long)count;
+				break;
+			case 'X':
+				g->flags = xrealloc(g->flags, (g->nflags + 1) * sizeof(*g->flags));
+				g->flags[g->nflags].section = xstrdup(PQgetvalue(res, i, 3));
+				g->flags[g->nflags++].count = (long)count;
+				break;
+			default:
+				goto bad;
+			}
 		}
 	}
+	free(a);
 	/* a group without a note filed cannot come, but would not show */
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->v[i].filed > 0) {
+			merge_flags(&r->v[i]);
 			rank_flags(&r->v[i]);
 			r->v[o++] = r->v[i];
 		} else {
@@ -251,6 +343,9 @@ report_build(PGresult *res, struct report *r)
 	if (r->n)
 		qsort(r->v, r->n, sizeof(*r->v), group_cmp);
 	return notes;
+bad:
+	free(a);
+	return -1;
 }
 
 /* A number as an integer when it is one (3, not 3.0), else as a real. */
@@ -365,7 +460,7 @@ report_done(PGresult *res, const char *error, void *arg)
 		free(ctx);
 		return;
 	}
-	notes = report_build(res, &r);
+	notes = report_build(res, &r, ctx->off);
 	if (notes < 0) {
 		log_warnx("reports: quality: a row out of range (id=%s)", ctx->req->id);
 		http_problem(ctx->req, 500, NULL, "The report could not be computed.");
@@ -429,7 +524,7 @@ void
 api_reports_quality(struct http_request *req)
 {
 	static const char *const known[] = {"from", "to", "route", NULL};
-	char from_b[16], to_b[16], route_b[REPORT_ROUTE_MAX + 1], offs[16];
+	char from_b[16], to_b[16], route_b[REPORT_ROUTE_MAX + 1];
 	unsigned off = 0;
 	const char *fv, *tv, *rv;
 	long from_d = 0, to_d = 0;
@@ -485,9 +580,9 @@ api_reports_quality(struct http_request *req)
 	/* the municipality's optional days off count as not working */
 	if (config_current() && workdays_days_off(config_current()->days_off, &off) == -1)
 		off = 0;
-	snprintf(offs, sizeof(offs), "%u", off);
-	const char *params[5] = {ctx->from, ctx->to, rv, units, offs};
-	if (db_query(report_sql, 5, params, report_done, ctx) == -1) {
+	ctx->off = off;
+	const char *params[4] = {ctx->from, ctx->to, rv, units};
+	if (db_query(report_sql, 4, params, report_done, ctx) == -1) {
 		free(ctx);
 		unavailable(req);
 	}

@@ -63,26 +63,30 @@ hist_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Sorts h by value, merges equal values; returns the notes it holds. */
+/* Sorts h by value, sums equal values (counts may be negative: pending
+ * differences), drops those at zero or below; returns the notes it holds. */
 static long
 hist_sort(struct hist *h, size_t *nv)
 {
-	size_t o = 0;
+	size_t o = 0, k = 0;
 	long total = 0;
 
 	if (*nv == 0)
 		return 0; /* and h may be NULL, which qsort may not be given */
 	qsort(h, *nv, sizeof(*h), hist_cmp);
 	for (size_t i = 0; i < *nv; i++) {
-		if (h[i].n <= 0)
-			continue;
 		if (o && h[o - 1].v == h[i].v)
 			h[o - 1].n += h[i].n;
 		else
 			h[o++] = h[i];
+	}
+	for (size_t i = 0; i < o; i++) {
+		if (h[i].n <= 0)
+			continue;
+		h[k++] = h[i];
 		total += h[i].n;
 	}
-	*nv = o;
+	*nv = k;
 	return total;
 }
 

@@ -256,7 +256,7 @@ def store(env, n, members, seed_id, triggers):
     if not triggers:
         env.psql("".join("ALTER TABLE %s ENABLE TRIGGER %s;" % t for t in TRIGGERS))
         t1 = time.monotonic()
-        env.psql("BEGIN; TRUNCATE report_notes, report_items, report_deltas;\n" + backfill_sql() +
+        env.psql("BEGIN; TRUNCATE report_notes, report_dists, report_deltas;\n" + backfill_sql() +
                  "\nCOMMIT;")
         t_fill = time.monotonic() - t1
     env.psql("VACUUM ANALYZE;")

@@ -6,9 +6,10 @@
 -- report_notes (one row a note: its filing date, route and units, whether
 -- it was returned, accepted, the working days to acceptance, the lead time
 -- from its notice, its flags' sections), and the sum of those
--- contributions in report_items, per (grain, bucket, route, sending unit,
--- receiving unit, kind, value) at three grains: the day, the month and the
--- quarter of filing. A report over from..to reads whole quarters from the
+-- contributions in report_dists, a row per (grain, bucket, route, sending
+-- unit, receiving unit, kind, section) holding the distribution of the
+-- values as arrays (report_items: one row a value), at three grains: the
+-- day, the month and the quarter of filing. A report over from..to reads whole quarters from the
 -- quarter rows, whole months at the edges from the month rows and the
 -- remaining days from the day rows (report_quality): its cost follows the
 -- calendar and the routes, not the number of notes.
@@ -29,8 +30,8 @@
 -- wait for each other on shared rows (they did, when the difference was
 -- added to report_items in place: pgbench -c32, toggling acceptance on
 -- such notes, ran at 9 % of its rate without the triggers). Every 32nd
--- refresh also folds the committed deltas into report_items
--- (report_compact, one at a time); a report sums report_items and
+-- refresh also folds the committed deltas into report_dists
+-- (report_compact, one at a time); a report reads report_dists and
 -- report_deltas in one snapshot, so it is exact whether or not the deltas
 -- were folded yet. The state-changing code does nothing of its own.
 
@@ -119,7 +120,12 @@ CREATE TABLE report_notes (
     flags          text[] NOT NULL    -- the sections of its flags, sorted
 );
 
-CREATE TABLE report_items (
+-- One row a (grain, bucket, route, units, kind, section): the
+-- distribution of the notes' values as parallel arrays sorted by (val, cg,
+-- cj, cn), each entry's count n > 0 (for kinds without a value, one entry
+-- of val 0), so a report reads a row per key in range whatever the number
+-- of distinct values (the lead times spread over hundreds of days).
+CREATE TABLE report_dists (
     grain          "char" NOT NULL CHECK (grain IN ('d', 'm', 'q')),
     bucket         date NOT NULL,     -- the day, or the first day of the month or quarter
     quarter        date NOT NULL,     -- the first day of the bucket's quarter (the period)
@@ -127,19 +133,39 @@ CREATE TABLE report_items (
     sender_unit    text NOT NULL,
     receiver_unit  text NOT NULL,
     kind           "char" NOT NULL CHECK (kind IN ('F', 'R', 'A', 'S', 'W', 'L', 'X')),
+    section        text NOT NULL,
+    vals           integer[] NOT NULL,
+    cgs            integer[] NOT NULL,
+    cjs            integer[] NOT NULL,
+    cns            integer[] NOT NULL,
+    ns             bigint[] NOT NULL,
+    PRIMARY KEY (grain, bucket, route, sender_unit, receiver_unit, kind, section)
+);
+
+-- The sums one row a value (report_dists' entries).
+CREATE VIEW report_items AS
+    SELECT d.grain, d.bucket, d.quarter, d.route, d.sender_unit, d.receiver_unit, d.kind,
+        u.val, u.cg, u.cj, u.cn, d.section, u.n
+    FROM report_dists d
+    CROSS JOIN LATERAL unnest(d.vals, d.cgs, d.cjs, d.cns, d.ns) u (val, cg, cj, cn, n);
+
+-- Differences not yet folded into report_dists (report_compact), one row
+-- a value; n may be negative, and a key may repeat.
+CREATE TABLE report_deltas (
+    grain          "char" NOT NULL,
+    bucket         date NOT NULL,
+    quarter        date NOT NULL,
+    route          text NOT NULL,
+    sender_unit    text NOT NULL,
+    receiver_unit  text NOT NULL,
+    kind           "char" NOT NULL,
     val            integer NOT NULL,
     cg             integer NOT NULL,
     cj             integer NOT NULL,
     cn             integer NOT NULL,
     section        text NOT NULL,
-    n              bigint NOT NULL,
-    PRIMARY KEY (grain, bucket, route, sender_unit, receiver_unit, kind, val, cg, cj, cn,
-                 section) INCLUDE (quarter, n)
-) WITH (fillfactor = 50);
-
--- Differences not yet folded into report_items (report_compact), as rows
--- of the same shape; n may be negative, and a key may repeat.
-CREATE TABLE report_deltas (LIKE report_items);
+    n              bigint NOT NULL
+);
 
 CREATE SEQUENCE report_deltas_seq;
 
@@ -218,44 +244,62 @@ LANGUAGE sql IMMUTABLE AS $$
     WHERE r.handover_id IS NOT NULL
 $$;
 
--- Folds the committed differences in report_deltas into report_items in
--- one statement (keys in order; rows that fall to zero then removed), if
--- no other transaction is doing it (the advisory lock: a second one would
--- only wait for the first's rows).
+-- Folds the committed differences in report_deltas into report_dists in
+-- one statement: the rows of the keys they touch are taken out, their
+-- entries and the differences summed per value (those at zero left out)
+-- and the keys written back in order, if no other transaction is doing it
+-- (the advisory lock: a second one would only wait for the first's rows).
 CREATE FUNCTION report_compact() RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    zero tid[];
 BEGIN
     IF NOT pg_try_advisory_xact_lock(7335016) THEN
         RETURN;
     END IF;
     WITH d AS (
         DELETE FROM report_deltas RETURNING *
-    ), u AS (
-        INSERT INTO report_items AS t
-        SELECT d.grain, d.bucket, d.quarter, d.route, d.sender_unit, d.receiver_unit, d.kind,
-            d.val, d.cg, d.cj, d.cn, d.section, sum(d.n)
+    ), k AS (
+        SELECT DISTINCT d.grain, d.bucket, d.route, d.sender_unit, d.receiver_unit, d.kind,
+            d.section
         FROM d
+    ), o AS (
+        DELETE FROM report_dists t USING k
+        WHERE t.grain = k.grain AND t.bucket = k.bucket AND t.route = k.route
+          AND t.sender_unit = k.sender_unit AND t.receiver_unit = k.receiver_unit
+          AND t.kind = k.kind AND t.section = k.section
+        RETURNING t.*
+    ), e AS (
+        SELECT o.grain, o.bucket, o.quarter, o.route, o.sender_unit, o.receiver_unit, o.kind,
+            u.val, u.cg, u.cj, u.cn, o.section, u.n
+        FROM o CROSS JOIN LATERAL unnest(o.vals, o.cgs, o.cjs, o.cns, o.ns) u (val, cg, cj, cn, n)
+        UNION ALL
+        SELECT d.grain, d.bucket, d.quarter, d.route, d.sender_unit, d.receiver_unit, d.kind,
+            d.val, d.cg, d.cj, d.cn, d.section, d.n
+        FROM d
+    ), s AS (
+        SELECT e.grain, e.bucket, e.quarter, e.route, e.sender_unit, e.receiver_unit, e.kind,
+            e.val, e.cg, e.cj, e.cn, e.section, sum(e.n)::bigint AS n
+        FROM e
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-        HAVING sum(d.n) <> 0
-        ORDER BY 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12
-        ON CONFLICT (grain, bucket, route, sender_unit, receiver_unit, kind, val, cg, cj, cn,
-                     section)
-        DO UPDATE SET n = t.n + EXCLUDED.n
-        RETURNING t.ctid AS tid, t.n
+        HAVING sum(e.n) <> 0
     )
-    SELECT array_agg(u.tid) INTO zero FROM u WHERE u.n = 0;
-    IF zero IS NOT NULL THEN
-        DELETE FROM report_items WHERE ctid = ANY (zero) AND n = 0;
-    END IF;
+    INSERT INTO report_dists
+    SELECT s.grain, s.bucket, s.quarter, s.route, s.sender_unit, s.receiver_unit, s.kind,
+        s.section,
+        array_agg(s.val ORDER BY s.val, s.cg, s.cj, s.cn),
+        array_agg(s.cg ORDER BY s.val, s.cg, s.cj, s.cn),
+        array_agg(s.cj ORDER BY s.val, s.cg, s.cj, s.cn),
+        array_agg(s.cn ORDER BY s.val, s.cg, s.cj, s.cn),
+        array_agg(s.n ORDER BY s.val, s.cg, s.cj, s.cn)
+    FROM s
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ORDER BY 1, 2, 4, 5, 6, 7, 8;
 END
 $$;
 
 -- Brings a note's contribution up to date: the difference between what
 -- report_notes holds and what the tables now say, appended to
 -- report_deltas (no row of another note's is locked), and every 32nd time
--- the deltas folded into report_items.
+-- the deltas folded into report_dists.
 CREATE FUNCTION report_refresh(p_id uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -374,20 +418,20 @@ CREATE CONSTRAINT TRIGGER report_notices_delete AFTER DELETE ON notices
 -- a route (or all) and the notes whose sending or receiving unit is one of
 -- p_units (or all): whole quarters from the quarter rows, the whole months
 -- left at either edge from the month rows, the days left from the day rows
--- (five index ranges; an empty one reads nothing), with the differences
--- not yet folded in (report_deltas, a few hundred rows), summed per
--- (quarter, route, kind, value, section); a sum the deltas brought to
--- zero is no row. The working days ('W') have the optional days off p_off
--- names (HO_OFF_* bits: 1 grundlovsdag, 2 juleaftensdag, 4 nytårsaftensdag)
--- taken off. PL/pgSQL, so that each connection plans it
--- once; JIT off: it reads a few thousand rows at most, and compiling would
--- cost more than that (the full scan it replaced had its estimate high
--- enough to start JIT past a few thousand notes: 52-84 ms with, 34-39 ms
--- without, at 9,000).
-CREATE FUNCTION report_quality(p_from date, p_to date, p_route text, p_units text[],
-    p_off integer)
-RETURNS TABLE (o_quarter date, o_route text, o_kind "char", o_v integer, o_section text,
-    o_n bigint)
+-- (five index ranges; an empty one reads nothing), each row a key's
+-- distribution as report_dists holds it, and the differences not yet
+-- folded in (report_deltas, a few hundred rows at most) as rows of one
+-- entry whose count may be negative: api/reports.c sums them per
+-- (quarter, route, kind, value, section) and takes the optional days off
+-- from the working days. Not summed here: a few hundred rows of arrays
+-- are read in a fraction of what grouping the thousands of (value) rows
+-- cost. PL/pgSQL, so that each connection plans it once; JIT off: it reads
+-- a few thousand rows at most, and compiling would cost more than that
+-- (the full scan it replaced had its estimate high enough to start JIT
+-- past a few thousand notes: 52-84 ms with, 34-39 ms without, at 9,000).
+CREATE FUNCTION report_quality(p_from date, p_to date, p_route text, p_units text[])
+RETURNS TABLE (o_quarter date, o_route text, o_kind "char", o_section text, o_vals integer[],
+    o_cgs integer[], o_cjs integer[], o_cns integer[], o_ns bigint[])
 LANGUAGE plpgsql STABLE SET jit = off AS $$
 BEGIN
     RETURN QUERY
@@ -399,47 +443,53 @@ BEGIN
                   (date_trunc('quarter', a.f - 1) + interval '3 months')::date AS fq,
                   date_trunc('quarter', a.t1)::date AS tq
               FROM (SELECT p_from AS f, p_to + 1 AS t1) a) b
+    ), a AS NOT MATERIALIZED (
+        SELECT i.* FROM report_dists i
+        UNION ALL
+        SELECT d.grain, d.bucket, d.quarter, d.route, d.sender_unit, d.receiver_unit, d.kind,
+            d.section, ARRAY[d.val], ARRAY[d.cg], ARRAY[d.cj], ARRAY[d.cn], ARRAY[d.n]
+        FROM report_deltas d
     ), r AS (
-        SELECT i.* FROM k, report_all i
+        SELECT i.* FROM k, a i
         WHERE i.grain = 'q' AND i.bucket >= k.fq AND i.bucket < k.tq
         UNION ALL
-        SELECT i.* FROM k, report_all i
+        SELECT i.* FROM k, a i
         WHERE i.grain = 'm' AND i.bucket >= k.fm
           AND i.bucket < CASE WHEN k.hasq THEN k.fq ELSE k.tm END
         UNION ALL
-        SELECT i.* FROM k, report_all i
+        SELECT i.* FROM k, a i
         WHERE i.grain = 'm' AND i.bucket >= CASE WHEN k.hasq THEN k.tq ELSE k.tm END
           AND i.bucket < k.tm
         UNION ALL
-        SELECT i.* FROM k, report_all i
+        SELECT i.* FROM k, a i
         WHERE i.grain = 'd' AND i.bucket >= k.f
           AND i.bucket < CASE WHEN k.hasm THEN k.fm ELSE k.t1 END
         UNION ALL
-        SELECT i.* FROM k, report_all i
+        SELECT i.* FROM k, a i
         WHERE i.grain = 'd' AND i.bucket >= CASE WHEN k.hasm THEN k.tm ELSE k.t1 END
           AND i.bucket < k.t1
     )
-    SELECT r.quarter, r.route, r.kind,
-        CASE r.kind WHEN 'W' THEN r.val
-            - CASE WHEN p_off & 1 <> 0 THEN r.cg ELSE 0 END
-            - CASE WHEN p_off & 2 <> 0 THEN r.cj ELSE 0 END
-            - CASE WHEN p_off & 4 <> 0 THEN r.cn ELSE 0 END
-            WHEN 'L' THEN r.val ELSE 0 END,
-        r.section, sum(r.n)::bigint
+    SELECT r.quarter, r.route, r.kind, r.section, r.vals, r.cgs, r.cjs, r.cns, r.ns
     FROM r
     WHERE (p_route IS NULL OR r.route = p_route)
-      AND (p_units IS NULL OR r.sender_unit = ANY (p_units) OR r.receiver_unit = ANY (p_units))
-    GROUP BY 1, 2, 3, 4, 5
-    HAVING sum(r.n) <> 0;
+      AND (p_units IS NULL OR r.sender_unit = ANY (p_units) OR r.receiver_unit = ANY (p_units));
 END
 $$;
 
 -- The notes filed before this migration.
 INSERT INTO report_notes SELECT * FROM report_note_rows;
-INSERT INTO report_items
-SELECT i.grain, i.bucket, i.quarter, i.route, i.sender_unit, i.receiver_unit, i.kind, i.val,
-    i.cg, i.cj, i.cn, i.section, sum(i.n)
-FROM report_notes r CROSS JOIN LATERAL report_items_of(r) i
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-ORDER BY 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12;
-ANALYZE report_notes, report_items, report_deltas;
+INSERT INTO report_dists
+SELECT s.grain, s.bucket, s.quarter, s.route, s.sender_unit, s.receiver_unit, s.kind,
+    s.section,
+    array_agg(s.val ORDER BY s.val, s.cg, s.cj, s.cn),
+    array_agg(s.cg ORDER BY s.val, s.cg, s.cj, s.cn),
+    array_agg(s.cj ORDER BY s.val, s.cg, s.cj, s.cn),
+    array_agg(s.cn ORDER BY s.val, s.cg, s.cj, s.cn),
+    array_agg(s.n ORDER BY s.val, s.cg, s.cj, s.cn)
+FROM (SELECT i.grain, i.bucket, i.quarter, i.route, i.sender_unit, i.receiver_unit, i.kind,
+          i.val, i.cg, i.cj, i.cn, i.section, sum(i.n)::bigint AS n
+      FROM report_notes r CROSS JOIN LATERAL report_items_of(r) i
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) s
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+ORDER BY 1, 2, 4, 5, 6, 7, 8;
+ANALYZE report_notes, report_dists, report_deltas;

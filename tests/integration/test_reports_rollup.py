@@ -93,12 +93,12 @@ DROP TRIGGER report_flags_delete ON handover_flags;
 DROP TRIGGER report_notices_insert ON notices;
 DROP TRIGGER report_notices_update ON notices;
 DROP TRIGGER report_notices_delete ON notices;
-DROP FUNCTION report_quality(date, date, text, text[], integer),
+DROP FUNCTION report_quality(date, date, text, text[]),
     report_child_changed(), report_handover_changed(),
     report_refresh(uuid), report_compact(), report_items_of(report_notes), report_note(uuid);
-DROP VIEW report_note_rows, report_all;
+DROP VIEW report_note_rows, report_all, report_items;
 DROP INDEX notices_handover;
-DROP TABLE report_deltas, report_items, report_notes;
+DROP TABLE report_deltas, report_dists, report_notes;
 DROP SEQUENCE report_deltas_seq;
 DROP FUNCTION report_workdays(date, date), report_weekdays_before(date), report_easter(integer);
 DELETE FROM schema_migrations WHERE version = 15;
