@@ -305,6 +305,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     old_r report_notes;
     new_r report_notes;
+    refreshes bigint;
 BEGIN
     -- one refresh of a note at a time (FOR NO KEY UPDATE: as an UPDATE of
     -- the note does, so no deadlock with the foreign keys' KEY SHARE locks)
@@ -325,7 +326,16 @@ BEGIN
           FROM report_items_of(old_r) o) d
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
     HAVING sum(d.n) <> 0;
-    IF nextval('report_deltas_seq') % 32 = 0 THEN
+    -- A transaction that refreshes many notes (a bulk load, an import of
+    -- notices) folds only every 4,096th time: the rows each fold deletes
+    -- stay in the table, dead, until the transaction ends, and every fold
+    -- would read them all again (quadratic: a 100,000-note INSERT did not
+    -- finish in 5 minutes). Its deltas are folded by the next fold.
+    refreshes := coalesce(nullif(current_setting('stafet.report_refreshes', true), ''),
+                          '0')::bigint + 1;
+    PERFORM set_config('stafet.report_refreshes', refreshes::text, true);
+    IF (refreshes <= 64 AND nextval('report_deltas_seq') % 32 = 0)
+       OR refreshes % 4096 = 0 THEN
         PERFORM report_compact();
     END IF;
     IF new_r.handover_id IS NULL THEN
