@@ -653,3 +653,26 @@ def test_concurrent_changes_to_one_key(env, seeded):
     compare(env, "8 connections on one key", full=False)
     compacted_matches_notes(db)
     compare(env, "8 connections on one key, compacted", full=False)
+
+
+def test_many_notes_in_one_transaction(env, seeded):
+    """A bulk load (300 notes with their events, flags and notices in one
+    transaction) folds its deltas only now and then (every 4,096th refresh
+    of a transaction past its 64th: each fold would re-read the dead rows
+    of the folds before it): what it leaves pending counts in the report
+    all the same, and the next fold takes it in."""
+    _, db, _, _ = env
+    db.psql("SELECT report_compact();")
+    before = int(db.psql("SELECT count(*) FROM report_notes").strip())
+    rng = random.Random(4096)
+    db.psql("BEGIN;\n" + seed_sql(rng, 10 * NOTES, 300) + "\nCOMMIT;")
+    assert int(db.psql("SELECT count(*) FROM report_notes").strip()) > before + 200
+    # past the transaction's 64th refresh nothing was folded: the new notes'
+    # own rows (one 'F' a note at day grain) are pending for all but the
+    # first 64 or so (every 32nd refresh would leave at most 31)
+    assert int(db.psql("SELECT count(*) FROM report_deltas WHERE grain = 'd' AND kind = 'F' "
+                       "AND n > 0").strip()) >= 200
+    rollup_matches_notes(db)
+    compare(env, "300 notes in one transaction, pending", full=False)
+    compacted_matches_notes(db)
+    compare(env, "300 notes in one transaction, folded", full=False)
