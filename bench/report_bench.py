@@ -232,16 +232,8 @@ def load(env, table, token, seconds, work, notes, label):
     return w
 
 
-TRIGGERS = [("handovers", "report_handovers_insert"), ("handover_events", "report_events_insert"),
-            ("handover_flags", "report_flags_insert"), ("notices", "report_notices_insert")]
-
-
-def backfill_sql():
-    """What migration 0015 runs on a database with notes: its last part."""
-    with open(os.path.join(REPO, "schema", "sql", "0015_report_rollup.sql"),
-              encoding="utf-8") as f:
-        text = f.read()
-    return text[text.index("-- The notes filed before this migration."):]
+TRIGGERS = handover_bench.REPORT_TRIGGERS
+backfill_sql = handover_bench.report_backfill_sql
 
 
 def store(env, n, members, seed_id, triggers):
