@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-
 #include "stafetd.h"
 #include "directory.h"
 #include "handover.h"
@@ -63,25 +61,49 @@ enum {
 	L_NCOLS
 };
 
+/* The page's JSON is written into one flat buffer and handed to the answer
+ * at the end: appending each of an item's ~60 pieces to an evbuffer was a
+ * third of the request thread's time under the list's load (its callbacks
+ * and chain checks at every append; perf, bench/README.md). */
+struct out {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+out_add(struct out *o, const void *v, size_t n)
+{
+	if (n > o->cap - o->len) {
+		while (n > o->cap - o->len)
+			o->cap = o->cap ? o->cap * 2 : 64 * 1024;
+		o->p = xrealloc(o->p, o->cap);
+	}
+	memcpy(o->p + o->len, v, n);
+	o->len += n;
+}
+
+/* A string literal, its length known at compile time. */
+#define out_lit(o, s) out_add((o), (s), sizeof(s) - 1)
+
 /* A JSON string as jansson's json_dumps writes it (UTF-8 as is; ", \ and
  * the control characters escaped), or null for NULL. */
 static void
-put_str(struct evbuffer *b, const char *v)
+put_str(struct out *b, const char *v)
 {
 	const char *run;
 
 	if (v == NULL) {
-		evbuffer_add(b, "null", 4);
+		out_lit(b, "null");
 		return;
 	}
-	evbuffer_add(b, "\"", 1);
+	out_lit(b, "\"");
 	for (run = v; *v; v++) {
 		unsigned char c = (unsigned char)*v;
 		const char *esc = NULL;
 		char u[8];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		evbuffer_add(b, run, (size_t)(v - run));
+		out_add(b, run, (size_t)(v - run));
 		switch (c) {
 		case '"':
 			esc = "\\\"";
@@ -108,11 +130,11 @@ put_str(struct evbuffer *b, const char *v)
 			snprintf(u, sizeof(u), "\\u%04X", c);
 			esc = u;
 		}
-		evbuffer_add(b, esc, strlen(esc));
+		out_add(b, esc, strlen(esc));
 		run = v + 1;
 	}
-	evbuffer_add(b, run, (size_t)(v - run));
-	evbuffer_add(b, "\"", 1);
+	out_add(b, run, (size_t)(v - run));
+	out_lit(b, "\"");
 }
 
 static const char *
@@ -131,7 +153,7 @@ put_digits(char *out, long v, int width)
 }
 
 static void
-put_time(struct evbuffer *b, const char *us_text)
+put_time(struct out *b, const char *us_text)
 {
 	char out[26] = "\"0000-00-00T00:00:00.000Z\"";
 	long long us, secs;
@@ -139,7 +161,7 @@ put_time(struct evbuffer *b, const char *us_text)
 	int y, m, d;
 
 	if (us_text == NULL) {
-		evbuffer_add(b, "null", 4);
+		out_lit(b, "null");
 		return;
 	}
 	us = strtoll(us_text, NULL, 10);
@@ -154,40 +176,39 @@ put_time(struct evbuffer *b, const char *us_text)
 	put_digits(out + 15, rem / 60 % 60, 2);
 	put_digits(out + 18, rem % 60, 2);
 	put_digits(out + 21, (long)((us - secs * 1000000) / 1000), 3);
-	evbuffer_add(b, out, sizeof(out));
+	out_add(b, out, sizeof(out));
 }
 
 /* An integer column as PostgreSQL wrote it (its decimal text is jansson's). */
 static void
-put_int(struct evbuffer *b, const PGresult *res, int row, int c)
+put_int(struct out *b, const PGresult *res, int row, int c)
 {
-	evbuffer_add(b, PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c));
+	out_add(b, PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c));
 }
 
 /* {"id", "display_name"} of a person id, or null: note_person_ref()'s. */
 static void
-put_person(struct evbuffer *b, const struct dir_snapshot *s, const char *id)
+put_person(struct out *b, const struct dir_snapshot *s, const char *id)
 {
 	int p;
 
 	if (id == NULL) {
-		evbuffer_add(b, "null", 4);
+		out_lit(b, "null");
 		return;
 	}
 	p = s ? dir_lookup_person(s, id) : DIR_NONE;
-	evbuffer_add(b, "{\"id\":", 6);
+	out_lit(b, "{\"id\":");
 	put_str(b, id);
-	evbuffer_add(b, ",\"display_name\":", 16);
+	out_lit(b, ",\"display_name\":");
 	put_str(b, p == DIR_NONE ? NULL : s->persons[p].display_name);
-	evbuffer_add(b, "}", 1);
+	out_lit(b, "}");
 }
 
 /* One item, as note_render() without the sections, then the checks that
  * did not pass as stored; the same bytes note_render() and json_dumps()
  * gave (bench/handover_bench.py compares the two). */
 static void
-put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapshot *s,
-         unsigned access)
+put_item(struct out *b, const PGresult *res, int i, const struct dir_snapshot *s, unsigned access)
 {
 	bool reader = !(access & HO_ACCESS_BOTH);
 	const char *cpr = col(res, i, L_CPR), *name = col(res, i, L_NAME),
@@ -195,35 +216,35 @@ put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapsh
 	char planned[11] = "", masked[12], initials[64];
 	int age = -1;
 
-	evbuffer_add(b, "{\"id\":", 6);
+	out_lit(b, "{\"id\":");
 	put_str(b, col(res, i, L_ID));
-	evbuffer_add(b, ",\"ref\":", 7);
+	out_lit(b, ",\"ref\":");
 	put_str(b, col(res, i, L_REF));
-	evbuffer_add(b, ",\"route\":", 9);
+	out_lit(b, ",\"route\":");
 	put_str(b, col(res, i, L_ROUTE));
-	evbuffer_add(b, ",\"status\":", 10);
+	out_lit(b, ",\"status\":");
 	put_str(b, col(res, i, L_STATUS));
-	evbuffer_add(b, ",\"version\":", 11);
+	out_lit(b, ",\"version\":");
 	put_int(b, res, i, L_VERSION);
-	evbuffer_add(b, ",\"template\":{\"code\":", 20);
+	out_lit(b, ",\"template\":{\"code\":");
 	put_str(b, col(res, i, L_TEMPLATE));
-	evbuffer_add(b, ",\"version\":", 11);
+	out_lit(b, ",\"version\":");
 	put_int(b, res, i, L_TEMPLATE_VERSION);
-	evbuffer_add(b, "},\"access\":", 11);
+	out_lit(b, "},\"access\":");
 	put_str(b, access_name(access));
-	evbuffer_add(b, ",\"citizen\":{\"cpr\":", 18);
+	out_lit(b, ",\"citizen\":{\"cpr\":");
 	if (cpr) {
 		note_cpr_mask(cpr, masked);
 		cpr = masked;
 	}
 	put_str(b, cpr);
-	evbuffer_add(b, ",\"name\":", 8);
+	out_lit(b, ",\"name\":");
 	if (reader && name) {
 		note_name_initials(name, initials, sizeof(initials));
 		name = initials;
 	}
 	put_str(b, name);
-	evbuffer_add(b, ",\"birthdate\":", 13);
+	out_lit(b, ",\"birthdate\":");
 	put_str(b, born);
 	if (day) {
 		int y, m, d;
@@ -232,57 +253,57 @@ put_item(struct evbuffer *b, const PGresult *res, int i, const struct dir_snapsh
 	}
 	if (born && *planned)
 		age = checks_age_on(born, planned);
-	evbuffer_add(b, ",\"age_at_handover\":", 19);
+	out_lit(b, ",\"age_at_handover\":");
 	if (age >= 0) {
 		char digits[12];
 		int n = snprintf(digits, sizeof(digits), "%d", age);
-		evbuffer_add(b, digits, (size_t)n);
+		out_add(b, digits, (size_t)n);
 	} else {
-		evbuffer_add(b, "null", 4);
+		out_lit(b, "null");
 	}
-	evbuffer_add(b, "},\"sender\":{\"person\":", 21);
+	out_lit(b, "},\"sender\":{\"person\":");
 	put_person(b, s, col(res, i, L_SENDER_PERSON));
-	evbuffer_add(b, ",\"unit\":", 8);
+	out_lit(b, ",\"unit\":");
 	put_str(b, col(res, i, L_SENDER_UNIT));
-	evbuffer_add(b, "},\"receiver\":{\"unit\":", 21);
+	out_lit(b, "},\"receiver\":{\"unit\":");
 	put_str(b, col(res, i, L_RECEIVER_UNIT));
-	evbuffer_add(b, ",\"person\":", 10);
+	out_lit(b, ",\"person\":");
 	put_person(b, s, col(res, i, L_RECEIVER_PERSON));
-	evbuffer_add(b, "},\"planned_date\":", 17);
+	out_lit(b, "},\"planned_date\":");
 	put_str(b, *planned ? planned : NULL);
-	evbuffer_add(b, ",\"completeness\":", 16);
+	out_lit(b, ",\"completeness\":");
 	put_int(b, res, i, L_COMPLETENESS);
-	evbuffer_add(b, ",\"flags\":", 9);
+	out_lit(b, ",\"flags\":");
 	/* flags are few: those notes that have them go through jansson */
 	json_t *flags = col(res, i, L_FLAGS) ? json_loads(col(res, i, L_FLAGS), 0, NULL) : NULL;
 	if (flags) {
 		json_t *shown = note_render_flags(flags, s);
 		char *text = json_dumps(shown, JSON_COMPACT);
-		evbuffer_add(b, text, strlen(text));
+		out_add(b, text, strlen(text));
 		free(text);
 		json_decref(shown);
 		json_decref(flags);
 	} else {
-		evbuffer_add(b, "[]", 2);
+		out_lit(b, "[]");
 	}
-	evbuffer_add(b, ",\"readback\":", 12);
+	out_lit(b, ",\"readback\":");
 	put_str(b, col(res, i, L_READBACK));
-	evbuffer_add(b, ",\"created_at\":", 14);
+	out_lit(b, ",\"created_at\":");
 	put_time(b, col(res, i, L_CREATED));
-	evbuffer_add(b, ",\"updated_at\":", 14);
+	out_lit(b, ",\"updated_at\":");
 	put_time(b, col(res, i, L_UPDATED));
-	evbuffer_add(b, ",\"submitted_at\":", 16);
+	out_lit(b, ",\"submitted_at\":");
 	put_time(b, col(res, i, L_SUBMITTED));
-	evbuffer_add(b, ",\"received_at\":", 15);
+	out_lit(b, ",\"received_at\":");
 	put_time(b, col(res, i, L_RECEIVED));
-	evbuffer_add(b, ",\"decided_at\":", 14);
+	out_lit(b, ",\"decided_at\":");
 	put_time(b, col(res, i, L_DECIDED));
-	evbuffer_add(b, ",\"checks\":", 10);
+	out_lit(b, ",\"checks\":");
 	if (col(res, i, L_FAILED_CHECKS))
 		put_int(b, res, i, L_FAILED_CHECKS); /* the stored JSON as it is */
 	else
-		evbuffer_add(b, "[]", 2);
-	evbuffer_add(b, "}", 1);
+		out_lit(b, "[]");
+	out_lit(b, "}");
 }
 
 static void
@@ -291,7 +312,7 @@ listed(PGresult *res, const char *error, void *arg)
 	struct list_ctx *ctx = arg;
 	struct http_request *req = ctx->req;
 	const struct dir_snapshot *s = dir_sync_current();
-	struct evbuffer *b;
+	struct out b = {NULL, 0, 0};
 	char next[96] = "";
 	int n;
 
@@ -301,8 +322,7 @@ listed(PGresult *res, const char *error, void *arg)
 		return;
 	}
 	n = PQntuples(res);
-	b = evbuffer_new();
-	evbuffer_add(b, "{\"items\":[", 10);
+	out_lit(&b, "{\"items\":[");
 	for (int i = 0, shown = 0; i < n && i < ctx->limit; i++) {
 		unsigned access;
 		/* The units' notes: each as its reader may see it (a lead above
@@ -315,15 +335,20 @@ listed(PGresult *res, const char *error, void *arg)
 		    (strcmp(ctx->box, "drafts") == 0 && !(access & HO_ACCESS_SENDER)))
 			continue;
 		if (shown++)
-			evbuffer_add(b, ",", 1);
-		put_item(b, res, i, s, access);
+			out_lit(&b, ",");
+		put_item(&b, res, i, s, access);
 		if (n > ctx->limit && i == ctx->limit - 1)
 			snprintf(next, sizeof(next), "\"%s.%s\"", PQgetvalue(res, i, L_UPDATED),
 			         PQgetvalue(res, i, L_ID));
 	}
-	evbuffer_add_printf(b, "],\"next_cursor\":%s}", *next ? next : "null");
-	http_respond_buffer(req, 200, "application/json", b);
-	evbuffer_free(b);
+	out_lit(&b, "],\"next_cursor\":");
+	if (*next)
+		out_add(&b, next, strlen(next));
+	else
+		out_lit(&b, "null");
+	out_lit(&b, "}");
+	http_respond(req, 200, "application/json", b.p, b.len);
+	free(b.p);
 	free(ctx);
 }
 
