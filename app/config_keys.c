@@ -83,7 +83,7 @@ static const struct cfg_key keys[] = {
      "libpq connection string", NULL},
     {"db_password_file", CFG_SECRET_FILE, OFF(db_password), "", 0, 0, NULL, false,
      "file holding the database password", NULL},
-    {"db_pool_size", CFG_INT, OFF(db_pool_size), "8", 1, 64, NULL, true,
+    {"db_pool_size", CFG_INT, OFF(db_pool_size), "4", 1, 64, NULL, true,
      "PostgreSQL connections per daemon", NULL},
     {"db_connect_timeout", CFG_DURATION, OFF(db_connect_timeout), "5s", 0.1, 300, NULL, false,
      "time allowed to connect to PostgreSQL", NULL},

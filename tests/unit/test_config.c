@@ -51,7 +51,7 @@ test_defaults(void **state)
 	assert_string_equal(c->listen_host, "127.0.0.1");
 	assert_int_equal(c->listen_port, 8080);
 	assert_int_equal(c->http_max_body, 1024 * 1024);
-	assert_int_equal(c->db_pool_size, 8);
+	assert_int_equal(c->db_pool_size, 4);
 	assert_true(c->db_query_timeout == 10.0);
 	assert_null(c->db_password);
 	config_free(c);
