@@ -563,6 +563,10 @@ def run_wrk(d, paths, conns, seconds, threads=2, script="people.lua",
         raise RuntimeError("wrk failed: %s%s" % (r.stdout, r.stderr))
     v = {k: int(x) for k, x in (kv.split("=") for kv in m.group(1).split())}
     v["rate"] = v["requests"] / (v["duration_us"] / 1e6)
+    # which errors, for the notes: "status 1, timeout 2" (empty when none)
+    v["error_kinds"] = ", ".join(
+        "%s %d" % (k[4:], v[k]) for k in ("err_connect", "err_read", "err_write",
+                                          "err_status", "err_timeout") if v.get(k))
     return v
 
 

@@ -629,8 +629,9 @@ def list_load(env, table, token, seconds, expected_incoming, work):
                                    w["p99_us"] / 1e3, w["errors"],
                                    cpu.text("wrk")))
             if w["errors"]:
-                table.notes.append("**incoming %s, %d connections: %d errors**"
-                                   % (label, conns, w["errors"]))
+                table.notes.append("**incoming %s, %d connections: %d errors "
+                                   "(%s)**" % (label, conns, w["errors"],
+                                               w["error_kinds"]))
             defines = defines_next if name == "next" else []
             env.pgbench(scripts[name], conns, 1, os.path.join(work, "pgb"),
                         defines=defines)

@@ -6,7 +6,8 @@
 -- every connection goes through them in turn, each thread from its own
 -- offset. At the end one machine-readable line is printed:
 --   WRK requests=N duration_us=D p50_us=A p90_us=B p99_us=C max_us=M errors=E
--- (errors: connect, read, write, timeouts and non-2xx/3xx answers).
+--       err_connect=.. err_read=.. err_write=.. err_status=.. err_timeout=..
+--   (errors is their sum; err_status counts answers other than 2xx and 3xx)
 
 local threads_started = 0
 
@@ -35,8 +36,10 @@ end
 function done(summary, latency, requests)
    local e = summary.errors
    io.write(string.format(
-      "WRK requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d errors=%d\n",
+      "WRK requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d errors=%d " ..
+      "err_connect=%d err_read=%d err_write=%d err_status=%d err_timeout=%d\n",
       summary.requests, summary.duration,
       latency:percentile(50), latency:percentile(90), latency:percentile(99),
-      latency.max, e.connect + e.read + e.write + e.status + e.timeout))
+      latency.max, e.connect + e.read + e.write + e.status + e.timeout,
+      e.connect, e.read, e.write, e.status, e.timeout))
 end

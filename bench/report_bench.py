@@ -164,7 +164,10 @@ def load(env, table, token, seconds, work, notes, label):
         notes, w["rate"], w["p50_us"] / 1e3, w["p99_us"] / 1e3, w["errors"],
         cpu.text("wrk", w["requests"], w["duration_us"] / 1e6)))
     if w["errors"]:
-        table.notes.append("**report at %d notes: %d errors**" % (notes, w["errors"]))
+        logged = [x for x in env.d.log().splitlines() if x.strip()][-3:]
+        table.notes.append("**report at %d notes: %d errors (%s); stafetd's last log "
+                           "lines: %s**" % (notes, w["errors"], w["error_kinds"],
+                                            " / ".join(logged) or "none"))
     script = os.path.join(work, "report-rollup.sql")
     with open(script, "w") as f:
         f.write(new_sql + ";\n")
