@@ -72,6 +72,12 @@ int api_handovers_check_receiver(const struct dir_snapshot *, const struct ho_ro
  * borrowed, either may be NULL): a new object the caller owns. */
 json_t *api_handovers_check_doc(const json_t *row, const json_t *changes);
 bool answer_uuid_ok(const char *);
+/* A list's ?limit= (1 to 500; *limit keeps its default when absent) and
+ * ?cursor=KEY.UUID, KEY judged by key_ok, split in place in cursor (n
+ * bytes) into *key and *id, left NULL when there is none; false when either
+ * is malformed, the 400 sent. */
+bool answer_page_params(struct http_request *, long *limit, char *cursor, size_t n,
+                        bool (*key_ok)(const char *, size_t), const char **key, const char **id);
 bool answer_body_object(struct http_request *, const char *const *known);
 
 /* handovers.c, notes.c: the handlers */

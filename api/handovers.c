@@ -604,3 +604,28 @@ answer_uuid_ok(const char *s)
 {
 	return s && uuid_ok(s);
 }
+
+bool
+answer_page_params(struct http_request *req, long *limit, char *cursor, size_t n,
+                   bool (*key_ok)(const char *, size_t), const char **key, const char **id)
+{
+	char limit_s[16], *end, *dot;
+
+	if (http_query_has(req, "limit") &&
+	    (!http_query_param(req, "limit", limit_s, sizeof(limit_s)) ||
+	     (*limit = strtol(limit_s, &end, 10), *end) || *limit < 1 || *limit > 500)) {
+		http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+		return false;
+	}
+	if (!http_query_has(req, "cursor"))
+		return true;
+	if (!http_query_param(req, "cursor", cursor, n) || (dot = strchr(cursor, '.')) == NULL ||
+	    !key_ok(cursor, (size_t)(dot - cursor)) || !answer_uuid_ok(dot + 1)) {
+		http_bad_param(req, "cursor", "Ugyldig markør.");
+		return false;
+	}
+	*dot = '\0';
+	*key = cursor;
+	*id = dot + 1;
+	return true;
+}

@@ -386,33 +386,19 @@ list_statuses_param(struct http_request *req, char status_s[128], char arr[160])
 	return true;
 }
 
-/* ?cursor=MICROSECONDS.UUID, split in place into *us and *id (left NULL when
- * there is none); false when malformed, the answer sent. */
+/* A cursor's key: microseconds since the epoch, at most 18 digits. */
 static bool
-list_cursor_param(struct http_request *req, char cursor[96], const char **us, const char **id)
+cursor_us_ok(const char *s, size_t len)
 {
-	char *dot;
-
-	if (!http_query_has(req, "cursor"))
-		return true;
-	if (!http_query_param(req, "cursor", cursor, 96) || (dot = strchr(cursor, '.')) == NULL ||
-	    dot == cursor || strspn(cursor, "0123456789") != (size_t)(dot - cursor) ||
-	    dot - cursor > 18 || !answer_uuid_ok(dot + 1)) {
-		http_bad_param(req, "cursor", "Ugyldig markør.");
-		return false;
-	}
-	*dot = '\0';
-	*us = cursor;
-	*id = dot + 1;
-	return true;
+	return len > 0 && len <= 18 && strspn(s, "0123456789") >= len;
 }
 
 void
 api_handovers_list(struct http_request *req)
 {
 	static const char *const known[] = {"box", "status", "route", "limit", "cursor", NULL};
-	char box[16] = "", status_s[128] = "", route[72] = "", limit_s[16] = "", cursor[96] = "";
-	char statuses_arr[160] = "", limit_q[16], *units;
+	char box[16] = "", status_s[128] = "", route[72] = "", cursor[96] = "";
+	char statuses_arr[160] = "", limit_q[24], *units;
 	const char *cur_us = NULL, *cur_id = NULL;
 	const struct dir_snapshot *s;
 	long limit = 50;
@@ -433,15 +419,8 @@ api_handovers_list(struct http_request *req)
 		http_bad_param(req, "route", "Ugyldig rute.");
 		return;
 	}
-	if (http_query_has(req, "limit")) {
-		char *end;
-		if (!http_query_param(req, "limit", limit_s, sizeof(limit_s)) ||
-		    (limit = strtol(limit_s, &end, 10), *end) || limit < 1 || limit > 500) {
-			http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
-			return;
-		}
-	}
-	if (!list_cursor_param(req, cursor, &cur_us, &cur_id))
+	if (!answer_page_params(req, &limit, cursor, sizeof(cursor), cursor_us_ok, &cur_us,
+	                        &cur_id))
 		return;
 	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;

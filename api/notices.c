@@ -382,11 +382,11 @@ void
 api_notices_list(struct http_request *req)
 {
 	static const char *const known[] = {"box", "status", "from", "to", "limit", "cursor", NULL};
-	char box[16] = "", statuses[96], from[16] = "", to[16] = "", limit_s[16] = "",
-	     cursor[80] = "", limit_q[16], *units, *dot = NULL;
+	char box[16] = "", statuses[96], from[16] = "", to[16] = "", cursor[80] = "", limit_q[24],
+	     *units;
+	const char *cur_day = NULL, *cur_id = NULL;
 	const struct dir_snapshot *s;
 	long limit = 50;
-	char *end;
 
 	if (!http_query_check(req, known))
 		return;
@@ -398,21 +398,9 @@ api_notices_list(struct http_request *req)
 	if (!statuses_param(req, statuses) || !date_param(req, "from", from) ||
 	    !date_param(req, "to", to))
 		return;
-	if (http_query_has(req, "limit") &&
-	    (!http_query_param(req, "limit", limit_s, sizeof(limit_s)) ||
-	     (limit = strtol(limit_s, &end, 10), *end) || limit < 1 || limit > 500)) {
-		http_bad_param(req, "limit", "Skal være et tal fra 1 til 500.");
+	if (!answer_page_params(req, &limit, cursor, sizeof(cursor), clock_date_valid, &cur_day,
+	                        &cur_id))
 		return;
-	}
-	if (http_query_has(req, "cursor") &&
-	    (!http_query_param(req, "cursor", cursor, sizeof(cursor)) ||
-	     (dot = strchr(cursor, '.')) == NULL ||
-	     !clock_date_valid(cursor, (size_t)(dot - cursor)) || !answer_uuid_ok(dot + 1))) {
-		http_bad_param(req, "cursor", "Ugyldig markør.");
-		return;
-	}
-	if (dot)
-		*dot++ = '\0';
 	if ((s = answer_snapshot_or_fail(req)) == NULL)
 		return;
 	struct list_ctx *ctx = xcalloc(1, sizeof(*ctx));
@@ -426,8 +414,8 @@ api_notices_list(struct http_request *req)
 	                         *statuses ? statuses : NULL,
 	                         *from ? from : NULL,
 	                         *to ? to : NULL,
-	                         dot ? cursor : NULL,
-	                         dot,
+	                         cur_day,
+	                         cur_id,
 	                         limit_q,
 	                         ctx->box};
 	if (db_query("SELECT notice_json(n)::text FROM notices n WHERE "

@@ -1624,6 +1624,31 @@ def test_list_pages(env):
     assert ids(first["items"]) + ids(tail) == ids(full)
 
 
+NO_NOTE = "0b6f1f8e-2d4c-4e8a-9c3b-7a5d6e4f3c21"
+BAD_PAGING = [("limit", "0"), ("limit", "501"), ("limit", "5x"), ("limit", ""),
+              ("limit", "-1"), ("limit", "99999999999999999999999"),
+              ("cursor", ""), ("cursor", "x"), ("cursor", ".%s" % NO_NOTE),
+              ("cursor", "12a.%s" % NO_NOTE), ("cursor", "-5.%s" % NO_NOTE),
+              ("cursor", "1234567890123456789.%s" % NO_NOTE), ("cursor", "1.not-a-uuid"),
+              ("cursor", "1.%s." % NO_NOTE), ("cursor", "1." + "a" * 200)]
+
+
+@pytest.mark.parametrize("field,value", BAD_PAGING)
+def test_list_paging_malformed(env, field, value):
+    """A page's limit and cursor are checked before any query: 400 naming
+    the parameter (api/handovers.c answer_page_params, shared with the
+    notices' list)."""
+    problem(env.api.list(env.sbo, box="outgoing", **{field: value}), 400, field)
+
+
+def test_list_cursor_of_eighteen_digits(env):
+    """The largest key a cursor may hold is answered (no page behind it)."""
+    page = ok(env.api.list(env.sbo, box="outgoing", cursor="1.%s" % NO_NOTE))
+    assert page["items"] == [] and page["next_cursor"] is None
+    page = ok(env.api.list(env.sbo, box="outgoing", cursor="9" * 18 + "." + NO_NOTE))
+    assert page["next_cursor"] is None or page["items"]
+
+
 # --- audit and append-only tables ----------------------------------------------------
 
 

@@ -400,6 +400,16 @@ def test_lists(env):
     for bad in ({"box": "x"}, {"status": "open,nope"}, {"from": "2027-13-01"}, {"limit": "0"},
                 {"cursor": "x"}, {"nope": "1"}):
         problem(call(env, "GET", "/notices", env.sbo, params=bad), 400)
+    # the page's limit and cursor (answer_page_params, shared with the notes' list)
+    nowhere = "00000000-0000-4000-8000-000000000000"
+    for field, value in (("limit", "501"), ("limit", "5x"), ("limit", ""),
+                         ("cursor", "2027-02-30." + nowhere), ("cursor", "." + nowhere),
+                         ("cursor", "2027-01-01.nope"), ("cursor", "2027-01-01"),
+                         ("cursor", "1700000000000000." + nowhere)):
+        problem(call(env, "GET", "/notices", env.sbo, params={field: value}), 400, field)
+    page = ok(call(env, "GET", "/notices", env.sbo,
+                   params={"cursor": "2027-01-01." + nowhere}))
+    assert isinstance(page["items"], list)
 
 
 def pipeline(env, user, **params):
