@@ -5,15 +5,17 @@
  * parsing of its arrays.
  *
  * An entry is the report as report_build() left it (every form is rendered
- * from it, names read at render time) and, once asked for, its JSON text,
- * under the request's key (range, route, days off, the reader's scope: see
- * reports.c) and the figures' version read before report_quality() ran. It
- * is served only to a request whose version read equals it: the version
- * changes with every change the report could see and never comes back, so
- * an entry holds the state of its version or a newer one, never an older.
- * At most ENTRIES_MAX entries of at most ENTRY_BYTES_MAX each, the least
- * recently used one dropped first. The request thread only: the handlers
- * and the pool's callbacks run on the loop.
+ * from it, names read at render time; rendering sorts and merges its
+ * distributions in place, which a second time changes nothing) and, once
+ * asked for, its JSON text, under the request's key (range, route, days
+ * off, the reader's scope: see reports.c) and the figures' version read
+ * before report_quality() ran. It is served only to a request whose
+ * version read equals it: the version changes with every change the report
+ * could see and never comes back, so an entry holds the state of its
+ * version or a newer one, never an older. At most ENTRIES_MAX entries of
+ * at most ENTRY_BYTES_MAX each, the least recently used one dropped first.
+ * The request thread only: the handlers and the pool's callbacks run on
+ * the loop.
  */
 #include <stdlib.h>
 #include <string.h>
