@@ -150,6 +150,7 @@ UNIT_test_mail       := handover/mail
 UNIT_test_states     := handover/states
 UNIT_test_workdays   := handover/workdays
 UNIT_test_reports    := api/reports_figures
+UNIT_test_reports_cache := api/reports_cache api/reports_figures
 UNIT_test_pdf        := api/pdf_render
 # From the top: a layer and those below it (scripts/layers.py's order).
 UNIT_LAYERS := app api handover auth directory daemon

@@ -49,6 +49,12 @@ void api_alert_settings_put(struct http_request *);
 
 /* reports.c: GET /api/v1/reports/quality */
 void api_reports_quality(struct http_request *);
+/* The module row: nothing to start; stop frees the answers kept
+ * (reports_cache.c). */
+struct event_base;
+struct config;
+void api_reports_start(struct event_base *, const struct config *);
+void api_reports_stop(void);
 /* Median of n counts (the mean of the middle two for even n); sorts v in
  * place. -1 when n is 0. */
 double reports_median(int *v, size_t n);

@@ -2,9 +2,11 @@
  * reports_figures.c: the quality report's two computed figures, shared by
  * the JSON answer (reports.c) and the spreadsheets (reports_export.c): the
  * median of the working days to acceptance and the share returned, over
- * the values one per note or (the report as it is now read) a distribution.
+ * the values one per note or (the report as it is now read) a distribution;
+ * and freeing a report (reports.c, reports_cache.c).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "stafetd.h"
 #include "api.h"
@@ -144,4 +146,27 @@ reports_quartiles(int *v, size_t n, double q[3])
 	q[0] = quantile(v, n, 0.25);
 	q[1] = quantile(v, n, 0.5);
 	q[2] = quantile(v, n, 0.75);
+}
+
+void
+reports_group_clear(struct group *g)
+{
+	free(g->period);
+	free(g->route);
+	free(g->days);
+	free(g->lead);
+	for (size_t t = 0; t < g->ntop; t++)
+		free(g->top[t].section);
+	for (size_t t = 0; t < g->nflags; t++)
+		free(g->flags[t].section);
+	free(g->flags);
+}
+
+void
+reports_free(struct report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		reports_group_clear(&r->v[i]);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
 }

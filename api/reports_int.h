@@ -45,6 +45,35 @@ struct report {
 	size_t n, cap;
 };
 
+/* Frees what a group holds (not g itself). */
+void reports_group_clear(struct group *g);
+/* Frees what the report holds (not r itself); r is left empty. */
+void reports_free(struct report *r);
+
+/* reports_cache.c: the reports computed lately (see there). */
+/* The figures' version: report_version()'s two columns (migration 0016). */
+struct report_version {
+	long long generation, deltas;
+};
+
+struct report_cached {
+	struct report r;
+	long notes;
+	char *json; /* the JSON answer once rendered, owned; or NULL */
+};
+
+/* The entry kept under key and exactly version v, or NULL. Borrowed: valid
+ * until the next reports_cache_put() or reports_cache_stop(). */
+struct report_cached *reports_cache_find(const char *key, const struct report_version *v);
+/* Keeps r under key and v, taking what r holds (r is left empty), and
+ * returns the entry (borrowed, as above); or NULL, r untouched, when it is
+ * not kept (too large, an answer of a newer version kept, stopped). The
+ * key is copied. */
+struct report_cached *reports_cache_put(const char *key, const struct report_version *v,
+                                        struct report *r, long notes);
+/* Frees every entry; nothing is kept after it. */
+void reports_cache_stop(void);
+
 /* returned/filed in thousandths, rounded half up; 0 when none was filed */
 long reports_share_milli(const struct group *);
 /* noticed6/accepted in thousandths, rounded half up; 0 when none was accepted */

@@ -40,6 +40,7 @@ static const struct module modules[] = {
     {"logins", api_session_start_any, false, NULL, true, api_session_stop, NULL},
     {"pdf", api_pdf_start, false, NULL, true, api_pdf_stop, NULL},
     {"routes", routes_start, false, routes_reconfigure, false, routes_stop, routes_metrics_render},
+    {"reports", api_reports_start, false, NULL, false, api_reports_stop, NULL},
     {"counterparts", api_counterparts_start, false, NULL, false, api_counterparts_stop, NULL},
     {"alerts", outbox_start, false, outbox_reconfigure, false, outbox_stop, outbox_metrics_render},
     {"reminders", reminders_start, false, reminders_reconfigure, false, reminders_stop,

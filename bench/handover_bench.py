@@ -465,7 +465,10 @@ REPORT_TRIGGERS = [("handovers", "report_handovers_insert"),
 
 
 def report_backfill_sql():
-    """What migration 0015 runs on a database with notes: its last part."""
+    """What migration 0015 runs on a database with notes: its last part.
+    Its INSERT into report_dists (and the TRUNCATE before it) bumps
+    report_generation through migration 0016's statement triggers, so the
+    reports stafetd keeps are not served over the new figures."""
     with open(os.path.join(REPO, "schema", "sql", "0015_report_rollup.sql"),
               encoding="utf-8") as f:
         text = f.read()
