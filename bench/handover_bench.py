@@ -286,7 +286,8 @@ class Env:
         except ValueError:
             return status, raw
 
-    def pgbench(self, script, clients, seconds, logdir, threads=2, defines=()):
+    def pgbench(self, script, clients, seconds, logdir, threads=2, defines=(),
+                rate=0):
         """pgbench -M prepared with a custom script, as the database's own
         role over TCP (as stafetd connects); returns tps, transactions and
         latency percentiles from the per-transaction log."""
@@ -300,6 +301,8 @@ class Env:
                "-h", self.pg.host, "-p", str(self.pg.port), "-U", self.db]
         for d in defines:
             cmd += ["-D", d]
+        if rate:  # transactions per second, in all (pgbench -R)
+            cmd += ["-R", str(rate)]
         cmd.append(self.db)
         r = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=seconds + 120, env=env, cwd=logdir)

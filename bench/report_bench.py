@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -232,7 +233,62 @@ def load(env, table, token, seconds, work, notes, label):
             full["on"]["transactions"], full["off"]["transactions"],
             full["on"]["cpu"].text("pgbench", full["on"]["transactions"], seconds),
             full["off"]["cpu"].text("pgbench", full["off"]["transactions"], seconds)))
+    if big:
+        changing(env, table, token, pfile, seconds, work, notes)
     return w
+
+
+# The figures' version moves with every change of a filed note the report
+# can see (0016); while notes change, a read after a change runs the
+# rollup again. A flag set on a filed note at random is such a change.
+CHANGE_SQL = """\\set r random(1, :nfiled)
+INSERT INTO handover_flags (handover_id, version, section, kind, by_person)
+SELECT id, version, :section, 'missing', sender_person FROM bench_filed WHERE n = :r;
+"""
+
+
+def changing(env, table, token, pfile, seconds, work, notes):
+    """Rows: the report at 8 connections while notes change, once and ten
+    times a second (pgbench -R setting flags on filed notes)."""
+    env.psql("DROP TABLE IF EXISTS bench_filed; CREATE TABLE bench_filed AS "
+             "SELECT row_number() OVER () AS n, id, version, sender_person FROM handovers "
+             "WHERE first_submitted_at IS NOT NULL; CREATE INDEX ON bench_filed (n); "
+             "ANALYZE bench_filed; ALTER TABLE bench_filed OWNER TO %s;" % env.db)
+    nfiled = int(env.psql("SELECT count(*) FROM bench_filed;").strip())
+    section = env.psql("SELECT section FROM handover_flags GROUP BY 1 ORDER BY count(*) DESC "
+                       "LIMIT 1;").strip() or "samtykke"
+    script = os.path.join(work, "report-change.sql")
+    with open(script, "w") as f:
+        f.write(CHANGE_SQL)
+    for rate in (1, 10):
+        out = {}
+
+        def writer():
+            out["pb"] = env.pgbench(script, 1, seconds + 1, os.path.join(work, "pgbw"),
+                                    threads=1, rate=rate,
+                                    defines=["nfiled=%d" % nfiled, "section=%s" % section])
+        t = threading.Thread(target=writer)
+        t.start()
+        time.sleep(0.5)
+        w = run_wrk(env.d, pfile, 8, seconds, script="handovers.lua",
+                    extra=["GET", token, "2"])
+        t.join()
+        pb = out["pb"]
+        log("wrk report -c8 at %d notes, %d changes a second: %.0f req/s, p50 %.2f ms, "
+            "p99 %.2f ms, errors %d; %d changes (p99 %.2f ms)" % (
+                notes, rate, w["rate"], w["p50_us"] / 1e3, w["p99_us"] / 1e3,
+                w["errors"], pb["transactions"], pb["p99_us"] / 1e3))
+        table.add("report, %d notes, 8 conns, a note changed %s: p50 / p99" % (
+                      notes, "every second" if rate == 1 else "%d times a second" % rate),
+                  "%.2f / %.2f ms" % (w["p50_us"] / 1e3, w["p99_us"] / 1e3),
+                  "–", "–", "–", "–", "–", section=9,
+                  value=[w["p50_us"] / 1e3, w["p99_us"] / 1e3], unit="ms")
+        table.notes.append(
+            "report while notes change, %d a second: %d reads at %.0f/s, %d changes "
+            "(a flag on a filed note at random, pgbench -R %d), errors %d%s" % (
+                rate, w["requests"], w["rate"], pb["transactions"], rate, w["errors"],
+                " (%s)" % w["error_kinds"] if w["errors"] else ""))
+    env.psql("DROP TABLE bench_filed;")
 
 
 TRIGGERS = handover_bench.REPORT_TRIGGERS
