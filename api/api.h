@@ -78,6 +78,11 @@ int api_handovers_check_receiver(const struct dir_snapshot *, const struct ho_ro
  * borrowed, either may be NULL): a new object the caller owns. */
 json_t *api_handovers_check_doc(const json_t *row, const json_t *changes);
 bool answer_uuid_ok(const char *);
+/* ?status=a,b, each one of known, as a PostgreSQL array literal "{a,b}"
+ * in arr (n bytes; empty when none is given); false when one is unknown or
+ * the list too long, the 400 (why) sent. */
+bool answer_statuses_param(struct http_request *, const char *const *known, const char *why,
+                           char *arr, size_t n);
 /* A list's ?limit= (1 to 500; *limit keeps its default when absent) and
  * ?cursor=KEY.UUID, KEY judged by key_ok, split in place in cursor (n
  * bytes) into *key and *id, left NULL when there is none; false when either

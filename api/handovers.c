@@ -606,6 +606,42 @@ answer_uuid_ok(const char *s)
 }
 
 bool
+answer_statuses_param(struct http_request *req, const char *const *known, const char *why,
+                      char *arr, size_t n)
+{
+	char buf[160], *tok, *save = NULL;
+	size_t len = 1;
+
+	*arr = '\0';
+	if (!http_query_has(req, "status"))
+		return true;
+	if (n < 3 || !http_query_param(req, "status", buf, sizeof(buf)))
+		goto bad;
+	strcpy(arr, "{");
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i = 0, t = strlen(tok);
+		while (known[i] && strcmp(tok, known[i]) != 0)
+			i++;
+		if (!known[i] || len + t + 3 > n)
+			goto bad;
+		if (len > 1)
+			arr[len++] = ',';
+		memcpy(arr + len, tok, t + 1);
+		len += t;
+	}
+	if (len == 1) { /* only commas: no filter */
+		*arr = '\0';
+		return true;
+	}
+	memcpy(arr + len, "}", 2);
+	return true;
+bad:
+	*arr = '\0';
+	http_bad_param(req, "status", why);
+	return false;
+}
+
+bool
 answer_page_params(struct http_request *req, long *limit, char *cursor, size_t n,
                    bool (*key_ok)(const char *, size_t), const char **key, const char **id)
 {

@@ -352,40 +352,6 @@ listed(PGresult *res, const char *error, void *arg)
 	free(ctx);
 }
 
-/* ?status=a,b as a PostgreSQL array literal "{a,b}" in arr (empty when none
- * is given); false when a status is unknown, the answer sent. */
-static bool
-list_statuses_param(struct http_request *req, char status_s[128], char arr[160])
-{
-	char *tok, *save = NULL;
-
-	if (!http_query_has(req, "status"))
-		return true;
-	if (!http_query_param(req, "status", status_s, 128)) {
-		http_bad_param(req, "status", "Ugyldig status.");
-		return false;
-	}
-	strcpy(arr, "{");
-	for (tok = strtok_r(status_s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		bool ok = false;
-		for (size_t i = 0; statuses[i]; i++)
-			ok = ok || strcmp(tok, statuses[i]) == 0;
-		if (!ok) {
-			http_bad_param(req, "status",
-			               "Ukendt status; brug draft, submitted, received, returned, "
-			               "accepted eller withdrawn (flere adskilt af komma).");
-			return false;
-		}
-		if (strlen(arr) > 1)
-			strcat(arr, ",");
-		strcat(arr, tok);
-	}
-	strcat(arr, "}");
-	if (strcmp(arr, "{}") == 0)
-		*arr = '\0';
-	return true;
-}
-
 /* A cursor's key: microseconds since the epoch, at most 18 digits. */
 static bool
 cursor_us_ok(const char *s, size_t len)
@@ -397,7 +363,7 @@ void
 api_handovers_list(struct http_request *req)
 {
 	static const char *const known[] = {"box", "status", "route", "limit", "cursor", NULL};
-	char box[16] = "", status_s[128] = "", route[72] = "", cursor[96] = "";
+	char box[16] = "", route[72] = "", cursor[96] = "";
 	char statuses_arr[160] = "", limit_q[24], *units;
 	const char *cur_us = NULL, *cur_id = NULL;
 	const struct dir_snapshot *s;
@@ -412,7 +378,10 @@ api_handovers_list(struct http_request *req)
 		http_bad_param(req, "box", "Skal være incoming, outgoing eller drafts.");
 		return;
 	}
-	if (!list_statuses_param(req, status_s, statuses_arr))
+	if (!answer_statuses_param(req, statuses,
+	                           "Ukendt status; brug draft, submitted, received, returned, "
+	                           "accepted eller withdrawn (flere adskilt af komma).",
+	                           statuses_arr, sizeof(statuses_arr)))
 		return;
 	if (http_query_has(req, "route") &&
 	    (!http_query_param(req, "route", route, sizeof(route)) || strlen(route) > 64)) {

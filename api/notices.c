@@ -343,40 +343,8 @@ date_param(struct http_request *req, const char *name, char out[16])
 	return true;
 }
 
-/* ?status=a,b as "{a,b}"; false after answering 400. */
-static bool
-statuses_param(struct http_request *req, char arr[96])
-{
-	static const char *const statuses[] = {"open", "acknowledged", "converted", "cancelled",
-	                                       NULL};
-	char buf[96], *tok, *save = NULL;
-
-	*arr = '\0';
-	if (!http_query_has(req, "status"))
-		return true;
-	if (!http_query_param(req, "status", buf, sizeof(buf)))
-		goto bad;
-	strcpy(arr, "{");
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		bool ok = false;
-		for (size_t i = 0; statuses[i]; i++)
-			ok = ok || strcmp(tok, statuses[i]) == 0;
-		if (!ok || strlen(arr) + strlen(tok) + 3 > 96)
-			goto bad;
-		if (strlen(arr) > 1)
-			strcat(arr, ",");
-		strcat(arr, tok);
-	}
-	strcat(arr, "}");
-	if (strcmp(arr, "{}") == 0)
-		*arr = '\0';
-	return true;
-bad:
-	http_bad_param(req, "status",
-	               "Ukendt status; brug open, acknowledged, converted eller cancelled (flere "
-	               "adskilt af komma).");
-	return false;
-}
+static const char *const notice_statuses[] = {"open", "acknowledged", "converted", "cancelled",
+                                              NULL};
 
 void
 api_notices_list(struct http_request *req)
@@ -395,8 +363,11 @@ api_notices_list(struct http_request *req)
 		http_bad_param(req, "box", "Skal være incoming eller outgoing.");
 		return;
 	}
-	if (!statuses_param(req, statuses) || !date_param(req, "from", from) ||
-	    !date_param(req, "to", to))
+	if (!answer_statuses_param(req, notice_statuses,
+	                           "Ukendt status; brug open, acknowledged, converted eller "
+	                           "cancelled (flere adskilt af komma).",
+	                           statuses, sizeof(statuses)) ||
+	    !date_param(req, "from", from) || !date_param(req, "to", to))
 		return;
 	if (!answer_page_params(req, &limit, cursor, sizeof(cursor), clock_date_valid, &cur_day,
 	                        &cur_id))

@@ -1641,6 +1641,22 @@ def test_list_paging_malformed(env, field, value):
     problem(env.api.list(env.sbo, box="outgoing", **{field: value}), 400, field)
 
 
+def test_list_status_param(env):
+    """?status= names known statuses, comma-separated; an unknown one, or a
+    list longer than the array it becomes, is a 400 naming the parameter
+    (answer_statuses_param, shared with the notices' list); commas alone
+    filter nothing."""
+    sbo = env.sbo
+    everything = ids(ok(env.api.list(sbo, box="outgoing", limit=500))["items"])
+    assert ids(ok(env.api.list(sbo, box="outgoing", limit=500, status=",,"))["items"]) \
+        == everything
+    both = ok(env.api.list(sbo, box="outgoing", limit=500, status="submitted,returned"))
+    assert {i["status"] for i in both["items"]} <= {"submitted", "returned"}
+    for bad in ("deleted", "submitted,deleted", "Submitted", "submitted;returned",
+                ",".join(["withdrawn"] * 20), "x" * 300):
+        problem(env.api.list(sbo, box="outgoing", status=bad), 400, "status")
+
+
 def test_list_cursor_of_eighteen_digits(env):
     """The largest key a cursor may hold is answered (no page behind it)."""
     page = ok(env.api.list(env.sbo, box="outgoing", cursor="1.%s" % NO_NOTE))

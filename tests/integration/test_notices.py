@@ -402,7 +402,8 @@ def test_lists(env):
         problem(call(env, "GET", "/notices", env.sbo, params=bad), 400)
     # the page's limit and cursor (answer_page_params, shared with the notes' list)
     nowhere = "00000000-0000-4000-8000-000000000000"
-    for field, value in (("limit", "501"), ("limit", "5x"), ("limit", ""),
+    for field, value in (("status", ",".join(["acknowledged"] * 10)), ("status", "open;x"),
+                         ("limit", "501"), ("limit", "5x"), ("limit", ""),
                          ("cursor", "2027-02-30." + nowhere), ("cursor", "." + nowhere),
                          ("cursor", "2027-01-01.nope"), ("cursor", "2027-01-01"),
                          ("cursor", "1700000000000000." + nowhere)):
