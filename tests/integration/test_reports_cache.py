@@ -16,12 +16,12 @@ import uuid
 
 import openpyxl
 import pytest
-import requests
 
 from tests.integration.handover_helpers import Api, User, note_body, note_ok
-from tests.integration.test_auth import audit_rows, bearer, token_of
+from tests.integration.test_auth import audit_rows, token_of
 from tests.integration.test_counterparts import start_module_daemon
 from tests.integration.test_directory import wait_until
+from tests.integration.test_reports import report
 
 PATH = "/api/v1/reports/quality"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -56,12 +56,6 @@ def env(pg, slapd, tmp_path_factory):
         yield d, db, tokens
     finally:
         d.stop()
-
-
-def report(d, token, headers=None, **params):
-    h = bearer(token)
-    h.update(headers or {})
-    return requests.get(d.url + PATH, headers=h, params=params, timeout=30)
 
 
 def periods(d, token, **params):

@@ -900,7 +900,7 @@ crowd_expect(int n, char *out, size_t outsz)
 static void
 ref_expect(struct crowd_ref *r, size_t nr, char *out, size_t outsz)
 {
-	const struct crowd_ref *walked[512];
+	const struct crowd_ref *walked[512] = {NULL};
 	size_t nw = 0, navail = 0, len = 0, listed = 0;
 
 	qsort(r, nr, sizeof(*r), crowd_ref_cmp);
